@@ -1,0 +1,169 @@
+// Package workflows holds Topoflow's interpreter workflow: one workflow type
+// that runs any compiled plan. This file is its public API: the names and
+// payloads that the starter CLI, the worker and the Web UI use.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// WorkflowType is the registered name of the interpreter workflow.
+const WorkflowType = "topoflow.Interpreter"
+
+// DefaultTaskQueue is the task queue workers poll unless configured otherwise.
+const DefaultTaskQueue = "topoflow"
+
+// WorkflowID returns the workflow ID of a spec: it derives from the spec's
+// identity only, so applying the same spec again attaches to the running request.
+func WorkflowID(src plan.Source) string { return "topoflow/" + src.Kind + "/" + src.Name }
+
+// Request is the interpreter's input.
+type Request struct {
+	// Plan is the compiled plan to run.
+	Plan plan.Plan `json:"plan"`
+	// PlanSHA256 is the plan's hash, checked by the workflow and stored in memo.
+	PlanSHA256 string `json:"planSha256"`
+	// RequestedBy is the identity that applied the spec.
+	RequestedBy string `json:"requestedBy,omitempty"`
+}
+
+// Update, signal and query names. Operator actions exist both as Updates (with
+// validators, used by the CLI) and as Signals of the same name and payload (for
+// the Web UI's "Send Signal").
+const (
+	UpdateApprove  = "approve"
+	UpdateReject   = "reject"
+	UpdateComplete = "complete"
+	UpdateRetry    = "retry"
+	UpdateSkip     = "skip"
+	UpdateRollback = "rollback"
+	UpdateAbort    = "abort"
+	QueryProgress  = "progress"
+)
+
+// Decision is the payload of approve, reject and complete.
+type Decision struct {
+	// Step is the gate step's ID.
+	Step string `json:"step"`
+	// Identity is who decides; it must be listed in the gate's Who.
+	Identity string `json:"identity"`
+	// Comment is recorded for audit.
+	Comment string `json:"comment,omitempty"`
+	// Data is optional structured output of a manual step (readable as steps.<id>.data).
+	Data map[string]any `json:"data,omitempty"`
+}
+
+// OperatorAction is the payload of retry, skip, rollback and abort.
+type OperatorAction struct {
+	// Step is the parked step's ID (empty for rollback/abort of the whole request).
+	Step string `json:"step,omitempty"`
+	// Identity is who acts.
+	Identity string `json:"identity"`
+	// Reason is recorded for audit (required for skip).
+	Reason string `json:"reason,omitempty"`
+	// Inputs, for retry, replace some of the step's inputs (literal values).
+	Inputs map[string]any `json:"inputs,omitempty"`
+}
+
+// Phases of a request, as in the TopoflowPhase search attribute.
+const (
+	PhaseRunning         = "Running"
+	PhaseWaitingApproval = "WaitingApproval"
+	PhaseWaitingManual   = "WaitingManual"
+	PhaseParked          = "Parked"
+	PhaseRollingBack     = "RollingBack"
+	PhaseDone            = "Done"
+	PhaseRolledBack      = "RolledBack"
+	PhaseFailed          = "Failed"
+)
+
+// Step states in Progress.
+const (
+	StepPending     = "pending"
+	StepRunning     = "running"
+	StepWaiting     = "waiting" // gate waiting for people
+	StepDone        = "done"
+	StepSkipped     = "skipped"
+	StepFailed      = "failed"
+	StepParked      = "parked"
+	StepCompensated = "compensated"
+	StepCompFailed  = "compensationFailed"
+)
+
+// Progress is the result of the progress query.
+type Progress struct {
+	Phase      string         `json:"phase"`
+	Summary    string         `json:"summary"`
+	PlanSHA256 string         `json:"planSha256"`
+	Awaiting   []string       `json:"awaiting,omitempty"` // identities who must act next
+	Steps      []StepProgress `json:"steps"`
+	Audit      []AuditEntry   `json:"audit,omitempty"`
+	Outputs    map[string]any `json:"outputs,omitempty"`
+	// Leaked lists resources whose compensation kept failing.
+	Leaked []Leak `json:"leaked,omitempty"`
+}
+
+// StepProgress is one step's state.
+type StepProgress struct {
+	ID        string         `json:"id"`
+	Title     string         `json:"title"`
+	Action    string         `json:"action"`
+	State     string         `json:"state"`
+	Attempts  int            `json:"attempts,omitempty"`
+	LastError string         `json:"lastError,omitempty"`
+	Observed  string         `json:"observed,omitempty"` // last observed cloud status (waits)
+	Awaiting  []string       `json:"awaiting,omitempty"`
+	Items     int            `json:"items,omitempty"` // fan-out size
+	ItemsDone int            `json:"itemsDone,omitempty"`
+	Outputs   map[string]any `json:"outputs,omitempty"`
+	StartedAt time.Time      `json:"startedAt,omitempty"`
+	EndedAt   time.Time      `json:"endedAt,omitempty"`
+}
+
+// AuditEntry records a human decision.
+type AuditEntry struct {
+	At       time.Time `json:"at"`
+	Action   string    `json:"action"`
+	Step     string    `json:"step,omitempty"`
+	Identity string    `json:"identity"`
+	Comment  string    `json:"comment,omitempty"`
+}
+
+// Leak is a resource left behind by a compensation that kept failing.
+type Leak struct {
+	Step     string `json:"step"`
+	Item     string `json:"item,omitempty"`
+	Action   string `json:"action"`
+	Resource string `json:"resource"`
+	Error    string `json:"error"`
+}
+
+// Result is the workflow's result when the request succeeded.
+type Result struct {
+	Outputs map[string]any `json:"outputs,omitempty"`
+	Steps   []StepProgress `json:"steps"`
+}
+
+// ErrRolledBack is the application error type of a request that was rolled
+// back (its details hold the final Progress); ErrCompensationFailed when a
+// rollback left resources behind.
+const (
+	ErrRolledBack         = "RolledBack"
+	ErrCompensationFailed = "CompensationFailed"
+)
+
+// Typed search attributes set by the interpreter (registered by the local stack).
+var (
+	SASpec     = temporal.NewSearchAttributeKeyKeyword("TopoflowSpec")
+	SAKind     = temporal.NewSearchAttributeKeyKeyword("TopoflowKind")
+	SAProvider = temporal.NewSearchAttributeKeyKeyword("TopoflowProvider")
+	SAPhase    = temporal.NewSearchAttributeKeyKeyword("TopoflowPhase")
+	SAAwaiting = temporal.NewSearchAttributeKeyKeywordList("TopoflowAwaiting")
+)
+
+// MemoPlanSHA256 is the memo key holding the plan's sha256.
+const MemoPlanSHA256 = "planSha256"
