@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -242,10 +243,10 @@ func (d Duration) Std() time.Duration { return time.Duration(d) }
 // ("1h" rather than "1h0m0s").
 func (d Duration) String() string {
 	s := time.Duration(d).String()
-	if len(s) > 4 && s[len(s)-4:] == "m0s" {
+	if strings.HasSuffix(s, "m0s") {
 		s = s[:len(s)-2]
 	}
-	if len(s) > 3 && s[len(s)-3:] == "h0m" {
+	if strings.HasSuffix(s, "h0m") {
 		s = s[:len(s)-2]
 	}
 	return s
