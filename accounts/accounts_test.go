@@ -1,0 +1,143 @@
+package accounts
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadExampleRegistry(t *testing.T) {
+	t.Setenv("CLOUDSIM_URL", "http://127.0.0.1:39999")
+	reg, err := Load("../specs/accounts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"aws-client-b", "aws-msk", "aws-transit", "az-ambari", "az-hdinsight", "hw-client-b", "hw-kafka-owner", "otc-kafka"}
+	if got := strings.Join(reg.Names(), ","); got != strings.Join(want, ",") {
+		t.Fatalf("names = %s", got)
+	}
+	owner, _ := reg.Get("hw-kafka-owner")
+	if owner.Provider != ProviderHuawei || owner.Huawei.DomainID == "" || owner.Huawei.Cloud != CloudHuawei {
+		t.Fatalf("owner = %+v", owner)
+	}
+	if u, _ := owner.Endpoint("vpcep"); u != "http://127.0.0.1:39999" {
+		t.Fatalf("vpcep endpoint = %q", u)
+	}
+	otc, _ := reg.Get("otc-kafka")
+	if otc.Huawei.Cloud != CloudOTC || otc.Region != "eu-de" {
+		t.Fatalf("otc = %+v", otc.Huawei)
+	}
+	if _, err := owner.Endpoint("arm"); err == nil {
+		t.Fatal("expected missing endpoint error")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Setenv("TF_TEST_UNSET", "")
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"unknown top key", "accounts: {}\nextra: 1\n", "r.yaml:2:1: registry: unknown key \"extra\""},
+		{"unknown account key", "accounts:\n  a:\n    provider: huawei\n    regoin: x\n", "r.yaml:4:5: account a: unknown key \"regoin\""},
+		{"bad provider", "accounts:\n  a:\n    provider: gcp\n", "r.yaml:3:15: account a: provider must be one of"},
+		{"huawei missing ids", "accounts:\n  a:\n    provider: huawei\n    region: r\n", "r.yaml:3:5: account a: provider huawei needs huawei.projectId"},
+		{"bad cloud", "accounts:\n  a:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d, cloud: gcp}\n", "r.yaml:5:48: huawei.cloud must be"},
+		{"unknown service", "accounts:\n  a:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n    endpoints: {foo: http://x}\n", "r.yaml:6:17: endpoints: unknown service \"foo\""},
+		{"bad url", "accounts:\n  a:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n    endpoints: {vpcep: 'ftp://x'}\n", "is not an absolute http(s) URL"},
+		{"unset env", "accounts:\n  a:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n    endpoints: {vpcep: '${TF_TEST_UNSET}'}\n", "environment variable TF_TEST_UNSET is not set"},
+		{"wrong block", "accounts:\n  a:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n    aws: {accountId: '1'}\n", "r.yaml:6:5: account a: block \"aws\" does not match provider"},
+		{"bad cred key", "accounts:\n  a:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n    credentials: {password: {env: X}}\n", "r.yaml:6:19: account a: unknown credential \"password\""},
+		{"empty cred", "accounts:\n  a:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n    credentials: {ak: {}}\n", "credentials.ak needs env and/or file"},
+		{"bad name", "accounts:\n  A_b:\n    provider: huawei\n", "r.yaml:2:3: account name \"A_b\""},
+		{"duplicate", "accounts:\n  a: {provider: ambari, ambari: {url: 'http://x', cluster: c}}\n  a: {provider: ambari}\n", "r.yaml:3:3: accounts: duplicate key \"a\""},
+		{"missing accounts", "foo: 1\n", "unknown key \"foo\""},
+		{"not yaml", "accounts: [\n", "r.yaml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("r.yaml", []byte(tc.doc))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEnvDefault(t *testing.T) {
+	t.Setenv("SIM", "")
+	reg, err := Parse("r.yaml", []byte("accounts:\n  a:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n    endpoints: {vpcep: '${SIM:-http://127.0.0.1:1/}'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := reg.Get("a")
+	if a.Endpoints["vpcep"] != "http://127.0.0.1:1" {
+		t.Fatalf("endpoint %q", a.Endpoints["vpcep"])
+	}
+}
+
+func TestResolve(t *testing.T) {
+	dir := t.TempDir()
+	skFile := filepath.Join(dir, "sk")
+	if err := os.WriteFile(skFile, []byte("file-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := "accounts:\n" +
+		"  hw-a:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n" +
+		"    credentials: {ak: {env: TFT_AK}, sk: {env: TFT_SK, file: " + skFile + "}}\n" +
+		"  hw-default:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n" +
+		"  hw-nofile:\n    provider: huawei\n    region: r\n    huawei: {projectId: p, domainId: d}\n" +
+		"    credentials: {ak: {env: TFT_AK}, sk: {file: " + filepath.Join(dir, "missing") + "}}\n"
+	reg, err := Parse("r.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t.Setenv("TFT_AK", "the-ak")
+	t.Setenv("TFT_SK", "")
+	a, _ := reg.Get("hw-a")
+	c, err := a.Resolve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AK != "the-ak" || c.SK != "file-secret" {
+		t.Fatalf("resolved wrong values")
+	}
+	if s := c.String(); strings.Contains(s, "the-ak") {
+		t.Fatalf("String leaks: %s", s)
+	}
+	t.Setenv("TFT_SK", "env-secret")
+	if c, _ = a.Resolve(ctx); c.SK != "env-secret" {
+		t.Fatal("env must win over file")
+	}
+
+	d, _ := reg.Get("hw-default")
+	_, err = d.Resolve(ctx)
+	if err == nil || !strings.Contains(err.Error(), "TOPOFLOW_HW_DEFAULT_AK") {
+		t.Fatalf("err = %v", err)
+	}
+	t.Setenv("TOPOFLOW_HW_DEFAULT_AK", "x-ak")
+	t.Setenv("TOPOFLOW_HW_DEFAULT_SK", "x-sk")
+	if c, err = d.Resolve(ctx); err != nil || c.AK != "x-ak" || c.SK != "x-sk" {
+		t.Fatalf("default env: %v", err)
+	}
+
+	nf, _ := reg.Get("hw-nofile")
+	_, err = nf.Resolve(ctx)
+	if err == nil || !strings.Contains(err.Error(), "missing") || strings.Contains(err.Error(), "the-ak") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDefaultEnv(t *testing.T) {
+	for _, tc := range []struct{ acct, key, want string }{
+		{"hw-kafka-owner", "ak", "TOPOFLOW_HW_KAFKA_OWNER_AK"},
+		{"aws-msk", "secretAccessKey", "TOPOFLOW_AWS_MSK_SECRET_ACCESS_KEY"},
+		{"az-hdinsight", "clientSecret", "TOPOFLOW_AZ_HDINSIGHT_CLIENT_SECRET"},
+	} {
+		if got := DefaultEnv(tc.acct, tc.key); got != tc.want {
+			t.Errorf("DefaultEnv(%s,%s) = %s, want %s", tc.acct, tc.key, got, tc.want)
+		}
+	}
+}
