@@ -1,0 +1,73 @@
+# Topoflow — build, test and run targets. See README.md.
+#
+#   make run    the demo: local Temporal + Web UI + cloudsim + worker, applies
+#               specs/huawei-vpcep-cross-account.yaml, approves it, shows the result
+#   make test   every test (unit, fuzz seed corpora, end-to-end on a real Temporal server)
+#   make dev    the local stack in the foreground (Ctrl-C stops it)
+#   make bench  the benchmarks
+
+SHELL := /bin/bash
+GO ?= go
+
+# The pinned Temporal CLI (dev server with the embedded Web UI), built from the
+# Go module proxy into .tools/bin (git-ignored, kept between runs).
+TEMPORAL_CLI_VERSION ?= 1.5.1
+TOOLS_BIN ?= $(CURDIR)/.tools/bin
+export TEMPORAL_CLI_VERSION TOOLS_BIN
+# The test harness (internal/stack) and the scripts find the binary here.
+export TOPOFLOW_TEMPORAL_BIN ?= $(TOOLS_BIN)/temporal
+
+TEST_TIMEOUT ?= 30m
+TEST_FLAGS ?=
+BENCH ?= .
+BENCH_FLAGS ?= -benchmem -benchtime=1s
+
+.PHONY: all build tools deps test vet fmt-check bench dev run clean help
+
+all: build
+
+help:
+	@sed -n '1,8p' Makefile
+
+## build: compile the worker and the CLI into bin/
+build:
+	@mkdir -p bin
+	$(GO) build -o bin/topoflow-worker ./worker
+	$(GO) build -o bin/topoflow ./starter
+
+## tools: build the pinned Temporal CLI into .tools/bin (no-op when present)
+tools:
+	@bash scripts/tools.sh
+
+## deps: install the Debian packages in deps/apt.txt that are missing
+deps:
+	@bash deps/install.sh
+
+## vet: go vet every package
+vet:
+	$(GO) vet ./...
+
+## fmt-check: fail when a file is not gofmt-formatted
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n $$out ]]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+
+## test: every test. `go test` runs each Fuzz target's seed corpus (f.Add and
+## testdata/fuzz) as a normal test; end-to-end tests start the real Temporal dev
+## server from .tools/bin, hence the dependency on tools and deps.
+test: tools deps vet
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+
+## bench: run the benchmarks (no tests)
+bench: tools
+	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) ./...
+
+## dev: Temporal + Web UI + cloudsim + worker in the foreground; Ctrl-C stops all
+dev: tools build
+	@bash scripts/dev.sh
+
+## run: the demo (see README.md); Ctrl-C stops everything it started
+run: tools deps build
+	@bash scripts/run.sh
+
+clean:
+	rm -rf bin .run
