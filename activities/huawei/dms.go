@@ -1,0 +1,202 @@
+package huawei
+
+import (
+	"context"
+	"encoding/json"
+	"net/netip"
+	"sort"
+	"strings"
+
+	kafka "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kafka/v2"
+	km "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kafka/v2/model"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// crossVpcEntry is one listener of cross_vpc_info (a JSON string in ShowInstance).
+type crossVpcEntry struct {
+	AdvertisedIP string `json:"advertised_ip"`
+	Port         int    `json:"port"`
+	PortID       string `json:"port_id"`
+}
+
+type instanceView struct {
+	out        plan.Outputs
+	advertised map[string]string
+}
+
+func (a *Actions) dmsFor(ctx context.Context, call plan.Call) (*session, *kafka.KafkaClient, error) {
+	s, err := a.session(ctx, call, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	hc, err := s.hcClient("dms")
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, kafka.NewKafkaClient(hc), nil
+}
+
+func showInstance(s *session, c *kafka.KafkaClient, id string) (*instanceView, error) {
+	resp, err := c.ShowInstance(&km.ShowInstanceRequest{InstanceId: id})
+	if err != nil {
+		return nil, s.classify("show Kafka instance "+id, err)
+	}
+	info := map[string]crossVpcEntry{}
+	if raw := deref(resp.CrossVpcInfo); strings.TrimSpace(raw) != "" {
+		if err := json.Unmarshal([]byte(raw), &info); err != nil {
+			return nil, invalid("show Kafka instance %s: cross_vpc_info is not the expected JSON: %v", id, err)
+		}
+	}
+	listeners := make([]string, 0, len(info))
+	for ip := range info {
+		listeners = append(listeners, ip)
+	}
+	sortIPs(listeners)
+	brokers := make([]any, 0, len(listeners))
+	adv := map[string]string{}
+	advOut := map[string]any{}
+	for i, ip := range listeners {
+		e := info[ip]
+		a := e.AdvertisedIP
+		if a == "" {
+			a = ip
+		}
+		adv[ip] = a
+		advOut[ip] = a
+		brokers = append(brokers, map[string]any{"id": i, "listenerIp": ip, "portId": e.PortID, "advertisedIp": a, "port": e.Port})
+	}
+	return &instanceView{advertised: adv, out: plan.Outputs{
+		"instanceId": deref(resp.InstanceId), "name": deref(resp.Name), "status": deref(resp.Status),
+		"vpcId": deref(resp.VpcId), "subnetId": deref(resp.SubnetId), "securityGroupId": deref(resp.SecurityGroupId),
+		"domainId": deref(resp.UserId), "connectAddress": deref(resp.ConnectAddress),
+		"brokers": brokers, "advertised": advOut,
+	}}, nil
+}
+
+// sortIPs sorts addresses numerically (strings that are not IPs last, lexically).
+func sortIPs(ips []string) {
+	sort.Slice(ips, func(i, j int) bool {
+		a, ea := netip.ParseAddr(ips[i])
+		b, eb := netip.ParseAddr(ips[j])
+		switch {
+		case ea == nil && eb == nil:
+			return a.Less(b)
+		case ea == nil:
+			return true
+		case eb == nil:
+			return false
+		}
+		return ips[i] < ips[j]
+	})
+}
+
+// ShowInstance reads a DMS Kafka instance and its brokers' cross-VPC listeners.
+func (a *Actions) ShowInstance(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "instanceId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, c, err := a.dmsFor(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	v, err := showInstance(s, c, id)
+	if err != nil {
+		return nil, err
+	}
+	return v.out, nil
+}
+
+// crossVpcMemo is what UpdateCrossVpcIps remembers across attempts.
+type crossVpcMemo struct {
+	Previous map[string]string `json:"previous"`
+}
+
+// UpdateCrossVpcIps posts the complete advertised map (listener IP →
+// advertised IP) and returns the map it replaced. The previous map is
+// remembered across attempts (heartbeat details), so a retry after a
+// successful modify still reports the original map for the rollback.
+func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "instanceId", true)
+	if err != nil {
+		return nil, err
+	}
+	want, err := inStrMap(call, "advertised")
+	if err != nil {
+		return nil, err
+	}
+	s, c, err := a.dmsFor(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	v, err := showInstance(s, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(v.advertised) == 0 {
+		return nil, conflict("update advertised IPs of Kafka instance %s: cross_vpc_info is empty (ports not bound yet)", id)
+	}
+	complete := map[string]string{}
+	for ip, cur := range v.advertised {
+		complete[ip] = cur
+	}
+	for ip, adv := range want {
+		if _, ok := v.advertised[ip]; !ok {
+			return nil, invalid("update advertised IPs of Kafka instance %s: %s is not one of its listener IPs", id, ip)
+		}
+		if adv == "" {
+			return nil, invalid("update advertised IPs of Kafka instance %s: empty advertised IP for listener %s", id, ip)
+		}
+		complete[ip] = adv
+	}
+	previous := v.advertised
+	var memo crossVpcMemo
+	if priorAttempt(ctx, &memo) && memo.Previous != nil {
+		previous = memo.Previous
+	} else {
+		remember(ctx, crossVpcMemo{Previous: previous})
+	}
+	out := plan.Outputs{"instanceId": id, "previous": toAny(previous), "current": toAny(complete)}
+	if equalMaps(complete, v.advertised) {
+		return out, nil
+	}
+	resp, err := c.UpdateInstanceCrossVpcIp(&km.UpdateInstanceCrossVpcIpRequest{
+		InstanceId: id,
+		Body:       &km.UpdateInstanceCrossVpcIpReq{AdvertisedIpContents: complete},
+	})
+	if err != nil {
+		return nil, s.classify("update advertised IPs of Kafka instance "+id, err)
+	}
+	var failed []string
+	for _, r := range deref(resp.Results) {
+		if !deref(r.Success) {
+			failed = append(failed, deref(r.Ip))
+		}
+	}
+	if !deref(resp.Success) || len(failed) > 0 {
+		return nil, conflict("update advertised IPs of Kafka instance %s: the cloud reported failure for listeners %s", id, strings.Join(failed, ","))
+	}
+	return out, nil
+}
+
+func toAny(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
