@@ -199,4 +199,3 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
-
