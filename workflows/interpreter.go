@@ -1,0 +1,696 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// Determinism rules for this package: never iterate a map where the order
+// can reach a command, a state change or an output (sort keys first); never
+// read the clock except through workflow.Now; block only through
+// workflow.Await, futures, channels and selectors; start goroutines only with
+// workflow.Go. A change to the commands a running workflow issues must be
+// guarded with workflow.GetVersion (change IDs "topoflow-<what>", see
+// CHANGES.md in this package) so recorded histories in testdata keep replaying.
+
+// ErrPlanMismatch is the application error type when Request.PlanSHA256 is
+// not the hash of Request.Plan.
+const ErrPlanMismatch = "PlanMismatch"
+
+// errGateRejected marks a gate that was rejected or expired: it always rolls
+// back, whatever the failure policy.
+type errGateRejected struct{ msg string }
+
+func (e *errGateRejected) Error() string { return e.msg }
+
+// errStopped is returned by a step interrupted by a rollback or abort.
+var errStopped = errors.New("interrupted by rollback")
+
+// stopReq is a request to roll the whole request back.
+type stopReq struct {
+	abort  bool
+	by     string
+	reason string
+}
+
+// stepRun is the interpreter's state of one step.
+type stepRun struct {
+	s          *plan.Step
+	state      string
+	attempts   int
+	lastErr    string
+	observed   string
+	awaiting   []string
+	gateKind   string // PhaseWaitingApproval or PhaseWaitingManual while a gate waits
+	fanout     bool
+	items      []*itemRun
+	itemsReady bool
+	inputs     map[string]any // resolved inputs of the last attempt (non-fan-out)
+	outputs    plan.Outputs
+	overrides  map[string]any
+	started    time.Time
+	ended      time.Time
+	decision   *gateDecision
+	op         *opDecision
+	finished   bool
+}
+
+// itemRun is the state of one fan-out item.
+type itemRun struct {
+	index   int
+	key     string
+	value   any
+	state   string
+	lastErr string
+	inputs  map[string]any
+	outputs plan.Outputs
+}
+
+type gateDecision struct {
+	kind string // UpdateApprove, UpdateReject, UpdateComplete, "expire"
+	d    Decision
+	at   time.Time
+}
+
+type opDecision struct {
+	kind string // UpdateRetry or UpdateSkip
+	a    OperatorAction
+}
+
+// completion is one unit of work that finished and may need compensation.
+type completion struct {
+	step    *stepRun
+	item    *itemRun
+	inputs  map[string]any
+	outputs plan.Outputs
+}
+
+// interp runs one plan.
+type interp struct {
+	root     workflow.Context
+	work     workflow.Context // never cancelled: actions, child starts, signals
+	intr     workflow.Context // cancelled when a rollback is requested
+	stopIntr workflow.CancelFunc
+	req      Request
+	p        *plan.Plan
+	sha      string
+	wfID     string
+	runID    string
+	meta     map[string]any
+	steps    []*stepRun
+	byID     map[string]*stepRun
+	done     []completion
+	audit    []AuditEntry
+	leaks    []Leak
+	stop     *stopReq
+	final    bool
+	phase    string
+	awaiting []string
+	running  int
+	// lastUpsert* are the search attribute values last written.
+	lastUpsertPhase    string
+	lastUpsertAwaiting []string
+	outputs  map[string]any
+	locks    *lockClient
+}
+
+// Interpreter is the workflow that runs a compiled plan (registered as
+// WorkflowType). It returns a Result when every step is done or skipped; after
+// a rollback it fails with an application error of type ErrRolledBack, or
+// ErrCompensationFailed when a compensation left resources behind, whose
+// details hold the final Progress.
+func Interpreter(ctx workflow.Context, req Request) (Result, error) {
+	r, err := newInterp(ctx, req)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := r.setup(); err != nil {
+		return Result{}, err
+	}
+	r.execute()
+	if r.stop == nil {
+		r.outputs = r.evalOutputs()
+		r.final = true
+		r.refresh(PhaseDone)
+		return Result{Outputs: r.outputs, Steps: r.progress().Steps}, nil
+	}
+	return Result{}, r.rollback()
+}
+
+func newInterp(ctx workflow.Context, req Request) (*interp, error) {
+	sha, err := req.Plan.Hash()
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("hash plan: "+err.Error(), ErrPlanMismatch, nil)
+	}
+	if req.PlanSHA256 != "" && req.PlanSHA256 != sha {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("request says plan sha256 %s but the plan hashes to %s", req.PlanSHA256, sha), ErrPlanMismatch, nil)
+	}
+	if err := req.Plan.Check(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("invalid plan: "+err.Error(), plan.ErrInvalid, nil)
+	}
+	info := workflow.GetInfo(ctx)
+	work, _ := workflow.NewDisconnectedContext(ctx)
+	intr, cancel := workflow.WithCancel(work)
+	r := &interp{
+		root: ctx, work: work, intr: intr, stopIntr: cancel,
+		req: req, p: &req.Plan, sha: sha,
+		wfID: info.WorkflowExecution.ID, runID: info.WorkflowExecution.RunID,
+		byID: map[string]*stepRun{},
+	}
+	r.meta = map[string]any{"workflowId": r.wfID, "specName": req.Plan.Source.Name, "planSha256": sha}
+	for i := range r.p.Steps {
+		s := &r.p.Steps[i]
+		sr := &stepRun{s: s, state: StepPending, fanout: s.ForEach != nil}
+		r.steps = append(r.steps, sr)
+		r.byID[s.ID] = sr
+	}
+	r.locks = newLockClient(r)
+	return r, nil
+}
+
+// setup registers handlers and the initial search attributes.
+func (r *interp) setup() error {
+	if err := workflow.SetQueryHandler(r.root, QueryProgress, func() (Progress, error) { return r.progress(), nil }); err != nil {
+		return fmt.Errorf("set progress query: %w", err)
+	}
+	if err := r.registerHandlers(); err != nil {
+		return err
+	}
+	r.locks.start()
+	// Watch for cancellation of the workflow: it rolls back like an operator's rollback.
+	workflow.Go(r.root, func(ctx workflow.Context) {
+		ctx.Done().Receive(ctx, nil)
+		r.requestStop(false, "", "workflow cancelled")
+	})
+	sas := workflow.GetTypedSearchAttributes(r.root)
+	if _, ok := sas.GetKeyword(SASpec); !ok {
+		// Started without StartOptions: set the identity attributes once.
+		_ = workflow.UpsertTypedSearchAttributes(r.root,
+			SASpec.ValueSet(r.p.Source.Name), SAKind.ValueSet(r.p.Source.Kind),
+			SAProvider.ValueSet(r.p.Provider), SAPhase.ValueSet(PhaseRunning))
+		r.lastUpsertPhase = PhaseRunning
+	} else if v, ok := sas.GetKeyword(SAPhase); ok {
+		r.lastUpsertPhase = v
+	}
+	r.phase = PhaseRunning
+	r.refresh("")
+	return nil
+}
+
+// execute runs every step, each in its own coroutine waiting for its
+// dependencies, until all have finished or a rollback stopped them.
+func (r *interp) execute() {
+	for _, sr := range r.steps {
+		workflow.Go(r.work, func(ctx workflow.Context) {
+			r.runStep(sr)
+			sr.finished = true
+		})
+	}
+	_ = workflow.Await(r.work, func() bool {
+		for _, sr := range r.steps {
+			if !sr.finished {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// requestStop starts a rollback (once): no new step starts, gates, waits and
+// parked steps are interrupted, running actions finish.
+func (r *interp) requestStop(abort bool, by, reason string) {
+	if r.stop != nil || r.final {
+		return
+	}
+	r.stop = &stopReq{abort: abort, by: by, reason: reason}
+	r.stopIntr()
+	r.refresh(PhaseRollingBack)
+}
+
+func (r *interp) depsReady(sr *stepRun) bool {
+	for _, d := range sr.s.DependsOn {
+		st := r.byID[d].state
+		if st != StepDone && st != StepSkipped {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *interp) slotFree() bool { return r.p.MaxParallel <= 0 || r.running < r.p.MaxParallel }
+
+// runStep drives one step through its attempts and its failure policy.
+func (r *interp) runStep(sr *stepRun) {
+	if err := workflow.Await(r.intr, func() bool { return r.depsReady(sr) }); err != nil {
+		return // stopped before the step could start
+	}
+	for {
+		sr.attempts++
+		if sr.started.IsZero() {
+			sr.started = workflow.Now(r.work)
+		}
+		sr.state = StepRunning
+		sr.lastErr = ""
+		r.refresh("")
+		skipped, err := r.attempt(sr)
+		sr.ended = workflow.Now(r.work)
+		switch {
+		case err == nil && skipped:
+			sr.state = StepSkipped
+			r.refresh("")
+			return
+		case err == nil:
+			sr.state = StepDone
+			r.refresh("")
+			return
+		}
+		sr.lastErr = err.Error()
+		sr.state = StepFailed
+		if errors.Is(err, errStopped) || r.stop != nil {
+			if errors.Is(err, errStopped) {
+				sr.lastErr = "interrupted: " + r.stopReason()
+			}
+			r.refresh("")
+			return
+		}
+		var rej *errGateRejected
+		if errors.As(err, &rej) {
+			r.requestStop(false, "", fmt.Sprintf("step %s: %s", sr.s.ID, rej.msg))
+			return
+		}
+		if r.policy(sr) != plan.FailPark {
+			r.requestStop(false, "", fmt.Sprintf("step %s failed: %s", sr.s.ID, sr.lastErr))
+			return
+		}
+		// Park: wait for an operator's retry, skip, rollback or abort.
+		sr.state = StepParked
+		sr.op = nil
+		sr.awaiting = r.operators()
+		r.refresh("")
+		if err := workflow.Await(r.intr, func() bool { return sr.op != nil }); err != nil {
+			sr.awaiting = nil
+			sr.state = StepFailed
+			r.refresh("")
+			return
+		}
+		sr.awaiting = nil
+		op := sr.op
+		sr.op = nil
+		if op.kind == UpdateSkip {
+			sr.state = StepSkipped
+			sr.ended = workflow.Now(r.work)
+			r.refresh("")
+			return
+		}
+		if len(op.a.Inputs) > 0 {
+			if sr.overrides == nil {
+				sr.overrides = map[string]any{}
+			}
+			for _, k := range sortedKeys(op.a.Inputs) {
+				sr.overrides[k] = op.a.Inputs[k]
+			}
+		}
+	}
+}
+
+func (r *interp) stopReason() string {
+	if r.stop == nil {
+		return ""
+	}
+	if r.stop.by != "" {
+		return r.stop.reason + " (by " + r.stop.by + ")"
+	}
+	return r.stop.reason
+}
+
+func (r *interp) policy(sr *stepRun) plan.FailurePolicy {
+	if sr.s.OnFailure != "" {
+		return sr.s.OnFailure
+	}
+	return r.p.OnFailure
+}
+
+// operators are the identities shown as awaited for a parked step.
+func (r *interp) operators() []string {
+	if r.req.RequestedBy != "" {
+		return []string{r.req.RequestedBy}
+	}
+	return []string{"operator"}
+}
+
+// env is the expression environment of a step.
+func (r *interp) env() map[string]any {
+	steps := map[string]any{}
+	for _, sr := range r.steps {
+		switch sr.state {
+		case StepDone:
+			if sr.fanout {
+				list := make([]any, len(sr.items))
+				for i, it := range sr.items {
+					if it.outputs != nil {
+						list[i] = map[string]any(it.outputs)
+					}
+				}
+				steps[sr.s.ID] = list
+			} else {
+				steps[sr.s.ID] = copyMap(sr.outputs)
+			}
+		case StepSkipped:
+			steps[sr.s.ID] = map[string]any{}
+		}
+	}
+	return map[string]any{plan.RootSteps: steps, plan.RootMeta: r.meta}
+}
+
+func itemEnv(base map[string]any, fe *plan.ForEach, it *itemRun) map[string]any {
+	env := make(map[string]any, len(base)+2)
+	for k, v := range base {
+		env[k] = v
+	}
+	env[itemName(fe)] = it.value
+	env[plan.RootIndex] = it.index
+	return env
+}
+
+func itemName(fe *plan.ForEach) string {
+	if fe.As != "" {
+		return fe.As
+	}
+	return "item"
+}
+
+// attempt runs the step once (all its pending items for a fan-out step).
+// It reports skipped when the step's condition is false.
+func (r *interp) attempt(sr *stepRun) (skipped bool, err error) {
+	s := sr.s
+	if s.Action == plan.ActionApproval || s.Action == plan.ActionManual {
+		if ok, err := r.when(s.When, r.env()); err != nil || !ok {
+			return err == nil, err
+		}
+		out, err := r.runGate(sr)
+		if err != nil {
+			return false, err
+		}
+		sr.outputs = out
+		r.done = append(r.done, completion{step: sr, outputs: out})
+		return false, nil
+	}
+	if sr.fanout {
+		return false, r.runFanout(sr)
+	}
+	env := r.env()
+	if ok, err := r.when(s.When, env); err != nil || !ok {
+		return err == nil, err
+	}
+	if err := r.takeSlot(); err != nil {
+		return false, err
+	}
+	defer r.releaseSlot()
+	inputs, out, err := r.runUnit(sr, nil, env)
+	sr.inputs = inputs
+	if err != nil {
+		return false, err
+	}
+	sr.outputs = out
+	r.done = append(r.done, completion{step: sr, inputs: inputs, outputs: out})
+	return false, nil
+}
+
+func (r *interp) takeSlot() error {
+	if err := workflow.Await(r.intr, r.slotFree); err != nil {
+		return errStopped
+	}
+	r.running++
+	return nil
+}
+
+func (r *interp) releaseSlot() { r.running-- }
+
+func (r *interp) when(code string, env map[string]any) (bool, error) {
+	if code == "" {
+		return true, nil
+	}
+	v, err := plan.Eval(code, env)
+	if err != nil {
+		return false, fmt.Errorf("when: %w", err)
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("when %q gave %T, want a boolean", code, v)
+	}
+	return b, nil
+}
+
+// runFanout runs the pending items of a fan-out step, at most
+// ForEach.Concurrency at a time; after an item fails no new item starts.
+func (r *interp) runFanout(sr *stepRun) error {
+	s := sr.s
+	base := r.env()
+	if !sr.itemsReady {
+		v, err := plan.Eval(s.ForEach.Items, base)
+		if err != nil {
+			return fmt.Errorf("forEach.items: %w", err)
+		}
+		list, err := asList(v)
+		if err != nil {
+			return fmt.Errorf("forEach.items: %w", err)
+		}
+		seen := map[string]bool{}
+		for i, v := range list {
+			it := &itemRun{index: i, key: strconv.Itoa(i), value: v, state: StepPending}
+			if s.ForEach.Key != "" {
+				k, err := plan.Eval(s.ForEach.Key, itemEnv(base, s.ForEach, it))
+				if err != nil {
+					return fmt.Errorf("forEach.key of item %d: %w", i, err)
+				}
+				it.key = fmt.Sprint(k)
+			}
+			if seen[it.key] {
+				return fmt.Errorf("forEach.key %q is not unique (item %d)", it.key, i)
+			}
+			seen[it.key] = true
+			sr.items = append(sr.items, it)
+		}
+		sr.itemsReady = true
+		r.refresh("")
+	}
+	limit := s.ForEach.Concurrency
+	inflight, failed := 0, false
+	var firstErr error
+	wg := workflow.NewWaitGroup(r.work)
+	for _, it := range sr.items {
+		if it.state == StepDone || it.state == StepSkipped {
+			continue
+		}
+		err := workflow.Await(r.intr, func() bool { return failed || ((limit <= 0 || inflight < limit) && r.slotFree()) })
+		if err != nil || failed {
+			break
+		}
+		inflight++
+		r.running++
+		it.state = StepRunning
+		wg.Add(1)
+		workflow.Go(r.work, func(ctx workflow.Context) {
+			defer wg.Done()
+			defer func() { inflight--; r.releaseSlot() }()
+			env := itemEnv(base, s.ForEach, it)
+			if ok, err := r.when(s.When, env); err != nil || !ok {
+				if err != nil {
+					it.state, it.lastErr, failed = StepFailed, err.Error(), true
+					if firstErr == nil {
+						firstErr = fmt.Errorf("item %s: %w", it.key, err)
+					}
+				} else {
+					it.state = StepSkipped
+				}
+				r.refresh("")
+				return
+			}
+			inputs, out, err := r.runUnit(sr, it, env)
+			it.inputs = inputs
+			if err != nil {
+				it.state, it.lastErr, failed = StepFailed, err.Error(), true
+				if firstErr == nil {
+					firstErr = fmt.Errorf("item %s: %w", it.key, err)
+				}
+				r.refresh("")
+				return
+			}
+			it.state, it.outputs, it.lastErr = StepDone, out, ""
+			r.done = append(r.done, completion{step: sr, item: it, inputs: inputs, outputs: out})
+			r.refresh("")
+		})
+	}
+	wg.Wait(r.work)
+	if firstErr != nil {
+		return firstErr
+	}
+	for _, it := range sr.items {
+		if it.state != StepDone && it.state != StepSkipped {
+			return errStopped
+		}
+	}
+	return nil
+}
+
+func asList(v any) ([]any, error) {
+	switch l := v.(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		return l, nil
+	case []string:
+		out := make([]any, len(l))
+		for i, s := range l {
+			out[i] = s
+		}
+		return out, nil
+	case []map[string]any:
+		out := make([]any, len(l))
+		for i, m := range l {
+			out[i] = m
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("got %T, want a list", v)
+}
+
+// idemKey is the idempotency key of a step or item.
+func (r *interp) idemKey(sr *stepRun, it *itemRun) string {
+	k := r.wfID + "/" + sr.s.ID
+	if it != nil {
+		k += "/" + it.key
+	}
+	return k
+}
+
+// runUnit resolves a step's (or item's) inputs, takes its locks and runs its
+// action (or its wait).
+func (r *interp) runUnit(sr *stepRun, it *itemRun, env map[string]any) (map[string]any, plan.Outputs, error) {
+	s := sr.s
+	inputs, err := plan.ResolveAll(s.Inputs, env)
+	if err != nil {
+		return nil, nil, fmt.Errorf("resolve inputs: %w", err)
+	}
+	for _, k := range sortedKeys(sr.overrides) {
+		inputs[k] = sr.overrides[k]
+	}
+	keys, err := lockKeys(s.Locks, env)
+	if err != nil {
+		return inputs, nil, err
+	}
+	held, err := r.locks.acquireAll(keys, r.idemKey(sr, it)+"#"+strconv.Itoa(sr.attempts))
+	defer r.locks.releaseAll(held)
+	if err != nil {
+		return inputs, nil, err
+	}
+	call := plan.Call{Action: s.Action, Account: s.Account, Inputs: inputs, IdempotencyKey: r.idemKey(sr, it)}
+	var out plan.Outputs
+	if s.Wait != nil {
+		out, err = r.wait(r.intr, s.Title, call, *s.Wait, func(obs string) {
+			if it == nil {
+				sr.observed = obs
+			} else {
+				sr.observed = it.key + ": " + obs
+			}
+		})
+	} else {
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(r.work, actionOptions(s)), s.Action, call)
+		err = f.Get(r.work, &out)
+	}
+	if err != nil {
+		return inputs, nil, fmt.Errorf("%s: %s", s.Action, errText(err))
+	}
+	if out == nil {
+		out = plan.Outputs{}
+	}
+	return inputs, out, nil
+}
+
+func lockKeys(exprs []string, env map[string]any) ([]string, error) {
+	seen := map[string]bool{}
+	var keys []string
+	for _, e := range exprs {
+		v, err := plan.Eval(e, env)
+		if err != nil {
+			return nil, fmt.Errorf("lock: %w", err)
+		}
+		k := fmt.Sprint(v)
+		if v == nil || k == "" {
+			return nil, fmt.Errorf("lock %q evaluated to an empty key", e)
+		}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	// A fixed order across workflows prevents deadlocks between multi-lock steps.
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// evalOutputs evaluates the plan's outputs once every step is done.
+func (r *interp) evalOutputs() map[string]any {
+	if len(r.p.Outputs) == 0 {
+		return nil
+	}
+	env := r.env()
+	out := map[string]any{}
+	for _, k := range sortedKeys(r.p.Outputs) {
+		v, err := r.p.Outputs[k].Resolve(env)
+		if err != nil {
+			workflow.GetLogger(r.root).Warn("plan output did not evaluate", "output", k, "error", err)
+			out[k] = nil
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// errText is the message of an activity error without the SDK's wrapping
+// ("activity error (type: ..., scheduledEventID: ...)").
+func errText(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		if ae.Type() != "" {
+			return ae.Type() + ": " + ae.Message()
+		}
+		return ae.Message()
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return "timeout (" + te.TimeoutType().String() + ")"
+	}
+	var ce *temporal.CanceledError
+	if errors.As(err, &ce) {
+		return "canceled"
+	}
+	return err.Error()
+}

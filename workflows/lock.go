@@ -1,0 +1,251 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Cross-workflow locks. Every lock key (e.g. "kafka:huawei:<instance>") has a
+// lock workflow with ID LockWorkflowID(key) that grants the key to one holder
+// at a time, in request order. A step asks for a key by starting the lock
+// workflow as an abandoned child with its request (or, if it already runs, by
+// signalling it), waits for the grant signal, and signals a release when the
+// step's action has finished. The lock workflow ends when nobody holds or
+// waits for the key, and continues as new when its history grows.
+
+// LockWorkflowType is the registered name of the lock workflow.
+const LockWorkflowType = "topoflow.Lock"
+
+// Signal names of the lock protocol.
+const (
+	SignalLockAcquire = "topoflow.lock.acquire"
+	SignalLockRelease = "topoflow.lock.release"
+	SignalLockGranted = "topoflow.lock.granted"
+)
+
+// LockWorkflowID is the workflow ID of the lock workflow for key.
+func LockWorkflowID(key string) string { return "topoflow-lock/" + key }
+
+// LockRequest asks for a key on behalf of a workflow run.
+type LockRequest struct {
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId"`
+	// Token identifies this request; the grant and the release carry it.
+	Token string `json:"token"`
+}
+
+// LockGrant tells a requester it holds a key.
+type LockGrant struct {
+	Key   string `json:"key"`
+	Token string `json:"token"`
+}
+
+// LockState is the input of the lock workflow (and its continue-as-new state).
+type LockState struct {
+	Key    string        `json:"key"`
+	Holder *LockRequest  `json:"holder,omitempty"`
+	Queue  []LockRequest `json:"queue,omitempty"`
+}
+
+// lockEventsBeforeContinue bounds the lock workflow's history.
+const lockEventsBeforeContinue = 500
+
+// LockWorkflow serializes the holders of one key (registered as LockWorkflowType).
+func LockWorkflow(ctx workflow.Context, st LockState) error {
+	acq := workflow.GetSignalChannel(ctx, SignalLockAcquire)
+	rel := workflow.GetSignalChannel(ctx, SignalLockRelease)
+	logger := workflow.GetLogger(ctx)
+	enqueue := func(req LockRequest) {
+		if st.Holder != nil && st.Holder.Token == req.Token {
+			return
+		}
+		for _, q := range st.Queue {
+			if q.Token == req.Token {
+				return
+			}
+		}
+		st.Queue = append(st.Queue, req)
+	}
+	release := func(token string) {
+		if st.Holder != nil && st.Holder.Token == token {
+			st.Holder = nil
+			return
+		}
+		for i, q := range st.Queue {
+			if q.Token == token {
+				st.Queue = append(st.Queue[:i], st.Queue[i+1:]...)
+				return
+			}
+		}
+	}
+	drain := func() bool {
+		got := false
+		for {
+			var req LockRequest
+			if !acq.ReceiveAsync(&req) {
+				break
+			}
+			got = true
+			enqueue(req)
+		}
+		for {
+			var token string
+			if !rel.ReceiveAsync(&token) {
+				break
+			}
+			got = true
+			release(token)
+		}
+		return got
+	}
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(acq, func(c workflow.ReceiveChannel, _ bool) {
+		var req LockRequest
+		c.Receive(ctx, &req)
+		enqueue(req)
+	})
+	sel.AddReceive(rel, func(c workflow.ReceiveChannel, _ bool) {
+		var token string
+		c.Receive(ctx, &token)
+		release(token)
+	})
+	handled := 0
+	for {
+		drain()
+		if st.Holder == nil && len(st.Queue) > 0 {
+			next := st.Queue[0]
+			st.Queue = st.Queue[1:]
+			err := workflow.SignalExternalWorkflow(ctx, next.WorkflowID, next.RunID, SignalLockGranted,
+				LockGrant{Key: st.Key, Token: next.Token}).Get(ctx, nil)
+			if err != nil {
+				// The requester has ended: skip it.
+				logger.Warn("lock requester gone", "key", st.Key, "workflowId", next.WorkflowID, "error", err)
+				continue
+			}
+			st.Holder = &next
+			handled++
+			continue
+		}
+		if st.Holder == nil && len(st.Queue) == 0 {
+			if drain() {
+				continue
+			}
+			return nil
+		}
+		if handled >= lockEventsBeforeContinue || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			drain()
+			return workflow.NewContinueAsNewError(ctx, LockWorkflowType, st)
+		}
+		sel.Select(ctx)
+		handled++
+	}
+}
+
+// lockClient is the interpreter's side of the lock protocol.
+type lockClient struct {
+	r         *interp
+	granted   map[string]bool
+	abandoned map[string]string // token -> key, requests given up while waiting
+}
+
+type heldLock struct{ key, token string }
+
+func newLockClient(r *interp) *lockClient {
+	return &lockClient{r: r, granted: map[string]bool{}, abandoned: map[string]string{}}
+}
+
+// start receives grants.
+func (lc *lockClient) start() {
+	ch := workflow.GetSignalChannel(lc.r.root, SignalLockGranted)
+	workflow.Go(lc.r.root, func(ctx workflow.Context) {
+		for {
+			var g LockGrant
+			ch.Receive(ctx, &g)
+			if key, ok := lc.abandoned[g.Token]; ok {
+				delete(lc.abandoned, g.Token)
+				lc.release(key, g.Token)
+				continue
+			}
+			lc.granted[g.Token] = true
+		}
+	})
+}
+
+// acquireAll takes keys in order; it returns the locks held so far even on error.
+func (lc *lockClient) acquireAll(keys []string, token string) ([]heldLock, error) {
+	var held []heldLock
+	for _, k := range keys {
+		t := token + "@" + k
+		if err := lc.acquire(k, t); err != nil {
+			return held, err
+		}
+		held = append(held, heldLock{key: k, token: t})
+	}
+	return held, nil
+}
+
+func (lc *lockClient) releaseAll(held []heldLock) {
+	for i := len(held) - 1; i >= 0; i-- {
+		lc.release(held[i].key, held[i].token)
+	}
+}
+
+// acquire asks the lock workflow of key for the lock and waits for the grant;
+// a rollback interrupts the wait (and withdraws the request).
+func (lc *lockClient) acquire(key, token string) error {
+	r := lc.r
+	ctx := r.work // never cancelled: cancelling would also cancel the child lock workflow
+	req := LockRequest{WorkflowID: r.wfID, RunID: r.runID, Token: token}
+	id := LockWorkflowID(key)
+	for try := 0; ; try++ {
+		if try > 0 {
+			if err := workflow.Sleep(r.intr, time.Second); err != nil {
+				return errStopped
+			}
+		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            id,
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			StaticSummary:         "lock " + key,
+		})
+		f := workflow.ExecuteChildWorkflow(cctx, LockWorkflowType, LockState{Key: key, Queue: []LockRequest{req}})
+		err := f.GetChildWorkflowExecution().Get(ctx, nil)
+		if err == nil {
+			break
+		}
+		if !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			return err
+		}
+		err = workflow.SignalExternalWorkflow(ctx, id, "", SignalLockAcquire, req).Get(ctx, nil)
+		if err == nil {
+			break
+		}
+		// The lock workflow ended between our start and our signal: start it again.
+		workflow.GetLogger(ctx).Info("lock workflow gone, retrying", "key", key, "error", err)
+	}
+	if err := workflow.Await(r.intr, func() bool { return lc.granted[token] }); err != nil {
+		lc.abandoned[token] = key
+		// Withdraw the request; if the grant races with this, start's loop releases it.
+		lc.signalRelease(key, token)
+		return errStopped
+	}
+	delete(lc.granted, token)
+	return nil
+}
+
+func (lc *lockClient) release(key, token string) {
+	lc.signalRelease(key, token)
+}
+
+func (lc *lockClient) signalRelease(key, token string) {
+	ctx := lc.r.work
+	err := workflow.SignalExternalWorkflow(ctx, LockWorkflowID(key), "", SignalLockRelease, token).Get(ctx, nil)
+	if err != nil && !errors.Is(err, workflow.ErrCanceled) {
+		workflow.GetLogger(ctx).Warn("lock release failed", "key", key, "error", err)
+	}
+}

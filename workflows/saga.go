@@ -1,0 +1,165 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// Compensation defaults: retried for hours before the resource is reported
+// as left behind.
+const (
+	DefaultCompensationAttempts = 30
+	DefaultCompensationTimeout  = 10 * time.Minute
+)
+
+var defaultCompensationRetry = temporal.RetryPolicy{
+	InitialInterval:    5 * time.Second,
+	BackoffCoefficient: 2,
+	MaximumInterval:    10 * time.Minute,
+	MaximumAttempts:    DefaultCompensationAttempts,
+}
+
+// rollback compensates the completed steps (and fan-out items) in reverse
+// completion order in a context disconnected from the workflow's
+// cancellation, then returns the workflow's final error.
+func (r *interp) rollback() error {
+	r.refresh(PhaseRollingBack)
+	ctx, _ := workflow.NewDisconnectedContext(r.root)
+	compensated := map[*stepRun]bool{}
+	for i := len(r.done) - 1; i >= 0; i-- {
+		c := r.done[i]
+		comp := c.step.s.Compensation
+		if comp == nil {
+			continue
+		}
+		compensated[c.step] = true
+		err := r.compensate(ctx, c)
+		state := StepCompensated
+		if err != nil {
+			state = StepCompFailed
+			l := Leak{Step: c.step.s.ID, Action: c.step.s.Action, Resource: describeResource(c.outputs), Error: err.Error()}
+			if c.item != nil {
+				l.Item = c.item.key
+			}
+			r.leaks = append(r.leaks, l)
+		}
+		if c.item != nil {
+			c.item.state = state
+		} else {
+			c.step.state = state
+		}
+		r.refresh("")
+	}
+	for _, sr := range r.steps {
+		if !sr.fanout || !compensated[sr] {
+			continue
+		}
+		st := StepCompensated
+		for _, it := range sr.items {
+			if it.state == StepCompFailed {
+				st = StepCompFailed
+			}
+		}
+		if sr.state == StepDone {
+			sr.state = st
+		} else if st == StepCompFailed {
+			sr.lastErr = strings.TrimSpace(sr.lastErr + "; compensation failed for some items")
+		}
+	}
+	r.final = true
+	errType, phase := ErrRolledBack, PhaseRolledBack
+	if r.stop.abort {
+		phase = PhaseFailed
+	}
+	msg := "request rolled back: " + r.stopReason()
+	if r.stop.abort {
+		msg = "request aborted and rolled back: " + r.stopReason()
+	}
+	if len(r.leaks) > 0 {
+		errType, phase = ErrCompensationFailed, PhaseFailed
+		var res []string
+		for _, l := range r.leaks {
+			res = append(res, l.Step+" "+l.Resource)
+		}
+		msg += fmt.Sprintf("; %d compensation(s) failed, left behind: %s", len(r.leaks), strings.Join(res, "; "))
+	}
+	r.refresh(phase)
+	return temporal.NewNonRetryableApplicationError(msg, errType, nil, r.progress())
+}
+
+// compensate runs one compensation and, if it has one, its follow-up wait.
+// A compensation that finds the resource already gone (plan.ErrNotFound) has
+// nothing left to undo.
+func (r *interp) compensate(ctx workflow.Context, c completion) error {
+	s := c.step.s
+	comp := s.Compensation
+	env := r.env()
+	env[plan.RootInput] = c.inputs
+	env[plan.RootOutput] = map[string]any(c.outputs)
+	key := r.idemKey(c.step, c.item) + "/undo"
+	if c.item != nil {
+		env = itemEnv(env, s.ForEach, c.item)
+	}
+	inputs, err := plan.ResolveAll(comp.Inputs, env)
+	if err != nil {
+		return fmt.Errorf("resolve compensation inputs: %w", err)
+	}
+	account := comp.Account
+	if account == "" {
+		account = s.Account
+	}
+	title := comp.Title
+	if title == "" {
+		title = "Undo " + s.Title
+	}
+	call := plan.Call{Action: comp.Action, Account: account, Inputs: inputs, IdempotencyKey: key}
+	ao := workflow.ActivityOptions{
+		StartToCloseTimeout: DefaultCompensationTimeout,
+		RetryPolicy:         retryPolicy(comp.Retry, defaultCompensationRetry),
+		Summary:             title,
+	}
+	if s.AttemptTimeout > 0 {
+		ao.StartToCloseTimeout = s.AttemptTimeout.Std()
+	}
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), comp.Action, call).Get(ctx, nil)
+	var ae *temporal.ApplicationError
+	if err != nil && !(errors.As(err, &ae) && ae.Type() == plan.ErrNotFound) {
+		return fmt.Errorf("%s: %s", comp.Action, errText(err))
+	}
+	if comp.Wait != nil && comp.WaitAction != "" {
+		wc := plan.Call{Action: comp.WaitAction, Account: account, Inputs: inputs, IdempotencyKey: key}
+		if _, err := r.wait(ctx, title+" (wait)", wc, *comp.Wait, func(string) {}); err != nil {
+			return fmt.Errorf("wait after %s: %s", comp.Action, errText(err))
+		}
+	}
+	return nil
+}
+
+// describeResource names what a step created, from its outputs' identifying
+// keys (id, *Id, *ID, arn, name), for the leak report.
+func describeResource(out plan.Outputs) string {
+	var parts []string
+	for _, k := range sortedKeys(out) {
+		lk := strings.ToLower(k)
+		if lk == "id" || strings.HasSuffix(lk, "id") || strings.HasSuffix(lk, "ids") || strings.HasSuffix(lk, "arn") || lk == "name" {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, out[k]))
+		}
+	}
+	if len(parts) == 0 {
+		for _, k := range sortedKeys(out) {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, out[k]))
+		}
+	}
+	s := strings.Join(parts, " ")
+	if s == "" {
+		return "(no outputs)"
+	}
+	return oneLine(s, 300)
+}

@@ -1,0 +1,184 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// refresh recomputes the phase and who is awaited; it upserts the search
+// attributes when either changed (so history grows only on real changes) and
+// always updates the Web UI's current details. A non-empty fixed phase
+// (RollingBack or a final phase) overrides the phase derived from the steps.
+func (r *interp) refresh(fixed string) {
+	if fixed != "" {
+		r.phase = fixed
+	}
+	phase, awaiting := r.derivePhase()
+	if !r.final && r.stop == nil && fixed == "" {
+		r.phase = phase
+	}
+	if r.stop != nil || r.final {
+		awaiting = nil
+	}
+	if r.lastUpsertPhase != r.phase || !slices.Equal(r.lastUpsertAwaiting, awaiting) {
+		err := workflow.UpsertTypedSearchAttributes(r.root,
+			SAPhase.ValueSet(r.phase), SAAwaiting.ValueSet(awaiting))
+		if err != nil {
+			workflow.GetLogger(r.root).Warn("upsert search attributes failed", "error", err)
+		}
+		r.lastUpsertPhase = r.phase
+		r.lastUpsertAwaiting = awaiting
+	}
+	r.awaiting = awaiting
+	workflow.SetCurrentDetails(r.root, r.detailsMarkdown())
+}
+
+// derivePhase: Parked wins over WaitingApproval over WaitingManual over Running.
+func (r *interp) derivePhase() (string, []string) {
+	var parked, approval, manual bool
+	who := map[string]bool{}
+	for _, sr := range r.steps {
+		switch {
+		case sr.state == StepParked:
+			parked = true
+		case sr.state == StepWaiting && sr.gateKind == PhaseWaitingApproval:
+			approval = true
+		case sr.state == StepWaiting && sr.gateKind == PhaseWaitingManual:
+			manual = true
+		default:
+			continue
+		}
+		for _, w := range sr.awaiting {
+			who[w] = true
+		}
+	}
+	awaiting := sortedKeys(who)
+	if len(awaiting) == 0 {
+		awaiting = nil
+	}
+	switch {
+	case parked:
+		return PhaseParked, awaiting
+	case approval:
+		return PhaseWaitingApproval, awaiting
+	case manual:
+		return PhaseWaitingManual, awaiting
+	}
+	return PhaseRunning, nil
+}
+
+// progress builds the answer of the progress query.
+func (r *interp) progress() Progress {
+	p := Progress{
+		Phase:      r.phase,
+		Summary:    r.p.Summary,
+		PlanSHA256: r.sha,
+		Awaiting:   append([]string(nil), r.awaiting...),
+		Audit:      append([]AuditEntry(nil), r.audit...),
+		Outputs:    r.outputs,
+		Leaked:     append([]Leak(nil), r.leaks...),
+	}
+	for _, sr := range r.steps {
+		sp := StepProgress{
+			ID: sr.s.ID, Title: sr.s.Title, Action: sr.s.Action, State: sr.state,
+			Attempts: sr.attempts, LastError: sr.lastErr, Observed: sr.observed,
+			Awaiting:  append([]string(nil), sr.awaiting...),
+			StartedAt: sr.started, EndedAt: sr.ended,
+		}
+		if sr.fanout {
+			sp.Items = len(sr.items)
+			var outs []any
+			var errs []string
+			for _, it := range sr.items {
+				if it.state == StepDone || it.state == StepCompensated || it.state == StepCompFailed {
+					sp.ItemsDone++
+				}
+				if it.outputs != nil {
+					outs = append(outs, map[string]any(it.outputs))
+				} else {
+					outs = append(outs, nil)
+				}
+				if it.lastErr != "" {
+					errs = append(errs, it.key+": "+it.lastErr)
+				}
+			}
+			if sp.ItemsDone > 0 {
+				sp.Outputs = map[string]any{"items": outs}
+			}
+			if sp.LastError == "" && len(errs) > 0 {
+				sp.LastError = strings.Join(errs, "; ")
+			}
+		} else if sr.outputs != nil {
+			sp.Outputs = copyMap(sr.outputs)
+		}
+		p.Steps = append(p.Steps, sp)
+	}
+	return p
+}
+
+var stateMark = map[string]string{
+	StepDone: "x", StepSkipped: "x", StepCompensated: "x",
+}
+
+// detailsMarkdown is the Web UI's current details: a checklist of the steps.
+func (r *interp) detailsMarkdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s**", r.phase)
+	if len(r.awaiting) > 0 {
+		fmt.Fprintf(&b, " — waiting for %s", strings.Join(r.awaiting, ", "))
+	}
+	if r.stop != nil {
+		fmt.Fprintf(&b, " — %s", r.stopReason())
+	}
+	b.WriteString("\n\n")
+	for _, sr := range r.steps {
+		mark := stateMark[sr.state]
+		if mark == "" {
+			mark = " "
+		}
+		fmt.Fprintf(&b, "- [%s] %s — %s", mark, sr.s.Title, sr.state)
+		if sr.fanout && len(sr.items) > 0 {
+			done := 0
+			for _, it := range sr.items {
+				if it.state == StepDone {
+					done++
+				}
+			}
+			fmt.Fprintf(&b, " (%d/%d)", done, len(sr.items))
+		}
+		if len(sr.awaiting) > 0 {
+			fmt.Fprintf(&b, " — waiting for %s", strings.Join(sr.awaiting, ", "))
+			if sr.s.Gate != nil && sr.s.Gate.Instructions != "" && sr.state == StepWaiting {
+				fmt.Fprintf(&b, "\n  > %s", strings.ReplaceAll(strings.TrimSpace(sr.s.Gate.Instructions), "\n", "\n  > "))
+			}
+		}
+		if sr.observed != "" && (sr.state == StepRunning || sr.state == StepFailed || sr.state == StepParked) {
+			fmt.Fprintf(&b, " — observed %s", sr.observed)
+		}
+		if sr.lastErr != "" && (sr.state == StepFailed || sr.state == StepParked) {
+			fmt.Fprintf(&b, " — `%s`", oneLine(sr.lastErr, 200))
+		}
+		b.WriteString("\n")
+	}
+	if len(r.leaks) > 0 {
+		b.WriteString("\n**Left behind:**\n")
+		leaks := append([]Leak(nil), r.leaks...)
+		sort.SliceStable(leaks, func(i, j int) bool { return leaks[i].Step < leaks[j].Step })
+		for _, l := range leaks {
+			fmt.Fprintf(&b, "- %s %s: %s\n", l.Step, l.Resource, oneLine(l.Error, 200))
+		}
+	}
+	return b.String()
+}
+
+func oneLine(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
