@@ -1,0 +1,409 @@
+// Package netmodel is cloudsim's network on loopback. Linux routes all of
+// 127.0.0.0/8 to lo, so every simulated address is a real address:
+//
+//   - each VPC owns a loopback block (inventory.VPC.AddressBlock); ports,
+//     brokers and endpoints get addresses from it;
+//   - each broker of a Kafka instance is a real Kafka-protocol broker
+//     (franz-go kfake) listening on its own ListenerIP:Port and advertising
+//     exactly its configured host (Broker.Advertised, an IP or a host name);
+//   - an endpoint whose status is "accepted" really forwards TCP from
+//     its IP:clientPort to the endpoint service's backend port IP:serverPort;
+//     nothing listens on an endpoint address before that, so it refuses;
+//   - [Network.DialFrom] dials as a client inside a VPC: it reaches
+//     addresses of its own VPC and of VPCs joined by an active peering,
+//     and resolves host names only of its own VPC's private DNS zone (the
+//     broker host names of clusters in that VPC), as cloud-internal DNS does.
+//
+// The network follows the inventory: it watches every change and starts or
+// stops clusters, brokers and forwarders accordingly.
+package netmodel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+)
+
+// Network is the loopback network model of one sim.
+type Network struct {
+	inv *inventory.Store
+	log *slog.Logger
+
+	mu         sync.Mutex
+	clusters   map[string]*Cluster     // by Kafka instance ID
+	forwarders map[string][]*Forwarder // by endpoint ID
+	errs       []string
+}
+
+// New returns a network that follows inv.
+func New(inv *inventory.Store) *Network {
+	n := &Network{
+		inv:        inv,
+		log:        slog.Default().With("component", "cloudsim/netmodel"),
+		clusters:   map[string]*Cluster{},
+		forwarders: map[string][]*Forwarder{},
+	}
+	inv.Watch(n.onEvent)
+	return n
+}
+
+func (n *Network) fail(format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	n.log.Warn(msg)
+	n.mu.Lock()
+	n.errs = append(n.errs, time.Now().UTC().Format(time.RFC3339)+" "+msg)
+	if len(n.errs) > 100 {
+		n.errs = n.errs[len(n.errs)-100:]
+	}
+	n.mu.Unlock()
+}
+
+// Errors returns the recent reconcile errors (e.g. an address already in use).
+func (n *Network) Errors() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.errs...)
+}
+
+func (n *Network) onEvent(ev inventory.Event) {
+	switch ev.Kind {
+	case inventory.KindKafka:
+		n.reconcileKafka(ev)
+	case inventory.KindEndpoint:
+		n.reconcileEndpoint(ev.ID, ev.New)
+	}
+}
+
+func (n *Network) reconcileKafka(ev inventory.Event) {
+	n.mu.Lock()
+	c := n.clusters[ev.ID]
+	n.mu.Unlock()
+	if ev.New == nil {
+		if c != nil {
+			c.Close()
+			n.mu.Lock()
+			delete(n.clusters, ev.ID)
+			n.mu.Unlock()
+		}
+		return
+	}
+	inst := ev.New.(*inventory.KafkaInstance)
+	if c == nil {
+		c, err := StartCluster(inst)
+		if err != nil {
+			n.fail("start kafka instance %s: %v", inst.ID, err)
+			return
+		}
+		n.mu.Lock()
+		n.clusters[ev.ID] = c
+		n.mu.Unlock()
+		return
+	}
+	if err := c.Apply(inst); err != nil {
+		n.fail("update kafka instance %s: %v", inst.ID, err)
+	}
+}
+
+// Cluster returns the running cluster of a Kafka instance.
+func (n *Network) Cluster(instanceID string) (*Cluster, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c, ok := n.clusters[instanceID]
+	return c, ok
+}
+
+// backend returns the IP behind an endpoint service's port ID: a port's IP,
+// or the listener IP of the broker that carries that port ID.
+func (n *Network) backend(svc *inventory.EndpointService) (string, error) {
+	if p, err := inventory.Get[*inventory.Port](n.inv, svc.PortID); err == nil && p.IP != "" {
+		return p.IP, nil
+	}
+	for _, k := range inventory.List[*inventory.KafkaInstance](n.inv, inventory.Filter{}) {
+		for _, b := range k.Brokers {
+			if b.PortID == svc.PortID {
+				return b.ListenerIP, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("backend port %s of endpoint service %s: %w", svc.PortID, svc.ID, inventory.ErrNotFound)
+}
+
+func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
+	n.mu.Lock()
+	old := n.forwarders[id]
+	delete(n.forwarders, id)
+	n.mu.Unlock()
+	var want []forwardSpec
+	if obj != nil {
+		ep := obj.(*inventory.Endpoint)
+		if ep.Status == inventory.EndpointAccepted && ep.IP != "" {
+			svc, err := inventory.Get[*inventory.EndpointService](n.inv, ep.ServiceID)
+			if err != nil {
+				n.fail("endpoint %s: service %s: %v", id, ep.ServiceID, err)
+			} else if ip, err := n.backend(svc); err != nil {
+				n.fail("endpoint %s: %v", id, err)
+			} else {
+				for _, pm := range svc.Ports {
+					want = append(want, forwardSpec{
+						listen: net.JoinHostPort(ep.IP, strconv.Itoa(pm.ClientPort)),
+						target: net.JoinHostPort(ip, strconv.Itoa(pm.ServerPort)),
+					})
+				}
+			}
+		}
+	}
+	// Keep forwarders that did not change; stop the others.
+	var keep []*Forwarder
+	for _, f := range old {
+		still := false
+		for i, w := range want {
+			if w.listen == f.Listen && w.target == f.Target {
+				still = true
+				want = append(want[:i], want[i+1:]...)
+				break
+			}
+		}
+		if still {
+			keep = append(keep, f)
+		} else {
+			f.Close()
+		}
+	}
+	for _, w := range want {
+		f, err := Forward(w.listen, w.target)
+		if err != nil {
+			n.fail("endpoint %s: %v", id, err)
+			continue
+		}
+		keep = append(keep, f)
+	}
+	if len(keep) > 0 {
+		n.mu.Lock()
+		n.forwarders[id] = keep
+		n.mu.Unlock()
+	}
+}
+
+type forwardSpec struct{ listen, target string }
+
+// ForwarderInfo describes a running forwarder.
+type ForwarderInfo struct {
+	Endpoint string `json:"endpoint"`
+	Listen   string `json:"listen"`
+	Target   string `json:"target"`
+}
+
+// BrokerInfo describes a running broker.
+type BrokerInfo struct {
+	Instance   string `json:"instance"`
+	ID         int32  `json:"id"`
+	Listen     string `json:"listen"`
+	Advertised string `json:"advertised"`
+	Up         bool   `json:"up"`
+}
+
+// State is what listens where.
+type State struct {
+	Brokers    []BrokerInfo    `json:"brokers"`
+	Forwarders []ForwarderInfo `json:"forwarders"`
+	Errors     []string        `json:"errors,omitempty"`
+}
+
+// State returns every running broker and forwarder.
+func (n *Network) State() State {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := State{Errors: append([]string(nil), n.errs...)}
+	for id, c := range n.clusters {
+		for _, b := range c.brokers {
+			st.Brokers = append(st.Brokers, BrokerInfo{Instance: id, ID: b.id, Listen: b.ln.listen, Advertised: b.ln.Addr().String(), Up: b.ln.isUp()})
+		}
+	}
+	for id, fs := range n.forwarders {
+		for _, f := range fs {
+			st.Forwarders = append(st.Forwarders, ForwarderInfo{Endpoint: id, Listen: f.Listen, Target: f.Target})
+		}
+	}
+	sort.Slice(st.Brokers, func(i, j int) bool { return st.Brokers[i].Listen < st.Brokers[j].Listen })
+	sort.Slice(st.Forwarders, func(i, j int) bool { return st.Forwarders[i].Listen < st.Forwarders[j].Listen })
+	return st
+}
+
+// Close stops every cluster and forwarder.
+func (n *Network) Close() {
+	n.mu.Lock()
+	cs, fs := n.clusters, n.forwarders
+	n.clusters, n.forwarders = map[string]*Cluster{}, map[string][]*Forwarder{}
+	n.mu.Unlock()
+	for _, c := range cs {
+		c.Close()
+	}
+	for _, l := range fs {
+		for _, f := range l {
+			f.Close()
+		}
+	}
+}
+
+// ErrUnreachable is returned by DialFrom for an address the client's VPC has no route to.
+var ErrUnreachable = errors.New("no route to host")
+
+// DialFunc dials like net.Dialer.DialContext.
+type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+// Reachable reports whether a client in vpcID reaches ip: addresses of its
+// own VPC, of VPCs joined to it by an active peering, and addresses outside
+// every VPC block (the host itself, e.g. the sim's API) are reachable.
+func (n *Network) Reachable(vpcID, ip string) bool {
+	dst, err := n.inv.VPCOf(ip)
+	if err != nil {
+		return true // not inside any simulated VPC
+	}
+	if dst.ID == vpcID {
+		return true
+	}
+	for _, p := range inventory.List[*inventory.Peering](n.inv, inventory.Filter{}) {
+		if p.Status != inventory.PeeringActive {
+			continue
+		}
+		if (p.VPCID == vpcID && p.PeerVPCID == dst.ID) || (p.PeerVPCID == vpcID && p.VPCID == dst.ID) {
+			return true
+		}
+	}
+	return false
+}
+
+// Resolve resolves a host name as cloud-internal DNS does for a client in
+// vpcID: broker host names of Kafka instances in that VPC resolve to their
+// listener IPs; nothing else does.
+func (n *Network) Resolve(vpcID, host string) (string, error) {
+	for _, k := range inventory.List[*inventory.KafkaInstance](n.inv, inventory.Filter{}) {
+		if k.VPCID != vpcID {
+			continue
+		}
+		for _, b := range k.Brokers {
+			if b.Host == host {
+				return b.ListenerIP, nil
+			}
+		}
+	}
+	return "", &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// DialFrom returns a dialer for a client inside vpcID (see Reachable and Resolve).
+func (n *Network) DialFrom(vpcID string) DialFunc {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, err
+		}
+		ip := host
+		if _, perr := netip.ParseAddr(host); perr != nil {
+			if ip, err = n.Resolve(vpcID, host); err != nil {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+			}
+		}
+		if !n.Reachable(vpcID, ip) {
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: fmt.Errorf("%w (%s is not routed from %s)", ErrUnreachable, ip, vpcID)}
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, net.JoinHostPort(ip, port))
+	}
+}
+
+func tcpAddr(ip, port string) net.Addr {
+	p, _ := strconv.Atoi(port)
+	a, _ := netip.ParseAddr(ip)
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(p)))
+}
+
+// Forwarder forwards TCP connections from Listen to Target.
+type Forwarder struct {
+	Listen, Target string
+	ln             net.Listener
+	mu             sync.Mutex
+	conns          map[net.Conn]struct{}
+	closed         bool
+}
+
+// Forward starts forwarding listen → target.
+func Forward(listen, target string) (*Forwarder, error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("forward %s -> %s: %w", listen, target, err)
+	}
+	f := &Forwarder{Listen: listen, Target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	go f.serve()
+	return f, nil
+}
+
+func (f *Forwarder) track(c net.Conn, add bool) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if add {
+		if f.closed {
+			return false
+		}
+		f.conns[c] = struct{}{}
+	} else {
+		delete(f.conns, c)
+	}
+	return true
+}
+
+func (f *Forwarder) serve() {
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		go f.pipe(c)
+	}
+}
+
+func (f *Forwarder) pipe(c net.Conn) {
+	defer c.Close()
+	up, err := net.DialTimeout("tcp", f.Target, 5*time.Second)
+	if err != nil {
+		return // the target is down: the client sees the connection close
+	}
+	defer up.Close()
+	if !f.track(c, true) || !f.track(up, true) {
+		return
+	}
+	defer f.track(c, false)
+	defer f.track(up, false)
+	done := make(chan struct{}, 2)
+	cp := func(dst, src net.Conn) {
+		_, _ = io.Copy(dst, src)
+		if tc, ok := dst.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		}
+		done <- struct{}{}
+	}
+	go cp(up, c)
+	go cp(c, up)
+	<-done
+	<-done
+}
+
+// Close stops listening and cuts every forwarded connection.
+func (f *Forwarder) Close() {
+	_ = f.ln.Close()
+	f.mu.Lock()
+	f.closed = true
+	for c := range f.conns {
+		_ = c.Close()
+	}
+	f.mu.Unlock()
+}

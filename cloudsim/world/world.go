@@ -1,0 +1,231 @@
+// Package world reads cloudsim world files: YAML that seeds accounts (with
+// their credentials), networks, ports and Kafka clusters into an inventory.
+//
+//	accounts:        [{id, provider, region, projectId, domainId, accountId, subscriptionId, tenantId, credentials: [{type, keyId, secret}]}]
+//	vpcs:            [{id, account, region, name, cidr, addressBlock}]   # addressBlock: the 127.x block addresses come from
+//	subnets:         [{id, account, vpc, cidr, addressBlock}]
+//	securityGroups:  [{id, account, vpc, rules: [...]}]
+//	ports:           [{id, account, vpc, subnet, ip}]                     # ip omitted: allocated from the subnet
+//	kafka:           [{id, account, engine, vpc, subnet, status, saslUsers, saslMechanism, tls,
+//	                   brokers: [{id, host, listenerIp, port, portId, advertised}]}]
+//	endpointServices, endpoints, peerings, routeTables, configs: the inventory types' fields
+//
+// A broker without listenerIp gets one from its instance's subnet (or VPC);
+// a broker with a portId gets a port (network interface) holding its listener
+// IP, as Huawei DMS's cross_vpc_info port_id names one.
+package world
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+)
+
+// World is the content of a world file.
+type World struct {
+	Accounts         []*inventory.Account         `yaml:"accounts"`
+	VPCs             []*inventory.VPC             `yaml:"vpcs"`
+	Subnets          []*inventory.Subnet          `yaml:"subnets"`
+	SecurityGroups   []*inventory.SecurityGroup   `yaml:"securityGroups"`
+	Ports            []*inventory.Port            `yaml:"ports"`
+	Kafka            []*inventory.KafkaInstance   `yaml:"kafka"`
+	EndpointServices []*inventory.EndpointService `yaml:"endpointServices"`
+	Endpoints        []*inventory.Endpoint        `yaml:"endpoints"`
+	Peerings         []*inventory.Peering         `yaml:"peerings"`
+	RouteTables      []*inventory.RouteTable      `yaml:"routeTables"`
+	Configs          []*inventory.Config          `yaml:"configs"`
+}
+
+// Parse decodes a world file, rejecting unknown fields.
+func Parse(data []byte) (*World, error) {
+	var w World
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&w); err != nil {
+		return nil, fmt.Errorf("parse world: %w", err)
+	}
+	return &w, nil
+}
+
+// ReadFile reads and parses a world file.
+func ReadFile(path string) (*World, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read world: %w", err)
+	}
+	w, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return w, nil
+}
+
+// Apply creates the world's resources in inv, in dependency order. Region
+// and account default from the owning VPC where empty.
+func (w *World) Apply(inv *inventory.Store) error {
+	vpcOf := map[string]*inventory.VPC{}
+	create := func(o inventory.Object) error {
+		m := o.GetMeta()
+		if m.ID == "" {
+			return fmt.Errorf("world: %s %q needs an id", inventory.KindOf(o), m.Name)
+		}
+		if m.Status == "" {
+			m.Status = defaultStatus(inventory.KindOf(o))
+		}
+		if _, err := inv.Create(o); err != nil {
+			return fmt.Errorf("world: %w", err)
+		}
+		return nil
+	}
+	inherit := func(m *inventory.Meta, vpcID string) {
+		if v, ok := vpcOf[vpcID]; ok {
+			if m.Account == "" {
+				m.Account = v.Account
+			}
+			if m.Region == "" {
+				m.Region = v.Region
+			}
+		}
+	}
+	for _, a := range w.Accounts {
+		if a.Account == "" {
+			a.Account = a.ID
+		}
+		if err := create(a); err != nil {
+			return err
+		}
+	}
+	for _, v := range w.VPCs {
+		if v.AddressBlock == "" || !strings.HasPrefix(v.AddressBlock, "127.") {
+			return fmt.Errorf("world: vpc %s needs an addressBlock inside 127.0.0.0/8", v.ID)
+		}
+		vpcOf[v.ID] = v
+		if err := create(v); err != nil {
+			return err
+		}
+	}
+	for _, s := range w.Subnets {
+		inherit(&s.Meta, s.VPCID)
+		if s.AddressBlock == "" {
+			return fmt.Errorf("world: subnet %s needs an addressBlock", s.ID)
+		}
+		if err := create(s); err != nil {
+			return err
+		}
+	}
+	for _, g := range w.SecurityGroups {
+		inherit(&g.Meta, g.VPCID)
+		for i := range g.Rules {
+			if g.Rules[i].ID == "" {
+				g.Rules[i].ID = inventory.NewID(inventory.KindSecurityGroup)
+			}
+		}
+		if err := create(g); err != nil {
+			return err
+		}
+	}
+	for _, p := range w.Ports {
+		inherit(&p.Meta, p.VPCID)
+		if err := allocate(inv, &p.IP, p.SubnetID, p.VPCID); err != nil {
+			return fmt.Errorf("world: port %s: %w", p.ID, err)
+		}
+		if err := create(p); err != nil {
+			return err
+		}
+	}
+	for _, k := range w.Kafka {
+		inherit(&k.Meta, k.VPCID)
+		for i := range k.Brokers {
+			b := &k.Brokers[i]
+			if err := allocate(inv, &b.ListenerIP, k.SubnetID, k.VPCID); err != nil {
+				return fmt.Errorf("world: kafka %s broker %d: %w", k.ID, b.ID, err)
+			}
+			if b.Port == 0 {
+				b.Port = 9092
+			}
+		}
+		// Ports (network interfaces) behind the listener IPs come first, so
+		// endpoint services can name them.
+		for _, b := range k.Brokers {
+			if b.PortID == "" {
+				continue
+			}
+			if _, err := inv.Get(inventory.KindPort, b.PortID); err == nil {
+				continue
+			}
+			p := &inventory.Port{Meta: inventory.Meta{ID: b.PortID, Account: k.Account, Region: k.Region, Name: fmt.Sprintf("%s-broker-%d", k.Name, b.ID), Status: "ACTIVE"},
+				VPCID: k.VPCID, SubnetID: k.SubnetID, IP: b.ListenerIP, DeviceOwner: "kafka", DeviceID: k.ID}
+			if err := create(p); err != nil {
+				return err
+			}
+		}
+		if err := create(k); err != nil {
+			return err
+		}
+	}
+	for _, s := range w.EndpointServices {
+		inherit(&s.Meta, s.VPCID)
+		if err := create(s); err != nil {
+			return err
+		}
+	}
+	for _, e := range w.Endpoints {
+		inherit(&e.Meta, e.VPCID)
+		if err := create(e); err != nil {
+			return err
+		}
+	}
+	for _, p := range w.Peerings {
+		inherit(&p.Meta, p.VPCID)
+		if err := create(p); err != nil {
+			return err
+		}
+	}
+	for _, r := range w.RouteTables {
+		inherit(&r.Meta, r.VPCID)
+		if err := create(r); err != nil {
+			return err
+		}
+	}
+	for _, c := range w.Configs {
+		if err := create(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func allocate(inv *inventory.Store, ip *string, subnet, vpc string) error {
+	if *ip != "" {
+		return nil
+	}
+	from := subnet
+	if from == "" {
+		from = vpc
+	}
+	a, err := inv.AllocateIP(from)
+	if err != nil {
+		return err
+	}
+	*ip = a
+	return nil
+}
+
+func defaultStatus(k inventory.Kind) string {
+	switch k {
+	case inventory.KindAccount, inventory.KindConfig:
+		return ""
+	case inventory.KindKafka:
+		return "RUNNING"
+	case inventory.KindEndpointService:
+		return "available"
+	case inventory.KindPeering:
+		return inventory.PeeringActive
+	default:
+		return "ACTIVE"
+	}
+}
