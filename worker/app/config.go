@@ -83,7 +83,7 @@ type Setting struct {
 	Secret bool
 	// Bool settings are flags that need no value (--tls means --tls=true).
 	Bool bool
-	set    func(c *Config, v string) error
+	set  func(c *Config, v string) error
 }
 
 // Environment variable names of the worker's settings.
