@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/topoflow/topoflow/accounts"
+	"github.com/topoflow/topoflow/compiler"
+	"github.com/topoflow/topoflow/spec"
+)
+
+func init() {
+	rootCmd.AddCommand(&cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Validate spec files and report every problem as FILE:LINE:COL: message",
+		Long: `Validate decodes every document of every file, checks it (unknown keys, types,
+required fields, names, ports, CIDRs, durations, accounts, provider/method
+combinations, step references and cycles, secrets) and compiles it.
+
+Exit status 0 when every file is valid, 1 otherwise. With --output json the
+problems are printed on stdout as a JSON array of {file,line,column,message}.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if globals.Output == "mermaid" {
+				return usageError{"validate: --output mermaid is only for plan"}
+			}
+			opts, err := specOptions()
+			if err != nil {
+				return err
+			}
+			return runValidate(args, opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	})
+}
+
+// specOptions builds the validator's options from the account registry
+// named by --accounts (no registry: account names are checked for syntax only).
+// Other subcommands (apply) use it too.
+func specOptions() (spec.Options, error) {
+	if globals.Accounts == "" {
+		return spec.Options{}, nil
+	}
+	reg, err := accounts.Load(globals.Accounts)
+	if err != nil {
+		return spec.Options{}, fmt.Errorf("--accounts %s: %w", globals.Accounts, err)
+	}
+	return accountOptions(reg), nil
+}
+
+// accountOptions adapts an account registry to the validator.
+func accountOptions(reg *accounts.Registry) spec.Options {
+	return spec.Options{
+		Accounts: func(name string) (string, bool) {
+			a, ok := reg.Get(name)
+			if !ok {
+				return "", false
+			}
+			return a.Provider, true
+		},
+		AccountNames: reg.Names,
+	}
+}
+
+// runValidate validates and compiles every file and prints the result.
+func runValidate(files []string, opts spec.Options, stdout, stderr io.Writer) error {
+	type okDoc struct{ file, kind, name string }
+	var oks []okDoc
+	var errs spec.ErrorList
+	for _, f := range files {
+		docs, err := spec.ParseFile(f, opts)
+		errs = append(errs, spec.Errors(err)...)
+		if err != nil {
+			continue
+		}
+		for _, d := range docs {
+			if _, err := compiler.Compile(d); err != nil {
+				errs = append(errs, spec.Error{File: f, Line: d.Line, Column: d.Column, Message: err.Error()})
+				continue
+			}
+			oks = append(oks, okDoc{f, d.Kind, d.Metadata.Name})
+		}
+	}
+	errs.Sort()
+	if globals.Output == "json" {
+		if errs == nil {
+			errs = spec.ErrorList{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(errs); err != nil {
+			return err
+		}
+	} else {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e.Error())
+		}
+		if len(errs) == 0 {
+			for _, o := range oks {
+				fmt.Fprintf(stdout, "%s: %s %s is valid\n", o.file, o.kind, o.name)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return exitCode(1)
+	}
+	return nil
+}
