@@ -93,6 +93,20 @@ type completion struct {
 	outputs plan.Outputs
 }
 
+// cx holds one coroutine's contexts: work is never cancelled (actions,
+// child starts, signals), intr is cancelled when a rollback is requested
+// (gates, waits, parking, lock waits). Blocking calls must use the contexts
+// of the coroutine they run in.
+type cx struct{ work, intr workflow.Context }
+
+// goCx starts a coroutine with its own cx.
+func (r *interp) goCx(fn func(c cx)) {
+	workflow.Go(r.intr, func(ctx workflow.Context) {
+		work, _ := workflow.NewDisconnectedContext(ctx)
+		fn(cx{work: work, intr: ctx})
+	})
+}
+
 // interp runs one plan.
 type interp struct {
 	root     workflow.Context
@@ -118,8 +132,8 @@ type interp struct {
 	// lastUpsert* are the search attribute values last written.
 	lastUpsertPhase    string
 	lastUpsertAwaiting []string
-	outputs  map[string]any
-	locks    *lockClient
+	outputs            map[string]any
+	locks              *lockClient
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -210,8 +224,8 @@ func (r *interp) setup() error {
 // dependencies, until all have finished or a rollback stopped them.
 func (r *interp) execute() {
 	for _, sr := range r.steps {
-		workflow.Go(r.work, func(ctx workflow.Context) {
-			r.runStep(sr)
+		r.goCx(func(c cx) {
+			r.runStep(c, sr)
 			sr.finished = true
 		})
 	}
@@ -249,20 +263,20 @@ func (r *interp) depsReady(sr *stepRun) bool {
 func (r *interp) slotFree() bool { return r.p.MaxParallel <= 0 || r.running < r.p.MaxParallel }
 
 // runStep drives one step through its attempts and its failure policy.
-func (r *interp) runStep(sr *stepRun) {
-	if err := workflow.Await(r.intr, func() bool { return r.depsReady(sr) }); err != nil {
+func (r *interp) runStep(c cx, sr *stepRun) {
+	if err := workflow.Await(c.intr, func() bool { return r.depsReady(sr) }); err != nil {
 		return // stopped before the step could start
 	}
 	for {
 		sr.attempts++
 		if sr.started.IsZero() {
-			sr.started = workflow.Now(r.work)
+			sr.started = workflow.Now(c.work)
 		}
 		sr.state = StepRunning
 		sr.lastErr = ""
 		r.refresh("")
-		skipped, err := r.attempt(sr)
-		sr.ended = workflow.Now(r.work)
+		skipped, err := r.attempt(c, sr)
+		sr.ended = workflow.Now(c.work)
 		switch {
 		case err == nil && skipped:
 			sr.state = StepSkipped
@@ -296,7 +310,7 @@ func (r *interp) runStep(sr *stepRun) {
 		sr.op = nil
 		sr.awaiting = r.operators()
 		r.refresh("")
-		if err := workflow.Await(r.intr, func() bool { return sr.op != nil }); err != nil {
+		if err := workflow.Await(c.intr, func() bool { return sr.op != nil }); err != nil {
 			sr.awaiting = nil
 			sr.state = StepFailed
 			r.refresh("")
@@ -307,7 +321,7 @@ func (r *interp) runStep(sr *stepRun) {
 		sr.op = nil
 		if op.kind == UpdateSkip {
 			sr.state = StepSkipped
-			sr.ended = workflow.Now(r.work)
+			sr.ended = workflow.Now(c.work)
 			r.refresh("")
 			return
 		}
@@ -390,13 +404,13 @@ func itemName(fe *plan.ForEach) string {
 
 // attempt runs the step once (all its pending items for a fan-out step).
 // It reports skipped when the step's condition is false.
-func (r *interp) attempt(sr *stepRun) (skipped bool, err error) {
+func (r *interp) attempt(c cx, sr *stepRun) (skipped bool, err error) {
 	s := sr.s
 	if s.Action == plan.ActionApproval || s.Action == plan.ActionManual {
 		if ok, err := r.when(s.When, r.env()); err != nil || !ok {
 			return err == nil, err
 		}
-		out, err := r.runGate(sr)
+		out, err := r.runGate(c, sr)
 		if err != nil {
 			return false, err
 		}
@@ -405,17 +419,17 @@ func (r *interp) attempt(sr *stepRun) (skipped bool, err error) {
 		return false, nil
 	}
 	if sr.fanout {
-		return false, r.runFanout(sr)
+		return false, r.runFanout(c, sr)
 	}
 	env := r.env()
 	if ok, err := r.when(s.When, env); err != nil || !ok {
 		return err == nil, err
 	}
-	if err := r.takeSlot(); err != nil {
+	if err := r.takeSlot(c); err != nil {
 		return false, err
 	}
 	defer r.releaseSlot()
-	inputs, out, err := r.runUnit(sr, nil, env)
+	inputs, out, err := r.runUnit(c, sr, nil, env)
 	sr.inputs = inputs
 	if err != nil {
 		return false, err
@@ -425,8 +439,8 @@ func (r *interp) attempt(sr *stepRun) (skipped bool, err error) {
 	return false, nil
 }
 
-func (r *interp) takeSlot() error {
-	if err := workflow.Await(r.intr, r.slotFree); err != nil {
+func (r *interp) takeSlot(c cx) error {
+	if err := workflow.Await(c.intr, r.slotFree); err != nil {
 		return errStopped
 	}
 	r.running++
@@ -452,7 +466,7 @@ func (r *interp) when(code string, env map[string]any) (bool, error) {
 
 // runFanout runs the pending items of a fan-out step, at most
 // ForEach.Concurrency at a time; after an item fails no new item starts.
-func (r *interp) runFanout(sr *stepRun) error {
+func (r *interp) runFanout(c cx, sr *stepRun) error {
 	s := sr.s
 	base := r.env()
 	if !sr.itemsReady {
@@ -486,12 +500,12 @@ func (r *interp) runFanout(sr *stepRun) error {
 	limit := s.ForEach.Concurrency
 	inflight, failed := 0, false
 	var firstErr error
-	wg := workflow.NewWaitGroup(r.work)
+	wg := workflow.NewWaitGroup(c.work)
 	for _, it := range sr.items {
 		if it.state == StepDone || it.state == StepSkipped {
 			continue
 		}
-		err := workflow.Await(r.intr, func() bool { return failed || ((limit <= 0 || inflight < limit) && r.slotFree()) })
+		err := workflow.Await(c.intr, func() bool { return failed || ((limit <= 0 || inflight < limit) && r.slotFree()) })
 		if err != nil || failed {
 			break
 		}
@@ -499,7 +513,7 @@ func (r *interp) runFanout(sr *stepRun) error {
 		r.running++
 		it.state = StepRunning
 		wg.Add(1)
-		workflow.Go(r.work, func(ctx workflow.Context) {
+		r.goCx(func(c cx) {
 			defer wg.Done()
 			defer func() { inflight--; r.releaseSlot() }()
 			env := itemEnv(base, s.ForEach, it)
@@ -515,7 +529,7 @@ func (r *interp) runFanout(sr *stepRun) error {
 				r.refresh("")
 				return
 			}
-			inputs, out, err := r.runUnit(sr, it, env)
+			inputs, out, err := r.runUnit(c, sr, it, env)
 			it.inputs = inputs
 			if err != nil {
 				it.state, it.lastErr, failed = StepFailed, err.Error(), true
@@ -530,7 +544,7 @@ func (r *interp) runFanout(sr *stepRun) error {
 			r.refresh("")
 		})
 	}
-	wg.Wait(r.work)
+	wg.Wait(c.work)
 	if firstErr != nil {
 		return firstErr
 	}
@@ -575,7 +589,7 @@ func (r *interp) idemKey(sr *stepRun, it *itemRun) string {
 
 // runUnit resolves a step's (or item's) inputs, takes its locks and runs its
 // action (or its wait).
-func (r *interp) runUnit(sr *stepRun, it *itemRun, env map[string]any) (map[string]any, plan.Outputs, error) {
+func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any) (map[string]any, plan.Outputs, error) {
 	s := sr.s
 	inputs, err := plan.ResolveAll(s.Inputs, env)
 	if err != nil {
@@ -588,15 +602,15 @@ func (r *interp) runUnit(sr *stepRun, it *itemRun, env map[string]any) (map[stri
 	if err != nil {
 		return inputs, nil, err
 	}
-	held, err := r.locks.acquireAll(keys, r.idemKey(sr, it)+"#"+strconv.Itoa(sr.attempts))
-	defer r.locks.releaseAll(held)
+	held, err := r.locks.acquireAll(c, keys, r.idemKey(sr, it)+"#"+strconv.Itoa(sr.attempts))
+	defer r.locks.releaseAll(c, held)
 	if err != nil {
 		return inputs, nil, err
 	}
 	call := plan.Call{Action: s.Action, Account: s.Account, Inputs: inputs, IdempotencyKey: r.idemKey(sr, it)}
 	var out plan.Outputs
 	if s.Wait != nil {
-		out, err = r.wait(r.intr, s.Title, call, *s.Wait, func(obs string) {
+		out, err = r.wait(c.intr, s.Title, call, *s.Wait, func(obs string) {
 			if it == nil {
 				sr.observed = obs
 			} else {
@@ -604,8 +618,8 @@ func (r *interp) runUnit(sr *stepRun, it *itemRun, env map[string]any) (map[stri
 			}
 		})
 	} else {
-		f := workflow.ExecuteActivity(workflow.WithActivityOptions(r.work, actionOptions(s)), s.Action, call)
-		err = f.Get(r.work, &out)
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(c.work, actionOptions(s)), s.Action, call)
+		err = f.Get(c.work, &out)
 	}
 	if err != nil {
 		return inputs, nil, fmt.Errorf("%s: %s", s.Action, errText(err))

@@ -167,7 +167,8 @@ func (lc *lockClient) start() {
 			ch.Receive(ctx, &g)
 			if key, ok := lc.abandoned[g.Token]; ok {
 				delete(lc.abandoned, g.Token)
-				lc.release(key, g.Token)
+				work, _ := workflow.NewDisconnectedContext(ctx)
+				lc.signalRelease(work, key, g.Token)
 				continue
 			}
 			lc.granted[g.Token] = true
@@ -176,11 +177,11 @@ func (lc *lockClient) start() {
 }
 
 // acquireAll takes keys in order; it returns the locks held so far even on error.
-func (lc *lockClient) acquireAll(keys []string, token string) ([]heldLock, error) {
+func (lc *lockClient) acquireAll(c cx, keys []string, token string) ([]heldLock, error) {
 	var held []heldLock
 	for _, k := range keys {
 		t := token + "@" + k
-		if err := lc.acquire(k, t); err != nil {
+		if err := lc.acquire(c, k, t); err != nil {
 			return held, err
 		}
 		held = append(held, heldLock{key: k, token: t})
@@ -188,22 +189,22 @@ func (lc *lockClient) acquireAll(keys []string, token string) ([]heldLock, error
 	return held, nil
 }
 
-func (lc *lockClient) releaseAll(held []heldLock) {
+func (lc *lockClient) releaseAll(c cx, held []heldLock) {
 	for i := len(held) - 1; i >= 0; i-- {
-		lc.release(held[i].key, held[i].token)
+		lc.signalRelease(c.work, held[i].key, held[i].token)
 	}
 }
 
 // acquire asks the lock workflow of key for the lock and waits for the grant;
 // a rollback interrupts the wait (and withdraws the request).
-func (lc *lockClient) acquire(key, token string) error {
+func (lc *lockClient) acquire(c cx, key, token string) error {
 	r := lc.r
-	ctx := r.work // never cancelled: cancelling would also cancel the child lock workflow
+	ctx := c.work // never cancelled: cancelling would also cancel the child lock workflow
 	req := LockRequest{WorkflowID: r.wfID, RunID: r.runID, Token: token}
 	id := LockWorkflowID(key)
 	for try := 0; ; try++ {
 		if try > 0 {
-			if err := workflow.Sleep(r.intr, time.Second); err != nil {
+			if err := workflow.Sleep(c.intr, time.Second); err != nil {
 				return errStopped
 			}
 		}
@@ -228,22 +229,17 @@ func (lc *lockClient) acquire(key, token string) error {
 		// The lock workflow ended between our start and our signal: start it again.
 		workflow.GetLogger(ctx).Info("lock workflow gone, retrying", "key", key, "error", err)
 	}
-	if err := workflow.Await(r.intr, func() bool { return lc.granted[token] }); err != nil {
+	if err := workflow.Await(c.intr, func() bool { return lc.granted[token] }); err != nil {
 		lc.abandoned[token] = key
 		// Withdraw the request; if the grant races with this, start's loop releases it.
-		lc.signalRelease(key, token)
+		lc.signalRelease(ctx, key, token)
 		return errStopped
 	}
 	delete(lc.granted, token)
 	return nil
 }
 
-func (lc *lockClient) release(key, token string) {
-	lc.signalRelease(key, token)
-}
-
-func (lc *lockClient) signalRelease(key, token string) {
-	ctx := lc.r.work
+func (lc *lockClient) signalRelease(ctx workflow.Context, key, token string) {
 	err := workflow.SignalExternalWorkflow(ctx, LockWorkflowID(key), "", SignalLockRelease, token).Get(ctx, nil)
 	if err != nil && !errors.Is(err, workflow.ErrCanceled) {
 		workflow.GetLogger(ctx).Warn("lock release failed", "key", key, "error", err)

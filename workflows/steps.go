@@ -138,7 +138,7 @@ func lookupPath(m map[string]any, path string) any {
 }
 
 // runGate waits for an approval or a manual completion.
-func (r *interp) runGate(sr *stepRun) (plan.Outputs, error) {
+func (r *interp) runGate(c cx, sr *stepRun) (plan.Outputs, error) {
 	g := sr.s.Gate
 	sr.decision = nil
 	sr.awaiting = append([]string(nil), g.Who...)
@@ -154,7 +154,7 @@ func (r *interp) runGate(sr *stepRun) (plan.Outputs, error) {
 	}()
 	cond := func() bool { return sr.decision != nil }
 	if g.Deadline > 0 {
-		ok, err := workflow.AwaitWithOptions(r.intr, workflow.AwaitOptions{
+		ok, err := workflow.AwaitWithOptions(c.intr, workflow.AwaitOptions{
 			Timeout:      g.Deadline.Std(),
 			TimerOptions: workflow.TimerOptions{Summary: "deadline of " + sr.s.Title},
 		}, cond)
@@ -162,7 +162,7 @@ func (r *interp) runGate(sr *stepRun) (plan.Outputs, error) {
 			return nil, errStopped
 		}
 		if !ok {
-			now := workflow.Now(r.work)
+			now := workflow.Now(c.work)
 			policy := g.OnExpiry
 			if policy == "" {
 				policy = plan.ExpireReject
@@ -174,7 +174,7 @@ func (r *interp) runGate(sr *stepRun) (plan.Outputs, error) {
 			}
 			sr.decision = &gateDecision{kind: "expire", d: Decision{Step: sr.s.ID, Identity: "<expiry>"}, at: now}
 		}
-	} else if err := workflow.Await(r.intr, cond); err != nil {
+	} else if err := workflow.Await(c.intr, cond); err != nil {
 		return nil, errStopped
 	}
 	d := sr.decision
