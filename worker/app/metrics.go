@@ -43,7 +43,12 @@ func NewMetrics() (*Metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create prometheus exporter: %w", err)
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	// Durations are recorded in seconds: use Prometheus-style buckets from
+	// 5ms (one API call) to 1h (a long cloud wait), not OTel's millisecond defaults.
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(sdkmetric.NewView(
+		sdkmetric.Instrument{Kind: sdkmetric.InstrumentKindHistogram},
+		sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: DurationBuckets}},
+	)))
 	h := temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
 		Meter:                mp.Meter("topoflow-worker"),
 		UseMonotonicCounters: true,
@@ -52,6 +57,9 @@ func NewMetrics() (*Metrics, error) {
 	})
 	return &Metrics{Handler: h, Registry: reg, provider: mp}, nil
 }
+
+// DurationBuckets are the histogram bucket bounds, in seconds.
+var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
 
 // HTTPHandler serves the registry in the Prometheus text format.
 func (m *Metrics) HTTPHandler() http.Handler {

@@ -1,0 +1,203 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/worker/app"
+)
+
+// Options configure a local stack.
+type Options struct {
+	// Temporal configures the dev server.
+	Temporal TemporalOptions
+	// Cloudsim starts cloudsim in-process on a free port and points the
+	// worker's ${CLOUDSIM_URL} endpoints at it.
+	Cloudsim bool
+	// Worker starts a worker in-process.
+	Worker bool
+	// TaskQueue is the worker's task queue (default: a unique name per stack,
+	// so tests sharing a server do not steal each other's tasks).
+	TaskQueue string
+	// Accounts is the worker's account registry file ("" means none; with
+	// Cloudsim, specs/accounts.yaml at the repository root).
+	Accounts string
+	// Register registers test-only workflows or actions on the worker.
+	Register func(w worker.Registry, reg *activities.Registry)
+	// Log receives the worker's logs (default: discarded; set TOPOFLOW_TEST_LOG=1 for stderr).
+	Log io.Writer
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	// Temporal is the dev server.
+	Temporal *Temporal
+	// Client is connected to the default namespace.
+	Client client.Client
+	// TaskQueue is the worker's task queue.
+	TaskQueue string
+	// CloudsimURL is cloudsim's base URL ("" without cloudsim).
+	CloudsimURL string
+	// MetricsAddr is the in-process worker's /metrics and /healthz address.
+	MetricsAddr string
+
+	opts         Options
+	cloud        *cloud
+	workerCancel context.CancelFunc
+	workerDone   chan error
+}
+
+// Start starts the stack: Temporal, then cloudsim, then the worker.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	s := &Stack{opts: opts, TaskQueue: opts.TaskQueue}
+	if s.TaskQueue == "" {
+		s.TaskQueue = fmt.Sprintf("topoflow-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	if s.Temporal, err = StartTemporal(ctx, opts.Temporal); err != nil {
+		return nil, err
+	}
+	if s.Client, err = s.Temporal.Client(ctx, "default"); err != nil {
+		return nil, err
+	}
+	if opts.Cloudsim {
+		if s.cloud, err = startCloud(); err != nil {
+			return nil, err
+		}
+		s.CloudsimURL = s.cloud.url
+		if s.opts.Accounts == "" {
+			root, err := RepoRoot()
+			if err != nil {
+				return nil, err
+			}
+			s.opts.Accounts = root + "/specs/accounts.yaml"
+		}
+	}
+	if opts.Worker {
+		if err = s.StartWorker(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// WorkerConfig returns the configuration of the in-process worker.
+func (s *Stack) WorkerConfig() app.Config {
+	return app.Config{
+		Conn:            app.Conn{Address: s.Temporal.Address, Namespace: "default"},
+		TaskQueue:       s.TaskQueue,
+		Accounts:        s.opts.Accounts,
+		CloudsimURL:     s.CloudsimURL,
+		MetricsAddr:     "127.0.0.1:0",
+		LogLevel:        "info",
+		LogFormat:       "json",
+		ShutdownTimeout: 5 * time.Second,
+	}
+}
+
+// StartWorker starts the in-process worker (again, after StopWorker).
+func (s *Stack) StartWorker(ctx context.Context) error {
+	if s.workerCancel != nil {
+		return errors.New("worker already running")
+	}
+	w := s.opts.Log
+	if w == nil {
+		w = io.Discard
+		if os.Getenv("TOPOFLOW_TEST_LOG") != "" {
+			w = os.Stderr
+		}
+	}
+	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	wctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(wctx, s.WorkerConfig(), app.Options{
+			Logger:   logger,
+			Register: s.opts.Register,
+			Ready:    func(addr string) { ready <- addr },
+			DialWait: 30 * time.Second,
+		})
+	}()
+	select {
+	case addr := <-ready:
+		s.MetricsAddr = addr
+		s.workerCancel, s.workerDone = cancel, done
+		return nil
+	case err := <-done:
+		cancel()
+		return fmt.Errorf("start in-process worker: %w", err)
+	case <-ctx.Done():
+		cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// StopWorker stops the in-process worker gracefully.
+func (s *Stack) StopWorker() error {
+	if s.workerCancel == nil {
+		return nil
+	}
+	s.workerCancel()
+	err := <-s.workerDone
+	s.workerCancel, s.workerDone = nil, nil
+	return err
+}
+
+// Close stops the worker, cloudsim and Temporal, in that order.
+func (s *Stack) Close() error {
+	var errs []error
+	errs = append(errs, s.StopWorker())
+	if s.Client != nil {
+		s.Client.Close()
+	}
+	if s.cloud != nil {
+		errs = append(errs, s.cloud.close())
+	}
+	if s.Temporal != nil {
+		errs = append(errs, s.Temporal.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// UIWorkflowURL is the Web UI link of a workflow ("" when headless).
+func (s *Stack) UIWorkflowURL(workflowID string) string {
+	if s.Temporal.UIURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(s.Temporal.UIURL, "/") + "/namespaces/default/workflows/" + workflowID
+}
+
+// New starts a stack for a test and stops it when the test ends; it fails
+// the test (never skips it) when a piece cannot start.
+func New(t testing.TB, opts Options) *Stack {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("start local stack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("stop local stack: %v", err)
+		}
+	})
+	return s
+}
