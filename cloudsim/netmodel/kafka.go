@@ -1,6 +1,7 @@
 package netmodel
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"net/netip"
@@ -17,7 +19,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
@@ -104,7 +108,34 @@ func StartCluster(inst *inventory.KafkaInstance) (*Cluster, error) {
 		return nil, fmt.Errorf("kafka instance %s: start brokers: %w", inst.ID, err)
 	}
 	c.kf = kf
+	if len(inst.SASLUsers) > 0 && (inst.SASLMechanism == "" || inst.SASLMechanism == "PLAIN") {
+		c.rejectBadPlain(inst.SASLUsers)
+	}
 	return c, nil
+}
+
+// rejectBadPlain answers a SASL/PLAIN authentication with wrong credentials
+// as Kafka does (SASL_AUTHENTICATION_FAILED) instead of kfake's bare
+// connection close, so clients can tell refused credentials from a network
+// fault. (kfake still closes on bad SCRAM proofs.)
+func (c *Cluster) rejectBadPlain(users map[string]string) {
+	users = maps.Clone(users)
+	c.kf.ControlKey(int16(kmsg.SASLAuthenticate), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.kf.KeepControl()
+		r := req.(*kmsg.SASLAuthenticateRequest)
+		parts := bytes.Split(r.SASLAuthBytes, []byte{0})
+		if len(parts) != 3 {
+			return nil, nil, false
+		}
+		if pass, ok := users[string(parts[1])]; ok && pass == string(parts[2]) {
+			return nil, nil, false
+		}
+		resp := r.ResponseKind().(*kmsg.SASLAuthenticateResponse)
+		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
+		msg := "Authentication failed: Invalid username or password"
+		resp.ErrorMessage = &msg
+		return resp, nil, true
+	})
 }
 
 func (c *Cluster) closeListeners() {

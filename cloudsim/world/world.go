@@ -229,3 +229,48 @@ func defaultStatus(k inventory.Kind) string {
 		return "ACTIVE"
 	}
 }
+
+// Shift moves every 127.x address of the world (address blocks, gateway,
+// port, broker listener, endpoint and advertised IPs) by delta in the second
+// octet, so that tests running in parallel can load the same world without
+// colliding on addresses. It fails if an address would leave 127.0.0.0/8.
+func (w *World) Shift(delta int) error {
+	var err error
+	mv := func(s *string) {
+		if err != nil || !strings.HasPrefix(*s, "127.") {
+			return
+		}
+		parts := strings.SplitN(*s, ".", 3)
+		var n int
+		if _, e := fmt.Sscanf(parts[1], "%d", &n); e != nil {
+			err = fmt.Errorf("shift %q: %w", *s, e)
+			return
+		}
+		if n+delta < 0 || n+delta > 255 {
+			err = fmt.Errorf("shift %q by %d leaves 127.0.0.0/8", *s, delta)
+			return
+		}
+		*s = fmt.Sprintf("127.%d.%s", n+delta, parts[2])
+	}
+	for _, v := range w.VPCs {
+		mv(&v.AddressBlock)
+	}
+	for _, s := range w.Subnets {
+		mv(&s.AddressBlock)
+		mv(&s.GatewayIP)
+	}
+	for _, p := range w.Ports {
+		mv(&p.IP)
+	}
+	for _, k := range w.Kafka {
+		for i := range k.Brokers {
+			mv(&k.Brokers[i].ListenerIP)
+			mv(&k.Brokers[i].Advertised)
+			mv(&k.Brokers[i].PendingAdvertised)
+		}
+	}
+	for _, e := range w.Endpoints {
+		mv(&e.IP)
+	}
+	return err
+}

@@ -1,0 +1,375 @@
+package kafka_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/kafka"
+	"github.com/topoflow/topoflow/cloudsim"
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/simtest"
+	"github.com/topoflow/topoflow/plan"
+)
+
+// IDs of the default world (cloudsim/worlds/default.yaml).
+const (
+	dmsID        = "6b2f7e4a-0000-4000-8000-00000000a010"
+	ownerVPC     = "4f1a0c3e-0000-4000-8000-00000000a001"
+	clientVPC    = "4f1a0c3e-0000-4000-8000-00000000b001"
+	clientSubnet = "4f1a0c3e-0000-4000-8000-00000000b002"
+	hdiID        = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-kafka/providers/Microsoft.HDInsight/clusters/kafka1"
+	hdiVNet      = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-kafka/providers/Microsoft.Network/virtualNetworks/hdi-vnet"
+	aksVNet      = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-aks/providers/Microsoft.Network/virtualNetworks/aks-vnet"
+)
+
+func newVerify(t *testing.T, s *cloudsim.Sim, creds kafka.CredentialsFunc) activities.Func {
+	t.Helper()
+	reg := activities.NewRegistry()
+	kafka.Register(reg, kafka.Options{
+		Credentials: creds,
+		DialFrom:    func(n string) kafka.DialFunc { return kafka.DialFunc(s.Net.DialFrom(n)) },
+	})
+	fn, ok := reg.Get(kafka.ActionVerify)
+	if !ok {
+		t.Fatal("kafka.verify not registered")
+	}
+	return fn
+}
+
+// crossVPC does what the Huawei runbook does, straight on the inventory: one
+// endpoint service per broker port, one accepted endpoint per service in the
+// client VPC, and the brokers' advertised IPs set to the endpoint IPs.
+// backendOf maps endpoint i to the broker whose port it exposes (identity
+// when nil). It returns the endpoint addresses (IP:9011) by endpoint index.
+func crossVPC(t *testing.T, s *cloudsim.Sim, backendOf []int) []string {
+	t.Helper()
+	inst, err := inventory.Get[*inventory.KafkaInstance](s.Inventory, dmsID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for i := range inst.Brokers {
+		b := inst.Brokers[i]
+		if backendOf != nil {
+			b = inst.Brokers[backendOf[i]]
+		}
+		svc, err := inventory.Create(s.Inventory, &inventory.EndpointService{
+			Meta:   inventory.Meta{Account: "hw-kafka-owner", Region: "cn-north-4", Status: "available"},
+			VPCID:  ownerVPC,
+			PortID: b.PortID, ServerType: "VM", ServiceType: "interface", ApprovalEnabled: true,
+			Ports: []inventory.PortMapping{{ClientPort: 9011, ServerPort: 9011, Protocol: "TCP"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip, err := s.Inventory.AllocateIP(clientSubnet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := inventory.Create(s.Inventory, &inventory.Endpoint{
+			Meta:      inventory.Meta{Account: "hw-client-b", Region: "cn-north-4", Status: inventory.EndpointAccepted},
+			ServiceID: svc.ID, VPCID: clientVPC, SubnetID: clientSubnet, IP: ip,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, net.JoinHostPort(ip, "9011"))
+	}
+	advertise(t, s, dmsID, func(id int32) string { h, _, _ := net.SplitHostPort(addrs[id]); return h })
+	return addrs
+}
+
+func advertise(t *testing.T, s *cloudsim.Sim, inst string, host func(id int32) string) {
+	t.Helper()
+	if _, err := inventory.Update(s.Inventory, inst, func(k *inventory.KafkaInstance) error {
+		for i := range k.Brokers {
+			k.Brokers[i].Advertised = host(k.Brokers[i].ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func call(inputs map[string]any) plan.Call {
+	return plan.Call{Action: kafka.ActionVerify, Inputs: inputs, IdempotencyKey: "wf-1/verify"}
+}
+
+func expectMap(addrs []string) map[string]any {
+	m := map[string]any{}
+	for i, a := range addrs {
+		m[strconv.Itoa(i)] = a
+	}
+	return m
+}
+
+func appErr(t *testing.T, err error) *temporal.ApplicationError {
+	t.Helper()
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want an application error, got %T %v", err, err)
+	}
+	return ae
+}
+
+func TestVerifyCrossVPCEndpoints(t *testing.T) {
+	s, _ := simtest.Start(t, cloudsim.Options{Providers: []string{}})
+	verify := newVerify(t, s, nil)
+	addrs := crossVPC(t, s, nil)
+	ctx := context.Background()
+
+	t.Run("correct mapping verifies", func(t *testing.T) {
+		out, err := verify(ctx, call(map[string]any{
+			"bootstrap": []any{addrs[0], addrs[1]}, "expectBrokers": expectMap(addrs), "clientNetwork": clientVPC,
+		}))
+		if err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		brokers := out["brokers"].(map[string]any)
+		for i, a := range addrs {
+			if brokers[strconv.Itoa(i)] != a {
+				t.Errorf("broker %d = %v, want %s", i, brokers[strconv.Itoa(i)], a)
+			}
+		}
+		if out["topic"] != kafka.DefaultTopic || out["records"] != 3 || out["offset"].(int64) < 0 {
+			t.Errorf("outputs %v", out)
+		}
+		// A second run (retry) verifies again: the canary topic already exists.
+		if _, err := verify(ctx, call(map[string]any{"bootstrap": addrs, "clientNetwork": clientVPC})); err != nil {
+			t.Fatalf("second verify: %v", err)
+		}
+	})
+
+	t.Run("swapped advertised IPs name the mismatched brokers", func(t *testing.T) {
+		advertise(t, s, dmsID, func(id int32) string {
+			swap := map[int32]int32{0: 1, 1: 0, 2: 2}[id]
+			h, _, _ := net.SplitHostPort(addrs[swap])
+			return h
+		})
+		defer advertise(t, s, dmsID, func(id int32) string { h, _, _ := net.SplitHostPort(addrs[id]); return h })
+
+		_, err := verify(ctx, call(map[string]any{"bootstrap": addrs, "clientNetwork": clientVPC}))
+		ae := appErr(t, err)
+		if ae.Type() != plan.ErrVerifyFailed || !ae.NonRetryable() {
+			t.Errorf("type %s nonRetryable %v, want non-retryable %s", ae.Type(), ae.NonRetryable(), plan.ErrVerifyFailed)
+		}
+		for _, want := range []string{
+			fmt.Sprintf("broker 0 advertises %s, but broker 1 answers there", addrs[1]),
+			fmt.Sprintf("broker 1 advertises %s, but broker 0 answers there", addrs[0]),
+		} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q\nlacks %q", err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "broker 2 ") {
+			t.Errorf("broker 2 is mapped right but named: %v", err)
+		}
+
+		// With expectBrokers the difference is reported before connecting.
+		_, err = verify(ctx, call(map[string]any{"bootstrap": addrs, "expectBrokers": expectMap(addrs), "clientNetwork": clientVPC}))
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("broker 0 advertises %s, expected %s", addrs[1], addrs[0])) {
+			t.Errorf("want expectBrokers mismatch for broker 0, got %v", err)
+		}
+	})
+
+	t.Run("the swap really breaks produce", func(t *testing.T) {
+		// Independent of the action's identity check: a plain franz-go
+		// producer cannot deliver to broker 0's partition when broker 0's
+		// advertised address reaches broker 1.
+		advertise(t, s, dmsID, func(id int32) string {
+			swap := map[int32]int32{0: 1, 1: 0, 2: 2}[id]
+			h, _, _ := net.SplitHostPort(addrs[swap])
+			return h
+		})
+		defer advertise(t, s, dmsID, func(id int32) string { h, _, _ := net.SplitHostPort(addrs[id]); return h })
+		if err := produceTo(ctx, addrs, kafka.DefaultTopic, leaderPartition(t, s, 0)); err == nil {
+			t.Fatal("produce through a swapped mapping succeeded")
+		}
+	})
+
+	t.Run("not accepted endpoint is retryable and names the address", func(t *testing.T) {
+		eps := inventory.List[*inventory.Endpoint](s.Inventory, inventory.Filter{Account: "hw-client-b"})
+		if _, err := inventory.Update(s.Inventory, eps[2].ID, func(e *inventory.Endpoint) error { e.Status = "pendingAcceptance"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		defer inventory.Update(s.Inventory, eps[2].ID, func(e *inventory.Endpoint) error { e.Status = inventory.EndpointAccepted; return nil })
+		_, err := verify(ctx, call(map[string]any{"bootstrap": addrs[:1], "clientNetwork": clientVPC}))
+		ae := appErr(t, err)
+		if ae.NonRetryable() || !strings.Contains(err.Error(), "broker 2 advertises "+addrs[2]) || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("want retryable error naming broker 2 at %s (connection refused), got nonRetryable=%v %v", addrs[2], ae.NonRetryable(), err)
+		}
+	})
+
+	t.Run("broker down is retryable", func(t *testing.T) {
+		if _, err := inventory.Update(s.Inventory, dmsID, func(k *inventory.KafkaInstance) error { k.Brokers[1].Down = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		defer inventory.Update(s.Inventory, dmsID, func(k *inventory.KafkaInstance) error { k.Brokers[1].Down = false; return nil })
+		_, err := verify(ctx, call(map[string]any{"bootstrap": []any{addrs[0]}, "clientNetwork": clientVPC, "timeout": "5s"}))
+		ae := appErr(t, err)
+		if ae.NonRetryable() || !strings.Contains(err.Error(), "broker 1") {
+			t.Errorf("want retryable error naming broker 1, got nonRetryable=%v %v", ae.NonRetryable(), err)
+		}
+	})
+}
+
+func TestVerifyMiswiredEndpointsWithExpectedAddresses(t *testing.T) {
+	// The advertised IPs are the expected ones, but endpoints 0 and 2 expose
+	// each other's broker port (port IDs mixed up when creating the services).
+	s, _ := simtest.Start(t, cloudsim.Options{Providers: []string{}})
+	verify := newVerify(t, s, nil)
+	addrs := crossVPC(t, s, []int{2, 1, 0})
+	_, err := verify(context.Background(), call(map[string]any{"bootstrap": addrs, "expectBrokers": expectMap(addrs), "clientNetwork": clientVPC}))
+	ae := appErr(t, err)
+	if !ae.NonRetryable() || !strings.Contains(err.Error(), fmt.Sprintf("broker 0 advertises %s, but broker 2 answers there", addrs[0])) {
+		t.Errorf("want non-retryable mismatch for broker 0, got %v", err)
+	}
+}
+
+func TestVerifyHDInsightPeering(t *testing.T) {
+	s, _ := simtest.Start(t, cloudsim.Options{Providers: []string{}})
+	verify := newVerify(t, s, nil)
+	ctx := context.Background()
+	inst, err := inventory.Get[*inventory.KafkaInstance](s.Inventory, hdiID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipOf := func(id int32) string { return inst.Brokers[id].ListenerIP }
+	wn0 := net.JoinHostPort(ipOf(0), "9092")
+	peering, err := inventory.Create(s.Inventory, &inventory.Peering{
+		Meta: inventory.Meta{Account: "az-hdinsight", Status: "Initiated"}, VPCID: aksVNet, PeerVPCID: hdiVNet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("no active peering: unreachable", func(t *testing.T) {
+		_, err := verify(ctx, call(map[string]any{"bootstrap": []any{wn0}, "clientNetwork": aksVNet}))
+		if err == nil || !strings.Contains(err.Error(), "no route to host") || appErr(t, err).NonRetryable() {
+			t.Errorf("want retryable no-route error, got %v", err)
+		}
+	})
+	if _, err := inventory.Update(s.Inventory, peering.ID, func(p *inventory.Peering) error { p.Status = inventory.PeeringActive; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("host names fail from the peered VNet", func(t *testing.T) {
+		_, err := verify(ctx, call(map[string]any{"bootstrap": []any{wn0}, "clientNetwork": aksVNet}))
+		ae := appErr(t, err)
+		if !ae.NonRetryable() || !strings.Contains(err.Error(), "broker 0 advertises "+inst.Brokers[0].Host+":9092") || !strings.Contains(err.Error(), "no such host") {
+			t.Errorf("want non-retryable unresolvable host for broker 0, got %v", err)
+		}
+	})
+	t.Run("host names work inside the HDInsight VNet", func(t *testing.T) {
+		if _, err := verify(ctx, call(map[string]any{"bootstrap": []any{wn0}, "clientNetwork": hdiVNet, "topic": "inside"})); err != nil {
+			t.Errorf("verify from hdi-vnet: %v", err)
+		}
+	})
+	t.Run("IPs pass from the peered VNet", func(t *testing.T) {
+		advertise(t, s, hdiID, ipOf)
+		expect := map[string]any{}
+		for _, b := range inst.Brokers {
+			expect[strconv.Itoa(int(b.ID))] = net.JoinHostPort(b.ListenerIP, "9092")
+		}
+		if _, err := verify(ctx, call(map[string]any{"bootstrap": []any{wn0}, "expectBrokers": expect, "clientNetwork": aksVNet})); err != nil {
+			t.Errorf("verify with advertised IPs: %v", err)
+		}
+	})
+}
+
+func TestVerifySASL(t *testing.T) {
+	s, _ := simtest.Start(t, cloudsim.Options{Providers: []string{}})
+	sub, err := inventory.Get[*inventory.Subnet](s.Inventory, clientSubnet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sub
+	var brokers []inventory.Broker
+	for i := int32(0); i < 3; i++ {
+		ip, err := s.Inventory.AllocateIP(clientSubnet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		brokers = append(brokers, inventory.Broker{ID: i, ListenerIP: ip, Port: 9093})
+	}
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		t.Run(mech, func(t *testing.T) {
+			bs := append([]inventory.Broker(nil), brokers...)
+			for i := range bs {
+				bs[i].Port = 9100 + len(mech) // distinct ports per cluster on the same IPs
+			}
+			k, err := inventory.Create(s.Inventory, &inventory.KafkaInstance{
+				Meta: inventory.Meta{Account: "hw-client-b", Status: "RUNNING"}, VPCID: clientVPC, Brokers: bs,
+				SASLUsers: map[string]string{"app": "s3cret"}, SASLMechanism: mech,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Inventory.Delete(inventory.KindKafka, k.ID)
+			boot := []any{net.JoinHostPort(bs[0].ListenerIP, strconv.Itoa(bs[0].Port))}
+			good := newVerify(t, s, func(_ context.Context, acct string) (string, string, error) {
+				if acct != "kafka-app" {
+					return "", "", fmt.Errorf("unknown account %s", acct)
+				}
+				return "app", "s3cret", nil
+			})
+			c := call(map[string]any{"bootstrap": boot, "sasl": map[string]any{"mechanism": mech}, "clientNetwork": clientVPC})
+			c.Account = "kafka-app"
+			if _, err := good(context.Background(), c); err != nil {
+				t.Fatalf("verify with SASL %s: %v", mech, err)
+			}
+			bad := newVerify(t, s, func(context.Context, string) (string, string, error) { return "app", "wrong", nil })
+			_, err = bad(context.Background(), c)
+			// kfake answers a bad PLAIN password as Kafka does; on a bad SCRAM
+			// proof it closes the connection, which reads as a network fault.
+			if ae := appErr(t, err); mech == "PLAIN" && ae.Type() != plan.ErrUnauthorized {
+				t.Errorf("wrong password: type %s (%v), want %s", ae.Type(), err, plan.ErrUnauthorized)
+			}
+		})
+	}
+}
+
+func TestVerifyInvalidInputs(t *testing.T) {
+	verify := newVerify(t, nil, nil)
+	for _, tc := range []struct {
+		name   string
+		inputs map[string]any
+		want   string
+	}{
+		{"no bootstrap", map[string]any{}, "bootstrap"},
+		{"bad address", map[string]any{"bootstrap": []any{"nohostport"}}, "not host:port"},
+		{"bad expect key", map[string]any{"bootstrap": []any{"a:1"}, "expectBrokers": map[string]any{"x": "a:1"}}, "not a broker ID"},
+		{"bad mechanism", map[string]any{"bootstrap": []any{"a:1"}, "sasl": map[string]any{"mechanism": "GSSAPI"}}, "GSSAPI"},
+		{"bad timeout", map[string]any{"bootstrap": []any{"a:1"}, "timeout": "soon"}, "timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := verify(context.Background(), call(tc.inputs))
+			ae := appErr(t, err)
+			if ae.Type() != plan.ErrInvalid || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %s %v, want %s containing %q", ae.Type(), err, plan.ErrInvalid, tc.want)
+			}
+		})
+	}
+}
+
+// leaderPartition returns a canary partition led by broker id.
+func leaderPartition(t *testing.T, s *cloudsim.Sim, id int32) int32 {
+	t.Helper()
+	c, ok := s.Net.Cluster(dmsID)
+	if !ok {
+		t.Fatal("no cluster")
+	}
+	for p := int32(0); p < 3; p++ {
+		if c.Kfake().LeaderFor(kafka.DefaultTopic, p) == id {
+			return p
+		}
+	}
+	t.Fatalf("broker %d leads no partition of %s", id, kafka.DefaultTopic)
+	return -1
+}
