@@ -26,6 +26,8 @@ type recorder struct {
 	fail func(call plan.Call, n int) error
 	// delay makes every action take that long (real time).
 	delay time.Duration
+	// delayFor, if set, adds a per-call delay (real time).
+	delayFor func(call plan.Call) time.Duration
 	// status is returned by read actions polled by waits.
 	statuses func(call plan.Call, n int) (string, error)
 	// concurrency tracking
@@ -76,6 +78,9 @@ func (rec *recorder) action(name string) activities.Func {
 		rec.mu.Unlock()
 		if rec.delay > 0 {
 			time.Sleep(rec.delay)
+		}
+		if rec.delayFor != nil {
+			time.Sleep(rec.delayFor(call))
 		}
 		rec.mu.Lock()
 		rec.inflight--
