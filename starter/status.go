@@ -1,0 +1,348 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/topoflow/topoflow/workflows"
+)
+
+func init() {
+	var uiURL string
+	status := &cobra.Command{
+		Use:   "status REQUEST",
+		Short: "Show a request's phase, who must act, and its steps",
+		Long: `Status queries a request (a workflow ID, Kind/Name, or the spec file) for its
+progress: the phase, who must act next, a table of steps (state, attempts, last
+observed cloud status or last error), outputs, audit trail and leaked
+resources. The request's worker must be running to answer.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := resolveWorkflowID(args[0])
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			c, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+			if err != nil {
+				return fmt.Errorf("describe request %s: %w", id, err)
+			}
+			p, err := queryProgress(ctx, c, id)
+			if err != nil {
+				return err
+			}
+			info := desc.GetWorkflowExecutionInfo()
+			st := statusName(info.GetStatus())
+			link := uiLink(uiBase(uiURL), id)
+			if globals.Output == "json" {
+				return emitJSON(cmd.OutOrStdout(), struct {
+					WorkflowID string `json:"workflowId"`
+					RunID      string `json:"runId"`
+					Status     string `json:"status"`
+					UIURL      string `json:"uiUrl,omitempty"`
+					workflows.Progress
+				}{id, info.GetExecution().GetRunId(), st, link, p})
+			}
+			printStatus(cmd.OutOrStdout(), id, st, link, p)
+			return nil
+		},
+	}
+	status.Flags().StringVar(&uiURL, "ui-url", "", "Web UI base URL (env TOPOFLOW_UI_URL; default: frontend port + 1000)")
+	rootCmd.AddCommand(status)
+
+	var f listFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List requests, filtered by the Topoflow search attributes",
+		Long: `List finds Topoflow requests with Temporal's visibility queries on the search
+attributes the interpreter keeps up to date: TopoflowPhase, TopoflowKind,
+TopoflowSpec, TopoflowProvider and TopoflowAwaiting. --query adds a raw
+visibility clause (e.g. "StartTime > '2026-01-01T00:00:00Z'").`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := f.query()
+			ctx := cmd.Context()
+			c, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			rows, err := listRequests(ctx, c, q, f.limit)
+			if err != nil {
+				return err
+			}
+			if globals.Output == "json" {
+				if rows == nil {
+					rows = []listRow{}
+				}
+				return emitJSON(cmd.OutOrStdout(), rows)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "REQUEST\tSTATUS\tPHASE\tAWAITING\tPROVIDER\tSTARTED")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.WorkflowID, r.Status, dash(r.Phase),
+					dash(strings.Join(r.Awaiting, ",")), dash(r.Provider), r.StartTime.Local().Format(time.DateTime))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&f.phase, "phase", "", "only requests in this phase (Running, WaitingApproval, WaitingManual, Parked, RollingBack, Done, RolledBack, Failed)")
+	list.Flags().StringVar(&f.kind, "kind", "", "only specs of this kind (KafkaAccess, Workflow)")
+	list.Flags().StringVar(&f.spec, "spec", "", "only the spec with this metadata.name")
+	list.Flags().StringVar(&f.provider, "provider", "", "only requests on this provider (huawei, aws, azure)")
+	list.Flags().StringVar(&f.awaiting, "awaiting", "", "only requests waiting for this identity")
+	list.Flags().BoolVar(&f.open, "open", false, "only running requests")
+	list.Flags().StringVar(&f.raw, "query", "", "extra visibility query clause, ANDed")
+	list.Flags().IntVar(&f.limit, "limit", 100, "maximum number of requests")
+	rootCmd.AddCommand(list)
+}
+
+// listFlags are the filters of list.
+type listFlags struct {
+	phase, kind, spec, provider, awaiting, raw string
+	open                                       bool
+	limit                                      int
+}
+
+// query builds the visibility query.
+func (f listFlags) query() string {
+	clauses := []string{fmt.Sprintf("WorkflowType = %s", quoteVis(workflows.WorkflowType))}
+	add := func(name, v string) {
+		if v != "" {
+			clauses = append(clauses, fmt.Sprintf("%s = %s", name, quoteVis(v)))
+		}
+	}
+	add(workflows.SAPhase.GetName(), f.phase)
+	add(workflows.SAKind.GetName(), f.kind)
+	add(workflows.SASpec.GetName(), f.spec)
+	add(workflows.SAProvider.GetName(), f.provider)
+	add(workflows.SAAwaiting.GetName(), f.awaiting)
+	if f.open {
+		clauses = append(clauses, "ExecutionStatus = 'Running'")
+	}
+	if f.raw != "" {
+		clauses = append(clauses, "("+f.raw+")")
+	}
+	return strings.Join(clauses, " AND ")
+}
+
+// quoteVis quotes a string literal of a visibility query.
+func quoteVis(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+// listRow is one request in list's output.
+type listRow struct {
+	WorkflowID string    `json:"workflowId"`
+	RunID      string    `json:"runId"`
+	Status     string    `json:"status"`
+	Phase      string    `json:"phase,omitempty"`
+	Kind       string    `json:"kind,omitempty"`
+	Spec       string    `json:"spec,omitempty"`
+	Provider   string    `json:"provider,omitempty"`
+	Awaiting   []string  `json:"awaiting,omitempty"`
+	StartTime  time.Time `json:"startTime"`
+	CloseTime  time.Time `json:"closeTime,omitzero"`
+}
+
+func listRequests(ctx context.Context, c interface {
+	ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+}, q string, limit int) ([]listRow, error) {
+	var rows []listRow
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: globals.Namespace, Query: q, NextPageToken: token, PageSize: int32(min(limit, 1000)),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list requests (%s): %w", q, err)
+		}
+		for _, e := range resp.GetExecutions() {
+			sa := e.GetSearchAttributes().GetIndexedFields()
+			r := listRow{
+				WorkflowID: e.GetExecution().GetWorkflowId(),
+				RunID:      e.GetExecution().GetRunId(),
+				Status:     statusName(e.GetStatus()),
+				Phase:      saString(sa, workflows.SAPhase.GetName()),
+				Kind:       saString(sa, workflows.SAKind.GetName()),
+				Spec:       saString(sa, workflows.SASpec.GetName()),
+				Provider:   saString(sa, workflows.SAProvider.GetName()),
+				Awaiting:   saStrings(sa, workflows.SAAwaiting.GetName()),
+				StartTime:  e.GetStartTime().AsTime(),
+			}
+			if e.GetCloseTime() != nil {
+				r.CloseTime = e.GetCloseTime().AsTime()
+			}
+			rows = append(rows, r)
+			if len(rows) >= limit {
+				return rows, nil
+			}
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			return rows, nil
+		}
+	}
+}
+
+func saString(sa map[string]*commonpb.Payload, name string) string {
+	var s string
+	if p := sa[name]; p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &s)
+	}
+	return s
+}
+
+func saStrings(sa map[string]*commonpb.Payload, name string) []string {
+	var s []string
+	if p := sa[name]; p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &s)
+	}
+	return s
+}
+
+// statusName is the Temporal execution status without its enum prefix.
+func statusName(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return "Running"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return "Completed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		return "Failed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return "Canceled"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return "Terminated"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		return "ContinuedAsNew"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "TimedOut"
+	}
+	return s.String()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// printStatus renders a request's progress for people.
+func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
+	fmt.Fprintf(w, "Request   %s  (%s)\n", id, status)
+	phase := p.Phase
+	if len(p.Awaiting) > 0 {
+		phase += " — awaiting " + strings.Join(p.Awaiting, ", ")
+	}
+	fmt.Fprintf(w, "Phase     %s\n", phase)
+	if p.Summary != "" {
+		fmt.Fprintf(w, "Summary   %s\n", p.Summary)
+	}
+	fmt.Fprintf(w, "Plan      sha256:%s\n", p.PlanSHA256)
+	if link != "" {
+		fmt.Fprintf(w, "Web UI    %s\n", link)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tSTATE\tACTION\tATTEMPTS\tDETAIL")
+	for _, s := range p.Steps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, s.Action, attempts(s.Attempts), stepDetail(s))
+	}
+	_ = tw.Flush()
+	if len(p.Outputs) > 0 {
+		fmt.Fprintln(w, "\nOutputs")
+		for _, k := range sortedKeysOf(p.Outputs) {
+			fmt.Fprintf(w, "  %s: %v\n", k, p.Outputs[k])
+		}
+	}
+	if len(p.Leaked) > 0 {
+		fmt.Fprintln(w, "\nLeaked resources (compensation kept failing; clean up by hand)")
+		for _, l := range p.Leaked {
+			fmt.Fprintf(w, "  %s %s %s: %s\n", l.Step, l.Action, l.Resource, l.Error)
+		}
+	}
+	if len(p.Audit) > 0 {
+		fmt.Fprintln(w, "\nAudit")
+		for _, a := range p.Audit {
+			line := fmt.Sprintf("  %s  %s", a.At.Local().Format(time.DateTime), a.Action)
+			if a.Step != "" {
+				line += " " + a.Step
+			}
+			line += " by " + a.Identity
+			if a.Comment != "" {
+				line += ": " + a.Comment
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if hint := nextHint(id, p); hint != "" {
+		fmt.Fprintf(w, "\nNext: %s\n", hint)
+	}
+}
+
+func attempts(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+// stepDetail is the most useful fact about a step: who it waits for, what
+// the cloud last said, its last error, or its fan-out progress.
+func stepDetail(s workflows.StepProgress) string {
+	var parts []string
+	if len(s.Awaiting) > 0 {
+		parts = append(parts, "awaiting "+strings.Join(s.Awaiting, ", "))
+	}
+	if s.Items > 0 {
+		parts = append(parts, fmt.Sprintf("%d/%d items", s.ItemsDone, s.Items))
+	}
+	if s.Observed != "" {
+		parts = append(parts, "observed "+s.Observed)
+	}
+	if s.LastError != "" {
+		e := s.LastError
+		if len(e) > 120 {
+			e = e[:117] + "..."
+		}
+		parts = append(parts, "error: "+e)
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// nextHint suggests the command that moves a waiting request on.
+func nextHint(id string, p workflows.Progress) string {
+	for _, s := range p.Steps {
+		who := "IDENTITY"
+		if len(s.Awaiting) > 0 {
+			who = s.Awaiting[0]
+		}
+		switch {
+		case s.State == workflows.StepWaiting && s.Action == "approval":
+			return fmt.Sprintf("topoflow approve %s --step %s --as %s   (or reject)", id, s.ID, who)
+		case s.State == workflows.StepWaiting && s.Action == "manual":
+			return fmt.Sprintf("topoflow complete %s --step %s --as %s", id, s.ID, who)
+		case s.State == workflows.StepParked:
+			return fmt.Sprintf("topoflow retry|skip %s --step %s, or topoflow rollback|abort %s", id, s.ID, id)
+		}
+	}
+	return ""
+}
