@@ -21,13 +21,12 @@ import (
 
 // IDs of the default world (cloudsim/worlds/default.yaml).
 const (
-	dmsID        = "6b2f7e4a-0000-4000-8000-00000000a010"
-	ownerVPC     = "4f1a0c3e-0000-4000-8000-00000000a001"
-	clientVPC    = "4f1a0c3e-0000-4000-8000-00000000b001"
-	clientSubnet = "4f1a0c3e-0000-4000-8000-00000000b002"
-	hdiID        = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-kafka/providers/Microsoft.HDInsight/clusters/kafka1"
-	hdiVNet      = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-kafka/providers/Microsoft.Network/virtualNetworks/hdi-vnet"
-	aksVNet      = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-aks/providers/Microsoft.Network/virtualNetworks/aks-vnet"
+	dmsID        = simtest.DMSInstance
+	clientVPC    = simtest.ClientVPC
+	clientSubnet = simtest.ClientSubnet
+	hdiID        = simtest.HDInsightKafka
+	hdiVNet      = simtest.HDInsightVNet
+	aksVNet      = simtest.AKSVNet
 )
 
 func newVerify(t *testing.T, s *cloudsim.Sim, creds kafka.CredentialsFunc) activities.Func {
@@ -44,58 +43,12 @@ func newVerify(t *testing.T, s *cloudsim.Sim, creds kafka.CredentialsFunc) activ
 	return fn
 }
 
-// crossVPC does what the Huawei runbook does, straight on the inventory: one
-// endpoint service per broker port, one accepted endpoint per service in the
-// client VPC, and the brokers' advertised IPs set to the endpoint IPs.
-// backendOf maps endpoint i to the broker whose port it exposes (identity
-// when nil). It returns the endpoint addresses (IP:9011) by endpoint index.
 func crossVPC(t *testing.T, s *cloudsim.Sim, backendOf []int) []string {
-	t.Helper()
-	inst, err := inventory.Get[*inventory.KafkaInstance](s.Inventory, dmsID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var addrs []string
-	for i := range inst.Brokers {
-		b := inst.Brokers[i]
-		if backendOf != nil {
-			b = inst.Brokers[backendOf[i]]
-		}
-		svc, err := inventory.Create(s.Inventory, &inventory.EndpointService{
-			Meta:   inventory.Meta{Account: "hw-kafka-owner", Region: "cn-north-4", Status: "available"},
-			VPCID:  ownerVPC,
-			PortID: b.PortID, ServerType: "VM", ServiceType: "interface", ApprovalEnabled: true,
-			Ports: []inventory.PortMapping{{ClientPort: 9011, ServerPort: 9011, Protocol: "TCP"}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ip, err := s.Inventory.AllocateIP(clientSubnet)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := inventory.Create(s.Inventory, &inventory.Endpoint{
-			Meta:      inventory.Meta{Account: "hw-client-b", Region: "cn-north-4", Status: inventory.EndpointAccepted},
-			ServiceID: svc.ID, VPCID: clientVPC, SubnetID: clientSubnet, IP: ip,
-		}); err != nil {
-			t.Fatal(err)
-		}
-		addrs = append(addrs, net.JoinHostPort(ip, "9011"))
-	}
-	advertise(t, s, dmsID, func(id int32) string { h, _, _ := net.SplitHostPort(addrs[id]); return h })
-	return addrs
+	return simtest.CrossVPC(t, s, backendOf)
 }
 
 func advertise(t *testing.T, s *cloudsim.Sim, inst string, host func(id int32) string) {
-	t.Helper()
-	if _, err := inventory.Update(s.Inventory, inst, func(k *inventory.KafkaInstance) error {
-		for i := range k.Brokers {
-			k.Brokers[i].Advertised = host(k.Brokers[i].ID)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	simtest.Advertise(t, s, inst, host)
 }
 
 func call(inputs map[string]any) plan.Call {
