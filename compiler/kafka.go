@@ -124,13 +124,23 @@ func (b *builder) verifyStep(s *spec.KafkaAccess, bootstrap, expect string, deps
 			in["topic"] = plan.Lit(v.Topic)
 		}
 		in["tls"] = plan.Lit(v.TLS)
-		if v.SASL != nil {
-			in["sasl"] = plan.Lit(map[string]any{"mechanism": v.SASL.Mechanism, "account": v.SASL.Account})
-		}
+	}
+	account := ""
+	if v := s.Verify; v != nil && v.SASL != nil {
+		// The worker resolves the SASL credentials from the step's account.
+		in["sasl"] = plan.Lit(map[string]any{"mechanism": v.SASL.Mechanism})
+		account = v.SASL.Account
+	}
+	network := s.Client.VPCID
+	if s.Verify != nil && s.Verify.ClientNetwork != "" {
+		network = s.Verify.ClientNetwork
+	}
+	if network != "" {
+		in["clientNetwork"] = plan.Lit(network)
 	}
 	b.add(plan.Step{
 		ID: "verify", Title: "Verify produce/consume from the client network",
-		Action: actionKafkaVerify, Inputs: in, DependsOn: deps, Timeout: stepTimeout(s),
+		Action: actionKafkaVerify, Account: account, Inputs: in, DependsOn: deps, Timeout: stepTimeout(s),
 	})
 	b.p.Outputs = map[string]plan.Value{
 		"bootstrap": plan.Expr(`steps.verify.bootstrap`),

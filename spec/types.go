@@ -158,6 +158,7 @@ type PrivateLinkOptions struct {
 	LoadBalancerARNs   []string `json:"loadBalancerArns" required:"true" doc:"Network load balancers in front of the brokers (one per broker or one with a listener per broker)."`
 	AcceptanceRequired *bool    `json:"acceptanceRequired,omitempty" doc:"Require the Kafka owner to accept the endpoint connection (default true)."`
 	PrivateDNS         bool     `json:"privateDns,omitempty" doc:"Enable private DNS on the interface endpoint."`
+	Ports              []int    `json:"ports,omitempty" format:"port" doc:"Listener ports of the load balancers, one per broker (default: the Kafka port)."`
 }
 
 // MSKMultiVPCOptions configures MSK multi-VPC private connectivity.
@@ -189,10 +190,11 @@ type Approval struct {
 
 // Verify configures the final produce/consume verification.
 type Verify struct {
-	Enabled *bool  `json:"enabled,omitempty" doc:"Run the verification (default true)."`
-	Topic   string `json:"topic,omitempty" doc:"Topic produced to and consumed from (default topoflow-verify)."`
-	TLS     bool   `json:"tls,omitempty" doc:"Connect with TLS."`
-	SASL    *SASL  `json:"sasl,omitempty" doc:"SASL authentication."`
+	Enabled       *bool  `json:"enabled,omitempty" doc:"Run the verification (default true)."`
+	Topic         string `json:"topic,omitempty" doc:"Topic produced to and consumed from (default topoflow-verify)."`
+	TLS           bool   `json:"tls,omitempty" doc:"Connect with TLS."`
+	SASL          *SASL  `json:"sasl,omitempty" doc:"SASL authentication."`
+	ClientNetwork string `json:"clientNetwork,omitempty" doc:"Network the verification dials from, for workers that model networks such as cloudsim (default: client.vpcId)."`
 }
 
 // SASL names a SASL mechanism and the account whose credentials it uses.
