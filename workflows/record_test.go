@@ -1,0 +1,343 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/core"
+	"github.com/topoflow/topoflow/plan"
+)
+
+// Recording: `go test ./workflows -run TestRecordHistories -record` starts a
+// real Temporal dev server (the CLI built by the local stack, or
+// $TOPOFLOW_TEMPORAL), runs the example requests below with a real worker,
+// checks their behaviour against the server, and writes their histories to
+// testdata/*.json, which TestReplay and TestHistoryFacts use on every run.
+
+var record = flag.Bool("record", false, "run example workflows on a real Temporal dev server and rewrite testdata/*.json")
+
+func temporalBinary() string {
+	if p := os.Getenv("TOPOFLOW_TEMPORAL"); p != "" {
+		return p
+	}
+	return filepath.Join("..", ".tools", "bin", "temporal")
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// devServer starts `temporal server start-dev` and returns a connected client.
+func devServer(t *testing.T) client.Client {
+	t.Helper()
+	bin := temporalBinary()
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("-record needs the Temporal CLI at %s (or $TOPOFLOW_TEMPORAL): %v", bin, err)
+	}
+	port := freePort(t)
+	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--db-filename", filepath.Join(t.TempDir(), "temporal.db"), "--log-level", "error"}
+	for _, sa := range []string{SASpec.GetName(), SAKind.GetName(), SAProvider.GetName(), SAPhase.GetName()} {
+		args = append(args, "--search-attribute", sa+"=Keyword")
+	}
+	args = append(args, "--search-attribute", SAAwaiting.GetName()+"=KeywordList")
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	var c client.Client
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		c, err = client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)})
+		if err == nil {
+			if _, err = c.CheckHealth(context.Background(), &client.CheckHealthRequest{}); err == nil {
+				break
+			}
+			c.Close()
+		}
+	}
+	if err != nil {
+		t.Fatalf("dev server did not come up: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func saveHistory(t *testing.T, c client.Client, workflowID, name string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatalf("history of %s: %v", workflowID, err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", name+".json"), append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+type recEnv struct {
+	t   *testing.T
+	c   client.Client
+	rec *recorder
+}
+
+func (e *recEnv) start(p plan.Plan) client.WorkflowRun {
+	e.t.Helper()
+	req := request(p)
+	run, err := e.c.ExecuteWorkflow(context.Background(), StartOptions(req, "topoflow-record"), WorkflowType, req)
+	if err != nil {
+		e.t.Fatalf("start %s: %v", p.Source.Name, err)
+	}
+	return run
+}
+
+func (e *recEnv) waitFor(id string, cond func(Progress) bool) Progress {
+	e.t.Helper()
+	var last Progress
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		v, err := e.c.QueryWorkflow(context.Background(), id, "", QueryProgress)
+		if err == nil && v.Get(&last) == nil && cond(last) {
+			return last
+		}
+	}
+	e.t.Fatalf("%s: condition not reached; last progress %+v", id, last)
+	return last
+}
+
+func (e *recEnv) update(id, name string, arg any) error {
+	h, err := e.c.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return err
+	}
+	return h.Get(context.Background(), nil)
+}
+
+func named(p plan.Plan, name string) plan.Plan {
+	p.Source.Name = name
+	return p
+}
+
+func TestRecordHistories(t *testing.T) {
+	if !*record {
+		t.Skip("recording needs -record and a Temporal dev server; the recorded histories are checked by TestReplay")
+	}
+	c := devServer(t)
+	rec := newRecorder()
+	reg := activities.NewRegistry()
+	for _, a := range fakeActions {
+		reg.Add(a, rec.action(a))
+	}
+	w := worker.New(c, "topoflow-record", worker.Options{})
+	Register(w)
+	reg.RegisterWith(w)
+	core.RegisterWith(w, reg)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	e := &recEnv{t: t, c: c, rec: rec}
+	ctx := context.Background()
+	id := func(name string) string { return WorkflowID(plan.Source{Kind: "Workflow", Name: name}) }
+
+	// Simple steps: 1 and 3 chained steps give the history cost of a step.
+	for _, n := range []int{1, 3} {
+		name := fmt.Sprintf("chain-%d", n)
+		steps := []plan.Step{create("s1")}
+		for i := 2; i <= n; i++ {
+			steps = append(steps, create(fmt.Sprintf("s%d", i), fmt.Sprintf("s%d", i-1)))
+		}
+		if err := e.start(named(mkPlan(plan.FailRollback, steps...), name)).Get(ctx, nil); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		saveHistory(t, c, id(name), name)
+	}
+
+	// Waits of 1 and 1,000 polls.
+	rec.statuses = func(call plan.Call, n int) (string, error) {
+		want := 1
+		if call.Inputs["polls"] != nil {
+			want = int(call.Inputs["polls"].(float64))
+		}
+		if n >= want {
+			return "ACTIVE", nil
+		}
+		return "CREATING", nil
+	}
+	for _, polls := range []int{1, 1000} {
+		name := fmt.Sprintf("wait-%d", polls)
+		p := named(waitPlan(), name)
+		p.Steps[0].Inputs["polls"] = plan.Lit(polls)
+		if err := e.start(p).Get(ctx, nil); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		saveHistory(t, c, id(name), name)
+	}
+
+	// Approval: an unlisted approver is refused by the validator, then a listed one approves.
+	{
+		name := "approval"
+		run := e.start(named(mkPlan(plan.FailRollback, create("a"), approval("ok", []string{"alice"}, 0, "a"), create("b", "ok")), name))
+		e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseWaitingApproval })
+		if err := e.update(id(name), UpdateApprove, Decision{Step: "ok", Identity: "mallory"}); err == nil {
+			t.Fatal("mallory's approval was accepted")
+		}
+		if err := e.update(id(name), UpdateApprove, Decision{Step: "ok", Identity: "alice", Comment: "lgtm"}); err != nil {
+			t.Fatalf("alice's approval: %v", err)
+		}
+		if err := run.Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		saveHistory(t, c, id(name), name)
+	}
+
+	// Expiry of an approval rolls back.
+	{
+		name := "expiry"
+		run := e.start(named(mkPlan(plan.FailRollback, create("a"), approval("ok", []string{"alice"}, 2*time.Second, "a"), create("b", "ok")), name))
+		if err := run.Get(ctx, nil); appErrType(err) != ErrRolledBack {
+			t.Fatalf("expiry: %v", err)
+		}
+		saveHistory(t, c, id(name), name)
+	}
+
+	// Failure at step 3 rolls back steps 2 and 1.
+	{
+		name := "rollback"
+		rec.fail = func(call plan.Call, n int) error {
+			if strings.HasSuffix(call.IdempotencyKey, name+"/s3") {
+				return nonRetryable("s3 fails")
+			}
+			return nil
+		}
+		p := named(mkPlan(plan.FailRollback, create("s1"), create("s2", "s1"), create("s3", "s2")), name)
+		if err := e.start(p).Get(ctx, nil); appErrType(err) != ErrRolledBack {
+			t.Fatalf("rollback: %v", err)
+		}
+		rec.fail = nil
+		saveHistory(t, c, id(name), name)
+	}
+
+	// Park, then retry with a changed input.
+	{
+		name := "park-retry"
+		rec.fail = parkFail
+		run := e.start(named(parkPlan(), name))
+		e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseParked })
+		if err := e.update(id(name), UpdateRetry, OperatorAction{Step: "b", Identity: "ops", Inputs: map[string]any{"mode": "good"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		rec.fail = nil
+		saveHistory(t, c, id(name), name)
+	}
+
+	// Fan-out with a concurrency limit.
+	{
+		name := "fanout"
+		if err := e.start(named(mkPlan(plan.FailRollback, brokers(4), fanout(2)), name)).Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		saveHistory(t, c, id(name), name)
+	}
+
+	// Two requests patching the same Kafka instance, started at the same time.
+	{
+		rec.mu.Lock()
+		rec.intervals = map[string][][2]time.Time{}
+		rec.mu.Unlock()
+		rec.delayFor = func(call plan.Call) time.Duration {
+			if call.Action == "fake.patch" {
+				return 500 * time.Millisecond
+			}
+			return 0
+		}
+		r1 := e.start(lockPlan("lock-one", true))
+		r2 := e.start(lockPlan("lock-two", true))
+		for _, r := range []client.WorkflowRun{r1, r2} {
+			if err := r.Get(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec.delayFor = nil
+		if iv := rec.intervals["fake.patch"]; len(iv) != 2 || overlaps(iv) {
+			t.Fatalf("patches on the real server: %v (must be 2, not overlapping)", iv)
+		}
+		saveHistory(t, c, id("lock-one"), "lock-one")
+		saveHistory(t, c, id("lock-two"), "lock-two")
+		saveHistory(t, c, LockWorkflowID("kafka:huawei:kafka-1"), "lock-workflow")
+	}
+
+	// A workflow started twice with the same spec attaches to the running one;
+	// a changed plan is refused by CheckSamePlan.
+	{
+		name := "idempotent"
+		p := named(mkPlan(plan.FailRollback, approval("ok", []string{"alice"}, 0)), name)
+		r1 := e.start(p)
+		r2 := e.start(p)
+		if r1.GetRunID() != r2.GetRunID() {
+			t.Errorf("second apply started run %s, want to attach to %s", r2.GetRunID(), r1.GetRunID())
+		}
+		if err := CheckSamePlan(ctx, c, request(p)); err != nil {
+			t.Errorf("same plan refused: %v", err)
+		}
+		changed := p
+		changed.Summary = "changed"
+		if err := CheckSamePlan(ctx, c, request(changed)); !errors.Is(err, ErrPlanChanged) {
+			t.Errorf("changed plan: %v, want ErrPlanChanged", err)
+		}
+		desc, err := c.DescribeWorkflowExecution(ctx, id(name), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sa := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()
+		if sa[SAPhase.GetName()] == nil || !strings.Contains(string(sa[SAPhase.GetName()].GetData()), PhaseWaitingApproval) ||
+			!strings.Contains(string(sa[SAAwaiting.GetName()].GetData()), "alice") {
+			t.Errorf("search attributes %v", sa)
+		}
+		if err := e.update(id(name), UpdateApprove, Decision{Step: "ok", Identity: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r1.Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package workflows
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+func historyFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no recorded histories in testdata (record them with -record)")
+	}
+	return files
+}
+
+func loadHistory(t *testing.T, name string) *historypb.History {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	return h
+}
+
+// TestReplay replays every recorded history against the current code: a
+// change that would break running workflows fails here.
+func TestReplay(t *testing.T) {
+	for _, file := range historyFiles(t) {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
+			name := strings.TrimSuffix(filepath.Base(file), ".json")
+			h := loadHistory(t, name)
+			r := worker.NewWorkflowReplayer()
+			Register(r)
+			// Workflow IDs reach the workflow's logic (lock tokens), so replay
+			// under the original ID rather than the replayer's default.
+			err := r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
+				OriginalExecution: workflow.Execution{ID: originalID(t, h)},
+			})
+			if err != nil {
+				t.Fatalf("replay %s: %v", file, err)
+			}
+		})
+	}
+}
+
+// originalID derives a recorded workflow's ID from its input.
+func originalID(t *testing.T, h *historypb.History) string {
+	t.Helper()
+	start := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+	dc := converter.GetDefaultDataConverter()
+	switch start.GetWorkflowType().GetName() {
+	case WorkflowType:
+		var req Request
+		if err := dc.FromPayloads(start.GetInput(), &req); err != nil {
+			t.Fatal(err)
+		}
+		return WorkflowID(req.Plan.Source)
+	case LockWorkflowType:
+		var st LockState
+		if err := dc.FromPayloads(start.GetInput(), &st); err != nil {
+			t.Fatal(err)
+		}
+		return LockWorkflowID(st.Key)
+	}
+	t.Fatalf("unknown workflow type %s", start.GetWorkflowType().GetName())
+	return ""
+}
+
+func countEvents(h *historypb.History, typ enumspb.EventType) int {
+	n := 0
+	for _, e := range h.GetEvents() {
+		if e.GetEventType() == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHistoryFacts checks properties of the recorded histories.
+func TestHistoryFacts(t *testing.T) {
+	chain1, chain3 := loadHistory(t, "chain-1"), loadHistory(t, "chain-3")
+	perStep := (len(chain3.Events) - len(chain1.Events)) / 2
+	t.Logf("history events: 1 step %d, 3 steps %d: %d events per simple step", len(chain1.Events), len(chain3.Events), perStep)
+	if perStep < 3 || perStep > 8 {
+		t.Errorf("%d events per simple step, want 3..8", perStep)
+	}
+
+	w1, w1000 := loadHistory(t, "wait-1"), loadHistory(t, "wait-1000")
+	t.Logf("wait history events: 1 poll %d, 1000 polls %d", len(w1.Events), len(w1000.Events))
+	if len(w1.Events) != len(w1000.Events) {
+		t.Errorf("a wait of 1000 polls has %d events, one of 1 poll %d: the cost must not grow", len(w1000.Events), len(w1.Events))
+	}
+
+	ap := loadHistory(t, "approval")
+	accepted := countEvents(ap, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
+	if accepted != 1 {
+		t.Errorf("%d accepted updates in the approval history, want 1 (the unlisted approver's is rejected without an event)", accepted)
+	}
+	for _, e := range ap.Events {
+		if a := e.GetWorkflowExecutionUpdateAcceptedEventAttributes(); a != nil {
+			if data := string(a.GetAcceptedRequest().GetInput().GetArgs().GetPayloads()[0].GetData()); strings.Contains(data, "mallory") {
+				t.Errorf("mallory's update left an event: %s", data)
+			}
+		}
+	}
+
+	lw := loadHistory(t, "lock-workflow")
+	if n := countEvents(lw, enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED); n != 2 {
+		t.Errorf("lock workflow granted %d times, want 2", n)
+	}
+}
