@@ -26,6 +26,15 @@ type decoder struct {
 	nodes map[string]*yaml.Node // path -> value node
 	keys  map[string]*yaml.Node // path -> key node
 	count int
+	// hard counts structural errors (wrong types, missing keys) after which
+	// semantic checks would only add noise.
+	hard int
+}
+
+// hardf reports a structural error.
+func (d *decoder) hardf(n *yaml.Node, format string, a ...any) {
+	d.hard++
+	d.errorf(n, format, a...)
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, a ...any) {
@@ -130,21 +139,21 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, fi *fieldIn
 	d.count++
 	if depth > maxDepth || d.count > maxNodes {
 		if d.count == maxNodes+1 || depth == maxDepth+1 {
-			d.errorf(n, "document is too large or too deeply nested")
+			d.hardf(n, "document is too large or too deeply nested")
 		}
 		return
 	}
 	orig := n
 	n = resolve(n)
 	if n == nil {
-		d.errorf(orig, "alias does not resolve")
+		d.hardf(orig, "alias does not resolve")
 		return
 	}
 	d.nodes[path] = n
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && v.Kind() != reflect.Interface {
 		// An explicit null is the same as leaving the key out.
 		if fi != nil && fi.required {
-			d.errorf(orig, "%s must not be empty", lastKey(path))
+			d.hardf(orig, "%s must not be empty", lastKey(path))
 		}
 		return
 	}
@@ -158,9 +167,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, fi *fieldIn
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
 			if n.Kind == yaml.ScalarNode {
-				d.errorf(n, "%s must be a string, not %s (quote it: %q)", lastKey(path), kindName(n), n.Value)
+				d.hardf(n, "%s must be a string, not %s (quote it: %q)", lastKey(path), kindName(n), n.Value)
 			} else {
-				d.errorf(n, "%s must be a string, not %s", lastKey(path), kindName(n))
+				d.hardf(n, "%s must be a string, not %s", lastKey(path), kindName(n))
 			}
 			return
 		}
@@ -168,36 +177,36 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, fi *fieldIn
 		d.checkString(n, path, fi)
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-			d.errorf(n, "%s must be an integer, not %s", lastKey(path), kindName(n))
+			d.hardf(n, "%s must be an integer, not %s", lastKey(path), kindName(n))
 			return
 		}
 		i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 		if err != nil || i > math.MaxInt32 || i < math.MinInt32 {
-			d.errorf(n, "%s: integer %s is out of range", lastKey(path), n.Value)
+			d.hardf(n, "%s: integer %s is out of range", lastKey(path), n.Value)
 			return
 		}
 		v.SetInt(i)
 		d.checkInt(n, path, fi, int(i))
 	case reflect.Float64:
 		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
-			d.errorf(n, "%s must be a number, not %s", lastKey(path), kindName(n))
+			d.hardf(n, "%s must be a number, not %s", lastKey(path), kindName(n))
 			return
 		}
 		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			d.errorf(n, "%s: %q is not a finite number", lastKey(path), n.Value)
+			d.hardf(n, "%s: %q is not a finite number", lastKey(path), n.Value)
 			return
 		}
 		v.SetFloat(f)
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-			d.errorf(n, "%s must be true or false, not %s", lastKey(path), kindName(n))
+			d.hardf(n, "%s must be true or false, not %s", lastKey(path), kindName(n))
 			return
 		}
 		v.SetBool(n.Value == "true" || n.Value == "True" || n.Value == "TRUE")
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, "%s must be a list, not %s", lastKey(path), kindName(n))
+			d.hardf(n, "%s must be a list, not %s", lastKey(path), kindName(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -207,7 +216,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, fi *fieldIn
 		v.Set(s)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			d.errorf(n, "%s must be a mapping, not %s", lastKey(path), kindName(n))
+			d.hardf(n, "%s must be a mapping, not %s", lastKey(path), kindName(n))
 			return
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
@@ -215,7 +224,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, fi *fieldIn
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := resolve(n.Content[i]), n.Content[i+1]
 			if k == nil || k.Kind != yaml.ScalarNode {
-				d.errorf(n.Content[i], "keys of %s must be strings", lastKey(path))
+				d.hardf(n.Content[i], "keys of %s must be strings", lastKey(path))
 				continue
 			}
 			if seen[k.Value] {
@@ -237,7 +246,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, fi *fieldIn
 			v.Set(reflect.ValueOf(out))
 		}
 	default:
-		d.errorf(n, "internal: cannot decode into %s", v.Type())
+		d.hardf(n, "internal: cannot decode into %s", v.Type())
 	}
 }
 
@@ -257,7 +266,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 		if path == "" {
 			name = "document"
 		}
-		d.errorf(n, "%s must be a mapping, not %s", name, kindName(n))
+		d.hardf(n, "%s must be a mapping, not %s", name, kindName(n))
 		return
 	}
 	fs := fields(v.Type())
@@ -269,11 +278,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := resolve(n.Content[i]), n.Content[i+1]
 		if k == nil || k.Kind != yaml.ScalarNode {
-			d.errorf(n.Content[i], "keys must be strings")
+			d.hardf(n.Content[i], "keys must be strings")
 			continue
 		}
 		if k.Value == "<<" {
-			d.errorf(k, "merge keys (<<) are not supported; write the keys out")
+			d.hardf(k, "merge keys (<<) are not supported; write the keys out")
 			continue
 		}
 		f, ok := byKey[k.Value]
@@ -297,7 +306,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 			if path == "" {
 				where = "in document"
 			}
-			d.errorf(n, "missing required key %q %s", fs[i].key, where)
+			d.hardf(n, "missing required key %q %s", fs[i].key, where)
 		}
 	}
 }
@@ -363,14 +372,14 @@ func (d *decoder) plain(n *yaml.Node, path string, depth int) any {
 	d.count++
 	if depth > maxDepth || d.count > maxNodes {
 		if d.count == maxNodes+1 || depth == maxDepth+1 {
-			d.errorf(n, "document is too large or too deeply nested")
+			d.hardf(n, "document is too large or too deeply nested")
 		}
 		return nil
 	}
 	orig := n
 	n = resolve(n)
 	if n == nil {
-		d.errorf(orig, "alias does not resolve")
+		d.hardf(orig, "alias does not resolve")
 		return nil
 	}
 	d.nodes[path] = n
@@ -380,11 +389,11 @@ func (d *decoder) plain(n *yaml.Node, path string, depth int) any {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := resolve(n.Content[i])
 			if k == nil || k.Kind != yaml.ScalarNode {
-				d.errorf(n.Content[i], "keys of %s must be strings", lastKey(path))
+				d.hardf(n.Content[i], "keys of %s must be strings", lastKey(path))
 				continue
 			}
 			if k.Value == "<<" {
-				d.errorf(k, "merge keys (<<) are not supported; write the keys out")
+				d.hardf(k, "merge keys (<<) are not supported; write the keys out")
 				continue
 			}
 			if _, dup := m[k.Value]; dup {
@@ -412,14 +421,14 @@ func (d *decoder) plain(n *yaml.Node, path string, depth int) any {
 		case "!!int":
 			i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 			if err != nil || i > 1<<53 || i < -(1<<53) {
-				d.errorf(n, "%s: integer %s is out of range", lastKey(path), n.Value)
+				d.hardf(n, "%s: integer %s is out of range", lastKey(path), n.Value)
 				return nil
 			}
 			return i
 		case "!!float":
 			f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
 			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-				d.errorf(n, "%s: %q is not a finite number", lastKey(path), n.Value)
+				d.hardf(n, "%s: %q is not a finite number", lastKey(path), n.Value)
 				return nil
 			}
 			return f
@@ -427,10 +436,10 @@ func (d *decoder) plain(n *yaml.Node, path string, depth int) any {
 			d.checkSecretValue(n)
 			return n.Value
 		default:
-			d.errorf(n, "%s: unsupported value of type %s (quote it)", lastKey(path), n.ShortTag())
+			d.hardf(n, "%s: unsupported value of type %s (quote it)", lastKey(path), n.ShortTag())
 			return nil
 		}
 	}
-	d.errorf(n, "%s: unsupported value", lastKey(path))
+	d.hardf(n, "%s: unsupported value", lastKey(path))
 	return nil
 }

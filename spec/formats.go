@@ -239,7 +239,7 @@ func looksRandom(s string) bool {
 	if len(s) < 32 || len(s) > 4096 || strings.ContainsAny(s, " \t\n:/.,") {
 		return false
 	}
-	if countClass(s, isUpper) < 3 || countClass(s, isLower) < 3 || countClass(s, isDigit) < 3 {
+	if countClass(s, isUpper) < 2 || countClass(s, isLower) < 2 || countClass(s, isDigit) < 2 {
 		return false
 	}
 	return entropy(s) >= 4.0

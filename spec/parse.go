@@ -82,7 +82,7 @@ func Parse(file string, data []byte, opts Options) (docs []*Document, err error)
 			errs = append(errs, yamlError(file, derr))
 			break
 		}
-		if len(root.Content) == 0 {
+		if len(root.Content) == 0 || (root.Content[0].Kind == yaml.ScalarNode && root.Content[0].ShortTag() == "!!null") {
 			continue // empty document (e.g. a trailing ---)
 		}
 		doc := decodeDocument(file, i, root.Content[0], opts, &errs)
@@ -124,7 +124,7 @@ func decodeDocument(file string, index int, n *yaml.Node, opts Options, errs *Er
 	doc := &Document{File: file, Index: index, Line: n.Line, Column: n.Column}
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		d.errorf(n, "a spec document must be a mapping with apiVersion, kind, metadata and spec")
+		d.hardf(n, "a spec document must be a mapping with apiVersion, kind, metadata and spec")
 		return nil
 	}
 	// Split the envelope from the spec section: the section's type depends on kind.
@@ -161,7 +161,7 @@ func decodeDocument(file string, index int, n *yaml.Node, opts Options, errs *Er
 	}
 	raw, _ := d.plain(specNode, "spec", 1).(map[string]any)
 	doc.Raw = raw
-	if len(*errs) > before {
+	if d.hard > 0 {
 		// Semantic checks on a structurally broken document would only add noise.
 		return nil
 	}

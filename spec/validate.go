@@ -75,7 +75,11 @@ func (v *validator) accountProvider(path, name string, want ...string) {
 			return
 		}
 	}
-	v.errorf(path, "account %q is a %s account, but %s needs a %s account", name, got, lastKey(path), strings.Join(want, " or "))
+	field := strings.TrimPrefix(path, "spec.")
+	if i := strings.Index(field, "]."); i >= 0 {
+		field = "step " + field[i+2:]
+	}
+	v.errorf(path, "account %q is a %s account; %s must be a %s account", name, got, field, strings.Join(want, " or "))
 }
 
 func (v *validator) require(path string, missing bool, why string) {
@@ -86,7 +90,10 @@ func (v *validator) require(path string, missing bool, why string) {
 }
 
 func (v *validator) kafkaAccess(s *KafkaAccess) {
-	supported := Methods[s.Kafka.Provider]
+	supported, known := Methods[s.Kafka.Provider]
+	if !known || !isMethod(s.Method) {
+		return // reported by the decoder (enum)
+	}
 	ok := false
 	for _, m := range supported {
 		if m == s.Method {
@@ -237,6 +244,17 @@ func (v *validator) kafkaAccess(s *KafkaAccess) {
 	if s.Verify != nil && s.Verify.SASL != nil && s.Verify.SASL.Mechanism == "AWS_MSK_IAM" && s.Kafka.Provider != ProviderAWS {
 		v.errorf("spec.verify.sasl.mechanism", "mechanism AWS_MSK_IAM only works with provider aws")
 	}
+}
+
+func isMethod(m string) bool {
+	for _, ms := range Methods {
+		for _, x := range ms {
+			if x == m {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // requireApproval reports a missing approval block when the method needs one.
