@@ -18,8 +18,9 @@ import (
 // read the clock except through workflow.Now; block only through
 // workflow.Await, futures, channels and selectors; start goroutines only with
 // workflow.Go. A change to the commands a running workflow issues must be
-// guarded with workflow.GetVersion (change IDs "topoflow-<what>", see
-// CHANGES.md in this package) so recorded histories in testdata keep replaying.
+// guarded with workflow.GetVersion (change IDs "topoflow-<what>") so that
+// running workflows and the recorded histories in testdata keep replaying;
+// TestReplay fails when a change is not guarded.
 
 // ErrPlanMismatch is the application error type when Request.PlanSHA256 is
 // not the hash of Request.Plan.

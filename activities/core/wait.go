@@ -119,7 +119,11 @@ func (w *Waiter) Wait(ctx context.Context, wc plan.WaitCall) (plan.Outputs, erro
 			activity.RecordHeartbeat(ctx, pr)
 			return plan.Outputs{"status": StatusGone, "gone": true}, nil
 		case err != nil && (isType(err, plan.ErrInvalid) || isType(err, plan.ErrUnauthorized)):
-			return nil, fmt.Errorf("wait on %s: %w", wc.Call.Action, err)
+			// Keep the error type visible to the workflow (a wrapped error would not be).
+			var ae *temporal.ApplicationError
+			errors.As(err, &ae)
+			return nil, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("wait on %s: %s", wc.Call.Action, ae.Message()), ae.Type(), nil)
 		case err != nil:
 			// A transient read error or a resource not visible yet: keep polling.
 			pr.LastError = err.Error()
