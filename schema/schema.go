@@ -1,0 +1,159 @@
+// Package schema generates the JSON Schema of Topoflow's spec documents from
+// the Go types of package spec (their json, required, enum, format and doc
+// tags), so editors offer completion and inline errors that agree with the
+// validator. The generated schema is committed as topoflow.schema.json and a
+// test keeps it in sync (go test ./schema -update regenerates it).
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/topoflow/topoflow/spec"
+)
+
+// ID is the schema's $id.
+const ID = "https://topoflow.io/schemas/topoflow.schema.json"
+
+// File is the committed schema's file name (in this directory).
+const File = "topoflow.schema.json"
+
+// formats maps spec format tags to schema keywords.
+var formats = map[string]map[string]any{
+	"name":     {"pattern": `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`},
+	"stepId":   {"pattern": `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`},
+	"account":  {"pattern": `^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$`},
+	"region":   {"pattern": `^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`},
+	"cidr":     {"pattern": `^[0-9a-fA-F.:]+/[0-9]{1,3}$`},
+	"duration": {"pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`},
+	"port":     {"minimum": 1, "maximum": 65535},
+	"ident":    {"pattern": `^[A-Za-z_][A-Za-z0-9_]{0,62}$`},
+	"action":   {"pattern": `^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*){0,4}$`},
+}
+
+type generator struct {
+	defs map[string]any
+}
+
+// Generate returns the schema as indented JSON ending in a newline.
+func Generate() ([]byte, error) {
+	g := &generator{defs: map[string]any{}}
+	header := g.object(reflect.TypeOf(spec.Header{}))
+	props := header["properties"].(map[string]any)
+	props["spec"] = map[string]any{"description": "The request: a KafkaAccess or a Workflow, depending on kind."}
+	header["required"] = append(header["required"].([]string), "spec")
+	root := map[string]any{
+		"$schema":              "https://json-schema.org/draft/2020-12/schema",
+		"$id":                  ID,
+		"title":                "Topoflow spec",
+		"description":          "A Topoflow spec document (apiVersion " + spec.APIVersion + "). Generated from package spec; do not edit.",
+		"type":                 "object",
+		"properties":           props,
+		"required":             header["required"],
+		"additionalProperties": false,
+		"allOf": []any{
+			ifKind(spec.KindKafkaAccess, g.ref(reflect.TypeOf(spec.KafkaAccess{}))),
+			ifKind(spec.KindWorkflow, g.ref(reflect.TypeOf(spec.Workflow{}))),
+		},
+		"$defs": g.defs,
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(root); err != nil {
+		return nil, fmt.Errorf("encode schema: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func ifKind(kind string, ref map[string]any) map[string]any {
+	return map[string]any{
+		"if":   map[string]any{"properties": map[string]any{"kind": map[string]any{"const": kind}}, "required": []string{"kind"}},
+		"then": map[string]any{"properties": map[string]any{"spec": ref}},
+	}
+}
+
+func (g *generator) ref(t reflect.Type) map[string]any {
+	name := t.Name()
+	if _, ok := g.defs[name]; !ok {
+		g.defs[name] = nil // reserve, for recursive types
+		g.defs[name] = g.object(t)
+	}
+	return map[string]any{"$ref": "#/$defs/" + name}
+}
+
+// object describes a struct: its keys, required keys, no others.
+func (g *generator) object(t reflect.Type) map[string]any {
+	props := map[string]any{}
+	var required []string
+	g.fields(t, props, &required)
+	sort.Strings(required)
+	return map[string]any{"type": "object", "properties": props, "required": required, "additionalProperties": false}
+}
+
+func (g *generator) fields(t reflect.Type, props map[string]any, required *[]string) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" {
+			g.fields(f.Type, props, required)
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		s := g.typ(f.Type, f.Tag.Get("format"), f.Tag.Get("enum"))
+		if d := f.Tag.Get("doc"); d != "" {
+			s["description"] = d
+		}
+		props[name] = s
+		if f.Tag.Get("required") == "true" {
+			*required = append(*required, name)
+		}
+	}
+}
+
+// typ describes a Go type; format and enum apply to scalars (and list items).
+func (g *generator) typ(t reflect.Type, format, enum string) map[string]any {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return g.typ(t.Elem(), format, enum)
+	case reflect.Struct:
+		return g.ref(t)
+	case reflect.String:
+		s := map[string]any{"type": "string"}
+		if enum != "" {
+			s["enum"] = strings.Split(enum, ",")
+		}
+		for k, v := range formats[format] {
+			s[k] = v
+		}
+		if format == "expr" {
+			s["description"] = "expression"
+		}
+		return s
+	case reflect.Int:
+		s := map[string]any{"type": "integer", "minimum": 0}
+		for k, v := range formats[format] {
+			s[k] = v
+		}
+		return s
+	case reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": g.typ(t.Elem(), format, enum)}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": g.typ(t.Elem(), "", "")}
+	case reflect.Interface:
+		return map[string]any{}
+	}
+	return map[string]any{}
+}
