@@ -326,3 +326,35 @@ func leaderPartition(t *testing.T, s *cloudsim.Sim, id int32) int32 {
 	t.Fatalf("broker %d leads no partition of %s", id, kafka.DefaultTopic)
 	return -1
 }
+
+func TestVerifyTLS(t *testing.T) {
+	s, _ := simtest.Start(t, cloudsim.Options{Providers: []string{}})
+	var bs []inventory.Broker
+	for i := int32(0); i < 3; i++ {
+		ip, err := s.Inventory.AllocateIP(clientSubnet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, inventory.Broker{ID: i, ListenerIP: ip, Port: 9093})
+	}
+	k, err := inventory.Create(s.Inventory, &inventory.KafkaInstance{
+		Meta: inventory.Meta{Account: "hw-client-b", Status: "RUNNING"}, VPCID: clientVPC, Brokers: bs, TLS: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := s.Net.Cluster(k.ID)
+	if !ok {
+		t.Fatalf("cluster not running: %v", s.Net.Errors())
+	}
+	verify := newVerify(t, s, nil)
+	boot := []any{net.JoinHostPort(bs[0].ListenerIP, "9093")}
+	if _, err := verify(context.Background(), call(map[string]any{"bootstrap": boot, "tls": map[string]any{"caPem": string(c.CACertPEM())}, "clientNetwork": clientVPC})); err != nil {
+		t.Fatalf("verify over TLS: %v", err)
+	}
+	// Without the CA the certificate is not trusted.
+	_, err = verify(context.Background(), call(map[string]any{"bootstrap": boot, "tls": true, "clientNetwork": clientVPC, "timeout": "5s"}))
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("want an untrusted-certificate failure, got %v", err)
+	}
+}
