@@ -98,8 +98,8 @@ func CompileAll(paths []string, opts spec.Options) ([]*plan.Plan, error) {
 type builder struct {
 	doc *spec.Document
 	p   *plan.Plan
-	// ancestors[id] is every step id depends on, transitively.
-	ancestors map[string]map[string]bool
+	// deps[id] are the direct dependencies of the steps added so far.
+	deps map[string][]string
 }
 
 // noCompensation marks a step whose compensation must not be derived.
@@ -124,27 +124,23 @@ func (b *builder) add(s plan.Step) {
 	}
 	s.DependsOn = b.reduce(dedupSorted(s.DependsOn))
 	b.p.Steps = append(b.p.Steps, s)
-	anc := map[string]bool{}
-	for _, d := range s.DependsOn {
-		anc[d] = true
-		for a := range b.ancestors[d] {
-			anc[a] = true
-		}
+	if b.deps == nil {
+		b.deps = map[string][]string{}
 	}
-	if b.ancestors == nil {
-		b.ancestors = map[string]map[string]bool{}
-	}
-	b.ancestors[s.ID] = anc
+	b.deps[s.ID] = s.DependsOn
 }
 
 // reduce drops dependencies implied by other dependencies (transitive
 // reduction), so plans list only direct edges.
 func (b *builder) reduce(deps []string) []string {
+	if len(deps) < 2 {
+		return deps
+	}
 	var out []string
 	for _, d := range deps {
 		implied := false
 		for _, o := range deps {
-			if o != d && b.ancestors[o][d] {
+			if o != d && b.reaches(o, d) {
 				implied = true
 				break
 			}
@@ -154,6 +150,26 @@ func (b *builder) reduce(deps []string) []string {
 		}
 	}
 	return out
+}
+
+// reaches reports whether step from depends on step to, transitively.
+func (b *builder) reaches(from, to string) bool {
+	seen := map[string]bool{}
+	stack := []string{from}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, d := range b.deps[n] {
+			if d == to {
+				return true
+			}
+			if !seen[d] {
+				seen[d] = true
+				stack = append(stack, d)
+			}
+		}
+	}
+	return false
 }
 
 // derive builds the compensation of an action from its catalog inverse.

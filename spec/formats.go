@@ -179,8 +179,10 @@ var secretKeys = map[string]bool{
 	"saslpassword": true, "keystorepassword": true, "truststorepassword": true, "connectionstring": true,
 }
 
+var keyNormalizer = strings.NewReplacer("-", "", "_", "")
+
 func (d *decoder) checkSecretKey(k *yaml.Node) {
-	norm := strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k.Value))
+	norm := strings.ToLower(keyNormalizer.Replace(k.Value))
 	if secretKeys[norm] {
 		d.errorf(k, "key %q looks like a secret: a spec never carries secrets; name an account and put its credential source (environment variable or file) in the account registry", k.Value)
 	}
