@@ -179,7 +179,7 @@ func TestWait(t *testing.T) {
 
 // lockPlan patches one Kafka instance under a lock.
 func lockPlan(name string, locked bool) plan.Plan {
-	s := create("patch")
+	s := create("patch", "before")
 	s.Action = "fake.patch"
 	s.Inputs = map[string]plan.Value{"instance": plan.Lit("kafka-1")}
 	if locked {
@@ -233,15 +233,19 @@ func TestLocksSerializeAcrossWorkflows(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder()
-			rec.delay = 100 * time.Millisecond
-			// The second request reaches the patch 50ms after the first (and
-			// starts a moment later): the test environment panics on a signal
-			// to a child workflow that it registered but has not run yet (a
-			// real server buffers it), so the two must not ask at exactly the
-			// same instant here. The real-server test (-record) has no stagger.
+			// Each patch takes 500ms; the second request reaches its patch
+			// 300ms after the first, inside the first one's patch window (the
+			// unlocked control shows they overlap). The stagger exists because
+			// the test environment panics on a signal to a child workflow it
+			// has registered but not yet run (a real server buffers it), so
+			// the two must not ask at the same instant here; the real-server
+			// recording (-record) starts both at once.
 			rec.delayFor = func(c plan.Call) time.Duration {
-				if strings.HasSuffix(c.IdempotencyKey, "two/before") {
-					return 50 * time.Millisecond
+				switch {
+				case c.Action == "fake.patch":
+					return 500 * time.Millisecond
+				case strings.HasSuffix(c.IdempotencyKey, "two/before"):
+					return 300 * time.Millisecond
 				}
 				return 0
 			}
