@@ -18,6 +18,7 @@ import (
 
 	"github.com/topoflow/topoflow/cloudsim"
 	// Providers: each registers itself with cloudsim.RegisterProvider.
+	_ "github.com/topoflow/topoflow/cloudsim/ambari" // Ambari v1 (HDInsight)
 	_ "github.com/topoflow/topoflow/cloudsim/huawei" // Huawei VPCEP v1, DMS Kafka v2, VPC
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/cloudsim/world"
