@@ -57,12 +57,16 @@ Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TOPOFLOW_ACCOUNTS, TOPOFLOW_T
 }
 
 func init() {
+	rootCmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	resetFlags()
 }
 
 // resetFlags (re)defines the persistent flags with defaults from the
 // environment, so that run() can be called more than once (tests).
 func resetFlags() {
+	// Clear values left by an earlier run first: inherited copies of the
+	// persistent flags hold stale defaults.
+	resetSubcommandFlags(rootCmd)
 	globals = globalFlags{}
 	fs := pflag.NewFlagSet("topoflow", pflag.ContinueOnError)
 	fs.StringVar(&globals.Address, "address", envOr("TEMPORAL_ADDRESS", defaultAddress), "Temporal frontend address host:port (env TEMPORAL_ADDRESS)")
@@ -74,7 +78,6 @@ func resetFlags() {
 	// Replace any previous definitions: cobra keeps flags across Execute calls.
 	*pf = *pflag.NewFlagSet("topoflow", pflag.ContinueOnError)
 	pf.AddFlagSet(fs)
-	resetSubcommandFlags(rootCmd)
 }
 
 // resetSubcommandFlags resets the local flags of every subcommand to their
