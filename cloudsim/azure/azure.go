@@ -127,7 +127,8 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 	srv := &Server{sim: s, opts: opts, mux: http.NewServeMux(),
 		tokens: map[string]tokenInfo{}, ops: map[string]*operation{}, busy: map[string]string{}, timers: map[string]*time.Timer{}}
 	const vnet = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}"
-	srv.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", srv.token)
+	login := http.NewServeMux()
+	login.HandleFunc("POST /{tenant}/oauth2/v2.0/token", srv.token)
 	srv.mux.Handle("PUT "+vnet+"/virtualNetworkPeerings/{name}", srv.arm("Microsoft.Network", srv.putPeering))
 	srv.mux.Handle("GET "+vnet+"/virtualNetworkPeerings/{name}", srv.arm("Microsoft.Network", srv.getPeering))
 	srv.mux.Handle("DELETE "+vnet+"/virtualNetworkPeerings/{name}", srv.arm("Microsoft.Network", srv.deletePeering))
@@ -137,9 +138,8 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 	srv.mux.HandleFunc("/subscriptions/", func(w http.ResponseWriter, r *http.Request) {
 		armError(w, http.StatusNotFound, "InvalidResourceType", fmt.Sprintf("The resource type could not be found for %s %s.", r.Method, r.URL.Path))
 	})
-	s.MountFunc(func(r *http.Request) bool {
-		return strings.HasPrefix(r.URL.Path, "/subscriptions/") || strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token")
-	}, srv.mux)
+	s.MountFunc(func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/subscriptions/") }, srv.mux)
+	s.MountFunc(func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") }, login)
 	return srv, nil
 }
 

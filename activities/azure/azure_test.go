@@ -1,0 +1,245 @@
+package azure_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/topoflow/topoflow/accounts"
+	"github.com/topoflow/topoflow/activities/azure"
+	"github.com/topoflow/topoflow/catalog"
+	"github.com/topoflow/topoflow/cloudsim"
+	_ "github.com/topoflow/topoflow/cloudsim/azure" // registers the Azure provider
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/simtest"
+	"github.com/topoflow/topoflow/cloudsim/world"
+	"github.com/topoflow/topoflow/plan"
+)
+
+const (
+	sub     = "00000000-0000-4000-8000-000000000001"
+	hdiVNet = "/subscriptions/" + sub + "/resourceGroups/rg-kafka/providers/Microsoft.Network/virtualNetworks/hdi-vnet"
+	aksVNet = "/subscriptions/" + sub + "/resourceGroups/rg-aks/providers/Microsoft.Network/virtualNetworks/aks-vnet"
+	kafkaID = "/subscriptions/" + sub + "/resourceGroups/rg-kafka/providers/Microsoft.HDInsight/clusters/kafka1"
+)
+
+// env starts cloudsim (Azure only) and loads specs/accounts.yaml against it
+// with the world's simulator-only credentials in the environment.
+func env(t *testing.T) (*cloudsim.Sim, *accounts.Registry) {
+	t.Helper()
+	sim, _ := simtest.Start(t, cloudsim.Options{Providers: []string{"azure"}})
+	w, err := world.ReadFile(simtest.DefaultWorldPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range w.Accounts {
+		for _, c := range a.Credentials {
+			if a.Provider == accounts.ProviderAzure && c.Type == "clientSecret" {
+				t.Setenv(accounts.DefaultEnv(a.ID, "clientSecret"), c.Secret)
+			}
+		}
+	}
+	t.Setenv("CLOUDSIM_URL", sim.URL())
+	_, file, _, _ := runtime.Caller(0)
+	reg, err := accounts.Load(filepath.Join(filepath.Dir(file), "..", "..", "specs", "accounts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, reg
+}
+
+func call(action string, in map[string]any) plan.Call {
+	return plan.Call{Action: action, Account: "az-hdinsight", Inputs: in, IdempotencyKey: "wf/" + action}
+}
+
+func peering(rg, vnet, name, remoteRG, remoteVNet string) map[string]any {
+	return map[string]any{"resourceGroup": rg, "vnet": vnet, "name": name, "remoteResourceGroup": remoteRG, "remoteVnet": remoteVNet}
+}
+
+func errType(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	return ""
+}
+
+func mustRun(t *testing.T, fn func(context.Context, plan.Call) (plan.Outputs, error), c plan.Call) plan.Outputs {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := fn(ctx, c)
+	if err != nil {
+		t.Fatalf("%s: %v", c.Action, err)
+	}
+	return out
+}
+
+func TestPeeringLifecycleWithTheSDK(t *testing.T) {
+	sim, reg := env(t)
+	a := azure.New(reg)
+	brokerIP := ""
+	k, err := inventory.Get[*inventory.KafkaInstance](sim.Inventory, kafkaID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	brokerIP = k.Brokers[0].ListenerIP
+	if sim.Net.Reachable(aksVNet, brokerIP) {
+		t.Fatal("broker reachable from the AKS VNet before any peering")
+	}
+	kafkaSide := peering("rg-kafka", "hdi-vnet", "hdi-to-aks", "rg-aks", "aks-vnet")
+	aksSide := peering("rg-aks", "aks-vnet", "aks-to-hdi", "rg-kafka", "hdi-vnet")
+	getKafka := map[string]any{"resourceGroup": "rg-kafka", "vnet": "hdi-vnet", "name": "hdi-to-aks"}
+
+	steps := []struct {
+		name      string
+		fn        func(context.Context, plan.Call) (plan.Outputs, error)
+		action    string
+		in        map[string]any
+		state     string // expected peeringState of the output ("" = not checked)
+		kafkaSide string // expected state of the Kafka side afterwards ("gone" = 404)
+		reachable bool
+	}{
+		{"first side stays Initiated", a.CreatePeering, catalog.AzureNetworkCreatePeering, kafkaSide, "Initiated", "Initiated", false},
+		{"PUT again is idempotent", a.CreatePeering, catalog.AzureNetworkCreatePeering, kafkaSide, "Initiated", "Initiated", false},
+		{"second side connects both", a.CreatePeering, catalog.AzureNetworkCreatePeering, aksSide, "Connected", "Connected", true},
+		{"deleting one side disconnects the other", a.DeletePeering, catalog.AzureNetworkDeletePeering, map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": "aks-to-hdi"}, "", "Disconnected", false},
+		{"deleting a missing peering is done", a.DeletePeering, catalog.AzureNetworkDeletePeering, map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": "aks-to-hdi"}, "", "Disconnected", false},
+		{"a Disconnected peering is re-created", a.CreatePeering, catalog.AzureNetworkCreatePeering, kafkaSide, "Initiated", "Initiated", false},
+		{"and connects again", a.CreatePeering, catalog.AzureNetworkCreatePeering, aksSide, "Connected", "Connected", true},
+		{"rollback deletes the Kafka side", a.DeletePeering, catalog.AzureNetworkDeletePeering, getKafka, "", "gone", false},
+	}
+	for _, st := range steps {
+		out := mustRun(t, st.fn, call(st.action, st.in))
+		if st.state != "" && out["peeringState"] != st.state {
+			t.Fatalf("%s: peeringState %v, want %s (%v)", st.name, out["peeringState"], st.state, out)
+		}
+		if st.state != "" && out["provisioningState"] != "Succeeded" {
+			t.Fatalf("%s: provisioningState %v", st.name, out["provisioningState"])
+		}
+		got, err := a.GetPeering(context.Background(), call(catalog.AzureNetworkGetPeering, getKafka))
+		switch {
+		case st.kafkaSide == "gone":
+			if errType(err) != plan.ErrNotFound {
+				t.Fatalf("%s: get deleted peering: %v (type %q), want NotFound", st.name, err, errType(err))
+			}
+		case err != nil:
+			t.Fatalf("%s: get: %v", st.name, err)
+		case got["peeringState"] != st.kafkaSide:
+			t.Fatalf("%s: Kafka side %v, want %s", st.name, got["peeringState"], st.kafkaSide)
+		}
+		if r := sim.Net.Reachable(aksVNet, brokerIP); r != st.reachable {
+			t.Fatalf("%s: broker reachable from AKS = %v, want %v", st.name, r, st.reachable)
+		}
+	}
+	// Clean up the AKS side too: nothing may leak.
+	mustRun(t, a.DeletePeering, call(catalog.AzureNetworkDeletePeering, map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": "aks-to-hdi"}))
+	if ps := inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}); len(ps) != 0 {
+		t.Fatalf("peerings left: %d", len(ps))
+	}
+}
+
+func TestConcurrentPeeringOperationsOnOneVNet(t *testing.T) {
+	sim, reg := env(t)
+	_ = sim
+	// Without in-activity retries, the second concurrent PUT on the VNet gets
+	// 409 AnotherOperationInProgress, typed Conflict (retryable).
+	impatient := azure.New(reg, azure.WithConflictRetry(1, 0))
+	patient := azure.New(reg)
+	for n, tc := range []struct {
+		name     string
+		a        *azure.Actions
+		wantType string
+	}{
+		{"without retries one gets Conflict", impatient, plan.ErrConflict},
+		{"with retries both succeed", patient, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, name := range []string{fmt.Sprintf("p%d-a", n), fmt.Sprintf("p%d-b", n)} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					_, errs[i] = tc.a.CreatePeering(ctx, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", name, "rg-aks", "aks-vnet")))
+				}()
+			}
+			wg.Wait()
+			conflicts := 0
+			for _, err := range errs {
+				if err != nil {
+					if errType(err) != plan.ErrConflict {
+						t.Fatalf("unexpected error %v (type %q)", err, errType(err))
+					}
+					conflicts++
+				}
+			}
+			if tc.wantType == plan.ErrConflict && conflicts != 1 {
+				t.Fatalf("conflicts = %d, want 1 (%v)", conflicts, errs)
+			}
+			if tc.wantType == "" && conflicts != 0 {
+				t.Fatalf("conflicts = %d, want 0 (%v)", conflicts, errs)
+			}
+		})
+	}
+}
+
+func TestErrorsAreTyped(t *testing.T) {
+	_, reg := env(t)
+	a := azure.New(reg)
+	cases := []struct {
+		name     string
+		setup    func(t *testing.T)
+		fn       func(context.Context, plan.Call) (plan.Outputs, error)
+		call     plan.Call
+		wantType string
+	}{
+		{"unknown VNet", nil, a.GetPeering, call(catalog.AzureNetworkGetPeering, map[string]any{"resourceGroup": "rg-x", "vnet": "nope", "name": "p"}), plan.ErrNotFound},
+		{"unknown remote VNet", nil, a.CreatePeering, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", "p", "rg-aks", "nope")), plan.ErrInvalid},
+		{"peer with itself", nil, a.CreatePeering, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", "p", "rg-kafka", "hdi-vnet")), plan.ErrInvalid},
+		{"missing input", nil, a.CreatePeering, call(catalog.AzureNetworkCreatePeering, map[string]any{"resourceGroup": "rg-kafka"}), plan.ErrInvalid},
+		{"wrong account provider", nil, a.GetCluster, plan.Call{Action: catalog.AzureHDInsightGetCluster, Account: "az-ambari", Inputs: map[string]any{"resourceGroup": "rg-kafka", "cluster": "kafka1"}}, plan.ErrInvalid},
+		{"unknown cluster", nil, a.GetCluster, call(catalog.AzureHDInsightGetCluster, map[string]any{"resourceGroup": "rg-kafka", "cluster": "nope"}), plan.ErrNotFound},
+		{"wrong client secret", func(t *testing.T) { t.Setenv("TOPOFLOW_AZ_HDINSIGHT_CLIENT_SECRET", "wrong") }, azure.New(reg).GetCluster,
+			call(catalog.AzureHDInsightGetCluster, map[string]any{"resourceGroup": "rg-kafka", "cluster": "kafka1"}), plan.ErrUnauthorized},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.setup != nil {
+				tc.setup(t)
+			}
+			_, err := tc.fn(context.Background(), tc.call)
+			if errType(err) != tc.wantType {
+				t.Fatalf("error %v (type %q), want type %q", err, errType(err), tc.wantType)
+			}
+			var ae *temporal.ApplicationError
+			if errors.As(err, &ae) && ae.NonRetryable() != (tc.wantType == plan.ErrInvalid || tc.wantType == plan.ErrUnauthorized) {
+				t.Fatalf("NonRetryable = %v for %s", ae.NonRetryable(), tc.wantType)
+			}
+		})
+	}
+}
+
+func TestGetClusterFindsTheAmbariEndpoint(t *testing.T) {
+	_, reg := env(t)
+	out := mustRun(t, azure.New(reg).GetCluster, call(catalog.AzureHDInsightGetCluster, map[string]any{"resourceGroup": "rg-kafka", "cluster": "kafka1"}))
+	want := map[string]any{"clusterState": "Running", "provisioningState": "Succeeded", "kind": "KAFKA",
+		"ambariUrl": "https://kafka1.azurehdinsight.net", "vnetId": hdiVNet, "clusterId": kafkaID}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("%s = %v, want %v", k, out[k], v)
+		}
+	}
+	if eps, _ := out["endpoints"].([]any); len(eps) != 3 {
+		t.Errorf("endpoints = %v", out["endpoints"])
+	}
+}
