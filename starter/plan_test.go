@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+func TestPlanOutputs(t *testing.T) {
+	file := "../specs/huawei-vpcep-cross-account.yaml"
+	code, out, errOut := runCLI(t, "plan", "--accounts", registry, file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"STEP", "ACTION", "DEPENDS ON", "WAITS FOR", "COMPENSATED BY",
+		"create-endpoint-service [each broker]", "huawei.vpcep.deleteEndpointService (+ wait gone)",
+		"approval by kafka-owner@example.com, platform-oncall@example.com (deadline 72h, then reject)",
+		"creating -> pendingAcceptance|accepted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, _ = runCLI(t, "plan", "-o", "json", "--accounts", registry, file)
+	if code != 0 {
+		t.Fatalf("json: exit %d", code)
+	}
+	p, err := plan.Parse([]byte(out))
+	if err != nil {
+		t.Fatalf("plan JSON does not parse: %v", err)
+	}
+	canonical, _ := p.JSON()
+	if string(canonical) != out {
+		t.Error("printed JSON is not the canonical plan JSON")
+	}
+
+	code, out, _ = runCLI(t, "plan", "-o", "mermaid", "--accounts", registry, file)
+	if code != 0 || !strings.HasPrefix(out, "flowchart TD\n") || !strings.Contains(out, "s_approve_connection{{") ||
+		!strings.Contains(out, "s_approve_connection --> s_accept_connection") {
+		t.Errorf("mermaid: exit %d\n%s", code, out)
+	}
+
+	code, _, errOut = runCLI(t, "plan", "--accounts", registry, "../specs/testdata/invalid/workflow-cycle.yaml")
+	if code != 1 || !strings.Contains(errOut, "dependency cycle: a -> c -> b -> a") {
+		t.Errorf("invalid plan: exit %d\n%s", code, errOut)
+	}
+}
+
