@@ -46,4 +46,3 @@ func TestPlanOutputs(t *testing.T) {
 		t.Errorf("invalid plan: exit %d\n%s", code, errOut)
 	}
 }
-
