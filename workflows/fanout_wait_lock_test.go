@@ -283,6 +283,11 @@ func TestLockWorkflowQueue(t *testing.T) {
 		if len(grants) != 1 {
 			t.Errorf("b was granted while a held the lock: %v", grants)
 		}
+		v, err := env.QueryWorkflow(QueryLockState)
+		var st LockState
+		if err != nil || v.Get(&st) != nil || st.Holder == nil || st.Holder.Token != "a" || len(st.Queue) != 1 || st.Queue[0].Token != "b" {
+			t.Errorf("lock state %+v (%v), want a holding and b queued once", st, err)
+		}
 		env.SignalWorkflow(SignalLockRelease, "a")
 	}, 2*time.Minute)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalLockRelease, "b") }, 3*time.Minute)

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -26,6 +27,11 @@ const (
 	SignalLockRelease = "topoflow.lock.release"
 	SignalLockGranted = "topoflow.lock.granted"
 )
+
+// QueryLockState is the lock workflow's query returning its LockState (who
+// holds the key, who waits). If a holder was terminated while holding a key,
+// an operator frees it by signalling SignalLockRelease with the holder's token.
+const QueryLockState = "state"
 
 // LockWorkflowID is the workflow ID of the lock workflow for key.
 func LockWorkflowID(key string) string { return "topoflow-lock/" + key }
@@ -59,6 +65,9 @@ func LockWorkflow(ctx workflow.Context, st LockState) error {
 	acq := workflow.GetSignalChannel(ctx, SignalLockAcquire)
 	rel := workflow.GetSignalChannel(ctx, SignalLockRelease)
 	logger := workflow.GetLogger(ctx)
+	if err := workflow.SetQueryHandler(ctx, QueryLockState, func() (LockState, error) { return st, nil }); err != nil {
+		return fmt.Errorf("set lock state query: %w", err)
+	}
 	enqueue := func(req LockRequest) {
 		if st.Holder != nil && st.Holder.Token == req.Token {
 			return
