@@ -80,7 +80,7 @@ func init() {
 		Inputs:  []Param{{Name: "requestId", Type: "integer", Required: true, Doc: "request ID"}},
 		Outputs: []string{"requestId", "status", "progress"},
 		Wait: &plan.Wait{Pending: []string{"Accepted", "PENDING", "QUEUED", "IN_PROGRESS", "InProgress"}, Target: []string{"COMPLETED"},
-			Failure: []string{"FAILED", "ABORTED", "TIMEDOUT", "HOLDING_FAILED", "HOLDING_TIMEDOUT", "SKIPPED_FAILED"},
+			Failure:      []string{"FAILED", "ABORTED", "TIMEDOUT", "HOLDING_FAILED", "HOLDING_TIMEDOUT", "SKIPPED_FAILED"},
 			PollInterval: plan.D(10 * time.Second), Timeout: plan.D(time.Hour)},
 	})
 	Register(Action{

@@ -9,39 +9,39 @@ import (
 // AWS actions: EC2 (VPC peering, routes, security groups, PrivateLink,
 // transit gateway) and MSK (cluster, multi-VPC connectivity, bootstrap brokers).
 const (
-	AWSMSKDescribeCluster           = "aws.msk.describeCluster"
-	AWSMSKGetBootstrapBrokers       = "aws.msk.getBootstrapBrokers"
-	AWSMSKUpdateConnectivity        = "aws.msk.updateConnectivity"
-	AWSMSKDescribeClusterOperation  = "aws.msk.describeClusterOperation"
-	AWSMSKPutClusterPolicy          = "aws.msk.putClusterPolicy"
-	AWSMSKRestoreClusterPolicy      = "aws.msk.restoreClusterPolicy"
-	AWSMSKCreateVpcConnection       = "aws.msk.createVpcConnection"
-	AWSMSKDescribeVpcConnection     = "aws.msk.describeVpcConnection"
-	AWSMSKDeleteVpcConnection       = "aws.msk.deleteVpcConnection"
-	AWSEC2AuthorizeIngress          = "aws.ec2.authorizeSecurityGroupIngress"
-	AWSEC2RevokeIngress             = "aws.ec2.revokeSecurityGroupIngress"
-	AWSEC2CreateVpcPeering          = "aws.ec2.createVpcPeering"
-	AWSEC2AcceptVpcPeering          = "aws.ec2.acceptVpcPeering"
-	AWSEC2DescribeVpcPeering        = "aws.ec2.describeVpcPeering"
-	AWSEC2DeleteVpcPeering          = "aws.ec2.deleteVpcPeering"
-	AWSEC2CreateRoute               = "aws.ec2.createRoute"
-	AWSEC2DeleteRoute               = "aws.ec2.deleteRoute"
-	AWSEC2CreateEndpointService     = "aws.ec2.createVpcEndpointService"
-	AWSEC2DescribeEndpointService   = "aws.ec2.describeVpcEndpointService"
-	AWSEC2DeleteEndpointService     = "aws.ec2.deleteVpcEndpointService"
-	AWSEC2AddServicePermission      = "aws.ec2.addEndpointServicePermission"
-	AWSEC2RemoveServicePermission   = "aws.ec2.removeEndpointServicePermission"
-	AWSEC2CreateVpcEndpoint         = "aws.ec2.createVpcEndpoint"
-	AWSEC2DescribeVpcEndpoint       = "aws.ec2.describeVpcEndpoint"
-	AWSEC2DeleteVpcEndpoint         = "aws.ec2.deleteVpcEndpoint"
-	AWSEC2AcceptEndpointConnection  = "aws.ec2.acceptVpcEndpointConnection"
-	AWSEC2RejectEndpointConnection  = "aws.ec2.rejectVpcEndpointConnection"
-	AWSEC2CreateTGWAttachment       = "aws.ec2.createTransitGatewayVpcAttachment"
-	AWSEC2AcceptTGWAttachment       = "aws.ec2.acceptTransitGatewayVpcAttachment"
-	AWSEC2DescribeTGWAttachment     = "aws.ec2.describeTransitGatewayVpcAttachment"
-	AWSEC2DeleteTGWAttachment       = "aws.ec2.deleteTransitGatewayVpcAttachment"
-	AWSEC2CreateTGWRoute            = "aws.ec2.createTransitGatewayRoute"
-	AWSEC2DeleteTGWRoute            = "aws.ec2.deleteTransitGatewayRoute"
+	AWSMSKDescribeCluster          = "aws.msk.describeCluster"
+	AWSMSKGetBootstrapBrokers      = "aws.msk.getBootstrapBrokers"
+	AWSMSKUpdateConnectivity       = "aws.msk.updateConnectivity"
+	AWSMSKDescribeClusterOperation = "aws.msk.describeClusterOperation"
+	AWSMSKPutClusterPolicy         = "aws.msk.putClusterPolicy"
+	AWSMSKRestoreClusterPolicy     = "aws.msk.restoreClusterPolicy"
+	AWSMSKCreateVpcConnection      = "aws.msk.createVpcConnection"
+	AWSMSKDescribeVpcConnection    = "aws.msk.describeVpcConnection"
+	AWSMSKDeleteVpcConnection      = "aws.msk.deleteVpcConnection"
+	AWSEC2AuthorizeIngress         = "aws.ec2.authorizeSecurityGroupIngress"
+	AWSEC2RevokeIngress            = "aws.ec2.revokeSecurityGroupIngress"
+	AWSEC2CreateVpcPeering         = "aws.ec2.createVpcPeering"
+	AWSEC2AcceptVpcPeering         = "aws.ec2.acceptVpcPeering"
+	AWSEC2DescribeVpcPeering       = "aws.ec2.describeVpcPeering"
+	AWSEC2DeleteVpcPeering         = "aws.ec2.deleteVpcPeering"
+	AWSEC2CreateRoute              = "aws.ec2.createRoute"
+	AWSEC2DeleteRoute              = "aws.ec2.deleteRoute"
+	AWSEC2CreateEndpointService    = "aws.ec2.createVpcEndpointService"
+	AWSEC2DescribeEndpointService  = "aws.ec2.describeVpcEndpointService"
+	AWSEC2DeleteEndpointService    = "aws.ec2.deleteVpcEndpointService"
+	AWSEC2AddServicePermission     = "aws.ec2.addEndpointServicePermission"
+	AWSEC2RemoveServicePermission  = "aws.ec2.removeEndpointServicePermission"
+	AWSEC2CreateVpcEndpoint        = "aws.ec2.createVpcEndpoint"
+	AWSEC2DescribeVpcEndpoint      = "aws.ec2.describeVpcEndpoint"
+	AWSEC2DeleteVpcEndpoint        = "aws.ec2.deleteVpcEndpoint"
+	AWSEC2AcceptEndpointConnection = "aws.ec2.acceptVpcEndpointConnection"
+	AWSEC2RejectEndpointConnection = "aws.ec2.rejectVpcEndpointConnection"
+	AWSEC2CreateTGWAttachment      = "aws.ec2.createTransitGatewayVpcAttachment"
+	AWSEC2AcceptTGWAttachment      = "aws.ec2.acceptTransitGatewayVpcAttachment"
+	AWSEC2DescribeTGWAttachment    = "aws.ec2.describeTransitGatewayVpcAttachment"
+	AWSEC2DeleteTGWAttachment      = "aws.ec2.deleteTransitGatewayVpcAttachment"
+	AWSEC2CreateTGWRoute           = "aws.ec2.createTransitGatewayRoute"
+	AWSEC2DeleteTGWRoute           = "aws.ec2.deleteTransitGatewayRoute"
 )
 
 func awsParam(name, typ string, required bool, doc string) Param {
@@ -58,8 +58,8 @@ func init() {
 	// MSK.
 	Register(Action{
 		Name: AWSMSKDescribeCluster, Provider: "aws", Read: true,
-		Title: "Describe the MSK cluster",
-		Doc:   "DescribeClusterV2: state, current version, client subnets and security groups of the broker nodes.",
+		Title:  "Describe the MSK cluster",
+		Doc:    "DescribeClusterV2: state, current version, client subnets and security groups of the broker nodes.",
 		Inputs: []Param{awsParam("clusterArn", "string", true, "MSK cluster ARN")},
 		Outputs: []string{"clusterArn", "clusterName", "state", "currentVersion", "clientSubnets", "securityGroupIds",
 			"securityGroupId", "numberOfBrokerNodes", "vpcConnectivity"},
@@ -152,7 +152,7 @@ func init() {
 		Inputs:  []Param{awsParam("vpcConnectionArn", "string", true, "VPC connection ARN")},
 		Outputs: []string{"vpcConnectionArn", "state", "vpcId", "subnets"},
 		Wait: &plan.Wait{StatusPath: "state", Pending: []string{"CREATING"}, Target: []string{"AVAILABLE"}, Occurrences: 2,
-			Failure: []string{"FAILED", "REJECTED", "REJECTING", "INACTIVE", "DEACTIVATING"},
+			Failure:      []string{"FAILED", "REJECTED", "REJECTING", "INACTIVE", "DEACTIVATING"},
 			PollInterval: plan.D(15 * time.Second), Timeout: plan.D(time.Hour)},
 	})
 	Register(Action{
