@@ -315,3 +315,17 @@ func TestFoldSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeWaitMovesStatesBetweenGroups(t *testing.T) {
+	def := &plan.Wait{Pending: []string{"creating", "pendingAcceptance"}, Target: []string{"accepted"}, Failure: []string{"rejected"},
+		PollInterval: plan.D(2e9), Timeout: plan.D(60e9)}
+	w := mergeWait(&spec.Wait{Target: []string{"pendingAcceptance", "accepted"}}, def)
+	if strings.Join(w.Pending, ",") != "creating" || strings.Join(w.Target, ",") != "pendingAcceptance,accepted" ||
+		strings.Join(w.Failure, ",") != "rejected" || w.PollInterval != def.PollInterval {
+		t.Errorf("merged = %+v", w)
+	}
+	p := plan.Plan{APIVersion: plan.APIVersion, OnFailure: plan.FailRollback, Steps: []plan.Step{{ID: "a", Action: "x", Wait: w}}}
+	if err := p.Check(); err != nil {
+		t.Error(err)
+	}
+}

@@ -298,6 +298,28 @@ func mergeWait(w *spec.Wait, def *plan.Wait) *plan.Wait {
 	if len(w.Failure) > 0 {
 		out.Failure = append([]string(nil), w.Failure...)
 	}
+	// States the spec places in a group leave the default's other groups.
+	given := map[string]bool{}
+	for _, g := range [][]string{w.Pending, w.Target, w.Failure} {
+		for _, st := range g {
+			given[st] = true
+		}
+	}
+	drop := func(states []string, fromSpec bool) []string {
+		if fromSpec {
+			return states
+		}
+		var kept []string
+		for _, st := range states {
+			if !given[st] {
+				kept = append(kept, st)
+			}
+		}
+		return kept
+	}
+	out.Pending = drop(out.Pending, len(w.Pending) > 0)
+	out.Target = drop(out.Target, len(w.Target) > 0)
+	out.Failure = drop(out.Failure, len(w.Failure) > 0)
 	if w.Gone {
 		out.Gone = true
 	}

@@ -42,7 +42,12 @@ func (d *decoder) errorf(n *yaml.Node, format string, a ...any) {
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	*d.errs = append(*d.errs, Error{File: d.file, Line: line, Column: col, Message: fmt.Sprintf(format, a...)})
+	msg := fmt.Sprintf(format, a...)
+	// One error per line: multi-line messages (expression carets) keep their first line.
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = strings.TrimSpace(msg[:i])
+	}
+	*d.errs = append(*d.errs, Error{File: d.file, Line: line, Column: col, Message: msg})
 }
 
 // resolve follows aliases, refusing alias chains that would not end.

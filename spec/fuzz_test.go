@@ -43,8 +43,8 @@ func FuzzValidate(f *testing.F) {
 		text := strings.ReplaceAll(string(data), "\r\n", "\n")
 		lines := strings.Count(text, "\n") + strings.Count(text, "\r") + 2
 		for _, e := range Errors(err) {
-			if e.Message == "" {
-				t.Fatalf("error without message: %+v", e)
+			if e.Message == "" || strings.Contains(e.Message, "\n") {
+				t.Fatalf("error without message or on several lines: %+v", e)
 			}
 			if e.File != "fuzz.yaml" || e.Line < 0 || e.Line > lines {
 				t.Fatalf("error with bad position %d (input has %d lines): %v", e.Line, lines, e)

@@ -297,6 +297,9 @@ func (v *validator) workflow(w *Workflow) {
 			v.errorf(p, "output %q: %v", k, err)
 			continue
 		}
+		if _, err := FoldSpec(e, v.doc.Raw); err != nil {
+			v.errorf(p, "output %q: cannot read the spec values of this expression: %v", k, err)
+		}
 		for _, s := range refs.Steps {
 			if _, ok := ids[s]; !ok {
 				v.errorf(p, "output %q reads unknown step %q%s", k, s, didYouMean(s, keysOf(ids)))
@@ -419,6 +422,9 @@ func (v *validator) step(w *Workflow, i int, ids map[string]int, names []string)
 		if err != nil {
 			v.errorf(path, "%v", err)
 			return
+		}
+		if _, err := FoldSpec(code, v.doc.Raw); err != nil {
+			v.errorf(path, "cannot read the spec values of this expression: %v", err)
 		}
 		for _, s := range refs.Steps {
 			addDep(path, s)
