@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"sort"
 
-
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/spec"

@@ -146,4 +146,3 @@ func normalize(v any) any {
 	}
 	return v
 }
-
