@@ -124,6 +124,17 @@ type request struct {
 	AbortCause string
 }
 
+var servers sync.Map // *cloudsim.Sim → *Server
+
+// ServerOf returns the server mounted on s (by Mount or MountWith).
+func ServerOf(s *cloudsim.Sim) (*Server, bool) {
+	v, ok := servers.Load(s)
+	if !ok {
+		return nil, false
+	}
+	return v.(*Server), true
+}
+
 // Mount registers Ambari on s with default options.
 func Mount(s *cloudsim.Sim) error {
 	_, err := MountWith(s, Options{})
@@ -156,6 +167,7 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 		ambariError(w, http.StatusNotFound, "The requested resource doesn't exist: "+r.URL.Path)
 	})
 	s.MountFunc(func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/v1/") }, srv.mux)
+	servers.Store(s, srv)
 	return srv, nil
 }
 

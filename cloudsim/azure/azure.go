@@ -106,6 +106,17 @@ type operation struct {
 	Started   time.Time
 }
 
+var servers sync.Map // *cloudsim.Sim → *Server
+
+// ServerOf returns the server mounted on s (by Mount or MountWith).
+func ServerOf(s *cloudsim.Sim) (*Server, bool) {
+	v, ok := servers.Load(s)
+	if !ok {
+		return nil, false
+	}
+	return v.(*Server), true
+}
+
 // Mount registers the Azure endpoints on s with default options.
 func Mount(s *cloudsim.Sim) error {
 	_, err := MountWith(s, Options{})
@@ -140,6 +151,7 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 	})
 	s.MountFunc(func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/subscriptions/") }, srv.mux)
 	s.MountFunc(func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") }, login)
+	servers.Store(s, srv)
 	return srv, nil
 }
 

@@ -1,0 +1,299 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/topoflow/topoflow/accounts"
+	"github.com/topoflow/topoflow/activities"
+	azureacts "github.com/topoflow/topoflow/activities/azure"
+	"github.com/topoflow/topoflow/activities/kafka"
+	"github.com/topoflow/topoflow/catalog"
+	"github.com/topoflow/topoflow/cloudsim"
+	ambarisim "github.com/topoflow/topoflow/cloudsim/ambari" // registers the Ambari provider
+	_ "github.com/topoflow/topoflow/cloudsim/azure"          // registers the Azure provider
+	"github.com/topoflow/topoflow/cloudsim/faults"
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/internal/stack"
+	"github.com/topoflow/topoflow/plan"
+
+	ambariacts "github.com/topoflow/topoflow/activities/ambari"
+)
+
+const (
+	azSub     = "00000000-0000-4000-8000-000000000001"
+	azHDIVNet = "/subscriptions/" + azSub + "/resourceGroups/rg-kafka/providers/Microsoft.Network/virtualNetworks/hdi-vnet"
+	azKafka   = "/subscriptions/" + azSub + "/resourceGroups/rg-kafka/providers/Microsoft.HDInsight/clusters/kafka1"
+)
+
+func azVNetID(rg, vnet string) string {
+	return "/subscriptions/" + azSub + "/resourceGroups/" + rg + "/providers/Microsoft.Network/virtualNetworks/" + vnet
+}
+
+// azSpec is runbook 004 as a KafkaAccess request from the client VNet rg/vnet.
+func azSpec(name, rg, vnet, cidr string) string {
+	return fmt.Sprintf(`apiVersion: topoflow.io/v1
+kind: KafkaAccess
+metadata: {name: %s}
+spec:
+  kafka: {provider: azure, account: az-hdinsight, cluster: kafka1, resourceGroup: rg-kafka, vnet: hdi-vnet, cidr: 10.30.0.0/16}
+  client: {account: az-hdinsight, resourceGroup: %s, vnet: %s, cidr: %s}
+  method: vnetPeering
+  ambari: {account: az-ambari}
+  verify: {clientNetwork: %s}
+  timeouts: {pollInterval: 200ms, wait: 2m, step: 2m}
+`, name, rg, vnet, cidr, azVNetID(rg, vnet))
+}
+
+// azStack starts the stack with the Azure and Ambari actions on the worker
+// (registered here unless the worker already wires them).
+func azStack(t *testing.T) *stack.Stack {
+	t.Helper()
+	for _, p := range []string{"azure", "ambari"} {
+		if !hasProvider(p) {
+			t.Fatalf("cloudsim/%s is not registered", p)
+		}
+	}
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stack.New(t, stack.Options{Cloudsim: true, Worker: true, Register: func(_ worker.Registry, reg *activities.Registry) {
+		accts, err := accounts.Load(filepath.Join(root, "specs", "accounts.yaml"))
+		if err != nil {
+			panic(fmt.Sprintf("load accounts: %v", err))
+		}
+		if _, ok := reg.Get(catalog.AzureNetworkCreatePeering); !ok {
+			azureacts.Register(reg, accts)
+		}
+		if _, ok := reg.Get(catalog.AmbariPutConfig); !ok {
+			ambariacts.Register(reg, accts)
+		}
+	}})
+}
+
+// verifyFrom runs kafka.verify from a client VNet through the broker IPs.
+func verifyFrom(sim *cloudsim.Sim, vnet, key string) error {
+	k, err := inventory.Get[*inventory.KafkaInstance](sim.Inventory, azKafka)
+	if err != nil {
+		return err
+	}
+	var boot []any
+	for _, b := range k.Brokers {
+		boot = append(boot, fmt.Sprintf("%s:%d", b.ListenerIP, b.Port))
+	}
+	reg := activities.NewRegistry()
+	kafka.Register(reg, kafka.Options{DialFrom: func(n string) kafka.DialFunc { return kafka.DialFunc(sim.Net.DialFrom(n)) }})
+	verify, _ := reg.Get(kafka.ActionVerify)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = verify(ctx, planCall(boot, vnet, key))
+	return err
+}
+
+// ambariState reads the desired config tags and the maintenance mode as the worker sees them.
+func ambariState(t *testing.T, s *stack.Stack) (map[string]string, string) {
+	t.Helper()
+	c := &ambariacts.Client{Base: s.CloudsimURL, Cluster: "kafka1", User: "admin", Password: "az-ambari-password-5f6a7b8c9d0e"}
+	ctx := context.Background()
+	d, err := c.DesiredConfigs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Service(ctx, "KAFKA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"kafka-env": d["kafka-env"].Tag, "kafka-broker": d["kafka-broker"].Tag}, info.MaintenanceState
+}
+
+func advertisedHosts(t *testing.T, sim *cloudsim.Sim) []string {
+	t.Helper()
+	k, err := inventory.Get[*inventory.KafkaInstance](sim.Inventory, azKafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range k.Brokers {
+		out = append(out, b.AdvertisedHost())
+	}
+	return out
+}
+
+// eventTrail renders the Ambari events as "kind:first-word".
+func eventTrail(evs []ambarisim.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Kind+":"+strings.Fields(e.Detail)[0])
+	}
+	return out
+}
+
+func TestAzureAKSToHDInsight(t *testing.T) {
+	s := azStack(t)
+	sim := s.Sim()
+	amb, _ := ambarisim.ServerOf(sim)
+	aks := azVNetID("rg-aks", "aks-vnet")
+
+	// Before: even with the VNets peered, clients in the AKS VNet cannot use
+	// Kafka, because the brokers advertise host names only the HDInsight VNet resolves.
+	var tmp []string
+	for _, p := range [][2]string{{azHDIVNet, aks}, {aks, azHDIVNet}} {
+		o, err := inventory.Create(sim.Inventory, &inventory.Peering{Meta: inventory.Meta{Account: "az-hdinsight", Status: inventory.PeeringActive}, VPCID: p[0], PeerVPCID: p[1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp = append(tmp, o.ID)
+	}
+	err := verifyFrom(sim, aks, "before")
+	if err == nil || !strings.Contains(err.Error(), "internal.cloudapp.net") {
+		t.Fatalf("verification before the change: %v (want a failure on the brokers' host names)", err)
+	}
+	for _, id := range tmp {
+		if err := sim.Inventory.Delete(inventory.KindPeering, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	run := startPlan(t, s, compile(t, azSpec("e2e-az-aks", "rg-aks", "aks-vnet", "10.31.0.0/16")))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out map[string]any
+	if err := run.Get(ctx, &out); err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	if outs, _ := out["outputs"].(map[string]any); !strings.Contains(fmt.Sprint(outs["bootstrap"]), ":9092") {
+		t.Fatalf("outputs: %v", out)
+	}
+	ps := inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{})
+	if len(ps) != 2 || ps[0].Status != inventory.PeeringActive || ps[1].Status != inventory.PeeringActive {
+		t.Fatalf("peerings after the request: %+v", ps)
+	}
+	for _, a := range advertisedHosts(t, sim) {
+		if strings.Contains(a, "cloudapp") {
+			t.Fatalf("a broker still advertises %s", a)
+		}
+	}
+	if err := verifyFrom(sim, aks, "after"); err != nil {
+		t.Fatalf("verification from the AKS VNet after the request: %v", err)
+	}
+	trail := strings.Join(eventTrail(amb.Events()), " ")
+	want := `^config:kafka-env config:kafka-broker maintenance:ON request:\d+ requestDone:\d+ maintenance:OFF$`
+	if !matches(want, trail) {
+		t.Fatalf("Ambari calls out of the runbook's order:\n%s\nwant %s", trail, want)
+	}
+	if _, mm := ambariState(t, s); mm != "OFF" {
+		t.Fatalf("maintenance mode left %s", mm)
+	}
+}
+
+func TestAzureFailedRestartRollsBack(t *testing.T) {
+	s := azStack(t)
+	sim := s.Sim()
+	tags0, _ := ambariState(t, s)
+	sim.Faults.MustAdd(faults.Rule{Op: "ambari.request.task", Kind: faults.Reject, Times: 1})
+
+	run := startPlan(t, s, compile(t, azSpec("e2e-az-fail", "rg-aks", "aks-vnet", "10.31.0.0/16")))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err == nil {
+		t.Fatal("the request succeeded although the restart failed")
+	}
+	tags, mm := ambariState(t, s)
+	if mm != "OFF" {
+		t.Fatalf("maintenance mode left %s after the rollback", mm)
+	}
+	// The previous versions' properties are desired again (under rollback tags).
+	c := &ambariacts.Client{Base: s.CloudsimURL, Cluster: "kafka1", User: "admin", Password: "az-ambari-password-5f6a7b8c9d0e"}
+	for typ, tag := range tags {
+		now, err := c.Config(context.Background(), typ, tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		was, err := c.Config(context.Background(), typ, tags0[typ])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(now.Properties) != fmt.Sprint(was.Properties) {
+			t.Fatalf("%s not restored: desired %s has %v, before %s had %v", typ, tag, now.Properties, tags0[typ], was.Properties)
+		}
+	}
+	if ps := inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}); len(ps) != 0 {
+		t.Fatalf("peerings left after the rollback: %+v", ps)
+	}
+}
+
+func TestAzureSecondRequestOnTheClusterWaits(t *testing.T) {
+	s := azStack(t)
+	sim := s.Sim()
+	amb, _ := ambarisim.ServerOf(sim)
+	// A second AKS VNet requests the same cluster.
+	aks2 := azVNetID("rg-aks2", "aks2-vnet")
+	if _, err := inventory.Create(sim.Inventory, &inventory.VPC{Meta: inventory.Meta{ID: aks2, Account: "az-hdinsight", Region: "westeurope", Name: "aks2-vnet"},
+		CIDR: "10.33.0.0/16", AddressBlock: "127.33.0.0/16", Attrs: map[string]string{"resourceGroup": "rg-aks2"}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, sp := range []string{azSpec("e2e-az-one", "rg-aks", "aks-vnet", "10.31.0.0/16"), azSpec("e2e-az-two", "rg-aks2", "aks2-vnet", "10.33.0.0/16")} {
+		run := startPlan(t, s, compile(t, sp))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			errs[i] = run.Get(ctx, nil)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("request %d failed: %v", i, err)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("Ambari events: %v", amb.Events())
+	}
+	// Every restart ran in maintenance mode from start to end, and no two
+	// restarts of the cluster overlapped.
+	mm, running := "OFF", ""
+	for _, e := range amb.Events() {
+		switch e.Kind {
+		case "maintenance":
+			mm = e.Detail
+			if mm == "OFF" && running != "" {
+				t.Fatalf("maintenance turned OFF while restart %s ran: %v", running, eventTrail(amb.Events()))
+			}
+		case "request":
+			if running != "" {
+				t.Fatalf("restart %s requested while restart %s ran: %v", e.Detail, running, eventTrail(amb.Events()))
+			}
+			if mm != "ON" {
+				t.Fatalf("restart %s requested outside maintenance mode: %v", e.Detail, eventTrail(amb.Events()))
+			}
+			running = strings.Fields(e.Detail)[0]
+		case "requestDone":
+			running = ""
+		}
+	}
+	for _, vnet := range []string{azVNetID("rg-aks", "aks-vnet"), aks2} {
+		if err := verifyFrom(sim, vnet, "after-"+vnet[len(vnet)-8:]); err != nil {
+			t.Fatalf("verification from %s: %v", vnet, err)
+		}
+	}
+}
+
+func planCall(boot []any, vnet, key string) plan.Call {
+	return plan.Call{Action: kafka.ActionVerify, IdempotencyKey: "e2e/verify/" + key,
+		Inputs: map[string]any{"bootstrap": boot, "clientNetwork": vnet, "timeout": "5s"}}
+}
+
+func matches(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
