@@ -352,6 +352,15 @@ func inStrMap(call plan.Call, key string) (map[string]string, error) {
 			}
 			out[k] = s
 		}
+	case map[any]any: // expr-lang's fromPairs
+		for k, x := range m {
+			ks, ok1 := k.(string)
+			s, ok2 := x.(string)
+			if !ok1 || !ok2 {
+				return nil, invalid("%s: input %q must map strings to strings", call.Action, key)
+			}
+			out[ks] = s
+		}
 	default:
 		return nil, invalid("%s: input %q must be an object, got %T", call.Action, key, v)
 	}
