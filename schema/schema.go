@@ -93,7 +93,11 @@ func (g *generator) object(t reflect.Type) map[string]any {
 	var required []string
 	g.fields(t, props, &required)
 	sort.Strings(required)
-	return map[string]any{"type": "object", "properties": props, "required": required, "additionalProperties": false}
+	o := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
 }
 
 func (g *generator) fields(t reflect.Type, props map[string]any, required *[]string) {
