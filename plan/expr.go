@@ -118,7 +118,51 @@ func Eval(code string, env map[string]any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluate expression %q: %v", code, err)
 	}
-	return out, nil
+	return normalize(out)
+}
+
+// normalize turns expression results into JSON-encodable values: expr-lang
+// builds map[any]any (e.g. fromPairs), which encoding/json cannot encode and
+// which would fail when the value becomes an activity argument.
+func normalize(v any) (any, error) {
+	switch t := v.(type) {
+	case map[any]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			ks, ok := k.(string)
+			if !ok {
+				ks = fmt.Sprint(k)
+			}
+			n, err := normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			out[ks] = n
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			n, err := normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = n
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			n, err := normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	default:
+		return v, nil
+	}
 }
 
 // Resolve evaluates a value: the literal as is, or the expression against env.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,16 @@ func TestEval(t *testing.T) {
 	}
 	if l, ok := got.([]any); !ok || len(l) != 2 || l[1] != "p2" {
 		t.Fatalf("got %#v", got)
+	}
+	m, err := Eval(`fromPairs(map(steps.discover.brokers, [#.listenerIp, #.portId]))`, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mm, ok := m.(map[string]any); !ok || mm["192.168.0.12"] != "p2" {
+		t.Fatalf("fromPairs result not normalized to map[string]any: %#v", m)
+	}
+	if _, err := json.Marshal(m); err != nil {
+		t.Fatalf("result not JSON-encodable: %v", err)
 	}
 	if _, err := Eval(`now()`, env); err == nil {
 		t.Fatal("now() evaluated; it must be disabled")
