@@ -604,7 +604,15 @@ func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any) (ma
 		return inputs, nil, err
 	}
 	held, err := r.locks.acquireAll(c, keys, r.idemKey(sr, it)+"#"+strconv.Itoa(sr.attempts))
-	defer r.locks.releaseAll(c, held)
+	defer func() {
+		// Releasing signals the lock workflows, which yields; a coroutine must
+		// not yield while a panic unwinds, so let a panic through untouched
+		// (the workflow task fails and is retried; the locks stay held until then).
+		if p := recover(); p != nil {
+			panic(p)
+		}
+		r.locks.releaseAll(c, held)
+	}()
 	if err != nil {
 		return inputs, nil, err
 	}
