@@ -59,6 +59,7 @@ func (a *Actions) Funcs() map[string]activities.Func {
 		catalog.AmbariRestartComponents: a.RestartComponents,
 		catalog.AmbariGetRequest:        a.GetRequest,
 		catalog.AmbariListBrokerHosts:   a.ListBrokerHosts,
+		catalog.AmbariRestoreAndRestart: a.RestoreAndRestart,
 	}
 }
 
@@ -81,6 +82,9 @@ func classify(action string, err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return appErr(plan.ErrUnavailable, "%s: %v", action, err)
+	}
+	if errors.Is(err, errNoHosts) {
+		return appErr(plan.ErrInvalid, "%s: %v", action, err)
 	}
 	var ae *Error
 	if !errors.As(err, &ae) {
@@ -206,16 +210,24 @@ func (a *Actions) PutConfig(ctx context.Context, call plan.Call) (plan.Outputs, 
 	if err != nil {
 		return nil, err
 	}
-	cur, err := current(ctx, c, typ)
+	out, err := a.applyConfig(ctx, c, typ, set, appendContent, restoreTag, note, tagMarker(call.IdempotencyKey))
 	if err != nil {
 		return nil, classify(call.Action, err)
 	}
-	marker := tagMarker(call.IdempotencyKey)
+	return out, nil
+}
+
+// applyConfig computes and writes a new desired version of typ (see PutConfig).
+func (a *Actions) applyConfig(ctx context.Context, c *Client, typ string, set map[string]any, appendContent, restoreTag, note, marker string) (plan.Outputs, error) {
+	cur, err := current(ctx, c, typ)
+	if err != nil {
+		return nil, err
+	}
 	if marker != "" && strings.HasSuffix(cur.Tag, marker) {
 		// An earlier attempt of this call wrote the desired version: report it.
 		prev, err := previousVersion(ctx, c, typ, cur.Version)
 		if err != nil {
-			return nil, classify(call.Action, err)
+			return nil, err
 		}
 		return plan.Outputs{"type": typ, "tag": cur.Tag, "previousTag": prev, "changed": true, "version": cur.Version}, nil
 	}
@@ -224,7 +236,7 @@ func (a *Actions) PutConfig(ctx context.Context, call plan.Call) (plan.Outputs, 
 	case restoreTag != "":
 		old, err := c.Config(ctx, typ, restoreTag)
 		if err != nil {
-			return nil, classify(call.Action, err)
+			return nil, err
 		}
 		next = old.Properties
 	default:
@@ -244,7 +256,7 @@ func (a *Actions) PutConfig(ctx context.Context, call plan.Call) (plan.Outputs, 
 	}
 	tag := "version" + strconv.FormatInt(a.now().UnixMilli(), 10) + marker
 	if err := c.PutConfig(ctx, typ, tag, next, note); err != nil {
-		return nil, classify(call.Action, err)
+		return nil, err
 	}
 	return plan.Outputs{"type": typ, "tag": tag, "previousTag": cur.Tag, "changed": true, "version": cur.Version + 1}, nil
 }
@@ -341,32 +353,43 @@ func (a *Actions) RestartComponents(ctx context.Context, call plan.Call) (plan.O
 	if err != nil {
 		return nil, err
 	}
-	reqContext := fmt.Sprintf("Restart %s of %s (topoflow)", comp, svc)
-	if m := tagMarker(call.IdempotencyKey); m != "" {
-		reqContext = fmt.Sprintf("Restart %s of %s (topoflow%s)", comp, svc, m)
-		existing, err := c.Requests(ctx)
-		if err != nil {
-			return nil, classify(call.Action, err)
-		}
-		for _, r := range existing {
-			if r.Context == reqContext {
-				return plan.Outputs{"requestId": r.ID, "status": r.Status, "hosts": toAny(hosts)}, nil
-			}
-		}
-	}
-	if len(hosts) == 0 {
-		if hosts, err = c.ComponentHosts(ctx, svc, comp); err != nil {
-			return nil, classify(call.Action, err)
-		}
-		if len(hosts) == 0 {
-			return nil, appErr(plan.ErrInvalid, "%s: component %s of %s has no hosts", call.Action, comp, svc)
-		}
-	}
-	id, status, err := c.Restart(ctx, svc, comp, hosts, reqContext)
+	id, status, hosts, err := restart(ctx, c, svc, comp, hosts, call.IdempotencyKey)
 	if err != nil {
 		return nil, classify(call.Action, err)
 	}
 	return plan.Outputs{"requestId": id, "status": status, "hosts": toAny(hosts)}, nil
+}
+
+// errNoHosts is returned when a component has no hosts to restart.
+var errNoHosts = errors.New("the component has no hosts")
+
+// restart posts a RESTART request, or finds the one an earlier attempt with
+// the same idempotency key posted.
+func restart(ctx context.Context, c *Client, svc, comp string, hosts []string, idemKey string) (int, string, []string, error) {
+	reqContext := fmt.Sprintf("Restart %s of %s (topoflow)", comp, svc)
+	if m := tagMarker(idemKey); m != "" {
+		reqContext = fmt.Sprintf("Restart %s of %s (topoflow%s)", comp, svc, m)
+		existing, err := c.Requests(ctx)
+		if err != nil {
+			return 0, "", nil, err
+		}
+		for _, r := range existing {
+			if r.Context == reqContext {
+				return r.ID, r.Status, hosts, nil
+			}
+		}
+	}
+	if len(hosts) == 0 {
+		var err error
+		if hosts, err = c.ComponentHosts(ctx, svc, comp); err != nil {
+			return 0, "", nil, err
+		}
+		if len(hosts) == 0 {
+			return 0, "", nil, fmt.Errorf("%s of %s: %w", comp, svc, errNoHosts)
+		}
+	}
+	id, status, err := c.Restart(ctx, svc, comp, hosts, reqContext)
+	return id, status, hosts, err
 }
 
 func toAny(ss []string) []any {
@@ -449,4 +472,84 @@ func (a *Actions) ListBrokerHosts(ctx context.Context, call plan.Call) (plan.Out
 		return nil, appErr(plan.ErrNotFound, "%s: no KAFKA_BROKER hosts", call.Action)
 	}
 	return plan.Outputs{"brokers": brokers, "bootstrap": strings.Join(boot, ",")}, nil
+}
+
+// Terminal request statuses that mean failure.
+var failedStatuses = map[string]bool{"FAILED": true, "ABORTED": true, "TIMEDOUT": true, "HOLDING_FAILED": true,
+	"HOLDING_TIMEDOUT": true, "SKIPPED_FAILED": true}
+
+// RestoreAndRestart restores earlier config versions, restarts the
+// component again and waits for the request to complete (the rollback of
+// an Ambari change whose restart already ran). Every part is idempotent
+// under retries: restored versions and the restart request carry markers of
+// the call's idempotency key.
+func (a *Actions) RestoreAndRestart(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	type restore struct{ typ, tag string }
+	var todo []restore
+	list, ok := call.Inputs["configs"].([]any)
+	if !ok || len(list) == 0 {
+		return nil, appErr(plan.ErrInvalid, "%s: input configs must be a non-empty list of {type, tag}", call.Action)
+	}
+	for i, x := range list {
+		m, ok := x.(map[string]any)
+		if !ok || str(m, "type") == "" || str(m, "tag") == "" {
+			return nil, appErr(plan.ErrInvalid, "%s: configs[%d] must be {type, tag}", call.Action, i)
+		}
+		todo = append(todo, restore{str(m, "type"), str(m, "tag")})
+	}
+	svc, comp := str(call.Inputs, "service"), str(call.Inputs, "component")
+	if svc == "" {
+		svc = "KAFKA"
+	}
+	if comp == "" {
+		comp = "KAFKA_BROKER"
+	}
+	note := str(call.Inputs, "note")
+	if note == "" {
+		note = "topoflow rollback"
+	}
+	every := 2 * time.Second
+	if s := str(call.Inputs, "pollInterval"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return nil, appErr(plan.ErrInvalid, "%s: pollInterval %q is not a positive duration", call.Action, s)
+		}
+		every = d
+	}
+	c, err := a.client(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	var restored []any
+	for _, r := range todo {
+		out, err := a.applyConfig(ctx, c, r.typ, nil, "", r.tag, note, tagMarker(call.IdempotencyKey+"/"+r.typ))
+		if err != nil {
+			return nil, classify(call.Action, err)
+		}
+		restored = append(restored, map[string]any{"type": r.typ, "tag": out["tag"], "restoredTag": r.tag, "changed": out["changed"]})
+	}
+	id, _, _, err := restart(ctx, c, svc, comp, nil, call.IdempotencyKey+"/restart")
+	if err != nil {
+		return nil, classify(call.Action, err)
+	}
+	for {
+		req, err := c.Request(ctx, id)
+		if err != nil {
+			return nil, classify(call.Action, err)
+		}
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, req.Status)
+		}
+		if req.Status == "COMPLETED" {
+			return plan.Outputs{"restored": restored, "requestId": id, "status": req.Status}, nil
+		}
+		if failedStatuses[req.Status] {
+			return nil, appErr(plan.ErrWaitFailed, "%s: restart request %d ended %s: %s", call.Action, id, req.Status, req.AbortReason)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, classify(call.Action, ctx.Err())
+		case <-time.After(every):
+		}
+	}
 }
