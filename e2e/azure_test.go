@@ -297,3 +297,65 @@ func planCall(boot []any, vnet, key string) plan.Call {
 }
 
 func matches(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// TestAzureFailedRestartRestoresAndRestartsAgain runs the compiled plan with
+// the compensation this package proposes for the restart step
+// (ambari.restoreAndRestart, see catalog/ambari_rollback.go): a failed
+// restart then leaves every broker up again, on the previous configs, and
+// maintenance off.
+func TestAzureFailedRestartRestoresAndRestartsAgain(t *testing.T) {
+	s := azStack(t)
+	sim := s.Sim()
+	amb, _ := ambarisim.ServerOf(sim)
+	tags0, _ := ambariState(t, s)
+	sim.Faults.MustAdd(faults.Rule{Op: "ambari.request.task", Kind: faults.Reject, Times: 1})
+	p := compile(t, azSpec("e2e-az-undo", "rg-aks", "aks-vnet", "10.31.0.0/16"))
+	patched := false
+	for i := range p.Steps {
+		if p.Steps[i].ID == "restart-brokers" {
+			p.Steps[i].Compensation = &plan.Compensation{
+				Title: "Restore the previous configs and restart the brokers again", Action: catalog.AmbariRestoreAndRestart,
+				Inputs: map[string]plan.Value{
+					"configs":      plan.Expr(`[{"type": "kafka-env", "tag": steps["advertise-ips"].previousTag}, {"type": "kafka-broker", "tag": steps["listen-all-interfaces"].previousTag}]`),
+					"pollInterval": plan.Lit("200ms"),
+				},
+			}
+			patched = true
+		}
+	}
+	if !patched {
+		t.Fatal("the compiled plan has no restart-brokers step")
+	}
+	run := startPlan(t, s, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err == nil {
+		t.Fatal("the request succeeded although the restart failed")
+	}
+	tags, mm := ambariState(t, s)
+	if mm != "OFF" {
+		t.Fatalf("maintenance mode left %s", mm)
+	}
+	c := &ambariacts.Client{Base: s.CloudsimURL, Cluster: "kafka1", User: "admin", Password: "az-ambari-password-5f6a7b8c9d0e"}
+	for typ, tag := range tags {
+		now, _ := c.Config(context.Background(), typ, tag)
+		was, _ := c.Config(context.Background(), typ, tags0[typ])
+		if fmt.Sprint(now.Properties) != fmt.Sprint(was.Properties) {
+			t.Fatalf("%s not restored", typ)
+		}
+	}
+	k, _ := inventory.Get[*inventory.KafkaInstance](sim.Inventory, azKafka)
+	for _, b := range k.Brokers {
+		if b.Down || !strings.Contains(b.AdvertisedHost(), "cloudapp") {
+			t.Fatalf("broker %d after the rollback: down=%v advertises %s", b.ID, b.Down, b.AdvertisedHost())
+		}
+	}
+	trail := strings.Join(eventTrail(amb.Events()), " ")
+	want := `^config:kafka-env config:kafka-broker maintenance:ON request:(\d+) requestDone:\d+ config:kafka-env config:kafka-broker request:\d+ requestDone:\d+ maintenance:OFF$`
+	if !matches(want, trail) {
+		t.Fatalf("Ambari calls during the rollback:\n%s\nwant %s", trail, want)
+	}
+	if ps := inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}); len(ps) != 0 {
+		t.Fatalf("peerings left after the rollback: %+v", ps)
+	}
+}
