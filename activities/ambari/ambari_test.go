@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,10 +342,20 @@ func TestErrorsAreTyped(t *testing.T) {
 // recording server: Basic auth and X-Requested-By on every call, text/plain
 // JSON, empty bodies, and context cancellation.
 func TestClientWireRules(t *testing.T) {
-	var seen []*http.Request
+	type seenReq struct {
+		method, url, user, pass, requestedBy string
+		auth                                 bool
+	}
+	var (
+		mu   sync.Mutex
+		seen []seenReq
+	)
 	block := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen = append(seen, r)
+		u, p, ok := r.BasicAuth()
+		mu.Lock()
+		seen = append(seen, seenReq{r.Method, r.URL.String(), u, p, r.Header.Get("X-Requested-By"), ok})
+		mu.Unlock()
 		w.Header().Set("Content-Type", "text/plain")
 		switch {
 		case r.URL.Path == "/api/v1/clusters/c1/services/KAFKA" && r.Method == http.MethodPut:
@@ -379,10 +390,14 @@ func TestClientWireRules(t *testing.T) {
 	if _, err := c.Request(cctx, 7); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
 		t.Fatalf("cancelled request: %v after %s", err, time.Since(start))
 	}
-	for _, r := range seen[:3] {
-		u, p, ok := r.BasicAuth()
-		if !ok || u != "admin" || p != "pw" || r.Header.Get("X-Requested-By") == "" {
-			t.Fatalf("%s %s: auth %v/%v, X-Requested-By %q", r.Method, r.URL, u, ok, r.Header.Get("X-Requested-By"))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 4 {
+		t.Fatalf("server saw %d requests", len(seen))
+	}
+	for _, r := range seen {
+		if !r.auth || r.user != "admin" || r.pass != "pw" || r.requestedBy == "" {
+			t.Fatalf("%s %s: auth %v/%v, X-Requested-By %q", r.method, r.url, r.user, r.auth, r.requestedBy)
 		}
 	}
 }
