@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/kafka"
 	"github.com/topoflow/topoflow/worker/app"
 )
 
@@ -126,14 +127,16 @@ func (s *Stack) StartWorker(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- app.Run(wctx, s.WorkerConfig(), app.Options{
-			Logger:   logger,
-			Register: s.opts.Register,
-			Ready:    func(addr string) { ready <- addr },
-			DialWait: 30 * time.Second,
-		})
-	}()
+	opts := app.Options{
+		Logger:   logger,
+		Register: s.opts.Register,
+		Ready:    func(addr string) { ready <- addr },
+		DialWait: 30 * time.Second,
+	}
+	if sim := s.Sim(); sim != nil {
+		opts.KafkaDialFrom = func(network string) kafka.DialFunc { return kafka.DialFunc(sim.Net.DialFrom(network)) }
+	}
+	go func() { done <- app.Run(wctx, s.WorkerConfig(), opts) }()
 	select {
 	case addr := <-ready:
 		s.MetricsAddr = addr

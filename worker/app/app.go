@@ -18,6 +18,7 @@ import (
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/kafka"
 )
 
 // Options are the parts of a worker that are not configuration: the logger
@@ -33,6 +34,9 @@ type Options struct {
 	Ready func(metricsAddr string)
 	// DialWait bounds how long start-up waits for Temporal (default 60s).
 	DialWait time.Duration
+	// KafkaDialFrom, if set, gives kafka.verify the dialer of a client inside
+	// a simulated network (an in-process cloudsim's netmodel); nil dials directly.
+	KafkaDialFrom func(network string) kafka.DialFunc
 }
 
 // Run runs a worker until ctx is cancelled (SIGINT/SIGTERM in the binary),
@@ -64,7 +68,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	reg, err := BuildActivities(accts)
+	reg, err := BuildActivities(accts, opts)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 
 	"go.temporal.io/sdk/worker"
@@ -9,6 +10,7 @@ import (
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/activities/huawei"
+	"github.com/topoflow/topoflow/activities/kafka"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -17,7 +19,7 @@ import (
 // BuildActivities returns one registry holding every provider's actions,
 // acting as the accounts of accts (nil: no cloud accounts; actions then
 // fail with an error naming the missing account when called).
-func BuildActivities(accts *accounts.Registry) (reg *activities.Registry, err error) {
+func BuildActivities(accts *accounts.Registry, opts Options) (reg *activities.Registry, err error) {
 	defer func() {
 		// Registries panic on duplicate names, a programming error we
 		// report as a start-up failure rather than a crash.
@@ -27,7 +29,7 @@ func BuildActivities(accts *accounts.Registry) (reg *activities.Registry, err er
 	}()
 	reg = activities.NewRegistry()
 	for _, p := range providers {
-		p.register(reg, accts)
+		p.register(reg, accts, opts)
 	}
 	return reg, nil
 }
@@ -35,12 +37,34 @@ func BuildActivities(accts *accounts.Registry) (reg *activities.Registry, err er
 // provider is one package of actions.
 type provider struct {
 	name     string
-	register func(reg *activities.Registry, accts *accounts.Registry)
+	register func(reg *activities.Registry, accts *accounts.Registry, opts Options)
 }
 
 // providers lists every provider package wired into the worker.
 var providers = []provider{
-	{"huawei", func(reg *activities.Registry, accts *accounts.Registry) { huawei.Register(reg, accts) }},
+	{"huawei", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { huawei.Register(reg, accts) }},
+	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, opts Options) {
+		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), DialFrom: opts.KafkaDialFrom})
+	}},
+}
+
+// saslCredentials resolves a Kafka SASL user and password from the account
+// registry (the account's username/password credentials), inside the worker.
+func saslCredentials(accts *accounts.Registry) kafka.CredentialsFunc {
+	return func(ctx context.Context, name string) (string, string, error) {
+		a, ok := accts.Get(name)
+		if !ok {
+			return "", "", fmt.Errorf("kafka SASL: no account %q in the worker's account registry", name)
+		}
+		c, err := a.Resolve(ctx)
+		if err != nil {
+			return "", "", fmt.Errorf("kafka SASL: %w", err)
+		}
+		if c.Username == "" || c.Password == "" {
+			return "", "", fmt.Errorf("kafka SASL: account %q has no username/password credentials", name)
+		}
+		return c.Username, c.Password, nil
+	}
 }
 
 // RegisterAll registers the interpreter workflows, the generic wait (which
