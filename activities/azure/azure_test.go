@@ -17,6 +17,7 @@ import (
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/cloudsim"
 	_ "github.com/topoflow/topoflow/cloudsim/azure" // registers the Azure provider
+	"github.com/topoflow/topoflow/cloudsim/faults"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/cloudsim/simtest"
 	"github.com/topoflow/topoflow/cloudsim/world"
@@ -241,5 +242,37 @@ func TestGetClusterFindsTheAmbariEndpoint(t *testing.T) {
 	}
 	if eps, _ := out["endpoints"].([]any); len(eps) != 3 {
 		t.Errorf("endpoints = %v", out["endpoints"])
+	}
+}
+
+func TestCloudFaults(t *testing.T) {
+	sim, reg := env(t)
+	a := azure.New(reg)
+	cases := []struct {
+		name     string
+		rule     faults.Rule
+		wantType string
+	}{
+		{"operation ends Failed", faults.Rule{Op: "azure.network.peering.provision", Kind: faults.Reject, Times: 1}, plan.ErrConflict},
+		{"throttled beyond the SDK's retries", faults.Rule{Op: "azure.network.peerings.createOrUpdate", Kind: faults.Throttle, RetryAfter: plan.D(10 * time.Millisecond)}, plan.ErrThrottled},
+		{"server errors beyond the SDK's retries", faults.Rule{Op: "azure.network.peerings.createOrUpdate", Kind: faults.Error}, plan.ErrUnavailable},
+		{"token endpoint down", faults.Rule{Op: "azure.aad.token", Kind: faults.Error}, plan.ErrUnavailable},
+		{"stuck operation outlasts the activity", faults.Rule{Op: "azure.network.peering.provision", Kind: faults.Stuck}, plan.ErrUnavailable},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id := sim.Faults.MustAdd(tc.rule)
+			defer sim.Faults.Remove(id)
+			// A fresh credential cache, so the token endpoint is called.
+			if tc.rule.Op == "azure.aad.token" {
+				a = azure.New(reg)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			_, err := a.CreatePeering(ctx, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", fmt.Sprintf("f%d", i), "rg-aks", "aks-vnet")))
+			if errType(err) != tc.wantType {
+				t.Fatalf("error %v (type %q), want %q", err, errType(err), tc.wantType)
+			}
+		})
 	}
 }
