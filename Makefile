@@ -29,11 +29,13 @@ all: build
 help:
 	@sed -n '1,8p' Makefile
 
-## build: compile the worker and the CLI into bin/
+## build: compile the CLI, the worker, cloudsim and the dev helper into bin/
 build:
 	@mkdir -p bin
-	$(GO) build -o bin/topoflow-worker ./worker
 	$(GO) build -o bin/topoflow ./starter
+	$(GO) build -o bin/topoflow-worker ./worker
+	$(GO) build -o bin/cloudsim ./cmd/cloudsim
+	$(GO) build -o bin/topoflow-devenv ./scripts/devenv
 
 ## tools: build the pinned Temporal CLI into .tools/bin (no-op when present)
 tools:
