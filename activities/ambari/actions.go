@@ -281,13 +281,18 @@ func previousVersion(ctx context.Context, c *Client, typ string, version int) (s
 
 // maintenanceDetail is SetMaintenance's heartbeat detail: the state found
 // before the first attempt changed anything, so a retried attempt still
-// reports the true previous state.
+// reports the true previous state (and does not wait for its own window).
 type maintenanceDetail struct {
-	Previous string `json:"previous"`
+	Previous string `json:"previous,omitempty"`
 }
 
 // SetMaintenance turns a service's maintenance mode ON or OFF and returns
-// the previous state (the compensation restores it).
+// the previous state (the compensation restores it). Maintenance mode is the
+// cluster's "someone is working on it" flag: turning it ON while it already
+// is ON (another request's restart window, or an operator's) fails with a
+// non-retryable Conflict, so a restart never runs inside somebody else's
+// window and a rollback never restores it. A retried attempt that already
+// turned it ON itself (heartbeat details) is not refused.
 func (a *Actions) SetMaintenance(ctx context.Context, call plan.Call) (plan.Outputs, error) {
 	svc, err := need(call, "service")
 	if err != nil {
@@ -309,14 +314,30 @@ func (a *Actions) SetMaintenance(ctx context.Context, call plan.Call) (plan.Outp
 	if err != nil {
 		return nil, classify(call.Action, err)
 	}
-	previous := info.MaintenanceState
-	if activity.IsActivity(ctx) {
+	inActivity := activity.IsActivity(ctx)
+	resumed := ""
+	if inActivity && activity.HasHeartbeatDetails(ctx) {
 		var d maintenanceDetail
-		if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &d) == nil && d.Previous != "" {
-			previous = d.Previous
-		} else {
-			activity.RecordHeartbeat(ctx, maintenanceDetail{Previous: previous})
+		if activity.GetHeartbeatDetails(ctx, &d) == nil {
+			resumed = d.Previous
 		}
+	}
+	if state == "ON" && info.MaintenanceState == "ON" && resumed == "" {
+		// Someone else's maintenance window is open (another request
+		// restarting this service, or an operator's). Restarting inside it
+		// would let its owner turn maintenance off under our restart, and our
+		// rollback would "restore" ON. Waiting here would hold the cluster's
+		// lock the owner needs to close its window, so refuse instead.
+		return nil, temporal.NewApplicationErrorWithOptions(fmt.Sprintf(
+			"%s: %s is already in maintenance mode (another change on the cluster, or an operator's window); "+
+				"not restarting inside it: retry when it is OFF", call.Action, svc),
+			plan.ErrConflict, temporal.ApplicationErrorOptions{NonRetryable: true})
+	}
+	previous := info.MaintenanceState
+	if resumed != "" {
+		previous = resumed
+	} else if inActivity {
+		activity.RecordHeartbeat(ctx, maintenanceDetail{Previous: previous})
 	}
 	if info.MaintenanceState != state {
 		if err := c.SetMaintenance(ctx, svc, state); err != nil {

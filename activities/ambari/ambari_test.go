@@ -292,6 +292,22 @@ func TestFailedRestartAndRollback(t *testing.T) {
 	}
 }
 
+func TestMaintenanceOnRefusesAnotherWindow(t *testing.T) {
+	f := setup(t)
+	// Another request (or an operator) opened a maintenance window.
+	f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "other-on", map[string]any{"service": "KAFKA", "state": "ON"}))
+	_, err := f.a.SetMaintenance(context.Background(), call(catalog.AmbariSetMaintenance, "mine", map[string]any{"service": "KAFKA", "state": "ON"}))
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != plan.ErrConflict || !ae.NonRetryable() {
+		t.Fatalf("error %v, want a non-retryable Conflict", err)
+	}
+	// Once it is closed, ours opens with previous OFF.
+	f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "other-off", map[string]any{"service": "KAFKA", "state": "OFF"}))
+	if out := f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "mine", map[string]any{"service": "KAFKA", "state": "ON"})); out["previous"] != "OFF" {
+		t.Fatalf("maintenance on: %v", out)
+	}
+}
+
 func errType(err error) string {
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
