@@ -257,7 +257,7 @@ func TestCloudFaults(t *testing.T) {
 		{"throttled beyond the SDK's retries", faults.Rule{Op: "azure.network.peerings.createOrUpdate", Kind: faults.Throttle, RetryAfter: plan.D(10 * time.Millisecond)}, plan.ErrThrottled},
 		{"server errors beyond the SDK's retries", faults.Rule{Op: "azure.network.peerings.createOrUpdate", Kind: faults.Error}, plan.ErrUnavailable},
 		{"token endpoint down", faults.Rule{Op: "azure.aad.token", Kind: faults.Error}, plan.ErrUnavailable},
-		{"stuck operation outlasts the activity", faults.Rule{Op: "azure.network.peering.provision", Kind: faults.Stuck}, plan.ErrUnavailable},
+		{"stuck operation outlasts the activity", faults.Rule{Op: "azure.network.peering.provision", Kind: faults.Stuck, Times: 20}, plan.ErrUnavailable},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -267,7 +267,11 @@ func TestCloudFaults(t *testing.T) {
 			if tc.rule.Op == "azure.aad.token" {
 				a = azure.New(reg)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			timeout := 3 * time.Second
+			if tc.rule.Kind == faults.Stuck {
+				timeout = 500 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			_, err := a.CreatePeering(ctx, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", fmt.Sprintf("f%d", i), "rg-aks", "aks-vnet")))
 			if errType(err) != tc.wantType {
