@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func (a *Actions) session(ctx context.Context, call plan.Call, account string) (
 	if err != nil {
 		return nil, unauthorized("%s: account %q: credentials incomplete", call.Action, account)
 	}
-	rt := &retryAfterTripper{base: a.transport}
+	rt := &retryAfterTripper{base: a.transport, ctx: ctx}
 	hc := config.DefaultHttpConfig().WithTimeout(a.timeout).WithHttpRoundTripper(rt)
 	return &session{acct: acct, cred: cred, http: hc, rt: rt, action: call.Action}, nil
 }
@@ -178,16 +179,33 @@ func defaultEndpoint(a *accounts.Account, service string) string {
 	return "https://" + svc + "." + a.Region + ".myhuaweicloud.com"
 }
 
-// retryAfterTripper remembers the last Retry-After the cloud sent.
+// retryAfterTripper remembers the last Retry-After the cloud sent, and ties
+// every request to the activity's context: the SDK takes no context, so
+// without it a cancelled activity (worker shutdown, heartbeat timeout,
+// workflow cancellation) would keep its HTTP call running until the HTTP
+// timeout.
 type retryAfterTripper struct {
 	base http.RoundTripper
+	ctx  context.Context
 	mu   sync.Mutex
 	last time.Duration
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *retryAfterTripper) RoundTrip(r *http.Request) (*http.Response, error) {
+	release := func() {}
+	if t.ctx != nil && t.ctx.Done() != nil {
+		ctx, cancel := context.WithCancel(r.Context())
+		stop := context.AfterFunc(t.ctx, cancel)
+		release = func() { stop(); cancel() }
+		r = r.WithContext(ctx)
+	}
 	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
 		if v := resp.Header.Get("Retry-After"); v != "" {
 			var d time.Duration
@@ -202,6 +220,20 @@ func (t *retryAfterTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
+}
+
+// releaseBody releases a request's context when its body is closed.
+type releaseBody struct {
+	io.ReadCloser
+	release func()
+	once    sync.Once
+}
+
+// Close implements io.Closer.
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
 }
 
 func (t *retryAfterTripper) retryAfter() time.Duration {

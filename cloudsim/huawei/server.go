@@ -14,7 +14,8 @@
 // answer 404. Fault rules (cloudsim/faults) apply to operations named
 // "huawei.<service>.<SDK method>" (e.g. huawei.vpcep.CreateEndpoint) and to
 // state transitions "huawei.vpcep.service.create", "huawei.vpcep.endpoint.create"
-// and "huawei.vpcep.endpoint.accept".
+// and "huawei.vpcep.endpoint.accept"; rules on "<operation>/response" hit
+// after the operation took effect (a lost or late response).
 package huawei
 
 import (
@@ -120,9 +121,39 @@ func (a *api) handle(pattern, op string, h handlerFunc) {
 			writeErr(w, f.Status, code, f.Message)
 			return
 		}
-		h(w, &caller{acct: acct, body: body, r: r})
+		// The operation takes effect, then its response may be delayed or
+		// lost: a client that times out or crashes here has changed the
+		// cloud without learning the outcome.
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		h(rec, &caller{acct: acct, body: body, r: r})
+		if f := a.faults.Check(r.Context(), op+ResponseSuffix); f != nil {
+			writeErr(w, f.Status, f.Code, f.Message)
+			return
+		}
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
 	})
 }
+
+// ResponseSuffix names the response phase of an operation for fault rules:
+// a rule on "huawei.vpcep.CreateEndpointService/response" lets the create
+// take effect, then delays (latency) or loses (error, timeout) its response.
+// Globs such as "huawei.*" do not match it ("*" stops at "/").
+const ResponseSuffix = "/response"
+
+// recorder buffers a handler's response until the response-phase faults ran.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 
 // authenticate verifies the AK/SK signature and the X-Project-Id header.
 func (a *api) authenticate(r *http.Request, body []byte) (*inventory.Account, int, string, string) {
