@@ -167,6 +167,20 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 		ambariError(w, http.StatusNotFound, "The requested resource doesn't exist: "+r.URL.Path)
 	})
 	s.MountFunc(func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/v1/") }, srv.mux)
+	// A deleted cluster (e.g. a world reset) loses its Ambari state:
+	// maintenance mode, requests and staleness.
+	s.Inventory.Watch(func(ev inventory.Event) {
+		if ev.Kind != inventory.KindKafka || ev.Op != inventory.Deleted {
+			return
+		}
+		srv.mu.Lock()
+		for name, c := range srv.clusters {
+			if c.kafkaID == ev.ID {
+				delete(srv.clusters, name)
+			}
+		}
+		srv.mu.Unlock()
+	})
 	servers.Store(s, srv)
 	return srv, nil
 }
@@ -274,7 +288,7 @@ func (srv *Server) cluster(name string) (*cluster, bool) {
 	srv.mu.Lock()
 	c := srv.clusters[name]
 	if c != nil && c.kafkaID != k.ID {
-		c = nil // the world was reset and reloaded
+		c = nil // another cluster now has that name
 	}
 	if c == nil {
 		c = &cluster{name: name, kafkaID: k.ID, maintenance: "OFF", serviceState: "STARTED", stale: map[string]bool{}, requests: map[int]*request{}}

@@ -188,3 +188,17 @@ func jsonNum(f float64) string {
 	b, _ := json.Marshal(f)
 	return string(b)
 }
+
+func TestResetForgetsClusterState(t *testing.T) {
+	sim, _ := start(t)
+	if a := call(t, sim, "PUT", base+"/services/KAFKA", `{"Body":{"ServiceInfo":{"maintenance_state":"ON"}}}`, true, true); a.status != 200 {
+		t.Fatalf("maintenance on: %d %s", a.status, a.raw)
+	}
+	if err := sim.ResetToWorld(); err != nil {
+		t.Fatal(err)
+	}
+	a := call(t, sim, "GET", base+"/services/KAFKA", "", true, false)
+	if got := a.body["ServiceInfo"].(map[string]any)["maintenance_state"]; got != "OFF" {
+		t.Fatalf("maintenance after reset: %v", got)
+	}
+}
