@@ -147,6 +147,10 @@ func decodeDocument(file string, index int, n *yaml.Node, opts Options, errs *Er
 		return nil
 	}
 	d.keys["spec"] = specKey
+	if r := resolve(specNode); r != nil && r.Kind == yaml.ScalarNode && r.ShortTag() == "!!null" {
+		d.hardf(specKey, "spec must not be empty")
+		return nil
+	}
 	switch doc.Kind {
 	case KindKafkaAccess:
 		doc.KafkaAccess = &KafkaAccess{}
