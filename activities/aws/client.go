@@ -1,0 +1,497 @@
+// Package aws implements Topoflow's AWS actions with
+// github.com/aws/aws-sdk-go-v2: EC2 (VPC peering, routes, security groups,
+// PrivateLink, transit gateway attachments) and MSK (cluster, multi-VPC
+// connectivity, cluster policy, VPC connections, bootstrap brokers).
+//
+// Every call builds its SDK clients from the worker's account registry
+// (region, endpoint overrides, credentials resolved inside the activity;
+// with aws.roleArn the base credentials assume that role through STS), so no
+// secret enters workflow history, logs or errors. Creates never duplicate on
+// retries: PrivateLink creates carry a ClientToken derived from
+// plan.Call.IdempotencyKey; peerings, attachments and VPC connections carry
+// a tag with it and are looked up before anything is created; security-group
+// rules carry a marker in their description; routes remember the attempt in
+// the activity's heartbeat. Deletes treat "not found" as done. Errors are
+// Temporal application errors typed with the plan.Err* constants.
+package aws
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kafka"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/topoflow/topoflow/accounts"
+	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/catalog"
+	"github.com/topoflow/topoflow/plan"
+)
+
+// TagKey is the tag that carries a hash of the idempotency key on the
+// resources Topoflow creates (peerings, attachments, VPC connections).
+const TagKey = "topoflow:idempotency-key"
+
+// Option configures the AWS actions.
+type Option func(*Actions)
+
+// WithHTTPClient sets the HTTP client of the SDK clients (default: a shared client with a 30s timeout).
+func WithHTTPClient(c *http.Client) Option { return func(a *Actions) { a.http = c } }
+
+// WithMaxAttempts sets the SDK's own attempts per call (default 1: Temporal retries typed errors).
+func WithMaxAttempts(n int) Option { return func(a *Actions) { a.attempts = n } }
+
+// Actions holds what every AWS action needs: the account registry, the HTTP
+// client and a cache of assumed-role credentials.
+type Actions struct {
+	accts    *accounts.Registry
+	http     *http.Client
+	attempts int
+
+	mu      sync.Mutex
+	assumed map[string]awssdk.CredentialsProvider
+}
+
+// New returns the AWS actions over an account registry.
+func New(accts *accounts.Registry, opts ...Option) *Actions {
+	a := &Actions{accts: accts, attempts: 1, assumed: map[string]awssdk.CredentialsProvider{}}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.http == nil {
+		a.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}}
+	}
+	return a
+}
+
+// Funcs returns every AWS action implementation by catalog name.
+func (a *Actions) Funcs() map[string]activities.Func {
+	return map[string]activities.Func{
+		catalog.AWSMSKDescribeCluster:          a.DescribeCluster,
+		catalog.AWSMSKGetBootstrapBrokers:      a.GetBootstrapBrokers,
+		catalog.AWSMSKUpdateConnectivity:       a.UpdateConnectivity,
+		catalog.AWSMSKDescribeClusterOperation: a.DescribeClusterOperation,
+		catalog.AWSMSKPutClusterPolicy:         a.PutClusterPolicy,
+		catalog.AWSMSKRestoreClusterPolicy:     a.RestoreClusterPolicy,
+		catalog.AWSMSKCreateVpcConnection:      a.CreateVpcConnection,
+		catalog.AWSMSKDescribeVpcConnection:    a.DescribeVpcConnection,
+		catalog.AWSMSKDeleteVpcConnection:      a.DeleteVpcConnection,
+		catalog.AWSEC2AuthorizeIngress:         a.AuthorizeIngress,
+		catalog.AWSEC2RevokeIngress:            a.RevokeIngress,
+		catalog.AWSEC2CreateVpcPeering:         a.CreateVpcPeering,
+		catalog.AWSEC2AcceptVpcPeering:         a.AcceptVpcPeering,
+		catalog.AWSEC2DescribeVpcPeering:       a.DescribeVpcPeering,
+		catalog.AWSEC2DeleteVpcPeering:         a.DeleteVpcPeering,
+		catalog.AWSEC2CreateRoute:              a.CreateRoute,
+		catalog.AWSEC2DeleteRoute:              a.DeleteRoute,
+		catalog.AWSEC2CreateEndpointService:    a.CreateEndpointService,
+		catalog.AWSEC2DescribeEndpointService:  a.DescribeEndpointService,
+		catalog.AWSEC2DeleteEndpointService:    a.DeleteEndpointService,
+		catalog.AWSEC2AddServicePermission:     a.AddServicePermission,
+		catalog.AWSEC2RemoveServicePermission:  a.RemoveServicePermission,
+		catalog.AWSEC2CreateVpcEndpoint:        a.CreateVpcEndpoint,
+		catalog.AWSEC2DescribeVpcEndpoint:      a.DescribeVpcEndpoint,
+		catalog.AWSEC2DeleteVpcEndpoint:        a.DeleteVpcEndpoint,
+		catalog.AWSEC2AcceptEndpointConnection: a.AcceptEndpointConnection,
+		catalog.AWSEC2RejectEndpointConnection: a.RejectEndpointConnection,
+		catalog.AWSEC2CreateTGWAttachment:      a.CreateTGWAttachment,
+		catalog.AWSEC2AcceptTGWAttachment:      a.AcceptTGWAttachment,
+		catalog.AWSEC2DescribeTGWAttachment:    a.DescribeTGWAttachment,
+		catalog.AWSEC2DeleteTGWAttachment:      a.DeleteTGWAttachment,
+		catalog.AWSEC2CreateTGWRoute:           a.CreateTGWRoute,
+		catalog.AWSEC2DeleteTGWRoute:           a.DeleteTGWRoute,
+	}
+}
+
+// Register adds every AWS action to reg under its catalog name.
+func Register(reg *activities.Registry, accts *accounts.Registry, opts ...Option) {
+	for name, fn := range New(accts, opts...).Funcs() {
+		reg.Add(name, fn)
+	}
+}
+
+// session is one call's resolved account and SDK configuration.
+type session struct {
+	acct   *accounts.Account
+	cfg    awssdk.Config
+	action string
+	a      *Actions
+}
+
+// session resolves call.Account (or account when non-empty) in region (the account's when empty).
+func (a *Actions) session(ctx context.Context, call plan.Call, account, region string) (*session, error) {
+	if account == "" {
+		account = call.Account
+	}
+	acct, err := a.awsAccount(call, account)
+	if err != nil {
+		return nil, err
+	}
+	if region == "" {
+		region = acct.Region
+	}
+	if region == "" {
+		return nil, invalid("%s: account %q has no region", call.Action, account)
+	}
+	creds, err := acct.Resolve(ctx)
+	if err != nil {
+		return nil, unauthorized("%s: %v", call.Action, err)
+	}
+	var prov awssdk.CredentialsProvider = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+	cfg := awssdk.Config{Region: region, Credentials: prov, HTTPClient: a.http, RetryMaxAttempts: a.attempts}
+	s := &session{acct: acct, cfg: cfg, action: call.Action, a: a}
+	if acct.AWS.RoleARN != "" {
+		s.cfg.Credentials = a.assumeRole(s, creds.AccessKeyID)
+	}
+	return s, nil
+}
+
+// awsAccount returns a registry account that must be an AWS one.
+func (a *Actions) awsAccount(call plan.Call, name string) (*accounts.Account, error) {
+	if name == "" {
+		return nil, invalid("%s: the step names no account", call.Action)
+	}
+	acct, ok := a.accts.Get(name)
+	if !ok {
+		return nil, invalid("%s: account %q is not in the worker's account registry", call.Action, name)
+	}
+	if acct.Provider != accounts.ProviderAWS || acct.AWS == nil {
+		return nil, invalid("%s: account %q is a %s account, not aws", call.Action, name, acct.Provider)
+	}
+	return acct, nil
+}
+
+// assumeRole returns cached credentials of the account's role, assumed
+// with its base credentials through STS (refreshed before they expire).
+func (a *Actions) assumeRole(s *session, baseKey string) awssdk.CredentialsProvider {
+	key := s.acct.Name + "|" + s.cfg.Region + "|" + baseKey
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p, ok := a.assumed[key]; ok {
+		return p
+	}
+	base := s.cfg
+	client := sts.NewFromConfig(base, func(o *sts.Options) {
+		if ep, err := s.acct.Endpoint("sts"); err == nil {
+			o.BaseEndpoint = awssdk.String(ep)
+		}
+	})
+	p := awssdk.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, s.acct.AWS.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = "topoflow-" + s.acct.Name
+		o.Duration = time.Hour
+	}))
+	a.assumed[key] = p
+	return p
+}
+
+// ec2 returns an EC2 client of the session.
+func (s *session) ec2() *ec2.Client {
+	return ec2.NewFromConfig(s.cfg, func(o *ec2.Options) {
+		if ep, err := s.acct.Endpoint("ec2"); err == nil {
+			o.BaseEndpoint = awssdk.String(ep)
+		}
+	})
+}
+
+// kafka returns an MSK client of the session.
+func (s *session) kafka() *kafka.Client {
+	return kafka.NewFromConfig(s.cfg, func(o *kafka.Options) {
+		ep, err := s.acct.Endpoint("kafka")
+		if err != nil {
+			ep, err = s.acct.Endpoint("msk")
+		}
+		if err == nil {
+			o.BaseEndpoint = awssdk.String(ep)
+		}
+	})
+}
+
+// accountID returns the 12-digit ID of a registry account.
+func (a *Actions) accountID(call plan.Call, name string) (string, error) {
+	acct, err := a.awsAccount(call, name)
+	if err != nil {
+		return "", err
+	}
+	if acct.AWS.AccountID == "" {
+		return "", invalid("%s: account %q has no aws.accountId", call.Action, name)
+	}
+	return acct.AWS.AccountID, nil
+}
+
+// --- errors ---
+
+func invalid(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), plan.ErrInvalid, nil)
+}
+
+func unauthorized(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), plan.ErrUnauthorized, nil)
+}
+
+func conflict(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrConflict)
+}
+
+func notFoundErr(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrNotFound)
+}
+
+// errorCode returns the AWS error code of err ("" when it is no API error).
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// httpStatus returns the HTTP status of an API error (0 when none).
+func httpStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// isNotFound reports whether err says the resource does not exist.
+func isNotFound(err error) bool {
+	code := errorCode(err)
+	return strings.HasSuffix(code, ".NotFound") || code == "NotFoundException" || (code == "" && httpStatus(err) == http.StatusNotFound)
+}
+
+// classify turns an SDK error into a typed Temporal application error.
+// what describes the operation ("create peering vpc-1 → vpc-2").
+func (s *session) classify(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	code, status := errorCode(err), httpStatus(err)
+	msg := fmt.Sprintf("%s as %s: %v", what, s.acct.Name, err)
+	switch {
+	case code == "":
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return temporal.NewApplicationError(msg, plan.ErrUnavailable)
+		}
+		if status == 0 {
+			// Connection refused, timeouts, DNS, deserialization: transient.
+			return temporal.NewApplicationError(msg, plan.ErrUnavailable)
+		}
+	case isNotFound(err):
+		return temporal.NewApplicationError(msg, plan.ErrNotFound)
+	case code == "Throttling" || code == "ThrottlingException" || code == "RequestLimitExceeded" || code == "TooManyRequestsException" || status == http.StatusTooManyRequests:
+		return temporal.NewApplicationError(msg, plan.ErrThrottled)
+	case code == "AuthFailure" || code == "UnauthorizedOperation" || code == "OperationNotPermitted" || code == "UnrecognizedClientException" ||
+		code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "InvalidSignatureException" || code == "ForbiddenException" ||
+		code == "UnauthorizedException" || code == "AccessDenied" || code == "AccessDeniedException" || code == "MissingAuthenticationToken" ||
+		status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return temporal.NewNonRetryableApplicationError(msg, plan.ErrUnauthorized, err)
+	case code == "ConflictException" || code == "IncorrectState" || code == "InvalidStateTransition" || code == "DependencyViolation" ||
+		code == "ExistingVpcEndpointConnections" || status == http.StatusConflict:
+		return temporal.NewApplicationError(msg, plan.ErrConflict)
+	}
+	if status >= 500 || code == "InternalError" || code == "InternalFailure" || code == "ServiceUnavailable" || code == "Unavailable" ||
+		code == "InternalServerErrorException" || code == "ServiceUnavailableException" {
+		return temporal.NewApplicationError(msg, plan.ErrUnavailable)
+	}
+	return temporal.NewNonRetryableApplicationError(msg, plan.ErrInvalid, err)
+}
+
+// --- idempotency ---
+
+// shortHash is a 16-hex-digit digest of an idempotency key.
+func shortHash(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:8])
+}
+
+// clientToken is the EC2 ClientToken of an idempotency key (at most 64 ASCII characters).
+func clientToken(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return "topoflow-" + hex.EncodeToString(h[:16])
+}
+
+// marker is what an idempotency key leaves in a free-text description.
+func marker(key string) string { return "[topoflow:" + shortHash(key) + "]" }
+
+// describe appends the idempotency marker to a description.
+func describe(desc, key string) string {
+	if desc == "" {
+		return marker(key)
+	}
+	return strings.TrimSpace(desc) + " " + marker(key)
+}
+
+// attempt is what a create remembers in its heartbeat before it calls the cloud.
+type attempt struct {
+	Tried bool `json:"tried"`
+	// Previous holds state read before a change (e.g. the previous connectivity).
+	Previous map[string]any `json:"previous,omitempty"`
+}
+
+// priorAttempt returns heartbeat details recorded by an earlier attempt of this activity.
+func priorAttempt(ctx context.Context) (attempt, bool) {
+	var at attempt
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+		return at, false
+	}
+	return at, activity.GetHeartbeatDetails(ctx, &at) == nil && at.Tried
+}
+
+// remember records an attempt for later attempts of this activity.
+func remember(ctx context.Context, at attempt) {
+	if activity.IsActivity(ctx) {
+		at.Tried = true
+		activity.RecordHeartbeat(ctx, at)
+	}
+}
+
+// --- inputs ---
+
+func inStr(call plan.Call, key string, required bool) (string, error) {
+	v, ok := call.Inputs[key]
+	if !ok || v == nil {
+		if required {
+			return "", invalid("%s: input %q is required", call.Action, key)
+		}
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", invalid("%s: input %q must be a string, got %T", call.Action, key, v)
+	}
+	if required && s == "" {
+		return "", invalid("%s: input %q is empty", call.Action, key)
+	}
+	return s, nil
+}
+
+func inInt(call plan.Call, key string, def int, required bool) (int, error) {
+	v, ok := call.Inputs[key]
+	if !ok || v == nil {
+		if required {
+			return 0, invalid("%s: input %q is required", call.Action, key)
+		}
+		return def, nil
+	}
+	switch n := v.(type) {
+	case int:
+		return n, nil
+	case int32:
+		return int(n), nil
+	case int64:
+		return int(n), nil
+	case float64:
+		if n != float64(int(n)) {
+			return 0, invalid("%s: input %q must be an integer", call.Action, key)
+		}
+		return int(n), nil
+	case string:
+		i, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, invalid("%s: input %q must be an integer", call.Action, key)
+		}
+		return i, nil
+	}
+	return 0, invalid("%s: input %q must be an integer, got %T", call.Action, key, v)
+}
+
+func inBool(call plan.Call, key string, def bool) (bool, error) {
+	v, ok := call.Inputs[key]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch b := v.(type) {
+	case bool:
+		return b, nil
+	case string:
+		if p, err := strconv.ParseBool(b); err == nil {
+			return p, nil
+		}
+	}
+	return false, invalid("%s: input %q must be a boolean, got %T", call.Action, key, v)
+}
+
+func inStrs(call plan.Call, key string, required bool) ([]string, error) {
+	v, ok := call.Inputs[key]
+	if !ok || v == nil {
+		if required {
+			return nil, invalid("%s: input %q is required", call.Action, key)
+		}
+		return nil, nil
+	}
+	var out []string
+	switch l := v.(type) {
+	case []string:
+		out = append(out, l...)
+	case []any:
+		for i, x := range l {
+			s, ok := x.(string)
+			if !ok {
+				return nil, invalid("%s: input %q[%d] must be a string, got %T", call.Action, key, i, x)
+			}
+			out = append(out, s)
+		}
+	case string:
+		out = []string{l}
+	default:
+		return nil, invalid("%s: input %q must be a list of strings, got %T", call.Action, key, v)
+	}
+	if required && len(out) == 0 {
+		return nil, invalid("%s: input %q is empty", call.Action, key)
+	}
+	return out, nil
+}
+
+// inObject returns an object input as map[string]any.
+func inObject(call plan.Call, key string) (map[string]any, error) {
+	v, ok := call.Inputs[key]
+	if !ok || v == nil {
+		return nil, invalid("%s: input %q is required", call.Action, key)
+	}
+	switch m := v.(type) {
+	case map[string]any:
+		return m, nil
+	case map[any]any:
+		out := map[string]any{}
+		for k, x := range m {
+			ks, ok := k.(string)
+			if !ok {
+				return nil, invalid("%s: input %q has a non-string key", call.Action, key)
+			}
+			out[ks] = x
+		}
+		return out, nil
+	}
+	return nil, invalid("%s: input %q must be an object, got %T", call.Action, key, v)
+}
+
+func anyStrings(s []string) []any {
+	out := make([]any, 0, len(s))
+	for _, v := range s {
+		out = append(out, v)
+	}
+	return out
+}
+
+// isTyped reports whether err is a Temporal application error of type typ.
+func isTyped(err error, typ string) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.Type() == typ
+}

@@ -1,0 +1,413 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// idemTags are the tags every created resource carries.
+func idemTags(resource ec2types.ResourceType, key, name string) []ec2types.TagSpecification {
+	tags := []ec2types.Tag{{Key: awssdk.String(TagKey), Value: awssdk.String(shortHash(key))}}
+	if name != "" {
+		tags = append(tags, ec2types.Tag{Key: awssdk.String("Name"), Value: awssdk.String(name)})
+	}
+	return []ec2types.TagSpecification{{ResourceType: resource, Tags: tags}}
+}
+
+func idemFilter(key string) ec2types.Filter {
+	return ec2types.Filter{Name: awssdk.String("tag:" + TagKey), Values: []string{shortHash(key)}}
+}
+
+// --- VPC peering ---
+
+// peeringGone are the terminal peering states in which nothing is left to undo.
+var peeringGone = map[string]bool{"deleted": true, "deleting": true, "rejected": true, "failed": true, "expired": true}
+
+func peeringOut(p ec2types.VpcPeeringConnection) plan.Outputs {
+	out := plan.Outputs{"peeringId": awssdk.ToString(p.VpcPeeringConnectionId)}
+	if p.Status != nil {
+		out["status"] = string(p.Status.Code)
+		out["statusMessage"] = awssdk.ToString(p.Status.Message)
+	}
+	if p.RequesterVpcInfo != nil {
+		out["requesterVpcId"] = awssdk.ToString(p.RequesterVpcInfo.VpcId)
+	}
+	if p.AccepterVpcInfo != nil {
+		out["accepterVpcId"] = awssdk.ToString(p.AccepterVpcInfo.VpcId)
+	}
+	return out
+}
+
+// CreateVpcPeering requests a VPC peering (PeerOwnerId, PeerRegion), tagged
+// with the idempotency key; a peering an earlier attempt created is reused.
+func (a *Actions) CreateVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	vpc, err := inStr(call, "vpcId", true)
+	if err != nil {
+		return nil, err
+	}
+	peerVpc, err := inStr(call, "peerVpcId", true)
+	if err != nil {
+		return nil, err
+	}
+	peerAccount, err := inStr(call, "peerAccount", false)
+	if err != nil {
+		return nil, err
+	}
+	peerRegion, err := inStr(call, "peerRegion", false)
+	if err != nil {
+		return nil, err
+	}
+	name, err := inStr(call, "name", false)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	c := s.ec2()
+	what := fmt.Sprintf("create VPC peering %s → %s", vpc, peerVpc)
+	found, err := c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{Filters: []ec2types.Filter{
+		idemFilter(call.IdempotencyKey), {Name: awssdk.String("requester-vpc-info.vpc-id"), Values: []string{vpc}}}})
+	if err != nil {
+		return nil, s.classify(what+": look up an earlier attempt", err)
+	}
+	for _, p := range found.VpcPeeringConnections {
+		if p.Status != nil && !peeringGone[string(p.Status.Code)] {
+			return peeringOut(p), nil
+		}
+	}
+	in := &ec2.CreateVpcPeeringConnectionInput{VpcId: awssdk.String(vpc), PeerVpcId: awssdk.String(peerVpc),
+		TagSpecifications: idemTags(ec2types.ResourceTypeVpcPeeringConnection, call.IdempotencyKey, name)}
+	if peerAccount != "" && peerAccount != s.acct.Name {
+		id, err := a.accountID(call, peerAccount)
+		if err != nil {
+			return nil, err
+		}
+		in.PeerOwnerId = awssdk.String(id)
+	}
+	if peerRegion != "" {
+		in.PeerRegion = awssdk.String(peerRegion)
+	}
+	out, err := c.CreateVpcPeeringConnection(ctx, in)
+	if err != nil {
+		return nil, s.classify(what, err)
+	}
+	return peeringOut(*out.VpcPeeringConnection), nil
+}
+
+// describePeering returns one peering, or a NotFound error.
+func (s *session) describePeering(ctx context.Context, id string) (*ec2types.VpcPeeringConnection, error) {
+	out, err := s.ec2().DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{VpcPeeringConnectionIds: []string{id}})
+	if err != nil {
+		return nil, s.classify("describe VPC peering "+id, err)
+	}
+	if len(out.VpcPeeringConnections) == 0 {
+		return nil, notFoundErr("describe VPC peering %s as %s: not found", id, s.acct.Name)
+	}
+	return &out.VpcPeeringConnections[0], nil
+}
+
+// AcceptVpcPeering accepts a peering as the accepter account in its region;
+// an already accepted peering counts as done.
+func (a *Actions) AcceptVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "peeringId", true)
+	if err != nil {
+		return nil, err
+	}
+	region, err := inStr(call, "region", false)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", region)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.describePeering(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch st := string(p.Status.Code); st {
+	case "active", "provisioning":
+		return peeringOut(*p), nil
+	case "initiating-request":
+		return nil, conflict("accept VPC peering %s as %s: it is still %s", id, s.acct.Name, st)
+	case "pending-acceptance":
+	default:
+		return nil, invalid("accept VPC peering %s as %s: it is %s (%s)", id, s.acct.Name, st, awssdk.ToString(p.Status.Message))
+	}
+	out, err := s.ec2().AcceptVpcPeeringConnection(ctx, &ec2.AcceptVpcPeeringConnectionInput{VpcPeeringConnectionId: awssdk.String(id)})
+	if err != nil {
+		return nil, s.classify("accept VPC peering "+id, err)
+	}
+	return peeringOut(*out.VpcPeeringConnection), nil
+}
+
+// DescribeVpcPeering reads a peering's status.
+func (a *Actions) DescribeVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "peeringId", true)
+	if err != nil {
+		return nil, err
+	}
+	region, err := inStr(call, "region", false)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", region)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.describePeering(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return peeringOut(*p), nil
+}
+
+// DeleteVpcPeering deletes a peering; a missing or finished one counts as deleted.
+func (a *Actions) DeleteVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "peeringId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	done := plan.Outputs{"peeringId": id, "deleted": true}
+	p, err := s.describePeering(ctx, id)
+	if isTyped(err, plan.ErrNotFound) {
+		return done, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if peeringGone[string(p.Status.Code)] {
+		return done, nil
+	}
+	if _, err := s.ec2().DeleteVpcPeeringConnection(ctx, &ec2.DeleteVpcPeeringConnectionInput{VpcPeeringConnectionId: awssdk.String(id)}); err != nil && !isNotFound(err) {
+		return nil, s.classify("delete VPC peering "+id, err)
+	}
+	return done, nil
+}
+
+// --- routes ---
+
+// CreateRoute adds a route to a peering or a transit gateway. An existing
+// route to the same target is reused (created=true only if an earlier attempt
+// of this step made it); one to another target is a conflict.
+func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	rtb, err := inStr(call, "routeTableId", true)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := inStr(call, "destination", true)
+	if err != nil {
+		return nil, err
+	}
+	pcx, err := inStr(call, "peeringId", false)
+	if err != nil {
+		return nil, err
+	}
+	tgw, err := inStr(call, "transitGatewayId", false)
+	if err != nil {
+		return nil, err
+	}
+	if (pcx == "") == (tgw == "") {
+		return nil, invalid("%s: give exactly one of peeringId and transitGatewayId", call.Action)
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	c := s.ec2()
+	out := plan.Outputs{"routeTableId": rtb, "destination": dest, "created": true}
+	prior, tried := priorAttempt(ctx)
+	remember(ctx, prior)
+	in := &ec2.CreateRouteInput{RouteTableId: awssdk.String(rtb), DestinationCidrBlock: awssdk.String(dest)}
+	target := pcx
+	if pcx != "" {
+		in.VpcPeeringConnectionId = awssdk.String(pcx)
+	} else {
+		in.TransitGatewayId, target = awssdk.String(tgw), tgw
+	}
+	what := fmt.Sprintf("create route %s → %s in %s", dest, target, rtb)
+	_, err = c.CreateRoute(ctx, in)
+	if err == nil {
+		return out, nil
+	}
+	if errorCode(err) != "RouteAlreadyExists" {
+		return nil, s.classify(what, err)
+	}
+	rts, derr := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{rtb}})
+	if derr != nil {
+		return nil, s.classify(what+": read the existing route", derr)
+	}
+	for _, rt := range rts.RouteTables {
+		for _, r := range rt.Routes {
+			if awssdk.ToString(r.DestinationCidrBlock) != dest {
+				continue
+			}
+			if awssdk.ToString(r.VpcPeeringConnectionId) == target || awssdk.ToString(r.TransitGatewayId) == target {
+				out["created"] = tried
+				return out, nil
+			}
+			have := awssdk.ToString(r.VpcPeeringConnectionId) + awssdk.ToString(r.TransitGatewayId) + awssdk.ToString(r.GatewayId)
+			return nil, invalid("%s as %s: route table %s already routes %s to %s", what, s.acct.Name, rtb, dest, have)
+		}
+	}
+	return nil, s.classify(what, err)
+}
+
+// DeleteRoute deletes a route; created=false skips it, a missing route counts as deleted.
+func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	rtb, err := inStr(call, "routeTableId", true)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := inStr(call, "destination", true)
+	if err != nil {
+		return nil, err
+	}
+	created, err := inBool(call, "created", true)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return plan.Outputs{"deleted": false}, nil
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.ec2().DeleteRoute(ctx, &ec2.DeleteRouteInput{RouteTableId: awssdk.String(rtb), DestinationCidrBlock: awssdk.String(dest)})
+	if err != nil && !isNotFound(err) {
+		return nil, s.classify(fmt.Sprintf("delete route %s in %s", dest, rtb), err)
+	}
+	return plan.Outputs{"deleted": true}, nil
+}
+
+// --- security groups ---
+
+// AuthorizeIngress allows one TCP port from a CIDR or from a security group
+// (sourceGroup "sg-x", or "<12-digit account>/sg-x" across accounts). The
+// rule's description carries the idempotency marker; a duplicate rule with
+// our marker is ours (created=true), any other duplicate is reused with
+// created=false.
+func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	group, err := inStr(call, "groupId", true)
+	if err != nil {
+		return nil, err
+	}
+	proto, err := inStr(call, "protocol", false)
+	if err != nil {
+		return nil, err
+	}
+	if proto == "" {
+		proto = "tcp"
+	}
+	port, err := inInt(call, "port", 0, true)
+	if err != nil {
+		return nil, err
+	}
+	cidr, err := inStr(call, "cidr", false)
+	if err != nil {
+		return nil, err
+	}
+	source, err := inStr(call, "sourceGroup", false)
+	if err != nil {
+		return nil, err
+	}
+	if (cidr == "") == (source == "") {
+		return nil, invalid("%s: give exactly one of cidr and sourceGroup", call.Action)
+	}
+	desc, err := inStr(call, "description", false)
+	if err != nil {
+		return nil, err
+	}
+	desc = describe(desc, call.IdempotencyKey)
+	perm := ec2types.IpPermission{IpProtocol: awssdk.String(proto), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port))}
+	from := cidr
+	if cidr != "" {
+		perm.IpRanges = []ec2types.IpRange{{CidrIp: awssdk.String(cidr), Description: awssdk.String(desc)}}
+	} else {
+		pair := ec2types.UserIdGroupPair{Description: awssdk.String(desc)}
+		if acct, id, ok := strings.Cut(source, "/"); ok {
+			pair.UserId, pair.GroupId = awssdk.String(acct), awssdk.String(id)
+		} else {
+			pair.GroupId = awssdk.String(source)
+		}
+		perm.UserIdGroupPairs = []ec2types.UserIdGroupPair{pair}
+		from = source
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	c := s.ec2()
+	what := fmt.Sprintf("allow %s/%d from %s in %s", proto, port, from, group)
+	out, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(group), IpPermissions: []ec2types.IpPermission{perm}})
+	if err == nil {
+		if len(out.SecurityGroupRules) == 0 {
+			return nil, s.classify(what, fmt.Errorf("the response names no security group rule"))
+		}
+		return plan.Outputs{"ruleId": awssdk.ToString(out.SecurityGroupRules[0].SecurityGroupRuleId), "created": true}, nil
+	}
+	if errorCode(err) != "InvalidPermission.Duplicate" {
+		return nil, s.classify(what, err)
+	}
+	rules, derr := c.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{Filters: []ec2types.Filter{{Name: awssdk.String("group-id"), Values: []string{group}}}})
+	if derr != nil {
+		return nil, s.classify(what+": read the existing rule", derr)
+	}
+	for _, r := range rules.SecurityGroupRules {
+		if awssdk.ToBool(r.IsEgress) || awssdk.ToInt32(r.FromPort) != int32(port) || awssdk.ToInt32(r.ToPort) != int32(port) || !strings.EqualFold(awssdk.ToString(r.IpProtocol), proto) {
+			continue
+		}
+		same := cidr != "" && awssdk.ToString(r.CidrIpv4) == cidr
+		if source != "" && r.ReferencedGroupInfo != nil {
+			id := source[strings.LastIndex(source, "/")+1:]
+			same = awssdk.ToString(r.ReferencedGroupInfo.GroupId) == id
+		}
+		if same {
+			ours := strings.Contains(awssdk.ToString(r.Description), marker(call.IdempotencyKey))
+			return plan.Outputs{"ruleId": awssdk.ToString(r.SecurityGroupRuleId), "created": ours}, nil
+		}
+	}
+	return nil, s.classify(what, err)
+}
+
+// RevokeIngress revokes a rule by ID; created=false skips it, a missing rule counts as done.
+func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	group, err := inStr(call, "groupId", true)
+	if err != nil {
+		return nil, err
+	}
+	rule, err := inStr(call, "ruleId", true)
+	if err != nil {
+		return nil, err
+	}
+	created, err := inBool(call, "created", true)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return plan.Outputs{"ruleId": rule, "revoked": false}, nil
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.ec2().RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: awssdk.String(group), SecurityGroupRuleIds: []string{rule}})
+	if err != nil && !isNotFound(err) {
+		return nil, s.classify(fmt.Sprintf("revoke rule %s of %s", rule, group), err)
+	}
+	return plan.Outputs{"ruleId": rule, "revoked": err == nil}, nil
+}

@@ -1,0 +1,503 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// unsuccessful turns the first failed item of a batch EC2 call into an
+// error; items whose resource does not exist are ignored when okMissing.
+func (s *session) unsuccessful(what string, items []ec2types.UnsuccessfulItem, okMissing bool) error {
+	for _, it := range items {
+		if it.Error == nil {
+			continue
+		}
+		code := awssdk.ToString(it.Error.Code)
+		if okMissing && (len(code) > 9 && code[len(code)-9:] == ".NotFound") {
+			continue
+		}
+		return s.classify(what, &itemError{code: code, msg: awssdk.ToString(it.Error.Message), id: awssdk.ToString(it.ResourceId)})
+	}
+	return nil
+}
+
+// itemError is a failed item of a batch call, as a smithy.APIError.
+type itemError struct{ code, msg, id string }
+
+func (e *itemError) Error() string { return fmt.Sprintf("%s: %s: %s", e.id, e.code, e.msg) }
+
+// ErrorCode implements smithy.APIError.
+func (e *itemError) ErrorCode() string { return e.code }
+
+// ErrorMessage implements smithy.APIError.
+func (e *itemError) ErrorMessage() string { return e.msg }
+
+// ErrorFault implements smithy.APIError.
+func (e *itemError) ErrorFault() smithy.ErrorFault { return smithy.FaultUnknown }
+
+func serviceOut(c ec2types.ServiceConfiguration) plan.Outputs {
+	return plan.Outputs{"serviceId": awssdk.ToString(c.ServiceId), "serviceName": awssdk.ToString(c.ServiceName), "state": string(c.ServiceState)}
+}
+
+// CreateEndpointService creates a VPC endpoint service in front of network
+// load balancers; the ClientToken makes retries return the same service.
+func (a *Actions) CreateEndpointService(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	lbs, err := inStrs(call, "loadBalancerArns", true)
+	if err != nil {
+		return nil, err
+	}
+	accept, err := inBool(call, "acceptanceRequired", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.ec2().CreateVpcEndpointServiceConfiguration(ctx, &ec2.CreateVpcEndpointServiceConfigurationInput{
+		NetworkLoadBalancerArns: lbs, AcceptanceRequired: awssdk.Bool(accept), ClientToken: awssdk.String(clientToken(call.IdempotencyKey)),
+		TagSpecifications: idemTags(ec2types.ResourceTypeVpcEndpointService, call.IdempotencyKey, ""),
+	})
+	if err != nil {
+		return nil, s.classify(fmt.Sprintf("create endpoint service for %v", lbs), err)
+	}
+	return serviceOut(*out.ServiceConfiguration), nil
+}
+
+// DescribeEndpointService reads an endpoint service's state.
+func (a *Actions) DescribeEndpointService(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "serviceId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.ec2().DescribeVpcEndpointServiceConfigurations(ctx, &ec2.DescribeVpcEndpointServiceConfigurationsInput{ServiceIds: []string{id}})
+	if err != nil {
+		return nil, s.classify("describe endpoint service "+id, err)
+	}
+	if len(out.ServiceConfigurations) == 0 {
+		return nil, notFoundErr("describe endpoint service %s as %s: not found", id, s.acct.Name)
+	}
+	return serviceOut(out.ServiceConfigurations[0]), nil
+}
+
+// DeleteEndpointService deletes an endpoint service; a missing one counts as deleted.
+func (a *Actions) DeleteEndpointService(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "serviceId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	what := "delete endpoint service " + id
+	out, err := s.ec2().DeleteVpcEndpointServiceConfigurations(ctx, &ec2.DeleteVpcEndpointServiceConfigurationsInput{ServiceIds: []string{id}})
+	if err != nil && !isNotFound(err) {
+		return nil, s.classify(what, err)
+	}
+	if err == nil {
+		if err := s.unsuccessful(what, out.Unsuccessful, true); err != nil {
+			return nil, err
+		}
+	}
+	return plan.Outputs{"serviceId": id, "deleted": true}, nil
+}
+
+// principal returns the IAM root principal of a registry account.
+func (a *Actions) principal(call plan.Call) (string, error) {
+	name, err := inStr(call, "principalAccount", true)
+	if err != nil {
+		return "", err
+	}
+	id, err := a.accountID(call, name)
+	if err != nil {
+		return "", err
+	}
+	return "arn:aws:iam::" + id + ":root", nil
+}
+
+// AddServicePermission allows a client account on an endpoint service (idempotent).
+func (a *Actions) AddServicePermission(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	return a.modifyPermission(ctx, call, true)
+}
+
+// RemoveServicePermission removes a client account from an endpoint service; a missing service counts as done.
+func (a *Actions) RemoveServicePermission(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	return a.modifyPermission(ctx, call, false)
+}
+
+func (a *Actions) modifyPermission(ctx context.Context, call plan.Call, add bool) (plan.Outputs, error) {
+	id, err := inStr(call, "serviceId", true)
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.principal(call)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	in := &ec2.ModifyVpcEndpointServicePermissionsInput{ServiceId: awssdk.String(id)}
+	verb := "allow"
+	if add {
+		in.AddAllowedPrincipals = []string{p}
+	} else {
+		in.RemoveAllowedPrincipals, verb = []string{p}, "remove"
+	}
+	if _, err := s.ec2().ModifyVpcEndpointServicePermissions(ctx, in); err != nil && (add || !isNotFound(err)) {
+		return nil, s.classify(fmt.Sprintf("%s %s on endpoint service %s", verb, p, id), err)
+	}
+	return plan.Outputs{"serviceId": id, "principal": p}, nil
+}
+
+func endpointOut(e ec2types.VpcEndpoint) plan.Outputs {
+	var dns []any
+	for _, d := range e.DnsEntries {
+		dns = append(dns, awssdk.ToString(d.DnsName))
+	}
+	return plan.Outputs{"endpointId": awssdk.ToString(e.VpcEndpointId), "state": string(e.State), "dnsNames": dns, "serviceName": awssdk.ToString(e.ServiceName)}
+}
+
+// CreateVpcEndpoint creates an interface endpoint in the client VPC; the
+// ClientToken makes retries return the same endpoint.
+func (a *Actions) CreateVpcEndpoint(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	svc, err := inStr(call, "serviceName", true)
+	if err != nil {
+		return nil, err
+	}
+	vpc, err := inStr(call, "vpcId", true)
+	if err != nil {
+		return nil, err
+	}
+	subnets, err := inStrs(call, "subnetIds", true)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := inStrs(call, "securityGroupIds", false)
+	if err != nil {
+		return nil, err
+	}
+	privateDNS, err := inBool(call, "privateDns", false)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.ec2().CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{
+		VpcEndpointType: ec2types.VpcEndpointTypeInterface, ServiceName: awssdk.String(svc), VpcId: awssdk.String(vpc),
+		SubnetIds: subnets, SecurityGroupIds: groups, PrivateDnsEnabled: awssdk.Bool(privateDNS),
+		ClientToken:       awssdk.String(clientToken(call.IdempotencyKey)),
+		TagSpecifications: idemTags(ec2types.ResourceTypeVpcEndpoint, call.IdempotencyKey, ""),
+	})
+	if err != nil {
+		return nil, s.classify(fmt.Sprintf("create endpoint to %s in %s", svc, vpc), err)
+	}
+	return endpointOut(*out.VpcEndpoint), nil
+}
+
+// DescribeVpcEndpoint reads an endpoint's state (lowerCamel, as AWS sends it).
+func (a *Actions) DescribeVpcEndpoint(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "endpointId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.ec2().DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{id}})
+	if err != nil {
+		return nil, s.classify("describe endpoint "+id, err)
+	}
+	if len(out.VpcEndpoints) == 0 {
+		return nil, notFoundErr("describe endpoint %s as %s: not found", id, s.acct.Name)
+	}
+	return endpointOut(out.VpcEndpoints[0]), nil
+}
+
+// DeleteVpcEndpoint deletes an endpoint; a missing one counts as deleted.
+func (a *Actions) DeleteVpcEndpoint(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "endpointId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	what := "delete endpoint " + id
+	out, err := s.ec2().DeleteVpcEndpoints(ctx, &ec2.DeleteVpcEndpointsInput{VpcEndpointIds: []string{id}})
+	if err != nil && !isNotFound(err) {
+		return nil, s.classify(what, err)
+	}
+	if err == nil {
+		if err := s.unsuccessful(what, out.Unsuccessful, true); err != nil {
+			return nil, err
+		}
+	}
+	return plan.Outputs{"endpointId": id, "deleted": true}, nil
+}
+
+// AcceptEndpointConnection accepts an endpoint's connection as the service owner (idempotent).
+func (a *Actions) AcceptEndpointConnection(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	return a.endpointConnection(ctx, call, true)
+}
+
+// RejectEndpointConnection rejects an endpoint's connection; a missing endpoint counts as done.
+func (a *Actions) RejectEndpointConnection(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	return a.endpointConnection(ctx, call, false)
+}
+
+func (a *Actions) endpointConnection(ctx context.Context, call plan.Call, accept bool) (plan.Outputs, error) {
+	svc, err := inStr(call, "serviceId", true)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := inStr(call, "endpointId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	c := s.ec2()
+	var items []ec2types.UnsuccessfulItem
+	what := fmt.Sprintf("accept endpoint %s on %s", ep, svc)
+	if accept {
+		out, err := c.AcceptVpcEndpointConnections(ctx, &ec2.AcceptVpcEndpointConnectionsInput{ServiceId: awssdk.String(svc), VpcEndpointIds: []string{ep}})
+		if err != nil {
+			return nil, s.classify(what, err)
+		}
+		items = out.Unsuccessful
+	} else {
+		what = fmt.Sprintf("reject endpoint %s on %s", ep, svc)
+		out, err := c.RejectVpcEndpointConnections(ctx, &ec2.RejectVpcEndpointConnectionsInput{ServiceId: awssdk.String(svc), VpcEndpointIds: []string{ep}})
+		if err != nil && !isNotFound(err) {
+			return nil, s.classify(what, err)
+		}
+		if err == nil {
+			items = out.Unsuccessful
+		}
+	}
+	if err := s.unsuccessful(what, items, !accept); err != nil {
+		return nil, err
+	}
+	return plan.Outputs{"serviceId": svc, "endpointId": ep}, nil
+}
+
+// --- transit gateway ---
+
+func attachmentOut(t ec2types.TransitGatewayVpcAttachment) plan.Outputs {
+	return plan.Outputs{"attachmentId": awssdk.ToString(t.TransitGatewayAttachmentId), "state": string(t.State)}
+}
+
+var attachmentGone = map[string]bool{"deleted": true, "deleting": true, "rejected": true, "failed": true}
+
+// CreateTGWAttachment attaches a VPC to a transit gateway, tagged with the
+// idempotency key; an attachment an earlier attempt created is reused.
+func (a *Actions) CreateTGWAttachment(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	tgw, err := inStr(call, "transitGatewayId", true)
+	if err != nil {
+		return nil, err
+	}
+	vpc, err := inStr(call, "vpcId", true)
+	if err != nil {
+		return nil, err
+	}
+	subnets, err := inStrs(call, "subnetIds", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	c := s.ec2()
+	what := fmt.Sprintf("attach %s to %s", vpc, tgw)
+	found, err := c.DescribeTransitGatewayVpcAttachments(ctx, &ec2.DescribeTransitGatewayVpcAttachmentsInput{Filters: []ec2types.Filter{idemFilter(call.IdempotencyKey)}})
+	if err != nil {
+		return nil, s.classify(what+": look up an earlier attempt", err)
+	}
+	for _, t := range found.TransitGatewayVpcAttachments {
+		if !attachmentGone[string(t.State)] {
+			return attachmentOut(t), nil
+		}
+	}
+	out, err := c.CreateTransitGatewayVpcAttachment(ctx, &ec2.CreateTransitGatewayVpcAttachmentInput{
+		TransitGatewayId: awssdk.String(tgw), VpcId: awssdk.String(vpc), SubnetIds: subnets,
+		TagSpecifications: idemTags(ec2types.ResourceTypeTransitGatewayAttachment, call.IdempotencyKey, ""),
+	})
+	if err != nil {
+		return nil, s.classify(what, err)
+	}
+	return attachmentOut(*out.TransitGatewayVpcAttachment), nil
+}
+
+func (s *session) describeAttachment(ctx context.Context, id string) (*ec2types.TransitGatewayVpcAttachment, error) {
+	out, err := s.ec2().DescribeTransitGatewayVpcAttachments(ctx, &ec2.DescribeTransitGatewayVpcAttachmentsInput{TransitGatewayAttachmentIds: []string{id}})
+	if err != nil {
+		return nil, s.classify("describe transit gateway attachment "+id, err)
+	}
+	if len(out.TransitGatewayVpcAttachments) == 0 {
+		return nil, notFoundErr("describe transit gateway attachment %s as %s: not found", id, s.acct.Name)
+	}
+	return &out.TransitGatewayVpcAttachments[0], nil
+}
+
+// AcceptTGWAttachment accepts an attachment as the transit gateway owner; an accepted one counts as done.
+func (a *Actions) AcceptTGWAttachment(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "attachmentId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.describeAttachment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if st := string(t.State); st != "pendingAcceptance" {
+		if st == "pending" || st == "available" || st == "modifying" {
+			return attachmentOut(*t), nil
+		}
+		return nil, conflict("accept transit gateway attachment %s as %s: it is %s", id, s.acct.Name, st)
+	}
+	out, err := s.ec2().AcceptTransitGatewayVpcAttachment(ctx, &ec2.AcceptTransitGatewayVpcAttachmentInput{TransitGatewayAttachmentId: awssdk.String(id)})
+	if err != nil {
+		return nil, s.classify("accept transit gateway attachment "+id, err)
+	}
+	return attachmentOut(*out.TransitGatewayVpcAttachment), nil
+}
+
+// DescribeTGWAttachment reads an attachment's state.
+func (a *Actions) DescribeTGWAttachment(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "attachmentId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.describeAttachment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return attachmentOut(*t), nil
+}
+
+// DeleteTGWAttachment deletes an attachment; a missing one counts as deleted.
+func (a *Actions) DeleteTGWAttachment(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	id, err := inStr(call, "attachmentId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.ec2().DeleteTransitGatewayVpcAttachment(ctx, &ec2.DeleteTransitGatewayVpcAttachmentInput{TransitGatewayAttachmentId: awssdk.String(id)})
+	if err != nil && !isNotFound(err) {
+		return nil, s.classify("delete transit gateway attachment "+id, err)
+	}
+	return plan.Outputs{"attachmentId": id, "deleted": true}, nil
+}
+
+// CreateTGWRoute adds a static route to a transit gateway route table; an
+// existing route to the same attachment is reused (created only when an
+// earlier attempt of this step made it).
+func (a *Actions) CreateTGWRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	rtb, err := inStr(call, "routeTableId", true)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := inStr(call, "destination", true)
+	if err != nil {
+		return nil, err
+	}
+	att, err := inStr(call, "attachmentId", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	c := s.ec2()
+	prior, tried := priorAttempt(ctx)
+	remember(ctx, prior)
+	what := fmt.Sprintf("route %s → %s in %s", dest, att, rtb)
+	out := plan.Outputs{"routeTableId": rtb, "destination": dest, "created": true}
+	_, err = c.CreateTransitGatewayRoute(ctx, &ec2.CreateTransitGatewayRouteInput{TransitGatewayRouteTableId: awssdk.String(rtb),
+		DestinationCidrBlock: awssdk.String(dest), TransitGatewayAttachmentId: awssdk.String(att)})
+	if err == nil {
+		return out, nil
+	}
+	if errorCode(err) != "RouteAlreadyExists" {
+		return nil, s.classify(what, err)
+	}
+	routes, serr := c.SearchTransitGatewayRoutes(ctx, &ec2.SearchTransitGatewayRoutesInput{TransitGatewayRouteTableId: awssdk.String(rtb),
+		Filters: []ec2types.Filter{{Name: awssdk.String("route-search.exact-match"), Values: []string{dest}}}})
+	if serr != nil {
+		return nil, s.classify(what+": read the existing route", serr)
+	}
+	for _, r := range routes.Routes {
+		if awssdk.ToString(r.DestinationCidrBlock) != dest {
+			continue
+		}
+		for _, ra := range r.TransitGatewayAttachments {
+			if awssdk.ToString(ra.TransitGatewayAttachmentId) == att {
+				out["created"] = tried
+				return out, nil
+			}
+		}
+		return nil, invalid("%s as %s: the route table already routes %s elsewhere", what, s.acct.Name, dest)
+	}
+	return nil, s.classify(what, err)
+}
+
+// DeleteTGWRoute deletes a transit gateway route; created=false skips it, a missing route counts as deleted.
+func (a *Actions) DeleteTGWRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	rtb, err := inStr(call, "routeTableId", true)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := inStr(call, "destination", true)
+	if err != nil {
+		return nil, err
+	}
+	created, err := inBool(call, "created", true)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return plan.Outputs{"deleted": false}, nil
+	}
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.ec2().DeleteTransitGatewayRoute(ctx, &ec2.DeleteTransitGatewayRouteInput{TransitGatewayRouteTableId: awssdk.String(rtb), DestinationCidrBlock: awssdk.String(dest)})
+	if err != nil && !isNotFound(err) {
+		return nil, s.classify(fmt.Sprintf("delete transit gateway route %s in %s", dest, rtb), err)
+	}
+	return plan.Outputs{"deleted": true}, nil
+}

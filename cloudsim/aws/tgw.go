@@ -1,0 +1,263 @@
+package aws
+
+import (
+	"strings"
+
+	"github.com/topoflow/topoflow/cloudsim/faults"
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+)
+
+// Transit gateways: a transit gateway exists when a route table of it (ID
+// tgw-rtb-..., vpc = the transit gateway ID) is in the inventory; its owner
+// is that route table's account. Attachments are inventory peerings with
+// awsType transit-gateway-attachment (VPCID = the VPC, PeerVPCID = the
+// transit gateway); their states are lowerCamel (pendingAcceptance, pending,
+// available, deleting).
+
+// tgwOwner returns the account owning a transit gateway.
+func (a *api) tgwOwner(id string) (string, bool) {
+	for _, rt := range inventory.List[*inventory.RouteTable](a.inv, inventory.Filter{}) {
+		if rt.VPCID == id && isTGWRouteTable(rt) {
+			return rt.Account, true
+		}
+	}
+	return "", false
+}
+
+func (a *api) tgwExists(id string) bool { _, ok := a.tgwOwner(id); return ok }
+
+func isAttachment(p *inventory.Peering) bool { return p.Attrs[attrType] == typeAttachment }
+
+func (a *api) attachmentNode(name string, p *inventory.Peering) node {
+	var subnets []string
+	if s := p.Attrs["subnetIds"]; s != "" {
+		subnets = strings.Split(s, ",")
+	}
+	return el(name, tx("transitGatewayAttachmentId", p.ID), tx("transitGatewayId", p.PeerVPCID), tx("vpcId", p.VPCID),
+		tx("vpcOwnerId", a.awsID(p.Account)), tx("state", p.Status), strSet("subnetIds", subnets), tx("creationTime", ts(p.CreatedAt)),
+		el("options", tx("dnsSupport", "enable"), tx("ipv6Support", "disable"), tx("applianceModeSupport", "disable")), tagSet(p.Tags))
+}
+
+// visibleAttachment returns an attachment the caller owns or whose transit gateway it owns.
+func (a *api) visibleAttachment(c *caller, id string) (*inventory.Peering, *ec2Error) {
+	p, err := inventory.Get[*inventory.Peering](a.inv, id)
+	if err != nil || !isAttachment(p) || p.Region != c.region || (p.Account != c.acct.ID && p.PeerAccount != c.acct.ID) {
+		return nil, errf("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s was deleted or does not exist.", id)
+	}
+	return p, nil
+}
+
+func (a *api) createAttachment(c *caller, f form) ([]node, *ec2Error) {
+	vpc, e := a.ownVPC(c, f.str("VpcId"))
+	if e != nil {
+		return nil, e
+	}
+	tgw := f.str("TransitGatewayId")
+	owner, ok := a.tgwOwner(tgw)
+	if !ok {
+		return nil, errf("InvalidTransitGatewayID.NotFound", "Transit Gateway %s was deleted or does not exist.", tgw)
+	}
+	subnets := f.list("SubnetIds")
+	if len(subnets) == 0 {
+		return nil, errf("MissingParameter", "The request must contain the parameter SubnetIds")
+	}
+	for _, s := range subnets {
+		sn, err := inventory.Get[*inventory.Subnet](a.inv, s)
+		if err != nil || sn.VPCID != vpc.ID {
+			return nil, errf("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist in %s", s, vpc.ID)
+		}
+	}
+	for _, p := range inventory.List[*inventory.Peering](a.inv, inventory.Filter{}) {
+		if isAttachment(p) && p.VPCID == vpc.ID && p.PeerVPCID == tgw && p.Status != "deleting" {
+			return nil, errf("DuplicateTransitGatewayAttachment", "%s has non-deleted Transit Gateway Attachments with same VPC ID.", tgw)
+		}
+	}
+	tags := f.tagSpecsKey("TagSpecifications", "transit-gateway-attachment")
+	state := "pending"
+	if owner != c.acct.ID {
+		state = "pendingAcceptance"
+	}
+	p, err := inventory.Create(a.inv, &inventory.Peering{
+		Meta:  inventory.Meta{ID: newID("tgw-attach-"), Account: c.acct.ID, Region: c.region, Name: tags["Name"], Status: state, Tags: tags},
+		VPCID: vpc.ID, PeerVPCID: tgw, PeerAccount: owner,
+		Attrs: map[string]string{attrType: typeAttachment, "subnetIds": strings.Join(subnets, ",")},
+	})
+	if err != nil {
+		return nil, errf("InternalError", "%v", err)
+	}
+	if state == "pending" {
+		a.makeAvailable(p.ID)
+	}
+	return []node{a.attachmentNode("transitGatewayVpcAttachment", p)}, nil
+}
+
+// makeAvailable moves a pending attachment to available after the attachment delay.
+func (a *api) makeAvailable(id string) {
+	after(a.timing.AttachmentCreate, func() {
+		if kind, state := a.faults.Outcome("aws.ec2.attachment.create"); kind == faults.Stuck {
+			return
+		} else if kind == faults.Reject {
+			a.setAttachment(id, state, "pending")
+			return
+		}
+		a.setAttachment(id, "available", "pending")
+	})
+}
+
+func (a *api) setAttachment(id, state string, only ...string) bool {
+	ok := true
+	_, err := inventory.Update(a.inv, id, func(p *inventory.Peering) error {
+		if len(only) > 0 && !contains(only, p.Status) {
+			ok = false
+			return nil
+		}
+		p.Status = state
+		return nil
+	})
+	return err == nil && ok
+}
+
+func (a *api) acceptAttachment(c *caller, f form) ([]node, *ec2Error) {
+	id := f.str("TransitGatewayAttachmentId")
+	p, e := a.visibleAttachment(c, id)
+	if e != nil {
+		return nil, e
+	}
+	if p.PeerAccount != c.acct.ID {
+		return nil, errf("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s was deleted or does not exist.", id)
+	}
+	if !a.setAttachment(id, "pending", "pendingAcceptance") {
+		return nil, errf("IncorrectState", "tgw-attachment %s is in invalid state %s", id, p.Status)
+	}
+	a.makeAvailable(id)
+	p, _ = inventory.Get[*inventory.Peering](a.inv, id)
+	return []node{a.attachmentNode("transitGatewayVpcAttachment", p)}, nil
+}
+
+func (a *api) describeAttachments(c *caller, f form) ([]node, *ec2Error) {
+	ids, fs := f.list("TransitGatewayAttachmentIds"), f.filters()
+	var items []node
+	for _, p := range inventory.List[*inventory.Peering](a.inv, inventory.Filter{Region: c.region}) {
+		if !isAttachment(p) || (p.Account != c.acct.ID && p.PeerAccount != c.acct.ID) || (len(ids) > 0 && !contains(ids, p.ID)) {
+			continue
+		}
+		if !matchFilters(fs, map[string]string{"transit-gateway-attachment-id": p.ID, "state": p.Status, "vpc-id": p.VPCID, "transit-gateway-id": p.PeerVPCID}, p.Tags) {
+			continue
+		}
+		items = append(items, a.attachmentNode("item", p))
+	}
+	if len(ids) > 0 && len(items) < len(ids) {
+		return nil, errf("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s was deleted or does not exist.", strings.Join(ids, ", "))
+	}
+	return []node{set("transitGatewayVpcAttachments", items...)}, nil
+}
+
+func (a *api) deleteAttachment(c *caller, f form) ([]node, *ec2Error) {
+	id := f.str("TransitGatewayAttachmentId")
+	p, e := a.visibleAttachment(c, id)
+	if e != nil {
+		return nil, e
+	}
+	if p.Status != "deleting" {
+		a.setAttachment(id, "deleting")
+		after(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindPeering, id) })
+	}
+	p.Status = "deleting"
+	return []node{a.attachmentNode("transitGatewayVpcAttachment", p)}, nil
+}
+
+// ownTGWRouteTable returns a transit gateway route table of the caller.
+func (a *api) ownTGWRouteTable(c *caller, id string) (*inventory.RouteTable, *ec2Error) {
+	rt, err := inventory.Get[*inventory.RouteTable](a.inv, id)
+	if err != nil || !isTGWRouteTable(rt) || rt.Account != c.acct.ID || rt.Region != c.region {
+		return nil, errf("InvalidRouteTableID.NotFound", "Transit Gateway Route Table %s was deleted or does not exist.", id)
+	}
+	return rt, nil
+}
+
+func (a *api) tgwRouteNode(name string, r inventory.Route, state string) node {
+	var atts []node
+	if r.NextHop != "" {
+		vpc := ""
+		if p, err := inventory.Get[*inventory.Peering](a.inv, r.NextHop); err == nil {
+			vpc = p.VPCID
+		}
+		atts = append(atts, el("item", tx("resourceId", vpc), tx("transitGatewayAttachmentId", r.NextHop), tx("resourceType", "vpc")))
+	}
+	return el(name, tx("destinationCidrBlock", r.Destination), set("transitGatewayAttachments", atts...), tx("type", "static"), tx("state", state))
+}
+
+func (a *api) createTGWRoute(c *caller, f form) ([]node, *ec2Error) {
+	dest, att := f.str("DestinationCidrBlock"), f.str("TransitGatewayAttachmentId")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rt, e := a.ownTGWRouteTable(c, f.str("TransitGatewayRouteTableId"))
+	if e != nil {
+		return nil, e
+	}
+	p, err := inventory.Get[*inventory.Peering](a.inv, att)
+	if err != nil || !isAttachment(p) || p.PeerVPCID != rt.VPCID {
+		return nil, errf("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s was deleted or does not exist.", att)
+	}
+	if p.Status != "available" {
+		return nil, errf("IncorrectState", "tgw-attachment %s is in invalid state %s", att, p.Status)
+	}
+	for _, r := range rt.Routes {
+		if r.Destination == dest {
+			return nil, errf("RouteAlreadyExists", "Route %s already exists in Transit Gateway Route Table %s.", dest, rt.ID)
+		}
+	}
+	route := inventory.Route{Destination: dest, NextHopType: "transit-gateway-attachment", NextHop: att}
+	if _, err := inventory.Update(a.inv, rt.ID, func(x *inventory.RouteTable) error {
+		x.Routes = append(x.Routes, route)
+		return nil
+	}); err != nil {
+		return nil, errf("InternalError", "%v", err)
+	}
+	return []node{a.tgwRouteNode("route", route, "active")}, nil
+}
+
+func (a *api) deleteTGWRoute(c *caller, f form) ([]node, *ec2Error) {
+	dest := f.str("DestinationCidrBlock")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rt, e := a.ownTGWRouteTable(c, f.str("TransitGatewayRouteTableId"))
+	if e != nil {
+		return nil, e
+	}
+	var gone *inventory.Route
+	for _, r := range rt.Routes {
+		if r.Destination == dest {
+			r := r
+			gone = &r
+		}
+	}
+	if gone == nil {
+		return nil, errf("InvalidRoute.NotFound", "No route with destination-cidr-block %s in Transit Gateway Route Table %s.", dest, rt.ID)
+	}
+	if _, err := inventory.Update(a.inv, rt.ID, func(x *inventory.RouteTable) error {
+		kept := x.Routes[:0]
+		for _, r := range x.Routes {
+			if r.Destination != dest {
+				kept = append(kept, r)
+			}
+		}
+		x.Routes = kept
+		return nil
+	}); err != nil {
+		return nil, errf("InternalError", "%v", err)
+	}
+	return []node{a.tgwRouteNode("route", *gone, "deleted")}, nil
+}
+
+func (a *api) searchTGWRoutes(c *caller, f form) ([]node, *ec2Error) {
+	rt, e := a.ownTGWRouteTable(c, f.str("TransitGatewayRouteTableId"))
+	if e != nil {
+		return nil, e
+	}
+	var items []node
+	for _, r := range rt.Routes {
+		items = append(items, a.tgwRouteNode("item", r, "active"))
+	}
+	return []node{set("routeSet", items...), boolx("additionalRoutesAvailable", false)}, nil
+}
