@@ -62,6 +62,7 @@ type stepRun struct {
 	decision   *gateDecision
 	op         *opDecision
 	finished   bool
+	keys       []string // lock keys of the last attempt (non-fan-out)
 }
 
 // itemRun is the state of one fan-out item.
@@ -73,6 +74,7 @@ type itemRun struct {
 	lastErr string
 	inputs  map[string]any
 	outputs plan.Outputs
+	keys    []string // lock keys of the last attempt
 }
 
 type gateDecision struct {
@@ -92,6 +94,7 @@ type completion struct {
 	item    *itemRun
 	inputs  map[string]any
 	outputs plan.Outputs
+	keys    []string // lock keys it ran under
 }
 
 // cx holds one coroutine's contexts: work is never cancelled (actions,
@@ -135,6 +138,9 @@ type interp struct {
 	lastUpsertAwaiting []string
 	outputs            map[string]any
 	locks              *lockClient
+	// span holds lock keys across steps (nil for workflows started before
+	// lockSpanChange and for plans without locks).
+	span *lockSpan
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -152,12 +158,22 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 	}
 	r.execute()
 	if r.stop == nil {
+		r.releaseLocks()
 		r.outputs = r.evalOutputs()
 		r.final = true
 		r.refresh(PhaseDone)
 		return Result{Outputs: r.outputs, Steps: r.progress().Steps}, nil
 	}
-	return Result{}, r.rollback()
+	err = r.rollback()
+	r.releaseLocks()
+	return Result{}, err
+}
+
+// releaseLocks releases the keys a lock span still holds (the workflow ends).
+func (r *interp) releaseLocks() {
+	if r.span != nil {
+		r.span.releaseAll(r.work)
+	}
 }
 
 func newInterp(ctx workflow.Context, req Request) (*interp, error) {
@@ -201,6 +217,14 @@ func (r *interp) setup() error {
 		return err
 	}
 	r.locks.start()
+	for i := range r.p.Steps {
+		if len(r.p.Steps[i].Locks) > 0 {
+			if workflow.GetVersion(r.root, lockSpanChange, workflow.DefaultVersion, 1) >= 1 {
+				r.span = newLockSpan(r)
+			}
+			break
+		}
+	}
 	// Watch for cancellation of the workflow: it rolls back like an operator's rollback.
 	workflow.Go(r.root, func(ctx workflow.Context) {
 		ctx.Done().Receive(ctx, nil)
@@ -282,10 +306,12 @@ func (r *interp) runStep(c cx, sr *stepRun) {
 		case err == nil && skipped:
 			sr.state = StepSkipped
 			r.refresh("")
+			r.settleLocks(c)
 			return
 		case err == nil:
 			sr.state = StepDone
 			r.refresh("")
+			r.settleLocks(c)
 			return
 		}
 		sr.lastErr = err.Error()
@@ -324,6 +350,7 @@ func (r *interp) runStep(c cx, sr *stepRun) {
 			sr.state = StepSkipped
 			sr.ended = workflow.Now(c.work)
 			r.refresh("")
+			r.settleLocks(c)
 			return
 		}
 		if len(op.a.Inputs) > 0 {
@@ -436,7 +463,7 @@ func (r *interp) attempt(c cx, sr *stepRun) (skipped bool, err error) {
 		return false, err
 	}
 	sr.outputs = out
-	r.done = append(r.done, completion{step: sr, inputs: inputs, outputs: out})
+	r.done = append(r.done, completion{step: sr, inputs: inputs, outputs: out, keys: sr.keys})
 	return false, nil
 }
 
@@ -541,7 +568,7 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 				return
 			}
 			it.state, it.outputs, it.lastErr = StepDone, out, ""
-			r.done = append(r.done, completion{step: sr, item: it, inputs: inputs, outputs: out})
+			r.done = append(r.done, completion{step: sr, item: it, inputs: inputs, outputs: out, keys: it.keys})
 			r.refresh("")
 		})
 	}
@@ -603,18 +630,52 @@ func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any) (ma
 	if err != nil {
 		return inputs, nil, err
 	}
-	held, err := r.locks.acquireAll(c, keys, r.idemKey(sr, it)+"#"+strconv.Itoa(sr.attempts))
-	defer func() {
-		// Releasing signals the lock workflows, which yields; a coroutine must
-		// not yield while a panic unwinds, so let a panic through untouched
-		// (the workflow task fails and is retried; the locks stay held until then).
-		if p := recover(); p != nil {
-			panic(p)
+	if it == nil {
+		sr.keys = keys
+	} else {
+		it.keys = keys
+	}
+	if r.span != nil {
+		waited := false
+		err := r.span.enter(c, keys, func(msg string) {
+			waited = true
+			if it == nil {
+				sr.observed = msg
+			} else {
+				sr.observed = it.key + ": " + msg
+			}
+			r.refresh("")
+		})
+		if err != nil {
+			return inputs, nil, err
 		}
-		r.locks.releaseAll(c, held)
-	}()
-	if err != nil {
-		return inputs, nil, err
+		if waited {
+			sr.observed = ""
+			r.refresh("")
+		}
+		defer func() {
+			// settle signals the lock workflows, which yields; a coroutine
+			// must not yield while a panic unwinds (see below).
+			if p := recover(); p != nil {
+				panic(p)
+			}
+			r.span.leave(keys)
+			r.settleLocks(c)
+		}()
+	} else {
+		held, err := r.locks.acquireAll(c, keys, r.idemKey(sr, it)+"#"+strconv.Itoa(sr.attempts))
+		defer func() {
+			// Releasing signals the lock workflows, which yields; a coroutine must
+			// not yield while a panic unwinds, so let a panic through untouched
+			// (the workflow task fails and is retried; the locks stay held until then).
+			if p := recover(); p != nil {
+				panic(p)
+			}
+			r.locks.releaseAll(c, held)
+		}()
+		if err != nil {
+			return inputs, nil, err
+		}
 	}
 	call := plan.Call{Action: s.Action, Account: s.Account, Inputs: inputs, IdempotencyKey: r.idemKey(sr, it)}
 	var out plan.Outputs

@@ -26,6 +26,9 @@ const (
 	SignalLockAcquire = "topoflow.lock.acquire"
 	SignalLockRelease = "topoflow.lock.release"
 	SignalLockGranted = "topoflow.lock.granted"
+	// SignalLockQueued tells a requester that asked with Notify that its
+	// request is queued behind another holder (payload LockQueued).
+	SignalLockQueued = "topoflow.lock.queued"
 )
 
 // QueryLockState is the lock workflow's query returning its LockState (who
@@ -42,6 +45,17 @@ type LockRequest struct {
 	RunID      string `json:"runId"`
 	// Token identifies this request; the grant and the release carry it.
 	Token string `json:"token"`
+	// Notify asks the lock workflow to signal SignalLockQueued when the
+	// request has to wait, naming the current holder (for progress).
+	Notify bool `json:"notify,omitempty"`
+}
+
+// LockQueued tells a requester who holds the key it waits for.
+type LockQueued struct {
+	Key   string `json:"key"`
+	Token string `json:"token"`
+	// HolderWorkflowID is the workflow holding the key when the request queued.
+	HolderWorkflowID string `json:"holderWorkflowId"`
 }
 
 // LockGrant tells a requester it holds a key.
@@ -78,6 +92,13 @@ func LockWorkflow(ctx workflow.Context, st LockState) error {
 			}
 		}
 		st.Queue = append(st.Queue, req)
+		if req.Notify && st.Holder != nil {
+			// Fire and forget: the requester only shows it in its progress.
+			// Requests without Notify (older interpreters, recorded
+			// histories) issue no command here.
+			workflow.SignalExternalWorkflow(ctx, req.WorkflowID, req.RunID, SignalLockQueued,
+				LockQueued{Key: st.Key, Token: req.Token, HolderWorkflowID: st.Holder.WorkflowID})
+		}
 	}
 	release := func(token string) {
 		if st.Holder != nil && st.Holder.Token == token {
@@ -159,12 +180,13 @@ type lockClient struct {
 	r         *interp
 	granted   map[string]bool
 	abandoned map[string]string // token -> key, requests given up while waiting
+	holders   map[string]string // token -> workflow ID holding the key it waits for
 }
 
 type heldLock struct{ key, token string }
 
 func newLockClient(r *interp) *lockClient {
-	return &lockClient{r: r, granted: map[string]bool{}, abandoned: map[string]string{}}
+	return &lockClient{r: r, granted: map[string]bool{}, abandoned: map[string]string{}, holders: map[string]string{}}
 }
 
 // start receives grants.
@@ -183,6 +205,16 @@ func (lc *lockClient) start() {
 			lc.granted[g.Token] = true
 		}
 	})
+	qch := workflow.GetSignalChannel(lc.r.root, SignalLockQueued)
+	workflow.Go(lc.r.root, func(ctx workflow.Context) {
+		for {
+			var q LockQueued
+			qch.Receive(ctx, &q)
+			if !lc.granted[q.Token] {
+				lc.holders[q.Token] = q.HolderWorkflowID
+			}
+		}
+	})
 }
 
 // acquireAll takes keys in order; it returns the locks held so far even on error.
@@ -190,7 +222,7 @@ func (lc *lockClient) acquireAll(c cx, keys []string, token string) ([]heldLock,
 	var held []heldLock
 	for _, k := range keys {
 		t := token + "@" + k
-		if err := lc.acquire(c, k, t); err != nil {
+		if err := lc.acquire(c, k, t, false, nil); err != nil {
 			return held, err
 		}
 		held = append(held, heldLock{key: k, token: t})
@@ -205,11 +237,14 @@ func (lc *lockClient) releaseAll(c cx, held []heldLock) {
 }
 
 // acquire asks the lock workflow of key for the lock and waits for the grant;
-// a rollback interrupts the wait (and withdraws the request).
-func (lc *lockClient) acquire(c cx, key, token string) error {
+// a rollback interrupts the wait (and withdraws the request). With notify,
+// the lock workflow names the holder when the request queues, and onWait
+// (if set) is told "waiting for lock <key>[ held by <workflow ID>]" while
+// the request waits.
+func (lc *lockClient) acquire(c cx, key, token string, notify bool, onWait func(string)) error {
 	r := lc.r
 	ctx := c.work // never cancelled: cancelling would also cancel the child lock workflow
-	req := LockRequest{WorkflowID: r.wfID, RunID: r.runID, Token: token}
+	req := LockRequest{WorkflowID: r.wfID, RunID: r.runID, Token: token, Notify: notify}
 	id := LockWorkflowID(key)
 	for try := 0; ; try++ {
 		if try > 0 {
@@ -238,11 +273,23 @@ func (lc *lockClient) acquire(c cx, key, token string) error {
 		// The lock workflow ended between our start and our signal: start it again.
 		workflow.GetLogger(ctx).Info("lock workflow gone, retrying", "key", key, "error", err)
 	}
-	if err := workflow.Await(c.intr, func() bool { return lc.granted[token] }); err != nil {
-		lc.abandoned[token] = key
-		// Withdraw the request; if the grant races with this, start's loop releases it.
-		lc.signalRelease(ctx, key, token)
-		return errStopped
+	defer delete(lc.holders, token)
+	for !lc.granted[token] {
+		seen := lc.holders[token]
+		if onWait != nil {
+			msg := "waiting for lock " + key
+			if seen != "" {
+				msg += " held by " + seen
+			}
+			onWait(msg)
+		}
+		err := workflow.Await(c.intr, func() bool { return lc.granted[token] || lc.holders[token] != seen })
+		if err != nil {
+			lc.abandoned[token] = key
+			// Withdraw the request; if the grant races with this, start's loop releases it.
+			lc.signalRelease(ctx, key, token)
+			return errStopped
+		}
 	}
 	delete(lc.granted, token)
 	return nil

@@ -32,6 +32,9 @@ var defaultCompensationRetry = temporal.RetryPolicy{
 func (r *interp) rollback() error {
 	r.refresh(PhaseRollingBack)
 	ctx, _ := workflow.NewDisconnectedContext(r.root)
+	if r.span != nil {
+		r.span.holdForRollback(ctx)
+	}
 	compensated := map[*stepRun]bool{}
 	for i := len(r.done) - 1; i >= 0; i-- {
 		c := r.done[i]
