@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/cloudsim/faults"
@@ -156,5 +157,106 @@ func TestHuaweiLateFailureRollsBack(t *testing.T) {
 				t.Fatalf("advertised map not restored: %v, want %v", after, before)
 			}
 		})
+	}
+}
+
+// decideAs is decide with another identity.
+func decideAs(t *testing.T, s *stack.Stack, run client.WorkflowRun, update, step, identity string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: update,
+			Args:         []any{workflows.Decision{Step: step, Identity: identity, Comment: "e2e"}},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %s as %s: %v", update, step, identity, err)
+		}
+		eventually(t, 10*time.Second, "the gate waits", func() bool {
+			return stepState(progress(t, s, run), step) == workflows.StepWaiting
+		})
+	}
+}
+
+// routes lists the routes of a VPC's route tables.
+func routes(s *stack.Stack, vpc string) []inventory.Route {
+	var out []inventory.Route
+	for _, rt := range inventory.List[*inventory.RouteTable](s.Sim().Inventory, inventory.Filter{}) {
+		if rt.VPCID == vpc {
+			out = append(out, rt.Routes...)
+		}
+	}
+	return out
+}
+
+// TestHuaweiPeering runs specs/huawei-vpc-peering.yaml (runbook 000's peering
+// option across accounts): the Kafka owner creates the peering, the client's
+// network admin approves, the client account accepts, routes are added on
+// both sides, the client CIDR is opened, and verification produces and
+// consumes from the client VPC straight to the brokers' listener IPs.
+func TestHuaweiPeering(t *testing.T) {
+	s := newStack(t)
+	rulesBefore := sgRules(s)
+	doc := repoSpec(t, "huawei-vpc-peering.yaml", "e2e-hw-peering",
+		"  approval:\n", "  timeouts: {pollInterval: 300ms, wait: 2m}\n  approval:\n")
+	pl := compile(t, doc)
+	// Workaround (cloudsim gap, see the huawei2 report): a DMS broker in
+	// cloudsim has one listener (inventory.Broker.Port, 9011 in the world),
+	// while a real DMS instance also serves its private address on 9092,
+	// which the compiler rightly verifies over a peering. Until the netmodel
+	// models both listeners, verify through the listener cloudsim has.
+	for i := range pl.Steps {
+		if pl.Steps[i].ID == "verify" {
+			b := pl.Steps[i].Inputs["bootstrap"]
+			if !strings.Contains(b.Expr, `":9092"`) {
+				t.Fatalf("verify bootstrap %q no longer uses :9092: drop this workaround", b.Expr)
+			}
+			b.Expr = strings.ReplaceAll(b.Expr, `":9092"`, `":9011"`)
+			pl.Steps[i].Inputs["bootstrap"] = b
+		}
+	}
+	run := startPlan(t, s, pl)
+	decideAs(t, s, run, workflows.UpdateApprove, "approve-peering", "client-b-netadmin@example.com")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	pe := inventory.List[*inventory.Peering](s.Sim().Inventory, inventory.Filter{})
+	if len(pe) != 1 {
+		t.Fatalf("%d peerings, want 1", len(pe))
+	}
+	p := pe[0]
+	if !strings.EqualFold(p.Status, inventory.PeeringActive) || p.VPCID != hwOwnerVPC || p.PeerVPCID != hwClientVPC || p.Account != "hw-kafka-owner" {
+		t.Fatalf("peering %+v", p)
+	}
+	for _, side := range []struct{ vpc, dest string }{{hwOwnerVPC, "10.1.0.0/16"}, {hwClientVPC, "192.168.0.0/16"}} {
+		found := false
+		for _, r := range routes(s, side.vpc) {
+			found = found || (r.Destination == side.dest && r.NextHop == p.ID)
+		}
+		if !found {
+			t.Fatalf("VPC %s has no route to %s through peering %s: %+v", side.vpc, side.dest, p.ID, routes(s, side.vpc))
+		}
+	}
+	added := len(sgRules(s)) - len(rulesBefore)
+	if added != 1 || !strings.Contains(strings.Join(sgRules(s), "\n"), "10.1.0.0/16") {
+		t.Fatalf("security-group rules: %d added, %v", added, sgRules(s))
+	}
+	if count(s, inventory.KindEndpoint)+count(s, inventory.KindEndpointService) != 0 {
+		t.Fatal("a peering request created VPC endpoint resources")
+	}
+	pr := progress(t, s, run)
+	if pr.Phase != workflows.PhaseDone || stepState(pr, "verify") != workflows.StepDone {
+		t.Fatalf("phase %s, verify %s", pr.Phase, stepState(pr, "verify"))
 	}
 }
