@@ -21,7 +21,7 @@ TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 CLOUDSIM_ADDR=${CLOUDSIM_ADDR:-127.0.0.1:8700}
 WORKER_METRICS_ADDR=${WORKER_METRICS_ADDR:-127.0.0.1:9090}
 TASK_QUEUE=${TOPOFLOW_TASK_QUEUE:-topoflow}
-BIN=$root/bin
+BIN=${TOPOFLOW_BIN_DIR:-$root/bin}
 
 # Keep in sync with workflows/api.go (checked by internal/stack's tests).
 SEARCH_ATTRIBUTES=(TopoflowSpec=Keyword TopoflowKind=Keyword TopoflowProvider=Keyword TopoflowPhase=Keyword TopoflowAwaiting=KeywordList)

@@ -20,7 +20,7 @@ export TEMPORAL_PORT=${TEMPORAL_PORT:-7233} TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export TOPOFLOW_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT
 export TOPOFLOW_ACCOUNTS=specs/accounts.yaml
-T=$root/bin/topoflow
+T=${TOPOFLOW_BIN_DIR:-$root/bin}/topoflow
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

@@ -2,9 +2,11 @@ package stack
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/cloudsim"
@@ -16,30 +18,49 @@ const DefaultWorld = "cloudsim/worlds/default.yaml"
 
 // cloud is an in-process cloudsim.
 type cloud struct {
-	sim *cloudsim.Sim
-	url string
-	env map[string]string
+	sim   *cloudsim.Sim
+	url   string
+	env   map[string]string
+	shift int
 }
 
-// startCloud starts cloudsim on a free port with the default world and
-// exports the credentials of its accounts (simulator-only keys) in the
-// environment variables the account registry reads.
+// startCloud starts cloudsim on a free port with the default world moved
+// to a random part of 127.0.0.0/8 (so stacks in parallel test processes do
+// not collide on broker addresses), and exports the credentials of its
+// accounts (simulator-only keys) in the environment variables the account
+// registry reads.
 func startCloud() (*cloud, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
 	}
-	w, err := world.ReadFile(filepath.Join(root, DefaultWorld))
-	if err != nil {
-		return nil, err
-	}
-	sim, err := cloudsim.New(cloudsim.Options{})
-	if err != nil {
-		return nil, err
-	}
-	if err := sim.LoadWorld(w); err != nil {
+	var sim *cloudsim.Sim
+	var w *world.World
+	shift := 0
+	for attempt := 0; ; attempt++ {
+		if w, err = world.ReadFile(filepath.Join(root, DefaultWorld)); err != nil {
+			return nil, err
+		}
+		// The default world uses 127.16–127.31; make dev keeps it there.
+		shift = 32 + rand.IntN(190)
+		if err := w.Shift(shift); err != nil {
+			return nil, fmt.Errorf("shift cloudsim world: %w", err)
+		}
+		if sim, err = cloudsim.New(cloudsim.Options{}); err != nil {
+			return nil, err
+		}
+		if err := sim.LoadWorld(w); err != nil {
+			_ = sim.Close()
+			return nil, fmt.Errorf("load cloudsim world: %w", err)
+		}
+		errs := sim.Net.Errors()
+		if len(errs) == 0 {
+			break
+		}
 		_ = sim.Close()
-		return nil, fmt.Errorf("load cloudsim world: %w", err)
+		if attempt == 4 || !strings.Contains(strings.Join(errs, " "), "address already in use") {
+			return nil, fmt.Errorf("start cloudsim world: %s", strings.Join(errs, "; "))
+		}
 	}
 	url, err := sim.Start("127.0.0.1:0", "")
 	if err != nil {
@@ -53,7 +74,7 @@ func startCloud() (*cloud, error) {
 			return nil, fmt.Errorf("export %s: %w", k, err)
 		}
 	}
-	return &cloud{sim: sim, url: url, env: env}, nil
+	return &cloud{sim: sim, url: url, env: env, shift: shift}, nil
 }
 
 func (c *cloud) close() error {
@@ -69,6 +90,15 @@ func (s *Stack) Sim() *cloudsim.Sim {
 		return nil
 	}
 	return s.cloud.sim
+}
+
+// WorldShift is how far the in-process cloudsim's world was moved in the
+// second octet of 127.x addresses (see world.World.Shift); 0 without cloudsim.
+func (s *Stack) WorldShift() int {
+	if s.cloud == nil {
+		return 0
+	}
+	return s.cloud.shift
 }
 
 // CredentialEnv maps a cloudsim world's account credentials to the

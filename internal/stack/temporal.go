@@ -210,7 +210,9 @@ func (t *Temporal) start(ctx context.Context) error {
 	}
 	cmd := exec.Command(opts.Bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Own process group (signals reach the server only from us), and killed
+	// with us if the test binary dies without cleaning up (timeout, panic).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("start temporal dev server: %w", err)
