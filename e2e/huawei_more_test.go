@@ -15,6 +15,7 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	hwsim "github.com/topoflow/topoflow/cloudsim/huawei"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/world"
 	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -254,6 +255,77 @@ func TestHuaweiPeering(t *testing.T) {
 	}
 	if count(s, inventory.KindEndpoint)+count(s, inventory.KindEndpointService) != 0 {
 		t.Fatal("a peering request created VPC endpoint resources")
+	}
+	pr := progress(t, s, run)
+	if pr.Phase != workflows.PhaseDone || stepState(pr, "verify") != workflows.StepDone {
+		t.Fatalf("phase %s, verify %s", pr.Phase, stepState(pr, "verify"))
+	}
+}
+
+// otcWorld adds runbook 001's Open Telekom Cloud instance to the default
+// world (which has the otc-kafka account but no network): the DMS instance's
+// VPC and a client VPC of the same account, moved like the rest of the world.
+const otcWorld = `
+vpcs:
+  - {id: 9c1d2e3f-0000-4000-8000-0000000e0a01, account: otc-kafka, region: eu-de, name: vpc-billing-kafka, cidr: 172.16.0.0/16, addressBlock: 127.26.0.0/16}
+  - {id: 9c1d2e3f-0000-4000-8000-0000000e0b01, account: otc-kafka, region: eu-de, name: vpc-billing-apps, cidr: 172.17.0.0/16, addressBlock: 127.27.0.0/16}
+subnets:
+  - {id: 9c1d2e3f-0000-4000-8000-0000000e0a02, vpc: 9c1d2e3f-0000-4000-8000-0000000e0a01, name: subnet-kafka, cidr: 172.16.0.0/24, addressBlock: 127.26.0.0/24, gatewayIp: 127.26.0.1}
+  - {id: 9c1d2e3f-0000-4000-8000-0000000e0b02, vpc: 9c1d2e3f-0000-4000-8000-0000000e0b01, name: subnet-apps, cidr: 172.17.0.0/24, addressBlock: 127.27.0.0/24, gatewayIp: 127.27.0.1}
+securityGroups:
+  - id: 9c1d2e3f-0000-4000-8000-0000000e0a03
+    vpc: 9c1d2e3f-0000-4000-8000-0000000e0a01
+    name: sg-billing-kafka
+    rules:
+      - {direction: egress, ethertype: IPv4}
+kafka:
+  - id: 9c1d2e3f-0000-4000-8000-0000000e0010
+    account: otc-kafka
+    name: billing-kafka
+    engine: dms
+    engineVersion: "2.7"
+    vpc: 9c1d2e3f-0000-4000-8000-0000000e0a01
+    subnet: 9c1d2e3f-0000-4000-8000-0000000e0a02
+    securityGroup: 9c1d2e3f-0000-4000-8000-0000000e0a03
+    brokers:
+      - {id: 0, host: broker-0, listenerIp: 127.26.0.11, port: 9011, portId: 9c1d2e3f-0000-4000-8000-0000000e0a11}
+      - {id: 1, host: broker-1, listenerIp: 127.26.0.12, port: 9011, portId: 9c1d2e3f-0000-4000-8000-0000000e0a12}
+      - {id: 2, host: broker-2, listenerIp: 127.26.0.13, port: 9011, portId: 9c1d2e3f-0000-4000-8000-0000000e0a13}
+`
+
+// TestOTCSameAccount runs specs/otc-vpcep.yaml (runbook 001, Open Telekom
+// Cloud, client VPC in the Kafka owner's account): the same actions as Huawei
+// Cloud, reached through the otc-kafka account's endpoint configuration; no
+// whitelist and no approval are needed.
+func TestOTCSameAccount(t *testing.T) {
+	const otcKafka, otcClientVPC = "9c1d2e3f-0000-4000-8000-0000000e0010", "9c1d2e3f-0000-4000-8000-0000000e0b01"
+	s := newStack(t)
+	w, err := world.Parse([]byte(otcWorld))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Shift(s.WorldShift()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sim().LoadWorld(w); err != nil {
+		t.Fatal(err)
+	}
+	if errs := s.Sim().Net.Errors(); len(errs) > 0 {
+		t.Fatalf("cloudsim network: %v", errs)
+	}
+	doc := repoSpec(t, "otc-vpcep.yaml", "e2e-otc-same",
+		"    topic: billing-verify\n", "    topic: billing-verify\n  timeouts: {pollInterval: 300ms, wait: 2m}\n")
+	run := startPlan(t, s, compile(t, doc))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	checkOnePerBroker(t, s, otcKafka, "otc-kafka", otcClientVPC)
+	for _, sv := range inventory.List[*inventory.EndpointService](s.Sim().Inventory, inventory.Filter{}) {
+		if sv.Account != "otc-kafka" || len(sv.Permissions) != 0 {
+			t.Fatalf("endpoint service %s: account %s, whitelist %+v", sv.ID, sv.Account, sv.Permissions)
+		}
 	}
 	pr := progress(t, s, run)
 	if pr.Phase != workflows.PhaseDone || stepState(pr, "verify") != workflows.StepDone {
