@@ -32,8 +32,6 @@ func (p *Plan) Check() error {
 		add("plan onFailure is %q, want %q or %q", p.OnFailure, FailRollback, FailPark)
 	}
 	index := map[string]int{}
-	// ancestors[id] is the set of steps id depends on, transitively.
-	ancestors := map[string]map[string]bool{}
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		where := fmt.Sprintf("step %q", s.ID)
@@ -46,25 +44,20 @@ func (p *Plan) Check() error {
 		if s.Action == "" {
 			add("%s: no action", where)
 		}
-		anc := map[string]bool{}
 		for _, d := range s.DependsOn {
-			j, ok := index[d]
-			if !ok {
+			if _, ok := index[d]; !ok {
 				if p.Step(d) != nil {
 					add("%s: depends on %q, which comes later (cycle or wrong order)", where, d)
 				} else {
 					add("%s: depends on unknown step %q", where, d)
 				}
-				continue
-			}
-			_ = j
-			anc[d] = true
-			for a := range ancestors[d] {
-				anc[a] = true
 			}
 		}
 		index[s.ID] = i
-		ancestors[s.ID] = anc
+		// dependsOn reports whether s depends on id, directly or transitively.
+		// It searches on demand: storing every step's ancestor set costs memory
+		// quadratic in the length of a dependency chain.
+		dependsOn := func(id string) bool { return p.reaches(index, i, id) }
 
 		checkExpr := func(what, code string, extraRoots ...string) {
 			refs, err := ParseRefs(code)
@@ -73,7 +66,7 @@ func (p *Plan) Check() error {
 				return
 			}
 			for _, dep := range refs.Steps {
-				if !anc[dep] {
+				if !dependsOn(dep) {
 					add("%s: %s reads steps.%s, but the step does not depend on %q", where, what, dep, dep)
 				}
 			}
@@ -173,6 +166,34 @@ func (p *Plan) Check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// reaches reports whether step i depends on the step with ID target, following
+// DependsOn edges to earlier steps only (index holds the steps seen so far).
+func (p *Plan) reaches(index map[string]int, i int, target string) bool {
+	for _, d := range p.Steps[i].DependsOn {
+		if d == target {
+			return true
+		}
+	}
+	seen := map[int]bool{i: true}
+	stack := []int{i}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, d := range p.Steps[n].DependsOn {
+			j, ok := index[d]
+			if !ok || j >= n || seen[j] {
+				continue
+			}
+			if d == target {
+				return true
+			}
+			seen[j] = true
+			stack = append(stack, j)
+		}
+	}
+	return false
 }
 
 func (w *Wait) check() error {
