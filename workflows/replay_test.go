@@ -122,6 +122,15 @@ func TestHistoryFacts(t *testing.T) {
 		}
 	}
 
+	// The lock-span histories run the new version (a version marker); the
+	// older lock-one history, without one, replays the per-step locks.
+	if n := countEvents(loadHistory(t, "lock-span-one"), enumspb.EVENT_TYPE_MARKER_RECORDED); n != 1 {
+		t.Errorf("lock-span-one has %d markers, want 1 (%s)", n, lockSpanChange)
+	}
+	if n := countEvents(loadHistory(t, "lock-one"), enumspb.EVENT_TYPE_MARKER_RECORDED); n != 0 {
+		t.Errorf("lock-one has %d markers, want 0 (recorded before %s)", n, lockSpanChange)
+	}
+
 	lw := loadHistory(t, "lock-workflow")
 	if n := countEvents(lw, enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED); n != 2 {
 		t.Errorf("lock workflow granted %d times, want 2", n)
