@@ -188,7 +188,7 @@ func Settings() []Setting {
 				c.ShutdownTimeout = d
 				return nil
 			}},
-		{Flag: "strict-catalog", Env: EnvStrictCatalog, Default: "false", Usage: "refuse to start when a catalog action has no implementation", Bool: true,
+		{Flag: "strict-catalog", Env: EnvStrictCatalog, Default: "true", Usage: "refuse to start when a catalog action has no implementation", Bool: true,
 			set: boolean(func(c *Config) *bool { return &c.StrictCatalog })},
 	}
 }

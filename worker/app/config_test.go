@@ -31,7 +31,7 @@ func TestParseConfig(t *testing.T) {
 				want := Config{
 					Conn:      Conn{Address: "localhost:7233", Namespace: "default"},
 					TaskQueue: "topoflow", MetricsAddr: ":9090", LogLevel: "info", LogFormat: "json",
-					ShutdownTimeout: 30 * time.Second, Endpoints: map[string]string{},
+					ShutdownTimeout: 30 * time.Second, Endpoints: map[string]string{}, StrictCatalog: true,
 				}
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("got %+v\nwant %+v", c, want)
@@ -161,5 +161,15 @@ func TestClientOptionsTLS(t *testing.T) {
 				t.Errorf("credentials set = %v", o.Credentials != nil)
 			}
 		})
+	}
+}
+
+func TestEveryCatalogActionHasAnImplementation(t *testing.T) {
+	reg, err := BuildActivities(nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := MissingActions(reg); len(missing) > 0 {
+		t.Errorf("catalog actions without an implementation: %v", missing)
 	}
 }

@@ -8,6 +8,9 @@ import (
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/ambari"
+	"github.com/topoflow/topoflow/activities/aws"
+	"github.com/topoflow/topoflow/activities/azure"
 	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/activities/huawei"
 	"github.com/topoflow/topoflow/activities/kafka"
@@ -43,6 +46,9 @@ type provider struct {
 // providers lists every provider package wired into the worker.
 var providers = []provider{
 	{"huawei", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { huawei.Register(reg, accts) }},
+	{"aws", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { aws.Register(reg, accts) }},
+	{"azure", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { azure.Register(reg, accts) }},
+	{"ambari", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { ambari.Register(reg, accts) }},
 	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, opts Options) {
 		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), DialFrom: opts.KafkaDialFrom})
 	}},
