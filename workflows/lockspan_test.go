@@ -367,5 +367,3 @@ func TestLockSpanReleasedAtEnd(t *testing.T) {
 		})
 	}
 }
-
-
