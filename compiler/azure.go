@@ -116,8 +116,21 @@ func (b *builder) azureVNetPeering(s *spec.KafkaAccess) error {
 		b.add(plan.Step{
 			ID: "restart-brokers", Title: "Restart the Kafka brokers",
 			Action: catalog.AmbariRestartComponents, Account: ambari,
-			Inputs:    map[string]plan.Value{"service": plan.Lit("KAFKA"), "component": plan.Lit("KAFKA_BROKER")},
-			Locks:     []string{lock},
+			Inputs: map[string]plan.Value{"service": plan.Lit("KAFKA"), "component": plan.Lit("KAFKA_BROKER")},
+			Locks:  []string{lock},
+			// Undoing a restart means running the brokers on the previous
+			// configs again: restore both versions and restart (while
+			// maintenance mode is still on; its own compensation turns it off).
+			Compensation: &plan.Compensation{
+				Title:  "Restore the previous Kafka configs and restart the brokers again",
+				Action: catalog.AmbariRestoreAndRestart,
+				Inputs: map[string]plan.Value{
+					"service": plan.Lit("KAFKA"), "component": plan.Lit("KAFKA_BROKER"),
+					"configs": plan.Expr(`[{"type": "kafka-env", "tag": steps["advertise-ips"].previousTag}, ` +
+						`{"type": "kafka-broker", "tag": steps["listen-all-interfaces"].previousTag}]`),
+					"note": plan.Lit("topoflow " + b.doc.Metadata.Name + ": rollback"),
+				},
+			},
 			DependsOn: []string{last}, Timeout: timeout,
 		})
 		b.add(plan.Step{
