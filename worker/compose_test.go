@@ -199,3 +199,16 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+func TestREADMEDocumentsEveryWorkerSetting(t *testing.T) {
+	root, _ := stack.RepoRoot()
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range app.Settings() {
+		if !strings.Contains(string(b), "`--"+s.Flag+"`") || !strings.Contains(string(b), "`"+s.Env+"`") {
+			t.Errorf("README.md does not document --%s / %s", s.Flag, s.Env)
+		}
+	}
+}
