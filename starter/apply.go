@@ -230,10 +230,20 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 	}
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
+	var failingSince time.Time
+	warned := false
 	for {
 		if p, err := queryProgress(ctx, c, run.GetID()); err == nil {
 			last = p
 			report(p)
+			failingSince, warned = time.Time{}, false
+		} else if verbose && ctx.Err() == nil {
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			} else if !warned && time.Since(failingSince) > 20*time.Second {
+				fmt.Fprintf(w, "%s  no progress for 20s: %v\n", time.Now().Format(time.TimeOnly), err)
+				warned = true
+			}
 		}
 		select {
 		case err := <-done:
