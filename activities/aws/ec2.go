@@ -200,6 +200,45 @@ func (a *Actions) DeleteVpcPeering(ctx context.Context, call plan.Call) (plan.Ou
 
 // --- routes ---
 
+// routeTableSession returns a session in the region of a route table: the
+// account's region, or (a route table of a VPC in another region, e.g. the
+// far side of an inter-region peering) the region DescribeRegions and
+// DescribeRouteTables find it in.
+func (a *Actions) routeTableSession(ctx context.Context, call plan.Call, rtb string) (*session, error) {
+	s, err := a.session(ctx, call, "", "")
+	if err != nil {
+		return nil, err
+	}
+	find := func(s *session) (bool, error) {
+		_, err := s.ec2().DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{rtb}})
+		if isNotFound(err) {
+			return false, nil
+		}
+		return err == nil, s.classify("find route table "+rtb, err)
+	}
+	if ok, err := find(s); ok || err != nil {
+		return s, err
+	}
+	regions, err := s.ec2().DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+	if err != nil {
+		return nil, s.classify("list regions to find route table "+rtb, err)
+	}
+	for _, r := range regions.Regions {
+		name := awssdk.ToString(r.RegionName)
+		if name == s.cfg.Region {
+			continue
+		}
+		o, err := a.session(ctx, call, "", name)
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := find(o); ok || err != nil {
+			return o, err
+		}
+	}
+	return nil, notFoundErr("route table %s of %s is in none of its regions", rtb, s.acct.Name)
+}
+
 // CreateRoute adds a route to a peering or a transit gateway. An existing
 // route to the same target is reused (created=true only if an earlier attempt
 // of this step made it); one to another target is a conflict.
@@ -223,7 +262,7 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs
 	if (pcx == "") == (tgw == "") {
 		return nil, invalid("%s: give exactly one of peeringId and transitGatewayId", call.Action)
 	}
-	s, err := a.session(ctx, call, "", "")
+	s, err := a.routeTableSession(ctx, call, rtb)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +322,10 @@ func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs
 	if !created {
 		return plan.Outputs{"deleted": false}, nil
 	}
-	s, err := a.session(ctx, call, "", "")
+	s, err := a.routeTableSession(ctx, call, rtb)
+	if isTyped(err, plan.ErrNotFound) {
+		return plan.Outputs{"deleted": true}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,9 @@ import (
 // vpcConn is the multi-VPC client authentication of a cluster.
 type vpcConn struct{ iam, scram, tls bool }
 
-func (v vpcConn) out() map[string]any { return map[string]any{"iam": v.iam, "scram": v.scram, "tls": v.tls} }
+func (v vpcConn) out() map[string]any {
+	return map[string]any{"iam": v.iam, "scram": v.scram, "tls": v.tls}
+}
 
 func connOf(c *kafkatypes.Cluster) vpcConn {
 	var v vpcConn

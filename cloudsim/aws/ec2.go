@@ -18,6 +18,7 @@ type ec2Handler func(c *caller, f form) ([]node, *ec2Error)
 
 func (a *api) ec2Actions() map[string]ec2Handler {
 	return map[string]ec2Handler{
+		"DescribeRegions":                          a.describeRegions,
 		"DescribeVpcs":                             a.describeVpcs,
 		"DescribeSubnets":                          a.describeSubnets,
 		"DescribeSecurityGroups":                   a.describeSecurityGroups,
@@ -135,7 +136,35 @@ func (a *api) ownRouteTable(c *caller, id string) (*inventory.RouteTable, *ec2Er
 	return rt, nil
 }
 
-// --- VPCs and subnets (read-only, for look-ups and the CLI) ---
+// --- regions, VPCs and subnets (read-only, for look-ups and the CLI) ---
+
+// describeRegions lists the regions the simulated AWS world uses.
+func (a *api) describeRegions(c *caller, f form) ([]node, *ec2Error) {
+	seen := map[string]bool{}
+	for _, acct := range inventory.List[*inventory.Account](a.inv, inventory.Filter{}) {
+		if acct.Provider == "aws" && acct.Region != "" {
+			seen[acct.Region] = true
+		}
+	}
+	for _, v := range inventory.List[*inventory.VPC](a.inv, inventory.Filter{}) {
+		if acct, err := inventory.Get[*inventory.Account](a.inv, v.Account); err == nil && acct.Provider == "aws" && v.Region != "" {
+			seen[v.Region] = true
+		}
+	}
+	names := f.list("RegionName")
+	var regions []string
+	for r := range seen {
+		if len(names) == 0 || contains(names, r) {
+			regions = append(regions, r)
+		}
+	}
+	sort.Strings(regions)
+	var items []node
+	for _, r := range regions {
+		items = append(items, el("item", tx("regionName", r), tx("regionEndpoint", "ec2."+r+".amazonaws.com"), tx("optInStatus", "opt-in-not-required")))
+	}
+	return []node{set("regionInfo", items...)}, nil
+}
 
 func (a *api) describeVpcs(c *caller, f form) ([]node, *ec2Error) {
 	ids, fs := f.list("VpcId"), f.filters()
@@ -228,6 +257,9 @@ func (a *api) describeRouteTables(c *caller, f form) ([]node, *ec2Error) {
 			routes = append(routes, a.routeNode(r))
 		}
 		items = append(items, el("item", tx("routeTableId", rt.ID), tx("vpcId", rt.VPCID), tx("ownerId", c.acct.AccountID), set("routeSet", routes...), set("associationSet"), tagSet(nameTags(rt.Meta))))
+	}
+	if len(ids) > 0 && len(items) < len(ids) {
+		return nil, errf("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist", strings.Join(ids, ", "))
 	}
 	return []node{set("routeTableSet", items...)}, nil
 }
@@ -556,12 +588,13 @@ func (a *api) revokeIngress(c *caller, f form) ([]node, *ec2Error) {
 	if len(drop) == 0 {
 		return nil, errf("MissingParameter", "The request must contain either ipPermissions or securityGroupRuleIds")
 	}
-	var revoked []node
+	var gone []inventory.SGRule
+	// No inventory reads inside Update: the store is locked there.
 	if _, err := inventory.Update(a.inv, g.ID, func(x *inventory.SecurityGroup) error {
 		kept := x.Rules[:0]
 		for _, r := range x.Rules {
 			if drop[r.ID] {
-				revoked = append(revoked, a.ruleNode(g, r))
+				gone = append(gone, r)
 				continue
 			}
 			kept = append(kept, r)
@@ -570,6 +603,10 @@ func (a *api) revokeIngress(c *caller, f form) ([]node, *ec2Error) {
 		return nil
 	}); err != nil {
 		return nil, errf("InternalError", "%v", err)
+	}
+	var revoked []node
+	for _, r := range gone {
+		revoked = append(revoked, a.ruleNode(g, r))
 	}
 	return []node{boolx("return", true), set("revokedSecurityGroupRuleSet", revoked...)}, nil
 }

@@ -1,0 +1,324 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/topoflow/topoflow/accounts"
+	"github.com/topoflow/topoflow/activities"
+	awsacts "github.com/topoflow/topoflow/activities/aws"
+	"github.com/topoflow/topoflow/activities/kafka"
+	"github.com/topoflow/topoflow/catalog"
+	"github.com/topoflow/topoflow/cloudsim"
+	awssim "github.com/topoflow/topoflow/cloudsim/aws" // registers the AWS provider
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/world"
+	"github.com/topoflow/topoflow/internal/stack"
+	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/workflows"
+)
+
+const (
+	mskARN      = "arn:aws:kafka:eu-west-1:111111111111:cluster/msk-prod/5a7b9c1d-0000-4000-8000-00000000c001-1"
+	mskVPC      = "vpc-0a5c0000000msk01"
+	mskSG       = "sg-0a5c00000000msk01"
+	mskRTB      = "rtb-0a5c0000000msk01"
+	clientAVPC  = "vpc-0a5c000000clia01"
+	clientBVPC  = "vpc-0a5c000000clib01"
+	clientFRVPC = "vpc-0c1e0000000fra01"
+)
+
+// awsStack starts the stack with the AWS actions on the worker (registered
+// here unless the worker already wires them) and the AWS world additions.
+func awsStack(t *testing.T) *stack.Stack {
+	t.Helper()
+	if !hasProvider("aws") {
+		t.Fatal("cloudsim/aws is not registered")
+	}
+	awssim.DefaultTiming.PeeringRequest = 200 * time.Millisecond
+	awssim.DefaultTiming.PeeringProvision = 200 * time.Millisecond
+	awssim.DefaultTiming.Delete = 200 * time.Millisecond
+	awssim.DefaultTiming.ServiceCreate = 200 * time.Millisecond
+	awssim.DefaultTiming.EndpointCreate = 200 * time.Millisecond
+	awssim.DefaultTiming.AttachmentCreate = 200 * time.Millisecond
+	awssim.DefaultTiming.VpcConnectionCreate = 200 * time.Millisecond
+	awssim.DefaultTiming.BrokerRestart = 100 * time.Millisecond
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := stack.New(t, stack.Options{Cloudsim: true, Worker: true, Register: func(_ worker.Registry, reg *activities.Registry) {
+		if _, ok := reg.Get(catalog.AWSEC2CreateVpcPeering); ok {
+			return
+		}
+		accts, err := accounts.Load(filepath.Join(root, "specs", "accounts.yaml"))
+		if err != nil {
+			panic(fmt.Sprintf("load accounts: %v", err))
+		}
+		awsacts.Register(reg, accts)
+	}})
+	w, err := world.ReadFile(filepath.Join(root, "cloudsim", "worlds", "aws.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Shift(s.WorldShift()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sim().LoadWorld(w); err != nil {
+		t.Fatalf("load the AWS world: %v", err)
+	}
+	return s
+}
+
+// awsSpec is a runbook-002 KafkaAccess request.
+func awsSpec(name, client, method, extra string) string {
+	return fmt.Sprintf(`apiVersion: topoflow.io/v1
+kind: KafkaAccess
+metadata: {name: %s}
+spec:
+  kafka:
+    provider: aws
+    account: aws-msk
+    region: eu-west-1
+    clusterArn: %s
+    vpcId: %s
+    cidr: 10.20.0.0/16
+    routeTableIds: [%s]
+  client: %s
+  method: %s
+  timeouts: {pollInterval: 200ms, wait: 2m, step: 2m}
+%s`, name, mskARN, mskVPC, mskRTB, client, method, extra)
+}
+
+// verifyFromVPC runs kafka.verify from a VPC through the MSK bootstrap addresses.
+func verifyFromVPC(sim *cloudsim.Sim, vpc, key string) error {
+	k, err := inventory.Get[*inventory.KafkaInstance](sim.Inventory, mskARN)
+	if err != nil {
+		return err
+	}
+	var boot []any
+	for _, b := range k.Brokers {
+		boot = append(boot, fmt.Sprintf("%s:%d", b.AdvertisedHost(), b.Port))
+	}
+	reg := activities.NewRegistry()
+	kafka.Register(reg, kafka.Options{DialFrom: func(n string) kafka.DialFunc { return kafka.DialFunc(sim.Net.DialFrom(n)) }})
+	verify, _ := reg.Get(kafka.ActionVerify)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_, err = verify(ctx, plan.Call{Action: kafka.ActionVerify, IdempotencyKey: "aws-e2e/" + key,
+		Inputs: map[string]any{"bootstrap": boot, "clientNetwork": vpc, "topic": "topoflow-verify"}})
+	return err
+}
+
+func routesTo(t *testing.T, sim *cloudsim.Sim, rtb string) map[string]string {
+	t.Helper()
+	rt, err := inventory.Get[*inventory.RouteTable](sim.Inventory, rtb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range rt.Routes {
+		out[r.Destination] = r.NextHop
+	}
+	return out
+}
+
+func ingressFrom(t *testing.T, sim *cloudsim.Sim, sg, cidr string, port int) *inventory.SGRule {
+	t.Helper()
+	g, err := inventory.Get[*inventory.SecurityGroup](sim.Inventory, sg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range g.Rules {
+		if r.Direction == "ingress" && r.RemoteCIDR == cidr && r.PortMin <= port && port <= r.PortMax && r.ID != "" && strings.HasPrefix(r.ID, "sgr-") {
+			r := r
+			return &r
+		}
+	}
+	return nil
+}
+
+func vpcPeerings(sim *cloudsim.Sim) []*inventory.Peering {
+	var out []*inventory.Peering
+	for _, p := range inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}) {
+		if p.Attrs["awsType"] == "vpc-peering-connection" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func runToEnd(t *testing.T, s *stack.Stack, p *plan.Plan, approve ...string) map[string]any {
+	t.Helper()
+	run := startPlan(t, s, p)
+	for _, step := range approve {
+		decide(t, s, run, workflows.UpdateApprove, step)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out map[string]any
+	if err := run.Get(ctx, &out); err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	return out
+}
+
+// checkPeered asserts the state a peering scenario leaves: one active
+// peering between the MSK VPC and the client VPC, routes both ways through
+// it, the client CIDR opened on 9092, and produce/consume from the client VPC.
+func checkPeered(t *testing.T, s *stack.Stack, out map[string]any, clientVPC, clientCIDR, clientRTB string) {
+	t.Helper()
+	sim := s.Sim()
+	ps := vpcPeerings(sim)
+	if len(ps) != 1 || ps[0].Status != inventory.PeeringActive || ps[0].VPCID != mskVPC || ps[0].PeerVPCID != clientVPC {
+		t.Fatalf("peerings after the request: %+v", ps)
+	}
+	pcx := ps[0].ID
+	if got := routesTo(t, sim, mskRTB)[clientCIDR]; got != pcx {
+		t.Fatalf("MSK route table routes %s to %q, want %s", clientCIDR, got, pcx)
+	}
+	if got := routesTo(t, sim, clientRTB)["10.20.0.0/16"]; got != pcx {
+		t.Fatalf("client route table routes 10.20.0.0/16 to %q, want %s", got, pcx)
+	}
+	if ingressFrom(t, sim, mskSG, clientCIDR, 9092) == nil {
+		t.Fatalf("no ingress rule for %s:9092 in %s", clientCIDR, mskSG)
+	}
+	if outs, _ := out["outputs"].(map[string]any); !strings.Contains(fmt.Sprint(outs["bootstrap"]), ":9092") {
+		t.Fatalf("outputs: %v", out)
+	}
+	if err := verifyFromVPC(sim, clientVPC, "after"); err != nil {
+		t.Fatalf("produce/consume from %s after the request: %v", clientVPC, err)
+	}
+}
+
+func TestAWSSameVPC(t *testing.T) {
+	s := awsStack(t)
+	p := compile(t, awsSpec("e2e-aws-same-vpc", "{account: aws-msk, cidr: 10.20.1.0/24}", "sameVpc", "  verify: {clientNetwork: "+mskVPC+"}\n"))
+	out := runToEnd(t, s, p)
+	if ingressFrom(t, s.Sim(), mskSG, "10.20.1.0/24", 9092) == nil {
+		t.Fatal("no ingress rule for the client subnet")
+	}
+	if len(vpcPeerings(s.Sim())) != 0 {
+		t.Fatal("a same-VPC request must not peer anything")
+	}
+	if outs, _ := out["outputs"].(map[string]any); !strings.Contains(fmt.Sprint(outs["brokers"]), fmt.Sprintf("127.%d.1.", 20+s.WorldShift())) {
+		t.Fatalf("outputs: %v", out)
+	}
+}
+
+func TestAWSCrossVPC(t *testing.T) {
+	s := awsStack(t)
+	if err := verifyFromVPC(s.Sim(), clientAVPC, "before"); err == nil || !strings.Contains(err.Error(), "no route to host") {
+		t.Fatalf("produce/consume from the unpeered VPC before the request: %v (want no route)", err)
+	}
+	p := compile(t, awsSpec("e2e-aws-cross-vpc",
+		"{account: aws-msk, vpcId: "+clientAVPC+", cidr: 10.22.0.0/16, routeTableIds: [rtb-0a5c000000clia01]}", "vpcPeering", ""))
+	out := runToEnd(t, s, p)
+	checkPeered(t, s, out, clientAVPC, "10.22.0.0/16", "rtb-0a5c000000clia01")
+}
+
+func TestAWSCrossRegion(t *testing.T) {
+	s := awsStack(t)
+	p := compile(t, awsSpec("e2e-aws-cross-region",
+		"{account: aws-msk, region: eu-central-1, vpcId: "+clientFRVPC+", cidr: 10.40.0.0/16, routeTableIds: [rtb-0c1e0000000fra01]}", "vpcPeering", ""))
+	out := runToEnd(t, s, p)
+	checkPeered(t, s, out, clientFRVPC, "10.40.0.0/16", "rtb-0c1e0000000fra01")
+	pcx := vpcPeerings(s.Sim())[0]
+	if pcx.Region != "eu-west-1" || pcx.Attrs["peerRegion"] != "eu-central-1" {
+		t.Fatalf("peering regions: %s → %s", pcx.Region, pcx.Attrs["peerRegion"])
+	}
+}
+
+func TestAWSCrossAccountApproval(t *testing.T) {
+	s := awsStack(t)
+	sim := s.Sim()
+	p := compile(t, awsSpec("e2e-aws-cross-account",
+		"{account: aws-client-b, region: eu-west-1, vpcId: "+clientBVPC+", cidr: 10.21.0.0/16, routeTableIds: [rtb-0a5c000000clib01]}", "vpcPeering",
+		"  approval: {approvers: [kafka-owner@example.com], deadline: 1h}\n"))
+	run := startPlan(t, s, p)
+	// The peering waits for the client account: pending-acceptance, no routes, no rule.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ps := vpcPeerings(sim)
+		if len(ps) == 1 && ps[0].Status == "pending-acceptance" {
+			if ps[0].PeerAccount != "aws-client-b" {
+				t.Fatalf("peering accepter %s", ps[0].PeerAccount)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pending-acceptance peering: %+v", ps)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if ps := vpcPeerings(sim); ps[0].Status != "pending-acceptance" {
+		t.Fatalf("the peering moved to %s before the approval", ps[0].Status)
+	}
+	if len(routesTo(t, sim, mskRTB)) != 0 {
+		t.Fatal("routes exist before the approval")
+	}
+	decide(t, s, run, workflows.UpdateApprove, "approve-peering")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out map[string]any
+	if err := run.Get(ctx, &out); err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	checkPeered(t, s, out, clientBVPC, "10.21.0.0/16", "rtb-0a5c000000clib01")
+}
+
+// A failure after the peering, the routes and the rule exist (the
+// verification dials from a VPC nothing is peered with) rolls all of them back.
+func TestAWSFailureRollsBackPeering(t *testing.T) {
+	s := awsStack(t)
+	sim := s.Sim()
+	p := compile(t, strings.Replace(awsSpec("e2e-aws-rollback",
+		"{account: aws-msk, vpcId: "+clientAVPC+", cidr: 10.22.0.0/16, routeTableIds: [rtb-0a5c000000clia01]}", "vpcPeering",
+		"  verify: {clientNetwork: "+clientFRVPC+"}\n"), "step: 2m", "step: 20s", 1))
+	run := startPlan(t, s, p)
+	sawAll := make(chan bool, 1)
+	go func() {
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) {
+			ps := vpcPeerings(sim)
+			rt, _ := inventory.Get[*inventory.RouteTable](sim.Inventory, mskRTB)
+			g, _ := inventory.Get[*inventory.SecurityGroup](sim.Inventory, mskSG)
+			if len(ps) == 1 && ps[0].Status == inventory.PeeringActive && rt != nil && len(rt.Routes) == 1 && g != nil && len(g.Rules) == 2 {
+				sawAll <- true
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		sawAll <- false
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := run.Get(ctx, nil)
+	if err == nil {
+		t.Fatal("the request must fail: its verification cannot reach the brokers")
+	}
+	if !<-sawAll {
+		t.Fatal("the peering, routes and rule never all existed before the failure")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		left := len(vpcPeerings(sim)) + len(routesTo(t, sim, mskRTB)) + len(routesTo(t, sim, "rtb-0a5c000000clia01"))
+		if ingressFrom(t, sim, mskSG, "10.22.0.0/16", 9092) != nil {
+			left++
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d AWS resources left after the rollback (peerings %+v)", left, vpcPeerings(sim))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
