@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -320,5 +323,108 @@ func TestAWSFailureRollsBackPeering(t *testing.T) {
 			t.Fatalf("%d AWS resources left after the rollback (peerings %+v)", left, vpcPeerings(sim))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// awsCLI returns the AWS CLI: Debian's awscli (/usr/bin/aws, deps/apt.txt)
+// or any aws on PATH. The cross-check fails, never skips, without one.
+func awsCLI(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/aws"); err == nil {
+		return "/usr/bin/aws"
+	}
+	p, err := exec.LookPath("aws")
+	if err != nil {
+		t.Fatalf("the AWS CLI is required for the cross-check (apt-get install awscli): %v", err)
+	}
+	return p
+}
+
+// cli runs the AWS CLI against cloudsim as an account and decodes its JSON output.
+func cli(t *testing.T, s *stack.Stack, account, region string, args ...string) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, awsCLI(t), append([]string{"--endpoint-url", s.CloudsimURL, "--region", region, "--output", "json", "--no-cli-pager"}, args...)...)
+	home := t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home,
+		"AWS_ACCESS_KEY_ID=" + os.Getenv(accounts.DefaultEnv(account, "accessKeyId")),
+		"AWS_SECRET_ACCESS_KEY=" + os.Getenv(accounts.DefaultEnv(account, "secretAccessKey")),
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER="}
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return doc
+}
+
+// The AWS CLI (an implementation no one here wrote) reads back what the
+// cross-account workflow created in cloudsim, as each account sees it.
+func TestAWSCLIReadsBack(t *testing.T) {
+	s := awsStack(t)
+	p := compile(t, awsSpec("e2e-aws-cli",
+		"{account: aws-client-b, region: eu-west-1, vpcId: "+clientBVPC+", cidr: 10.21.0.0/16, routeTableIds: [rtb-0a5c000000clib01]}", "vpcPeering",
+		"  approval: {approvers: [kafka-owner@example.com], deadline: 1h}\n"))
+	runToEnd(t, s, p, "approve-peering")
+	pcx := vpcPeerings(s.Sim())[0].ID
+
+	for _, acct := range []string{"aws-msk", "aws-client-b"} {
+		doc := cli(t, s, acct, "eu-west-1", "ec2", "describe-vpc-peering-connections", "--vpc-peering-connection-ids", pcx)
+		ps, _ := doc["VpcPeeringConnections"].([]any)
+		if len(ps) != 1 {
+			t.Fatalf("%s sees %d peerings: %v", acct, len(ps), doc)
+		}
+		pc := ps[0].(map[string]any)
+		status := pc["Status"].(map[string]any)["Code"]
+		acc := pc["AccepterVpcInfo"].(map[string]any)
+		req := pc["RequesterVpcInfo"].(map[string]any)
+		if status != "active" || acc["VpcId"] != clientBVPC || acc["OwnerId"] != "222222222222" || req["OwnerId"] != "111111111111" || acc["CidrBlock"] != "10.21.0.0/16" {
+			t.Fatalf("%s reads the peering as %v", acct, pc)
+		}
+	}
+	hasRoute := func(acct, rtb, dest string) {
+		doc := cli(t, s, acct, "eu-west-1", "ec2", "describe-route-tables", "--route-table-ids", rtb)
+		for _, rt := range doc["RouteTables"].([]any) {
+			for _, r := range rt.(map[string]any)["Routes"].([]any) {
+				m := r.(map[string]any)
+				if m["DestinationCidrBlock"] == dest && m["VpcPeeringConnectionId"] == pcx && m["State"] == "active" {
+					return
+				}
+			}
+		}
+		t.Fatalf("%s: no active route %s → %s in %s: %v", acct, dest, pcx, rtb, doc)
+	}
+	hasRoute("aws-msk", mskRTB, "10.21.0.0/16")
+	hasRoute("aws-client-b", "rtb-0a5c000000clib01", "10.20.0.0/16")
+
+	doc := cli(t, s, "aws-msk", "eu-west-1", "ec2", "describe-security-groups", "--group-ids", mskSG)
+	found := false
+	for _, perm := range doc["SecurityGroups"].([]any)[0].(map[string]any)["IpPermissions"].([]any) {
+		m := perm.(map[string]any)
+		for _, r := range m["IpRanges"].([]any) {
+			if r.(map[string]any)["CidrIp"] == "10.21.0.0/16" && m["FromPort"] == float64(9092) && m["ToPort"] == float64(9092) {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the CLI sees no 10.21.0.0/16:9092 rule: %v", doc)
+	}
+	doc = cli(t, s, "aws-msk", "eu-west-1", "kafka", "get-bootstrap-brokers", "--cluster-arn", mskARN)
+	if b, _ := doc["BootstrapBrokerString"].(string); strings.Count(b, ":9092") != 3 {
+		t.Fatalf("bootstrap brokers: %v", doc)
+	}
+	doc = cli(t, s, "aws-msk", "eu-west-1", "kafka", "describe-cluster-v2", "--cluster-arn", mskARN)
+	if st := doc["ClusterInfo"].(map[string]any)["State"]; st != "ACTIVE" {
+		t.Fatalf("cluster: %v", doc)
 	}
 }
