@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/accounts"
@@ -426,5 +429,194 @@ func TestAWSCLIReadsBack(t *testing.T) {
 	doc = cli(t, s, "aws-msk", "eu-west-1", "kafka", "describe-cluster-v2", "--cluster-arn", mskARN)
 	if st := doc["ClusterInfo"].(map[string]any)["State"]; st != "ACTIVE" {
 		t.Fatalf("cluster: %v", doc)
+	}
+}
+
+// Runbook 002, 4.5: on-premises clients through the shared network
+// account's transit gateway: attachment accepted by that account after the
+// approval, routes in both route tables and the on-premises range opened,
+// checked in the inventory (the on-premises network is outside the simulator).
+func TestAWSOnPremTransitGateway(t *testing.T) {
+	s := awsStack(t)
+	sim := s.Sim()
+	p := compile(t, awsSpec("e2e-aws-onprem", "{account: aws-transit, onPremCidr: 172.16.0.0/12}", "transitGateway",
+		"  transitGateway: {transitGatewayId: tgw-0a5c00000000tr001, routeTableId: tgw-rtb-0a5c0000tr001}\n"+
+			"  approval: {approvers: [kafka-owner@example.com], deadline: 1h}\n  verify: {enabled: false}\n"))
+	run := startPlan(t, s, p)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var att *inventory.Peering
+		for _, x := range inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}) {
+			if x.Attrs["awsType"] == "transit-gateway-attachment" {
+				att = x
+			}
+		}
+		if att != nil && att.Status == "pendingAcceptance" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attachment waiting for the transit account: %+v", att)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	decide(t, s, run, workflows.UpdateApprove, "approve-attachment")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	var att *inventory.Peering
+	for _, x := range inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}) {
+		if x.Attrs["awsType"] == "transit-gateway-attachment" {
+			att = x
+		}
+	}
+	if att == nil || att.Status != "available" || att.VPCID != mskVPC || att.PeerVPCID != "tgw-0a5c00000000tr001" || att.Account != "aws-msk" {
+		t.Fatalf("attachment: %+v", att)
+	}
+	if got := routesTo(t, sim, mskRTB)["172.16.0.0/12"]; got != "tgw-0a5c00000000tr001" {
+		t.Fatalf("MSK route table routes the on-premises range to %q", got)
+	}
+	tgw := routesTo(t, sim, "tgw-rtb-0a5c0000tr001")
+	if tgw["10.20.0.0/16"] != att.ID || tgw["172.16.0.0/12"] != "tgw-attach-0a5c000vpn0001" {
+		t.Fatalf("transit gateway routes: %v", tgw)
+	}
+	if ingressFrom(t, sim, mskSG, "172.16.0.0/12", 9092) == nil {
+		t.Fatal("the on-premises range is not allowed on 9092")
+	}
+}
+
+// apiVersions sends a Kafka ApiVersions request through each seed address,
+// dialing from vpc.
+func apiVersions(sim *cloudsim.Sim, vpc string, seeds []string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.Dialer(sim.Net.DialFrom(vpc)), kgo.RequestRetries(0), kgo.RetryTimeout(2*time.Second))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for i, b := range cl.SeedBrokers() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := b.Request(ctx, kmsg.NewPtrApiVersionsRequest())
+		cancel()
+		if err != nil {
+			return fmt.Errorf("ApiVersions through %s: %w", seeds[i], err)
+		}
+	}
+	return nil
+}
+
+// PrivateLink: endpoint service in front of the brokers' load balancer, the
+// client account allowed, its interface endpoint accepted by the owner after
+// the approval; the endpoint then forwards each listener port to its broker
+// (nothing answers before the acceptance).
+func TestAWSPrivateLink(t *testing.T) {
+	s := awsStack(t)
+	sim := s.Sim()
+	nlb := "arn:aws:elasticloadbalancing:eu-west-1:111111111111:loadbalancer/net/msk-prod-nlb/0a5c00000000n001"
+	p := compile(t, fmt.Sprintf(`apiVersion: topoflow.io/v1
+kind: KafkaAccess
+metadata: {name: e2e-aws-privatelink}
+spec:
+  kafka: {provider: aws, account: aws-msk, region: eu-west-1, clusterArn: %s}
+  client: {account: aws-client-b, vpcId: %s, subnetIds: [subnet-0a5c000clib01], securityGroupId: sg-0a5c000000clib01}
+  method: privateLink
+  privateLink: {loadBalancerArns: [%s], ports: [9001, 9002, 9003]}
+  approval: {approvers: [kafka-owner@example.com], deadline: 1h}
+  verify: {enabled: false}
+  timeouts: {pollInterval: 200ms, wait: 2m, step: 2m}
+`, mskARN, clientBVPC, nlb))
+	run := startPlan(t, s, p)
+	var ep *inventory.Endpoint
+	deadline := time.Now().Add(60 * time.Second)
+	for ep == nil || ep.Status != "pendingAcceptance" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoint pending acceptance: %+v", ep)
+		}
+		time.Sleep(100 * time.Millisecond)
+		for _, x := range inventory.List[*inventory.Endpoint](sim.Inventory, inventory.Filter{}) {
+			if x.Attrs["awsType"] == "vpc-endpoint" {
+				ep = x
+			}
+		}
+	}
+	ip := ep.Attrs["ip"]
+	seeds := []string{net.JoinHostPort(ip, "9001"), net.JoinHostPort(ip, "9002"), net.JoinHostPort(ip, "9003")}
+	if err := apiVersions(sim, clientBVPC, seeds); err == nil {
+		t.Fatal("the endpoint forwards before the owner accepted it")
+	}
+	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	got, err := inventory.Get[*inventory.Endpoint](sim.Inventory, ep.ID)
+	if err != nil || got.Status != "available" || got.Account != "aws-client-b" {
+		t.Fatalf("endpoint after the request: %+v, %v", got, err)
+	}
+	svc, err := inventory.Get[*inventory.EndpointService](sim.Inventory, ep.ServiceID)
+	if err != nil || svc.Status != "Available" || len(svc.Permissions) != 1 || svc.Permissions[0].Permission != "arn:aws:iam::222222222222:root" {
+		t.Fatalf("endpoint service: %+v, %v", svc, err)
+	}
+	if err := apiVersions(sim, clientBVPC, seeds); err != nil {
+		t.Fatalf("the brokers through the endpoint from the client VPC: %v", err)
+	}
+}
+
+// MSK multi-VPC private connectivity: the owner approves, connectivity is
+// turned on (rolling restart), the client account is allowed in the cluster
+// policy, its VPC connection becomes AVAILABLE and it reads the multi-VPC
+// bootstrap string.
+func TestAWSMultiVPC(t *testing.T) {
+	s := awsStack(t)
+	sim := s.Sim()
+	if _, err := inventory.Update(sim.Inventory, mskARN, func(k *inventory.KafkaInstance) error {
+		if k.Attrs == nil {
+			k.Attrs = map[string]string{}
+		}
+		k.Attrs["iamAuth"] = "true" // the cluster authenticates clients with IAM
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := compile(t, fmt.Sprintf(`apiVersion: topoflow.io/v1
+kind: KafkaAccess
+metadata: {name: e2e-aws-multi-vpc}
+spec:
+  kafka: {provider: aws, account: aws-msk, region: eu-west-1, clusterArn: %s}
+  client: {account: aws-client-b, vpcId: %s, subnetIds: [subnet-0a5c000clib01], securityGroupId: sg-0a5c000000clib01}
+  method: mskMultiVpc
+  mskMultiVpc: {authentication: iam}
+  approval: {approvers: [kafka-owner@example.com], deadline: 1h}
+  verify: {enabled: false}
+  timeouts: {pollInterval: 200ms, wait: 2m, step: 2m}
+`, mskARN, clientBVPC))
+	out := runToEnd(t, s, p, "approve-access")
+	k, err := inventory.Get[*inventory.KafkaInstance](sim.Inventory, mskARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Status != "ACTIVE" || !strings.Contains(k.Attrs["vpcConnectivity"], `"iam":true`) || !strings.Contains(k.Attrs["policy"], "arn:aws:iam::222222222222:root") {
+		t.Fatalf("cluster after the request: status %s attrs %v", k.Status, k.Attrs)
+	}
+	var conns []*inventory.Endpoint
+	for _, x := range inventory.List[*inventory.Endpoint](sim.Inventory, inventory.Filter{}) {
+		if x.Attrs["awsType"] == "msk-vpc-connection" {
+			conns = append(conns, x)
+		}
+	}
+	if len(conns) != 1 || conns[0].Status != "AVAILABLE" || conns[0].Account != "aws-client-b" || conns[0].VPCID != clientBVPC {
+		t.Fatalf("VPC connections: %+v", conns)
+	}
+	steps, _ := out["steps"].([]any)
+	found := false
+	for _, st := range steps {
+		m := st.(map[string]any)
+		if m["id"] == "get-bootstrap" && strings.Contains(fmt.Sprint(m["outputs"]), "b-1.iam.msk-prod") && strings.Contains(fmt.Sprint(m["outputs"]), ":14001") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no multi-VPC bootstrap string in %v", out)
 	}
 }
