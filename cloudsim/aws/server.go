@@ -108,7 +108,7 @@ func Mount(s *cloudsim.Sim) error {
 	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, msk: http.NewServeMux(), sessions: map[string]session{}}
 	a.mskRoutes()
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "kafka" }, a.msk)
-	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "ec2" }, http.HandlerFunc(a.serveEC2))
+	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "ec2" || unsignedQuery(r) }, http.HandlerFunc(a.serveEC2))
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "sts" }, http.HandlerFunc(a.serveSTS))
 	return nil
 }
@@ -134,6 +134,14 @@ func sigv4Service(r *http.Request) string {
 		return ""
 	}
 	return parts[3]
+}
+
+// unsignedQuery recognises an unsigned AWS Query request (POST / with a
+// form body and no Authorization), which EC2 answers with
+// MissingAuthenticationToken.
+func unsignedQuery(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/" && r.Header.Get("Authorization") == "" &&
+		strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 }
 
 // caller is an authenticated AWS request.
