@@ -166,12 +166,15 @@ func init() {
 	Register(Action{
 		Name: AWSEC2AuthorizeIngress, Provider: "aws",
 		Title: "Allow ingress in a security group",
-		Doc:   "AuthorizeSecurityGroupIngress for one port and CIDR. An existing identical rule (InvalidPermission.Duplicate) is reused with created=false.",
+		Doc: "AuthorizeSecurityGroupIngress for one port from a CIDR or a security group (sourceGroup: sg-x in the same account, " +
+			"<12-digit account>/sg-x across accounts; groups cannot be referenced across regions). An existing identical rule " +
+			"(InvalidPermission.Duplicate) is reused with created=false.",
 		Inputs: []Param{
 			awsParam("groupId", "string", true, "security group ID"),
 			awsParam("protocol", "string", false, "tcp (default)"),
 			awsParam("port", "integer", true, "port"),
-			awsParam("cidr", "string", true, "source CIDR"),
+			awsParam("cidr", "string", false, "source CIDR (give cidr or sourceGroup)"),
+			awsParam("sourceGroup", "string", false, "source security group: sg-x, or <12-digit account>/sg-x"),
 			awsParam("description", "string", false, "rule description"),
 		},
 		Outputs: []string{"ruleId", "created"},
