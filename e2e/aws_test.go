@@ -620,3 +620,30 @@ spec:
 		t.Fatalf("no multi-VPC bootstrap string in %v", out)
 	}
 }
+
+// The client account's owner rejects: the pending peering is deleted and
+// nothing else was created.
+func TestAWSCrossAccountRejectedRollsBack(t *testing.T) {
+	s := awsStack(t)
+	sim := s.Sim()
+	p := compile(t, awsSpec("e2e-aws-cross-account-reject",
+		"{account: aws-client-b, region: eu-west-1, vpcId: "+clientBVPC+", cidr: 10.21.0.0/16, routeTableIds: [rtb-0a5c000000clib01]}", "vpcPeering",
+		"  approval: {approvers: [kafka-owner@example.com], deadline: 1h}\n"))
+	run := startPlan(t, s, p)
+	decide(t, s, run, workflows.UpdateReject, "approve-peering")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err == nil {
+		t.Fatal("a rejected request must not complete")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(vpcPeerings(sim)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("peerings left after the rejection: %+v", vpcPeerings(sim))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(routesTo(t, sim, mskRTB))+len(routesTo(t, sim, "rtb-0a5c000000clib01")) != 0 || ingressFrom(t, sim, mskSG, "10.21.0.0/16", 9092) != nil {
+		t.Fatal("routes or rules exist after the rejection")
+	}
+}
