@@ -374,3 +374,36 @@ func TestEveryCatalogActionImplemented(t *testing.T) {
 		}
 	}
 }
+
+// Inter-region peering: accepted in the accepter's region; the route on the
+// far side is created and deleted in the region its route table lives in.
+func TestCrossRegionPeeringRoutes(t *testing.T) {
+	e := newEnv(t)
+	p := e.must(t, catalog.AWSEC2CreateVpcPeering, "aws-msk", "wf/pcx", map[string]any{"vpcId": mskVPC, "peerVpcId": clientFRVP, "peerRegion": "eu-central-1"})
+	pcx := p["peeringId"].(string)
+	e.until(t, catalog.AWSEC2DescribeVpcPeering, "aws-msk", map[string]any{"peeringId": pcx}, "status", "pending-acceptance")
+	if _, err := e.call(catalog.AWSEC2AcceptVpcPeering, "aws-msk", "wf/accept", map[string]any{"peeringId": pcx}); errType(err) != plan.ErrUnauthorized {
+		t.Fatalf("accepting in the requester's region: %v", err)
+	}
+	e.must(t, catalog.AWSEC2AcceptVpcPeering, "aws-msk", "wf/accept", map[string]any{"peeringId": pcx, "region": "eu-central-1"})
+	e.until(t, catalog.AWSEC2DescribeVpcPeering, "aws-msk", map[string]any{"peeringId": pcx}, "status", "active")
+	in := map[string]any{"routeTableId": "rtb-0c1e0000000fra01", "destination": "10.20.0.0/16", "peeringId": pcx}
+	if out := e.must(t, catalog.AWSEC2CreateRoute, "aws-msk", "wf/route", in); out["created"] != true {
+		t.Fatalf("route: %v", out)
+	}
+	rt, _ := inventory.Get[*inventory.RouteTable](e.sim.Inventory, "rtb-0c1e0000000fra01")
+	if len(rt.Routes) != 1 || rt.Routes[0].NextHop != pcx {
+		t.Fatalf("routes in eu-central-1: %+v", rt.Routes)
+	}
+	e.must(t, catalog.AWSEC2DeleteRoute, "aws-msk", "", map[string]any{"routeTableId": "rtb-0c1e0000000fra01", "destination": "10.20.0.0/16", "created": true})
+	rt, _ = inventory.Get[*inventory.RouteTable](e.sim.Inventory, "rtb-0c1e0000000fra01")
+	if len(rt.Routes) != 0 {
+		t.Fatalf("routes left in eu-central-1: %+v", rt.Routes)
+	}
+	if _, err := e.call(catalog.AWSEC2AuthorizeIngress, "aws-msk", "wf/sg", map[string]any{"groupId": mskSG, "port": 9092, "sourceGroup": clientFRSG}); errType(err) != plan.ErrNotFound {
+		t.Fatalf("referencing a group across regions: %v", err)
+	}
+	if out := e.must(t, catalog.AWSEC2AuthorizeIngress, "aws-msk", "wf/sg", map[string]any{"groupId": mskSG, "port": 9092, "cidr": "10.40.0.0/16"}); out["created"] != true {
+		t.Fatalf("CIDR rule: %v", out)
+	}
+}
