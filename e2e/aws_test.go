@@ -327,6 +327,9 @@ func TestAWSFailureRollsBackPeering(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	if err := verifyFromVPC(sim, clientAVPC, "after-rollback"); err == nil || !strings.Contains(err.Error(), "no route to host") {
+		t.Fatalf("the brokers are still reachable from the client VPC after the rollback: %v", err)
+	}
 }
 
 // awsCLI returns the AWS CLI: Debian's awscli (/usr/bin/aws, deps/apt.txt)

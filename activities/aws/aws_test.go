@@ -1,11 +1,16 @@
 package aws
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -405,5 +410,101 @@ func TestCrossRegionPeeringRoutes(t *testing.T) {
 	}
 	if out := e.must(t, catalog.AWSEC2AuthorizeIngress, "aws-msk", "wf/sg", map[string]any{"groupId": mskSG, "port": 9092, "cidr": "10.40.0.0/16"}); out["created"] != true {
 		t.Fatalf("CIDR rule: %v", out)
+	}
+}
+
+// dropFirst forwards requests but loses the first response of an operation
+// (the cloud did the work; the client never heard), as a network cut does.
+type dropFirst struct {
+	base    http.RoundTripper
+	mu      sync.Mutex
+	dropped map[string]bool
+}
+
+func (d *dropFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	op := r.URL.Path
+	if r.Body != nil && r.Method == http.MethodPost && r.URL.Path == "/" {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		v, _ := url.ParseQuery(string(b))
+		op = v.Get("Action")
+	}
+	resp, err := d.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if resp.StatusCode == http.StatusOK && (strings.HasPrefix(op, "Create") || op == "/v1/vpc-connection") {
+		if !d.dropped[op] {
+			d.dropped[op] = true
+			resp.Body.Close()
+			return nil, fmt.Errorf("connection reset after %s", op)
+		}
+	}
+	return resp, nil
+}
+
+// A create whose response is lost is retried with the same idempotency key
+// and returns the resource the first attempt made; nothing is duplicated.
+func TestLostCreateResponses(t *testing.T) {
+	e := newEnv(t)
+	if _, err := inventory.Update(e.sim.Inventory, mskARN, func(k *inventory.KafkaInstance) error {
+		k.Attrs = map[string]string{"iamAuth": "true", "vpcConnectivity": `{"iam":true}`,
+			"policy": `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":["kafka:CreateVpcConnection"]}]}`}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := accounts.Parse("t.yaml", []byte(fmt.Sprintf(`accounts:
+  aws-msk: {provider: aws, region: eu-west-1, aws: {accountId: "111111111111"}, endpoints: {ec2: %[1]s, kafka: %[1]s}}
+  aws-client-b: {provider: aws, region: eu-west-1, aws: {accountId: "222222222222"}, endpoints: {ec2: %[1]s, kafka: %[1]s}}
+`, e.sim.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := New(reg, WithHTTPClient(&http.Client{Transport: &dropFirst{base: http.DefaultTransport, dropped: map[string]bool{}}})).Funcs()
+	nlb := "arn:aws:elasticloadbalancing:eu-west-1:111111111111:loadbalancer/net/msk-prod-nlb/0a5c00000000n001"
+	cases := []struct {
+		action, account string
+		in              map[string]any
+		id              string
+		count           func() int
+	}{
+		{catalog.AWSEC2CreateVpcPeering, "aws-msk", map[string]any{"vpcId": mskVPC, "peerVpcId": clientBVPC, "peerAccount": "aws-client-b"}, "peeringId",
+			func() int { return len(inventory.List[*inventory.Peering](e.sim.Inventory, inventory.Filter{})) }},
+		{catalog.AWSEC2CreateEndpointService, "aws-msk", map[string]any{"loadBalancerArns": []any{nlb}}, "serviceId",
+			func() int {
+				n := 0
+				for _, s := range inventory.List[*inventory.EndpointService](e.sim.Inventory, inventory.Filter{}) {
+					if s.Attrs["awsType"] == "vpc-endpoint-service" {
+						n++
+					}
+				}
+				return n
+			}},
+		{catalog.AWSMSKCreateVpcConnection, "aws-client-b", map[string]any{"clusterArn": mskARN, "authentication": "SASL_IAM", "vpcId": clientBVPC,
+			"subnetIds": []any{"subnet-0a5c000clib01"}, "securityGroupIds": []any{clientBSG}}, "vpcConnectionArn",
+			func() int {
+				return len(inventory.List[*inventory.Endpoint](e.sim.Inventory, inventory.Filter{Account: "aws-client-b"}))
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.action, func(t *testing.T) {
+			call := plan.Call{Action: c.action, Account: c.account, Inputs: c.in, IdempotencyKey: "wf/lost/" + c.action}
+			if _, err := acts[c.action](context.Background(), call); errType(err) != plan.ErrUnavailable {
+				t.Fatalf("first attempt: %v, want a transient error", err)
+			}
+			if n := c.count(); n != 1 {
+				t.Fatalf("%d resources after the lost response, want 1", n)
+			}
+			out, err := acts[c.action](context.Background(), call)
+			if err != nil || out[c.id] == "" {
+				t.Fatalf("retry: %v %v", out, err)
+			}
+			if n := c.count(); n != 1 {
+				t.Fatalf("%d resources after the retry, want 1", n)
+			}
+		})
 	}
 }
