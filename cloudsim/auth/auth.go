@@ -122,14 +122,19 @@ func SigV4(inv *inventory.Store, r *http.Request, now time.Time) (*SigV4Info, er
 		return nil, fail(Missing, "rebuild request: %v", err)
 	}
 	for _, name := range strings.Split(fields["SignedHeaders"], ";") {
-		if name == "host" {
+		switch name {
+		case "host":
+			continue
+		case "content-length":
+			// The Go signer signs Content-Length from the request's field, and
+			// only when the client signed it too (botocore, the AWS CLI, does not).
+			re.ContentLength = int64(len(body))
 			continue
 		}
 		for _, v := range r.Header.Values(name) {
 			re.Header.Add(name, v)
 		}
 	}
-	re.ContentLength = int64(len(body))
 	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: cred.Secret, SessionToken: r.Header.Get("X-Amz-Security-Token")}
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = service == "s3" })
 	if err := signer.SignHTTP(context.Background(), creds, re, payload, service, region, t); err != nil {

@@ -63,6 +63,20 @@ func TestSigV4(t *testing.T) {
 			r.Body = http.NoBody
 			return r
 		}, BadSignature},
+		{"content-length not signed (botocore)", func() *http.Request {
+			body := "Action=DescribeVpcs"
+			r, _ := http.NewRequest("POST", "http://127.0.0.1:8700/", strings.NewReader(body))
+			r.ContentLength = 0 // the Go signer then leaves content-length out of SignedHeaders, as botocore does
+			sum := sha256.Sum256([]byte(body))
+			if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIA1", SecretAccessKey: "secret1"}, r, hex.EncodeToString(sum[:]), "ec2", "eu-west-1", now); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(r.Header.Get("Authorization"), "content-length") {
+				t.Fatal("test setup: content-length was signed")
+			}
+			r.ContentLength = int64(len(body))
+			return r
+		}, ""},
 		{"unsigned", func() *http.Request { r, _ := http.NewRequest("GET", "http://x/", nil); return r }, Missing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

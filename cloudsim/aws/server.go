@@ -29,11 +29,8 @@
 package aws
 
 import (
-	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -179,43 +176,9 @@ func (a *api) authenticate(r *http.Request) (*caller, *auth.Error) {
 	return c, nil
 }
 
-// sigV4 verifies a SigV4 signature with cloudsim/auth. Clients that do not
-// sign Content-Length (botocore: the AWS CLI) are verified over an empty
-// body with the payload's SHA-256 given as X-Amz-Content-Sha256, because
-// auth.SigV4 re-signs with the body's length, which the Go signer then
-// signs; the payload stays covered by its hash.
+// sigV4 verifies a SigV4 signature with cloudsim/auth.
 func sigV4(inv *inventory.Store, r *http.Request) (*auth.SigV4Info, error) {
-	h := r.Header.Get("Authorization")
-	i := strings.Index(h, "SignedHeaders=")
-	if i < 0 || r.Body == nil {
-		return auth.SigV4(inv, r, time.Time{})
-	}
-	signed := h[i+len("SignedHeaders="):]
-	if j := strings.IndexAny(signed, ", "); j >= 0 {
-		signed = signed[:j]
-	}
-	for _, name := range strings.Split(signed, ";") {
-		if name == "content-length" {
-			return auth.SigV4(inv, r, time.Time{})
-		}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	if err != nil {
-		return nil, &auth.Error{Reason: auth.Missing, Message: "read body: " + err.Error()}
-	}
-	added := false
-	if r.Header.Get("X-Amz-Content-Sha256") == "" {
-		sum := sha256.Sum256(body)
-		r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
-		added = true
-	}
-	r.Body = http.NoBody
-	info, verr := auth.SigV4(inv, r, time.Time{})
-	if added {
-		r.Header.Del("X-Amz-Content-Sha256")
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	return info, verr
+	return auth.SigV4(inv, r, time.Time{})
 }
 
 // newID returns prefix + 17 lowercase hex digits, as EC2 IDs look.
