@@ -22,7 +22,7 @@ TEST_FLAGS ?=
 BENCH ?= .
 BENCH_FLAGS ?= -benchmem -benchtime=1s
 
-.PHONY: all build tools deps test vet fmt-check bench dev run clean help
+.PHONY: all build tools deps test fuzz vet fmt-check bench dev run clean help
 
 all: build
 
@@ -58,6 +58,14 @@ fmt-check:
 ## server from .tools/bin, hence the dependency on tools and deps.
 test: tools deps vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+	$(MAKE) fuzz
+
+## fuzz: a short coverage-guided run of each spec fuzz target (FUZZ_TIME each;
+## `make fuzz FUZZ_TIME=10m` for a long one). New crashers land in testdata/fuzz.
+FUZZ_TIME ?= 15s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZ_TIME) ./spec
+	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZ_TIME) ./compiler
 
 ## bench: run the benchmarks (no tests)
 bench: tools
