@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -147,11 +146,11 @@ func (a *Actions) session(ctx context.Context, call plan.Call, account, region s
 		region = acct.Region
 	}
 	if region == "" {
-		return nil, invalid("%s: account %q has no region", call.Action, account)
+		return nil, activities.Invalid("%s: account %q has no region", call.Action, account)
 	}
 	creds, err := acct.Resolve(ctx)
 	if err != nil {
-		return nil, unauthorized("%s: %v", call.Action, err)
+		return nil, activities.Unauthorized("%s: %v", call.Action, err)
 	}
 	var prov awssdk.CredentialsProvider = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
 	cfg := awssdk.Config{Region: region, Credentials: prov, HTTPClient: a.http, RetryMaxAttempts: a.attempts}
@@ -165,14 +164,14 @@ func (a *Actions) session(ctx context.Context, call plan.Call, account, region s
 // awsAccount returns a registry account that must be an AWS one.
 func (a *Actions) awsAccount(call plan.Call, name string) (*accounts.Account, error) {
 	if name == "" {
-		return nil, invalid("%s: the step names no account", call.Action)
+		return nil, activities.Invalid("%s: the step names no account", call.Action)
 	}
 	acct, ok := a.accts.Get(name)
 	if !ok {
-		return nil, invalid("%s: account %q is not in the worker's account registry", call.Action, name)
+		return nil, activities.Invalid("%s: account %q is not in the worker's account registry", call.Action, name)
 	}
 	if acct.Provider != accounts.ProviderAWS || acct.AWS == nil {
-		return nil, invalid("%s: account %q is a %s account, not aws", call.Action, name, acct.Provider)
+		return nil, activities.Invalid("%s: account %q is a %s account, not aws", call.Action, name, acct.Provider)
 	}
 	return acct, nil
 }
@@ -229,20 +228,12 @@ func (a *Actions) accountID(call plan.Call, name string) (string, error) {
 		return "", err
 	}
 	if acct.AWS.AccountID == "" {
-		return "", invalid("%s: account %q has no aws.accountId", call.Action, name)
+		return "", activities.Invalid("%s: account %q has no aws.accountId", call.Action, name)
 	}
 	return acct.AWS.AccountID, nil
 }
 
 // --- errors ---
-
-func invalid(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), plan.ErrInvalid, nil)
-}
-
-func unauthorized(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), plan.ErrUnauthorized, nil)
-}
 
 func conflict(format string, args ...any) error {
 	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrConflict)
@@ -363,124 +354,6 @@ func remember(ctx context.Context, at attempt) {
 }
 
 // --- inputs ---
-
-func inStr(call plan.Call, key string, required bool) (string, error) {
-	v, ok := call.Inputs[key]
-	if !ok || v == nil {
-		if required {
-			return "", invalid("%s: input %q is required", call.Action, key)
-		}
-		return "", nil
-	}
-	s, ok := v.(string)
-	if !ok {
-		return "", invalid("%s: input %q must be a string, got %T", call.Action, key, v)
-	}
-	if required && s == "" {
-		return "", invalid("%s: input %q is empty", call.Action, key)
-	}
-	return s, nil
-}
-
-func inInt(call plan.Call, key string, def int, required bool) (int, error) {
-	v, ok := call.Inputs[key]
-	if !ok || v == nil {
-		if required {
-			return 0, invalid("%s: input %q is required", call.Action, key)
-		}
-		return def, nil
-	}
-	switch n := v.(type) {
-	case int:
-		return n, nil
-	case int32:
-		return int(n), nil
-	case int64:
-		return int(n), nil
-	case float64:
-		if n != float64(int(n)) {
-			return 0, invalid("%s: input %q must be an integer", call.Action, key)
-		}
-		return int(n), nil
-	case string:
-		i, err := strconv.Atoi(n)
-		if err != nil {
-			return 0, invalid("%s: input %q must be an integer", call.Action, key)
-		}
-		return i, nil
-	}
-	return 0, invalid("%s: input %q must be an integer, got %T", call.Action, key, v)
-}
-
-func inBool(call plan.Call, key string, def bool) (bool, error) {
-	v, ok := call.Inputs[key]
-	if !ok || v == nil {
-		return def, nil
-	}
-	switch b := v.(type) {
-	case bool:
-		return b, nil
-	case string:
-		if p, err := strconv.ParseBool(b); err == nil {
-			return p, nil
-		}
-	}
-	return false, invalid("%s: input %q must be a boolean, got %T", call.Action, key, v)
-}
-
-func inStrs(call plan.Call, key string, required bool) ([]string, error) {
-	v, ok := call.Inputs[key]
-	if !ok || v == nil {
-		if required {
-			return nil, invalid("%s: input %q is required", call.Action, key)
-		}
-		return nil, nil
-	}
-	var out []string
-	switch l := v.(type) {
-	case []string:
-		out = append(out, l...)
-	case []any:
-		for i, x := range l {
-			s, ok := x.(string)
-			if !ok {
-				return nil, invalid("%s: input %q[%d] must be a string, got %T", call.Action, key, i, x)
-			}
-			out = append(out, s)
-		}
-	case string:
-		out = []string{l}
-	default:
-		return nil, invalid("%s: input %q must be a list of strings, got %T", call.Action, key, v)
-	}
-	if required && len(out) == 0 {
-		return nil, invalid("%s: input %q is empty", call.Action, key)
-	}
-	return out, nil
-}
-
-// inObject returns an object input as map[string]any.
-func inObject(call plan.Call, key string) (map[string]any, error) {
-	v, ok := call.Inputs[key]
-	if !ok || v == nil {
-		return nil, invalid("%s: input %q is required", call.Action, key)
-	}
-	switch m := v.(type) {
-	case map[string]any:
-		return m, nil
-	case map[any]any:
-		out := map[string]any{}
-		for k, x := range m {
-			ks, ok := k.(string)
-			if !ok {
-				return nil, invalid("%s: input %q has a non-string key", call.Action, key)
-			}
-			out[ks] = x
-		}
-		return out, nil
-	}
-	return nil, invalid("%s: input %q must be an object, got %T", call.Action, key, v)
-}
 
 func anyStrings(s []string) []any {
 	out := make([]any, 0, len(s))

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -48,23 +49,23 @@ func peeringOut(p ec2types.VpcPeeringConnection) plan.Outputs {
 // CreateVpcPeering requests a VPC peering (PeerOwnerId, PeerRegion), tagged
 // with the idempotency key; a peering an earlier attempt created is reused.
 func (a *Actions) CreateVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	vpc, err := inStr(call, "vpcId", true)
+	vpc, err := activities.String(call, "vpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	peerVpc, err := inStr(call, "peerVpcId", true)
+	peerVpc, err := activities.String(call, "peerVpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	peerAccount, err := inStr(call, "peerAccount", false)
+	peerAccount, err := activities.String(call, "peerAccount", false)
 	if err != nil {
 		return nil, err
 	}
-	peerRegion, err := inStr(call, "peerRegion", false)
+	peerRegion, err := activities.String(call, "peerRegion", false)
 	if err != nil {
 		return nil, err
 	}
-	name, err := inStr(call, "name", false)
+	name, err := activities.String(call, "name", false)
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +119,11 @@ func (s *session) describePeering(ctx context.Context, id string) (*ec2types.Vpc
 // AcceptVpcPeering accepts a peering as the accepter account in its region;
 // an already accepted peering counts as done.
 func (a *Actions) AcceptVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "peeringId", true)
+	id, err := activities.String(call, "peeringId", true)
 	if err != nil {
 		return nil, err
 	}
-	region, err := inStr(call, "region", false)
+	region, err := activities.String(call, "region", false)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +142,7 @@ func (a *Actions) AcceptVpcPeering(ctx context.Context, call plan.Call) (plan.Ou
 		return nil, conflict("accept VPC peering %s as %s: it is still %s", id, s.acct.Name, st)
 	case "pending-acceptance":
 	default:
-		return nil, invalid("accept VPC peering %s as %s: it is %s (%s)", id, s.acct.Name, st, awssdk.ToString(p.Status.Message))
+		return nil, activities.Invalid("accept VPC peering %s as %s: it is %s (%s)", id, s.acct.Name, st, awssdk.ToString(p.Status.Message))
 	}
 	out, err := s.ec2().AcceptVpcPeeringConnection(ctx, &ec2.AcceptVpcPeeringConnectionInput{VpcPeeringConnectionId: awssdk.String(id)})
 	if err != nil {
@@ -152,11 +153,11 @@ func (a *Actions) AcceptVpcPeering(ctx context.Context, call plan.Call) (plan.Ou
 
 // DescribeVpcPeering reads a peering's status.
 func (a *Actions) DescribeVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "peeringId", true)
+	id, err := activities.String(call, "peeringId", true)
 	if err != nil {
 		return nil, err
 	}
-	region, err := inStr(call, "region", false)
+	region, err := activities.String(call, "region", false)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func (a *Actions) DescribeVpcPeering(ctx context.Context, call plan.Call) (plan.
 
 // DeleteVpcPeering deletes a peering; a missing or finished one counts as deleted.
 func (a *Actions) DeleteVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "peeringId", true)
+	id, err := activities.String(call, "peeringId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -243,24 +244,24 @@ func (a *Actions) routeTableSession(ctx context.Context, call plan.Call, rtb str
 // route to the same target is reused (created=true only if an earlier attempt
 // of this step made it); one to another target is a conflict.
 func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	rtb, err := inStr(call, "routeTableId", true)
+	rtb, err := activities.String(call, "routeTableId", true)
 	if err != nil {
 		return nil, err
 	}
-	dest, err := inStr(call, "destination", true)
+	dest, err := activities.String(call, "destination", true)
 	if err != nil {
 		return nil, err
 	}
-	pcx, err := inStr(call, "peeringId", false)
+	pcx, err := activities.String(call, "peeringId", false)
 	if err != nil {
 		return nil, err
 	}
-	tgw, err := inStr(call, "transitGatewayId", false)
+	tgw, err := activities.String(call, "transitGatewayId", false)
 	if err != nil {
 		return nil, err
 	}
 	if (pcx == "") == (tgw == "") {
-		return nil, invalid("%s: give exactly one of peeringId and transitGatewayId", call.Action)
+		return nil, activities.Invalid("%s: give exactly one of peeringId and transitGatewayId", call.Action)
 	}
 	s, err := a.routeTableSession(ctx, call, rtb)
 	if err != nil {
@@ -299,7 +300,7 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs
 				return out, nil
 			}
 			have := awssdk.ToString(r.VpcPeeringConnectionId) + awssdk.ToString(r.TransitGatewayId) + awssdk.ToString(r.GatewayId)
-			return nil, invalid("%s as %s: route table %s already routes %s to %s", what, s.acct.Name, rtb, dest, have)
+			return nil, activities.Invalid("%s as %s: route table %s already routes %s to %s", what, s.acct.Name, rtb, dest, have)
 		}
 	}
 	return nil, s.classify(what, err)
@@ -307,15 +308,15 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs
 
 // DeleteRoute deletes a route; created=false skips it, a missing route counts as deleted.
 func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	rtb, err := inStr(call, "routeTableId", true)
+	rtb, err := activities.String(call, "routeTableId", true)
 	if err != nil {
 		return nil, err
 	}
-	dest, err := inStr(call, "destination", true)
+	dest, err := activities.String(call, "destination", true)
 	if err != nil {
 		return nil, err
 	}
-	created, err := inBool(call, "created", true)
+	created, err := activities.Bool(call, "created", true)
 	if err != nil {
 		return nil, err
 	}
@@ -344,33 +345,33 @@ func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs
 // our marker is ours (created=true), any other duplicate is reused with
 // created=false.
 func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	group, err := inStr(call, "groupId", true)
+	group, err := activities.String(call, "groupId", true)
 	if err != nil {
 		return nil, err
 	}
-	proto, err := inStr(call, "protocol", false)
+	proto, err := activities.String(call, "protocol", false)
 	if err != nil {
 		return nil, err
 	}
 	if proto == "" {
 		proto = "tcp"
 	}
-	port, err := inInt(call, "port", 0, true)
+	port, err := activities.Int(call, "port", 0, true)
 	if err != nil {
 		return nil, err
 	}
-	cidr, err := inStr(call, "cidr", false)
+	cidr, err := activities.String(call, "cidr", false)
 	if err != nil {
 		return nil, err
 	}
-	source, err := inStr(call, "sourceGroup", false)
+	source, err := activities.String(call, "sourceGroup", false)
 	if err != nil {
 		return nil, err
 	}
 	if (cidr == "") == (source == "") {
-		return nil, invalid("%s: give exactly one of cidr and sourceGroup", call.Action)
+		return nil, activities.Invalid("%s: give exactly one of cidr and sourceGroup", call.Action)
 	}
-	desc, err := inStr(call, "description", false)
+	desc, err := activities.String(call, "description", false)
 	if err != nil {
 		return nil, err
 	}
@@ -428,15 +429,15 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Ou
 
 // RevokeIngress revokes a rule by ID; created=false skips it, a missing rule counts as done.
 func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	group, err := inStr(call, "groupId", true)
+	group, err := activities.String(call, "groupId", true)
 	if err != nil {
 		return nil, err
 	}
-	rule, err := inStr(call, "ruleId", true)
+	rule, err := activities.String(call, "ruleId", true)
 	if err != nil {
 		return nil, err
 	}
-	created, err := inBool(call, "created", true)
+	created, err := activities.Bool(call, "created", true)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
 
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -51,7 +52,7 @@ func connFrom(call plan.Call, m map[string]any) (vpcConn, error) {
 		}
 		b, ok := x.(bool)
 		if !ok {
-			return false, invalid("%s: vpcConnectivity.%s must be a boolean, got %T", call.Action, k, x)
+			return false, activities.Invalid("%s: vpcConnectivity.%s must be a boolean, got %T", call.Action, k, x)
 		}
 		return b, nil
 	}
@@ -81,7 +82,7 @@ func (s *session) describeCluster(ctx context.Context, arn string) (*kafkatypes.
 
 // DescribeCluster reads the MSK cluster: state, version, client subnets and security groups.
 func (a *Actions) DescribeCluster(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := inStr(call, "clusterArn", true)
+	arn, err := activities.String(call, "clusterArn", true)
 	if err != nil {
 		return nil, err
 	}
@@ -112,15 +113,15 @@ func (a *Actions) DescribeCluster(ctx context.Context, call plan.Call) (plan.Out
 // GetBootstrapBrokers returns the bootstrap list for an authentication
 // (plaintext, tls, scram, iam) and connectivity (private, vpc).
 func (a *Actions) GetBootstrapBrokers(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := inStr(call, "clusterArn", true)
+	arn, err := activities.String(call, "clusterArn", true)
 	if err != nil {
 		return nil, err
 	}
-	auth, err := inStr(call, "authentication", false)
+	auth, err := activities.String(call, "authentication", false)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := inStr(call, "connectivity", false)
+	conn, err := activities.String(call, "connectivity", false)
 	if err != nil {
 		return nil, err
 	}
@@ -147,11 +148,11 @@ func (a *Actions) GetBootstrapBrokers(ctx context.Context, call plan.Call) (plan
 	key := conn + "/" + auth
 	v, known := pick[key]
 	if !known {
-		return nil, invalid("%s: no bootstrap string for authentication %q and connectivity %q", call.Action, auth, conn)
+		return nil, activities.Invalid("%s: no bootstrap string for authentication %q and connectivity %q", call.Action, auth, conn)
 	}
 	str := awssdk.ToString(v)
 	if str == "" {
-		return nil, invalid("get bootstrap brokers of %s as %s: the cluster offers no %s bootstrap string for %s connectivity (is that authentication turned on?)", arn, s.acct.Name, auth, conn)
+		return nil, activities.Invalid("get bootstrap brokers of %s as %s: the cluster offers no %s bootstrap string for %s connectivity (is that authentication turned on?)", arn, s.acct.Name, auth, conn)
 	}
 	var list []any
 	for _, h := range strings.Split(str, ",") {
@@ -167,11 +168,11 @@ func (a *Actions) GetBootstrapBrokers(ctx context.Context, call plan.Call) (plan
 // starts no operation (clusterOperationArn is empty, changed false). A retry
 // after a started update returns that update's operation.
 func (a *Actions) UpdateConnectivity(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := inStr(call, "clusterArn", true)
+	arn, err := activities.String(call, "clusterArn", true)
 	if err != nil {
 		return nil, err
 	}
-	m, err := inObject(call, "vpcConnectivity")
+	m, err := activities.Object(call, "vpcConnectivity")
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +215,7 @@ func (a *Actions) UpdateConnectivity(ctx context.Context, call plan.Call) (plan.
 
 // DescribeClusterOperation reads an operation's state; an empty ARN (nothing changed) is UPDATE_COMPLETE.
 func (a *Actions) DescribeClusterOperation(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := inStr(call, "clusterOperationArn", false)
+	arn, err := activities.String(call, "clusterOperationArn", false)
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +251,11 @@ type policyDoc struct {
 // allowing the client accounts the multi-VPC actions into the cluster
 // policy. previous is the policy without that statement ("" when none).
 func (a *Actions) PutClusterPolicy(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := inStr(call, "clusterArn", true)
+	arn, err := activities.String(call, "clusterArn", true)
 	if err != nil {
 		return nil, err
 	}
-	names, err := inStrs(call, "clientAccounts", true)
+	names, err := activities.Strings(call, "clientAccounts", true)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +281,7 @@ func (a *Actions) PutClusterPolicy(ctx context.Context, call plan.Call) (plan.Ou
 	doc := policyDoc{Version: "2012-10-17"}
 	if cur != "" {
 		if err := json.Unmarshal([]byte(cur), &doc); err != nil {
-			return nil, invalid("put cluster policy of %s as %s: the current policy is not a JSON policy document: %v", arn, s.acct.Name, err)
+			return nil, activities.Invalid("put cluster policy of %s as %s: the current policy is not a JSON policy document: %v", arn, s.acct.Name, err)
 		}
 	}
 	var kept []map[string]any
@@ -325,11 +326,11 @@ func (s *session) clusterPolicy(ctx context.Context, arn string) (string, string
 
 // RestoreClusterPolicy puts a previous policy back, or deletes the policy when it is empty.
 func (a *Actions) RestoreClusterPolicy(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := inStr(call, "clusterArn", true)
+	arn, err := activities.String(call, "clusterArn", true)
 	if err != nil {
 		return nil, err
 	}
-	policy, err := inStr(call, "policy", false)
+	policy, err := activities.String(call, "policy", false)
 	if err != nil {
 		return nil, err
 	}
@@ -369,23 +370,23 @@ var vpcConnectionGone = map[kafkatypes.VpcConnectionState]bool{
 // client account), tagged with the idempotency key; a connection an earlier
 // attempt created is reused.
 func (a *Actions) CreateVpcConnection(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := inStr(call, "clusterArn", true)
+	arn, err := activities.String(call, "clusterArn", true)
 	if err != nil {
 		return nil, err
 	}
-	auth, err := inStr(call, "authentication", true)
+	auth, err := activities.String(call, "authentication", true)
 	if err != nil {
 		return nil, err
 	}
-	vpc, err := inStr(call, "vpcId", true)
+	vpc, err := activities.String(call, "vpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	subnets, err := inStrs(call, "subnetIds", true)
+	subnets, err := activities.Strings(call, "subnetIds", true)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := inStrs(call, "securityGroupIds", true)
+	groups, err := activities.Strings(call, "securityGroupIds", true)
 	if err != nil {
 		return nil, err
 	}
@@ -428,7 +429,7 @@ func (a *Actions) CreateVpcConnection(ctx context.Context, call plan.Call) (plan
 
 // DescribeVpcConnection reads a VPC connection's state.
 func (a *Actions) DescribeVpcConnection(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := inStr(call, "vpcConnectionArn", true)
+	arn, err := activities.String(call, "vpcConnectionArn", true)
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +446,7 @@ func (a *Actions) DescribeVpcConnection(ctx context.Context, call plan.Call) (pl
 
 // DeleteVpcConnection deletes a VPC connection; a missing one counts as deleted.
 func (a *Actions) DeleteVpcConnection(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := inStr(call, "vpcConnectionArn", true)
+	arn, err := activities.String(call, "vpcConnectionArn", true)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -49,11 +50,11 @@ func serviceOut(c ec2types.ServiceConfiguration) plan.Outputs {
 // CreateEndpointService creates a VPC endpoint service in front of network
 // load balancers; the ClientToken makes retries return the same service.
 func (a *Actions) CreateEndpointService(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	lbs, err := inStrs(call, "loadBalancerArns", true)
+	lbs, err := activities.Strings(call, "loadBalancerArns", true)
 	if err != nil {
 		return nil, err
 	}
-	accept, err := inBool(call, "acceptanceRequired", true)
+	accept, err := activities.Bool(call, "acceptanceRequired", true)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func (a *Actions) CreateEndpointService(ctx context.Context, call plan.Call) (pl
 
 // DescribeEndpointService reads an endpoint service's state.
 func (a *Actions) DescribeEndpointService(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "serviceId", true)
+	id, err := activities.String(call, "serviceId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func (a *Actions) DescribeEndpointService(ctx context.Context, call plan.Call) (
 
 // DeleteEndpointService deletes an endpoint service; a missing one counts as deleted.
 func (a *Actions) DeleteEndpointService(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "serviceId", true)
+	id, err := activities.String(call, "serviceId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func (a *Actions) DeleteEndpointService(ctx context.Context, call plan.Call) (pl
 
 // principal returns the IAM root principal of a registry account.
 func (a *Actions) principal(call plan.Call) (string, error) {
-	name, err := inStr(call, "principalAccount", true)
+	name, err := activities.String(call, "principalAccount", true)
 	if err != nil {
 		return "", err
 	}
@@ -138,7 +139,7 @@ func (a *Actions) RemoveServicePermission(ctx context.Context, call plan.Call) (
 }
 
 func (a *Actions) modifyPermission(ctx context.Context, call plan.Call, add bool) (plan.Outputs, error) {
-	id, err := inStr(call, "serviceId", true)
+	id, err := activities.String(call, "serviceId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -174,23 +175,23 @@ func endpointOut(e ec2types.VpcEndpoint) plan.Outputs {
 // CreateVpcEndpoint creates an interface endpoint in the client VPC; the
 // ClientToken makes retries return the same endpoint.
 func (a *Actions) CreateVpcEndpoint(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	svc, err := inStr(call, "serviceName", true)
+	svc, err := activities.String(call, "serviceName", true)
 	if err != nil {
 		return nil, err
 	}
-	vpc, err := inStr(call, "vpcId", true)
+	vpc, err := activities.String(call, "vpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	subnets, err := inStrs(call, "subnetIds", true)
+	subnets, err := activities.Strings(call, "subnetIds", true)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := inStrs(call, "securityGroupIds", false)
+	groups, err := activities.Strings(call, "securityGroupIds", false)
 	if err != nil {
 		return nil, err
 	}
-	privateDNS, err := inBool(call, "privateDns", false)
+	privateDNS, err := activities.Bool(call, "privateDns", false)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +213,7 @@ func (a *Actions) CreateVpcEndpoint(ctx context.Context, call plan.Call) (plan.O
 
 // DescribeVpcEndpoint reads an endpoint's state (lowerCamel, as AWS sends it).
 func (a *Actions) DescribeVpcEndpoint(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "endpointId", true)
+	id, err := activities.String(call, "endpointId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +233,7 @@ func (a *Actions) DescribeVpcEndpoint(ctx context.Context, call plan.Call) (plan
 
 // DeleteVpcEndpoint deletes an endpoint; a missing one counts as deleted.
 func (a *Actions) DeleteVpcEndpoint(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "endpointId", true)
+	id, err := activities.String(call, "endpointId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -264,11 +265,11 @@ func (a *Actions) RejectEndpointConnection(ctx context.Context, call plan.Call) 
 }
 
 func (a *Actions) endpointConnection(ctx context.Context, call plan.Call, accept bool) (plan.Outputs, error) {
-	svc, err := inStr(call, "serviceId", true)
+	svc, err := activities.String(call, "serviceId", true)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := inStr(call, "endpointId", true)
+	ep, err := activities.String(call, "endpointId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -312,15 +313,15 @@ var attachmentGone = map[string]bool{"deleted": true, "deleting": true, "rejecte
 // CreateTGWAttachment attaches a VPC to a transit gateway, tagged with the
 // idempotency key; an attachment an earlier attempt created is reused.
 func (a *Actions) CreateTGWAttachment(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	tgw, err := inStr(call, "transitGatewayId", true)
+	tgw, err := activities.String(call, "transitGatewayId", true)
 	if err != nil {
 		return nil, err
 	}
-	vpc, err := inStr(call, "vpcId", true)
+	vpc, err := activities.String(call, "vpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	subnets, err := inStrs(call, "subnetIds", true)
+	subnets, err := activities.Strings(call, "subnetIds", true)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +363,7 @@ func (s *session) describeAttachment(ctx context.Context, id string) (*ec2types.
 
 // AcceptTGWAttachment accepts an attachment as the transit gateway owner; an accepted one counts as done.
 func (a *Actions) AcceptTGWAttachment(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "attachmentId", true)
+	id, err := activities.String(call, "attachmentId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +390,7 @@ func (a *Actions) AcceptTGWAttachment(ctx context.Context, call plan.Call) (plan
 
 // DescribeTGWAttachment reads an attachment's state.
 func (a *Actions) DescribeTGWAttachment(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "attachmentId", true)
+	id, err := activities.String(call, "attachmentId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +407,7 @@ func (a *Actions) DescribeTGWAttachment(ctx context.Context, call plan.Call) (pl
 
 // DeleteTGWAttachment deletes an attachment; a missing one counts as deleted.
 func (a *Actions) DeleteTGWAttachment(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "attachmentId", true)
+	id, err := activities.String(call, "attachmentId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -425,15 +426,15 @@ func (a *Actions) DeleteTGWAttachment(ctx context.Context, call plan.Call) (plan
 // existing route to the same attachment is reused (created only when an
 // earlier attempt of this step made it).
 func (a *Actions) CreateTGWRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	rtb, err := inStr(call, "routeTableId", true)
+	rtb, err := activities.String(call, "routeTableId", true)
 	if err != nil {
 		return nil, err
 	}
-	dest, err := inStr(call, "destination", true)
+	dest, err := activities.String(call, "destination", true)
 	if err != nil {
 		return nil, err
 	}
-	att, err := inStr(call, "attachmentId", true)
+	att, err := activities.String(call, "attachmentId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -469,22 +470,22 @@ func (a *Actions) CreateTGWRoute(ctx context.Context, call plan.Call) (plan.Outp
 				return out, nil
 			}
 		}
-		return nil, invalid("%s as %s: the route table already routes %s elsewhere", what, s.acct.Name, dest)
+		return nil, activities.Invalid("%s as %s: the route table already routes %s elsewhere", what, s.acct.Name, dest)
 	}
 	return nil, s.classify(what, err)
 }
 
 // DeleteTGWRoute deletes a transit gateway route; created=false skips it, a missing route counts as deleted.
 func (a *Actions) DeleteTGWRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	rtb, err := inStr(call, "routeTableId", true)
+	rtb, err := activities.String(call, "routeTableId", true)
 	if err != nil {
 		return nil, err
 	}
-	dest, err := inStr(call, "destination", true)
+	dest, err := activities.String(call, "destination", true)
 	if err != nil {
 		return nil, err
 	}
-	created, err := inBool(call, "created", true)
+	created, err := activities.Bool(call, "created", true)
 	if err != nil {
 		return nil, err
 	}

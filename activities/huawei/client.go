@@ -120,18 +120,18 @@ func (a *Actions) session(ctx context.Context, call plan.Call, account string) (
 		account = call.Account
 	}
 	if account == "" {
-		return nil, invalid("%s: the step names no account", call.Action)
+		return nil, activities.Invalid("%s: the step names no account", call.Action)
 	}
 	acct, ok := a.accts.Get(account)
 	if !ok {
-		return nil, invalid("%s: account %q is not in the worker's account registry", call.Action, account)
+		return nil, activities.Invalid("%s: account %q is not in the worker's account registry", call.Action, account)
 	}
 	if acct.Provider != accounts.ProviderHuawei || acct.Huawei == nil {
-		return nil, invalid("%s: account %q is a %s account, not huawei", call.Action, account, acct.Provider)
+		return nil, activities.Invalid("%s: account %q is a %s account, not huawei", call.Action, account, acct.Provider)
 	}
 	creds, err := acct.Resolve(ctx)
 	if err != nil {
-		return nil, unauthorized("%s: %v", call.Action, err)
+		return nil, activities.Unauthorized("%s: %v", call.Action, err)
 	}
 	b := basic.NewCredentialsBuilder().WithAk(creds.AK).WithSk(creds.SK).WithProjectId(acct.Huawei.ProjectID)
 	if creds.SecurityToken != "" {
@@ -139,7 +139,7 @@ func (a *Actions) session(ctx context.Context, call plan.Call, account string) (
 	}
 	cred, err := b.SafeBuild()
 	if err != nil {
-		return nil, unauthorized("%s: account %q: credentials incomplete", call.Action, account)
+		return nil, activities.Unauthorized("%s: account %q: credentials incomplete", call.Action, account)
 	}
 	rt := &retryAfterTripper{base: a.transport, ctx: ctx}
 	hc := config.DefaultHttpConfig().WithTimeout(a.timeout).WithHttpRoundTripper(rt)
@@ -152,7 +152,7 @@ func (s *session) hcClient(service string) (*core.HcHttpClient, error) {
 	if err != nil {
 		ep = defaultEndpoint(s.acct, service)
 		if ep == "" {
-			return nil, invalid("%s: %v", s.action, err)
+			return nil, activities.Invalid("%s: %v", s.action, err)
 		}
 	}
 	c, err := core.NewHcHttpClientBuilder().
@@ -161,7 +161,7 @@ func (s *session) hcClient(service string) (*core.HcHttpClient, error) {
 		WithHttpConfig(s.http).
 		SafeBuild()
 	if err != nil {
-		return nil, invalid("%s: build %s client for account %q: %v", s.action, service, s.acct.Name, err)
+		return nil, activities.Invalid("%s: build %s client for account %q: %v", s.action, service, s.acct.Name, err)
 	}
 	return c, nil
 }
@@ -242,14 +242,6 @@ func (t *retryAfterTripper) retryAfter() time.Duration {
 	return t.last
 }
 
-func invalid(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), plan.ErrInvalid, nil)
-}
-
-func unauthorized(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), plan.ErrUnauthorized, nil)
-}
-
 func conflict(format string, args ...any) error {
 	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrConflict)
 }
@@ -308,67 +300,10 @@ func describe(desc, key string) string {
 
 // --- inputs ---
 
-func inStr(call plan.Call, key string, required bool) (string, error) {
-	v, ok := call.Inputs[key]
-	if !ok || v == nil {
-		if required {
-			return "", invalid("%s: input %q is required", call.Action, key)
-		}
-		return "", nil
-	}
-	s, ok := v.(string)
-	if !ok {
-		return "", invalid("%s: input %q must be a string, got %T", call.Action, key, v)
-	}
-	if required && s == "" {
-		return "", invalid("%s: input %q is empty", call.Action, key)
-	}
-	return s, nil
-}
-
-func inInt(call plan.Call, key string, def int) (int, error) {
-	v, ok := call.Inputs[key]
-	if !ok || v == nil {
-		return def, nil
-	}
-	switch n := v.(type) {
-	case int:
-		return n, nil
-	case int32:
-		return int(n), nil
-	case int64:
-		return int(n), nil
-	case float64:
-		if n != float64(int(n)) {
-			return 0, invalid("%s: input %q must be an integer", call.Action, key)
-		}
-		return int(n), nil
-	case string:
-		i, err := strconv.Atoi(n)
-		if err != nil {
-			return 0, invalid("%s: input %q must be an integer", call.Action, key)
-		}
-		return i, nil
-	}
-	return 0, invalid("%s: input %q must be an integer, got %T", call.Action, key, v)
-}
-
-func inBool(call plan.Call, key string, def bool) (bool, error) {
-	v, ok := call.Inputs[key]
-	if !ok || v == nil {
-		return def, nil
-	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, invalid("%s: input %q must be a boolean, got %T", call.Action, key, v)
-	}
-	return b, nil
-}
-
 func inStrMap(call plan.Call, key string) (map[string]string, error) {
 	v, ok := call.Inputs[key]
 	if !ok || v == nil {
-		return nil, invalid("%s: input %q is required", call.Action, key)
+		return nil, activities.Invalid("%s: input %q is required", call.Action, key)
 	}
 	out := map[string]string{}
 	switch m := v.(type) {
@@ -380,7 +315,7 @@ func inStrMap(call plan.Call, key string) (map[string]string, error) {
 		for k, x := range m {
 			s, ok := x.(string)
 			if !ok {
-				return nil, invalid("%s: input %q[%q] must be a string, got %T", call.Action, key, k, x)
+				return nil, activities.Invalid("%s: input %q[%q] must be a string, got %T", call.Action, key, k, x)
 			}
 			out[k] = s
 		}
@@ -389,12 +324,12 @@ func inStrMap(call plan.Call, key string) (map[string]string, error) {
 			ks, ok1 := k.(string)
 			s, ok2 := x.(string)
 			if !ok1 || !ok2 {
-				return nil, invalid("%s: input %q must map strings to strings", call.Action, key)
+				return nil, activities.Invalid("%s: input %q must map strings to strings", call.Action, key)
 			}
 			out[ks] = s
 		}
 	default:
-		return nil, invalid("%s: input %q must be an object, got %T", call.Action, key, v)
+		return nil, activities.Invalid("%s: input %q must be an object, got %T", call.Action, key, v)
 	}
 	return out, nil
 }

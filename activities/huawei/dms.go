@@ -10,6 +10,7 @@ import (
 	kafka "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kafka/v2"
 	km "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kafka/v2/model"
 
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -45,7 +46,7 @@ func showInstance(s *session, c *kafka.KafkaClient, id string) (*instanceView, e
 	info := map[string]crossVpcEntry{}
 	if raw := deref(resp.CrossVpcInfo); strings.TrimSpace(raw) != "" {
 		if err := json.Unmarshal([]byte(raw), &info); err != nil {
-			return nil, invalid("show Kafka instance %s: cross_vpc_info is not the expected JSON: %v", id, err)
+			return nil, activities.Invalid("show Kafka instance %s: cross_vpc_info is not the expected JSON: %v", id, err)
 		}
 	}
 	listeners := make([]string, 0, len(info))
@@ -93,7 +94,7 @@ func sortIPs(ips []string) {
 
 // ShowInstance reads a DMS Kafka instance and its brokers' cross-VPC listeners.
 func (a *Actions) ShowInstance(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "instanceId", true)
+	id, err := activities.String(call, "instanceId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +119,7 @@ type crossVpcMemo struct {
 // remembered across attempts (heartbeat details), so a retry after a
 // successful modify still reports the original map for the rollback.
 func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "instanceId", true)
+	id, err := activities.String(call, "instanceId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -143,10 +144,10 @@ func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.O
 	}
 	for ip, adv := range want {
 		if _, ok := v.advertised[ip]; !ok {
-			return nil, invalid("update advertised IPs of Kafka instance %s: %s is not one of its listener IPs", id, ip)
+			return nil, activities.Invalid("update advertised IPs of Kafka instance %s: %s is not one of its listener IPs", id, ip)
 		}
 		if adv == "" {
-			return nil, invalid("update advertised IPs of Kafka instance %s: empty advertised IP for listener %s", id, ip)
+			return nil, activities.Invalid("update advertised IPs of Kafka instance %s: empty advertised IP for listener %s", id, ip)
 		}
 		complete[ip] = adv
 	}

@@ -12,6 +12,7 @@ import (
 	vpc3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v3"
 	v3m "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v3/model"
 
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -48,11 +49,11 @@ type attemptMemo struct {
 // AddSecurityGroupRule adds an allow rule, reusing an identical one. created
 // reports whether Topoflow made the rule (only then does the inverse delete it).
 func (a *Actions) AddSecurityGroupRule(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	sg, err := inStr(call, "securityGroupId", true)
+	sg, err := activities.String(call, "securityGroupId", true)
 	if err != nil {
 		return nil, err
 	}
-	direction, err := inStr(call, "direction", false)
+	direction, err := activities.String(call, "direction", false)
 	if err != nil {
 		return nil, err
 	}
@@ -60,9 +61,9 @@ func (a *Actions) AddSecurityGroupRule(ctx context.Context, call plan.Call) (pla
 		direction = "ingress"
 	}
 	if direction != "ingress" && direction != "egress" {
-		return nil, invalid("%s: direction must be ingress or egress, not %q", call.Action, direction)
+		return nil, activities.Invalid("%s: direction must be ingress or egress, not %q", call.Action, direction)
 	}
-	protocol, err := inStr(call, "protocol", false)
+	protocol, err := activities.String(call, "protocol", false)
 	if err != nil {
 		return nil, err
 	}
@@ -70,18 +71,18 @@ func (a *Actions) AddSecurityGroupRule(ctx context.Context, call plan.Call) (pla
 		protocol = "tcp"
 	}
 	protocol = strings.ToLower(protocol)
-	port, err := inInt(call, "port", 0)
+	port, err := activities.Int(call, "port", 0, false)
 	if err != nil {
 		return nil, err
 	}
 	if port < 1 || port > 65535 {
-		return nil, invalid("%s: port must be 1..65535", call.Action)
+		return nil, activities.Invalid("%s: port must be 1..65535", call.Action)
 	}
-	cidr, err := inStr(call, "cidr", true)
+	cidr, err := activities.String(call, "cidr", true)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := inStr(call, "description", false)
+	desc, err := activities.String(call, "description", false)
 	if err != nil {
 		return nil, err
 	}
@@ -122,11 +123,11 @@ func (a *Actions) AddSecurityGroupRule(ctx context.Context, call plan.Call) (pla
 
 // DeleteSecurityGroupRule deletes a rule Topoflow created; missing is done.
 func (a *Actions) DeleteSecurityGroupRule(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "ruleId", true)
+	id, err := activities.String(call, "ruleId", true)
 	if err != nil {
 		return nil, err
 	}
-	created, err := inBool(call, "created", true)
+	created, err := activities.Bool(call, "created", true)
 	if err != nil {
 		return nil, err
 	}
@@ -160,24 +161,24 @@ func peeringName(prefix, key string) string {
 
 // CreatePeering requests a VPC peering (looked up by its name first).
 func (a *Actions) CreatePeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	vpcID, err := inStr(call, "vpcId", true)
+	vpcID, err := activities.String(call, "vpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	peerVPC, err := inStr(call, "peerVpcId", true)
+	peerVPC, err := activities.String(call, "peerVpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	peerAcct, err := inStr(call, "peerAccount", false)
+	peerAcct, err := activities.String(call, "peerAccount", false)
 	if err != nil {
 		return nil, err
 	}
-	prefix, err := inStr(call, "name", false)
+	prefix, err := activities.String(call, "name", false)
 	if err != nil {
 		return nil, err
 	}
 	if call.IdempotencyKey == "" {
-		return nil, invalid("%s: the call has no idempotency key", call.Action)
+		return nil, activities.Invalid("%s: the call has no idempotency key", call.Action)
 	}
 	s, c, err := a.vpc2For(ctx, call)
 	if err != nil {
@@ -187,7 +188,7 @@ func (a *Actions) CreatePeering(ctx context.Context, call plan.Call) (plan.Outpu
 	if peerAcct != "" {
 		pa, ok := a.accts.Get(peerAcct)
 		if !ok || pa.Huawei == nil {
-			return nil, invalid("%s: peer account %q is not a huawei account in the worker's registry", call.Action, peerAcct)
+			return nil, activities.Invalid("%s: peer account %q is not a huawei account in the worker's registry", call.Action, peerAcct)
 		}
 		peerProject = pa.Huawei.ProjectID
 	}
@@ -219,7 +220,7 @@ func (a *Actions) CreatePeering(ctx context.Context, call plan.Call) (plan.Outpu
 
 // AcceptPeering accepts a peering as the accepter account.
 func (a *Actions) AcceptPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "peeringId", true)
+	id, err := activities.String(call, "peeringId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +248,7 @@ func (a *Actions) AcceptPeering(ctx context.Context, call plan.Call) (plan.Outpu
 
 // GetPeering reads a peering's status.
 func (a *Actions) GetPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "peeringId", true)
+	id, err := activities.String(call, "peeringId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +276,7 @@ func (a *Actions) GetPeering(ctx context.Context, call plan.Call) (plan.Outputs,
 
 // DeletePeering deletes a peering; missing is done.
 func (a *Actions) DeletePeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "peeringId", true)
+	id, err := activities.String(call, "peeringId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -292,15 +293,15 @@ func (a *Actions) DeletePeering(ctx context.Context, call plan.Call) (plan.Outpu
 // AddRoute adds destination → peering to a VPC's routes, reusing an
 // identical route. created is true when this request (any attempt) made it.
 func (a *Actions) AddRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	vpcID, err := inStr(call, "vpcId", true)
+	vpcID, err := activities.String(call, "vpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	dest, err := inStr(call, "destination", true)
+	dest, err := activities.String(call, "destination", true)
 	if err != nil {
 		return nil, err
 	}
-	nexthop, err := inStr(call, "nexthop", true)
+	nexthop, err := activities.String(call, "nexthop", true)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +319,7 @@ func (a *Actions) AddRoute(ctx context.Context, call plan.Call) (plan.Outputs, e
 	for _, r := range deref(list.Routes) {
 		if r.Destination == dest {
 			if r.Nexthop != nexthop {
-				return nil, invalid("%s: VPC %s already routes %s via %s", call.Action, vpcID, dest, r.Nexthop)
+				return nil, activities.Invalid("%s: VPC %s already routes %s via %s", call.Action, vpcID, dest, r.Nexthop)
 			}
 			return plan.Outputs{"routeId": r.Id, "created": tried}, nil
 		}
@@ -338,11 +339,11 @@ func (a *Actions) AddRoute(ctx context.Context, call plan.Call) (plan.Outputs, e
 
 // DeleteRoute deletes a route Topoflow created; missing is done.
 func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "routeId", true)
+	id, err := activities.String(call, "routeId", true)
 	if err != nil {
 		return nil, err
 	}
-	created, err := inBool(call, "created", true)
+	created, err := activities.Bool(call, "created", true)
 	if err != nil {
 		return nil, err
 	}

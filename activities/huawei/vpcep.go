@@ -8,6 +8,7 @@ import (
 	vpcep "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1"
 	vm "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/model"
 
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -57,32 +58,32 @@ func findServiceByMarker(c *vpcep.VpcepClient, m string) (*vm.ServiceList, error
 // CreateEndpointService creates an interface endpoint service (server_type VM)
 // in front of one broker port, or returns the one an earlier attempt created.
 func (a *Actions) CreateEndpointService(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	vpcID, err := inStr(call, "vpcId", true)
+	vpcID, err := activities.String(call, "vpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	portID, err := inStr(call, "portId", true)
+	portID, err := activities.String(call, "portId", true)
 	if err != nil {
 		return nil, err
 	}
-	serverPort, err := inInt(call, "serverPort", 9011)
+	serverPort, err := activities.Int(call, "serverPort", 9011, false)
 	if err != nil {
 		return nil, err
 	}
-	clientPort, err := inInt(call, "clientPort", 9011)
+	clientPort, err := activities.Int(call, "clientPort", 9011, false)
 	if err != nil {
 		return nil, err
 	}
-	approval, err := inBool(call, "approvalEnabled", false)
+	approval, err := activities.Bool(call, "approvalEnabled", false)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := inStr(call, "description", false)
+	desc, err := activities.String(call, "description", false)
 	if err != nil {
 		return nil, err
 	}
 	if call.IdempotencyKey == "" {
-		return nil, invalid("%s: the call has no idempotency key", call.Action)
+		return nil, activities.Invalid("%s: the call has no idempotency key", call.Action)
 	}
 	s, c, err := a.vpcepFor(ctx, call)
 	if err != nil {
@@ -119,7 +120,7 @@ func (a *Actions) CreateEndpointService(ctx context.Context, call plan.Call) (pl
 
 // GetEndpointService reads an endpoint service's status.
 func (a *Actions) GetEndpointService(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "serviceId", true)
+	id, err := activities.String(call, "serviceId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +142,7 @@ func (a *Actions) GetEndpointService(ctx context.Context, call plan.Call) (plan.
 
 // DeleteEndpointService deletes an endpoint service; "not found" is done.
 func (a *Actions) DeleteEndpointService(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "serviceId", true)
+	id, err := activities.String(call, "serviceId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -158,16 +159,16 @@ func (a *Actions) DeleteEndpointService(ctx context.Context, call plan.Call) (pl
 
 // permissionFor returns iam:domain::<domain_id> of a client account.
 func (a *Actions) permissionFor(call plan.Call) (string, error) {
-	client, err := inStr(call, "clientAccount", true)
+	client, err := activities.String(call, "clientAccount", true)
 	if err != nil {
 		return "", err
 	}
 	acct, ok := a.accts.Get(client)
 	if !ok {
-		return "", invalid("%s: client account %q is not in the worker's account registry", call.Action, client)
+		return "", activities.Invalid("%s: client account %q is not in the worker's account registry", call.Action, client)
 	}
 	if acct.Huawei == nil || acct.Huawei.DomainID == "" {
-		return "", invalid("%s: client account %q has no huawei.domainId", call.Action, client)
+		return "", activities.Invalid("%s: client account %q has no huawei.domainId", call.Action, client)
 	}
 	return "iam:domain::" + acct.Huawei.DomainID, nil
 }
@@ -202,7 +203,7 @@ func (a *Actions) RemoveWhitelist(ctx context.Context, call plan.Call) (plan.Out
 }
 
 func (a *Actions) whitelist(ctx context.Context, call plan.Call, add bool) (plan.Outputs, error) {
-	id, err := inStr(call, "serviceId", true)
+	id, err := activities.String(call, "serviceId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -247,28 +248,28 @@ func (a *Actions) whitelist(ctx context.Context, call plan.Call, add bool) (plan
 // CreateEndpoint creates an interface endpoint in the client VPC, or returns
 // the one an earlier attempt created.
 func (a *Actions) CreateEndpoint(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	serviceID, err := inStr(call, "serviceId", true)
+	serviceID, err := activities.String(call, "serviceId", true)
 	if err != nil {
 		return nil, err
 	}
-	serviceName, err := inStr(call, "serviceName", false)
+	serviceName, err := activities.String(call, "serviceName", false)
 	if err != nil {
 		return nil, err
 	}
-	vpcID, err := inStr(call, "vpcId", true)
+	vpcID, err := activities.String(call, "vpcId", true)
 	if err != nil {
 		return nil, err
 	}
-	subnetID, err := inStr(call, "subnetId", true)
+	subnetID, err := activities.String(call, "subnetId", true)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := inStr(call, "description", false)
+	desc, err := activities.String(call, "description", false)
 	if err != nil {
 		return nil, err
 	}
 	if call.IdempotencyKey == "" {
-		return nil, invalid("%s: the call has no idempotency key", call.Action)
+		return nil, activities.Invalid("%s: the call has no idempotency key", call.Action)
 	}
 	s, c, err := a.vpcepFor(ctx, call)
 	if err != nil {
@@ -302,14 +303,14 @@ func (a *Actions) CreateEndpoint(ctx context.Context, call plan.Call) (plan.Outp
 		return nil, s.classify(what, err)
 	}
 	if serviceName != "" && resp.EndpointServiceName != nil && *resp.EndpointServiceName != serviceName {
-		return nil, invalid("%s: endpoint %s connects to service %q, expected %q", call.Action, deref(resp.Id), *resp.EndpointServiceName, serviceName)
+		return nil, activities.Invalid("%s: endpoint %s connects to service %q, expected %q", call.Action, deref(resp.Id), *resp.EndpointServiceName, serviceName)
 	}
 	return plan.Outputs{"endpointId": deref(resp.Id), "ip": deref(resp.Ip), "status": deref(resp.Status), "serviceId": deref(resp.EndpointServiceId), "existing": false}, nil
 }
 
 // GetEndpoint reads an endpoint's status and IP.
 func (a *Actions) GetEndpoint(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "endpointId", true)
+	id, err := activities.String(call, "endpointId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +332,7 @@ func (a *Actions) GetEndpoint(ctx context.Context, call plan.Call) (plan.Outputs
 
 // DeleteEndpoint deletes an endpoint; "not found" is done.
 func (a *Actions) DeleteEndpoint(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := inStr(call, "endpointId", true)
+	id, err := activities.String(call, "endpointId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -357,11 +358,11 @@ func (a *Actions) RejectConnection(ctx context.Context, call plan.Call) (plan.Ou
 }
 
 func (a *Actions) decideConnection(ctx context.Context, call plan.Call, accept bool) (plan.Outputs, error) {
-	serviceID, err := inStr(call, "serviceId", true)
+	serviceID, err := activities.String(call, "serviceId", true)
 	if err != nil {
 		return nil, err
 	}
-	endpointID, err := inStr(call, "endpointId", true)
+	endpointID, err := activities.String(call, "endpointId", true)
 	if err != nil {
 		return nil, err
 	}
