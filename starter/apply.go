@@ -234,6 +234,9 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 	warned := false
 	for {
 		if p, err := queryProgress(ctx, c, run.GetID()); err == nil {
+			if desc, derr := c.DescribeWorkflowExecution(ctx, run.GetID(), ""); derr == nil {
+				mergeLiveWaits(run.GetID(), desc, &p)
+			}
 			last = p
 			report(p)
 			failingSince, warned = time.Time{}, false

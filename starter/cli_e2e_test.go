@@ -39,6 +39,21 @@ func init() {
 	})
 }
 
+const pendingAction = "test.pending"
+
+func init() {
+	catalog.Register(catalog.Action{
+		Name: pendingAction, Provider: "topoflow", Title: "Test read action: a resource that stays creating",
+		Read: true, Outputs: []string{"status"},
+		Wait: &plan.Wait{Pending: []string{"creating"}, Target: []string{"ready"}, PollInterval: plan.D(200 * time.Millisecond), Timeout: plan.D(10 * time.Minute)},
+	})
+}
+
+// pending is the worker side of test.pending.
+func pending(context.Context, plan.Call) (plan.Outputs, error) {
+	return plan.Outputs{"status": "creating"}, nil
+}
+
 // flaky is the worker side of test.flaky.
 func flaky(_ context.Context, call plan.Call) (plan.Outputs, error) {
 	if fail, _ := call.Inputs["fail"].(bool); fail {
@@ -54,7 +69,10 @@ func TestMain(m *testing.M) {
 	s, err := stack.Start(ctx, stack.Options{
 		Worker:   true,
 		Temporal: stack.TemporalOptions{UI: true},
-		Register: func(_ worker.Registry, reg *activities.Registry) { reg.Add(flakyAction, flaky) },
+		Register: func(_ worker.Registry, reg *activities.Registry) {
+			reg.Add(flakyAction, flaky)
+			reg.Add(pendingAction, pending)
+		},
 	})
 	cancel()
 	if err != nil {
@@ -428,5 +446,37 @@ func TestUnknownRequest(t *testing.T) {
 	code, _, errs := cli(t, "status", "topoflow/Workflow/does-not-exist")
 	if code != 1 || !strings.Contains(errs, "does-not-exist") {
 		t.Errorf("status of an unknown request: exit %d stderr %q", code, errs)
+	}
+}
+
+// TestStatusShowsWhatARunningWaitObserves: the progress query cannot see a
+// running wait's heartbeats; status merges them from the pending activity.
+func TestStatusShowsWhatARunningWaitObserves(t *testing.T) {
+	spec := writeSpec(t, "live-wait", `  steps:
+  - id: resource
+    action: test.pending
+    wait: {pollInterval: 200ms, timeout: 10m}
+`)
+	id := strings.TrimSpace(mustCLI(t, "apply", spec, "-o", "json"))
+	var applied struct {
+		WorkflowID string `json:"workflowId"`
+	}
+	if err := json.Unmarshal([]byte(id), &applied); err != nil {
+		t.Fatalf("apply json: %v: %s", err, id)
+	}
+	t.Cleanup(func() { cli(t, "cancel", applied.WorkflowID) })
+	s := waitFor(t, applied.WorkflowID, "the wait's observed status", func(s statusJSON) bool {
+		for _, st := range s.Steps {
+			if st.ID == "resource" {
+				return st.State == workflows.StepRunning && st.Observed == "creating"
+			}
+		}
+		return false
+	})
+	if s.Phase != workflows.PhaseRunning {
+		t.Fatalf("phase %s, want %s", s.Phase, workflows.PhaseRunning)
+	}
+	if out := mustCLI(t, "status", applied.WorkflowID); !strings.Contains(out, "creating") {
+		t.Fatalf("status text does not show the observed state:\n%s", out)
 	}
 }

@@ -46,6 +46,7 @@ resources. The request's worker must be running to answer.`,
 			if err != nil {
 				return err
 			}
+			mergeLiveWaits(id, desc, &p)
 			info := desc.GetWorkflowExecutionInfo()
 			st := statusName(info.GetStatus())
 			link := uiLink(uiBase(uiURL), id)

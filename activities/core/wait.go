@@ -30,6 +30,10 @@ const maxSleepChunk = 10 * time.Second
 // WaitProgress is the wait's heartbeat detail: what it last observed. A
 // retried attempt resumes from it (the wait's deadline does not restart).
 type WaitProgress struct {
+	// Key is the waiting step's idempotency key ("<workflowID>/<stepID>[/<item>]"),
+	// so a reader of a pending activity's heartbeat (the CLI's status) can tell
+	// which step is waiting.
+	Key string `json:"key,omitempty"`
 	// Polls counts the read calls made so far (across attempts).
 	Polls int `json:"polls"`
 	// LastStatus is the last observed status.
@@ -110,6 +114,7 @@ func (w *Waiter) Wait(ctx context.Context, wc plan.WaitCall) (plan.Outputs, erro
 	if pr.Deadline.IsZero() {
 		pr.Deadline = now().Add(c.Timeout.Std())
 	}
+	pr.Key = wc.Call.IdempotencyKey
 	for {
 		out, err := fn(ctx, wc.Call)
 		pr.Polls++
