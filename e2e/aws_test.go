@@ -525,7 +525,6 @@ spec:
   method: privateLink
   privateLink: {loadBalancerArns: [%s], ports: [9001, 9002, 9003]}
   approval: {approvers: [kafka-owner@example.com], deadline: 1h}
-  verify: {enabled: false}
   timeouts: {pollInterval: 200ms, wait: 2m, step: 2m}
 `, mskARN, clientBVPC, nlb))
 	run := startPlan(t, s, p)
@@ -542,16 +541,38 @@ spec:
 			}
 		}
 	}
-	ip := ep.Attrs["ip"]
+	ip, dns := ep.Attrs["ip"], ep.Attrs["dnsName"]
 	seeds := []string{net.JoinHostPort(ip, "9001"), net.JoinHostPort(ip, "9002"), net.JoinHostPort(ip, "9003")}
 	if err := apiVersions(sim, clientBVPC, seeds); err == nil {
 		t.Fatal("the endpoint forwards before the owner accepted it")
 	}
+	// kafka.verify through the endpoint's DNS name fails before the acceptance.
+	reg := activities.NewRegistry()
+	kafka.Register(reg, kafka.Options{DialFrom: func(n string) kafka.DialFunc { return kafka.DialFunc(sim.Net.DialFrom(n)) }})
+	verify, _ := reg.Get(kafka.ActionVerify)
+	want := map[string]any{"0": dns + ":9001", "1": dns + ":9002", "2": dns + ":9003"}
+	vctx, vcancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer vcancel()
+	if _, err := verify(vctx, plan.Call{Action: kafka.ActionVerify, IdempotencyKey: "aws-e2e/privatelink-early",
+		Inputs: map[string]any{"bootstrap": []any{dns + ":9001"}, "clientNetwork": clientBVPC}}); err == nil {
+		t.Fatal("verify through the endpoint succeeded before the owner accepted it")
+	}
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	var out map[string]any
+	if err := run.Get(ctx, &out); err != nil {
 		t.Fatalf("request failed: %v", err)
+	}
+	// The request ended with kafka.verify's produce/consume from the client
+	// VPC, the brokers advertised at the endpoint's DNS name and NLB ports.
+	outs, _ := out["outputs"].(map[string]any)
+	if fmt.Sprint(outs["brokers"]) != fmt.Sprint(want) {
+		t.Fatalf("verified brokers %v, want %v (outputs %v)", outs["brokers"], want, out)
+	}
+	// The brokers' own addresses stay unreachable from the client VPC.
+	if err := verifyFromVPC(sim, clientBVPC, "privatelink-direct"); err == nil {
+		t.Fatal("the client VPC reaches the brokers' own addresses without a peering")
 	}
 	got, err := inventory.Get[*inventory.Endpoint](sim.Inventory, ep.ID)
 	if err != nil || got.Status != "available" || got.Account != "aws-client-b" {
@@ -591,7 +612,6 @@ spec:
   method: mskMultiVpc
   mskMultiVpc: {authentication: iam}
   approval: {approvers: [kafka-owner@example.com], deadline: 1h}
-  verify: {enabled: false}
   timeouts: {pollInterval: 200ms, wait: 2m, step: 2m}
 `, mskARN, clientBVPC))
 	out := runToEnd(t, s, p, "approve-access")
@@ -621,6 +641,21 @@ spec:
 	}
 	if !found {
 		t.Fatalf("no multi-VPC bootstrap string in %v", out)
+	}
+	// The request ended with kafka.verify's produce/consume from the client
+	// VPC through the multi-VPC names and ports (MSK IAM is not simulated:
+	// the multi-VPC listeners authenticate as the brokers do, plaintext here).
+	outs, _ := out["outputs"].(map[string]any)
+	brokers, _ := outs["brokers"].(map[string]any)
+	for i := range 3 {
+		want := fmt.Sprintf("b-%d.iam.msk-prod.x1y2z3.c2.kafka.eu-west-1.amazonaws.com:%d", i+1, 14001+i)
+		if brokers[fmt.Sprint(i)] != want {
+			t.Fatalf("verified broker %d at %v, want %s (outputs %v)", i, brokers[fmt.Sprint(i)], want, out)
+		}
+	}
+	// The brokers' own addresses stay unreachable from the client VPC.
+	if err := verifyFromVPC(sim, clientBVPC, "multi-vpc-direct"); err == nil {
+		t.Fatal("the client VPC reaches the brokers' own addresses without a peering")
 	}
 }
 

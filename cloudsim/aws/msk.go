@@ -300,7 +300,7 @@ func (a *api) bootstrapBrokers(c *caller, r *http.Request, _ []byte) (int, any, 
 	vpc := func(scheme string) string {
 		var l []string
 		for i := range bs {
-			l = append(l, fmt.Sprintf("b-%d.%s.%s.x1y2z3.c2.kafka.%s.amazonaws.com:%d", i+1, scheme, k.Name, c.region, 14001+i))
+			l = append(l, fmt.Sprintf("%s:%d", vpcBrokerHost(k.Name, scheme, c.region, i), vpcPort(i)))
 		}
 		return strings.Join(l, ",")
 	}

@@ -21,7 +21,9 @@ import (
 // endpoint per load-balancer listener (awsType listener, status accepted)
 // makes the network model forward the endpoint's address and listener port
 // to the listener's target, so a client in the endpoint's VPC really reaches
-// the brokers.
+// the brokers; the endpoint's DNS name resolves in its VPC and the brokers'
+// metadata through it names the DNS name and listener ports (see
+// multivpc_net.go).
 
 const (
 	typeService  = "vpc-endpoint-service"
@@ -378,13 +380,20 @@ func (a *api) endpointAvailable(id string) {
 		if err != nil || ep.Status != "pending" {
 			return
 		}
+		dns := ep.Attrs["dnsName"]
+		adv := a.privateLinkAdvertised(ep.ServiceID, dns)
 		for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
 			if !isType(sub.Attrs, typeListener) || sub.Attrs["parent"] != ep.ServiceID {
 				continue
 			}
+			var names []string
+			if dns != "" {
+				names = []string{dns}
+			}
 			_, _ = inventory.Create(a.inv, &inventory.Endpoint{
 				Meta:      inventory.Meta{ID: id + ":" + strings.TrimPrefix(sub.ID, ep.ServiceID+":"), Account: ep.Account, Region: ep.Region, Status: inventory.EndpointAccepted},
 				ServiceID: sub.ID, ServiceName: ep.ServiceName, VPCID: ep.VPCID, SubnetID: ep.SubnetID, IP: ep.Attrs["ip"],
+				DNSNames: names, Advertised: adv[a.clusterOf(sub.PortID)],
 				Attrs: map[string]string{attrType: typeListener, "parent": id},
 			})
 		}

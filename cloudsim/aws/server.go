@@ -88,6 +88,8 @@ type api struct {
 	msk    *http.ServeMux
 	// mu serialises read-check-write sequences (duplicate rules, routes).
 	mu sync.Mutex
+	// lmu serialises the creation of VPC connections' client-side listeners.
+	lmu sync.Mutex
 	// sessions holds the temporary credentials AssumeRole minted.
 	smu      sync.Mutex
 	sessions map[string]session
@@ -104,6 +106,7 @@ type session struct {
 func Mount(s *cloudsim.Sim) error {
 	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, msk: http.NewServeMux(), sessions: map[string]session{}}
 	a.mskRoutes()
+	a.watchVpcConnections()
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "kafka" }, a.msk)
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "ec2" || unsignedQuery(r) }, http.HandlerFunc(a.serveEC2))
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "sts" }, http.HandlerFunc(a.serveSTS))

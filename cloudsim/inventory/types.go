@@ -235,6 +235,15 @@ type Endpoint struct {
 	IP          string            `json:"ip,omitempty" yaml:"ip"`
 	Description string            `json:"description,omitempty" yaml:"description"`
 	Attrs       map[string]string `json:"attrs,omitempty" yaml:"attrs"`
+	// DNSNames resolve to IP for clients inside VPCID while the endpoint is
+	// accepted (the endpoint's private DNS names).
+	DNSNames []string `json:"dnsNames,omitempty" yaml:"dnsNames"`
+	// Advertised, when set, makes the endpoint's forwarder speak Kafka: it
+	// answers Metadata, FindCoordinator and DescribeCluster with these
+	// addresses (broker ID → host:port) instead of the brokers' own, as a
+	// listener dedicated to the endpoint's network does. Brokers not in the
+	// map keep their address. Empty: plain TCP forwarding.
+	Advertised map[int32]string `json:"advertised,omitempty" yaml:"advertised"`
 }
 
 // Peering statuses that the network model acts on.

@@ -12,7 +12,11 @@
 //   - [Network.DialFrom] dials as a client inside a VPC: it reaches
 //     addresses of its own VPC and of VPCs joined by an active peering,
 //     and resolves host names only of its own VPC's private DNS zone (the
-//     broker host names of clusters in that VPC), as cloud-internal DNS does.
+//     broker host names of clusters in that VPC, and the DNS names of the
+//     accepted endpoints in that VPC), as cloud-internal DNS does;
+//   - an endpoint with advertised addresses (inventory.Endpoint.Advertised)
+//     has a Kafka-aware forwarder that answers metadata with the addresses
+//     of the endpoint's network (per-network advertised listeners).
 //
 // The network follows the inventory: it watches every change and starts or
 // stops clusters, brokers and forwarders accordingly.
@@ -24,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"sort"
@@ -157,6 +162,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 					want = append(want, forwardSpec{
 						listen: net.JoinHostPort(ep.IP, strconv.Itoa(pm.ClientPort)),
 						target: net.JoinHostPort(ip, strconv.Itoa(pm.ServerPort)),
+						adv:    ep.Advertised,
 					})
 				}
 			}
@@ -169,6 +175,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 		for i, w := range want {
 			if w.listen == f.Listen && w.target == f.Target {
 				still = true
+				n.setAdvertised(id, f, w.adv)
 				want = append(want[:i], want[i+1:]...)
 				break
 			}
@@ -185,6 +192,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 			n.fail("endpoint %s: %v", id, err)
 			continue
 		}
+		n.setAdvertised(id, f, w.adv)
 		keep = append(keep, f)
 	}
 	if len(keep) > 0 {
@@ -194,13 +202,25 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 	}
 }
 
-type forwardSpec struct{ listen, target string }
+type forwardSpec struct {
+	listen, target string
+	adv            map[int32]string
+}
+
+func (n *Network) setAdvertised(id string, f *Forwarder, adv map[int32]string) {
+	if err := f.SetAdvertised(adv); err != nil {
+		n.fail("endpoint %s: %v", id, err)
+	}
+}
 
 // ForwarderInfo describes a running forwarder.
 type ForwarderInfo struct {
 	Endpoint string `json:"endpoint"`
 	Listen   string `json:"listen"`
 	Target   string `json:"target"`
+	// Advertised is the broker ID → host:port map a Kafka-aware forwarder
+	// answers metadata with (empty for plain TCP forwarding).
+	Advertised map[int32]string `json:"advertised,omitempty"`
 }
 
 // BrokerInfo describes a running broker.
@@ -231,7 +251,7 @@ func (n *Network) State() State {
 	}
 	for id, fs := range n.forwarders {
 		for _, f := range fs {
-			st.Forwarders = append(st.Forwarders, ForwarderInfo{Endpoint: id, Listen: f.Listen, Target: f.Target})
+			st.Forwarders = append(st.Forwarders, ForwarderInfo{Endpoint: id, Listen: f.Listen, Target: f.Target, Advertised: f.Advertised()})
 		}
 	}
 	sort.Slice(st.Brokers, func(i, j int) bool { return st.Brokers[i].Listen < st.Brokers[j].Listen })
@@ -285,8 +305,19 @@ func (n *Network) Reachable(vpcID, ip string) bool {
 
 // Resolve resolves a host name as cloud-internal DNS does for a client in
 // vpcID: broker host names of Kafka instances in that VPC resolve to their
-// listener IPs; nothing else does.
+// listener IPs, and the DNS names of accepted endpoints in that VPC to the
+// endpoint's IP; nothing else does.
 func (n *Network) Resolve(vpcID, host string) (string, error) {
+	for _, ep := range inventory.List[*inventory.Endpoint](n.inv, inventory.Filter{}) {
+		if ep.VPCID != vpcID || ep.Status != inventory.EndpointAccepted || ep.IP == "" {
+			continue
+		}
+		for _, d := range ep.DNSNames {
+			if d == host {
+				return ep.IP, nil
+			}
+		}
+	}
 	for _, k := range inventory.List[*inventory.KafkaInstance](n.inv, inventory.Filter{}) {
 		if k.VPCID != vpcID {
 			continue
@@ -327,13 +358,39 @@ func tcpAddr(ip, port string) net.Addr {
 	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(p)))
 }
 
-// Forwarder forwards TCP connections from Listen to Target.
+// Forwarder forwards TCP connections from Listen to Target. With
+// advertised addresses (SetAdvertised) it is Kafka-aware: see kafkaproxy.go.
 type Forwarder struct {
 	Listen, Target string
 	ln             net.Listener
 	mu             sync.Mutex
 	conns          map[net.Conn]struct{}
 	closed         bool
+	advRaw         map[int32]string
+	adv            map[int32]hostPort
+}
+
+// SetAdvertised sets the broker ID → host:port addresses the forwarder
+// answers Kafka metadata with, for connections accepted from now on; nil or
+// empty makes it a plain TCP forwarder again. Malformed entries are skipped
+// and reported.
+func (f *Forwarder) SetAdvertised(adv map[int32]string) error {
+	var parsed map[int32]hostPort
+	var err error
+	if len(adv) > 0 {
+		parsed, err = parseAdvertised(adv)
+	}
+	f.mu.Lock()
+	f.advRaw, f.adv = maps.Clone(adv), parsed
+	f.mu.Unlock()
+	return err
+}
+
+// Advertised returns the addresses set by SetAdvertised.
+func (f *Forwarder) Advertised() map[int32]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.advRaw)
 }
 
 // Forward starts forwarding listen → target.
@@ -383,16 +440,26 @@ func (f *Forwarder) pipe(c net.Conn) {
 	}
 	defer f.track(c, false)
 	defer f.track(up, false)
+	f.mu.Lock()
+	adv := f.adv
+	f.mu.Unlock()
 	done := make(chan struct{}, 2)
-	cp := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+	cp := func(dst, src net.Conn, copyFn func(io.Writer, io.Reader)) {
+		copyFn(dst, src)
 		if tc, ok := dst.(*net.TCPConn); ok {
 			_ = tc.CloseWrite()
 		}
 		done <- struct{}{}
 	}
-	go cp(up, c)
-	go cp(c, up)
+	if len(adv) > 0 {
+		kc := &kafkaConn{adv: adv, pending: map[int32][2]int16{}}
+		go cp(up, c, kc.requests)
+		go cp(c, up, kc.responses)
+	} else {
+		plain := func(dst io.Writer, src io.Reader) { _, _ = io.Copy(dst, src) }
+		go cp(up, c, plain)
+		go cp(c, up, plain)
+	}
 	<-done
 	<-done
 }

@@ -1,0 +1,183 @@
+package aws
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+)
+
+// Client-side broker addresses. A client reaching MSK through PrivateLink
+// or multi-VPC private connectivity must read metadata with the addresses of
+// its own network, not the brokers' addresses in the MSK VPC. The network
+// model does this with Kafka-aware forwarders (inventory.Endpoint.Advertised)
+// and endpoint DNS names (inventory.Endpoint.DNSNames):
+//
+//   - PrivateLink: each hidden listener endpoint of an available interface
+//     endpoint advertises, for every broker behind one of the service's
+//     load-balancer listeners, the endpoint's DNS name and that listener's
+//     port, and the DNS name resolves to the endpoint's address in its VPC;
+//   - multi-VPC: an AVAILABLE VPC connection gets, per broker, an address
+//     in the client subnet on which port 14001+N forwards to broker N, the
+//     cluster's multi-VPC name b-N.<scheme>.<cluster>… resolving to it in the
+//     client VPC, and metadata naming those addresses (the multi-VPC
+//     bootstrap string of GetBootstrapBrokers). Any other state removes them.
+//
+// MSK IAM (AWS_MSK_IAM SASL) is not simulated: the multi-VPC listeners
+// forward to the brokers' own listener and authenticate as it does
+// (plaintext, or the cluster's SASL users).
+
+const typeVpcConnListener = "msk-vpc-connection-listener"
+
+// vpcBrokerHost is broker index i's multi-VPC host name for an auth scheme (iam, scram, tls).
+func vpcBrokerHost(clusterName, scheme, region string, i int) string {
+	return fmt.Sprintf("b-%d.%s.%s.x1y2z3.c2.kafka.%s.amazonaws.com", i+1, scheme, clusterName, region)
+}
+
+// vpcPort is broker index i's multi-VPC port.
+func vpcPort(i int) int { return 14001 + i }
+
+// schemeOf maps a VPC connection's authentication to the bootstrap scheme.
+func schemeOf(auth string) string {
+	switch auth {
+	case "SASL_SCRAM":
+		return "scram"
+	case "TLS":
+		return "tls"
+	}
+	return "iam"
+}
+
+// watchVpcConnections keeps the client-side listeners of VPC connections in
+// line with their state.
+func (a *api) watchVpcConnections() {
+	a.inv.Watch(func(ev inventory.Event) {
+		if ev.Kind != inventory.KindEndpoint {
+			return
+		}
+		ep, _ := ev.New.(*inventory.Endpoint)
+		if ep == nil {
+			ep, _ = ev.Old.(*inventory.Endpoint)
+		}
+		if ep == nil || !isType(ep.Attrs, typeVpcConnection) {
+			return
+		}
+		if ev.New != nil && ep.Status == "AVAILABLE" {
+			a.vpcConnectionListeners(ep)
+		} else {
+			a.removeVpcConnectionListeners(ep.ID)
+		}
+	})
+}
+
+// vpcConnectionListeners creates the per-broker listeners of an AVAILABLE
+// VPC connection (once).
+func (a *api) vpcConnectionListeners(conn *inventory.Endpoint) {
+	a.lmu.Lock()
+	defer a.lmu.Unlock()
+	for _, x := range inventory.List[*inventory.Endpoint](a.inv, inventory.Filter{}) {
+		if isType(x.Attrs, typeVpcConnListener) && x.Attrs["parent"] == conn.ID {
+			return // already there
+		}
+	}
+	k, err := inventory.Get[*inventory.KafkaInstance](a.inv, conn.Attrs["targetClusterArn"])
+	if err != nil {
+		return
+	}
+	region := k.Region
+	if region == "" {
+		region = conn.Region
+	}
+	scheme := schemeOf(conn.Attrs["authentication"])
+	bs := append([]inventory.Broker(nil), k.Brokers...)
+	sort.Slice(bs, func(i, j int) bool { return bs[i].ID < bs[j].ID })
+	adv := map[int32]string{}
+	for i, b := range bs {
+		adv[b.ID] = vpcBrokerHost(k.Name, scheme, region, i) + ":" + strconv.Itoa(vpcPort(i))
+	}
+	for i, b := range bs {
+		if b.PortID == "" {
+			continue // no network interface to forward to
+		}
+		ip, err := a.inv.AllocateIP(conn.SubnetID)
+		if err != nil {
+			continue // subnet full: this broker stays unreachable from the client VPC
+		}
+		id := conn.ID + ":broker-" + strconv.Itoa(int(b.ID))
+		if _, err := inventory.Create(a.inv, &inventory.EndpointService{
+			Meta:  inventory.Meta{ID: id, Account: k.Account, Region: k.Region, Status: "available"},
+			VPCID: k.VPCID, PortID: b.PortID,
+			Ports: []inventory.PortMapping{{ClientPort: vpcPort(i), ServerPort: b.Port, Protocol: "TCP"}},
+			Attrs: map[string]string{attrType: typeVpcConnListener, "parent": conn.ID},
+		}); err != nil {
+			a.inv.ReleaseIP(ip)
+			continue
+		}
+		if _, err := inventory.Create(a.inv, &inventory.Endpoint{
+			Meta:      inventory.Meta{ID: id, Account: conn.Account, Region: conn.Region, Status: inventory.EndpointAccepted},
+			ServiceID: id, VPCID: conn.VPCID, SubnetID: conn.SubnetID, IP: ip,
+			DNSNames: []string{vpcBrokerHost(k.Name, scheme, region, i)}, Advertised: adv,
+			Attrs: map[string]string{attrType: typeVpcConnListener, "parent": conn.ID},
+		}); err != nil {
+			_ = a.inv.Delete(inventory.KindEndpointService, id)
+			a.inv.ReleaseIP(ip)
+		}
+	}
+}
+
+// removeVpcConnectionListeners removes a VPC connection's listeners and frees their addresses.
+func (a *api) removeVpcConnectionListeners(connID string) {
+	for _, x := range inventory.List[*inventory.Endpoint](a.inv, inventory.Filter{}) {
+		if isType(x.Attrs, typeVpcConnListener) && x.Attrs["parent"] == connID {
+			_ = a.inv.Delete(inventory.KindEndpoint, x.ID)
+			if x.IP != "" && a.inv.Owner(x.IP) == "reserved" {
+				a.inv.ReleaseIP(x.IP)
+			}
+		}
+	}
+	for _, x := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
+		if isType(x.Attrs, typeVpcConnListener) && x.Attrs["parent"] == connID {
+			_ = a.inv.Delete(inventory.KindEndpointService, x.ID)
+		}
+	}
+}
+
+// privateLinkAdvertised returns, per Kafka instance, the broker ID →
+// endpoint DNS name:listener port addresses of the brokers behind the
+// listeners of an endpoint service.
+func (a *api) privateLinkAdvertised(serviceID, dnsName string) map[string]map[int32]string {
+	out := map[string]map[int32]string{}
+	if dnsName == "" {
+		return out
+	}
+	ks := inventory.List[*inventory.KafkaInstance](a.inv, inventory.Filter{})
+	for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
+		if !isType(sub.Attrs, typeListener) || sub.Attrs["parent"] != serviceID || len(sub.Ports) != 1 {
+			continue
+		}
+		for _, k := range ks {
+			for _, b := range k.Brokers {
+				if b.PortID != "" && b.PortID == sub.PortID && b.Port == sub.Ports[0].ServerPort {
+					if out[k.ID] == nil {
+						out[k.ID] = map[int32]string{}
+					}
+					out[k.ID][b.ID] = dnsName + ":" + strconv.Itoa(sub.Ports[0].ClientPort)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// clusterOf returns the Kafka instance whose broker carries port ID portID.
+func (a *api) clusterOf(portID string) string {
+	for _, k := range inventory.List[*inventory.KafkaInstance](a.inv, inventory.Filter{}) {
+		for _, b := range k.Brokers {
+			if b.PortID != "" && b.PortID == portID {
+				return k.ID
+			}
+		}
+	}
+	return ""
+}
