@@ -131,6 +131,11 @@ func (k *kafkaConn) requests(dst io.Writer, src io.Reader) {
 // responses copies broker → client, rewriting broker addresses.
 func (k *kafkaConn) responses(dst io.Writer, src io.Reader) {
 	r := bufio.NewReader(src)
+	if first, err := r.Peek(1); err == nil && first[0] == 0x16 { // TLS ServerHello
+		k.mu.Lock()
+		k.raw = true
+		k.mu.Unlock()
+	}
 	for !k.isRaw() {
 		f, err := readFrame(r)
 		if err != nil {

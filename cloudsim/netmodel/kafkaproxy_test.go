@@ -2,6 +2,8 @@ package netmodel
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"sort"
@@ -17,7 +19,7 @@ import (
 // kafkaAwareWorld: a 3-broker cluster in VPC k and, in VPC c, one endpoint
 // per broker on 127.253.2.5:900N (DNS name vpce-x.example) whose forwarders
 // advertise adv (nil: plain forwarders).
-func kafkaAwareWorld(t *testing.T, adv map[int32]string) *Network {
+func kafkaAwareWorld(t *testing.T, adv map[int32]string, tlsOn bool) *Network {
 	t.Helper()
 	inv := inventory.New()
 	n := New(inv)
@@ -33,7 +35,7 @@ func kafkaAwareWorld(t *testing.T, adv map[int32]string) *Network {
 	for i := range 3 {
 		bs = append(bs, inventory.Broker{ID: int32(i), ListenerIP: fmt.Sprintf("127.253.1.%d", 11+i), Port: 9092, PortID: fmt.Sprintf("eni-%d", i)})
 	}
-	mustCreate(&inventory.KafkaInstance{Meta: inventory.Meta{ID: "kafka"}, VPCID: "k", Brokers: bs})
+	mustCreate(&inventory.KafkaInstance{Meta: inventory.Meta{ID: "kafka"}, VPCID: "k", Brokers: bs, TLS: tlsOn})
 	for i := range 3 {
 		svc := fmt.Sprintf("svc-%d", i)
 		mustCreate(&inventory.EndpointService{Meta: inventory.Meta{ID: svc}, VPCID: "k", PortID: fmt.Sprintf("eni-%d", i),
@@ -91,7 +93,7 @@ func TestKafkaAwareForwarder(t *testing.T) {
 		{"plain forwarder", nil, own, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := kafkaAwareWorld(t, tc.adv)
+			n := kafkaAwareWorld(t, tc.adv, false)
 			cl, err := kgo.NewClient(kgo.SeedBrokers("vpce-x.example:9002"), kgo.Dialer(n.DialFrom("c")),
 				kgo.DialTimeout(2*time.Second), kgo.RetryTimeout(3*time.Second), kgo.RequestRetries(1),
 				kgo.ConsumeTopics("canary"), kgo.DefaultProduceTopic("canary"),
@@ -144,7 +146,7 @@ func TestKafkaAwareForwarder(t *testing.T) {
 }
 
 func TestEndpointDNSNames(t *testing.T) {
-	n := kafkaAwareWorld(t, nil)
+	n := kafkaAwareWorld(t, nil, false)
 	for _, tc := range []struct{ vpc, host, want string }{
 		{"c", "vpce-x.example", "127.253.2.5"},
 		{"k", "vpce-x.example", ""}, // only inside the endpoint's VPC
@@ -166,5 +168,48 @@ func TestParseAdvertised(t *testing.T) {
 	got, err := parseAdvertised(map[int32]string{0: "h:9001", 1: "no-port", 2: "h:99999"})
 	if err == nil || len(got) != 1 || got[0] != (hostPort{"h", 9001}) {
 		t.Errorf("got %v, %v", got, err)
+	}
+}
+
+// A TLS connection through a Kafka-aware forwarder cannot be read: it is
+// forwarded unchanged (the brokers' own addresses come back).
+func TestKafkaAwareForwarderPassesTLS(t *testing.T) {
+	n := kafkaAwareWorld(t, map[int32]string{0: "vpce-x.example:9001"}, true)
+	c, ok := n.Cluster("kafka")
+	if !ok {
+		t.Fatal("cluster not running")
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(c.CACertPEM()) {
+		t.Fatal("no CA certificate")
+	}
+	dial := n.DialFrom("c")
+	cl, err := kgo.NewClient(kgo.SeedBrokers("vpce-x.example:9001"), kgo.RetryTimeout(3*time.Second),
+		kgo.Dialer(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			raw, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "kafka.kafka.cloudsim", MinVersion: tls.VersionTLS12})
+			if err := tc.HandshakeContext(ctx); err != nil {
+				raw.Close()
+				return nil, err
+			}
+			return tc, nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl.SeedBrokers()[0])
+	if err != nil {
+		t.Fatalf("metadata over TLS through the forwarder: %v", err)
+	}
+	for _, b := range m.Brokers {
+		if b.NodeID == 0 && b.Host != "127.253.1.11" {
+			t.Errorf("broker 0 advertised %s:%d through TLS; want its own address", b.Host, b.Port)
+		}
 	}
 }
