@@ -88,6 +88,15 @@ type Server struct {
 	ops    map[string]*operation  // async operation ID → state
 	busy   map[string]string      // lower-case VNet ID → running operation ID
 	timers map[string]*time.Timer // operation ID → completion timer
+
+	// peeringMu serializes the completion of peering operations: settling a
+	// peering reads its reciprocal's state and may update both, so two
+	// reciprocal operations completing at once must not interleave (each
+	// would see the other unprovisioned and both would stay Initiated).
+	peeringMu sync.Mutex
+	// settling, when set (tests), runs between reading a peering's reciprocal
+	// and writing the settled states.
+	settling func()
 }
 
 type tokenInfo struct {

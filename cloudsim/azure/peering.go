@@ -97,8 +97,20 @@ func (srv *Server) startOp(vnet, peeringID string, del bool) (*operation, string
 	op := &operation{ID: newID(), Status: "InProgress", VNet: vnet, PeeringID: peeringID, Delete: del, Started: time.Now().UTC()}
 	srv.ops[op.ID] = op
 	srv.busy[key] = op.ID
-	srv.timers[op.ID] = time.AfterFunc(srv.opts.OperationDelay, func() { srv.complete(op.ID) })
 	return op, ""
+}
+
+// schedule arms op's completion after OperationDelay. Call it once the
+// operation's effect is stored: a completion that ran before the peering was
+// written would find nothing to settle, and the peering would then stay
+// Updating (and Initiated) forever.
+func (srv *Server) schedule(op *operation) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if op.Status != "InProgress" {
+		return
+	}
+	srv.timers[op.ID] = time.AfterFunc(srv.opts.OperationDelay, func() { srv.complete(op.ID) })
 }
 
 func (srv *Server) finish(op *operation, status, code, msg string) {
@@ -138,6 +150,8 @@ func (srv *Server) complete(opID string) {
 		srv.finish(op, "Failed", code, "The peering operation failed.")
 		return
 	}
+	srv.peeringMu.Lock()
+	defer srv.peeringMu.Unlock()
 	p, err := inventory.Get[*inventory.Peering](inv, op.PeeringID)
 	if err != nil {
 		srv.finish(op, "Succeeded", "", "")
@@ -155,6 +169,9 @@ func (srv *Server) complete(opID string) {
 		}
 		srv.finish(op, "Succeeded", "", "")
 		return
+	}
+	if srv.settling != nil {
+		srv.settling()
 	}
 	status := StatusInitiated
 	if recip != nil && recip.Status != StatusDisconnected && recip.Attrs["provisioningState"] == ProvSucceeded {
@@ -274,6 +291,7 @@ func (srv *Server) putPeering(w http.ResponseWriter, r *http.Request) {
 		armError(w, http.StatusInternalServerError, "InternalServerError", "store peering: "+err.Error())
 		return
 	}
+	srv.schedule(op)
 	w.Header().Set("Azure-AsyncOperation", srv.asyncURL(r, local.Region, op.ID))
 	w.Header().Set("Retry-After-Ms", strconv.Itoa(int(srv.opts.RetryAfter/time.Millisecond)))
 	writeJSON(w, status, srv.renderPeering(p))
@@ -341,6 +359,7 @@ func (srv *Server) deletePeering(w http.ResponseWriter, r *http.Request) {
 		q.Attrs["operation"] = op.ID
 		return nil
 	})
+	srv.schedule(op)
 	u := srv.asyncURL(r, local.Region, op.ID)
 	w.Header().Set("Azure-AsyncOperation", u)
 	w.Header().Set("Location", strings.Replace(u, "/operations/", "/operationResults/", 1))
