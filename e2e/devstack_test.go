@@ -255,7 +255,7 @@ func TestMakeRunDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run.sh: %v\n%s", err, out)
 	}
-	ui := fmt.Sprintf("Web UI: http://127.0.0.1:%d/namespaces/default/workflows/topoflow/KafkaAccess/hw-orders-to-client-b", d.uiPort)
+	ui := fmt.Sprintf("Web UI: http://127.0.0.1:%d/namespaces/default/workflows/topoflow%%2FKafkaAccess%%2Fhw-orders-to-client-b", d.uiPort)
 	for _, want := range []string{
 		"Approved step approve-connection",
 		"Request topoflow/KafkaAccess/hw-orders-to-client-b succeeded.",

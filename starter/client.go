@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/user"
 	"sort"
@@ -115,12 +116,14 @@ func uiBase(flag string) string {
 	return fmt.Sprintf("http://%s", net.JoinHostPort(host, strconv.Itoa(n+1000)))
 }
 
-// uiLink is the Web UI page of a workflow.
+// uiLink is the Web UI page of a workflow. The namespace and the workflow ID
+// are path segments: a workflow ID's "/" must be escaped (%2F), or the Web UI
+// routes the link to a page that does not exist.
 func uiLink(base, workflowID string) string {
 	if base == "" {
 		return ""
 	}
-	return base + "/namespaces/" + globals.Namespace + "/workflows/" + workflowID
+	return base + "/namespaces/" + url.PathEscape(globals.Namespace) + "/workflows/" + url.PathEscape(workflowID)
 }
 
 // resolveWorkflowID turns a command argument into a workflow ID: a spec

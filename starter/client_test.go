@@ -1,0 +1,23 @@
+package main
+
+import "testing"
+
+func TestUILinkEscapesWorkflowID(t *testing.T) {
+	old := globals.Namespace
+	t.Cleanup(func() { globals.Namespace = old })
+	tests := []struct {
+		base, ns, id, want string
+	}{
+		{"http://127.0.0.1:8233", "default", "topoflow/KafkaAccess/orders",
+			"http://127.0.0.1:8233/namespaces/default/workflows/topoflow%2FKafkaAccess%2Forders"},
+		{"http://ui", "team a", "topoflow/Workflow/x y",
+			"http://ui/namespaces/team%20a/workflows/topoflow%2FWorkflow%2Fx%20y"},
+		{"", "default", "topoflow/KafkaAccess/orders", ""},
+	}
+	for _, tt := range tests {
+		globals.Namespace = tt.ns
+		if got := uiLink(tt.base, tt.id); got != tt.want {
+			t.Errorf("uiLink(%q, %q) in %q = %q, want %q", tt.base, tt.id, tt.ns, got, tt.want)
+		}
+	}
+}
