@@ -21,3 +21,18 @@ func TestUILinkEscapesWorkflowID(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalPhase(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{"parked", "Parked", ""},
+		{"WAITINGAPPROVAL", "WaitingApproval", ""},
+		{"RolledBack", "RolledBack", ""},
+		{"parkd", "", `--phase "parkd" is not a phase; use one of Running, WaitingApproval, WaitingManual, Parked, RollingBack, Done, RolledBack, Failed`},
+	}
+	for _, tt := range tests {
+		got, err := canonicalPhase(tt.in)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
+			t.Errorf("canonicalPhase(%q) = %q, %v; want %q, %q", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}

@@ -76,6 +76,13 @@ TopoflowSpec, TopoflowProvider and TopoflowAwaiting. --query adds a raw
 visibility clause (e.g. "StartTime > '2026-01-01T00:00:00Z'").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.phase != "" {
+				p, err := canonicalPhase(f.phase)
+				if err != nil {
+					return err
+				}
+				f.phase = p
+			}
 			q := f.query()
 			ctx := cmd.Context()
 			c, err := connect(ctx)
@@ -140,6 +147,24 @@ func (f listFlags) query() string {
 		clauses = append(clauses, "("+f.raw+")")
 	}
 	return strings.Join(clauses, " AND ")
+}
+
+// phases are the values of the TopoflowPhase search attribute.
+var phases = []string{
+	workflows.PhaseRunning, workflows.PhaseWaitingApproval, workflows.PhaseWaitingManual, workflows.PhaseParked,
+	workflows.PhaseRollingBack, workflows.PhaseDone, workflows.PhaseRolledBack, workflows.PhaseFailed,
+}
+
+// canonicalPhase matches a phase case-insensitively ("parked" is Parked):
+// the search attribute is a case-sensitive Keyword, so a phase in another
+// case would silently match nothing.
+func canonicalPhase(s string) (string, error) {
+	for _, p := range phases {
+		if strings.EqualFold(p, s) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("--phase %q is not a phase; use one of %s", s, strings.Join(phases, ", "))
 }
 
 // quoteVis quotes a string literal of a visibility query.
