@@ -108,15 +108,12 @@ func sortedKeys(m map[string]bool) []string {
 
 // Eval evaluates an expression against env. Evaluation is deterministic:
 // built-ins that read the clock are disabled.
+// Compiled programs are cached (see evalcache.go), so an expression is
+// compiled once per process for each shape of its environment.
 func Eval(code string, env map[string]any) (any, error) {
-	opts := append(exprOptions(), expr.Env(env), expr.AllowUndefinedVariables())
-	prog, err := expr.Compile(code, opts...)
+	out, err := evalRaw(code, env)
 	if err != nil {
-		return nil, fmt.Errorf("compile expression %q: %v", code, err)
-	}
-	out, err := expr.Run(prog, env)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate expression %q: %v", code, err)
+		return nil, err
 	}
 	return normalize(out)
 }

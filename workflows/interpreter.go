@@ -457,7 +457,7 @@ func (r *interp) attempt(c cx, sr *stepRun) (skipped bool, err error) {
 		return false, err
 	}
 	defer r.releaseSlot()
-	inputs, out, err := r.runUnit(c, sr, nil, env)
+	inputs, out, err := r.runUnit(c, sr, nil, env, nil)
 	sr.inputs = inputs
 	if err != nil {
 		return false, err
@@ -497,6 +497,9 @@ func (r *interp) when(code string, env map[string]any) (bool, error) {
 func (r *interp) runFanout(c cx, sr *stepRun) error {
 	s := sr.s
 	base := r.env()
+	// Every item's inputs are evaluated against this base: what does not
+	// depend on the item is computed once for all of them.
+	memo := plan.NewMemo(itemName(s.ForEach), plan.RootIndex)
 	if !sr.itemsReady {
 		v, err := plan.Eval(s.ForEach.Items, base)
 		if err != nil {
@@ -557,7 +560,7 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 				r.refresh("")
 				return
 			}
-			inputs, out, err := r.runUnit(c, sr, it, env)
+			inputs, out, err := r.runUnit(c, sr, it, env, memo)
 			it.inputs = inputs
 			if err != nil {
 				it.state, it.lastErr, failed = StepFailed, err.Error(), true
@@ -616,10 +619,11 @@ func (r *interp) idemKey(sr *stepRun, it *itemRun) string {
 }
 
 // runUnit resolves a step's (or item's) inputs, takes its locks and runs its
-// action (or its wait).
-func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any) (map[string]any, plan.Outputs, error) {
+// action (or its wait). memo, for the items of a fan-out, evaluates once what
+// every item's inputs share (nil: plain evaluation).
+func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any, memo *plan.Memo) (map[string]any, plan.Outputs, error) {
 	s := sr.s
-	inputs, err := plan.ResolveAll(s.Inputs, env)
+	inputs, err := memo.ResolveAll(s.Inputs, env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resolve inputs: %w", err)
 	}
