@@ -16,11 +16,14 @@ import (
 
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/policy"
 	"github.com/topoflow/topoflow/spec"
 )
 
 // Compile compiles one validated document into a plan that passes
-// [plan.Plan.Check].
+// [plan.Plan.Check] and [policy.Check]. The validator reports every problem a
+// spec can cause with its position; an error here that is not a
+// [spec.ErrorList] is a compiler bug.
 func Compile(doc *spec.Document) (*plan.Plan, error) {
 	if doc == nil {
 		return nil, errors.New("compile: no document")
@@ -47,7 +50,20 @@ func Compile(doc *spec.Document) (*plan.Plan, error) {
 	if err := b.p.Check(); err != nil {
 		return nil, fmt.Errorf("compile %s %q: compiled plan is inconsistent (compiler bug): %w", doc.Kind, doc.Metadata.Name, err)
 	}
+	if err := policy.Check(b.p); err != nil {
+		return nil, fmt.Errorf("compile %s %q: compiled plan breaks the gate policy the validator checks (compiler bug): %w", doc.Kind, doc.Metadata.Name, err)
+	}
 	return b.p, nil
+}
+
+// operatorsAndPolicy records the spec's operators and gate-policy opt-ins in the plan.
+func (b *builder) operatorsAndPolicy(operators []string, pol *spec.Policy) {
+	if len(operators) > 0 {
+		b.p.Operators = append([]string(nil), operators...)
+	}
+	if pol != nil && (pol.AllowBroadAccess || pol.AllowUngated) {
+		b.p.Policy = &plan.Policy{AllowBroadAccess: pol.AllowBroadAccess, AllowUngated: pol.AllowUngated, Reason: pol.Reason}
+	}
 }
 
 // CompileFile parses and validates the file, which must hold exactly one

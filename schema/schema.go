@@ -33,6 +33,8 @@ var formats = map[string]map[string]any{
 	"port":     {"minimum": 1, "maximum": 65535},
 	"ident":    {"pattern": `^[A-Za-z_][A-Za-z0-9_]{0,62}$`},
 	"action":   {"pattern": `^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*){0,4}$`},
+	// An identity (user name or e-mail) or group:<name>, as package policy checks.
+	"principal": {"pattern": `^(group:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|[A-Za-z0-9][A-Za-z0-9._%+-]*(@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*)?)$`, "maxLength": 254},
 }
 
 type generator struct {

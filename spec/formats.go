@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/policy"
 )
 
 var (
@@ -104,6 +105,10 @@ func (d *decoder) checkString(n *yaml.Node, path string, fi *fieldInfo) {
 			d.errorf(n, "%s %q is not a valid name (letters, digits and '_', not starting with a digit)", key, s)
 		} else if reservedRoots[s] {
 			d.errorf(n, "%s %q is reserved in expressions; choose another name", key, s)
+		}
+	case "principal":
+		if err := policy.CheckPrincipal(s); err != nil {
+			d.errorf(n, "%s: %v", key, err)
 		}
 	case "action":
 		if !actionPattern.MatchString(s) {
