@@ -292,15 +292,19 @@ func GateProblems(g *plan.Gate) []string {
 		out = append(out, fmt.Sprintf("required is %d; it must be at least 1", g.Required))
 	case g.Required > 1:
 		ids, groups := 0, 0
+		seen := map[string]bool{}
 		for _, w := range g.Who {
-			if IsGroup(w) {
+			switch {
+			case seen[w]:
+			case IsGroup(w):
 				groups++
-			} else {
+			default:
 				ids++
 			}
+			seen[w] = true
 		}
 		if groups == 0 && g.Required > ids {
-			out = append(out, fmt.Sprintf("required is %d but only %d approvers are listed; list more approvers, a group, or lower required", g.Required, ids))
+			out = append(out, fmt.Sprintf("required is %d but only %d distinct approvers are listed; list more approvers, a group, or lower required", g.Required, ids))
 		}
 	}
 	return out

@@ -25,23 +25,29 @@ func (v *validator) approvers(path, name string, who []string, requiredPath stri
 		return
 	}
 	v.principalList(path, name, who)
-	if !v.has(requiredPath) {
+	if requiredPath == "" || !v.has(requiredPath) {
 		return
 	}
 	ids, groups := 0, 0
+	seen := map[string]bool{}
 	for _, w := range who {
-		if policy.IsGroup(w) {
+		switch {
+		case seen[w]:
+		case policy.IsGroup(w):
 			groups++
-		} else {
+		default:
 			ids++
 		}
+		seen[w] = true
 	}
 	switch {
-	case required < 1:
+	case required < 0:
+		// reported by the decoder
+	case required == 0:
 		v.errorf(requiredPath, "required must be at least 1 (leave it out for one approval)")
 	case groups == 0 && required > ids:
 		v.errorf(requiredPath, "required is %d but %s lists %d %s; list more approvers or a group:<name>, or lower required",
-			required, name, ids, plural(ids, "identity", "identities"))
+			required, name, ids, plural(ids, "distinct identity", "distinct identities"))
 	}
 }
 
@@ -170,10 +176,12 @@ func (v *validator) workflowPolicy(w *Workflow, ids map[string]int, deps [][]str
 			continue
 		}
 		p := fmt.Sprintf("spec.steps[%d].gate", i)
-		v.approvers(p+".who", "gate.who", st.Gate.Who, p+".required", st.Gate.Required)
-		if st.Action == plan.ActionManual && v.has(p+".required") {
-			v.d.errorf(v.key(p+".required"), "required is only used by approval steps: one person completes a manual task")
+		requiredPath := p + ".required"
+		if st.Action == plan.ActionManual && v.has(requiredPath) {
+			v.d.errorf(v.key(requiredPath), "required is only used by approval steps: one person completes a manual task")
+			requiredPath = "" // no count to check
 		}
+		v.approvers(p+".who", "gate.who", st.Gate.Who, requiredPath, st.Gate.Required)
 	}
 	v.operators(w.Operators)
 	v.policyBlock(w.Policy, true)
@@ -222,10 +230,45 @@ func (v *validator) workflowPolicy(w *Workflow, ids map[string]int, deps [][]str
 		}
 		use.ungated++
 		if !pol.AllowUngated {
-			v.errorf(fmt.Sprintf("spec.steps[%d].action", i), "step %q: %s", st.ID, policy.UngatedMessage(st.Action))
+			v.errorf(fmt.Sprintf("spec.steps[%d].action", i), "step %q: %s%s", st.ID, policy.UngatedMessage(st.Action), weakGate(w, ids, deps, i))
 		}
 	}
 	v.unusedPolicy(w.Policy, use, true)
+}
+
+// weakGate explains why an approval step before step i does not count, or "".
+func weakGate(w *Workflow, ids map[string]int, deps [][]string, i int) string {
+	seen := map[int]bool{i: true}
+	stack := []int{i}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, d := range deps[n] {
+			j, ok := ids[d]
+			if !ok || seen[j] {
+				continue
+			}
+			seen[j] = true
+			stack = append(stack, j)
+			st := &w.Steps[j]
+			if st.Action != plan.ActionApproval || st.Gate == nil {
+				continue
+			}
+			why := ""
+			switch {
+			case st.When != "":
+				why = "it has a when condition and may be skipped"
+			case st.ForEach != nil:
+				why = "it fans out, and an empty list asks nobody"
+			case st.Gate.OnExpiry == string(plan.ExpireApprove):
+				why = "it approves itself when its deadline passes (onExpiry: approve)"
+			}
+			if why != "" {
+				return fmt.Sprintf(" (approval %q does not count: %s)", st.ID, why)
+			}
+		}
+	}
+	return ""
 }
 
 // isGateStep mirrors policy.IsGate on a spec step.
