@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
@@ -265,6 +266,17 @@ func (b *builder) finish() {
 		b.p.Accounts = append(b.p.Accounts, a)
 	}
 	sort.Strings(b.p.Accounts)
+	if pol := b.p.Policy; pol != nil {
+		// Reviewers see the opt-in in the Web UI's details panel, not only in the plan JSON.
+		var what []string
+		if pol.AllowBroadAccess {
+			what = append(what, "broad access")
+		}
+		if pol.AllowUngated {
+			what = append(what, "changes without approval")
+		}
+		b.p.Details += fmt.Sprintf("\n**Gate policy opt-in** (%s): %s\n", strings.Join(what, ", "), pol.Reason)
+	}
 	if len(b.p.Summary) > 200 {
 		b.p.Summary = b.p.Summary[:197] + "..."
 	}

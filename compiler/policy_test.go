@@ -61,6 +61,9 @@ func TestOptInIsRecordedInThePlan(t *testing.T) {
 	if p.Policy == nil || *p.Policy != want {
 		t.Fatalf("plan policy = %+v, want %+v", p.Policy, want)
 	}
+	if !strings.Contains(p.Details, "**Gate policy opt-in** (broad access, changes without approval): public demo broker, ticket SEC-7") {
+		t.Errorf("details do not show the opt-in:\n%s", p.Details)
+	}
 	b, _ := p.JSON()
 	if !strings.Contains(string(b), `"policy": {`) || !strings.Contains(string(b), `"allowBroadAccess": true`) {
 		t.Errorf("plan JSON does not record the opt-in:\n%s", b)

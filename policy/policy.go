@@ -259,6 +259,26 @@ func CheckStepInputs(action string, inputs map[string]any) error {
 	return Violations(GrantProblems(action, inputs)).err()
 }
 
+// CheckReplacedInputs checks a retry of step stepID of p with inputs: the
+// step's resolved inputs overlaid with the replacements (with only the
+// replacements the check is stricter: a missing exemption input, such as a
+// rule's direction, counts as not exempt). Like [CheckStepInputs] it ignores
+// the plan's opt-in. Gate steps take no inputs to replace.
+func CheckReplacedInputs(p *plan.Plan, stepID string, inputs map[string]any) error {
+	s := p.Step(stepID)
+	if s == nil {
+		return fmt.Errorf("policy: plan has no step %q", stepID)
+	}
+	if s.Action == plan.ActionApproval || s.Action == plan.ActionManual {
+		return Violations{{Step: stepID, Rule: RuleBroadAccess, Message: s.Action + " steps take no inputs to replace"}}
+	}
+	vs := GrantProblems(s.Action, inputs)
+	for i := range vs {
+		vs[i].Step = stepID
+	}
+	return Violations(vs).err()
+}
+
 // IsGate reports whether a step is an approval gate that always waits for a
 // decision: an approval without when or forEach whose expiry does not approve.
 func IsGate(s *plan.Step) bool {

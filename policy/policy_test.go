@@ -227,3 +227,25 @@ func TestOperators(t *testing.T) {
 		t.Errorf("explicit operators = %s", got)
 	}
 }
+
+func TestCheckReplacedInputs(t *testing.T) {
+	p := wf(gateStep("ok"), rule("open", "10.0.0.0/16", "ok"))
+	p.Policy = &plan.Policy{AllowBroadAccess: true, Reason: "the opt-in does not cover replaced inputs"}
+	tests := []struct {
+		step   string
+		inputs map[string]any
+		want   string
+	}{
+		{"open", map[string]any{"securityGroupId": "sg-1", "port": 9011, "cidr": "10.2.0.0/16"}, ""},
+		{"open", map[string]any{"securityGroupId": "sg-1", "port": 9011, "cidr": "0.0.0.0/0"}, `policy: step "open": input cidr: "0.0.0.0/0" opens access from any address`},
+		{"open", map[string]any{"cidr": "0.0.0.0/0", "direction": "egress"}, ""},
+		{"ok", map[string]any{"comment": "x"}, "approval steps take no inputs to replace"},
+		{"nope", nil, `plan has no step "nope"`},
+	}
+	for _, tt := range tests {
+		err := CheckReplacedInputs(p, tt.step, tt.inputs)
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("CheckReplacedInputs(%s, %v) = %v, want %q", tt.step, tt.inputs, err, tt.want)
+		}
+	}
+}
