@@ -127,6 +127,10 @@ func (d *decoder) checkInt(n *yaml.Node, path string, fi *fieldInfo, v int) {
 		if v < 1 || v > 65535 {
 			d.errorf(n, "%s %d is outside 1-65535", lastKey(path), v)
 		}
+	case "count":
+		if v < 1 {
+			d.errorf(n, "%s must be at least 1 (leave it out for the default, 1)", lastKey(path))
+		}
 	default:
 		if v < 0 {
 			d.errorf(n, "%s must not be negative", lastKey(path))

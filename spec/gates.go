@@ -41,10 +41,8 @@ func (v *validator) approvers(path, name string, who []string, requiredPath stri
 		seen[w] = true
 	}
 	switch {
-	case required < 0:
-		// reported by the decoder
-	case required == 0:
-		v.errorf(requiredPath, "required must be at least 1 (leave it out for one approval)")
+	case required < 1:
+		// reported by the decoder (format count)
 	case groups == 0 && required > ids:
 		v.errorf(requiredPath, "required is %d but %s lists %d %s; list more approvers or a group:<name>, or lower required",
 			required, name, ids, plural(ids, "distinct identity", "distinct identities"))

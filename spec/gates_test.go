@@ -39,9 +39,9 @@ func TestGatePolicyErrors(t *testing.T) {
 		{"required above identities", kafkaHead + "  approval: {approvers: [a@example.com, b@example.com], required: 3}\n", []string{
 			"t.yaml:8:67: required is 3 but approval.approvers lists 2 distinct identities; list more approvers or a group:<name>, or lower required"}},
 		{"required zero", kafkaHead + "  approval: {approvers: [a@example.com], required: 0}\n", []string{
-			"t.yaml:8:52: required must be at least 1 (leave it out for one approval)"}},
+			"t.yaml:8:52: required must be at least 1 (leave it out for the default, 1)"}},
 		{"required negative", kafkaHead + "  approval: {approvers: [a@example.com], required: -1}\n", []string{
-			"t.yaml:8:52: required must not be negative"}},
+			"t.yaml:8:52: required must be at least 1 (leave it out for the default, 1)"}},
 		{"two of identities and a group", kafkaHead + "  approval: {approvers: [a@example.com, group:kafka-owners], required: 2, allowSelfApproval: true}\n", nil},
 		{"required with a group only", kafkaHead + "  approval: {approvers: [group:kafka-owners], required: 2}\n", nil},
 		{"self approval not a bool", kafkaHead + "  approval: {approvers: [a@example.com], allowSelfApproval: yes}\n", []string{

@@ -12,7 +12,7 @@
 //	json:"name,omitempty"  the YAML key
 //	required:"true"        the key must be present
 //	enum:"a,b,c"           allowed string values
-//	format:"..."           name, account, cidr, duration, port, expr, action, stepId, region, principal
+//	format:"..."           name, account, cidr, duration, port, count, expr, action, stepId, region, principal
 //	grant:"cidr"           the value is an address range opened for the client (checked by package policy)
 //	doc:"..."              description shown by editors
 package spec
@@ -187,7 +187,7 @@ type AmbariOptions struct {
 // Approval says who approves, how many must, by when, and what an expired deadline means.
 type Approval struct {
 	Approvers         []string `json:"approvers" required:"true" format:"principal" doc:"Who may approve or reject: identities (a user name or e-mail, e.g. the Kafka owner's) or groups (group:<name>) of the worker's trust configuration."`
-	Required          int      `json:"required,omitempty" doc:"How many distinct approvers must approve (default 1); at most the number of listed identities unless a group is listed."`
+	Required          int      `json:"required,omitempty" format:"count" doc:"How many distinct approvers must approve (default 1); at most the number of listed identities unless a group is listed."`
 	AllowSelfApproval bool     `json:"allowSelfApproval,omitempty" doc:"Let the person who applied the request approve it (default false)."`
 	Deadline          string   `json:"deadline,omitempty" format:"duration" doc:"How long to wait for a decision (e.g. 72h); empty: no deadline."`
 	OnExpiry          string   `json:"onExpiry,omitempty" enum:"reject,approve" doc:"What an expired deadline means (default reject)."`
@@ -279,7 +279,7 @@ type Wait struct {
 // Gate configures an approval or manual step.
 type Gate struct {
 	Who               []string `json:"who" required:"true" format:"principal" doc:"Who may act: identities (a user name or e-mail) or groups (group:<name>) of the worker's trust configuration."`
-	Required          int      `json:"required,omitempty" doc:"Approval steps: how many distinct approvers must approve (default 1); at most the number of listed identities unless a group is listed."`
+	Required          int      `json:"required,omitempty" format:"count" doc:"Approval steps: how many distinct approvers must approve (default 1); at most the number of listed identities unless a group is listed."`
 	AllowSelfApproval bool     `json:"allowSelfApproval,omitempty" doc:"Let the person who applied the request approve (or complete) this step (default false)."`
 	Instructions      string   `json:"instructions,omitempty" doc:"What to check or do (Markdown)."`
 	Deadline          string   `json:"deadline,omitempty" format:"duration" doc:"How long to wait (empty: no deadline)."`
