@@ -68,8 +68,8 @@ func (b *builder) operatorsAndPolicy(operators []string, pol *spec.Policy) {
 }
 
 // CompileFile parses and validates the file, which must hold exactly one
-// document, and compiles it. Validation problems are returned as a
-// [spec.ErrorList].
+// document, and compiles it. Problems are returned as a [spec.ErrorList]; a
+// compile failure (a compiler bug) is placed at the document's start.
 func CompileFile(path string, opts spec.Options) (*plan.Plan, error) {
 	docs, err := spec.ParseFile(path, opts)
 	if err != nil {
@@ -79,7 +79,11 @@ func CompileFile(path string, opts spec.Options) (*plan.Plan, error) {
 		return nil, spec.ErrorList{{File: path, Line: 1, Column: 1,
 			Message: fmt.Sprintf("file holds %d spec documents; give one document per request", len(docs))}}
 	}
-	return Compile(docs[0])
+	p, err := Compile(docs[0])
+	if err != nil {
+		return nil, spec.ErrorList{{File: path, Line: docs[0].Line, Column: docs[0].Column, Message: err.Error()}}
+	}
+	return p, nil
 }
 
 // CompileAll compiles every document of every file, in order.
