@@ -115,6 +115,7 @@ func init() {
 			awsParam("clientAccounts", "array", true, "account-registry names of the client accounts"),
 		},
 		Outputs: []string{"currentVersion", "previous"},
+		Grants:  []Grant{{Input: "clientAccounts", Kind: GrantPrincipal}},
 		Inverse: &Inverse{
 			Action: AWSMSKRestoreClusterPolicy, Title: "Restore the previous cluster policy",
 			Inputs: map[string]plan.Value{"clusterArn": plan.Expr("input.clusterArn"), "policy": plan.Expr("output.previous")},
@@ -182,6 +183,7 @@ func init() {
 			Action: AWSEC2RevokeIngress, Title: "Revoke the ingress rule",
 			Inputs: map[string]plan.Value{"groupId": plan.Expr("input.groupId"), "ruleId": plan.Expr("output.ruleId"), "created": plan.Expr("output.created")},
 		},
+		Grants: []Grant{{Input: "cidr", Kind: GrantCIDR}},
 	})
 	Register(Action{
 		Name: AWSEC2RevokeIngress, Provider: "aws",
@@ -304,6 +306,7 @@ func init() {
 			Action: AWSEC2RemoveServicePermission, Title: "Remove the client account from the endpoint service",
 			Inputs: map[string]plan.Value{"serviceId": plan.Expr("input.serviceId"), "principalAccount": plan.Expr("input.principalAccount")},
 		},
+		Grants: []Grant{{Input: "principalAccount", Kind: GrantPrincipal}},
 	})
 	Register(Action{
 		Name: AWSEC2RemoveServicePermission, Provider: "aws",

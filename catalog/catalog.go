@@ -38,6 +38,31 @@ type Inverse struct {
 	Wait       *plan.Wait
 }
 
+// GrantKind says what an input lets in when its action runs.
+type GrantKind string
+
+// Kinds of grants.
+const (
+	// GrantCIDR: the input is an address range (a CIDR string) allowed to reach a resource.
+	GrantCIDR GrantKind = "cidr"
+	// GrantPrincipal: the input names the accounts or principals allowed to
+	// use a resource (a string or a list of strings).
+	GrantPrincipal GrantKind = "principal"
+)
+
+// Grant names an input through which an action opens access. Package policy
+// refuses broad grants (e.g. 0.0.0.0/0, a wildcard principal) unless the
+// spec opts in.
+type Grant struct {
+	// Input is the input's name.
+	Input string
+	// Kind is what the input grants.
+	Kind GrantKind
+	// UnlessInput and UnlessValue, when set, name an input value under which
+	// the input grants nothing (e.g. direction egress for a security-group rule).
+	UnlessInput, UnlessValue string
+}
+
 // Action describes a registered action.
 type Action struct {
 	// Name is the action's registered name, e.g. "huawei.vpcep.createEndpointService".
@@ -52,7 +77,8 @@ type Action struct {
 	Inputs []Param
 	// Outputs the action returns (keys of its result map).
 	Outputs []string
-	// Read marks actions without side effects (usable in waits).
+	// Read marks actions without side effects (usable in waits). Every other
+	// action mutates (see [Action.Mutates]).
 	Read bool
 	// Wait is the default wait contract when the action is polled.
 	Wait *plan.Wait
@@ -60,7 +86,15 @@ type Action struct {
 	Inverse *Inverse
 	// Locks are lock-key expressions the action holds (e.g. one Kafka instance's listeners).
 	Locks []string
+	// Grants name the inputs through which the action opens access (ingress
+	// ranges, allowed principals).
+	Grants []Grant
 }
+
+// Mutates reports whether the action changes things: every action that is
+// not a read. Package policy requires an approval before mutating steps of
+// Workflow plans.
+func (a *Action) Mutates() bool { return !a.Read }
 
 var (
 	mu      sync.RWMutex

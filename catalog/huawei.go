@@ -99,6 +99,7 @@ func init() {
 			Action: HuaweiVPCEPRemoveWhitelist, Title: "Remove client account from the whitelist",
 			Inputs: map[string]plan.Value{"serviceId": plan.Expr("input.serviceId"), "clientAccount": plan.Expr("input.clientAccount")},
 		},
+		Grants: []Grant{{Input: "clientAccount", Kind: GrantPrincipal}},
 	})
 	Register(Action{
 		Name: HuaweiVPCEPRemoveWhitelist, Provider: "huawei",
@@ -199,6 +200,7 @@ func init() {
 			Action: HuaweiVPCDeleteSecurityGroupRule, Title: "Delete the security group rule",
 			Inputs: map[string]plan.Value{"ruleId": plan.Expr("output.ruleId"), "created": plan.Expr("output.created")},
 		},
+		Grants: []Grant{{Input: "cidr", Kind: GrantCIDR, UnlessInput: "direction", UnlessValue: "egress"}},
 	})
 	Register(Action{
 		Name: HuaweiVPCDeleteSecurityGroupRule, Provider: "huawei",

@@ -70,7 +70,8 @@ func BenchmarkAdvertisedMap1000Brokers(b *testing.B) {
 // the previous step's output (a chain: the worst case for dependency checks).
 func workflowSource(n int) []byte {
 	var sb strings.Builder
-	sb.WriteString("apiVersion: topoflow.io/v1\nkind: Workflow\nmetadata: {name: big}\nspec:\n  inputs: {vpc: vpc-1}\n  steps:\n")
+	sb.WriteString("apiVersion: topoflow.io/v1\nkind: Workflow\nmetadata: {name: big}\nspec:\n  inputs: {vpc: vpc-1}\n" +
+		"  policy: {allowUngated: true, reason: benchmark of a long chain of route steps}\n  steps:\n")
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&sb, "    - id: s%d\n      action: huawei.vpc.addRoute\n      account: hw-kafka-owner\n      inputs:\n", i)
 		sb.WriteString("        vpcId: ${{ spec.inputs.vpc }}\n        destination: 10.0.0.0/16\n")

@@ -13,14 +13,18 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/policy"
 	"github.com/topoflow/topoflow/spec"
 )
 
 // Compile compiles one validated document into a plan that passes
-// [plan.Plan.Check].
+// [plan.Plan.Check] and [policy.Check]. The validator reports every problem a
+// spec can cause with its position; an error here that is not a
+// [spec.ErrorList] is a compiler bug.
 func Compile(doc *spec.Document) (*plan.Plan, error) {
 	if doc == nil {
 		return nil, errors.New("compile: no document")
@@ -47,12 +51,25 @@ func Compile(doc *spec.Document) (*plan.Plan, error) {
 	if err := b.p.Check(); err != nil {
 		return nil, fmt.Errorf("compile %s %q: compiled plan is inconsistent (compiler bug): %w", doc.Kind, doc.Metadata.Name, err)
 	}
+	if err := policy.Check(b.p); err != nil {
+		return nil, fmt.Errorf("compile %s %q: compiled plan breaks the gate policy the validator checks (compiler bug): %w", doc.Kind, doc.Metadata.Name, err)
+	}
 	return b.p, nil
 }
 
+// operatorsAndPolicy records the spec's operators and gate-policy opt-ins in the plan.
+func (b *builder) operatorsAndPolicy(operators []string, pol *spec.Policy) {
+	if len(operators) > 0 {
+		b.p.Operators = append([]string(nil), operators...)
+	}
+	if pol != nil && (pol.AllowBroadAccess || pol.AllowUngated) {
+		b.p.Policy = &plan.Policy{AllowBroadAccess: pol.AllowBroadAccess, AllowUngated: pol.AllowUngated, Reason: pol.Reason}
+	}
+}
+
 // CompileFile parses and validates the file, which must hold exactly one
-// document, and compiles it. Validation problems are returned as a
-// [spec.ErrorList].
+// document, and compiles it. Problems are returned as a [spec.ErrorList]; a
+// compile failure (a compiler bug) is placed at the document's start.
 func CompileFile(path string, opts spec.Options) (*plan.Plan, error) {
 	docs, err := spec.ParseFile(path, opts)
 	if err != nil {
@@ -62,7 +79,11 @@ func CompileFile(path string, opts spec.Options) (*plan.Plan, error) {
 		return nil, spec.ErrorList{{File: path, Line: 1, Column: 1,
 			Message: fmt.Sprintf("file holds %d spec documents; give one document per request", len(docs))}}
 	}
-	return Compile(docs[0])
+	p, err := Compile(docs[0])
+	if err != nil {
+		return nil, spec.ErrorList{{File: path, Line: docs[0].Line, Column: docs[0].Column, Message: err.Error()}}
+	}
+	return p, nil
 }
 
 // CompileAll compiles every document of every file, in order.
@@ -249,6 +270,17 @@ func (b *builder) finish() {
 		b.p.Accounts = append(b.p.Accounts, a)
 	}
 	sort.Strings(b.p.Accounts)
+	if pol := b.p.Policy; pol != nil {
+		// Reviewers see the opt-in in the Web UI's details panel, not only in the plan JSON.
+		var what []string
+		if pol.AllowBroadAccess {
+			what = append(what, "broad access")
+		}
+		if pol.AllowUngated {
+			what = append(what, "changes without approval")
+		}
+		b.p.Details += fmt.Sprintf("\n**Gate policy opt-in** (%s): %s\n", strings.Join(what, ", "), pol.Reason)
+	}
 	if len(b.p.Summary) > 200 {
 		b.p.Summary = b.p.Summary[:197] + "..."
 	}

@@ -249,6 +249,7 @@ kind: Workflow
 metadata: {name: order}
 spec:
   inputs: {vpc: vpc-1, peer: vpc-2}
+  policy: {allowUngated: true, reason: the peering is reviewed in the network change ticket}
   steps:
     - id: route
       action: huawei.vpc.addRoute

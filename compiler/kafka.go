@@ -32,6 +32,7 @@ func (b *builder) kafkaAccess(s *spec.KafkaAccess) error {
 		b.p.OnFailure = plan.FailurePolicy(s.OnFailure)
 	}
 	b.p.MaxParallel = s.MaxParallel
+	b.operatorsAndPolicy(s.Operators, s.Policy)
 	var err error
 	switch s.Kafka.Provider + "/" + s.Method {
 	case "huawei/" + spec.MethodVPCEndpoint:
@@ -91,7 +92,8 @@ func stepTimeout(s *spec.KafkaAccess) plan.Duration {
 // gate builds the approval gate of a KafkaAccess spec.
 func gate(a *spec.Approval, instructions string) *plan.Gate {
 	g := &plan.Gate{Who: append([]string(nil), a.Approvers...), Instructions: instructions,
-		Deadline: dur(a.Deadline), OnExpiry: plan.ExpiryPolicy(a.OnExpiry)}
+		Deadline: dur(a.Deadline), OnExpiry: plan.ExpiryPolicy(a.OnExpiry),
+		Required: a.Required, AllowSelfApproval: a.AllowSelfApproval}
 	if a.Instructions != "" {
 		g.Instructions = a.Instructions + "\n\n" + instructions
 	}
@@ -165,7 +167,11 @@ func (b *builder) details(s *spec.KafkaAccess) {
 			d.WriteString(" (for each broker)")
 		}
 		if st.Gate != nil {
-			fmt.Fprintf(&d, " — waits for %s", strings.Join(st.Gate.Who, ", "))
+			if st.Gate.Required > 1 {
+				fmt.Fprintf(&d, " — waits for %d of %s", st.Gate.Required, strings.Join(st.Gate.Who, ", "))
+			} else {
+				fmt.Fprintf(&d, " — waits for %s", strings.Join(st.Gate.Who, ", "))
+			}
 		}
 		d.WriteString("\n")
 	}

@@ -24,6 +24,7 @@ func (b *builder) workflow(w *spec.Workflow) error {
 		p.OnFailure = plan.FailurePolicy(w.OnFailure)
 	}
 	p.MaxParallel = w.MaxParallel
+	b.operatorsAndPolicy(w.Operators, w.Policy)
 	p.Summary = fmt.Sprintf("Workflow %s: %d steps", b.doc.Metadata.Name, len(w.Steps))
 	if b.doc.Metadata.Description != "" {
 		p.Summary = fmt.Sprintf("Workflow %s: %s", b.doc.Metadata.Name, b.doc.Metadata.Description)
@@ -147,7 +148,8 @@ func (b *builder) workflowStep(ws *spec.WorkflowStep) (plan.Step, error) {
 	}
 	if ws.Gate != nil {
 		s.Gate = &plan.Gate{Who: append([]string(nil), ws.Gate.Who...), Instructions: ws.Gate.Instructions,
-			Deadline: dur(ws.Gate.Deadline), OnExpiry: plan.ExpiryPolicy(ws.Gate.OnExpiry)}
+			Deadline: dur(ws.Gate.Deadline), OnExpiry: plan.ExpiryPolicy(ws.Gate.OnExpiry),
+			Required: ws.Gate.Required, AllowSelfApproval: ws.Gate.AllowSelfApproval}
 	}
 	if r := ws.Retry; r != nil {
 		s.Retry = &plan.Retry{InitialInterval: dur(r.InitialInterval), BackoffCoefficient: r.BackoffCoefficient,

@@ -31,8 +31,11 @@ var formats = map[string]map[string]any{
 	"cidr":     {"pattern": `^[0-9a-fA-F.:]+/[0-9]{1,3}$`},
 	"duration": {"pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`},
 	"port":     {"minimum": 1, "maximum": 65535},
+	"count":    {"minimum": 1},
 	"ident":    {"pattern": `^[A-Za-z_][A-Za-z0-9_]{0,62}$`},
 	"action":   {"pattern": `^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*){0,4}$`},
+	// An identity (user name or e-mail) or group:<name>, as package policy checks.
+	"principal": {"pattern": `^(group:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|[A-Za-z0-9][A-Za-z0-9._%+-]*(@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*)?)$`, "maxLength": 254},
 }
 
 type generator struct {

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/policy"
 )
 
 var (
@@ -105,6 +106,10 @@ func (d *decoder) checkString(n *yaml.Node, path string, fi *fieldInfo) {
 		} else if reservedRoots[s] {
 			d.errorf(n, "%s %q is reserved in expressions; choose another name", key, s)
 		}
+	case "principal":
+		if err := policy.CheckPrincipal(s); err != nil {
+			d.errorf(n, "%s: %v", key, err)
+		}
 	case "action":
 		if !actionPattern.MatchString(s) {
 			d.errorf(n, "%s %q is not a valid action name (e.g. huawei.vpcep.createEndpoint)", key, s)
@@ -121,6 +126,10 @@ func (d *decoder) checkInt(n *yaml.Node, path string, fi *fieldInfo, v int) {
 	case "port":
 		if v < 1 || v > 65535 {
 			d.errorf(n, "%s %d is outside 1-65535", lastKey(path), v)
+		}
+	case "count":
+		if v < 1 {
+			d.errorf(n, "%s must be at least 1 (leave it out for the default, 1)", lastKey(path))
 		}
 	default:
 		if v < 0 {

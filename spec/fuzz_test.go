@@ -17,6 +17,8 @@ var fuzzSeeds = []string{
 	"a: &a {b: *a}\n",
 	"kind: [\n",
 	"spec: {password: hunter2}\n",
+	"apiVersion: topoflow.io/v1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  operators: [group:sre, a@b.c]\n  policy: {allowBroadAccess: true, reason: r}\n  inputs: {c: 0.0.0.0/0}\n  steps:\n  - id: ok\n    action: approval\n    gate: {who: [a@b.c, group:kafka-owners], required: 2, allowSelfApproval: true}\n  - id: open\n    action: huawei.vpc.addSecurityGroupRule\n    account: hw-kafka-owner\n    dependsOn: [ok]\n    inputs: {securityGroupId: s, port: 1, cidr: '${{ spec.inputs.c }}'}\n",
+	"apiVersion: topoflow.io/v1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  steps:\n  - id: open\n    action: aws.ec2.authorizeSecurityGroupIngress\n    account: aws-msk\n    inputs: {groupId: g, port: 1, cidr: '::/0'}\n",
 	"apiVersion: topoflow.io/v1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  steps:\n  - {id: a, action: manual, gate: {who: [x]}, dependsOn: [b]}\n  - {id: b, action: manual, gate: {who: [x]}, dependsOn: [a]}\n",
 	"apiVersion: topoflow.io/v1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  steps:\n  - id: a\n    action: manual\n    gate: {who: [x]}\n    forEach: {items: '${{ [1,2] }}', as: spec}\n    inputs: {x: '${{ item + }}'}\n",
 }

@@ -12,7 +12,8 @@
 //	json:"name,omitempty"  the YAML key
 //	required:"true"        the key must be present
 //	enum:"a,b,c"           allowed string values
-//	format:"..."           name, account, cidr, duration, port, expr, action, stepId, region
+//	format:"..."           name, account, cidr, duration, port, count, expr, action, stepId, region, principal
+//	grant:"cidr"           the value is an address range opened for the client (checked by package policy)
 //	doc:"..."              description shown by editors
 package spec
 
@@ -94,6 +95,9 @@ type KafkaAccess struct {
 
 	Approval *Approval `json:"approval,omitempty" doc:"Who approves the connection on the Kafka side, by when, and what an expired deadline means."`
 	Verify   *Verify   `json:"verify,omitempty" doc:"Produce/consume verification at the end."`
+	// Operators and Policy are common to every kind.
+	Operators []string `json:"operators,omitempty" format:"principal" doc:"Who may retry, skip, roll back or abort the request: identities or group:<name> (default: every gate's approvers plus group:platform-oncall)."`
+	Policy    *Policy  `json:"policy,omitempty" doc:"Explicit opt-ins past the gate policy, recorded in the plan for reviewers and the audit."`
 	// OnFailure is what happens when a step fails for good.
 	OnFailure   string    `json:"onFailure,omitempty" enum:"rollback,park" doc:"What to do when a step fails for good: roll back everything (default) or park the step and wait for an operator."`
 	MaxParallel int       `json:"maxParallel,omitempty" doc:"Maximum steps and fan-out items running at once (0: no limit)."`
@@ -128,21 +132,21 @@ type ClientNetwork struct {
 	VPCID         string   `json:"vpcId,omitempty" doc:"Client VPC ID (Huawei, AWS)."`
 	SubnetID      string   `json:"subnetId,omitempty" doc:"Client subnet ID (Huawei endpoints are created in it)."`
 	SubnetIDs     []string `json:"subnetIds,omitempty" doc:"AWS: client subnets (PrivateLink endpoints, TGW attachment)."`
-	CIDR          string   `json:"cidr,omitempty" format:"cidr" doc:"Client VPC/VNet CIDR (opened in the Kafka security group, routed through peering)."`
+	CIDR          string   `json:"cidr,omitempty" format:"cidr" grant:"cidr" doc:"Client VPC/VNet CIDR (opened in the Kafka security group, routed through peering)."`
 	RouteTableIDs []string `json:"routeTableIds,omitempty" doc:"Client route tables that get routes to the Kafka."`
 
 	SecurityGroupID string `json:"securityGroupId,omitempty" doc:"AWS: client security group (PrivateLink endpoint)."`
 	ResourceGroup   string `json:"resourceGroup,omitempty" doc:"Azure: resource group of the client VNet."`
 	VNet            string `json:"vnet,omitempty" doc:"Azure: client VNet name (e.g. the AKS VNet)."`
 
-	OnPremCIDR string `json:"onPremCidr,omitempty" format:"cidr" doc:"Transit gateway: on-premises CIDR routed to Kafka."`
+	OnPremCIDR string `json:"onPremCidr,omitempty" format:"cidr" grant:"cidr" doc:"Transit gateway: on-premises CIDR routed to Kafka."`
 }
 
 // VPCEndpointOptions configures Huawei VPC endpoints: one endpoint service per broker port.
 type VPCEndpointOptions struct {
 	Port        int    `json:"port,omitempty" format:"port" doc:"Port of the endpoint services, server and client side (default 9011)."`
 	Approval    *bool  `json:"approval,omitempty" doc:"Require the Kafka owner to accept each endpoint connection (default: true across accounts, false in one account)."`
-	SourceCIDR  string `json:"sourceCidr,omitempty" format:"cidr" doc:"Range VPCEP traffic comes from, opened in the Kafka security group (default 198.19.128.0/17)."`
+	SourceCIDR  string `json:"sourceCidr,omitempty" format:"cidr" grant:"cidr" doc:"Range VPCEP traffic comes from, opened in the Kafka security group (default 198.19.128.0/17)."`
 	Description string `json:"description,omitempty" doc:"Description set on created endpoint services and endpoints."`
 }
 
@@ -180,12 +184,22 @@ type AmbariOptions struct {
 	Restart     *bool  `json:"restart,omitempty" doc:"Restart the Kafka brokers after changing kafka-env (default true)."`
 }
 
-// Approval says who approves, by when, and what an expired deadline means.
+// Approval says who approves, how many must, by when, and what an expired deadline means.
 type Approval struct {
-	Approvers    []string `json:"approvers" required:"true" doc:"Identities allowed to approve or reject (e.g. the Kafka owner's e-mail)."`
-	Deadline     string   `json:"deadline,omitempty" format:"duration" doc:"How long to wait for a decision (e.g. 72h); empty: no deadline."`
-	OnExpiry     string   `json:"onExpiry,omitempty" enum:"reject,approve" doc:"What an expired deadline means (default reject)."`
-	Instructions string   `json:"instructions,omitempty" doc:"What the approver should check."`
+	Approvers         []string `json:"approvers" required:"true" format:"principal" doc:"Who may approve or reject: identities (a user name or e-mail, e.g. the Kafka owner's) or groups (group:<name>) of the worker's trust configuration."`
+	Required          int      `json:"required,omitempty" format:"count" doc:"How many distinct approvers must approve (default 1); at most the number of listed identities unless a group is listed."`
+	AllowSelfApproval bool     `json:"allowSelfApproval,omitempty" doc:"Let the person who applied the request approve it (default false)."`
+	Deadline          string   `json:"deadline,omitempty" format:"duration" doc:"How long to wait for a decision (e.g. 72h); empty: no deadline."`
+	OnExpiry          string   `json:"onExpiry,omitempty" enum:"reject,approve" doc:"What an expired deadline means (default reject)."`
+	Instructions      string   `json:"instructions,omitempty" doc:"What the approver should check."`
+}
+
+// Policy holds a spec's explicit opt-ins past the gate policy (see package
+// policy). Each opt-in needs a reason; the plan records them.
+type Policy struct {
+	AllowBroadAccess bool   `json:"allowBroadAccess,omitempty" doc:"Allow steps that open access broadly: an ingress range wider than /8 (IPv4) or /32 (IPv6) such as 0.0.0.0/0, a wildcard principal, or a grant computed only at run time."`
+	AllowUngated     bool   `json:"allowUngated,omitempty" doc:"Workflow only: allow steps that change things without an approval step before them."`
+	Reason           string `json:"reason,omitempty" doc:"Why the opt-in is needed (required with an opt-in; shown to reviewers and kept in the plan)."`
 }
 
 // Verify configures the final produce/consume verification.
@@ -218,6 +232,8 @@ type Workflow struct {
 	MaxParallel int               `json:"maxParallel,omitempty" doc:"Maximum steps and fan-out items running at once (0: no limit)."`
 	Steps       []WorkflowStep    `json:"steps" required:"true" doc:"The steps; order does not matter beyond dependsOn."`
 	Outputs     map[string]string `json:"outputs,omitempty" doc:"Results of the request: name -> ${{ expression }}."`
+	Operators   []string          `json:"operators,omitempty" format:"principal" doc:"Who may retry, skip, roll back or abort the request: identities or group:<name> (default: every gate's approvers plus group:platform-oncall)."`
+	Policy      *Policy           `json:"policy,omitempty" doc:"Explicit opt-ins past the gate policy (steps that change things need an approval before them; no broad grants), recorded in the plan."`
 }
 
 // WorkflowStep is one explicit step.
@@ -262,10 +278,12 @@ type Wait struct {
 
 // Gate configures an approval or manual step.
 type Gate struct {
-	Who          []string `json:"who" required:"true" doc:"Identities allowed to act."`
-	Instructions string   `json:"instructions,omitempty" doc:"What to check or do (Markdown)."`
-	Deadline     string   `json:"deadline,omitempty" format:"duration" doc:"How long to wait (empty: no deadline)."`
-	OnExpiry     string   `json:"onExpiry,omitempty" enum:"reject,approve" doc:"What an expired deadline means (default reject)."`
+	Who               []string `json:"who" required:"true" format:"principal" doc:"Who may act: identities (a user name or e-mail) or groups (group:<name>) of the worker's trust configuration."`
+	Required          int      `json:"required,omitempty" format:"count" doc:"Approval steps: how many distinct approvers must approve (default 1); at most the number of listed identities unless a group is listed."`
+	AllowSelfApproval bool     `json:"allowSelfApproval,omitempty" doc:"Let the person who applied the request approve (or complete) this step (default false)."`
+	Instructions      string   `json:"instructions,omitempty" doc:"What to check or do (Markdown)."`
+	Deadline          string   `json:"deadline,omitempty" format:"duration" doc:"How long to wait (empty: no deadline)."`
+	OnExpiry          string   `json:"onExpiry,omitempty" enum:"reject,approve" doc:"What an expired deadline means (default reject)."`
 }
 
 // Retry is a retry policy.

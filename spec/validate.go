@@ -56,6 +56,7 @@ func (v *validator) validate() {
 	switch {
 	case v.doc.KafkaAccess != nil:
 		v.kafkaAccess(v.doc.KafkaAccess)
+		v.kafkaAccessPolicy(v.doc.KafkaAccess)
 	case v.doc.Workflow != nil:
 		v.workflow(v.doc.Workflow)
 	}
@@ -285,6 +286,7 @@ func (v *validator) workflow(w *Workflow) {
 		deps[i] = v.step(w, i, ids, names)
 	}
 	v.cycles(w, ids, deps)
+	v.workflowPolicy(w, ids, deps)
 	for _, k := range sortedKeys(w.Outputs) {
 		p := "spec.outputs." + k
 		e, ok := ExprOf(w.Outputs[k])
@@ -370,9 +372,6 @@ func (v *validator) step(w *Workflow, i int, ids map[string]int, names []string)
 	}
 	if st.Wait != nil {
 		v.waitStates(p+".wait", st.Wait)
-	}
-	if st.Gate != nil && len(st.Gate.Who) == 0 {
-		v.errorf(p+".gate.who", "gate.who must list at least one identity")
 	}
 	if st.Retry != nil && st.Retry.BackoffCoefficient != 0 && st.Retry.BackoffCoefficient < 1 {
 		v.errorf(p+".retry.backoffCoefficient", "backoffCoefficient must be at least 1")
