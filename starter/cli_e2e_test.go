@@ -144,6 +144,7 @@ func gatedSpec(msg string) string {
 
 // parkSpec: the test action fails and parks.
 const parkSpec = `  onFailure: park
+  policy: {allowUngated: true, reason: test action test.flaky}
   steps:
   - id: first
     action: test.flaky
@@ -317,7 +318,8 @@ func TestApplyApproveCompleteStatusList(t *testing.T) {
 }
 
 func TestApplyWait(t *testing.T) {
-	ok := writeSpec(t, "cli-wait-ok", `  steps:
+	ok := writeSpec(t, "cli-wait-ok", `  policy: {allowUngated: true, reason: test action test.flaky}
+  steps:
   - id: echo
     action: test.flaky
     inputs: {fail: false, msg: waited}
@@ -335,7 +337,8 @@ func TestApplyWait(t *testing.T) {
 	}
 
 	// A failing step with the default policy (rollback): exit 1.
-	bad := writeSpec(t, "cli-wait-bad", `  steps:
+	bad := writeSpec(t, "cli-wait-bad", `  policy: {allowUngated: true, reason: test action test.flaky}
+  steps:
   - id: first
     action: test.flaky
     inputs: {fail: false, msg: one}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -184,7 +185,8 @@ func (s *Stack) UIWorkflowURL(workflowID string) string {
 	if s.Temporal.UIURL == "" {
 		return ""
 	}
-	return strings.TrimSuffix(s.Temporal.UIURL, "/") + "/namespaces/default/workflows/" + workflowID
+	// The workflow ID is a path segment: its "/" are escaped, as the Web UI's routes need.
+	return strings.TrimSuffix(s.Temporal.UIURL, "/") + "/namespaces/default/workflows/" + url.PathEscape(workflowID)
 }
 
 // New starts a stack for a test and stops it when the test ends; it fails
