@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -76,6 +77,10 @@ func newDevEnv(t *testing.T) *devEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The world moves to a random part of 127/8 (as internal/stack's does), so
+	// the test's stack does not collide with a make dev on the same machine,
+	// whose world stays at its written addresses (127.16-127.31).
+	shift := 32 + rand.IntN(190)
 	ports := make([]int, 4)
 	for i := range ports {
 		if ports[i], err = stack.FreePort(); err != nil {
@@ -91,6 +96,7 @@ func newDevEnv(t *testing.T) *devEnv {
 		fmt.Sprintf("TEMPORAL_UI_PORT=%d", ports[1]),
 		fmt.Sprintf("CLOUDSIM_ADDR=127.0.0.1:%d", ports[2]),
 		fmt.Sprintf("WORKER_METRICS_ADDR=127.0.0.1:%d", ports[3]),
+		fmt.Sprintf("CLOUDSIM_SHIFT=%d", shift),
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", ports[0]),
 		"TOPOFLOW_TASK_QUEUE=topoflow",
 		"TOPOFLOW_ACCOUNTS=",
