@@ -73,7 +73,7 @@ func showInstance(s *session, c *kafka.KafkaClient, id string) (*instanceView, e
 		"domainId": deref(resp.UserId), "connectAddress": deref(resp.ConnectAddress),
 		// The instance's connection port: the private listener on connect_address
 		// (model_show_instance_response.go Port, "实例连接端口"; 9092/9093).
-		"port": int(deref(resp.Port)),
+		"port":    int(deref(resp.Port)),
 		"brokers": brokers, "advertised": advOut,
 	}}, nil
 }
