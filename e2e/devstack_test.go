@@ -64,6 +64,8 @@ func devBinaries(t *testing.T) string {
 type devEnv struct {
 	root, bin, runDir    string
 	temporalPort, uiPort int
+	cloudsimAddr         string // host:port of cloudsim's provider and admin API
+	shift                int    // CLOUDSIM_SHIFT: how far the world's 127.x addresses moved
 	env                  []string
 }
 
@@ -87,7 +89,8 @@ func newDevEnv(t *testing.T) *devEnv {
 			t.Fatal(err)
 		}
 	}
-	d := &devEnv{root: root, bin: devBinaries(t), runDir: t.TempDir(), temporalPort: ports[0], uiPort: ports[1]}
+	d := &devEnv{root: root, bin: devBinaries(t), runDir: t.TempDir(), temporalPort: ports[0], uiPort: ports[1],
+		cloudsimAddr: fmt.Sprintf("127.0.0.1:%d", ports[2]), shift: shift}
 	d.env = append(os.Environ(),
 		"TOPOFLOW_RUN_DIR="+d.runDir,
 		"TOPOFLOW_BIN_DIR="+d.bin,
