@@ -7,9 +7,11 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/topoflow/topoflow/workflows"
 )
 
 // twinException is an example that cannot run on the twin exactly as
@@ -678,4 +682,63 @@ func inventoryDiff(want, got any) string {
 		}
 	}
 	return b.String()
+}
+
+// TestBesideMakeDev checks that make test's stacks do not collide with a
+// make dev on the same machine: with a stack at make dev's addresses (the
+// seed world unshifted, as `make dev` serves it; started here when no make
+// dev runs), an in-process stack (internal/stack) and a second dev.sh stack
+// with its own ports and shift both start and verify a request.
+func TestBesideMakeDev(t *testing.T) {
+	def := newDevEnv(t)
+	if addressesFree(t, "127.16.0.61:9011", "127.20.1.11:9092", "127.30.0.10:9092") {
+		def.shift = 0
+		def.env = append(def.env, "CLOUDSIM_SHIFT=0", "TOPOFLOW_ACCOUNTS=specs/accounts.yaml")
+		def.startBackground(t)
+		def.runSpec(t, "specs/aws-msk-same-vpc.yaml")
+	} else {
+		t.Log("the seed world's addresses are in use: a make dev runs on this machine; the stacks below run beside it")
+	}
+
+	s := newStack(t)
+	if s.WorldShift() == 0 {
+		t.Fatal("the in-process stack serves the unshifted world")
+	}
+	run := startPlan(t, s, compile(t, hwSpec("e2e-beside-make-dev", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false)))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatalf("in-process stack beside make dev: %v", err)
+	}
+	if pr := progress(t, s, run); stepState(pr, "verify") != workflows.StepDone {
+		t.Fatalf("in-process stack beside make dev: verify %s", stepState(pr, "verify"))
+	}
+
+	d := newDevEnv(t)
+	d.env = append(d.env, "TOPOFLOW_ACCOUNTS=specs/accounts.yaml")
+	d.startBackground(t)
+	d.runSpec(t, "specs/aws-msk-same-vpc.yaml")
+}
+
+// runSpec runs one example of specs/ to Done on a dev.sh stack.
+func (d *devEnv) runSpec(t *testing.T, path string) {
+	t.Helper()
+	ex := &example{file: filepath.Base(path), path: path}
+	if err := json.Unmarshal([]byte(d.cli(t, "plan", path, "-o", "json")), &ex.plan); err != nil {
+		t.Fatal(err)
+	}
+	d.runToDone(t, ex)
+}
+
+// addressesFree reports whether nothing listens on the addresses.
+func addressesFree(t *testing.T, addrs ...string) bool {
+	t.Helper()
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return false
+		}
+		ln.Close()
+	}
+	return true
 }
