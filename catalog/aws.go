@@ -93,6 +93,13 @@ func init() {
 		Inverse: &Inverse{
 			Action: AWSMSKUpdateConnectivity, Title: "Restore the previous multi-VPC connectivity",
 			Inputs: map[string]plan.Value{"clusterArn": plan.Expr("input.clusterArn"), "vpcConnectivity": plan.Expr("output.previous")},
+			// The restore is another rolling update: the rollback is not done
+			// until the cluster is ACTIVE again (DescribeClusterV2 State; an
+			// unchanged setting starts no operation and the cluster stays ACTIVE).
+			WaitAction: AWSMSKDescribeCluster,
+			Wait: &plan.Wait{StatusPath: "state", Pending: []string{"UPDATING", "HEALING", "MAINTENANCE", "REBOOTING_BROKER"},
+				Target: []string{"ACTIVE"}, Failure: []string{"FAILED", "DELETING"},
+				PollInterval: plan.D(15 * time.Second), Timeout: plan.D(3 * time.Hour)},
 		},
 		Locks: []string{`"kafka:aws:" + input.clusterArn`},
 	})

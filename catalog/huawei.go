@@ -46,9 +46,10 @@ func init() {
 		Name: HuaweiDMSShowInstance, Provider: "huawei", Read: true,
 		Title: "Show DMS Kafka instance",
 		Doc: "Reads a DMS for Kafka instance: its VPC, subnet, security group and, from cross_vpc_info, every broker's " +
-			"listener IP, port ID and advertised IP. brokers is sorted by listener IP; id is the broker's index.",
+			"listener IP, port ID and advertised IP. brokers is sorted by listener IP; id is the broker's index. port is the " +
+			"instance's connection port (the private listener on connectAddress: 9092 plaintext, 9093 SASL).",
 		Inputs:  []Param{hwStr("instanceId", "DMS Kafka instance ID")},
-		Outputs: []string{"instanceId", "name", "status", "vpcId", "subnetId", "securityGroupId", "domainId", "brokers", "advertised", "connectAddress"},
+		Outputs: []string{"instanceId", "name", "status", "vpcId", "subnetId", "securityGroupId", "domainId", "brokers", "advertised", "connectAddress", "port"},
 		Wait:    &plan.Wait{Pending: []string{"CREATING", "RESTARTING", "EXTENDING"}, Target: []string{"RUNNING"}, Failure: []string{"ERROR", "CREATEFAILED"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
 	})
 	Register(Action{

@@ -197,12 +197,14 @@ func (b *builder) huaweiPeering(s *spec.KafkaAccess) error {
 	owner, client := s.Kafka.Account, s.Client.Account
 	cross := owner != client
 	timeout := stepTimeout(s)
-	port := s.Kafka.Port
-	if port == 0 {
-		port = 9092
-		if s.Verify != nil && s.Verify.SASL != nil {
-			port = 9093
-		}
+	// Over a peering, clients reach the brokers' private listeners: the
+	// instance's connection port (ShowInstance `port`, 9092 plaintext or 9093
+	// SASL; huaweicloud-sdk-go-v3 services/kafka/v2/model/model_show_instance_response.go
+	// "实例连接端口"), read from the instance unless the spec names one. 9011 is
+	// the cross-VPC (VPC endpoint) listener, not reachable this way.
+	portLit, portValue, portStr := "(instance port)", plan.Expr("steps.discover.port"), `string(steps.discover.port)`
+	if s.Kafka.Port != 0 {
+		portLit, portValue, portStr = strconv.Itoa(s.Kafka.Port), plan.Lit(s.Kafka.Port), strconv.Quote(strconv.Itoa(s.Kafka.Port))
 	}
 	b.add(plan.Step{
 		ID: "discover", Title: "Discover the Kafka instance (VPC, security group, brokers)",
@@ -266,18 +268,17 @@ func (b *builder) huaweiPeering(s *spec.KafkaAccess) error {
 		DependsOn: []string{"wait-peering-active", "create-peering"}, Timeout: timeout,
 	})
 	b.add(plan.Step{
-		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %d from %s in the instance's security group", port, s.Client.CIDR),
+		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %s from %s in the instance's security group", portLit, s.Client.CIDR),
 		Action: catalog.HuaweiVPCAddSecurityGroupRule, Account: owner,
 		Inputs: map[string]plan.Value{
 			"securityGroupId": plan.Expr("steps.discover.securityGroupId"),
 			"direction":       plan.Lit("ingress"), "protocol": plan.Lit("tcp"),
-			"port": plan.Lit(port), "cidr": plan.Lit(s.Client.CIDR),
+			"port": portValue, "cidr": plan.Lit(s.Client.CIDR),
 			"description": plan.Lit(b.description(s)),
 		},
 		DependsOn: []string{"discover"}, Timeout: timeout,
 	})
-	p := strconv.Itoa(port)
-	b.verifyStep(s, `map(steps.discover.brokers, #.listenerIp + ":`+p+`")`, "",
+	b.verifyStep(s, `map(steps.discover.brokers, #.listenerIp + ":" + `+portStr+`)`, "",
 		"open-security-group", "route-to-client", "route-to-kafka", "discover")
 	return nil
 }

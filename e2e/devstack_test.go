@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -63,6 +64,8 @@ func devBinaries(t *testing.T) string {
 type devEnv struct {
 	root, bin, runDir    string
 	temporalPort, uiPort int
+	cloudsimAddr         string // host:port of cloudsim's provider and admin API
+	shift                int    // CLOUDSIM_SHIFT: how far the world's 127.x addresses moved
 	env                  []string
 }
 
@@ -76,13 +79,18 @@ func newDevEnv(t *testing.T) *devEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The world moves to a random part of 127/8 (as internal/stack's does), so
+	// the test's stack does not collide with a make dev on the same machine,
+	// whose world stays at its written addresses (127.16-127.31).
+	shift := 32 + rand.IntN(190)
 	ports := make([]int, 4)
 	for i := range ports {
 		if ports[i], err = stack.FreePort(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d := &devEnv{root: root, bin: devBinaries(t), runDir: t.TempDir(), temporalPort: ports[0], uiPort: ports[1]}
+	d := &devEnv{root: root, bin: devBinaries(t), runDir: t.TempDir(), temporalPort: ports[0], uiPort: ports[1],
+		cloudsimAddr: fmt.Sprintf("127.0.0.1:%d", ports[2]), shift: shift}
 	d.env = append(os.Environ(),
 		"TOPOFLOW_RUN_DIR="+d.runDir,
 		"TOPOFLOW_BIN_DIR="+d.bin,
@@ -91,6 +99,7 @@ func newDevEnv(t *testing.T) *devEnv {
 		fmt.Sprintf("TEMPORAL_UI_PORT=%d", ports[1]),
 		fmt.Sprintf("CLOUDSIM_ADDR=127.0.0.1:%d", ports[2]),
 		fmt.Sprintf("WORKER_METRICS_ADDR=127.0.0.1:%d", ports[3]),
+		fmt.Sprintf("CLOUDSIM_SHIFT=%d", shift),
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", ports[0]),
 		"TOPOFLOW_TASK_QUEUE=topoflow",
 		"TOPOFLOW_ACCOUNTS=",

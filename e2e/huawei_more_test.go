@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -203,28 +204,14 @@ func routes(s *stack.Stack, vpc string) []inventory.Route {
 // option across accounts): the Kafka owner creates the peering, the client's
 // network admin approves, the client account accepts, routes are added on
 // both sides, the client CIDR is opened, and verification produces and
-// consumes from the client VPC straight to the brokers' listener IPs.
+// consumes from the client VPC straight to the brokers' listener IPs on the
+// instance's connection port (9092, read from the instance).
 func TestHuaweiPeering(t *testing.T) {
 	s := newStack(t)
 	rulesBefore := sgRules(s)
 	doc := repoSpec(t, "huawei-vpc-peering.yaml", "e2e-hw-peering",
 		"  approval:\n", "  timeouts: {pollInterval: 300ms, wait: 2m}\n  approval:\n")
 	pl := compile(t, doc)
-	// Workaround (cloudsim gap, see the huawei2 report): a DMS broker in
-	// cloudsim has one listener (inventory.Broker.Port, 9011 in the world),
-	// while a real DMS instance also serves its private address on 9092,
-	// which the compiler rightly verifies over a peering. Until the netmodel
-	// models both listeners, verify through the listener cloudsim has.
-	for i := range pl.Steps {
-		if pl.Steps[i].ID == "verify" {
-			b := pl.Steps[i].Inputs["bootstrap"]
-			if !strings.Contains(b.Expr, `":9092"`) {
-				t.Fatalf("verify bootstrap %q no longer uses :9092: drop this workaround", b.Expr)
-			}
-			b.Expr = strings.ReplaceAll(b.Expr, `":9092"`, `":9011"`)
-			pl.Steps[i].Inputs["bootstrap"] = b
-		}
-	}
 	run := startPlan(t, s, pl)
 	decideAs(t, s, run, workflows.UpdateApprove, "approve-peering", "client-b-netadmin@example.com")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -260,38 +247,12 @@ func TestHuaweiPeering(t *testing.T) {
 	if pr.Phase != workflows.PhaseDone || stepState(pr, "verify") != workflows.StepDone {
 		t.Fatalf("phase %s, verify %s", pr.Phase, stepState(pr, "verify"))
 	}
+	// Verification dialed the brokers' private listeners on the instance's
+	// connection port (ShowInstance port 9092), not the cross-VPC port 9011.
+	if boot := fmt.Sprint(pr.Outputs["bootstrap"]); strings.Count(boot, ":9092") != 3 || strings.Contains(boot, ":9011") {
+		t.Fatalf("verified bootstrap %s, want the 3 brokers' listener IPs on 9092", boot)
+	}
 }
-
-// otcWorld adds runbook 001's Open Telekom Cloud instance to the default
-// world (which has the otc-kafka account but no network): the DMS instance's
-// VPC and a client VPC of the same account, moved like the rest of the world.
-const otcWorld = `
-vpcs:
-  - {id: 9c1d2e3f-0000-4000-8000-0000000e0a01, account: otc-kafka, region: eu-de, name: vpc-billing-kafka, cidr: 172.16.0.0/16, addressBlock: 127.26.0.0/16}
-  - {id: 9c1d2e3f-0000-4000-8000-0000000e0b01, account: otc-kafka, region: eu-de, name: vpc-billing-apps, cidr: 172.17.0.0/16, addressBlock: 127.27.0.0/16}
-subnets:
-  - {id: 9c1d2e3f-0000-4000-8000-0000000e0a02, vpc: 9c1d2e3f-0000-4000-8000-0000000e0a01, name: subnet-kafka, cidr: 172.16.0.0/24, addressBlock: 127.26.0.0/24, gatewayIp: 127.26.0.1}
-  - {id: 9c1d2e3f-0000-4000-8000-0000000e0b02, vpc: 9c1d2e3f-0000-4000-8000-0000000e0b01, name: subnet-apps, cidr: 172.17.0.0/24, addressBlock: 127.27.0.0/24, gatewayIp: 127.27.0.1}
-securityGroups:
-  - id: 9c1d2e3f-0000-4000-8000-0000000e0a03
-    vpc: 9c1d2e3f-0000-4000-8000-0000000e0a01
-    name: sg-billing-kafka
-    rules:
-      - {direction: egress, ethertype: IPv4}
-kafka:
-  - id: 9c1d2e3f-0000-4000-8000-0000000e0010
-    account: otc-kafka
-    name: billing-kafka
-    engine: dms
-    engineVersion: "2.7"
-    vpc: 9c1d2e3f-0000-4000-8000-0000000e0a01
-    subnet: 9c1d2e3f-0000-4000-8000-0000000e0a02
-    securityGroup: 9c1d2e3f-0000-4000-8000-0000000e0a03
-    brokers:
-      - {id: 0, host: broker-0, listenerIp: 127.26.0.11, port: 9011, portId: 9c1d2e3f-0000-4000-8000-0000000e0a11}
-      - {id: 1, host: broker-1, listenerIp: 127.26.0.12, port: 9011, portId: 9c1d2e3f-0000-4000-8000-0000000e0a12}
-      - {id: 2, host: broker-2, listenerIp: 127.26.0.13, port: 9011, portId: 9c1d2e3f-0000-4000-8000-0000000e0a13}
-`
 
 // TestOTCSameAccount runs specs/otc-vpcep.yaml (runbook 001, Open Telekom
 // Cloud, client VPC in the Kafka owner's account): the same actions as Huawei
@@ -300,7 +261,13 @@ kafka:
 func TestOTCSameAccount(t *testing.T) {
 	const otcKafka, otcClientVPC = "9c1d2e3f-0000-4000-8000-0000000e0010", "9c1d2e3f-0000-4000-8000-0000000e0b01"
 	s := newStack(t)
-	w, err := world.Parse([]byte(otcWorld))
+	// Runbook 001's Open Telekom Cloud instance and client VPC (make dev loads
+	// the same file), moved like the rest of the world.
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := world.ReadFile(filepath.Join(root, "cloudsim", "worlds", "otc.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

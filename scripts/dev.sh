@@ -6,7 +6,11 @@
 #
 # Settings (environment): TOPOFLOW_RUN_DIR (default .run/dev), TEMPORAL_PORT
 # (7233), TEMPORAL_UI_PORT (8233), CLOUDSIM_ADDR (127.0.0.1:8700),
-# WORKER_METRICS_ADDR (127.0.0.1:9090).
+# WORKER_METRICS_ADDR (127.0.0.1:9090), TOPOFLOW_TASK_QUEUE (topoflow),
+# CLOUDSIM_WORLDS (cloudsim/worlds/examples.yaml: every world the examples in
+# specs/ need; comma-separated files are merged) and CLOUDSIM_SHIFT (0: the
+# world's 127.x addresses as written; N moves them by N in the second octet, so
+# a second stack, e.g. a test's, runs beside this one without colliding).
 # With --background the script returns once everything is up, leaving the
 # processes running; `scripts/dev.sh --stop` stops them (used by make run).
 set -euo pipefail
@@ -21,6 +25,8 @@ TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 CLOUDSIM_ADDR=${CLOUDSIM_ADDR:-127.0.0.1:8700}
 WORKER_METRICS_ADDR=${WORKER_METRICS_ADDR:-127.0.0.1:9090}
 TASK_QUEUE=${TOPOFLOW_TASK_QUEUE:-topoflow}
+CLOUDSIM_WORLDS=${CLOUDSIM_WORLDS:-cloudsim/worlds/examples.yaml}
+CLOUDSIM_SHIFT=${CLOUDSIM_SHIFT:-0}
 BIN=${TOPOFLOW_BIN_DIR:-$root/bin}
 
 # Keep in sync with workflows/api.go (checked by internal/stack's tests).
@@ -98,6 +104,7 @@ if [[ $mode == foreground ]]; then
   trap cleanup EXIT INT TERM
 fi
 
+# --- Temporal dev server (SQLite in $RUN_DIR).
 sa_flags=()
 for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
 "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
@@ -107,13 +114,15 @@ started temporal $!
 wait_for "Temporal" 60 "$TEMPORAL" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" \
   || { tail -20 "$RUN_DIR/temporal.log" >&2; exit 1; }
 
-"$BIN/cloudsim" -listen "$CLOUDSIM_ADDR" -world cloudsim/worlds/default.yaml >"$RUN_DIR/cloudsim.log" 2>&1 &
+# --- cloudsim: every provider, the worlds of $CLOUDSIM_WORLDS moved by $CLOUDSIM_SHIFT.
+"$BIN/cloudsim" -listen "$CLOUDSIM_ADDR" -world "$CLOUDSIM_WORLDS" -shift "$CLOUDSIM_SHIFT" >"$RUN_DIR/cloudsim.log" 2>&1 &
 started cloudsim $!
 wait_for "cloudsim" 30 curl -fsS "http://$CLOUDSIM_ADDR/_cloudsim/healthz" \
   || { tail -20 "$RUN_DIR/cloudsim.log" >&2; exit 1; }
 
-# The worker acts as cloudsim's accounts: export their simulator-only keys.
-eval "$("$BIN/topoflow-devenv" -world cloudsim/worlds/default.yaml)"
+# --- worker: acts as the accounts of the same worlds (simulator-only keys).
+devenv=$("$BIN/topoflow-devenv" -world "$CLOUDSIM_WORLDS") || exit 1
+eval "$devenv"
 TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT TEMPORAL_NAMESPACE=default TOPOFLOW_TASK_QUEUE=$TASK_QUEUE \
   TOPOFLOW_ACCOUNTS=specs/accounts.yaml CLOUDSIM_URL=http://$CLOUDSIM_ADDR \
   TOPOFLOW_METRICS_ADDR=$WORKER_METRICS_ADDR \
@@ -127,6 +136,7 @@ Topoflow local stack is up:
   Temporal   127.0.0.1:$TEMPORAL_PORT   (namespace default, database $RUN_DIR/temporal.db)
   Web UI     http://127.0.0.1:$TEMPORAL_UI_PORT
   cloudsim   http://$CLOUDSIM_ADDR   (admin API http://$CLOUDSIM_ADDR/_cloudsim/inventory)
+             every provider (Huawei/OTC, AWS, Azure, Ambari); world $CLOUDSIM_WORLDS, address shift $CLOUDSIM_SHIFT
   worker     task queue $TASK_QUEUE; metrics http://$WORKER_METRICS_ADDR/metrics, health /healthz
   logs       $RUN_DIR/{temporal,cloudsim,worker}.log
 Try: bin/topoflow apply specs/huawei-vpcep-cross-account.yaml

@@ -388,6 +388,13 @@ var errNoHosts = errors.New("the component has no hosts")
 // the same idempotency key posted.
 func restart(ctx context.Context, c *Client, svc, comp string, hosts []string, idemKey string) (int, string, []string, error) {
 	reqContext := fmt.Sprintf("Restart %s of %s (topoflow)", comp, svc)
+	if idemKey != "" && activity.IsActivity(ctx) {
+		// Ambari keeps every request, and a request applied again after a
+		// rollback runs under the same workflow ID (and so the same step keys):
+		// only a restart of this run may stand for this run's restart, or the
+		// new run would skip the restart that applies its config.
+		idemKey += "/" + activity.GetInfo(ctx).WorkflowExecution.RunID
+	}
 	if m := tagMarker(idemKey); m != "" {
 		reqContext = fmt.Sprintf("Restart %s of %s (topoflow%s)", comp, svc, m)
 		existing, err := c.Requests(ctx)

@@ -71,6 +71,9 @@ func showInstance(s *session, c *kafka.KafkaClient, id string) (*instanceView, e
 		"instanceId": deref(resp.InstanceId), "name": deref(resp.Name), "status": deref(resp.Status),
 		"vpcId": deref(resp.VpcId), "subnetId": deref(resp.SubnetId), "securityGroupId": deref(resp.SecurityGroupId),
 		"domainId": deref(resp.UserId), "connectAddress": deref(resp.ConnectAddress),
+		// The instance's connection port: the private listener on connect_address
+		// (model_show_instance_response.go Port, "实例连接端口"; 9092/9093).
+		"port":    int(deref(resp.Port)),
 		"brokers": brokers, "advertised": advOut,
 	}}, nil
 }

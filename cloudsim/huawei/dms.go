@@ -39,8 +39,14 @@ func (a *api) showInstance(w http.ResponseWriter, c *caller) {
 	}
 	info := map[string]entry{}
 	var addrs []string
-	port := 9092
+	// port is the instance's connection port: its private listener
+	// (model_show_instance_response.go Port, "实例连接端口"; 9092 plaintext,
+	// 9093 SASL). The brokers' own port when no private one is configured.
+	port := k.PrivatePort
 	for _, b := range k.Brokers {
+		if port == 0 {
+			port = b.Port
+		}
 		info[b.ListenerIP] = entry{AdvertisedIP: b.AdvertisedHost(), Port: b.Port, PortID: b.PortID}
 		addrs = append(addrs, b.ListenerIP)
 	}

@@ -181,6 +181,14 @@ type KafkaInstance struct {
 	SASLMechanism string            `json:"saslMechanism,omitempty" yaml:"saslMechanism"`
 	// TLS serves the brokers' listeners over TLS with a self-signed certificate.
 	TLS bool `json:"tls,omitempty" yaml:"tls"`
+	// PrivatePort, when not 0 and not the brokers' Port, is a second
+	// listener on every broker's ListenerIP that advertises
+	// ListenerIP:PrivatePort for every broker: Huawei DMS serves its private
+	// (in-VPC, peering) access on the instance's connection port (9092
+	// plaintext, 9093 SASL) besides the cross-VPC listener on 9011
+	// (huaweicloud-sdk-go-v3 services/kafka/v2/model/model_show_instance_response.go
+	// Port, "实例连接端口"; model_port_protocols_entity.go private_plain_address).
+	PrivatePort int `json:"privatePort,omitempty" yaml:"privatePort"`
 	// Attrs holds provider-specific extras (e.g. MSK ARN, HDInsight cluster name).
 	Attrs map[string]string `json:"attrs,omitempty" yaml:"attrs"`
 }

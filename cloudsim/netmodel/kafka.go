@@ -33,6 +33,9 @@ type Cluster struct {
 	kf      *kfake.Cluster
 	brokers []*clusterBroker // indexed by broker ID
 	caPEM   []byte
+	// private are the brokers' private listeners (KafkaInstance.PrivatePort),
+	// indexed by broker ID; nil without one.
+	private []*Forwarder
 }
 
 type clusterBroker struct {
@@ -111,7 +114,41 @@ func StartCluster(inst *inventory.KafkaInstance) (*Cluster, error) {
 	if len(inst.SASLUsers) > 0 && (inst.SASLMechanism == "" || inst.SASLMechanism == "PLAIN") {
 		c.rejectBadPlain(inst.SASLUsers)
 	}
+	if err := c.startPrivate(inst, bs); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// startPrivate starts the private listeners of an instance with a
+// PrivatePort: per broker, a Kafka-aware forwarder ListenerIP:PrivatePort →
+// the broker's listener that answers metadata with every broker's
+// ListenerIP:PrivatePort, as a listener dedicated to in-VPC clients does
+// (TLS connections pass through unchanged, so over TLS metadata names the
+// brokers' own listener).
+func (c *Cluster) startPrivate(inst *inventory.KafkaInstance, bs []inventory.Broker) error {
+	if inst.PrivatePort == 0 {
+		return nil
+	}
+	adv := map[int32]string{}
+	for _, b := range bs {
+		if b.Port == inst.PrivatePort {
+			return nil // the brokers' own listener is the private one
+		}
+		adv[b.ID] = net.JoinHostPort(b.ListenerIP, strconv.Itoa(inst.PrivatePort))
+	}
+	for _, b := range bs {
+		f, err := Forward(adv[b.ID], net.JoinHostPort(b.ListenerIP, strconv.Itoa(b.Port)))
+		if err != nil {
+			return fmt.Errorf("kafka instance %s broker %d: private listener: %w", inst.ID, b.ID, err)
+		}
+		c.private = append(c.private, f)
+		if err := f.SetAdvertised(adv); err != nil {
+			return fmt.Errorf("kafka instance %s broker %d: private listener: %w", inst.ID, b.ID, err)
+		}
+	}
+	return nil
 }
 
 // rejectBadPlain answers a SASL/PLAIN authentication with wrong credentials
@@ -179,8 +216,11 @@ func (c *Cluster) Kfake() *kfake.Cluster { return c.kf }
 // CACertPEM returns the CA certificate of a TLS instance (nil without TLS).
 func (c *Cluster) CACertPEM() []byte { return c.caPEM }
 
-// Close stops every broker.
+// Close stops every broker and private listener.
 func (c *Cluster) Close() {
+	for _, f := range c.private {
+		f.Close()
+	}
 	if c.kf != nil {
 		c.kf.Close()
 	}

@@ -230,6 +230,8 @@ type BrokerInfo struct {
 	Listen     string `json:"listen"`
 	Advertised string `json:"advertised"`
 	Up         bool   `json:"up"`
+	// PrivateListen is the broker's private listener (KafkaInstance.PrivatePort), if any.
+	PrivateListen string `json:"privateListen,omitempty"`
 }
 
 // State is what listens where.
@@ -246,7 +248,11 @@ func (n *Network) State() State {
 	st := State{Errors: append([]string(nil), n.errs...)}
 	for id, c := range n.clusters {
 		for _, b := range c.brokers {
-			st.Brokers = append(st.Brokers, BrokerInfo{Instance: id, ID: b.id, Listen: b.ln.listen, Advertised: b.ln.Addr().String(), Up: b.ln.isUp()})
+			bi := BrokerInfo{Instance: id, ID: b.id, Listen: b.ln.listen, Advertised: b.ln.Addr().String(), Up: b.ln.isUp()}
+			if int(b.id) < len(c.private) {
+				bi.PrivateListen = c.private[b.id].Listen
+			}
+			st.Brokers = append(st.Brokers, bi)
 		}
 	}
 	for id, fs := range n.forwarders {

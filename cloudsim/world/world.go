@@ -9,6 +9,12 @@
 //	kafka:           [{id, account, engine, vpc, subnet, status, saslUsers, saslMechanism, tls,
 //	                   brokers: [{id, host, listenerIp, port, portId, advertised}]}]
 //	endpointServices, endpoints, peerings, routeTables, configs: the inventory types' fields
+//	include:         [other.yaml, ...]   # world files merged before this one (paths relative to this file)
+//
+// Several world files make one world with [ReadFiles] (or a file's include
+// list): their resources are merged, and a resource ID or an address defined
+// twice (the same IP, or overlapping VPC or subnet address blocks) is refused
+// with an error naming both files.
 //
 // A broker without listenerIp gets one from its instance's subnet (or VPC);
 // a broker with a portId gets a port (network interface) holding its listener
@@ -17,7 +23,6 @@ package world
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -27,6 +32,9 @@ import (
 
 // World is the content of a world file.
 type World struct {
+	// Include lists world files merged before this one, relative to this
+	// file's directory (only in files read with ReadFile/ReadFiles).
+	Include          []string                     `yaml:"include"`
 	Accounts         []*inventory.Account         `yaml:"accounts"`
 	VPCs             []*inventory.VPC             `yaml:"vpcs"`
 	Subnets          []*inventory.Subnet          `yaml:"subnets"`
@@ -51,22 +59,49 @@ func Parse(data []byte) (*World, error) {
 	return &w, nil
 }
 
-// ReadFile reads and parses a world file.
+// ReadFile reads and parses a world file, with the files it includes.
 func ReadFile(path string) (*World, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read world: %w", err)
+	return ReadFiles(path)
+}
+
+// ReadFiles reads world files (each with its includes, each file once) and
+// merges them into one world, refusing an ID or an address that two files
+// (or one file twice) define.
+func ReadFiles(paths ...string) (*World, error) {
+	m := newMerger()
+	for _, p := range paths {
+		if err := m.read(p, nil); err != nil {
+			return nil, err
+		}
 	}
-	w, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	return m.w, nil
+}
+
+// Merge merges worlds (named, for errors, by names[i]) into a new one,
+// refusing an ID or an address defined twice.
+func Merge(names []string, ws []*World) (*World, error) {
+	m := newMerger()
+	for i, w := range ws {
+		name := fmt.Sprintf("world %d", i+1)
+		if i < len(names) {
+			name = names[i]
+		}
+		if len(w.Include) > 0 {
+			return nil, fmt.Errorf("%s: include is only allowed in world files", name)
+		}
+		if err := m.add(name, w); err != nil {
+			return nil, err
+		}
 	}
-	return w, nil
+	return m.w, nil
 }
 
 // Apply creates the world's resources in inv, in dependency order. Region
 // and account default from the owning VPC where empty.
 func (w *World) Apply(inv *inventory.Store) error {
+	if len(w.Include) > 0 {
+		return fmt.Errorf("world: include (%s) is only resolved by ReadFile", strings.Join(w.Include, ", "))
+	}
 	vpcOf := map[string]*inventory.VPC{}
 	create := func(o inventory.Object) error {
 		m := o.GetMeta()

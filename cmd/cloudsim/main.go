@@ -1,8 +1,16 @@
 // Command cloudsim runs the clouds' digital twin as a process (`make dev`):
-// every registered provider API on one listener, the admin API under
-// /_cloudsim/ (and optionally on its own port), and the seed world's Kafka
-// brokers on their loopback addresses. It prints the endpoints and runs until
-// interrupted.
+// every provider of the assembly (cloudsim/all: Huawei/OTC, AWS, Azure,
+// Ambari) on one listener, the admin API under /_cloudsim/ (and optionally on
+// its own port), and the seed world's Kafka brokers on their loopback
+// addresses. It prints the endpoints and runs until interrupted.
+//
+//	cloudsim [-listen ADDR] [-admin ADDR] [-world FILE[,FILE...]]... [-shift N]
+//
+// -world may be repeated or hold a comma-separated list; the files (and the
+// files they include) are merged into one world, refusing an ID or an
+// address defined twice. -shift N moves every 127.x address of the world by
+// N in the second octet (world.World.Shift), so two stacks on one machine do
+// not collide on broker and endpoint addresses.
 package main
 
 import (
@@ -17,9 +25,7 @@ import (
 	"syscall"
 
 	"github.com/topoflow/topoflow/cloudsim"
-	// Providers: each registers itself with cloudsim.RegisterProvider.
-	_ "github.com/topoflow/topoflow/cloudsim/ambari" // Ambari v1 (HDInsight)
-	_ "github.com/topoflow/topoflow/cloudsim/huawei" // Huawei VPCEP v1, DMS Kafka v2, VPC
+	_ "github.com/topoflow/topoflow/cloudsim/all" // every provider of the twin
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/cloudsim/world"
 )
@@ -31,34 +37,67 @@ func main() {
 	}
 }
 
+// DefaultWorld is the world make dev serves: every world file the examples need.
+const DefaultWorld = "cloudsim/worlds/examples.yaml"
+
 func run() error {
+	// Flags.
 	listen := flag.String("listen", "127.0.0.1:8700", "address of the provider APIs (and the admin API under "+cloudsim.AdminPrefix+")")
 	admin := flag.String("admin", "", "optional separate address of the admin API, e.g. 127.0.0.1:8701")
-	worldFile := flag.String("world", "cloudsim/worlds/default.yaml", "world file to seed (empty: start empty)")
+	var worldFiles []string
+	worldSet := false
+	flag.Func("world", "world file(s) to seed, comma-separated or repeated, merged into one world (default "+DefaultWorld+"; empty: start empty)", func(v string) error {
+		worldSet = true
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				worldFiles = append(worldFiles, f)
+			}
+		}
+		return nil
+	})
+	shift := flag.Int("shift", 0, "move every 127.x address of the world by N in the second octet (a second stack on the same machine)")
 	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (world files go in -world)", flag.Args())
+	}
+	if !worldSet {
+		worldFiles = []string{DefaultWorld}
+	}
 
+	// The world: merged files, shifted.
+	var w *world.World
+	if len(worldFiles) > 0 {
+		var err error
+		if w, err = world.ReadFiles(worldFiles...); err != nil {
+			return err
+		}
+		if err := w.Shift(*shift); err != nil {
+			return fmt.Errorf("-shift %d: %w", *shift, err)
+		}
+	}
+
+	// The sim: every provider, the world's brokers, the listeners.
 	s, err := cloudsim.New(cloudsim.Options{})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if *worldFile != "" {
-		w, err := world.ReadFile(*worldFile)
-		if err != nil {
-			return err
-		}
+	if w != nil {
 		if err := s.LoadWorld(w); err != nil {
-			return err
+			return fmt.Errorf("load world %s: %w", strings.Join(worldFiles, ","), err)
 		}
 		if errs := s.Net.Errors(); len(errs) > 0 {
-			return fmt.Errorf("start world: %s", strings.Join(errs, "; "))
+			return fmt.Errorf("start world %s (shift %d): %s", strings.Join(worldFiles, ","), *shift, strings.Join(errs, "; "))
 		}
 	}
 	url, err := s.Start(*listen, *admin)
 	if err != nil {
 		return err
 	}
+
+	// What runs where.
 	fmt.Printf("cloudsim: provider APIs %s (providers: %s)\n", url, strings.Join(cloudsim.Providers(), ", "))
+	fmt.Printf("cloudsim: world %s (address shift %d)\n", strings.Join(worldFiles, ", "), *shift)
 	fmt.Printf("cloudsim: admin API    %s (inventory, network, faults, world, reset)\n", s.AdminURL())
 	st := s.Net.State()
 	byInst := map[string][]string{}
