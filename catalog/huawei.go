@@ -49,7 +49,8 @@ func init() {
 			"listener IP, port ID and advertised IP. brokers is sorted by listener IP; id is the broker's index.",
 		Inputs:  []Param{hwStr("instanceId", "DMS Kafka instance ID")},
 		Outputs: []string{"instanceId", "name", "status", "vpcId", "subnetId", "securityGroupId", "domainId", "brokers", "advertised", "connectAddress"},
-		Wait:    &plan.Wait{Pending: []string{"CREATING", "RESTARTING", "EXTENDING"}, Target: []string{"RUNNING"}, Failure: []string{"ERROR", "CREATEFAILED"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
+		// Instance statuses: https://support.huaweicloud.com/intl/en-us/api-kafka/kafka-api-180514012.html
+		Wait: &plan.Wait{Pending: []string{"CREATING", "RESTARTING", "STARTING", "EXTENDING", "UPGRADING", "ROLLINGBACK"}, Target: []string{"RUNNING"}, Failure: []string{"ERROR", "CREATEFAILED", "EXTENDEDFAILED", "FROZEN", "FREEZING", "DELETING"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
 	})
 	Register(Action{
 		Name: HuaweiVPCEPCreateEndpointService, Provider: "huawei",

@@ -131,6 +131,7 @@ func TestHuaweiCrossAccountRunbookOrder(t *testing.T) {
 		{"approve-connection", plan.ActionApproval, "", false},
 		{"accept-connection", "huawei.vpcep.acceptConnection", "huawei.vpcep.rejectConnection", true},
 		{"wait-endpoint-accepted", "huawei.vpcep.getEndpoint", "", true},
+		{"wait-instance-running", "huawei.dms.showInstance", "", false},
 		{"set-advertised-ips", "huawei.dms.updateCrossVpcIps", "huawei.dms.updateCrossVpcIps", false},
 		{"open-security-group", "huawei.vpc.addSecurityGroupRule", "huawei.vpc.deleteSecurityGroupRule", false},
 		{"verify", "kafka.verify", "", false},

@@ -157,6 +157,16 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 		}),
 		DependsOn: []string{last, "create-endpoint", "create-endpoint-service", "discover"},
 	})
+	// DMS refuses crossvpc/modify with 400 DMS.00400026 unless the instance is
+	// RUNNING; Terraform waits for RUNNING around it
+	// (terraform-provider-huaweicloud resource_huaweicloud_dms_kafka_instance.go:798-806).
+	b.add(plan.Step{
+		ID: "wait-instance-running", Title: "Wait until the Kafka instance is RUNNING (not restarting or applying a change)",
+		Action: catalog.HuaweiDMSShowInstance, Account: owner,
+		Inputs:    map[string]plan.Value{"instanceId": plan.Lit(s.Kafka.InstanceID)},
+		Wait:      b.waitContract(s, catalog.HuaweiDMSShowInstance, nil),
+		DependsOn: []string{"wait-endpoint-accepted"},
+	})
 	advertised := letServices + " " + letEndpointIPs("wait-endpoint-accepted") +
 		` fromPairs(map(steps.discover.brokers, [#.listenerIp, ep[svc[#.portId]]]))`
 	b.add(plan.Step{
@@ -166,7 +176,7 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 			"instanceId": plan.Lit(s.Kafka.InstanceID),
 			"advertised": plan.Expr(advertised),
 		},
-		DependsOn: []string{"wait-endpoint-accepted", "create-endpoint-service", "discover"}, Timeout: timeout,
+		DependsOn: []string{"wait-instance-running", "wait-endpoint-accepted", "create-endpoint-service", "discover"}, Timeout: timeout,
 	})
 	b.add(plan.Step{
 		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %d from the VPC endpoint range %s in the instance's security group", port, sourceCIDR),

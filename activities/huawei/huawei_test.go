@@ -383,3 +383,59 @@ func TestOTCByEndpointConfiguration(t *testing.T) {
 		t.Fatalf("otc: %v", err)
 	}
 }
+
+// TestModifyWhileBusy posts a second crossvpc/modify right after a first:
+// cloudsim keeps the instance busy meanwhile (400 DMS.00400026). Within the
+// busy budget the action waits and succeeds; past it, it returns a
+// retryable Conflict, never a permanent InvalidInput.
+func TestModifyWhileBusy(t *testing.T) {
+	e := setup(t)
+	view, err := e.acts.ShowInstance(context.Background(), plan.Call{Action: catalog.HuaweiDMSShowInstance, Account: owner, Inputs: map[string]any{"instanceId": kafkaID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := view["advertised"].(map[string]any)
+	changed := map[string]any{}
+	i := 0
+	for ip := range orig {
+		i++
+		changed[ip] = fmt.Sprintf("192.168.77.%d", i)
+	}
+	tests := []struct {
+		name     string
+		budget   time.Duration
+		wantType string
+	}{
+		{"waits within the budget", 30 * time.Second, ""},
+		{"retryable past the budget", 0, plan.ErrConflict},
+	}
+	for n, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			acts := New(e.acts.accts, WithBusyBudget(tc.budget, 100*time.Millisecond))
+			first, second := changed, orig
+			if n%2 == 1 {
+				first, second = orig, changed
+			}
+			call := func(m map[string]any, key string) error {
+				_, err := acts.UpdateCrossVpcIps(context.Background(), plan.Call{Action: catalog.HuaweiDMSUpdateCrossVpcIps, Account: owner,
+					IdempotencyKey: key, Inputs: map[string]any{"instanceId": kafkaID, "advertised": m}})
+				return err
+			}
+			if err := call(first, "busy/1"); err != nil {
+				t.Fatalf("first modify: %v", err)
+			}
+			err := call(second, "busy/2")
+			if tc.wantType == "" {
+				if err != nil {
+					t.Fatalf("second modify: %v", err)
+				}
+				return
+			}
+			var ae *temporal.ApplicationError
+			if !errors.As(err, &ae) || ae.Type() != tc.wantType || ae.NonRetryable() {
+				t.Fatalf("second modify: got %v, want a retryable %s", err, tc.wantType)
+			}
+			time.Sleep(hwsim.DefaultTiming.DMSModifyBusy + 200*time.Millisecond)
+		})
+	}
+}
