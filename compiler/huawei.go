@@ -38,7 +38,12 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 	cross := owner != client
 	port := defaultVPCEPPort
 	sourceCIDR := defaultVPCEPCIDR
-	approval := cross
+	// acceptance whitelist is runbook 000/001 step 8: approval_enabled false,
+	// the client account whitelisted (after Topoflow's gate across accounts);
+	// provider: approval_enabled true and the owner accepts each endpoint.
+	acceptance := s.VPCEndpointAcceptance()
+	approval := acceptance == spec.AcceptanceProvider
+	gated := approval || (cross && s.Approval != nil)
 	if o := s.VPCEndpoint; o != nil {
 		if o.Port != 0 {
 			port = o.Port
@@ -46,12 +51,15 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 		if o.SourceCIDR != "" {
 			sourceCIDR = o.SourceCIDR
 		}
-		if o.Approval != nil {
-			approval = *o.Approval
-		}
 	}
-	if approval && s.Approval == nil {
+	if gated && s.Approval == nil {
 		return fmt.Errorf("endpoint approval is enabled but the spec names no approvers")
+	}
+	if cross || approval {
+		b.p.Summary += fmt.Sprintf(" — acceptance: %s (%s)", acceptance, map[string]string{
+			spec.AcceptanceWhitelist: "runbook 000: approval_enabled false, the client account whitelisted after approval",
+			spec.AcceptanceProvider:  "approval_enabled true, the Kafka owner accepts each endpoint connection after approval",
+		}[acceptance])
 	}
 	timeout := stepTimeout(s)
 	desc := b.description(s)
@@ -84,6 +92,20 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 		DependsOn: []string{"create-endpoint-service", "discover"},
 	})
 	last := "wait-endpoint-service"
+	if cross && gated && !approval {
+		// Topoflow's own approval gate comes before the whitelist: whitelisting
+		// the client domain is what lets its endpoints connect.
+		b.add(plan.Step{
+			ID: "approve-connection", Title: "Kafka owner approves connecting the client account (whitelist)",
+			Action: plan.ActionApproval,
+			Gate: gate(s.Approval, fmt.Sprintf(
+				"Approve whitelisting account `%s` on the endpoint services of every broker of Kafka instance `%s` (account `%s`). "+
+					"Its endpoints in VPC `%s` (subnet `%s`) then connect without further acceptance (approval_enabled false, runbook 000).",
+				client, s.Kafka.InstanceID, owner, s.Client.VPCID, s.Client.SubnetID)),
+			DependsOn: []string{last},
+		})
+		last = "approve-connection"
+	}
 	if cross {
 		b.add(plan.Step{
 			ID: "whitelist-client", Title: fmt.Sprintf("Whitelist the client account %s on each endpoint service", client),
@@ -92,7 +114,7 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 				"serviceId":     plan.Expr(serviceOfBroker),
 				"clientAccount": plan.Lit(client),
 			},
-			DependsOn: []string{"wait-endpoint-service", "create-endpoint-service", "discover"}, Timeout: timeout,
+			DependsOn: []string{last, "wait-endpoint-service", "create-endpoint-service", "discover"}, Timeout: timeout,
 		})
 		last = "whitelist-client"
 	}
