@@ -50,7 +50,7 @@ func init() {
 		Doc: "Reads a DMS for Kafka instance: its VPC, subnet, security group and, from cross_vpc_info, every broker's " +
 			"listener IP, port ID and advertised IP. brokers is sorted by listener IP; id is the broker's index.",
 		Inputs:  []Param{hwStr("instanceId", "DMS Kafka instance ID")},
-		Outputs: []string{"instanceId", "name", "status", "vpcId", "subnetId", "securityGroupId", "domainId", "brokers", "advertised", "connectAddress"},
+		Outputs: []string{"instanceId", "name", "status", "vpcId", "subnetId", "securityGroupId", "userId", "brokers", "advertised", "connectAddress"},
 		// Instance statuses: https://support.huaweicloud.com/intl/en-us/api-kafka/kafka-api-180514012.html
 		Wait: &plan.Wait{Pending: []string{"CREATING", "RESTARTING", "STARTING", "EXTENDING", "UPGRADING", "ROLLINGBACK"}, Target: []string{"RUNNING"}, Failure: []string{"ERROR", "CREATEFAILED", "EXTENDEDFAILED", "FROZEN", "FREEZING", "DELETING"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
 	})

@@ -187,8 +187,17 @@ func defaultEndpoint(a *accounts.Account, service string) string {
 	if a.Huawei.Cloud == accounts.CloudOTC {
 		return "https://" + svc + "." + a.Region + ".otc.t-systems.com"
 	}
+	if euDomain[a.Region+"/"+svc] {
+		return "https://" + svc + "." + a.Region + ".myhuaweicloud.eu"
+	}
 	return "https://" + svc + "." + a.Region + ".myhuaweicloud.com"
 }
+
+// euDomain lists the region/service pairs served under myhuaweicloud.eu:
+// huaweicloud-sdk-go-v3 services/kafka/v2/region/region.go (dms.eu-west-101.myhuaweicloud.eu)
+// and services/vpcep/v1/region/region.go (vpcep.eu-west-101.myhuaweicloud.eu); VPC stays
+// vpc.eu-west-101.myhuaweicloud.com (services/vpc/v2 and v3/region/region.go).
+var euDomain = map[string]bool{"eu-west-101/dms": true, "eu-west-101/vpcep": true}
 
 // retryAfterTripper remembers the last Retry-After the cloud sent, and ties
 // every request to the activity's context: the SDK takes no context, so

@@ -72,7 +72,9 @@ func showInstance(s *session, c *kafka.KafkaClient, id string) (*instanceView, e
 	return &instanceView{advertised: adv, out: plan.Outputs{
 		"instanceId": deref(resp.InstanceId), "name": deref(resp.Name), "status": deref(resp.Status),
 		"vpcId": deref(resp.VpcId), "subnetId": deref(resp.SubnetId), "securityGroupId": deref(resp.SecurityGroupId),
-		"domainId": deref(resp.UserId), "connectAddress": deref(resp.ConnectAddress),
+		// user_id is the ID of the user who created the instance, not the account (domain) ID
+		// (huaweicloud-sdk-go-v3 services/kafka/v2/model/model_show_instance_response.go UserId).
+		"userId": deref(resp.UserId), "connectAddress": deref(resp.ConnectAddress),
 		"brokers": brokers, "advertised": advOut,
 	}}, nil
 }

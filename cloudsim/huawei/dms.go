@@ -1,6 +1,8 @@
 package huawei
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -145,7 +147,7 @@ func (a *api) showInstance(w http.ResponseWriter, c *caller) {
 		"instance_id": k.ID, "name": k.Name, "engine": "kafka", "engine_version": orDefault(k.EngineVersion, "2.7"),
 		"status": orDefault(k.Status, "RUNNING"), "type": "cluster", "connect_address": strings.Join(addrs, ","), "port": port,
 		"vpc_id": k.VPCID, "subnet_id": k.SubnetID, "security_group_id": k.SecurityGroupID,
-		"user_id": c.acct.DomainID, "broker_num": len(k.Brokers), "node_num": len(k.Brokers), "ssl_enable": k.TLS,
+		"user_id": userID(c.acct), "broker_num": len(k.Brokers), "node_num": len(k.Brokers), "ssl_enable": k.TLS,
 		"cross_vpc_info": string(raw), "enable_publicip": false, "dns_enable": false,
 		"created_at": strconv.FormatInt(k.CreatedAt.UnixMilli(), 10),
 	}
@@ -157,6 +159,14 @@ func (a *api) showInstance(w http.ResponseWriter, c *caller) {
 		out["vpc_name"] = vpc.Name
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// userID is the ID of the IAM user who created the account's instances:
+// ShowInstance's user_id is a user ID, not the account (domain) ID
+// (huaweicloud-sdk-go-v3 services/kafka/v2/model/model_show_instance_response.go UserId).
+func userID(acct *inventory.Account) string {
+	h := sha256.Sum256([]byte("iam-user/" + acct.ID))
+	return hex.EncodeToString(h[:16])
 }
 
 var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$`)
