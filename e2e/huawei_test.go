@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/topoflow/topoflow/cloudsim"
-	hwsim "github.com/topoflow/topoflow/cloudsim/huawei" // registers the Huawei provider
 	"github.com/topoflow/topoflow/cloudsim/faults"
+	hwsim "github.com/topoflow/topoflow/cloudsim/huawei" // registers the Huawei provider
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/compiler"
 	"github.com/topoflow/topoflow/internal/stack"
