@@ -54,6 +54,14 @@ func awsGone(pending ...string) *plan.Wait {
 		PollInterval: plan.D(5 * time.Second), Timeout: plan.D(15 * time.Minute)}
 }
 
+// awsGoneAt is awsGone reading the status at path, done at any of targets
+// (states AWS keeps visible once nothing is left to delete).
+func awsGoneAt(path string, targets []string, pending ...string) *plan.Wait {
+	w := awsGone(pending...)
+	w.StatusPath, w.Target = path, targets
+	return w
+}
+
 func init() {
 	// MSK.
 	Register(Action{
@@ -245,8 +253,11 @@ func init() {
 		Outputs: []string{"peeringId", "status"},
 		Inverse: &Inverse{
 			Action: AWSEC2DeleteVpcPeering, Title: "Delete the VPC peering connection",
-			Inputs:     map[string]plan.Value{"peeringId": plan.Expr("output.peeringId")},
-			WaitAction: AWSEC2DescribeVpcPeering, Wait: awsGone("active", "deleting", "pending-acceptance", "provisioning", "initiating-request"),
+			Inputs: map[string]plan.Value{"peeringId": plan.Expr("output.peeringId")},
+			// AWS keeps deleted, rejected, expired and failed peerings visible; Terraform treats all four as gone
+			// (terraform-provider-aws internal/service/ec2/find.go findVPCPeeringConnectionByID).
+			WaitAction: AWSEC2DescribeVpcPeering, Wait: awsGoneAt("status", []string{"deleted", "rejected", "expired", "failed"},
+				"active", "deleting", "pending-acceptance", "provisioning", "initiating-request"),
 		},
 	})
 	Register(Action{
@@ -282,8 +293,9 @@ func init() {
 		Outputs: []string{"serviceId", "serviceName", "state"},
 		Inverse: &Inverse{
 			Action: AWSEC2DeleteEndpointService, Title: "Delete the VPC endpoint service",
-			Inputs:     map[string]plan.Value{"serviceId": plan.Expr("output.serviceId")},
-			WaitAction: AWSEC2DescribeEndpointService, Wait: awsGone("Available", "Deleting", "Pending"),
+			Inputs: map[string]plan.Value{"serviceId": plan.Expr("output.serviceId")},
+			// ServiceState is capitalised: Pending, Available, Deleting, Deleted, Failed (aws-sdk-go-v2 service/ec2/types/enums.go ServiceState).
+			WaitAction: AWSEC2DescribeEndpointService, Wait: awsGoneAt("state", []string{"Deleted"}, "Available", "Deleting", "Pending"),
 		},
 	})
 	Register(Action{
@@ -338,8 +350,9 @@ func init() {
 		Outputs: []string{"endpointId", "state", "dnsNames"},
 		Inverse: &Inverse{
 			Action: AWSEC2DeleteVpcEndpoint, Title: "Delete the VPC endpoint",
-			Inputs:     map[string]plan.Value{"endpointId": plan.Expr("output.endpointId")},
-			WaitAction: AWSEC2DescribeVpcEndpoint, Wait: awsGone("available", "deleting", "pending", "pendingAcceptance", "rejected"),
+			Inputs: map[string]plan.Value{"endpointId": plan.Expr("output.endpointId")},
+			// AWS sends lowerCamel endpoint states; deleted is gone (terraform-provider-aws internal/service/ec2/find.go findVPCEndpointByID).
+			WaitAction: AWSEC2DescribeVpcEndpoint, Wait: awsGoneAt("state", []string{"deleted"}, "available", "deleting", "pending", "pendingAcceptance", "rejected", "failed"),
 		},
 	})
 	Register(Action{
@@ -393,8 +406,12 @@ func init() {
 		Outputs: []string{"attachmentId", "state"},
 		Inverse: &Inverse{
 			Action: AWSEC2DeleteTGWAttachment, Title: "Delete the transit gateway attachment",
-			Inputs:     map[string]plan.Value{"attachmentId": plan.Expr("output.attachmentId")},
-			WaitAction: AWSEC2DescribeTGWAttachment, Wait: awsGone("available", "deleting", "pending", "pendingAcceptance"),
+			Inputs: map[string]plan.Value{"attachmentId": plan.Expr("output.attachmentId")},
+			// Terraform waitTransitGatewayVPCAttachmentDeleted (internal/service/ec2/wait.go): pending available, deleting,
+			// pendingAcceptance, rejecting → deleted; rejected and failed attachments hold nothing to delete
+			// (aws-sdk-go-v2 service/ec2/types/enums.go TransitGatewayAttachmentState).
+			WaitAction: AWSEC2DescribeTGWAttachment, Wait: awsGoneAt("state", []string{"deleted", "rejected", "failed"},
+				"available", "deleting", "pending", "pendingAcceptance", "rejecting", "failing", "rollingBack", "modifying", "initiating", "initiatingRequest"),
 		},
 	})
 	Register(Action{
@@ -408,8 +425,10 @@ func init() {
 		Title:   "Describe a transit gateway VPC attachment",
 		Inputs:  []Param{awsParam("attachmentId", "string", true, "attachment ID")},
 		Outputs: []string{"attachmentId", "state"},
-		Wait: &plan.Wait{StatusPath: "state", Pending: []string{"initiating", "initiatingRequest", "pendingAcceptance", "pending", "modifying"},
-			Target: []string{"available"}, Failure: []string{"rejected", "failed", "deleted"}, PollInterval: plan.D(10 * time.Second), Timeout: plan.D(30 * time.Minute)},
+		// TransitGatewayAttachmentState (aws-sdk-go-v2 service/ec2/types/enums.go); Terraform's create wait keeps
+		// failing pending (it ends in failed) (internal/service/ec2/wait.go waitTransitGatewayVPCAttachmentCreated).
+		Wait: &plan.Wait{StatusPath: "state", Pending: []string{"initiating", "initiatingRequest", "pendingAcceptance", "pending", "modifying", "failing", "rollingBack"},
+			Target: []string{"available"}, Failure: []string{"rejected", "rejecting", "failed", "deleted", "deleting"}, PollInterval: plan.D(10 * time.Second), Timeout: plan.D(30 * time.Minute)},
 	})
 	Register(Action{
 		Name: AWSEC2DeleteTGWAttachment, Provider: "aws",

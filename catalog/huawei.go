@@ -38,7 +38,9 @@ func hwOptStr(name, doc string) Param { return Param{Name: name, Type: "string",
 
 // goneWait polls a read action until the resource is gone (404).
 func hwGoneWait(timeout time.Duration) *plan.Wait {
-	return &plan.Wait{Target: []string{"deleted"}, Pending: []string{"deleting", "available", "accepted", "pendingAcceptance", "rejected", "failed", "creating", "ACTIVE", "PENDING_ACCEPTANCE", "REJECTED", "EXPIRED"}, Gone: true, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(timeout)}
+	// VPCEP states: huaweicloud-sdk-go-v3 services/vpcep/v1/model (model_service_list.go, model_endpoint_response_body.go);
+	// peering states: services/vpc/v2/model VpcPeeringStatusEnum (DELETED is gone).
+	return &plan.Wait{Target: []string{"deleted", "DELETED"}, Pending: []string{"deleting", "available", "accepted", "pendingAcceptance", "rejected", "failed", "creating", "ACTIVE", "PENDING_ACCEPTANCE", "REJECTED", "EXPIRED"}, Gone: true, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(timeout)}
 }
 
 func init() {
@@ -49,8 +51,9 @@ func init() {
 			"listener IP, port ID and advertised IP. brokers is sorted by listener IP; id is the broker's index. port is the " +
 			"instance's connection port (the private listener on connectAddress: 9092 plaintext, 9093 SASL).",
 		Inputs:  []Param{hwStr("instanceId", "DMS Kafka instance ID")},
-		Outputs: []string{"instanceId", "name", "status", "vpcId", "subnetId", "securityGroupId", "domainId", "brokers", "advertised", "connectAddress", "port"},
-		Wait:    &plan.Wait{Pending: []string{"CREATING", "RESTARTING", "EXTENDING"}, Target: []string{"RUNNING"}, Failure: []string{"ERROR", "CREATEFAILED"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
+		Outputs: []string{"instanceId", "name", "status", "vpcId", "subnetId", "securityGroupId", "userId", "brokers", "advertised", "connectAddress", "port"},
+		// Instance statuses: https://support.huaweicloud.com/intl/en-us/api-kafka/kafka-api-180514012.html
+		Wait: &plan.Wait{Pending: []string{"CREATING", "RESTARTING", "STARTING", "EXTENDING", "UPGRADING", "ROLLINGBACK"}, Target: []string{"RUNNING"}, Failure: []string{"ERROR", "CREATEFAILED", "EXTENDEDFAILED", "FROZEN", "FREEZING", "DELETING"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
 	})
 	Register(Action{
 		Name: HuaweiVPCEPCreateEndpointService, Provider: "huawei",
@@ -77,7 +80,8 @@ func init() {
 		Title:   "Get VPC endpoint service",
 		Inputs:  []Param{hwStr("serviceId", "endpoint service ID")},
 		Outputs: []string{"serviceId", "serviceName", "status", "portId", "vpcId", "approvalEnabled"},
-		Wait:    &plan.Wait{Pending: []string{"creating"}, Target: []string{"available"}, Failure: []string{"failed"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(10 * time.Minute)},
+		// ServiceList status: creating, available, failed, deleting (huaweicloud-sdk-go-v3 services/vpcep/v1/model/model_service_list.go).
+		Wait: &plan.Wait{Pending: []string{"creating"}, Target: []string{"available"}, Failure: []string{"failed", "deleting"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(10 * time.Minute)},
 	})
 	Register(Action{
 		Name: HuaweiVPCEPDeleteEndpointService, Provider: "huawei",
@@ -135,7 +139,8 @@ func init() {
 		Title:   "Get VPC endpoint",
 		Inputs:  []Param{hwStr("endpointId", "endpoint ID")},
 		Outputs: []string{"endpointId", "ip", "status", "serviceId", "serviceName"},
-		Wait:    &plan.Wait{Pending: []string{"creating", "pendingAcceptance"}, Target: []string{"accepted"}, Failure: []string{"rejected", "failed"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(7 * 24 * time.Hour)},
+		// Endpoint status: pendingAcceptance, creating, accepted, rejected, failed, deleting (services/vpcep/v1/model/model_endpoint_response_body.go).
+		Wait: &plan.Wait{Pending: []string{"creating", "pendingAcceptance"}, Target: []string{"accepted"}, Failure: []string{"rejected", "failed", "deleting"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(7 * 24 * time.Hour)},
 	})
 	Register(Action{
 		Name: HuaweiVPCEPDeleteEndpoint, Provider: "huawei",
@@ -241,7 +246,8 @@ func init() {
 		Title:   "Get a VPC peering",
 		Inputs:  []Param{hwStr("peeringId", "peering ID")},
 		Outputs: []string{"peeringId", "status", "vpcId", "peerVpcId"},
-		Wait:    &plan.Wait{Pending: []string{"PENDING_ACCEPTANCE"}, Target: []string{"ACTIVE"}, Failure: []string{"REJECTED", "EXPIRED"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(7 * 24 * time.Hour)},
+		// VpcPeeringStatusEnum: PENDING_ACCEPTANCE, REJECTED, EXPIRED, DELETED, ACTIVE (services/vpc/v2/model/model_vpc_peering.go).
+		Wait: &plan.Wait{Pending: []string{"PENDING_ACCEPTANCE"}, Target: []string{"ACTIVE"}, Failure: []string{"REJECTED", "EXPIRED", "DELETED"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(7 * 24 * time.Hour)},
 	})
 	Register(Action{
 		Name: HuaweiVPCDeletePeering, Provider: "huawei",

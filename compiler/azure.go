@@ -69,6 +69,11 @@ func (b *builder) azureVNetPeering(s *spec.KafkaAccess) error {
 		}
 		b.add(plan.Step{ID: id, Title: title, Action: catalog.AzureNetworkCreatePeering, Account: account, Inputs: in,
 			DependsOn: []string{last}, Timeout: timeout})
+		// The second side waits for the first: a peering PUT while the other VNet is Updating
+		// answers 400 ReferencedResourceNotProvisioned, and azurerm serialises every peering
+		// (terraform-provider-azurerm internal/services/network/virtual_network_peering_resource.go:
+		// locks.ByID(virtualNetworkPeeringResourceType)).
+		last = id
 	}
 	peer("peer-kafka-to-client", fmt.Sprintf("Peer the Kafka VNet %s with the client VNet %s", s.Kafka.VNet, s.Client.VNet),
 		owner, s.Kafka.ResourceGroup, s.Kafka.VNet, client, s.Client.ResourceGroup, s.Client.VNet)

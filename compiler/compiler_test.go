@@ -115,9 +115,70 @@ func stepIDs(p *plan.Plan) []string {
 	return ids
 }
 
-// TestHuaweiCrossAccountRunbookOrder checks the plan against runbook 000 across accounts.
+// compileProviderAcceptance compiles specs/huawei-vpcep-cross-account.yaml
+// with vpcEndpoint.acceptance: provider.
+func compileProviderAcceptance(t *testing.T) *plan.Plan {
+	t.Helper()
+	b, err := os.ReadFile("../specs/huawei-vpcep-cross-account.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(b), "    sourceCidr: 198.19.128.0/17\n", "    sourceCidr: 198.19.128.0/17\n    acceptance: provider\n", 1)
+	if doc == string(b) {
+		t.Fatal("the example has no vpcEndpoint.sourceCidr line to extend")
+	}
+	path := filepath.Join(t.TempDir(), "huawei-vpcep-cross-account.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return compileFile(t, path)
+}
+
+// TestHuaweiCrossAccountRunbookOrder checks the default plan across accounts
+// against runbook 000: endpoint services with approval_enabled false,
+// Topoflow's approval gate, then the whitelist and the endpoints (accepted
+// without a provider-side accept).
 func TestHuaweiCrossAccountRunbookOrder(t *testing.T) {
 	p := compileFile(t, "../specs/huawei-vpcep-cross-account.yaml")
+	want := []struct{ id, action string }{
+		{"discover", "huawei.dms.showInstance"},
+		{"create-endpoint-service", "huawei.vpcep.createEndpointService"},
+		{"wait-endpoint-service", "huawei.vpcep.getEndpointService"},
+		{"approve-connection", plan.ActionApproval},
+		{"whitelist-client", "huawei.vpcep.addWhitelist"},
+		{"create-endpoint", "huawei.vpcep.createEndpoint"},
+		{"wait-endpoint-accepted", "huawei.vpcep.getEndpoint"},
+		{"wait-instance-running", "huawei.dms.showInstance"},
+		{"set-advertised-ips", "huawei.dms.updateCrossVpcIps"},
+		{"open-security-group", "huawei.vpc.addSecurityGroupRule"},
+		{"verify", "kafka.verify"},
+	}
+	if len(p.Steps) != len(want) {
+		t.Fatalf("steps = %v", stepIDs(p))
+	}
+	for i, w := range want {
+		if s := p.Steps[i]; s.ID != w.id || s.Action != w.action {
+			t.Errorf("step %d = %s (%s), want %s (%s)", i+1, s.ID, s.Action, w.id, w.action)
+		}
+	}
+	if svc := p.Step("create-endpoint-service"); svc.Inputs["approvalEnabled"].Literal != false {
+		t.Errorf("endpoint services approval_enabled = %v, want false (runbook 000 step 8)", svc.Inputs["approvalEnabled"].Literal)
+	}
+	if !strings.Contains(p.Summary, "acceptance: whitelist") {
+		t.Errorf("summary %q does not say which acceptance runs", p.Summary)
+	}
+	if dep := p.Step("whitelist-client").DependsOn; len(dep) == 0 || dep[0] != "approve-connection" {
+		t.Errorf("the whitelist depends on %v, want the approval gate first", dep)
+	}
+}
+
+// TestHuaweiCrossAccountProviderAcceptance checks the explicit
+// vpcEndpoint.acceptance: provider variant across accounts.
+func TestHuaweiCrossAccountProviderAcceptance(t *testing.T) {
+	p := compileProviderAcceptance(t)
+	if !strings.Contains(p.Summary, "acceptance: provider") {
+		t.Errorf("summary %q does not say which acceptance runs", p.Summary)
+	}
 	want := []struct {
 		id, action, compensation string
 		fanOut                   bool
@@ -131,6 +192,7 @@ func TestHuaweiCrossAccountRunbookOrder(t *testing.T) {
 		{"approve-connection", plan.ActionApproval, "", false},
 		{"accept-connection", "huawei.vpcep.acceptConnection", "huawei.vpcep.rejectConnection", true},
 		{"wait-endpoint-accepted", "huawei.vpcep.getEndpoint", "", true},
+		{"wait-instance-running", "huawei.dms.showInstance", "", false},
 		{"set-advertised-ips", "huawei.dms.updateCrossVpcIps", "huawei.dms.updateCrossVpcIps", false},
 		{"open-security-group", "huawei.vpc.addSecurityGroupRule", "huawei.vpc.deleteSecurityGroupRule", false},
 		{"verify", "kafka.verify", "", false},

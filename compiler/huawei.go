@@ -38,7 +38,12 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 	cross := owner != client
 	port := defaultVPCEPPort
 	sourceCIDR := defaultVPCEPCIDR
-	approval := cross
+	// acceptance whitelist is runbook 000/001 step 8: approval_enabled false,
+	// the client account whitelisted (after Topoflow's gate across accounts);
+	// provider: approval_enabled true and the owner accepts each endpoint.
+	acceptance := s.VPCEndpointAcceptance()
+	approval := acceptance == spec.AcceptanceProvider
+	gated := approval || (cross && s.Approval != nil)
 	if o := s.VPCEndpoint; o != nil {
 		if o.Port != 0 {
 			port = o.Port
@@ -46,12 +51,15 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 		if o.SourceCIDR != "" {
 			sourceCIDR = o.SourceCIDR
 		}
-		if o.Approval != nil {
-			approval = *o.Approval
-		}
 	}
-	if approval && s.Approval == nil {
+	if gated && s.Approval == nil {
 		return fmt.Errorf("endpoint approval is enabled but the spec names no approvers")
+	}
+	if cross || approval {
+		b.p.Summary += fmt.Sprintf(" — acceptance: %s (%s)", acceptance, map[string]string{
+			spec.AcceptanceWhitelist: "runbook 000: approval_enabled false, the client account whitelisted after approval",
+			spec.AcceptanceProvider:  "approval_enabled true, the Kafka owner accepts each endpoint connection after approval",
+		}[acceptance])
 	}
 	timeout := stepTimeout(s)
 	desc := b.description(s)
@@ -84,6 +92,20 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 		DependsOn: []string{"create-endpoint-service", "discover"},
 	})
 	last := "wait-endpoint-service"
+	if cross && gated && !approval {
+		// Topoflow's own approval gate comes before the whitelist: whitelisting
+		// the client domain is what lets its endpoints connect.
+		b.add(plan.Step{
+			ID: "approve-connection", Title: "Kafka owner approves connecting the client account (whitelist)",
+			Action: plan.ActionApproval,
+			Gate: gate(s.Approval, fmt.Sprintf(
+				"Approve whitelisting account `%s` on the endpoint services of every broker of Kafka instance `%s` (account `%s`). "+
+					"Its endpoints in VPC `%s` (subnet `%s`) then connect without further acceptance (approval_enabled false, runbook 000).",
+				client, s.Kafka.InstanceID, owner, s.Client.VPCID, s.Client.SubnetID)),
+			DependsOn: []string{last},
+		})
+		last = "approve-connection"
+	}
 	if cross {
 		b.add(plan.Step{
 			ID: "whitelist-client", Title: fmt.Sprintf("Whitelist the client account %s on each endpoint service", client),
@@ -92,7 +114,7 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 				"serviceId":     plan.Expr(serviceOfBroker),
 				"clientAccount": plan.Lit(client),
 			},
-			DependsOn: []string{"wait-endpoint-service", "create-endpoint-service", "discover"}, Timeout: timeout,
+			DependsOn: []string{last, "wait-endpoint-service", "create-endpoint-service", "discover"}, Timeout: timeout,
 		})
 		last = "whitelist-client"
 	}
@@ -157,6 +179,16 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 		}),
 		DependsOn: []string{last, "create-endpoint", "create-endpoint-service", "discover"},
 	})
+	// DMS refuses crossvpc/modify with 400 DMS.00400026 unless the instance is
+	// RUNNING; Terraform waits for RUNNING around it
+	// (terraform-provider-huaweicloud resource_huaweicloud_dms_kafka_instance.go:798-806).
+	b.add(plan.Step{
+		ID: "wait-instance-running", Title: "Wait until the Kafka instance is RUNNING (not restarting or applying a change)",
+		Action: catalog.HuaweiDMSShowInstance, Account: owner,
+		Inputs:    map[string]plan.Value{"instanceId": plan.Lit(s.Kafka.InstanceID)},
+		Wait:      b.waitContract(s, catalog.HuaweiDMSShowInstance, nil),
+		DependsOn: []string{"wait-endpoint-accepted"},
+	})
 	advertised := letServices + " " + letEndpointIPs("wait-endpoint-accepted") +
 		` fromPairs(map(steps.discover.brokers, [#.listenerIp, ep[svc[#.portId]]]))`
 	b.add(plan.Step{
@@ -166,7 +198,7 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 			"instanceId": plan.Lit(s.Kafka.InstanceID),
 			"advertised": plan.Expr(advertised),
 		},
-		DependsOn: []string{"wait-endpoint-accepted", "create-endpoint-service", "discover"}, Timeout: timeout,
+		DependsOn: []string{"wait-instance-running", "wait-endpoint-accepted", "create-endpoint-service", "discover"}, Timeout: timeout,
 	})
 	b.add(plan.Step{
 		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %d from the VPC endpoint range %s in the instance's security group", port, sourceCIDR),

@@ -150,9 +150,17 @@ func ingressFrom(t *testing.T, sim *cloudsim.Sim, sg, cidr string, port int) *in
 	return nil
 }
 
+// vpcPeerings lists the sim's live VPC peerings. Deleted, rejected, failed
+// and expired ones stay visible for a while, as on AWS
+// (https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html#vpc-peering-lifecycle),
+// and are not listed.
 func vpcPeerings(sim *cloudsim.Sim) []*inventory.Peering {
 	var out []*inventory.Peering
 	for _, p := range inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}) {
+		switch p.Status {
+		case "deleted", "rejected", "failed", "expired":
+			continue
+		}
 		if p.Attrs["awsType"] == "vpc-peering-connection" {
 			out = append(out, p)
 		}

@@ -52,10 +52,14 @@ func repoSpec(t *testing.T, file, name string, replace ...string) string {
 	return doc
 }
 
-// crossAccountSpec is specs/huawei-vpcep-cross-account.yaml with fast polls.
+// crossAccountSpec is specs/huawei-vpcep-cross-account.yaml with fast polls
+// and the explicit vpcEndpoint.acceptance: provider variant (endpoints
+// pending acceptance, the gate, the owner's accept), whose kill points these
+// tests exercise.
 func crossAccountSpec(t *testing.T, name string) string {
 	return repoSpec(t, "huawei-vpcep-cross-account.yaml", name,
-		"    wait: 30m\n    pollInterval: 5s\n", "    wait: 2m\n    pollInterval: 300ms\n")
+		"    wait: 30m\n    pollInterval: 5s\n", "    wait: 2m\n    pollInterval: 300ms\n",
+		"    sourceCidr: 198.19.128.0/17\n", "    sourceCidr: 198.19.128.0/17\n    acceptance: provider\n")
 }
 
 // attemptTimeout bounds each attempt of the Huawei actions in the restart

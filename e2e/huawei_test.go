@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/topoflow/topoflow/cloudsim"
+	"github.com/topoflow/topoflow/cloudsim/faults"
 	hwsim "github.com/topoflow/topoflow/cloudsim/huawei" // registers the Huawei provider
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/compiler"
@@ -158,10 +159,26 @@ func TestHuaweiSameAccount(t *testing.T) {
 	}
 }
 
+// TestHuaweiCrossAccountApproved runs the default cross-account procedure,
+// runbook 000's: endpoint services with approval_enabled false, Topoflow's
+// approval gate before the client account is whitelisted, endpoints accepted
+// by the cloud without any provider-side accept.
 func TestHuaweiCrossAccountApproved(t *testing.T) {
 	s := newStack(t)
 	p := compile(t, hwSpec("e2e-hw-cross", "hw-client-b", hwClientVPC, hwClientSub, true))
+	accepts := s.Sim().Faults.MustAdd(faults.Rule{Op: "huawei.vpcep.AcceptOrRejectEndpoint", Kind: faults.Latency})
 	run := startPlan(t, s, p)
+	eventually(t, time.Minute, "the approval gate waits", func() bool {
+		return stepState(progress(t, s, run), "approve-connection") == workflows.StepWaiting
+	})
+	if n := len(permissions(s)) + count(s, inventory.KindEndpoint); n != 0 {
+		t.Fatalf("%d whitelist entries and endpoints exist before the approval", n)
+	}
+	for _, sv := range inventory.List[*inventory.EndpointService](s.Sim().Inventory, inventory.Filter{}) {
+		if sv.ApprovalEnabled {
+			t.Fatalf("endpoint service %s has approval_enabled true (runbook 000: false)", sv.ID)
+		}
+	}
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -188,6 +205,9 @@ func TestHuaweiCrossAccountApproved(t *testing.T) {
 		if !found {
 			t.Fatalf("endpoint %s (%s) is not advertised by the broker behind port %s", e.ID, e.IP, svc.PortID)
 		}
+	}
+	if n := ruleHits(s, accepts); n != 0 {
+		t.Fatalf("%d provider-side accept calls, want none (the whitelist connects the endpoints)", n)
 	}
 }
 

@@ -145,9 +145,36 @@ type ClientNetwork struct {
 // VPCEndpointOptions configures Huawei VPC endpoints: one endpoint service per broker port.
 type VPCEndpointOptions struct {
 	Port        int    `json:"port,omitempty" format:"port" doc:"Port of the endpoint services, server and client side (default 9011)."`
-	Approval    *bool  `json:"approval,omitempty" doc:"Require the Kafka owner to accept each endpoint connection (default: true across accounts, false in one account)."`
+	Approval    *bool  `json:"approval,omitempty" doc:"Legacy switch: true is acceptance: provider; false skips Topoflow's approval gate across accounts."`
+	Acceptance  string `json:"acceptance,omitempty" enum:"whitelist,provider" doc:"How endpoints of another account get connected. whitelist (default, runbook 000/001): services with approval_enabled false, the client account whitelisted after Topoflow's approval gate. provider: services with approval_enabled true, the owner accepts each endpoint connection after the gate."`
 	SourceCIDR  string `json:"sourceCidr,omitempty" format:"cidr" grant:"cidr" doc:"Range VPCEP traffic comes from, opened in the Kafka security group (default 198.19.128.0/17)."`
 	Description string `json:"description,omitempty" doc:"Description set on created endpoint services and endpoints."`
+}
+
+// Values of vpcEndpoint.acceptance.
+const (
+	// AcceptanceWhitelist is runbook 000/001's procedure: endpoint services
+	// with approval_enabled false; across accounts the client account is
+	// whitelisted once Topoflow's approval gate passes.
+	AcceptanceWhitelist = "whitelist"
+	// AcceptanceProvider: endpoint services with approval_enabled true; the
+	// Kafka owner accepts each endpoint connection once the gate passes.
+	AcceptanceProvider = "provider"
+)
+
+// VPCEndpointAcceptance returns how endpoints get connected: the
+// vpcEndpoint.acceptance key, else provider when vpcEndpoint.approval is
+// true, else whitelist.
+func (s *KafkaAccess) VPCEndpointAcceptance() string {
+	if o := s.VPCEndpoint; o != nil {
+		if o.Acceptance != "" {
+			return o.Acceptance
+		}
+		if o.Approval != nil && *o.Approval {
+			return AcceptanceProvider
+		}
+	}
+	return AcceptanceWhitelist
 }
 
 // PeeringOptions configures VPC/VNet peering.

@@ -172,15 +172,20 @@ func (v *validator) kafkaAccess(s *KafkaAccess) {
 	case MethodVPCEndpoint:
 		v.require("spec.client.vpcId", c.VPCID == "", "endpoints are created in the client VPC")
 		v.require("spec.client.subnetId", c.SubnetID == "", "endpoints are created in the client subnet")
-		approval := crossAccount
-		if s.VPCEndpoint != nil && s.VPCEndpoint.Approval != nil {
-			approval = *s.VPCEndpoint.Approval
+		// The gate runs before the whitelist (acceptance whitelist, across
+		// accounts) or before the owner's accept (acceptance provider);
+		// vpcEndpoint.approval: false skips it.
+		acceptance := s.VPCEndpointAcceptance()
+		optOut := s.VPCEndpoint != nil && s.VPCEndpoint.Approval != nil && !*s.VPCEndpoint.Approval
+		if s.VPCEndpoint != nil && s.VPCEndpoint.Acceptance != "" && s.VPCEndpoint.Approval != nil && *s.VPCEndpoint.Approval != (acceptance == AcceptanceProvider) {
+			v.errorf("spec.vpcEndpoint.approval", "vpcEndpoint.approval: %t contradicts vpcEndpoint.acceptance: %s; remove approval (acceptance provider means the owner accepts each endpoint)", *s.VPCEndpoint.Approval, acceptance)
 		}
+		approval := acceptance == AcceptanceProvider || (crossAccount && !optOut)
 		if approval && s.Approval == nil {
 			v.d.errorf(v.node("spec"), "missing required key %q in spec: endpoint connections need the Kafka owner's approval (the client is in account %q, the Kafka in %q); list the approvers, or set vpcEndpoint.approval: false", "approval", c.Account, k.Account)
 		}
 		if !approval && s.Approval != nil {
-			v.d.errorf(v.key("spec.approval"), "approval is set but endpoint connections are accepted automatically (vpcEndpoint.approval is false or the client is in the Kafka's account); remove it or set vpcEndpoint.approval: true")
+			v.d.errorf(v.key("spec.approval"), "approval is set but endpoint connections are accepted automatically (vpcEndpoint.approval is false or the client is in the Kafka's account); remove it or set vpcEndpoint.acceptance: provider")
 		}
 	case MethodVPCPeering:
 		v.require("spec.client.vpcId", c.VPCID == "", "the VPC to peer with")

@@ -381,6 +381,11 @@ func (a *Actions) RestartComponents(ctx context.Context, call plan.Call) (plan.O
 	return plan.Outputs{"requestId": id, "status": status, "hosts": toAny(hosts)}, nil
 }
 
+// statusNothingToRestart is the status of a restart that found no affected
+// host (nothing stale): no request is posted and its ID is 0, which
+// GetRequest reports as COMPLETED.
+const statusNothingToRestart = "COMPLETED"
+
 // errNoHosts is returned when a component has no hosts to restart.
 var errNoHosts = errors.New("the component has no hosts")
 
@@ -408,12 +413,19 @@ func restart(ctx context.Context, c *Client, svc, comp string, hosts []string, i
 		}
 	}
 	if len(hosts) == 0 {
-		var err error
-		if hosts, err = c.ComponentHosts(ctx, svc, comp); err != nil {
+		all, err := c.ComponentHosts(ctx, svc, comp)
+		if err != nil {
+			return 0, "", nil, err
+		}
+		if len(all) == 0 {
+			return 0, "", nil, fmt.Errorf("%s of %s: %w", comp, svc, errNoHosts)
+		}
+		// "Restart all affected": only stale components on hosts not in maintenance mode.
+		if hosts, err = c.AffectedHosts(ctx, svc, comp); err != nil {
 			return 0, "", nil, err
 		}
 		if len(hosts) == 0 {
-			return 0, "", nil, fmt.Errorf("%s of %s: %w", comp, svc, errNoHosts)
+			return 0, statusNothingToRestart, nil, nil
 		}
 	}
 	id, status, err := c.Restart(ctx, svc, comp, hosts, reqContext)
@@ -447,8 +459,12 @@ func intInput(v any) (int, bool) {
 // COMPLETED, FAILED, ...), progress and task counts.
 func (a *Actions) GetRequest(ctx context.Context, call plan.Call) (plan.Outputs, error) {
 	id, ok := intInput(call.Inputs["requestId"])
-	if !ok || id <= 0 {
-		return nil, appErr(plan.ErrInvalid, "%s: input requestId must be a positive integer", call.Action)
+	if !ok || id < 0 {
+		return nil, appErr(plan.ErrInvalid, "%s: input requestId must be a positive integer (0: nothing was restarted)", call.Action)
+	}
+	if id == 0 {
+		return plan.Outputs{"requestId": 0, "status": statusNothingToRestart, "progress": 100.0, "taskCount": 0,
+			"failedTaskCount": 0, "abortedTaskCount": 0}, nil
 	}
 	c, err := a.client(ctx, call)
 	if err != nil {
@@ -559,6 +575,9 @@ func (a *Actions) RestoreAndRestart(ctx context.Context, call plan.Call) (plan.O
 	id, _, _, err := restart(ctx, c, svc, comp, nil, call.IdempotencyKey+"/restart")
 	if err != nil {
 		return nil, classify(call.Action, err)
+	}
+	if id == 0 { // nothing stale: no restart needed
+		return plan.Outputs{"restored": restored, "requestId": 0, "status": statusNothingToRestart}, nil
 	}
 	for {
 		req, err := c.Request(ctx, id)

@@ -291,6 +291,49 @@ func (c *Client) ComponentHosts(ctx context.Context, svc, comp string) ([]string
 	return hosts, nil
 }
 
+// AffectedHosts returns the hosts "Restart all affected" restarts: those
+// whose svc/comp host component has stale_configs=true, on hosts whose
+// maintenance mode is OFF (apache/ambari ambari-web/app/utils/batch_scheduled_requests.js:75-91,
+// restartAllServiceHostComponents with staleConfigsOnly: stale_configs=true and
+// Hosts/maintenance_state=OFF). Sorted.
+func (c *Client) AffectedHosts(ctx context.Context, svc, comp string) ([]string, error) {
+	var stale struct {
+		Items []struct {
+			HostRoles struct {
+				HostName string `json:"host_name"`
+			} `json:"HostRoles"`
+		} `json:"items"`
+	}
+	if _, err := c.do(ctx, http.MethodGet, "/host_components", url.Values{
+		"HostRoles/service_name": {svc}, "HostRoles/component_name": {comp}, "HostRoles/stale_configs": {"true"},
+		"fields": {"HostRoles/host_name"},
+	}, nil, &stale); err != nil {
+		return nil, err
+	}
+	var active struct {
+		Items []struct {
+			Hosts struct {
+				HostName string `json:"host_name"`
+			} `json:"Hosts"`
+		} `json:"items"`
+	}
+	if _, err := c.do(ctx, http.MethodGet, "/hosts", url.Values{"Hosts/maintenance_state": {"OFF"}, "fields": {"Hosts/host_name"}}, nil, &active); err != nil {
+		return nil, err
+	}
+	on := map[string]bool{}
+	for _, it := range active.Items {
+		on[it.Hosts.HostName] = true
+	}
+	var hosts []string
+	for _, it := range stale.Items {
+		if h := it.HostRoles.HostName; on[h] {
+			hosts = append(hosts, h)
+		}
+	}
+	sort.Strings(hosts)
+	return hosts, nil
+}
+
 // HostIPs returns every host's IP by host name.
 func (c *Client) HostIPs(ctx context.Context) (map[string]string, error) {
 	var out struct {

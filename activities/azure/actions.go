@@ -112,24 +112,35 @@ func (a *Actions) peerings(s *session) (*armnetwork.VirtualNetworkPeeringsClient
 	return c, nil
 }
 
-// onConflict runs op, retrying while Azure answers 409
-// AnotherOperationInProgress (another peering operation runs on the VNet).
+// busyCodes are the ARM answers that clear once another operation ends.
+var busyCodes = map[string]bool{
+	// 409: another peering operation runs on the VNet.
+	"AnotherOperationInProgress": true,
+	// 400: the remote VNet is Updating (its own peering PUT); azurerm retries the PUT
+	// (terraform-provider-azurerm internal/services/network/virtual_network_peering_resource.go, resourceVirtualNetworkPeeringCreate).
+	"ReferencedResourceNotProvisioned": true,
+}
+
+// onConflict runs op, retrying while Azure answers one of busyCodes, with a
+// delay doubling from the configured one up to 15s (azurerm polls every 15s).
 func (a *Actions) onConflict(ctx context.Context, op func() error) error {
 	var err error
+	delay := a.conflictDelay
 	for i := 0; i < a.conflictAttempts; i++ {
 		err = op()
 		code, _ := errorCode(err)
-		if code != "AnotherOperationInProgress" {
+		if !busyCodes[code] {
 			return err
 		}
 		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, "waiting: AnotherOperationInProgress")
+			activity.RecordHeartbeat(ctx, "waiting: "+code)
 		}
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(a.conflictDelay):
+		case <-time.After(delay):
 		}
+		delay = min(2*delay, 15*time.Second)
 	}
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -276,6 +277,61 @@ func TestCloudFaults(t *testing.T) {
 			_, err := a.CreatePeering(ctx, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", fmt.Sprintf("f%d", i), "rg-aks", "aks-vnet")))
 			if errType(err) != tc.wantType {
 				t.Fatalf("error %v (type %q), want %q", err, errType(err), tc.wantType)
+			}
+		})
+	}
+}
+
+// TestBothSidesInParallel PUTs the two sides of a peering at once: the
+// second PUT finds the other VNet Updating and cloudsim answers 400
+// ReferencedResourceNotProvisioned, as Azure does. Without in-activity
+// retries it is a retryable Conflict (never a permanent InvalidInput); with
+// them both sides succeed and connect.
+func TestBothSidesInParallel(t *testing.T) {
+	_, reg := env(t)
+	for n, tc := range []struct {
+		name      string
+		a         *azure.Actions
+		conflicts int
+	}{
+		{"without retries one side gets Conflict", azure.New(reg, azure.WithConflictRetry(1, 0)), 1},
+		{"with retries both sides connect", azure.New(reg), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := fmt.Sprintf("both-%d", n)
+			sides := []map[string]any{
+				peering("rg-kafka", "hdi-vnet", name, "rg-aks", "aks-vnet"),
+				peering("rg-aks", "aks-vnet", name, "rg-kafka", "hdi-vnet"),
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i := range sides {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					_, errs[i] = tc.a.CreatePeering(ctx, call(catalog.AzureNetworkCreatePeering, sides[i]))
+				}()
+			}
+			wg.Wait()
+			conflicts := 0
+			for _, err := range errs {
+				if err != nil {
+					if errType(err) != plan.ErrConflict || !strings.Contains(err.Error(), "ReferencedResourceNotProvisioned") {
+						t.Fatalf("unexpected error %v (type %q)", err, errType(err))
+					}
+					conflicts++
+				}
+			}
+			if conflicts != tc.conflicts {
+				t.Fatalf("conflicts = %d, want %d (%v)", conflicts, tc.conflicts, errs)
+			}
+			if tc.conflicts == 0 {
+				got := mustRun(t, tc.a.GetPeering, call(catalog.AzureNetworkGetPeering, map[string]any{"resourceGroup": "rg-kafka", "vnet": "hdi-vnet", "name": name}))
+				if got["peeringState"] != "Connected" {
+					t.Fatalf("peering state %v, want Connected", got["peeringState"])
+				}
 			}
 		})
 	}

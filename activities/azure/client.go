@@ -260,6 +260,10 @@ func classify(what string, err error) error {
 		typ = plan.ErrNotFound
 	case re.StatusCode == http.StatusConflict:
 		typ = plan.ErrConflict
+	case busyCodes[re.ErrorCode]:
+		// 400 ReferencedResourceNotProvisioned clears when the remote VNet's operation ends: retried
+		// (terraform-provider-azurerm internal/services/network/virtual_network_peering_resource.go).
+		typ = plan.ErrConflict
 	case re.StatusCode == http.StatusTooManyRequests:
 		typ = plan.ErrThrottled
 	case re.StatusCode >= 400 && re.StatusCode < 500:

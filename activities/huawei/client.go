@@ -46,17 +46,28 @@ func WithTransport(rt http.RoundTripper) Option { return func(a *Actions) { a.tr
 // WithHTTPTimeout bounds one HTTP request (default 30s).
 func WithHTTPTimeout(d time.Duration) Option { return func(a *Actions) { a.timeout = d } }
 
+// WithBusyBudget bounds how long one attempt of a DMS modification waits for
+// a busy instance (not RUNNING, or answering DMS.00400026) before it returns
+// a retryable Conflict (default 4 minutes, under the 5-minute attempt
+// timeout; the step's retry policy gives further attempts). poll is the
+// first delay between checks, doubled up to 10s (Terraform polls every 10s).
+func WithBusyBudget(budget, poll time.Duration) Option {
+	return func(a *Actions) { a.busyBudget, a.busyPoll = budget, poll }
+}
+
 // Actions holds what every Huawei action needs: the account registry and
 // the HTTP transport.
 type Actions struct {
-	accts     *accounts.Registry
-	transport http.RoundTripper
-	timeout   time.Duration
+	accts      *accounts.Registry
+	transport  http.RoundTripper
+	timeout    time.Duration
+	busyBudget time.Duration
+	busyPoll   time.Duration
 }
 
 // New returns the Huawei actions over an account registry.
 func New(accts *accounts.Registry, opts ...Option) *Actions {
-	a := &Actions{accts: accts, timeout: 30 * time.Second}
+	a := &Actions{accts: accts, timeout: 30 * time.Second, busyBudget: 4 * time.Minute, busyPoll: time.Second}
 	for _, o := range opts {
 		o(a)
 	}
@@ -176,8 +187,17 @@ func defaultEndpoint(a *accounts.Account, service string) string {
 	if a.Huawei.Cloud == accounts.CloudOTC {
 		return "https://" + svc + "." + a.Region + ".otc.t-systems.com"
 	}
+	if euDomain[a.Region+"/"+svc] {
+		return "https://" + svc + "." + a.Region + ".myhuaweicloud.eu"
+	}
 	return "https://" + svc + "." + a.Region + ".myhuaweicloud.com"
 }
+
+// euDomain lists the region/service pairs served under myhuaweicloud.eu:
+// huaweicloud-sdk-go-v3 services/kafka/v2/region/region.go (dms.eu-west-101.myhuaweicloud.eu)
+// and services/vpcep/v1/region/region.go (vpcep.eu-west-101.myhuaweicloud.eu); VPC stays
+// vpc.eu-west-101.myhuaweicloud.com (services/vpc/v2 and v3/region/region.go).
+var euDomain = map[string]bool{"eu-west-101/dms": true, "eu-west-101/vpcep": true}
 
 // retryAfterTripper remembers the last Retry-After the cloud sent, and ties
 // every request to the activity's context: the SDK takes no context, so
@@ -256,6 +276,11 @@ func (s *session) classify(what string, err error) error {
 	if errors.As(err, &sre) {
 		msg := fmt.Sprintf("%s as %s: HTTP %d %s: %s", what, s.acct.Name, sre.StatusCode, sre.ErrorCode, sre.ErrorMessage)
 		switch {
+		case isInstanceBusy(err):
+			// DMS.00400026 (HTTP 400) "not allowed due to the instance status" clears once the
+			// instance is RUNNING again: retried (terraform-provider-huaweicloud
+			// huaweicloud/services/kafka/resource_huaweicloud_dms_kafka_instance.go handleMultiOperationsError).
+			return temporal.NewApplicationError(msg, plan.ErrConflict)
 		case sre.StatusCode == http.StatusNotFound:
 			return temporal.NewApplicationError(msg, plan.ErrNotFound)
 		case sre.StatusCode == http.StatusTooManyRequests:
@@ -272,6 +297,15 @@ func (s *session) classify(what string, err error) error {
 	}
 	// Connection refused, timeouts, DNS: transient.
 	return temporal.NewApplicationError(fmt.Sprintf("%s as %s: %v", what, s.acct.Name, err), plan.ErrUnavailable)
+}
+
+// isInstanceBusy reports whether err is DMS's 400 DMS.00400026: the
+// instance is busy (restarting, applying a previous change) and the
+// operation may be retried once it is RUNNING (terraform-provider-huaweicloud
+// resource_huaweicloud_dms_kafka_instance.go:2258-2279, ..._user_client_quota.go:441).
+func isInstanceBusy(err error) bool {
+	var sre *sdkerr.ServiceResponseError
+	return errors.As(err, &sre) && sre.StatusCode == http.StatusBadRequest && sre.ErrorCode == "DMS.00400026"
 }
 
 // isNotFound reports whether err is the cloud's 404.

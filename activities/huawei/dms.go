@@ -6,9 +6,11 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
 
 	kafka "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kafka/v2"
 	km "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kafka/v2/model"
+	"go.temporal.io/sdk/activity"
 
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
@@ -70,7 +72,9 @@ func showInstance(s *session, c *kafka.KafkaClient, id string) (*instanceView, e
 	return &instanceView{advertised: adv, out: plan.Outputs{
 		"instanceId": deref(resp.InstanceId), "name": deref(resp.Name), "status": deref(resp.Status),
 		"vpcId": deref(resp.VpcId), "subnetId": deref(resp.SubnetId), "securityGroupId": deref(resp.SecurityGroupId),
-		"domainId": deref(resp.UserId), "connectAddress": deref(resp.ConnectAddress),
+		// user_id is the ID of the user who created the instance, not the account (domain) ID
+		// (huaweicloud-sdk-go-v3 services/kafka/v2/model/model_show_instance_response.go UserId).
+		"userId": deref(resp.UserId), "connectAddress": deref(resp.ConnectAddress),
 		// The instance's connection port: the private listener on connect_address
 		// (model_show_instance_response.go Port, "实例连接端口"; 9092/9093).
 		"port":    int(deref(resp.Port)),
@@ -121,6 +125,14 @@ type crossVpcMemo struct {
 // advertised IP) and returns the map it replaced. The previous map is
 // remembered across attempts (heartbeat details), so a retry after a
 // successful modify still reports the original map for the rollback.
+//
+// A busy instance is waited for, as Terraform does
+// (resource_huaweicloud_dms_kafka_instance.go:791-805: RetryContextWithWaitForState,
+// WaitTarget RUNNING, retrying on DMS.00400026): the call first waits until
+// the instance is RUNNING, and a DMS.00400026 answer (a restart or a
+// previous modify still being applied) waits and posts again, for up to the
+// busy budget; then it returns a retryable Conflict. The rollback's restore
+// runs this same action, so it waits the same way.
 func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.Outputs, error) {
 	id, err := activities.String(call, "instanceId", true)
 	if err != nil {
@@ -134,54 +146,94 @@ func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.O
 	if err != nil {
 		return nil, err
 	}
-	v, err := showInstance(s, c, id)
-	if err != nil {
-		return nil, err
-	}
-	if len(v.advertised) == 0 {
-		return nil, conflict("update advertised IPs of Kafka instance %s: cross_vpc_info is empty (ports not bound yet)", id)
-	}
-	complete := map[string]string{}
-	for ip, cur := range v.advertised {
-		complete[ip] = cur
-	}
-	for ip, adv := range want {
-		if _, ok := v.advertised[ip]; !ok {
-			return nil, activities.Invalid("update advertised IPs of Kafka instance %s: %s is not one of its listener IPs", id, ip)
-		}
-		if adv == "" {
-			return nil, activities.Invalid("update advertised IPs of Kafka instance %s: empty advertised IP for listener %s", id, ip)
-		}
-		complete[ip] = adv
-	}
-	previous := v.advertised
 	var memo crossVpcMemo
-	if priorAttempt(ctx, &memo) && memo.Previous != nil {
-		previous = memo.Previous
-	} else {
-		remember(ctx, crossVpcMemo{Previous: previous})
+	prior := priorAttempt(ctx, &memo) && memo.Previous != nil
+	deadline := time.Now().Add(a.busyBudget)
+	delay := a.busyPoll
+	// pause waits before the next check; false once the budget is spent.
+	pause := func() (bool, error) {
+		if !time.Now().Add(delay).Before(deadline) {
+			return false, nil
+		}
+		if prior || memo.Previous != nil {
+			remember(ctx, memo) // keep the heartbeat details (the previous map) while waiting
+		} else if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 10*time.Second)
+		return true, nil
 	}
-	out := plan.Outputs{"instanceId": id, "previous": toAny(previous), "current": toAny(complete)}
-	if equalMaps(complete, v.advertised) {
+	for {
+		v, err := showInstance(s, c, id)
+		if err != nil {
+			return nil, err
+		}
+		if st, _ := v.out["status"].(string); st != "" && st != "RUNNING" {
+			ok, perr := pause()
+			if perr != nil {
+				return nil, perr
+			}
+			if !ok {
+				return nil, conflict("update advertised IPs of Kafka instance %s: the instance is %s, not RUNNING, after waiting %s", id, st, a.busyBudget)
+			}
+			continue
+		}
+		if len(v.advertised) == 0 {
+			return nil, conflict("update advertised IPs of Kafka instance %s: cross_vpc_info is empty (ports not bound yet)", id)
+		}
+		complete := map[string]string{}
+		for ip, cur := range v.advertised {
+			complete[ip] = cur
+		}
+		for ip, adv := range want {
+			if _, ok := v.advertised[ip]; !ok {
+				return nil, activities.Invalid("update advertised IPs of Kafka instance %s: %s is not one of its listener IPs", id, ip)
+			}
+			if adv == "" {
+				return nil, activities.Invalid("update advertised IPs of Kafka instance %s: empty advertised IP for listener %s", id, ip)
+			}
+			complete[ip] = adv
+		}
+		if memo.Previous == nil {
+			memo.Previous = v.advertised
+			remember(ctx, memo)
+		}
+		out := plan.Outputs{"instanceId": id, "previous": toAny(memo.Previous), "current": toAny(complete)}
+		if equalMaps(complete, v.advertised) {
+			return out, nil
+		}
+		resp, err := c.UpdateInstanceCrossVpcIp(&km.UpdateInstanceCrossVpcIpRequest{
+			InstanceId: id,
+			Body:       &km.UpdateInstanceCrossVpcIpReq{AdvertisedIpContents: complete},
+		})
+		if isInstanceBusy(err) {
+			ok, perr := pause()
+			if perr != nil {
+				return nil, perr
+			}
+			if ok {
+				continue
+			}
+		}
+		if err != nil {
+			return nil, s.classify("update advertised IPs of Kafka instance "+id, err)
+		}
+		var failed []string
+		for _, r := range deref(resp.Results) {
+			if !deref(r.Success) {
+				failed = append(failed, deref(r.Ip))
+			}
+		}
+		if !deref(resp.Success) || len(failed) > 0 {
+			return nil, conflict("update advertised IPs of Kafka instance %s: the cloud reported failure for listeners %s", id, strings.Join(failed, ","))
+		}
 		return out, nil
 	}
-	resp, err := c.UpdateInstanceCrossVpcIp(&km.UpdateInstanceCrossVpcIpRequest{
-		InstanceId: id,
-		Body:       &km.UpdateInstanceCrossVpcIpReq{AdvertisedIpContents: complete},
-	})
-	if err != nil {
-		return nil, s.classify("update advertised IPs of Kafka instance "+id, err)
-	}
-	var failed []string
-	for _, r := range deref(resp.Results) {
-		if !deref(r.Success) {
-			failed = append(failed, deref(r.Ip))
-		}
-	}
-	if !deref(resp.Success) || len(failed) > 0 {
-		return nil, conflict("update advertised IPs of Kafka instance %s: the cloud reported failure for listeners %s", id, strings.Join(failed, ","))
-	}
-	return out, nil
 }
 
 func toAny(m map[string]string) map[string]any {

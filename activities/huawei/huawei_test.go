@@ -264,7 +264,13 @@ func TestIdempotentCreates(t *testing.T) {
 	if a["serviceId"] != b["serviceId"] || b["existing"] != true {
 		t.Fatalf("service created twice: %v / %v", a, b)
 	}
-	c := e.must(t, catalog.HuaweiVPCEPCreateEndpointService, owner, "wf-2/svc/1", in)
+	// Another key on the same port repeats its (server_port, protocol)
+	// mapping, which the cloud refuses (SDK model_create_endpoint_service_request_body.go, Ports).
+	if _, err := e.call(t, catalog.HuaweiVPCEPCreateEndpointService, owner, "wf-2/svc/1", in); errType(err) != plan.ErrInvalid {
+		t.Fatalf("a second service mapping 9011/TCP of the same port: %v, want %s", err, plan.ErrInvalid)
+	}
+	in2 := map[string]any{"vpcId": ownerVPC, "portId": "7a5e4c1b-0000-4000-8000-00000000a072", "approvalEnabled": false}
+	c := e.must(t, catalog.HuaweiVPCEPCreateEndpointService, owner, "wf-2/svc/1", in2)
 	if c["serviceId"] == a["serviceId"] {
 		t.Fatal("another key must create another service")
 	}
@@ -381,5 +387,91 @@ func TestOTCByEndpointConfiguration(t *testing.T) {
 	// The instance belongs to another account: a signed, authenticated 404.
 	if errType(err) != plan.ErrNotFound {
 		t.Fatalf("otc: %v", err)
+	}
+}
+
+// TestModifyWhileBusy posts a second crossvpc/modify right after a first:
+// cloudsim keeps the instance busy meanwhile (400 DMS.00400026). Within the
+// busy budget the action waits and succeeds; past it, it returns a
+// retryable Conflict, never a permanent InvalidInput.
+func TestModifyWhileBusy(t *testing.T) {
+	e := setup(t)
+	view, err := e.acts.ShowInstance(context.Background(), plan.Call{Action: catalog.HuaweiDMSShowInstance, Account: owner, Inputs: map[string]any{"instanceId": kafkaID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := view["advertised"].(map[string]any)
+	changed := map[string]any{}
+	i := 0
+	for ip := range orig {
+		i++
+		changed[ip] = fmt.Sprintf("192.168.77.%d", i)
+	}
+	tests := []struct {
+		name     string
+		budget   time.Duration
+		wantType string
+	}{
+		{"waits within the budget", 30 * time.Second, ""},
+		{"retryable past the budget", 0, plan.ErrConflict},
+	}
+	for n, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			acts := New(e.acts.accts, WithBusyBudget(tc.budget, 100*time.Millisecond))
+			first, second := changed, orig
+			if n%2 == 1 {
+				first, second = orig, changed
+			}
+			call := func(m map[string]any, key string) error {
+				_, err := acts.UpdateCrossVpcIps(context.Background(), plan.Call{Action: catalog.HuaweiDMSUpdateCrossVpcIps, Account: owner,
+					IdempotencyKey: key, Inputs: map[string]any{"instanceId": kafkaID, "advertised": m}})
+				return err
+			}
+			if err := call(first, "busy/1"); err != nil {
+				t.Fatalf("first modify: %v", err)
+			}
+			err := call(second, "busy/2")
+			if tc.wantType == "" {
+				if err != nil {
+					t.Fatalf("second modify: %v", err)
+				}
+				return
+			}
+			var ae *temporal.ApplicationError
+			if !errors.As(err, &ae) || ae.Type() != tc.wantType || ae.NonRetryable() {
+				t.Fatalf("second modify: got %v, want a retryable %s", err, tc.wantType)
+			}
+			time.Sleep(hwsim.DefaultTiming.DMSModifyBusy + 200*time.Millisecond)
+		})
+	}
+}
+
+// TestDefaultEndpoints checks the endpoints used when the registry gives
+// none against the SDK's region files (services/*/region/region.go).
+func TestDefaultEndpoints(t *testing.T) {
+	tests := []struct {
+		cloud, region, service, want string
+	}{
+		{accounts.CloudHuawei, "cn-north-4", "dms", "https://dms.cn-north-4.myhuaweicloud.com"},
+		{accounts.CloudHuawei, "eu-west-101", "dms", "https://dms.eu-west-101.myhuaweicloud.eu"},
+		{accounts.CloudHuawei, "eu-west-101", "vpcep", "https://vpcep.eu-west-101.myhuaweicloud.eu"},
+		{accounts.CloudHuawei, "eu-west-101", "vpc", "https://vpc.eu-west-101.myhuaweicloud.com"},
+		{accounts.CloudOTC, "eu-de", "dms", "https://dms.eu-de.otc.t-systems.com"},
+	}
+	for _, tc := range tests {
+		a := &accounts.Account{Region: tc.region, Huawei: &accounts.Huawei{Cloud: tc.cloud}}
+		if got := defaultEndpoint(a, tc.service); got != tc.want {
+			t.Errorf("%s %s %s: %s, want %s", tc.cloud, tc.region, tc.service, got, tc.want)
+		}
+	}
+}
+
+// TestShowInstanceUserID: DMS's user_id is the creating user, not the
+// account's domain ID; the action reports it as userId.
+func TestShowInstanceUserID(t *testing.T) {
+	e := setup(t)
+	out := e.must(t, catalog.HuaweiDMSShowInstance, owner, "", map[string]any{"instanceId": kafkaID})
+	if out["userId"] == "" || out["userId"] == ownerDomain || out["domainId"] != nil {
+		t.Fatalf("userId %v, domainId %v (the domain is %s)", out["userId"], out["domainId"], ownerDomain)
 	}
 }

@@ -100,7 +100,8 @@ type cluster struct {
 	kafkaID      string
 	maintenance  string
 	serviceState string
-	stale        map[string]bool // host name → stale_configs
+	stale        map[string]bool   // host name → stale_configs
+	hostMM       map[string]string // host name → Hosts/maintenance_state (absent: OFF)
 	requests     map[int]*request
 	run          sync.Mutex // Ambari's action scheduler runs one request at a time
 }
@@ -159,6 +160,7 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 	srv.handle("GET "+c+"/requests", "GET.requests", srv.listRequests)
 	srv.handle("GET "+c+"/requests/{id}", "GET.request", srv.getRequest)
 	srv.handle("GET "+c+"/hosts", "GET.hosts", srv.getHosts)
+	srv.handle("PUT "+c+"/hosts", "PUT.hosts", srv.putHosts)
 	srv.handle("GET "+c+"/host_components", "GET.host_components", srv.getHostComponents)
 	srv.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := srv.auth(w, r); !ok {
@@ -291,7 +293,7 @@ func (srv *Server) cluster(name string) (*cluster, bool) {
 		c = nil // another cluster now has that name
 	}
 	if c == nil {
-		c = &cluster{name: name, kafkaID: k.ID, maintenance: "OFF", serviceState: "STARTED", stale: map[string]bool{}, requests: map[int]*request{}}
+		c = &cluster{name: name, kafkaID: k.ID, maintenance: "OFF", serviceState: "STARTED", stale: map[string]bool{}, hostMM: map[string]string{}, requests: map[int]*request{}}
 		srv.clusters[name] = c
 	}
 	srv.mu.Unlock()

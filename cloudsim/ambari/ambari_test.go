@@ -202,3 +202,68 @@ func TestResetForgetsClusterState(t *testing.T) {
 		t.Fatalf("maintenance after reset: %v", got)
 	}
 }
+
+// TestRestartIsOneParallelStage: a RESTART of every broker stops them all at
+// once (Ambari builds one stage with every candidate host), and the server
+// drops hosts in maintenance mode from the command (failing when none is
+// left), as AmbariCustomCommandExecutionHelper.addCustomCommandAction does.
+func TestRestartIsOneParallelStage(t *testing.T) {
+	sim, _ := start(t)
+	k, _ := inventory.Get[*inventory.KafkaInstance](sim.Inventory, kafkaID)
+	hosts := make([]string, len(k.Brokers))
+	for i, b := range k.Brokers {
+		hosts[i] = b.Host
+	}
+	restartBody := `{"RequestInfo":{"command":"RESTART","context":"test","operation_level":{"level":"SERVICE","cluster_name":"kafka1","service_name":"KAFKA"}},` +
+		`"Requests/resource_filters":[{"service_name":"KAFKA","component_name":"KAFKA_BROKER","hosts":"` + strings.Join(hosts, ",") + `"}]}`
+	mm := func(state string, hs ...string) {
+		t.Helper()
+		a := call(t, sim, "PUT", base+"/hosts", `{"RequestInfo":{"context":"mm","query":"Hosts/host_name.in(`+strings.Join(hs, ",")+`)"},"Body":{"Hosts":{"maintenance_state":"`+state+`"}}}`, true, true)
+		if a.status != 200 {
+			t.Fatalf("host maintenance %s: %d %s", state, a.status, a.raw)
+		}
+	}
+	// restart posts the request and samples the brokers until it ends: the
+	// most brokers down at once, and the hosts its tasks ran on.
+	restart := func() (maxDown int, taskHosts []string) {
+		t.Helper()
+		a := call(t, sim, "POST", base+"/requests", restartBody, true, true)
+		if a.status != 202 {
+			t.Fatalf("restart: %d %s", a.status, a.raw)
+		}
+		id := a.body["Requests"].(map[string]any)["id"].(float64)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			k, _ := inventory.Get[*inventory.KafkaInstance](sim.Inventory, kafkaID)
+			down := 0
+			for _, b := range k.Brokers {
+				if b.Down {
+					down++
+				}
+			}
+			maxDown = max(maxDown, down)
+			r := call(t, sim, "GET", base+"/requests/"+jsonNum(id)+"?fields=tasks/Tasks/host_name", "", true, false)
+			if r.body["Requests"].(map[string]any)["request_status"] == "COMPLETED" {
+				for _, x := range r.body["tasks"].([]any) {
+					taskHosts = append(taskHosts, x.(map[string]any)["Tasks"].(map[string]any)["host_name"].(string))
+				}
+				return maxDown, taskHosts
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("request %v did not complete: %s", id, r.raw)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if down, hs := restart(); down != len(hosts) || len(hs) != len(hosts) {
+		t.Fatalf("restart of %d brokers: at most %d down at once, tasks on %v", len(hosts), down, hs)
+	}
+	mm("ON", hosts[1])
+	if down, hs := restart(); down != len(hosts)-1 || strings.Contains(strings.Join(hs, ","), hosts[1]) {
+		t.Fatalf("restart with %s in maintenance: at most %d down, tasks on %v", hosts[1], down, hs)
+	}
+	mm("ON", hosts...)
+	if a := call(t, sim, "POST", base+"/requests", restartBody, true, true); a.status != 500 || !strings.Contains(a.raw, "no healthy eligible hosts") {
+		t.Fatalf("restart with every host in maintenance: %d %s", a.status, a.raw)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -315,6 +316,24 @@ func (srv *Server) postRequest(w http.ResponseWriter, r *http.Request, c *cluste
 			return
 		}
 	}
+	// The server drops candidate hosts in maintenance mode before it builds
+	// the stage (apache/ambari AmbariCustomCommandExecutionHelper.java:274-291,
+	// filterHostsInMaintenanceState), and fails when none is left (:312-317).
+	if hosts == nil {
+		hosts = map[string]bool{}
+		for _, b := range k.Brokers {
+			hosts[b.Host] = true
+		}
+	}
+	for h := range hosts {
+		if srv.hostMaintenance(c, h) == "ON" {
+			delete(hosts, h)
+		}
+	}
+	if len(hosts) == 0 {
+		ambariError(w, http.StatusInternalServerError, "org.apache.ambari.server.AmbariException: While building the RESTART custom command for KAFKA/KAFKA_BROKER, there were no healthy eligible hosts")
+		return
+	}
 	req := srv.newRequestOn(c, ri.Context, "RESTART", hosts)
 	srv.accepted(w, r, c, req)
 }
@@ -347,48 +366,51 @@ func (srv *Server) newRequestOn(c *cluster, ctx, cmd string, hosts map[string]bo
 	return req
 }
 
-// run executes a request's tasks one broker after the other.
+// run executes a request. Ambari puts every candidate host of a command into
+// one stage, and a stage's tasks run in parallel
+// (apache/ambari AmbariCustomCommandExecutionHelper.java:339-345, addCustomCommandAction):
+// a RESTART of all brokers stops them all at once, a full Kafka outage until
+// they are back.
 func (srv *Server) run(c *cluster, req *request) {
 	c.run.Lock()
 	defer c.run.Unlock()
 	time.Sleep(srv.opts.TaskDuration / 3)
 	srv.mu.Lock()
 	req.Status, req.Started = StatusInProgress, time.Now()
-	srv.mu.Unlock()
-	failed := false
 	for _, t := range req.Tasks {
-		srv.mu.Lock()
-		if failed {
-			t.Status = StatusAborted
-			srv.mu.Unlock()
-			continue
-		}
 		t.Status = StatusInProgress
-		srv.mu.Unlock()
+	}
+	srv.mu.Unlock()
+	for _, t := range req.Tasks {
 		if t.Command != "START" {
 			srv.setBroker(c, t.Broker, true, false)
 		}
-		time.Sleep(srv.opts.TaskDuration)
+	}
+	time.Sleep(srv.opts.TaskDuration)
+	failed := false
+	for _, t := range req.Tasks {
+		taskFailed := false
 		for {
 			kind, _ := srv.sim.Faults.Outcome("ambari.request.task")
 			if kind == faults.Stuck {
 				time.Sleep(srv.opts.TaskDuration)
 				continue
 			}
-			if kind == faults.Reject {
-				failed = true
-			}
+			taskFailed = kind == faults.Reject
 			break
 		}
 		srv.mu.Lock()
-		if failed {
+		if taskFailed {
 			t.Status = StatusFailed
-			req.AbortCause = fmt.Sprintf("task %d (%s on %s) failed", t.ID, t.Command, t.Host)
+			if !failed {
+				req.AbortCause = fmt.Sprintf("task %d (%s on %s) failed", t.ID, t.Command, t.Host)
+			}
 		} else {
 			t.Status = StatusCompleted
 		}
 		srv.mu.Unlock()
-		if !failed && t.Command != "STOP" {
+		failed = failed || taskFailed
+		if !taskFailed && t.Command != "STOP" {
 			srv.setBroker(c, t.Broker, false, true)
 			srv.mu.Lock()
 			delete(c.stale, t.Host)
@@ -488,12 +510,84 @@ func (srv *Server) getHosts(w http.ResponseWriter, r *http.Request, c *cluster, 
 		if hn, ok := preds["Hosts/host_name"]; ok && hn != b.Host {
 			continue
 		}
+		mm := srv.hostMaintenance(c, b.Host)
+		if v, ok := preds["Hosts/maintenance_state"]; ok && v != mm {
+			continue
+		}
 		items = append(items, map[string]any{
 			"href":  href(r, "/api/v1/clusters/"+c.name+"/hosts/"+b.Host),
-			"Hosts": map[string]any{"cluster_name": c.name, "host_name": b.Host, "ip": b.ListenerIP, "host_state": "HEALTHY", "maintenance_state": "OFF"},
+			"Hosts": map[string]any{"cluster_name": c.name, "host_name": b.Host, "ip": b.ListenerIP, "host_state": "HEALTHY", "maintenance_state": mm},
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"href": href(r, r.URL.RequestURI()), "items": items})
+}
+
+// hostMaintenance is a host's maintenance state (OFF unless turned ON).
+func (srv *Server) hostMaintenance(c *cluster, host string) string {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if mm := c.hostMM[host]; mm != "" {
+		return mm
+	}
+	return "OFF"
+}
+
+var hostQuery = regexp.MustCompile(`^Hosts/host_name\.in\(([^)]*)\)$`)
+
+// putHosts turns hosts' maintenance mode ON or OFF, as ambari-web's
+// bulk_request.hosts.passive_state does: PUT /clusters/{c}/hosts with
+// RequestInfo.query Hosts/host_name.in(...) and Body.Hosts.maintenance_state
+// (apache/ambari ambari-web/app/utils/ajax/ajax.js:2599-2615).
+func (srv *Server) putHosts(w http.ResponseWriter, r *http.Request, c *cluster, _ string) {
+	var body struct {
+		RequestInfo struct {
+			Context string `json:"context"`
+			Query   string `json:"query"`
+		} `json:"RequestInfo"`
+		Body struct {
+			Hosts struct {
+				MaintenanceState string `json:"maintenance_state"`
+			} `json:"Hosts"`
+		} `json:"Body"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+		ambariError(w, http.StatusBadRequest, "Invalid Request: Malformed Request Body.  An exception occurred parsing the request body: "+err.Error())
+		return
+	}
+	ms := body.Body.Hosts.MaintenanceState
+	if ms != "ON" && ms != "OFF" {
+		ambariError(w, http.StatusBadRequest, "java.lang.IllegalArgumentException: No enum constant org.apache.ambari.server.state.MaintenanceState."+ms)
+		return
+	}
+	m := hostQuery.FindStringSubmatch(body.RequestInfo.Query)
+	if m == nil {
+		ambariError(w, http.StatusBadRequest, "Invalid Request: cloudsim supports RequestInfo.query Hosts/host_name.in(<hosts>) only")
+		return
+	}
+	k, err := inventory.Get[*inventory.KafkaInstance](srv.sim.Inventory, c.kafkaID)
+	if err != nil {
+		ambariError(w, http.StatusNotFound, "Cluster not found")
+		return
+	}
+	known := map[string]bool{}
+	for _, b := range k.Brokers {
+		known[b.Host] = true
+	}
+	var hosts []string
+	for _, h := range strings.Split(m[1], ",") {
+		if h = strings.TrimSpace(h); !known[h] {
+			ambariError(w, http.StatusNotFound, "The requested resource doesn't exist: Host not found, hostname="+h)
+			return
+		}
+		hosts = append(hosts, h)
+	}
+	srv.mu.Lock()
+	for _, h := range hosts {
+		c.hostMM[h] = ms
+	}
+	srv.mu.Unlock()
+	srv.event(c.name, "hostMaintenance", ms+" "+strings.Join(hosts, ","))
+	w.WriteHeader(http.StatusOK)
 }
 
 func (srv *Server) hostComponents(c *cluster) []map[string]any {

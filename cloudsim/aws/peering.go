@@ -70,8 +70,21 @@ func (a *api) setPeering(id, status, msg string, only ...string) bool {
 		p.Attrs[attrMessage] = msg
 		return nil
 	})
+	if err == nil && ok && peeringFinal[status] {
+		// AWS keeps deleted, rejected, failed and expired peerings visible for
+		// 2 hours to 2 days, then removes them
+		// (https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html#vpc-peering-lifecycle).
+		after(a.timing.PeeringVisible, func() {
+			if p, err := inventory.Get[*inventory.Peering](a.inv, id); err == nil && p.Status == status {
+				_ = a.inv.Delete(inventory.KindPeering, id)
+			}
+		})
+	}
 	return err == nil && ok
 }
+
+// peeringFinal are the peering states nothing leaves (the peering only disappears).
+var peeringFinal = map[string]bool{pcxDeleted: true, pcxRejected: true, pcxFailed: true, pcxExpired: true}
 
 func (a *api) peeringNode(p *inventory.Peering) node {
 	reqAcct, accAcct := a.awsID(p.Account), a.awsID(p.PeerAccount)
@@ -247,6 +260,8 @@ func (a *api) deletePeering(c *caller, f form) ([]node, *ec2Error) {
 		return []node{boolx("return", true)}, nil
 	}
 	a.setPeering(id, pcxDeleting, "Deleting")
-	after(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindPeering, id) })
+	// deleting → deleted, which stays visible ("the status is set to Deleting and then Deleted",
+	// https://docs.aws.amazon.com/vpc/latest/peering/delete-vpc-peering-connection.html).
+	after(a.timing.Delete, func() { a.setPeering(id, pcxDeleted, "Deleted by "+c.acct.AccountID, pcxDeleting) })
 	return []node{boolx("return", true)}, nil
 }

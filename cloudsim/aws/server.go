@@ -64,6 +64,9 @@ type Timing struct {
 	BrokerRestart time.Duration
 	// Delete: deleting → gone (peerings, endpoints, services, attachments, VPC connections).
 	Delete time.Duration
+	// PeeringVisible: how long a deleted, rejected, failed or expired peering
+	// stays visible before it disappears (AWS: 2 hours to 2 days).
+	PeeringVisible time.Duration
 }
 
 // DefaultTiming is used by Mount; tests may change it before cloudsim.New.
@@ -77,6 +80,7 @@ var DefaultTiming = Timing{
 	VpcConnectionCreate: 300 * time.Millisecond,
 	BrokerRestart:       200 * time.Millisecond,
 	Delete:              300 * time.Millisecond,
+	PeeringVisible:      2 * time.Hour,
 }
 
 // api is one mounted AWS provider.

@@ -86,18 +86,25 @@ func overlaps(a, b string) bool {
 	return pa.Overlaps(pb)
 }
 
-// startOp marks vnet busy with a new operation; it fails when another runs.
-func (srv *Server) startOp(vnet, peeringID string, del bool) (*operation, string) {
+// startOp marks vnet busy with a new operation; it fails when another runs
+// on vnet, or (notBusy, the peering's remote VNet) on notBusy: then
+// remoteBusy is true.
+func (srv *Server) startOp(vnet, peeringID string, del bool, notBusy ...string) (op *operation, running string, remoteBusy bool) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	key := strings.ToLower(vnet)
 	if running, ok := srv.busy[key]; ok {
-		return nil, running
+		return nil, running, false
 	}
-	op := &operation{ID: newID(), Status: "InProgress", VNet: vnet, PeeringID: peeringID, Delete: del, Started: time.Now().UTC()}
+	for _, other := range notBusy {
+		if running, ok := srv.busy[strings.ToLower(other)]; ok {
+			return nil, running, true
+		}
+	}
+	op = &operation{ID: newID(), Status: "InProgress", VNet: vnet, PeeringID: peeringID, Delete: del, Started: time.Now().UTC()}
 	srv.ops[op.ID] = op
 	srv.busy[key] = op.ID
-	return op, ""
+	return op, "", false
 }
 
 // schedule arms op's completion after OperationDelay. Call it once the
@@ -255,7 +262,16 @@ func (srv *Server) putPeering(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	op, running := srv.startOp(local.ID, id, false)
+	op, running, remoteBusy := srv.startOp(local.ID, id, false, remote.ID)
+	if remoteBusy {
+		// A peering PUT while the remote VNet is Updating (e.g. its own peering PUT) answers 400
+		// ReferencedResourceNotProvisioned; azurerm retries it
+		// (terraform-provider-azurerm internal/services/network/virtual_network_peering_resource.go, resourceVirtualNetworkPeeringCreate).
+		armError(w, http.StatusBadRequest, "ReferencedResourceNotProvisioned", fmt.Sprintf(
+			"Cannot proceed with operation because resource %s used by resource %s is not in Succeeded state. "+
+				"Resource is in Updating state and the last operation that updated/is updating the resource is PutVirtualNetworkPeeringOperation.", remote.ID, id))
+		return
+	}
 	if op == nil {
 		srv.conflict(w, r, local.Region, running)
 		return
@@ -349,7 +365,7 @@ func (srv *Server) deletePeering(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	op, running := srv.startOp(local.ID, p.ID, true)
+	op, running, _ := srv.startOp(local.ID, p.ID, true)
 	if op == nil {
 		srv.conflict(w, r, local.Region, running)
 		return

@@ -34,8 +34,8 @@ func TestReciprocalCompletionsDoNotInterleave(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	opA, _ := srv.startOp(a, a+"/virtualNetworkPeerings/x", false)
-	opB, _ := srv.startOp(b, b+"/virtualNetworkPeerings/x", false)
+	opA, _, _ := srv.startOp(a, a+"/virtualNetworkPeerings/x", false)
+	opB, _, _ := srv.startOp(b, b+"/virtualNetworkPeerings/x", false)
 
 	// Each completion waits (up to 300ms) for the other to have read too.
 	var arrived sync.WaitGroup

@@ -48,6 +48,11 @@ type Timing struct {
 	Delete time.Duration
 	// MaxClockSkew refuses signatures whose X-Sdk-Date is further from now (0 = no check).
 	MaxClockSkew time.Duration
+	// DMSModifyBusy: how long a DMS instance stays busy after crossvpc/modify
+	// (a further modify answers 400 DMS.00400026 meanwhile).
+	DMSModifyBusy time.Duration
+	// DMSRestart: how long a restarted DMS instance stays RESTARTING.
+	DMSRestart time.Duration
 }
 
 // DefaultTiming is used by Mount; tests may change it before cloudsim.New.
@@ -56,6 +61,8 @@ var DefaultTiming = Timing{
 	EndpointCreate: 300 * time.Millisecond,
 	Delete:         300 * time.Millisecond,
 	MaxClockSkew:   15 * time.Minute,
+	DMSModifyBusy:  1500 * time.Millisecond,
+	DMSRestart:     2 * time.Second,
 }
 
 // api is one mounted Huawei provider.
@@ -67,11 +74,15 @@ type api struct {
 	mux    *http.ServeMux
 	mu     sync.Mutex // serialises read-modify-write sequences across resources
 	marker int32
+	// busyUntil holds, per DMS instance, the end of its running background
+	// task (a crossvpc modify being applied).
+	busyMu    sync.Mutex
+	busyUntil map[string]time.Time
 }
 
 // Mount mounts the Huawei APIs on a sim.
 func Mount(s *cloudsim.Sim) error {
-	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, mux: http.NewServeMux()}
+	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, mux: http.NewServeMux(), busyUntil: map[string]time.Time{}}
 	a.routes()
 	s.MountFunc(isHuaweiRequest, a.mux)
 	return nil

@@ -159,6 +159,31 @@ func (a *api) createService(w http.ResponseWriter, c *caller) {
 		ApprovalEnabled: approval, Ports: ports, TCPProxy: req.TCPProxy, Description: req.Description,
 		Attrs: map[string]string{"projectId": c.acct.ProjectID, "domainId": c.acct.DomainID},
 	}
+	// "同一个终端节点服务下，不允许重复的端口映射。若多个终端节点服务共用一个port_id，则终端节点服务之间的所有端口映射的
+	// server_port和protocol的组合不能重复" (huaweicloud-sdk-go-v3 services/vpcep/v1/model/model_create_endpoint_service_request_body.go,
+	// Ports). The error code the cloud sends is UNVERIFIED (not in the SDK, Terraform or the API doc); cloudsim uses its generic 400.
+	seen := map[string]bool{}
+	for _, p := range ports {
+		k := strconv.Itoa(p.ServerPort) + "/" + p.Protocol
+		if seen[k] {
+			writeErr(w, http.StatusBadRequest, codeInvalid, "ports repeats the mapping of server_port "+k)
+			return
+		}
+		seen[k] = true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, other := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
+		if other.PortID != req.PortID {
+			continue
+		}
+		for _, p := range other.Ports {
+			if k := strconv.Itoa(p.ServerPort) + "/" + p.Protocol; seen[k] {
+				writeErr(w, http.StatusBadRequest, codeInvalid, "endpoint service "+other.ID+" already maps server_port "+k+" of port "+req.PortID)
+				return
+			}
+		}
+	}
 	created, err := inventory.Create(a.inv, s)
 	if err != nil {
 		writeErr(w, http.StatusInternalServerError, "EndPoint.0500", "create endpoint service: "+err.Error())
