@@ -132,14 +132,34 @@ func TestExamples(t *testing.T) {
 	t.Logf("rolled back %d examples in %s", len(exs), time.Since(phase).Round(time.Second))
 
 	// 2. Every example is applied again and runs to Done with verify passing.
+	// Examples that change one Kafka cluster's shared state cannot all be
+	// granted at once on one cluster (a DMS instance refuses a second endpoint
+	// service for a port's 9011/TCP, and advertises one address per broker),
+	// and a Done request cannot be taken back yet (issue 16): the k-th example
+	// of each such chain runs on the k-th stack, each started from the seed world.
 	phase = time.Now()
-	schedule(exs, func(ex *example) {
-		if exc := twinExceptions[ex.file]; exc.verifyError != "" {
-			t.Logf("%s cannot be verified on make dev (rolled back after its failed verification above): %s", ex.file, exc.reason)
-			return
+	for round, exs := range rounds(exs) {
+		dr := d
+		if round > 0 {
+			dr = newDevEnv(t)
+			dr.env = append(dr.env, "TOPOFLOW_ACCOUNTS=specs/accounts.yaml")
+			dr.startBackground(t)
+			t.Logf("round %d on a fresh stack (world shift %d)", round+1, dr.shift)
 		}
-		t.Run("done/"+ex.file, func(t *testing.T) { d.runToDone(t, ex) })
-	})
+		var wg sync.WaitGroup
+		for _, ex := range exs {
+			if exc := twinExceptions[ex.file]; exc.verifyError != "" {
+				t.Logf("%s cannot be verified on make dev (rolled back after its failed verification above): %s", ex.file, exc.reason)
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.Run("done/"+ex.file, func(t *testing.T) { dr.runToDone(t, ex) })
+			}()
+		}
+		wg.Wait()
+	}
 	t.Logf("ran %d examples to Done in %s; total %s", len(exs), time.Since(phase).Round(time.Second), time.Since(start).Round(time.Second))
 }
 
@@ -152,31 +172,55 @@ var sharedKafkaActions = map[string]bool{
 	"ambari.putConfig": true, "ambari.restartComponents": true,
 }
 
-// schedule runs fn for every example concurrently, except that examples
-// running a sharedKafkaActions action on the same Kafka cluster run one
-// after the other (in file order). It returns when every fn has.
-func schedule(exs []*example, fn func(*example)) {
-	chains := map[string][]*example{}
+// chains groups the examples: those running a sharedKafkaActions action on
+// the same Kafka cluster form one chain (in file order); every other example
+// is a chain of its own.
+func chains(exs []*example) [][]*example {
+	byKey := map[string][]*example{}
 	var order []string
 	for _, ex := range exs {
 		key := "example " + ex.file
 		if k := ex.kafka(); k != "" && ex.sharesKafkaState() {
 			key = "kafka " + k
 		}
-		if _, ok := chains[key]; !ok {
+		if _, ok := byKey[key]; !ok {
 			order = append(order, key)
 		}
-		chains[key] = append(chains[key], ex)
+		byKey[key] = append(byKey[key], ex)
 	}
+	out := make([][]*example, len(order))
+	for i, key := range order {
+		out[i] = byKey[key]
+	}
+	return out
+}
+
+// rounds returns, for round k, the k-th example of every chain.
+func rounds(exs []*example) [][]*example {
+	var out [][]*example
+	for _, chain := range chains(exs) {
+		for k, ex := range chain {
+			if k == len(out) {
+				out = append(out, nil)
+			}
+			out[k] = append(out[k], ex)
+		}
+	}
+	return out
+}
+
+// schedule runs fn for every example concurrently, except that the examples
+// of one chain run one after the other. It returns when every fn has.
+func schedule(exs []*example, fn func(*example)) {
 	var wg sync.WaitGroup
-	for _, key := range order {
+	for _, chain := range chains(exs) {
 		wg.Add(1)
 		go func(chain []*example) {
 			defer wg.Done()
 			for _, ex := range chain {
 				fn(ex)
 			}
-		}(chains[key])
+		}(chain)
 	}
 	wg.Wait()
 }
@@ -588,6 +632,19 @@ func (d *devEnv) inventory(t *testing.T) any {
 	// configurations are compared by their desired versions (desiredConfigs).
 	delete(inv, "config")
 	for kind, objs := range inv {
+		if kind == "peering" {
+			// AWS keeps a deleted peering visible in state deleted for 2 hours
+			// to 2 days (https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html#vpc-peering-lifecycle),
+			// and so does the twin: it is a record of a peering, not a resource.
+			kept := objs[:0]
+			for _, o := range objs {
+				if o["status"] != "deleted" {
+					kept = append(kept, o)
+				}
+			}
+			objs = kept
+			inv[kind] = objs
+		}
 		for _, o := range objs {
 			delete(o, "createdAt")
 			delete(o, "updatedAt")
