@@ -81,6 +81,11 @@ type Plan struct {
 	// Outputs are the request's results, evaluated when every step is done
 	// (e.g. the verified bootstrap addresses).
 	Outputs map[string]Value `json:"outputs,omitempty"`
+	// Operators may retry, skip, roll back or abort the request: identity
+	// names or "group:<name>" (groups resolved from the worker's trust
+	// configuration). Empty means every gate's approvers plus
+	// "group:platform-oncall".
+	Operators []string `json:"operators,omitempty"`
 }
 
 // Source identifies the spec a plan came from.
@@ -168,8 +173,15 @@ type Wait struct {
 
 // Gate configures a step that waits for people: an approval or a manual task.
 type Gate struct {
-	// Who lists the identities allowed to act (approve/reject, or complete).
+	// Who lists who may act (approve/reject, or complete): identity names or
+	// "group:<name>" (groups resolved from the worker's trust configuration).
 	Who []string `json:"who"`
+	// Required is how many distinct verified principals must approve before
+	// the gate opens (M-of-N); 0 or 1 means one approval.
+	Required int `json:"required,omitempty"`
+	// AllowSelfApproval lets the requester (Request.RequestedBy) approve
+	// their own request; by default they may not.
+	AllowSelfApproval bool `json:"allowSelfApproval,omitempty"`
 	// Instructions tell the person what to check or do (Markdown).
 	Instructions string `json:"instructions,omitempty"`
 	// Deadline bounds the wait; 0 means no deadline.
