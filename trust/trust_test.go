@@ -149,7 +149,9 @@ func TestForgedSignatures(t *testing.T) {
 		}, now, "nonce"},
 		{"oidc unknown subject", func() *trust.Signature { return w.iss.SignOIDC(t, "sub-nobody", statement(t, "olga", now)) }, now, "no identity"},
 		{"oidc untrusted issuer", func() *trust.Signature { return other.SignOIDC(t, "sub-olga", statement(t, "olga", now)) }, now, "not a trusted provider"},
-		{"oidc expired token", func() *trust.Signature { return w.iss.SignOIDC(t, "sub-olga", statement(t, "olga", now.Add(12*time.Minute))) }, now.Add(12 * time.Minute), "expired"},
+		{"oidc expired token", func() *trust.Signature {
+			return w.iss.SignOIDC(t, "sub-olga", statement(t, "olga", now.Add(12*time.Minute)))
+		}, now.Add(12 * time.Minute), "expired"},
 		{"oidc token not valid yet", func() *trust.Signature {
 			w.iss.M.FastForward(30 * time.Minute)
 			defer w.iss.M.FastForward(-30 * time.Minute)

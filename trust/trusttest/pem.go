@@ -2,4 +2,6 @@ package trusttest
 
 import "encoding/pem"
 
-func encodePEM(typ string, b []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}) }
+func encodePEM(typ string, b []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b})
+}
