@@ -272,9 +272,13 @@ func (r *interp) addAudit(e AuditEntry, ignored bool) {
 	e.Comment = cut(e.Comment, limit)
 	e.Step = cut(e.Step, 128)
 	r.audit = append(r.audit, e)
-	if len(r.audit) <= MaxAuditLen {
-		return
+	for len(r.audit) > MaxAuditLen {
+		r.foldAudit()
 	}
+}
+
+// foldAudit folds the oldest entry into the summary entry (the first one).
+func (r *interp) foldAudit() {
 	start := 0
 	if r.audit[0].Action == AuditSummary {
 		start = 1
@@ -291,8 +295,7 @@ func (r *interp) addAudit(e AuditEntry, ignored bool) {
 	}
 	summary := AuditEntry{At: old.At, Action: AuditSummary, Identity: "topoflow",
 		Comment: fmt.Sprintf("%d earlier entries summarized: %s", r.auditFoldedN, strings.Join(parts, ", "))}
-	rest := append([]AuditEntry{summary}, r.audit[start+1:]...)
-	r.audit = rest
+	r.audit = append([]AuditEntry{summary}, r.audit[start+1:]...)
 }
 
 // cut shortens s to at most n bytes (on a rune boundary), marking the cut.
