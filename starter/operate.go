@@ -205,7 +205,7 @@ func (op operation) run(cmd *cobra.Command, arg string, f opFlags) error {
 	err = send()
 	// A key the request does not know yet (just added, or an OIDC key
 	// rotation): ask it to refresh its trust, then sign and send again.
-	for i := 0; i < 5 && retryAfterRefresh(err); i++ {
+	for i := 0; i < 3 && retryAfterRefresh(err); i++ {
 		if rerr := refreshTrust(ctx, c, id); rerr != nil {
 			return rerr
 		}

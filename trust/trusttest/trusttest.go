@@ -142,3 +142,14 @@ func (k Key) SignSSH(t testing.TB, st trust.Statement) *trust.Signature {
 
 // Fingerprint is the key's SHA256 fingerprint.
 func (k Key) Fingerprint() string { return ssh.FingerprintSHA256(k.Signer.PublicKey()) }
+
+// Rotate replaces the issuer's signing key: its JWKS then serves only the
+// new key (kid), as after a provider's key rotation.
+func (i *Issuer) Rotate(t testing.TB) {
+	t.Helper()
+	kp, err := mockoidc.RandomKeypair(2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i.M.Keypair = kp
+}
