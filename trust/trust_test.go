@@ -3,12 +3,16 @@ package trust_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/topoflow/topoflow/trust"
 	"github.com/topoflow/topoflow/trust/trusttest"
@@ -258,5 +262,48 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSSHAgentSigner signs through an ssh-agent (x/crypto's agent protocol
+// served on a unix socket, as $SSH_AUTH_SOCK): the agent's first key, and
+// the key named by its public key file.
+func TestSSHAgentSigner(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	must(t, err)
+	defer ln.Close()
+	keyring := agent.NewKeyring()
+	priv, err := ssh.ParseRawPrivateKey(w.alice.Private)
+	must(t, err)
+	must(t, keyring.Add(agent.AddedKey{PrivateKey: priv}))
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _ = agent.ServeAgent(keyring, c); c.Close() }()
+		}
+	}()
+	t.Setenv(trust.EnvAuthSock, sock)
+	pubFile := filepath.Join(dir, "id.pub")
+	must(t, os.WriteFile(pubFile, []byte(w.alice.Authorized+"\n"), 0o644))
+	for _, spec := range []string{"agent", pubFile} {
+		s, err := trust.SSHSigner(spec)
+		must(t, err)
+		now := time.Now()
+		sig, err := trust.SignWithSSH(s, statement(t, "alice", now))
+		must(t, err)
+		if p, err := w.snap.Verify(sig, now); err != nil || p.Name != "alice" {
+			t.Errorf("%s: %+v %v", spec, p, err)
+		}
+	}
+	other := trusttest.NewKey(t, "ed25519")
+	must(t, os.WriteFile(pubFile, []byte(other.Authorized+"\n"), 0o644))
+	if _, err := trust.SSHSigner(pubFile); err == nil || !strings.Contains(err.Error(), "does not hold key") {
+		t.Errorf("a key the agent does not hold: %v", err)
 	}
 }
