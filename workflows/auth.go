@@ -126,7 +126,9 @@ func (r *interp) checkPlan() error {
 	if err := sig.Statement.Match(want); err != nil {
 		return fail(err)
 	}
-	p, err := r.snap.Verify(sig, workflow.Now(r.root))
+	// The plan was signed when it was applied: its clock limits count from
+	// the workflow's start, so a request that waited for a worker still runs.
+	p, err := r.snap.Verify(sig, workflow.GetInfo(r.root).WorkflowStartTime)
 	if err != nil {
 		return fail(err)
 	}

@@ -161,6 +161,11 @@ func TestUntrustedPlans(t *testing.T) {
 			r.Signature = pp.sign(t, "alice", p, trust.KindApply, "", "", nil, env.Now())
 			return r
 		}, false},
+		{"plan signed long before it was started", ErrUntrustedPlan, "ago", func(env *testsuite.TestWorkflowEnvironment) Request {
+			r := request(p)
+			r.Signature = pp.sign(t, "ops", p, trust.KindApply, "", "", nil, env.Now().Add(-time.Hour))
+			return r
+		}, false},
 		{"signature of another plan", ErrUntrustedPlan, "plan sha256", func(env *testsuite.TestWorkflowEnvironment) Request {
 			other := mkPlan(plan.FailRollback, create("a"), create("b"))
 			r := request(p)
