@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -90,7 +92,14 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	if identity == "" {
 		identity = identityDefault()
 	}
-	req := workflows.Request{Plan: *p, PlanSHA256: sha, RequestedBy: identity}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", file, err)
+	}
+	// The spec goes with the plan: the worker compiles it again and runs the
+	// plan only when it hashes the same.
+	req := workflows.Request{Plan: *p, PlanSHA256: sha, RequestedBy: identity,
+		Spec: &workflows.SpecSource{File: filepath.Base(file), YAML: string(src)}}
 	id := workflows.WorkflowID(p.Source)
 	// The plan signature binds the request's workflow ID, plan sha256 and requester.
 	if req.Signature, err = f.sign.sign(trust.Statement{Kind: trust.KindApply, WorkflowID: id, PlanSHA256: sha, Identity: identity}); err != nil {

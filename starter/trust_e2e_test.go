@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/compiler"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/trust"
 	"github.com/topoflow/topoflow/trust/trusttest"
@@ -39,7 +40,7 @@ type strictWorld struct {
 	calls atomic.Int32      // test.flaky calls on the strict worker
 }
 
-func newStrictWorld(t *testing.T) *strictWorld {
+func newStrictWorld(t *testing.T, extra ...string) *strictWorld {
 	t.Helper()
 	w := &strictWorld{tq: fmt.Sprintf("strict-%d", time.Now().UnixNano()), iss: trusttest.NewIssuer(t),
 		keys: map[string]trusttest.Key{}, files: map[string]string{}}
@@ -71,7 +72,7 @@ groups:
 oidc:
   - {issuer: %q, audience: %q, jwksUrl: %q}
 planSigners: [ops, alice]
-`, w.keys["alice"].Authorized, w.keys["bob"].Authorized, w.keys["ops"].Authorized, prov.Issuer, prov.Issuer, prov.Audience, prov.JWKSURL)
+%s`, w.keys["alice"].Authorized, w.keys["bob"].Authorized, w.keys["ops"].Authorized, prov.Issuer, prov.Issuer, prov.Audience, prov.JWKSURL, strings.Join(extra, "\n"))
 	file := filepath.Join(dir, "trust.yaml")
 	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
@@ -495,5 +496,78 @@ func TestCLISignsWithSSHKeys(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("status does not show %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestRequireSpec: with requireSpec the worker compiles each request's spec
+// again and runs only a plan that hashes the same: topoflow apply's requests
+// run; a signed hand-built plan without its spec, or an edited plan sent
+// with its original spec, never runs.
+func TestRequireSpec(t *testing.T) {
+	w := newStrictWorld(t, "requireSpec: true\n")
+	ctx := context.Background()
+	body := `  steps:
+  - id: ok
+    action: approval
+    gate: {who: [alice], instructions: "Check the request"}
+  - id: echo
+    action: test.flaky
+    dependsOn: [ok]
+    inputs: {fail: false, msg: recompiled}
+`
+	file := writeSpec(t, "cli-recompiled", body)
+	var res applyResult
+	if err := json.Unmarshal([]byte(mustCLI(t, "apply", file, "--task-queue", w.tq, "--as", "ops", "--ssh-key", w.files["ops"], "-o", "json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	s := waitFor(t, res.WorkflowID, "approval", phaseIs(workflows.PhaseWaitingApproval))
+	if s.Trust == nil || s.Trust.Source != "recompiled from cli-recompiled.yaml" {
+		t.Errorf("plan trust %+v, want recompiled from the spec", s.Trust)
+	}
+	if err := testStack.Client.CancelWorkflow(ctx, res.WorkflowID, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	opts, err := specOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := compiler.CompileFile(file, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := os.ReadFile(file)
+	for _, c := range []struct {
+		name, want string
+		edit       func(*plan.Plan)
+		spec       bool
+	}{
+		{"signed plan without its spec", "without its spec", func(p *plan.Plan) { p.Source.Name = "cli-recompiled-1" }, false},
+		{"edited plan sent with its original spec", "is not what its spec", func(p *plan.Plan) {
+			p.Source.Name = "cli-recompiled-2"
+			p.Steps[0].Gate = &plan.Gate{Who: []string{"mallory"}}
+		}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pl := *p
+			pl.Steps = append([]plan.Step(nil), p.Steps...)
+			c.edit(&pl)
+			sha, _ := pl.Hash()
+			st, _ := trust.NewStatement(trust.Statement{Kind: trust.KindApply, WorkflowID: workflows.WorkflowID(pl.Source), PlanSHA256: sha, Identity: "ops"}, time.Now())
+			req := workflows.Request{Plan: pl, PlanSHA256: sha, RequestedBy: "ops", Signature: w.keys["ops"].SignSSH(t, st)}
+			if c.spec {
+				req.Spec = &workflows.SpecSource{File: "cli-recompiled.yaml", YAML: string(src)}
+			}
+			run, err := testStack.Client.ExecuteWorkflow(ctx, workflows.StartOptions(req, w.tq), workflows.WorkflowType, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := run.Get(ctx, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("request ended with %v, want a refusal saying %q", err, c.want)
+			}
+			if n := w.calls.Load(); n != 0 {
+				t.Errorf("%d steps ran", n)
+			}
+		})
 	}
 }

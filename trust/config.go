@@ -44,8 +44,10 @@ const GroupPrefix = "group:"
 //	    audience: topoflow           # the client ID the ID tokens are issued for
 //	    jwksUrl: https://login.example.com/oauth2/v1/keys
 //	planSigners: [group:platform-oncall, release-pipeline]   # who may sign plans (apply)
+//	requireSpec: true                # run only plans the worker recompiles from their spec to the same sha256
 type Config struct {
 	Mode        string              `yaml:"mode"`
+	RequireSpec bool                `yaml:"requireSpec"`
 	Identities  map[string]Identity `yaml:"identities"`
 	Groups      map[string][]string `yaml:"groups"`
 	OIDC        []Provider          `yaml:"oidc"`

@@ -32,7 +32,7 @@ func Load(ctx context.Context, path string, hc *http.Client) (Snapshot, error) {
 // Snapshot fetches the providers' keys and builds the snapshot of c.
 func (c *Config) Snapshot(ctx context.Context, hc *http.Client) (Snapshot, error) {
 	s := Snapshot{Configured: true, Mode: c.Mode, Identities: map[string]IdentityKeys{}, Groups: map[string][]string{},
-		PlanSigners: append([]string(nil), c.PlanSigners...)}
+		PlanSigners: append([]string(nil), c.PlanSigners...), RequireSpec: c.RequireSpec}
 	for _, name := range sortedNames(c.Identities) {
 		var ik IdentityKeys
 		for _, line := range c.Identities[name].SSH {

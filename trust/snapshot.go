@@ -51,6 +51,9 @@ type Snapshot struct {
 	Providers []ProviderKeys `json:"providers,omitempty"`
 	// PlanSigners may sign plans (identities or group:<name>).
 	PlanSigners []string `json:"planSigners,omitempty"`
+	// RequireSpec runs only requests that carry their spec source, which
+	// the worker compiles again to the same plan sha256.
+	RequireSpec bool `json:"requireSpec,omitempty"`
 }
 
 // IdentityKeys is one identity's public credentials.

@@ -35,7 +35,26 @@ type Request struct {
 	// sha256, RequestedBy); required when the worker's trust is strict, where
 	// the signer must be one of the trust file's planSigners.
 	Signature *trust.Signature `json:"signature,omitempty"`
+	// Spec is the spec the plan was compiled from (topoflow apply sends it):
+	// the worker compiles it again (CompileActivity) and runs the plan only
+	// when it hashes the same; required when the trust file says requireSpec.
+	Spec *SpecSource `json:"spec,omitempty"`
 }
+
+// SpecSource is a spec document as applied.
+type SpecSource struct {
+	// File names the spec file (for messages).
+	File string `json:"file"`
+	// YAML is the document's text.
+	YAML string `json:"yaml"`
+}
+
+// MaxSpecSource bounds SpecSource.YAML (bytes).
+const MaxSpecSource = 256 << 10
+
+// CompileActivity compiles a SpecSource on the worker and returns the plan's
+// sha256 (a string).
+const CompileActivity = "topoflow.compile"
 
 // TrustActivity is the activity that loads the worker's trust snapshot
 // (trust.Snapshot: identities, groups, OIDC providers' current JWKS, mode).
@@ -145,6 +164,9 @@ type PlanTrust struct {
 	Detail string `json:"detail,omitempty"`
 	// Policy is the planSigners entry that admitted the signer.
 	Policy string `json:"policy,omitempty"`
+	// Source says whether the worker compiled the plan again from its spec:
+	// "recompiled from <file>" or "plan only".
+	Source string `json:"source,omitempty"`
 }
 
 // StepProgress is one step's state.

@@ -109,6 +109,9 @@ func (r *interp) checkPlan() error {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("requestedBy of %d bytes is longer than %d", len(r.req.RequestedBy), trust.MaxIdentity), ErrUntrustedPlan, nil)
 	}
 	pt := PlanTrust{RequestedBy: r.req.RequestedBy, Mode: r.snap.Mode, Method: trust.MethodUnverified}
+	if err := r.checkSpec(&pt); err != nil {
+		return err
+	}
 	sig := r.req.Signature
 	if sig == nil {
 		if r.snap.Strict() {
@@ -138,6 +141,38 @@ func (r *interp) checkPlan() error {
 	}
 	pt.Method, pt.Detail, pt.Policy = p.Method, p.Detail, "planSigners "+by
 	r.planTrust = pt
+	return nil
+}
+
+// checkSpec compiles the request's spec again on the worker and refuses a
+// plan that is not what its spec compiles to; without a spec it refuses
+// when the trust file requires one.
+func (r *interp) checkSpec(pt *PlanTrust) error {
+	src := r.req.Spec
+	if src == nil {
+		if r.snap.RequireSpec {
+			return temporal.NewNonRetryableApplicationError(
+				"request without its spec refused: this worker runs only plans it compiles again from their spec "+
+					"(requireSpec); start requests with `topoflow apply`", ErrUntrustedPlan, nil)
+		}
+		pt.Source = "plan only"
+		return nil
+	}
+	if len(src.YAML) > MaxSpecSource {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("spec source of %d bytes is larger than %d", len(src.YAML), MaxSpecSource), ErrUntrustedPlan, nil)
+	}
+	var sha string
+	opts := trustActivityOptions
+	opts.Summary = "compile the spec again on the worker"
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.work, opts), CompileActivity, *src).Get(r.work, &sha); err != nil {
+		return temporal.NewNonRetryableApplicationError("the request's spec does not compile on the worker: "+errText(err), ErrUntrustedPlan, nil)
+	}
+	if sha != r.sha {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"the plan is not what its spec %s compiles to on the worker (plan %.12s, spec compiles to %.12s): a built or edited plan is never run",
+			cut(src.File, 200), r.sha, sha), ErrUntrustedPlan, nil)
+	}
+	pt.Source = "recompiled from " + cut(src.File, 200)
 	return nil
 }
 

@@ -116,3 +116,10 @@ func CheckSamePlan(ctx context.Context, c client.Client, req Request) error {
 func RegisterTrust(r worker.ActivityRegistry, load func(context.Context) (trust.Snapshot, error)) {
 	r.RegisterActivityWithOptions(load, activity.RegisterOptions{Name: TrustActivity})
 }
+
+// RegisterCompile registers compile as CompileActivity: it compiles a
+// request's spec on the worker and returns the plan's sha256 (the worker's
+// is app.RegisterCompile).
+func RegisterCompile(r worker.ActivityRegistry, compile func(context.Context, SpecSource) (string, error)) {
+	r.RegisterActivityWithOptions(compile, activity.RegisterOptions{Name: CompileActivity})
+}

@@ -118,6 +118,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	RegisterAll(w, reg)
 	RegisterTrust(w, cfg.Trust)
+	RegisterCompile(w, accts)
 
 	missing := MissingActions(reg)
 	metrics.Handler.Gauge(MetricActionsMissing).Update(float64(len(missing)))
