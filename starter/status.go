@@ -264,6 +264,9 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
 		if t.Policy != "" {
 			line += ", admitted by " + t.Policy
 		}
+		if t.Source != "" {
+			line += "; " + t.Source
+		}
 		fmt.Fprintln(w, line)
 	}
 	if link != "" {

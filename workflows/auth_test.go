@@ -304,3 +304,33 @@ func TestBoundedInputs(t *testing.T) {
 		t.Errorf("last audit entry %+v, want bob's unverified approval", last)
 	}
 }
+
+// TestSignedComplete: a manual step's data is bound by the signature; a
+// signature over other data is refused, the signed data reaches later steps.
+func TestSignedComplete(t *testing.T) {
+	pp := newPeople(t, trust.ModeStrict, nil, "alice")
+	env, rec := strictEnv(t, pp)
+	m := plan.Step{ID: "cable", Title: "Plug the cable", Action: plan.ActionManual, Gate: &plan.Gate{Who: []string{"alice"}}}
+	b := create("b", "cable")
+	b.Inputs["ports"] = plan.Expr("steps.cable.data.ports")
+	p := mkPlan(plan.FailRollback, m, b)
+	data := map[string]any{"cable": "c7", "ports": 3}
+	var tampered, ok updateCB
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateComplete, "t", &tampered, Decision{Step: "cable", Identity: "alice", Data: map[string]any{"cable": "c7", "ports": 48},
+			Signature: pp.sign(t, "alice", p, UpdateComplete, "cable", "", data, env.Now())})
+		env.UpdateWorkflow(UpdateComplete, "ok", &ok, Decision{Step: "cable", Identity: "alice", Data: data,
+			Signature: pp.sign(t, "alice", p, UpdateComplete, "cable", "", data, env.Now())})
+	}, time.Minute)
+	if err := run(t, env, pp.signedRequest(t, env, p)); err != nil {
+		t.Fatal(err)
+	}
+	if !tampered.rejected || !strings.Contains(fmt.Sprint(tampered.err), "data/inputs digest") || !ok.accepted {
+		t.Errorf("tampered %+v ok %+v", tampered, ok)
+	}
+	for _, c := range rec.calls {
+		if strings.HasSuffix(c.IdempotencyKey, "/b") && c.Inputs["ports"] != float64(3) {
+			t.Errorf("b got ports %v", c.Inputs["ports"])
+		}
+	}
+}
