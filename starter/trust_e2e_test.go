@@ -22,6 +22,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/oauth2-proxy/mockoidc"
+
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/compiler"
 	"github.com/topoflow/topoflow/plan"
@@ -66,13 +68,15 @@ identities:
   ops: {ssh: [%q]}
   olga:
     oidc: [{issuer: %q, subject: sub-olga}]
+  dora:
+    oidc: [{issuer: %q, subject: %q}]
 groups:
   kafka-owners: [alice, bob, olga]
   platform-oncall: [ops, bob]
 oidc:
   - {issuer: %q, audience: %q, jwksUrl: %q}
 planSigners: [ops, alice]
-%s`, w.keys["alice"].Authorized, w.keys["bob"].Authorized, w.keys["ops"].Authorized, prov.Issuer, prov.Issuer, prov.Audience, prov.JWKSURL, strings.Join(extra, "\n"))
+%s`, w.keys["alice"].Authorized, w.keys["bob"].Authorized, w.keys["ops"].Authorized, prov.Issuer, prov.Issuer, mockoidc.DefaultUser().Subject, prov.Issuer, prov.Audience, prov.JWKSURL, strings.Join(extra, "\n"))
 	file := filepath.Join(dir, "trust.yaml")
 	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
@@ -454,17 +458,41 @@ func TestUntrustedPlansRefused(t *testing.T) {
 	}
 }
 
-// TestCLISignsWithSSHKeys: apply and approve sign with key files; status
-// shows the verified principals; an unsigned approve is refused in strict mode.
-func TestCLISignsWithSSHKeys(t *testing.T) {
+// oidcTokenCmd writes a token command for the CLI: it runs the issuer's
+// authorization-code flow with curl, nonce=$TOPOFLOW_OIDC_NONCE, and prints
+// the ID token (as a wrapper around a company's login would).
+func oidcTokenCmd(t *testing.T, iss *trusttest.Issuer) string {
+	t.Helper()
+	c := iss.M.Config()
+	script := fmt.Sprintf(`#!/bin/sh
+set -eu
+loc=$(curl -fsS -o /dev/null -w '%%{redirect_url}' "%s?scope=openid&state=s&client_id=%s&response_type=code&redirect_uri=http://127.0.0.1/cb&nonce=$TOPOFLOW_OIDC_NONCE")
+code=$(printf '%%s' "$loc" | sed -n 's/.*[?&]code=\([^&]*\).*/\1/p')
+curl -fsS -d grant_type=authorization_code -d "code=$code" -d client_id=%s -d client_secret=%s -d redirect_uri=http://127.0.0.1/cb "%s" | jq -r .id_token
+`, iss.M.AuthorizationEndpoint(), c.ClientID, c.ClientID, c.ClientSecret, iss.M.TokenEndpoint())
+	p := filepath.Join(t.TempDir(), "oidc-token")
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCLISigns: apply and approve sign with SSH key files, complete with an
+// OIDC ID token from a token command; status shows the verified principals;
+// an unsigned approve is refused in strict mode.
+func TestCLISigns(t *testing.T) {
 	w := newStrictWorld(t)
 	file := writeSpec(t, "cli-signed", `  steps:
   - id: ok
     action: approval
     gate: {who: [alice], instructions: "Check the request"}
+  - id: cabling
+    action: manual
+    dependsOn: [ok]
+    gate: {who: [dora], instructions: "Plug the cable"}
   - id: echo
     action: test.flaky
-    dependsOn: [ok]
+    dependsOn: [cabling]
     inputs: {fail: false, msg: signed}
 `)
 	code, stdout, _ := cli(t, "apply", file, "--task-queue", w.tq, "--as", "ops", "--wait", "--timeout", "30s")
@@ -489,10 +517,15 @@ func TestCLISignsWithSSHKeys(t *testing.T) {
 	if out := mustCLI(t, "approve", id, "--identity", "alice", "--ssh-key", w.files["alice"], "--comment", "NET-1042 ok"); !strings.Contains(out, "as alice (signed)") {
 		t.Errorf("approve output %q", out)
 	}
+	waitFor(t, id, "manual step", phaseIs(workflows.PhaseWaitingManual))
+	if out := mustCLI(t, "complete", id, "--identity", "dora", "--oidc-token-cmd", oidcTokenCmd(t, w.iss), "--data", "cable=c7", "--data", "ports=3"); !strings.Contains(out, "as dora (signed)") {
+		t.Errorf("complete output %q", out)
+	}
 	waitFor(t, id, "done", closedWith("Completed", workflows.PhaseDone))
 	text := mustCLI(t, "status", id)
 	for _, want := range []string{"Trust     strict mode; requested by ops (ssh " + w.keys["ops"].Fingerprint(),
-		"approve ok by alice [ssh " + w.keys["alice"].Fingerprint() + "] (gate ok: who alice): NET-1042 ok"} {
+		"approve ok by alice [ssh " + w.keys["alice"].Fingerprint() + "] (gate ok: who alice): NET-1042 ok",
+		"complete cabling by dora [oidc " + w.iss.Provider().Issuer + " " + mockoidc.DefaultUser().Subject + "] (gate cabling: who dora)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status does not show %q:\n%s", want, text)
 		}
