@@ -334,3 +334,24 @@ func TestSignedComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedWithoutTrustFile: a worker without a trust file takes a signed
+// plan and decision as unverified (it knows no keys) and says so.
+func TestSignedWithoutTrustFile(t *testing.T) {
+	pp := newPeople(t, trust.ModeDev, nil, "alice")
+	env := newEnv(t, newRecorder())
+	p := mkPlan(plan.FailRollback, approval("gate", []string{"alice"}, 0))
+	var cb updateCB
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateApprove, "u", &cb, Decision{Step: "gate", Identity: "alice",
+			Signature: pp.sign(t, "alice", p, UpdateApprove, "gate", "", nil, env.Now())})
+	}, time.Minute)
+	if err := run(t, env, pp.signedRequest(t, env, p)); err != nil || !cb.accepted {
+		t.Fatalf("workflow %v, approval %+v", err, cb)
+	}
+	prog := queryProgress(t, env)
+	if prog.Trust.Method != trust.MethodUnverified || !strings.Contains(prog.Trust.Detail, "no trust file") ||
+		prog.Audit[0].Method != trust.MethodUnverified || !strings.Contains(prog.Audit[0].Detail, "not checked") {
+		t.Errorf("trust %+v audit %+v", prog.Trust, prog.Audit)
+	}
+}
