@@ -343,6 +343,37 @@ func TestForgedDecisionCorpus(t *testing.T) {
 	}
 	check(gateForgeries)
 
+	// Three signals with a 1.5 MB identity each no longer break the progress query.
+	for i := 0; i < 3; i++ {
+		if err := testStack.Client.SignalWorkflow(ctx, id, "", "approve", map[string]any{"step": "gate", "identity": strings.Repeat("m", 1500*1000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var prog workflows.Progress
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var err error
+		if prog, err = queryProgress(ctx, testStack.Client, id); err != nil {
+			t.Fatalf("progress after 1.5 MB signals: %v", err)
+		}
+		n := 0
+		for _, a := range prog.Audit {
+			if strings.Contains(a.Comment, "larger than") && strings.Contains(a.Action, "ignored") {
+				n++
+			}
+		}
+		if n >= 4 { // the corpus's one and these three
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the 1.5 MB signals were not all audited as ignored: %+v", prog.Audit)
+		}
+	}
+	if b, _ := json.Marshal(prog); len(b) > 512<<10 {
+		t.Errorf("progress is %d bytes after three 1.5 MB signals", len(b))
+	} else {
+		t.Logf("progress after three 1.5 MB signals: %d bytes", len(b))
+	}
+
 	// M-of-N: alice's signed approval counts, the gate still waits; her
 	// second approval is refused; olga's (OIDC) opens it.
 	if err := update(id, "approve", approve("alice", w.keys["alice"].SignSSH(t, st("alice")))); err != nil {
