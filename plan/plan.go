@@ -81,11 +81,25 @@ type Plan struct {
 	// Outputs are the request's results, evaluated when every step is done
 	// (e.g. the verified bootstrap addresses).
 	Outputs map[string]Value `json:"outputs,omitempty"`
-	// Operators may retry, skip, roll back or abort the request: identity
-	// names or "group:<name>" (groups resolved from the worker's trust
-	// configuration). Empty means every gate's approvers plus
-	// "group:platform-oncall".
+	// Operators lists who may retry, skip, roll back or abort (identities or group:<name>); empty means every gate's approvers plus group:platform-oncall.
 	Operators []string `json:"operators,omitempty"`
+	// Policy records the spec's explicit opt-ins past Topoflow's gate policy
+	// (see package policy); nil means none.
+	Policy *Policy `json:"policy,omitempty"`
+}
+
+// Policy records a spec's explicit opt-ins past the gate policy, so that the
+// runtime and the audit can see them.
+type Policy struct {
+	// AllowBroadAccess lets mutating steps open access broadly: an ingress
+	// range wider than the policy's limit (e.g. 0.0.0.0/0), a wildcard
+	// principal, or a grant computed only at run time.
+	AllowBroadAccess bool `json:"allowBroadAccess,omitempty"`
+	// AllowUngated lets a Workflow plan run mutating steps that no approval
+	// gate precedes.
+	AllowUngated bool `json:"allowUngated,omitempty"`
+	// Reason says why the opt-in is needed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Source identifies the spec a plan came from.
@@ -173,21 +187,18 @@ type Wait struct {
 
 // Gate configures a step that waits for people: an approval or a manual task.
 type Gate struct {
-	// Who lists who may act (approve/reject, or complete): identity names or
-	// "group:<name>" (groups resolved from the worker's trust configuration).
+	// Who lists the identities allowed to act (approve/reject, or complete).
 	Who []string `json:"who"`
-	// Required is how many distinct verified principals must approve before
-	// the gate opens (M-of-N); 0 or 1 means one approval.
-	Required int `json:"required,omitempty"`
-	// AllowSelfApproval lets the requester (Request.RequestedBy) approve
-	// their own request; by default they may not.
-	AllowSelfApproval bool `json:"allowSelfApproval,omitempty"`
 	// Instructions tell the person what to check or do (Markdown).
 	Instructions string `json:"instructions,omitempty"`
 	// Deadline bounds the wait; 0 means no deadline.
 	Deadline Duration `json:"deadline,omitempty"`
 	// OnExpiry says what an expired deadline means (default reject).
 	OnExpiry ExpiryPolicy `json:"onExpiry,omitempty"`
+	// Required is how many distinct verified principals must approve (0 or 1: one).
+	Required int `json:"required,omitempty"`
+	// AllowSelfApproval lets the requester approve their own request.
+	AllowSelfApproval bool `json:"allowSelfApproval,omitempty"`
 }
 
 // Compensation is the inverse of a step, run during rollback.
