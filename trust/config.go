@@ -45,9 +45,12 @@ const GroupPrefix = "group:"
 //	    jwksUrl: https://login.example.com/oauth2/v1/keys
 //	planSigners: [group:platform-oncall, release-pipeline]   # who may sign plans (apply)
 //	requireSpec: true                # run only plans the worker recompiles from their spec to the same sha256
+//	accountOperators:                # operators of requests acting as an account (when the spec names none)
+//	  hw-kafka-owner: [group:kafka-owners, group:platform-oncall]
 type Config struct {
-	Mode        string              `yaml:"mode"`
-	RequireSpec bool                `yaml:"requireSpec"`
+	Mode             string              `yaml:"mode"`
+	RequireSpec      bool                `yaml:"requireSpec"`
+	AccountOperators map[string][]string `yaml:"accountOperators"`
 	Identities  map[string]Identity `yaml:"identities"`
 	Groups      map[string][]string `yaml:"groups"`
 	OIDC        []Provider          `yaml:"oidc"`
@@ -162,14 +165,20 @@ func (c *Config) check() error {
 			}
 		}
 	}
-	for _, s := range c.PlanSigners {
-		if g, ok := strings.CutPrefix(s, GroupPrefix); ok {
-			if _, ok := c.Groups[g]; !ok {
-				add("planSigners: no group %q", g)
+	checkWho := func(what string, who []string) {
+		for _, s := range who {
+			if g, ok := strings.CutPrefix(s, GroupPrefix); ok {
+				if _, ok := c.Groups[g]; !ok {
+					add("%s: no group %q", what, g)
+				}
+			} else if _, ok := c.Identities[s]; !ok {
+				add("%s: %q is not an identity", what, s)
 			}
-		} else if _, ok := c.Identities[s]; !ok {
-			add("planSigners: %q is not an identity", s)
 		}
+	}
+	checkWho("planSigners", c.PlanSigners)
+	for _, a := range sortedNames(c.AccountOperators) {
+		checkWho("accountOperators."+a, c.AccountOperators[a])
 	}
 	return errors.Join(errs...)
 }

@@ -33,6 +33,12 @@ func Load(ctx context.Context, path string, hc *http.Client) (Snapshot, error) {
 func (c *Config) Snapshot(ctx context.Context, hc *http.Client) (Snapshot, error) {
 	s := Snapshot{Configured: true, Mode: c.Mode, Identities: map[string]IdentityKeys{}, Groups: map[string][]string{},
 		PlanSigners: append([]string(nil), c.PlanSigners...), RequireSpec: c.RequireSpec}
+	for _, a := range sortedNames(c.AccountOperators) {
+		if s.AccountOperators == nil {
+			s.AccountOperators = map[string][]string{}
+		}
+		s.AccountOperators[a] = append([]string(nil), c.AccountOperators[a]...)
+	}
 	for _, name := range sortedNames(c.Identities) {
 		var ik IdentityKeys
 		for _, line := range c.Identities[name].SSH {

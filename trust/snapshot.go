@@ -54,6 +54,9 @@ type Snapshot struct {
 	// RequireSpec runs only requests that carry their spec source, which
 	// the worker compiles again to the same plan sha256.
 	RequireSpec bool `json:"requireSpec,omitempty"`
+	// AccountOperators are the operators of requests acting as an account
+	// (account name → identities or group:<name>), used when the plan names none.
+	AccountOperators map[string][]string `json:"accountOperators,omitempty"`
 }
 
 // IdentityKeys is one identity's public credentials.

@@ -246,12 +246,23 @@ func (r *interp) allowed(name string, who []string) (string, bool) {
 }
 
 // operatorPolicy is who may retry, skip, roll back or abort: the plan's
-// operators, else every gate's approvers and the platform group (on a
-// worker without a trust file, which has no groups, the requester instead,
-// who was the operator before decisions were authenticated).
+// operators; else the trust file's operators of the accounts the plan acts
+// as; else every gate's approvers and the platform group (on a worker
+// without a trust file, which has no groups, the requester instead, who was
+// the operator before decisions were authenticated).
 func (r *interp) operatorPolicy() []string {
 	if len(r.p.Operators) > 0 {
 		return r.p.Operators
+	}
+	if r.snap != nil && len(r.snap.AccountOperators) > 0 {
+		var who []string
+		for _, a := range r.p.Accounts {
+			who = append(who, r.snap.AccountOperators[a]...)
+		}
+		if len(who) > 0 {
+			slices.Sort(who)
+			return slices.Compact(who)
+		}
 	}
 	var who []string
 	for _, s := range r.p.Steps {

@@ -355,3 +355,41 @@ func TestSignedWithoutTrustFile(t *testing.T) {
 		t.Errorf("trust %+v audit %+v", prog.Trust, prog.Audit)
 	}
 }
+
+// TestAccountOperators: without operators in the plan, the trust file's
+// operators of the plan's accounts decide; the default applies otherwise.
+func TestAccountOperators(t *testing.T) {
+	pp := newPeople(t, trust.ModeStrict, map[string][]string{"platform-oncall": {"oncall"}, "net": {"nina"}}, "oncall", "nina")
+	pp.snap.AccountOperators = map[string][]string{"acct-b": {"group:net"}}
+	for _, tc := range []struct {
+		accounts []string
+		who      string
+		ok       bool
+	}{
+		{[]string{"acct-b"}, "nina", true},
+		{[]string{"acct-b"}, "oncall", false},
+		{[]string{"acct-c"}, "oncall", true},
+	} {
+		t.Run(fmt.Sprint(tc.accounts, tc.who), func(t *testing.T) {
+			env, rec := strictEnv(t, pp)
+			rec.fail = parkFail
+			p := parkPlan()
+			p.Accounts = tc.accounts
+			var cb updateCB
+			env.RegisterDelayedCallback(func() {
+				env.UpdateWorkflow(UpdateSkip, "s", &cb, OperatorAction{Step: "b", Identity: tc.who, Reason: "by hand",
+					Signature: pp.sign(t, tc.who, p, UpdateSkip, "b", "by hand", nil, env.Now())})
+			}, time.Hour)
+			env.RegisterDelayedCallback(func() {
+				if !cb.accepted {
+					// End the parked request: cancellation rolls back like an operator's rollback.
+					env.CancelWorkflow()
+				}
+			}, 2*time.Hour)
+			_ = run(t, env, pp.signedRequest(t, env, p))
+			if cb.accepted != tc.ok || (!tc.ok && !strings.Contains(fmt.Sprint(cb.err), "not an operator")) {
+				t.Errorf("skip by %s on %v: %+v, want accepted=%v", tc.who, tc.accounts, cb, tc.ok)
+			}
+		})
+	}
+}
