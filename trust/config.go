@@ -51,10 +51,10 @@ type Config struct {
 	Mode             string              `yaml:"mode"`
 	RequireSpec      bool                `yaml:"requireSpec"`
 	AccountOperators map[string][]string `yaml:"accountOperators"`
-	Identities  map[string]Identity `yaml:"identities"`
-	Groups      map[string][]string `yaml:"groups"`
-	OIDC        []Provider          `yaml:"oidc"`
-	PlanSigners []string            `yaml:"planSigners"`
+	Identities       map[string]Identity `yaml:"identities"`
+	Groups           map[string][]string `yaml:"groups"`
+	OIDC             []Provider          `yaml:"oidc"`
+	PlanSigners      []string            `yaml:"planSigners"`
 }
 
 // Identity is one principal's credentials.
