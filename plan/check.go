@@ -121,6 +121,9 @@ func (p *Plan) Check() error {
 			default:
 				add("%s: gate onExpiry is %q, want reject or approve", where, s.Gate.OnExpiry)
 			}
+			if s.Gate.Required < 0 {
+				add("%s: gate required is %d, want 0 or more approvals", where, s.Gate.Required)
+			}
 		}
 		if s.Wait != nil {
 			if err := s.Wait.check(); err != nil {

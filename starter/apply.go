@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/topoflow/topoflow/compiler"
 	"github.com/topoflow/topoflow/spec"
+	"github.com/topoflow/topoflow/trust"
 	"github.com/topoflow/topoflow/workflows"
 )
 
@@ -41,6 +44,8 @@ succeeded, 1 when it failed or was rolled back.`,
 	cmd.Flags().DurationVar(&f.poll, "poll", time.Second, "progress poll interval with --wait")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "with --wait, give up waiting after this long (0: no limit; the request keeps running)")
 	cmd.Flags().StringVar(&f.as, "as", "", "identity recorded as the requester (env TOPOFLOW_IDENTITY; default the login name)")
+	cmd.Flags().StringVar(&f.as, "identity", "", "the same as --as: the principal the plan is signed as")
+	f.sign.add(cmd.Flags())
 	cmd.Flags().StringVar(&f.uiURL, "ui-url", "", "Web UI base URL (env TOPOFLOW_UI_URL; default: frontend port + 1000)")
 	rootCmd.AddCommand(cmd)
 }
@@ -49,6 +54,7 @@ type applyFlags struct {
 	wait          bool
 	poll, timeout time.Duration
 	as, uiURL     string
+	sign          signFlags
 }
 
 // applyResult is apply's JSON output.
@@ -86,8 +92,19 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	if identity == "" {
 		identity = identityDefault()
 	}
-	req := workflows.Request{Plan: *p, PlanSHA256: sha, RequestedBy: identity}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", file, err)
+	}
+	// The spec goes with the plan: the worker compiles it again and runs the
+	// plan only when it hashes the same.
+	req := workflows.Request{Plan: *p, PlanSHA256: sha, RequestedBy: identity,
+		Spec: &workflows.SpecSource{File: filepath.Base(file), YAML: string(src)}}
 	id := workflows.WorkflowID(p.Source)
+	// The plan signature binds the request's workflow ID, plan sha256 and requester.
+	if req.Signature, err = f.sign.sign(trust.Statement{Kind: trust.KindApply, WorkflowID: id, PlanSHA256: sha, Identity: identity}); err != nil {
+		return fmt.Errorf("sign plan %.12s: %w", sha, err)
+	}
 
 	ctx := cmd.Context()
 	c, err := connect(ctx)

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/trust"
 	"github.com/topoflow/topoflow/workflows"
 )
 
@@ -104,6 +106,7 @@ undoes the completed steps in reverse order.`,
 type opFlags struct {
 	step, as, comment, dataJSON string
 	data                        []string
+	sign                        signFlags
 }
 
 func (op operation) command() *cobra.Command {
@@ -120,6 +123,8 @@ func (op operation) command() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&f.step, "step", "", "step ID (default: the only step this applies to)")
 	fl.StringVar(&f.as, "as", "", "identity acting (env TOPOFLOW_IDENTITY; default the login name)")
+	fl.StringVar(&f.as, "identity", "", "the same as --as: the principal the decision is signed as")
+	f.sign.add(fl)
 	if op.decision {
 		fl.StringVar(&f.comment, "comment", "", "comment recorded in the audit trail")
 	} else {
@@ -164,20 +169,48 @@ func (op operation) run(cmd *cobra.Command, arg string, f opFlags) error {
 			return err
 		}
 	}
-	var payload any
-	if op.decision {
-		payload = workflows.Decision{Step: step, Identity: identity, Comment: f.comment, Data: values}
-	} else {
-		payload = workflows.OperatorAction{Step: step, Identity: identity, Reason: f.comment, Inputs: values}
+	send := func() error {
+		var sig *trust.Signature
+		if f.sign.configured() {
+			runID, sha, err := runTarget(ctx, c, id)
+			if err != nil {
+				return err
+			}
+			digest, err := trust.DataDigest(values)
+			if err != nil {
+				return err
+			}
+			if sig, err = f.sign.sign(trust.Statement{Kind: op.update, WorkflowID: id, RunID: runID, PlanSHA256: sha,
+				Step: step, Identity: identity, DataSHA256: digest, Comment: f.comment}); err != nil {
+				return err
+			}
+		}
+		var payload any
+		if op.decision {
+			payload = workflows.Decision{Step: step, Identity: identity, Comment: f.comment, Data: values, Signature: sig}
+		} else {
+			payload = workflows.OperatorAction{Step: step, Identity: identity, Reason: f.comment, Inputs: values, Signature: sig}
+		}
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID:   id,
+			UpdateName:   op.update,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args:         []any{payload},
+		})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		return err
 	}
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   id,
-		UpdateName:   op.update,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args:         []any{payload},
-	})
-	if err == nil {
-		err = h.Get(ctx, nil)
+	err = send()
+	// A key the request does not know yet (just added, or an OIDC key
+	// rotation): ask it to refresh its trust, then sign and send again.
+	for i := 0; i < 3 && retryAfterRefresh(err); i++ {
+		if rerr := refreshTrust(ctx, c, id); rerr != nil {
+			return rerr
+		}
+		time.Sleep(time.Duration(i+2) * time.Second)
+		err = send()
 	}
 	if err != nil {
 		var app *temporal.ApplicationError
@@ -195,7 +228,11 @@ func (op operation) run(cmd *cobra.Command, arg string, f opFlags) error {
 	if step != "" {
 		what = "step " + step + " of " + id
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s %s as %s\n", capitalize(op.verb), what, identity)
+	how := "unsigned"
+	if f.sign.configured() {
+		how = "signed"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s as %s (%s)\n", capitalize(op.verb), what, identity, how)
 	return nil
 }
 

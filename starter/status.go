@@ -280,6 +280,20 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
 		fmt.Fprintf(w, "Summary   %s\n", p.Summary)
 	}
 	fmt.Fprintf(w, "Plan      sha256:%s\n", p.PlanSHA256)
+	if t := p.Trust; t != nil {
+		line := fmt.Sprintf("Trust     %s mode; requested by %s (%s", t.Mode, dash(t.RequestedBy), t.Method)
+		if t.Detail != "" {
+			line += " " + t.Detail
+		}
+		line += ")"
+		if t.Policy != "" {
+			line += ", admitted by " + t.Policy
+		}
+		if t.Source != "" {
+			line += "; " + t.Source
+		}
+		fmt.Fprintln(w, line)
+	}
 	if link != "" {
 		fmt.Fprintf(w, "Web UI    %s\n", link)
 	}
@@ -310,6 +324,16 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
 				line += " " + a.Step
 			}
 			line += " by " + a.Identity
+			if a.Method != "" {
+				line += " [" + a.Method
+				if a.Detail != "" {
+					line += " " + a.Detail
+				}
+				line += "]"
+			}
+			if a.Policy != "" {
+				line += " (" + a.Policy + ")"
+			}
 			if a.Comment != "" {
 				line += ": " + a.Comment
 			}
@@ -334,6 +358,9 @@ func stepDetail(s workflows.StepProgress) string {
 	var parts []string
 	if len(s.Awaiting) > 0 {
 		parts = append(parts, "awaiting "+strings.Join(s.Awaiting, ", "))
+	}
+	if s.Required > 1 {
+		parts = append(parts, fmt.Sprintf("%d of %d approvals (%s)", len(s.Approvals), s.Required, dash(strings.Join(s.Approvals, ", "))))
 	}
 	if s.Items > 0 {
 		parts = append(parts, fmt.Sprintf("%d/%d items", s.ItemsDone, s.Items))

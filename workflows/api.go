@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/trust"
 )
 
 // WorkflowType is the registered name of the interpreter workflow.
@@ -27,9 +28,46 @@ type Request struct {
 	Plan plan.Plan `json:"plan"`
 	// PlanSHA256 is the plan's hash, checked by the workflow and stored in memo.
 	PlanSHA256 string `json:"planSha256"`
-	// RequestedBy is the identity that applied the spec.
+	// RequestedBy is the identity that applied the spec. It may not approve
+	// its own request unless a gate allows self-approval.
 	RequestedBy string `json:"requestedBy,omitempty"`
+	// Signature signs the plan (statement kind "apply": workflow ID, plan
+	// sha256, RequestedBy); required when the worker's trust is strict, where
+	// the signer must be one of the trust file's planSigners.
+	Signature *trust.Signature `json:"signature,omitempty"`
+	// Spec is the spec the plan was compiled from (topoflow apply sends it):
+	// the worker compiles it again (CompileActivity) and runs the plan only
+	// when it hashes the same; required when the trust file says requireSpec.
+	Spec *SpecSource `json:"spec,omitempty"`
 }
+
+// SpecSource is a spec document as applied.
+type SpecSource struct {
+	// File names the spec file (for messages).
+	File string `json:"file"`
+	// YAML is the document's text.
+	YAML string `json:"yaml"`
+}
+
+// MaxSpecSource bounds SpecSource.YAML (bytes).
+const MaxSpecSource = 256 << 10
+
+// CompileActivity compiles a SpecSource on the worker and returns the plan's
+// sha256 (a string).
+const CompileActivity = "topoflow.compile"
+
+// TrustActivity is the activity that loads the worker's trust snapshot
+// (trust.Snapshot: identities, groups, OIDC providers' current JWKS, mode).
+const TrustActivity = "topoflow.trust"
+
+// SignalRefreshTrust asks a request to load the worker's trust again (after a
+// decision was refused for an unknown key: a new SSH key or a rotated OIDC
+// key). It takes no payload and is rate-limited.
+const SignalRefreshTrust = "refresh-trust"
+
+// ErrUntrustedPlan is the application error type of a request refused
+// before any step because its plan is not signed as the worker requires.
+const ErrUntrustedPlan = "UntrustedPlan"
 
 // Update, signal and query names. Operator actions exist both as Updates (with
 // validators, used by the CLI) and as Signals of the same name and payload (for
@@ -55,6 +93,8 @@ type Decision struct {
 	Comment string `json:"comment,omitempty"`
 	// Data is optional structured output of a manual step (readable as steps.<id>.data).
 	Data map[string]any `json:"data,omitempty"`
+	// Signature is the signed statement of this decision (required in strict mode).
+	Signature *trust.Signature `json:"signature,omitempty"`
 }
 
 // OperatorAction is the payload of retry, skip, rollback and abort.
@@ -67,6 +107,8 @@ type OperatorAction struct {
 	Reason string `json:"reason,omitempty"`
 	// Inputs, for retry, replace some of the step's inputs (literal values).
 	Inputs map[string]any `json:"inputs,omitempty"`
+	// Signature is the signed statement of this action (required in strict mode).
+	Signature *trust.Signature `json:"signature,omitempty"`
 }
 
 // Phases of a request, as in the TopoflowPhase search attribute.
@@ -105,18 +147,42 @@ type Progress struct {
 	Outputs    map[string]any `json:"outputs,omitempty"`
 	// Leaked lists resources whose compensation kept failing.
 	Leaked []Leak `json:"leaked,omitempty"`
+	// Trust says how the request's plan was admitted (empty for requests
+	// started before decisions were authenticated).
+	Trust *PlanTrust `json:"trust,omitempty"`
+}
+
+// PlanTrust is how a request's plan was admitted.
+type PlanTrust struct {
+	// Mode is the worker's trust mode (strict or dev) when the request started.
+	Mode string `json:"mode"`
+	// RequestedBy is the requester.
+	RequestedBy string `json:"requestedBy,omitempty"`
+	// Method is how the requester was verified: ssh, oidc or unverified.
+	Method string `json:"method"`
+	// Detail is the SSH key fingerprint or the OIDC issuer and subject.
+	Detail string `json:"detail,omitempty"`
+	// Policy is the planSigners entry that admitted the signer.
+	Policy string `json:"policy,omitempty"`
+	// Source says whether the worker compiled the plan again from its spec:
+	// "recompiled from <file>" or "plan only".
+	Source string `json:"source,omitempty"`
 }
 
 // StepProgress is one step's state.
 type StepProgress struct {
-	ID        string         `json:"id"`
-	Title     string         `json:"title"`
-	Action    string         `json:"action"`
-	State     string         `json:"state"`
-	Attempts  int            `json:"attempts,omitempty"`
-	LastError string         `json:"lastError,omitempty"`
-	Observed  string         `json:"observed,omitempty"` // last observed cloud status (waits)
-	Awaiting  []string       `json:"awaiting,omitempty"`
+	ID        string   `json:"id"`
+	Title     string   `json:"title"`
+	Action    string   `json:"action"`
+	State     string   `json:"state"`
+	Attempts  int      `json:"attempts,omitempty"`
+	LastError string   `json:"lastError,omitempty"`
+	Observed  string   `json:"observed,omitempty"` // last observed cloud status (waits)
+	Awaiting  []string `json:"awaiting,omitempty"`
+	// Approvals are the principals who approved so far, and Required how
+	// many distinct ones the gate needs (M-of-N gates).
+	Approvals []string       `json:"approvals,omitempty"`
+	Required  int            `json:"required,omitempty"`
 	Items     int            `json:"items,omitempty"` // fan-out size
 	ItemsDone int            `json:"itemsDone,omitempty"`
 	Outputs   map[string]any `json:"outputs,omitempty"`
@@ -124,14 +190,23 @@ type StepProgress struct {
 	EndedAt   time.Time      `json:"endedAt,omitempty"`
 }
 
-// AuditEntry records a human decision.
+// AuditEntry records a human decision, or one that was refused.
 type AuditEntry struct {
 	At       time.Time `json:"at"`
 	Action   string    `json:"action"`
 	Step     string    `json:"step,omitempty"`
 	Identity string    `json:"identity"`
 	Comment  string    `json:"comment,omitempty"`
+	// Method is how the identity was established: ssh (key fingerprint in
+	// Detail), oidc (issuer and subject in Detail) or unverified.
+	Method string `json:"method,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	// Policy is what admitted the decision, e.g. "gate approve: who group:kafka-owners (1 of 2)".
+	Policy string `json:"policy,omitempty"`
 }
+
+// AuditSummary is the action of the entry that summarizes folded older entries.
+const AuditSummary = "summary"
 
 // Leak is a resource left behind by a compensation that kept failing.
 type Leak struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/trust"
 )
 
 // recorder is a set of fake actions for tests: it records every call in order.
@@ -33,6 +34,10 @@ type recorder struct {
 	// concurrency tracking
 	inflight, maxInflight int
 	intervals             map[string][][2]time.Time // action -> [start,end]
+	// trust, if set, is the snapshot the trust activity returns (default:
+	// dev mode without a trust file); trustLoads counts its calls.
+	trust      func() trust.Snapshot
+	trustLoads int
 }
 
 func newRecorder() *recorder { return &recorder{intervals: map[string][][2]time.Time{}} }
@@ -118,6 +123,17 @@ func register(t *testing.T, env *testsuite.TestWorkflowEnvironment, rec *recorde
 	reg.RegisterWith(env)
 	w := &core.Waiter{Registry: reg, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
 	env.RegisterActivityWithOptions(w.Wait, activity.RegisterOptions{Name: plan.ActionWait})
+	RegisterTrust(env, rec.loadTrust)
+}
+
+func (rec *recorder) loadTrust(context.Context) (trust.Snapshot, error) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.trustLoads++
+	if rec.trust == nil {
+		return trust.Snapshot{Mode: trust.ModeDev}, nil
+	}
+	return rec.trust(), nil
 }
 
 var _ worker.WorkflowRegistry = (*testsuite.TestWorkflowEnvironment)(nil)

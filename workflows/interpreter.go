@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/trust"
 )
 
 // Determinism rules for this package: never iterate a map where the order
@@ -60,6 +61,7 @@ type stepRun struct {
 	started    time.Time
 	ended      time.Time
 	decision   *gateDecision
+	approvals  []gateApproval // approvals counted so far (M-of-N gates)
 	op         *opDecision
 	finished   bool
 	keys       []string // lock keys of the last attempt (non-fan-out)
@@ -81,6 +83,8 @@ type gateDecision struct {
 	kind string // UpdateApprove, UpdateReject, UpdateComplete, "expire"
 	d    Decision
 	at   time.Time
+	// by lists the approving principals' names (M-of-N), nil for older runs.
+	by []string
 }
 
 type opDecision struct {
@@ -141,6 +145,19 @@ type interp struct {
 	// span holds lock keys across steps (nil for workflows started before
 	// lockSpanChange and for plans without locks).
 	span *lockSpan
+	// trustV is the trustChange version: 0 for runs started before
+	// decisions were authenticated (names are checked as given).
+	trustV workflow.Version
+	// snap is the worker's trust as last loaded (nil when trustV is 0).
+	snap        *trust.Snapshot
+	trustAt     time.Time
+	trustWanted bool
+	planTrust   PlanTrust
+	// used holds the hashes of signed statements already accepted.
+	used map[string]bool
+	// auditFolded counts audit entries folded into the summary, by action.
+	auditFolded  map[string]int
+	auditFoldedN int
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -177,6 +194,7 @@ func (r *interp) releaseLocks() {
 }
 
 func newInterp(ctx workflow.Context, req Request) (*interp, error) {
+	trustV := workflow.GetVersion(ctx, trustChange, workflow.DefaultVersion, 1)
 	sha, err := req.Plan.Hash()
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("hash plan: "+err.Error(), ErrPlanMismatch, nil)
@@ -195,7 +213,7 @@ func newInterp(ctx workflow.Context, req Request) (*interp, error) {
 		root: ctx, work: work, intr: intr, stopIntr: cancel,
 		req: req, p: &req.Plan, sha: sha,
 		wfID: info.WorkflowExecution.ID, runID: info.WorkflowExecution.RunID,
-		byID: map[string]*stepRun{},
+		byID: map[string]*stepRun{}, trustV: trustV, used: map[string]bool{},
 	}
 	r.meta = map[string]any{"workflowId": r.wfID, "specName": req.Plan.Source.Name, "planSha256": sha}
 	for i := range r.p.Steps {
@@ -215,6 +233,16 @@ func (r *interp) setup() error {
 	}
 	if err := r.registerHandlers(); err != nil {
 		return err
+	}
+	if r.trustV >= 1 {
+		// The worker's trust is loaded and the plan checked before any step runs.
+		if err := r.loadTrust(r.work); err != nil {
+			return temporal.NewNonRetryableApplicationError("load the worker's trust configuration: "+errText(err), ErrUntrustedPlan, nil)
+		}
+		if err := r.checkPlan(); err != nil {
+			return err
+		}
+		workflow.Go(r.root, r.trustLoop)
 	}
 	r.locks.start()
 	for i := range r.p.Steps {
@@ -336,6 +364,7 @@ func (r *interp) runStep(c cx, sr *stepRun) {
 		sr.state = StepParked
 		sr.op = nil
 		sr.awaiting = r.operators()
+		r.wantTrust(false)
 		r.refresh("")
 		if err := workflow.Await(c.intr, func() bool { return sr.op != nil }); err != nil {
 			sr.awaiting = nil
@@ -383,6 +412,9 @@ func (r *interp) policy(sr *stepRun) plan.FailurePolicy {
 
 // operators are the identities shown as awaited for a parked step.
 func (r *interp) operators() []string {
+	if r.trustV >= 1 {
+		return r.expand(r.operatorPolicy())
+	}
 	if r.req.RequestedBy != "" {
 		return []string{r.req.RequestedBy}
 	}

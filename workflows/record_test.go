@@ -21,6 +21,7 @@ import (
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/trust"
 )
 
 // Recording: `go test ./workflows -run TestRecordHistories -record` starts a
@@ -180,6 +181,7 @@ func TestRecordHistories(t *testing.T) {
 	Register(w)
 	reg.RegisterWith(w)
 	core.RegisterWith(w, reg)
+	RegisterTrust(w, rec.loadTrust)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -365,6 +367,60 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(t, c, id("lock-span-rollback"), "lock-span-rollback")
 	}
 
+	// Trust (strict mode): a signed plan; a 2-of-N gate over a group opens
+	// only at two distinct signed approvals (an unsigned one and a repeated
+	// one are refused); a parked step is retried with replaced inputs by an
+	// approver of the gate (an operator), signed over the inputs; a refused
+	// signal is audited.
+	{
+		name := "trust-mofn"
+		pp := newPeople(t, trust.ModeStrict, map[string][]string{"owners": {"alice", "bob"}}, "alice", "bob")
+		rec.mu.Lock()
+		rec.trust = func() trust.Snapshot { return pp.snap }
+		rec.mu.Unlock()
+		rec.fail = parkFail
+		g := approval("gate", []string{"group:owners"}, 0, "a")
+		g.Gate.Required = 2
+		b := create("b", "gate")
+		b.Inputs["mode"] = plan.Lit("bad")
+		p := named(mkPlan(plan.FailPark, create("a"), g, b), name)
+		req := request(p)
+		req.Signature = pp.sign(t, "ops", p, trust.KindApply, "", "", nil, time.Now())
+		req.Signature.Statement.RunID = ""
+		run, err := e.c.ExecuteWorkflow(ctx, StartOptions(req, "topoflow-record"), WorkflowType, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pp.runID = run.GetRunID()
+		e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseWaitingApproval })
+		if err := e.update(id(name), UpdateApprove, Decision{Step: "gate", Identity: "alice"}); err == nil {
+			t.Fatal("unsigned approval accepted in strict mode")
+		}
+		if err := e.c.SignalWorkflow(ctx, id(name), "", UpdateApprove, Decision{Step: "gate", Identity: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		for i, who := range []string{"alice", "alice", "bob"} {
+			err := e.update(id(name), UpdateApprove, Decision{Step: "gate", Identity: who, Signature: pp.sign(t, who, p, UpdateApprove, "gate", "", nil, time.Now())})
+			if (err == nil) != (i != 1) {
+				t.Fatalf("approval %d by %s: %v", i, who, err)
+			}
+		}
+		e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseParked })
+		inputs := map[string]any{"mode": "good"}
+		if err := e.update(id(name), UpdateRetry, OperatorAction{Step: "b", Identity: "alice", Inputs: inputs,
+			Signature: pp.sign(t, "alice", p, UpdateRetry, "b", "", inputs, time.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		rec.fail = nil
+		rec.mu.Lock()
+		rec.trust = nil
+		rec.mu.Unlock()
+		saveHistory(t, c, id(name), name)
+	}
+
 	// A workflow started twice with the same spec attaches to the running one;
 	// a changed plan is refused by CheckSamePlan.
 	{
@@ -383,6 +439,8 @@ func TestRecordHistories(t *testing.T) {
 		if err := CheckSamePlan(ctx, c, request(changed)); !errors.Is(err, ErrPlanChanged) {
 			t.Errorf("changed plan: %v, want ErrPlanChanged", err)
 		}
+		// The trust activity runs before the gate opens.
+		e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseWaitingApproval })
 		desc, err := c.DescribeWorkflowExecution(ctx, id(name), "")
 		if err != nil {
 			t.Fatal(err)

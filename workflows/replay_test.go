@@ -52,13 +52,19 @@ func TestReplay(t *testing.T) {
 			// Workflow IDs reach the workflow's logic (lock tokens), so replay
 			// under the original ID rather than the replayer's default.
 			err := r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
-				OriginalExecution: workflow.Execution{ID: originalID(t, h)},
+				OriginalExecution: workflow.Execution{ID: originalID(t, h), RunID: originalRunID(h)},
 			})
 			if err != nil {
 				t.Fatalf("replay %s: %v", file, err)
 			}
 		})
 	}
+}
+
+// originalRunID is a recorded workflow's run ID: signed decisions name it,
+// and their checks run again when the accepted Updates and Signals replay.
+func originalRunID(h *historypb.History) string {
+	return h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetOriginalExecutionRunId()
 }
 
 // originalID derives a recorded workflow's ID from its input.
@@ -129,6 +135,29 @@ func TestHistoryFacts(t *testing.T) {
 	}
 	if n := countEvents(loadHistory(t, "lock-one"), enumspb.EVENT_TYPE_MARKER_RECORDED); n != 0 {
 		t.Errorf("lock-one has %d markers, want 0 (recorded before %s)", n, lockSpanChange)
+	}
+
+	// The signed run: the trust marker, three accepted Updates (alice, bob,
+	// alice's retry; the unsigned and the repeated approval left no event),
+	// public keys and signatures in history, no private key material.
+	tm := loadHistory(t, "trust-mofn")
+	if n := countEvents(tm, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED); n != 3 {
+		t.Errorf("trust-mofn has %d accepted updates, want 3", n)
+	}
+	if n := countEvents(tm, enumspb.EVENT_TYPE_MARKER_RECORDED); n != 1 {
+		t.Errorf("trust-mofn has %d markers, want 1 (%s)", n, trustChange)
+	}
+	raw, err := os.ReadFile(filepath.Join("testdata", "trust-mofn.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "PRIVATE KEY") {
+		t.Error("trust-mofn history holds private key material")
+	}
+	for _, ev := range []*historypb.History{loadHistory(t, "approval"), loadHistory(t, "park-retry")} {
+		if n := countEvents(ev, enumspb.EVENT_TYPE_MARKER_RECORDED); n != 0 {
+			t.Errorf("a history recorded before %s has %d markers", trustChange, n)
+		}
 	}
 
 	lw := loadHistory(t, "lock-workflow")

@@ -8,11 +8,14 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/topoflow/topoflow/trust"
 )
 
 // Register registers the interpreter (as WorkflowType) and the lock
@@ -106,4 +109,17 @@ func CheckSamePlan(ctx context.Context, c client.Client, req Request) error {
 			ErrPlanChanged, id, info.GetExecution().GetRunId(), running, sha)
 	}
 	return nil
+}
+
+// RegisterTrust registers load as TrustActivity: the activity that gives a
+// request the worker's trust snapshot (the worker's is app.RegisterTrust).
+func RegisterTrust(r worker.ActivityRegistry, load func(context.Context) (trust.Snapshot, error)) {
+	r.RegisterActivityWithOptions(load, activity.RegisterOptions{Name: TrustActivity})
+}
+
+// RegisterCompile registers compile as CompileActivity: it compiles a
+// request's spec on the worker and returns the plan's sha256 (the worker's
+// is app.RegisterCompile).
+func RegisterCompile(r worker.ActivityRegistry, compile func(context.Context, SpecSource) (string, error)) {
+	r.RegisterActivityWithOptions(compile, activity.RegisterOptions{Name: CompileActivity})
 }

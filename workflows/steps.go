@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -141,7 +142,12 @@ func lookupPath(m map[string]any, path string) any {
 func (r *interp) runGate(c cx, sr *stepRun) (plan.Outputs, error) {
 	g := sr.s.Gate
 	sr.decision = nil
+	sr.approvals = nil
 	sr.awaiting = append([]string(nil), g.Who...)
+	if r.trustV >= 1 {
+		sr.awaiting = r.expand(g.Who)
+		r.wantTrust(false)
+	}
 	sr.gateKind = PhaseWaitingApproval
 	if sr.s.Action == plan.ActionManual {
 		sr.gateKind = PhaseWaitingManual
@@ -167,8 +173,8 @@ func (r *interp) runGate(c cx, sr *stepRun) (plan.Outputs, error) {
 			if policy == "" {
 				policy = plan.ExpireReject
 			}
-			r.audit = append(r.audit, AuditEntry{At: now, Action: "expire", Step: sr.s.ID, Identity: "topoflow",
-				Comment: fmt.Sprintf("deadline of %s passed; policy %s", g.Deadline, policy)})
+			r.addAudit(AuditEntry{At: now, Action: "expire", Step: sr.s.ID, Identity: "topoflow",
+				Comment: fmt.Sprintf("deadline of %s passed; policy %s", g.Deadline, policy)}, false)
 			if policy == plan.ExpireReject {
 				return nil, &errGateRejected{msg: fmt.Sprintf("%s expired after %s", sr.s.Action, g.Deadline)}
 			}
@@ -196,6 +202,14 @@ func (r *interp) runGate(c cx, sr *stepRun) (plan.Outputs, error) {
 		if sr.s.Action == plan.ActionManual {
 			return plan.Outputs{"completedBy": d.d.Identity, "comment": "", "at": at, "data": map[string]any{}}, nil
 		}
+	}
+	if len(d.by) > 1 {
+		// M-of-N: approvedBy lists every approver; approvers is the list.
+		approvers := make([]any, len(d.by))
+		for i, b := range d.by {
+			approvers[i] = b
+		}
+		return plan.Outputs{"approvedBy": strings.Join(d.by, ", "), "approvers": approvers, "comment": d.d.Comment, "at": at}, nil
 	}
 	return plan.Outputs{"approvedBy": d.d.Identity, "comment": d.d.Comment, "at": at}, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/topoflow/topoflow/plan"
 )
 
 // refresh recomputes the phase and who is awaited; it upserts the search
@@ -82,12 +84,22 @@ func (r *interp) progress() Progress {
 		Outputs:    r.outputs,
 		Leaked:     append([]Leak(nil), r.leaks...),
 	}
+	if r.trustV >= 1 && r.snap != nil {
+		pt := r.planTrust
+		p.Trust = &pt
+	}
 	for _, sr := range r.steps {
 		sp := StepProgress{
 			ID: sr.s.ID, Title: sr.s.Title, Action: sr.s.Action, State: sr.state,
 			Attempts: sr.attempts, LastError: sr.lastErr, Observed: sr.observed,
 			Awaiting:  append([]string(nil), sr.awaiting...),
 			StartedAt: sr.started, EndedAt: sr.ended,
+		}
+		if r.trustV >= 1 && sr.s.Gate != nil && sr.s.Action == plan.ActionApproval && required(sr.s.Gate) > 1 {
+			sp.Required = required(sr.s.Gate)
+			for _, a := range sr.approvals {
+				sp.Approvals = append(sp.Approvals, a.p.Name)
+			}
 		}
 		if sr.fanout {
 			sp.Items = len(sr.items)

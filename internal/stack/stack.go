@@ -35,6 +35,8 @@ type Options struct {
 	// Accounts is the worker's account registry file ("" means none; with
 	// Cloudsim, specs/accounts.yaml at the repository root).
 	Accounts string
+	// Trust is the worker's trust file ("" means none: dev mode).
+	Trust string
 	// Register registers test-only workflows or actions on the worker.
 	Register func(w worker.Registry, reg *activities.Registry)
 	// Log receives the worker's logs (default: discarded; set TOPOFLOW_TEST_LOG=1 for stderr).
@@ -104,6 +106,7 @@ func (s *Stack) WorkerConfig() app.Config {
 		Conn:            app.Conn{Address: s.Temporal.Address, Namespace: "default"},
 		TaskQueue:       s.TaskQueue,
 		Accounts:        s.opts.Accounts,
+		Trust:           s.opts.Trust,
 		CloudsimURL:     s.CloudsimURL,
 		MetricsAddr:     "127.0.0.1:0",
 		LogLevel:        "info",

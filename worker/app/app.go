@@ -19,6 +19,7 @@ import (
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/activities/kafka"
+	"github.com/topoflow/topoflow/trust"
 )
 
 // Options are the parts of a worker that are not configuration: the logger
@@ -72,6 +73,16 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Trust != "" {
+		// Refuse to start with a broken trust file rather than fail every request.
+		tc, err := trust.ReadConfig(cfg.Trust)
+		if err != nil {
+			return err
+		}
+		log.Info("trust configuration", "file", cfg.Trust, "mode", tc.Mode, "identities", len(tc.Identities), "oidcProviders", len(tc.OIDC))
+	} else {
+		log.Warn("no trust file (--trust / TOPOFLOW_TRUST): dev mode, decisions are accepted unsigned and recorded as unverified")
+	}
 	copts, err := cfg.ClientOptions(log, metrics.Handler)
 	if err != nil {
 		return err
@@ -106,6 +117,8 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		opts.Register(w, reg)
 	}
 	RegisterAll(w, reg)
+	RegisterTrust(w, cfg.Trust)
+	RegisterCompile(w, accts)
 
 	missing := MissingActions(reg)
 	metrics.Handler.Gauge(MetricActionsMissing).Update(float64(len(missing)))

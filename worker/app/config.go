@@ -50,6 +50,9 @@ type Config struct {
 	Identity string
 	// Accounts is the account registry file; empty means no cloud accounts.
 	Accounts string
+	// Trust is the trust file (identities, groups, OIDC providers, mode);
+	// empty means dev mode without identities (names are taken as given).
+	Trust string
 	// CloudsimURL, when set, is exported as CLOUDSIM_URL before the account
 	// registry is loaded, so every ${CLOUDSIM_URL} endpoint points at it.
 	CloudsimURL string
@@ -99,6 +102,7 @@ const (
 	EnvTaskQueue        = "TOPOFLOW_TASK_QUEUE"
 	EnvIdentity         = "TOPOFLOW_WORKER_IDENTITY"
 	EnvAccounts         = "TOPOFLOW_ACCOUNTS"
+	EnvTrust            = "TOPOFLOW_TRUST"
 	EnvCloudsimURL      = "CLOUDSIM_URL"
 	EnvEndpoints        = "TOPOFLOW_ENDPOINTS"
 	EnvMetricsAddr      = "TOPOFLOW_METRICS_ADDR"
@@ -158,6 +162,8 @@ func Settings() []Setting {
 			set: str(func(c *Config) *string { return &c.Identity })},
 		{Flag: "accounts", Env: EnvAccounts, Usage: "account registry file (YAML); empty: no cloud accounts",
 			set: str(func(c *Config) *string { return &c.Accounts })},
+		{Flag: "trust", Env: EnvTrust, Usage: "trust file (YAML: identities, groups, OIDC providers, mode strict|dev); empty: dev mode, unsigned decisions accepted as unverified",
+			set: str(func(c *Config) *string { return &c.Trust })},
 		{Flag: "cloudsim-url", Env: EnvCloudsimURL, Usage: "base URL substituted for ${CLOUDSIM_URL} in the registry's endpoints",
 			set: str(func(c *Config) *string { return &c.CloudsimURL })},
 		{Flag: "endpoint", Env: EnvEndpoints, Usage: "endpoint overrides, comma-separated account.service=URL (e.g. hw-kafka-owner.vpcep=https://vpcep.eu-de.otc.t-systems.com)",
@@ -261,7 +267,7 @@ func (c Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("log format must be json or text, not %q", c.LogFormat))
 	}
-	for _, p := range []struct{ what, path string }{{"tls-cert", c.TLSCert}, {"tls-key", c.TLSKey}, {"tls-ca", c.TLSCA}, {"accounts", c.Accounts}} {
+	for _, p := range []struct{ what, path string }{{"tls-cert", c.TLSCert}, {"tls-key", c.TLSKey}, {"tls-ca", c.TLSCA}, {"accounts", c.Accounts}, {"trust", c.Trust}} {
 		if p.path == "" {
 			continue
 		}
@@ -287,6 +293,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("mTLS", c.TLSCert != ""),
 		slog.Bool("apiKey", c.APIKey != ""),
 		slog.String("accounts", c.Accounts),
+		slog.String("trust", c.Trust),
 		slog.String("cloudsimURL", c.CloudsimURL),
 		slog.Any("endpointOverrides", eps),
 		slog.String("metricsAddr", c.MetricsAddr),

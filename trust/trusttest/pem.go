@@ -1,0 +1,7 @@
+package trusttest
+
+import "encoding/pem"
+
+func encodePEM(typ string, b []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b})
+}
