@@ -125,21 +125,36 @@ func (s *Stack) startProbes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.Probes = map[string]string{}
 	for _, p := range probes {
 		if slices.Contains(s.opts.SkipProbes, p.TaskQueue) {
 			continue
 		}
-		cfg := s.WorkerConfig()
-		cfg.TaskQueue = p.TaskQueue
-		cfg.Probe = &app.ProbeConfig{Network: p.Network, SOCKS5: app.SOCKS5Cloudsim}
-		stop, _, err := s.runWorker(ctx, cfg, app.Options{})
-		if err != nil {
-			return fmt.Errorf("start probe %s (network %s): %w", p.TaskQueue, p.Network, err)
+		if err := s.StartProbe(ctx, p.TaskQueue, p.Network); err != nil {
+			return err
 		}
-		s.probeStops = append(s.probeStops, stop)
-		s.Probes[p.TaskQueue] = p.Network
 	}
+	return nil
+}
+
+// StartProbe starts a probe worker in-process (the worker's probe mode) on
+// taskQueue, sitting in network: it dials through the in-process cloudsim's
+// SOCKS5 endpoint of that network. The stack stops it on Close.
+func (s *Stack) StartProbe(ctx context.Context, taskQueue, network string) error {
+	if s.cloud == nil {
+		return errors.New("start probe: the stack has no cloudsim")
+	}
+	cfg := s.WorkerConfig()
+	cfg.TaskQueue = taskQueue
+	cfg.Probe = &app.ProbeConfig{Network: network, SOCKS5: app.SOCKS5Cloudsim}
+	stop, _, err := s.runWorker(ctx, cfg, app.Options{})
+	if err != nil {
+		return fmt.Errorf("start probe %s (network %s): %w", taskQueue, network, err)
+	}
+	s.probeStops = append(s.probeStops, stop)
+	if s.Probes == nil {
+		s.Probes = map[string]string{}
+	}
+	s.Probes[taskQueue] = network
 	return nil
 }
 
