@@ -126,6 +126,8 @@ wait_for "the worker" 60 curl -fsS "http://$WORKER_METRICS_ADDR/healthz" \
 # probes), each running kafka.verify only and dialing through cloudsim's
 # SOCKS5 endpoint of its network, as a host of that VPC/VNet would.
 probes=()
+probe_list=$(CLOUDSIM_URL=http://$CLOUDSIM_ADDR "$BIN/topoflow-worker" probes --accounts specs/accounts.yaml) \
+  || { echo "dev: cannot list the probes of specs/accounts.yaml" >&2; exit 1; }
 while IFS=$'\t' read -r probe_queue probe_network _; do
   [[ -n $probe_queue ]] || continue
   TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT TEMPORAL_NAMESPACE=default \
@@ -134,7 +136,7 @@ while IFS=$'\t' read -r probe_queue probe_network _; do
     >"$RUN_DIR/probe-$probe_queue.log" 2>&1 &
   started "probe-$probe_queue" $!
   probes+=("$probe_queue")
-done < <(CLOUDSIM_URL=http://$CLOUDSIM_ADDR "$BIN/topoflow-worker" probes --accounts specs/accounts.yaml)
+done <<<"$probe_list"
 for probe_queue in "${probes[@]}"; do
   wait_for "probe $probe_queue" 60 grep -q "topoflow probe polling" "$RUN_DIR/probe-$probe_queue.log" \
     || { tail -20 "$RUN_DIR/probe-$probe_queue.log" >&2; exit 1; }
