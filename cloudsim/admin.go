@@ -11,6 +11,7 @@ import (
 
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/netmodel"
 	"github.com/topoflow/topoflow/cloudsim/world"
 )
 
@@ -52,6 +53,7 @@ func (s *Sim) ResetToWorld() error {
 //	GET    /network                      running brokers, forwarders, reconcile errors
 //	GET    /network/socks                SOCKS5 endpoint of every network: {vpcId: "127.0.0.1:port"}
 //	GET    /network/socks/{vpc...}       SOCKS5 endpoint of one network: {"network": id, "socks5": "127.0.0.1:port"}
+//	GET    /network/socks/failures[?network=&target=]  CONNECTs the twin refused, with its reason (diagnosis only)
 //	GET    /faults                       fault rules with hit counts
 //	POST   /faults                       add a rule (faults.Rule JSON) → {"id": ...}
 //	DELETE /faults/{id}, DELETE /faults  remove one or all rules
@@ -95,6 +97,13 @@ func (s *Sim) AdminHandler() http.Handler {
 			return
 		}
 		writeJSON(w, 200, addrs)
+	})
+	mux.HandleFunc("GET /network/socks/failures", func(w http.ResponseWriter, r *http.Request) {
+		fs := s.SOCKS.Failures(r.URL.Query().Get("network"), r.URL.Query().Get("target"))
+		if fs == nil {
+			fs = []netmodel.SOCKSFailure{}
+		}
+		writeJSON(w, 200, fs)
 	})
 	mux.HandleFunc("GET /network/socks/{vpc...}", func(w http.ResponseWriter, r *http.Request) {
 		// Azure VNet IDs are resource paths: /network/socks//subscriptions/... or without the leading slash.

@@ -229,7 +229,9 @@ func TestVerifyFromProbeFailsWithoutTheClientsPeering(t *testing.T) {
 	if st.ID != "verify" {
 		t.Fatalf("parked %s (%s), want verify", st.ID, st.LastError)
 	}
-	if !strings.Contains(st.LastError, "no route to host") ||
+	// The twin's own diagnosis (cloudsim remembers why its SOCKS5 endpoint refused) names the hop.
+	if !strings.Contains(st.LastError, "no route to host") || !strings.Contains(st.LastError, "is not routed from "+hwClientVPC+")") ||
+		!strings.Contains(st.LastError, "(cloudsim: dial tcp ") ||
 		!strings.Contains(st.LastError, "[dialed from probe "+hwProbeQueue+" in network "+hwClientVPC) {
 		t.Fatalf("verify failed with %q, want no route from the probe in %s", st.LastError, hwClientVPC)
 	}

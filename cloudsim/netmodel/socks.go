@@ -67,6 +67,43 @@ type SOCKS struct {
 	mu        sync.Mutex
 	listeners map[string]*socksListener // by VPC ID
 	closed    bool
+	failures  []SOCKSFailure
+}
+
+// SOCKSFailure is a CONNECT the twin refused, with the twin's own reason
+// (DialFrom's error): a twin-only diagnosis, the product must not need it.
+type SOCKSFailure struct {
+	At      time.Time `json:"at"`
+	Network string    `json:"network"`
+	Target  string    `json:"target"`
+	Reply   byte      `json:"reply"`
+	Error   string    `json:"error"`
+}
+
+// maxSOCKSFailures bounds the remembered failures.
+const maxSOCKSFailures = 200
+
+// Failures returns the remembered refused CONNECTs, oldest first, of network
+// and target when given ("" matches any).
+func (s *SOCKS) Failures(network, target string) []SOCKSFailure {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []SOCKSFailure
+	for _, f := range s.failures {
+		if (network == "" || f.Network == network) && (target == "" || f.Target == target) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (s *SOCKS) recordFailure(f SOCKSFailure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, f)
+	if len(s.failures) > maxSOCKSFailures {
+		s.failures = s.failures[len(s.failures)-maxSOCKSFailures:]
+	}
 }
 
 type socksListener struct {
@@ -191,7 +228,9 @@ func (s *SOCKS) handle(l *socksListener, c net.Conn) {
 	up, err := s.net.DialFrom(l.vpcID)(ctx, "tcp", target)
 	cancel()
 	if err != nil {
-		_ = writeReply(c, ReplyCode(err), nil)
+		code := ReplyCode(err)
+		s.recordFailure(SOCKSFailure{At: time.Now().UTC(), Network: l.vpcID, Target: target, Reply: code, Error: err.Error()})
+		_ = writeReply(c, code, nil)
 		return
 	}
 	l.track(up, true)

@@ -117,6 +117,11 @@ func TestSOCKSConnectsAsAHostOfItsNetwork(t *testing.T) {
 		})
 	}
 
+	// The twin remembers why it refused, for diagnosis.
+	if fs := s.Failures("a", target); len(fs) != 1 || fs[0].Reply != SOCKSNetworkUnreachable || !strings.Contains(fs[0].Error, "is not routed from a") {
+		t.Errorf("failures of a -> %s: %+v", target, fs)
+	}
+
 	// A peering makes the other network reachable through the same endpoint.
 	if _, err := inventory.Create(inv, &inventory.Peering{Meta: inventory.Meta{Status: inventory.PeeringActive}, VPCID: "a", PeerVPCID: "b"}); err != nil {
 		t.Fatal(err)

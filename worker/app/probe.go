@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -160,7 +161,10 @@ func probeOptions(cfg Config) *kafka.Probe {
 				return nil, "", err
 			}
 			d, err := kafka.SOCKS5Dialer(addr)
-			return d, "socks5 " + addr + " (cloudsim endpoint of the network)", err
+			if err != nil {
+				return nil, "", err
+			}
+			return withTwinDiagnosis(d, base, p.Network), "socks5 " + addr + " (cloudsim endpoint of the network)", nil
 		}
 	case p.SOCKS5 != "":
 		u, _ := url.Parse(p.SOCKS5) // checked by the setting
@@ -201,6 +205,51 @@ func CloudsimSOCKS5(ctx context.Context, base, network string) (string, error) {
 		return "", fmt.Errorf("cloudsim has no network %s (it has %d networks)", network, len(addrs))
 	}
 	return a, nil
+}
+
+// withTwinDiagnosis adds to a refused dial the twin's own reason (cloudsim
+// remembers why its SOCKS5 endpoint refused a CONNECT): twin-only, so the
+// probe dialing for real never needs it.
+func withTwinDiagnosis(dial kafka.DialFunc, base, network string) kafka.DialFunc {
+	return func(ctx context.Context, netw, address string) (net.Conn, error) {
+		c, err := dial(ctx, netw, address)
+		if err == nil {
+			return c, nil
+		}
+		if why := cloudsimRefusal(ctx, base, network, address); why != "" {
+			return nil, fmt.Errorf("%w (cloudsim: %s)", err, why)
+		}
+		return nil, err
+	}
+}
+
+// cloudsimRefusal is the twin's reason for its latest refusal of a CONNECT
+// from network to target in the last minute ("" when unknown).
+func cloudsimRefusal(ctx context.Context, base, network, target string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	q := url.Values{"network": {network}, "target": {target}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_cloudsim/network/socks/failures?"+q.Encode(), nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var fs []struct {
+		At    time.Time `json:"at"`
+		Error string    `json:"error"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&fs) != nil || len(fs) == 0 {
+		return ""
+	}
+	last := fs[len(fs)-1]
+	if time.Since(last.At) > time.Minute {
+		return ""
+	}
+	return last.Error
 }
 
 // BuildProbeActivities returns the registry of a probe: kafka.verify alone,
