@@ -96,9 +96,7 @@ func verifyFrom(sim *cloudsim.Sim, vnet, key string) error {
 	for _, b := range k.Brokers {
 		boot = append(boot, fmt.Sprintf("%s:%d", b.ListenerIP, b.Port))
 	}
-	reg := activities.NewRegistry()
-	kafka.Register(reg, kafka.Options{DialFrom: func(n string) kafka.DialFunc { return kafka.DialFunc(sim.Net.DialFrom(n)) }})
-	verify, _ := reg.Get(kafka.ActionVerify)
+	verify := probeVerify(sim, vnet)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_, err = verify(ctx, planCall(boot, vnet, key))

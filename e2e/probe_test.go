@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/kafka"
+	"github.com/topoflow/topoflow/cloudsim"
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	hwsim "github.com/topoflow/topoflow/cloudsim/huawei"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
@@ -254,4 +258,29 @@ func TestVerifyFromProbeFailsWithoutTheClientsPeering(t *testing.T) {
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("request failed after the peering was accepted: %v", err)
 	}
+}
+
+// socksDial dials as a host of network: through the sim's SOCKS5 endpoint
+// of that network, as a probe there does (dial errors name a missing endpoint).
+func socksDial(sim *cloudsim.Sim, network string) kafka.DialFunc {
+	return func(ctx context.Context, netw, address string) (net.Conn, error) {
+		addr, err := sim.SOCKS.Addr(network)
+		if err != nil {
+			return nil, err
+		}
+		d, err := kafka.SOCKS5Dialer(addr)
+		if err != nil {
+			return nil, err
+		}
+		return d(ctx, netw, address)
+	}
+}
+
+// probeVerify is kafka.verify as a probe sitting in network runs it.
+func probeVerify(sim *cloudsim.Sim, network string) activities.Func {
+	reg := activities.NewRegistry()
+	kafka.Register(reg, kafka.Options{Probe: &kafka.Probe{Name: "e2e-probe", Network: network, TaskQueue: "e2e-probe",
+		Dialer: func(context.Context) (kafka.DialFunc, string, error) { return socksDial(sim, network), "", nil }}})
+	verify, _ := reg.Get(kafka.ActionVerify)
+	return verify
 }
