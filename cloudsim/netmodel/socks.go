@@ -225,8 +225,26 @@ func (s *SOCKS) handle(l *socksListener, c net.Conn) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), SOCKSDialTimeout)
+	// A client that gives up (hangs up) during the dial cancels it; bytes it
+	// sends early are kept for the target.
+	type early struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan early, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		var ne net.Error
+		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+			cancel()
+		}
+		ch <- early{buf[:n], err}
+	}()
 	up, err := s.net.DialFrom(l.vpcID)(ctx, "tcp", target)
 	cancel()
+	_ = c.SetReadDeadline(time.Now()) // stop the reader
+	e := <-ch
 	if err != nil {
 		code := ReplyCode(err)
 		s.recordFailure(SOCKSFailure{At: time.Now().UTC(), Network: l.vpcID, Target: target, Reply: code, Error: err.Error()})
@@ -236,6 +254,15 @@ func (s *SOCKS) handle(l *socksListener, c net.Conn) {
 	l.track(up, true)
 	defer l.track(up, false)
 	defer up.Close()
+	var ne net.Error
+	if e.err != nil && !(errors.As(e.err, &ne) && ne.Timeout()) {
+		return // the client hung up
+	}
+	if len(e.b) > 0 {
+		if _, err := up.Write(e.b); err != nil {
+			return
+		}
+	}
 	bound, _ := up.LocalAddr().(*net.TCPAddr)
 	if err := writeReply(c, SOCKSSucceeded, bound); err != nil {
 		return

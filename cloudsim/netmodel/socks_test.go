@@ -206,3 +206,46 @@ type timeoutErr struct{}
 func (*timeoutErr) Error() string   { return "i/o timeout" }
 func (*timeoutErr) Timeout() bool   { return true }
 func (*timeoutErr) Temporary() bool { return true }
+
+func TestSOCKSKeepsBytesSentBeforeTheReply(t *testing.T) {
+	inv := inventory.New()
+	n := New(inv)
+	defer n.Close()
+	s := NewSOCKS(n, "127.0.0.1")
+	defer s.Close()
+	inventory.Create(inv, &inventory.VPC{Meta: inventory.Meta{ID: "a"}, AddressBlock: "127.253.4.0/24"})
+	ln, err := net.Listen("tcp", "127.253.4.9:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // echo
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.Copy(c, c)
+	}()
+	addr, _ := s.Addr("a")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ta := ln.Addr().(*net.TCPAddr)
+	msg := []byte{5, 1, 0, 5, 1, 0, 1}
+	msg = append(msg, ta.IP.To4()...)
+	msg = append(msg, byte(ta.Port>>8), byte(ta.Port), 'p', 'i', 'n', 'g')
+	if _, err := c.Write(msg); err != nil { // greeting, CONNECT and data in one write
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	got := make([]byte, 2+10+4)
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read %q: %v", got, err)
+	}
+	if got[0] != 5 || got[1] != 0 || got[3] != SOCKSSucceeded || string(got[12:]) != "ping" {
+		t.Fatalf("got % x, want the method and CONNECT replies then the echoed ping", got)
+	}
+}

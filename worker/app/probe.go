@@ -216,7 +216,7 @@ func withTwinDiagnosis(dial kafka.DialFunc, base, network string) kafka.DialFunc
 		if err == nil {
 			return c, nil
 		}
-		if why := cloudsimRefusal(ctx, base, network, address); why != "" {
+		if why := cloudsimRefusalSoon(ctx, base, network, address); why != "" {
 			return nil, fmt.Errorf("%w (cloudsim: %s)", err, why)
 		}
 		return nil, err
@@ -250,6 +250,18 @@ func cloudsimRefusal(ctx context.Context, base, network, target string) string {
 		return ""
 	}
 	return last.Error
+}
+
+// cloudsimRefusalSoon waits briefly for the twin's reason: after a dial that
+// timed out on the probe's side, the twin records its refusal only once it
+// sees the probe hang up.
+func cloudsimRefusalSoon(ctx context.Context, base, network, target string) string {
+	for i := 0; ; i++ {
+		if why := cloudsimRefusal(ctx, base, network, target); why != "" || i == 4 {
+			return why
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // BuildProbeActivities returns the registry of a probe: kafka.verify alone,
