@@ -58,7 +58,7 @@ func (r *interp) probeRoute(c cx, s *plan.Step) (route, error) {
 	return rt, nil
 }
 
-// probeOptions routes ao to the probe's task queue.
+// apply routes ao to the probe's task queue (with its ScheduleToStart bound).
 func (rt route) apply(ao workflow.ActivityOptions) workflow.ActivityOptions {
 	if rt.taskQueue == "" {
 		return ao
