@@ -19,6 +19,10 @@
 //	    credentials:                # optional; default env names are TOPOFLOW_<NAME>_<KEY>
 //	      ak: {env: TOPOFLOW_HW_KAFKA_OWNER_AK}
 //	      sk: {env: TOPOFLOW_HW_KAFKA_OWNER_SK, file: /run/secrets/hw-owner-sk}
+//	    probes:                     # optional; probe workers inside this account's networks
+//	      - network: vpc-0123       # omit for the account's default probe
+//	        taskQueue: topoflow-probe-hw-client-b
+//	        startTimeout: 2m        # how long a step waits for the probe to pick it up (default 2m)
 //
 // Endpoint URLs may use ${VAR} and ${VAR:-default}; they are expanded from the
 // process environment when the file is parsed, so tests can point the
@@ -34,6 +38,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -100,6 +105,9 @@ type Account struct {
 	Endpoints map[string]string
 	// Credentials says where the secrets come from (never the secrets).
 	Credentials CredentialSources
+	// Probes are the probe workers inside the account's networks that run
+	// verification steps from the client's side (see [Account.ProbeFor]).
+	Probes []Probe
 	// Pos is "FILE:LINE:COL" of the account's definition.
 	Pos string
 
@@ -137,6 +145,42 @@ type Ambari struct {
 	URL string
 	// Cluster is the cluster name as in /api/v1/clusters/{Cluster}.
 	Cluster string
+}
+
+// DefaultProbeStartTimeout is how long a step waits for a probe worker to
+// pick it up when the registry does not say.
+const DefaultProbeStartTimeout = 2 * time.Minute
+
+// Probe is a probe worker (topoflow-worker probe) inside one of an
+// account's networks, polling its own task queue.
+type Probe struct {
+	// Network is the VPC/VNet the probe sits in; empty: the account's default.
+	Network string
+	// TaskQueue is the probe's task queue.
+	TaskQueue string
+	// StartTimeout bounds how long a step waits for the probe to pick it up.
+	StartTimeout time.Duration
+	// Pos is "FILE:LINE:COL" of the probe's definition.
+	Pos string
+}
+
+// ProbeFor returns the probe registered for network: the one naming it,
+// else the account's default probe (no network).
+func (a *Account) ProbeFor(network string) (Probe, bool) {
+	var def *Probe
+	for i := range a.Probes {
+		p := &a.Probes[i]
+		if network != "" && p.Network == network {
+			return *p, true
+		}
+		if p.Network == "" && def == nil {
+			def = p
+		}
+	}
+	if def != nil {
+		return *def, true
+	}
+	return Probe{}, false
 }
 
 // Source says where one credential value is read from: the environment
@@ -395,7 +439,7 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 	var provNode *yaml.Node
 	blocks := map[string]*yaml.Node{}
 	before := len(p.errs)
-	p.mapping(n, "account "+name, []string{"provider", "region", "huawei", "aws", "azure", "ambari", "endpoints", "credentials"}, func(key string, k, v *yaml.Node) {
+	p.mapping(n, "account "+name, []string{"provider", "region", "huawei", "aws", "azure", "ambari", "endpoints", "credentials", "probes"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "provider":
 			provNode = v
@@ -461,6 +505,8 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 				}
 				a.Endpoints[svc] = p.url(v, "endpoints."+svc)
 			})
+		case "probes":
+			a.Probes = p.probes(v)
 		case "credentials":
 			p.mapping(v, "credentials", nil, func(key string, k, v *yaml.Node) {
 				var s Source
@@ -532,6 +578,49 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 	return a
 }
 
+// probes parses an account's probes list.
+func (p *parser) probes(n *yaml.Node) []Probe {
+	if n.Kind != yaml.SequenceNode {
+		p.errf(n, "probes must be a list of {network, taskQueue, startTimeout}")
+		return nil
+	}
+	var out []Probe
+	seen := map[string]bool{}
+	for _, e := range n.Content {
+		pr := Probe{StartTimeout: DefaultProbeStartTimeout, Pos: p.pos(e)}
+		p.mapping(e, "probe", []string{"network", "taskQueue", "startTimeout"}, func(key string, _, v *yaml.Node) {
+			switch key {
+			case "network":
+				pr.Network = p.str(v, "probe network")
+			case "taskQueue":
+				pr.TaskQueue = p.str(v, "probe taskQueue")
+			case "startTimeout":
+				d, err := time.ParseDuration(p.str(v, "probe startTimeout"))
+				if err != nil || d <= 0 {
+					p.errf(v, "probe startTimeout must be a positive duration such as 2m, not %q", v.Value)
+				}
+				pr.StartTimeout = d
+			}
+		})
+		if e.Kind != yaml.MappingNode {
+			continue
+		}
+		if pr.TaskQueue == "" {
+			p.errf(e, "probe needs taskQueue (the task queue its topoflow-worker probe polls)")
+		}
+		if seen[pr.Network] {
+			if pr.Network == "" {
+				p.errf(e, "a second default probe (without network): give each probe its network")
+			} else {
+				p.errf(e, "a second probe for network %s", pr.Network)
+			}
+		}
+		seen[pr.Network] = true
+		out = append(out, pr)
+	}
+	return out
+}
+
 type credKey struct {
 	key  string
 	node *yaml.Node
@@ -567,4 +656,43 @@ func (p *parser) url(n *yaml.Node, what string) string {
 		return ""
 	}
 	return strings.TrimSuffix(s, "/")
+}
+
+// RegisteredProbe is one probe worker the registry names, with the
+// accounts whose steps it serves.
+type RegisteredProbe struct {
+	TaskQueue string
+	Network   string
+	Accounts  []string
+}
+
+// Probes returns every probe the registry names, one per task queue,
+// sorted by task queue. A task queue named for two different networks is an
+// error: one probe sits in one network.
+func (r *Registry) Probes() ([]RegisteredProbe, error) {
+	byQueue := map[string]*RegisteredProbe{}
+	var errs []string
+	for _, name := range r.Names() {
+		a := r.accounts[name]
+		for _, p := range a.Probes {
+			rp, ok := byQueue[p.TaskQueue]
+			if !ok {
+				rp = &RegisteredProbe{TaskQueue: p.TaskQueue, Network: p.Network}
+				byQueue[p.TaskQueue] = rp
+			} else if rp.Network != p.Network {
+				errs = append(errs, fmt.Sprintf("%s: probe task queue %s is named for networks %q and %q: one probe sits in one network", p.Pos, p.TaskQueue, rp.Network, p.Network))
+				continue
+			}
+			rp.Accounts = append(rp.Accounts, name)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "\n"))
+	}
+	out := make([]RegisteredProbe, 0, len(byQueue))
+	for _, rp := range byQueue {
+		out = append(out, *rp)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TaskQueue < out[j].TaskQueue })
+	return out, nil
 }

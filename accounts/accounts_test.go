@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadExampleRegistry(t *testing.T) {
@@ -54,6 +55,11 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate", "accounts:\n  a: {provider: ambari, ambari: {url: 'http://x', cluster: c}}\n  a: {provider: ambari}\n", "r.yaml:3:3: accounts: duplicate key \"a\""},
 		{"missing accounts", "foo: 1\n", "unknown key \"foo\""},
 		{"not yaml", "accounts: [\n", "r.yaml"},
+		{"probes not a list", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: {taskQueue: q}\n", "r.yaml:5:13: probes must be a list"},
+		{"probe without queue", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{network: n}]\n", "r.yaml:5:14: probe needs taskQueue"},
+		{"probe unknown key", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{queue: q}]\n", "r.yaml:5:15: probe: unknown key \"queue\""},
+		{"probe bad timeout", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{taskQueue: q, startTimeout: soon}]\n", "r.yaml:5:43: probe startTimeout must be a positive duration"},
+		{"two probes one network", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{taskQueue: q, network: n}, {taskQueue: r, network: n}]\n", "r.yaml:5:42: a second probe for network n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,5 +145,81 @@ func TestDefaultEnv(t *testing.T) {
 		if got := DefaultEnv(tc.acct, tc.key); got != tc.want {
 			t.Errorf("DefaultEnv(%s,%s) = %s, want %s", tc.acct, tc.key, got, tc.want)
 		}
+	}
+}
+
+func TestProbeFor(t *testing.T) {
+	reg, err := Parse("r.yaml", []byte(`accounts:
+  a:
+    provider: ambari
+    ambari: {url: 'http://x', cluster: c}
+    probes:
+      - {network: vpc-1, taskQueue: q1, startTimeout: 5s}
+      - {taskQueue: qdef}
+  b:
+    provider: ambari
+    ambari: {url: 'http://x', cluster: c}
+    probes:
+      - {network: vpc-2, taskQueue: q2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := reg.Get("a")
+	b, _ := reg.Get("b")
+	tests := []struct {
+		name      string
+		acct      *Account
+		network   string
+		wantQueue string
+		wantStart time.Duration
+	}{
+		{"named network", a, "vpc-1", "q1", 5 * time.Second},
+		{"other network: the default", a, "vpc-9", "qdef", DefaultProbeStartTimeout},
+		{"no network: the default", a, "", "qdef", DefaultProbeStartTimeout},
+		{"no default", b, "vpc-9", "", 0},
+		{"named only", b, "vpc-2", "q2", DefaultProbeStartTimeout},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, ok := tc.acct.ProbeFor(tc.network)
+			if ok != (tc.wantQueue != "") || p.TaskQueue != tc.wantQueue || p.StartTimeout != tc.wantStart {
+				t.Errorf("ProbeFor(%q) = %+v, %v; want queue %q start %s", tc.network, p, ok, tc.wantQueue, tc.wantStart)
+			}
+		})
+	}
+}
+
+func TestRegistryProbes(t *testing.T) {
+	t.Setenv("CLOUDSIM_URL", "http://127.0.0.1:39999")
+	reg, err := Load("../specs/accounts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := reg.Probes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shared *RegisteredProbe
+	for i, p := range ps {
+		if p.TaskQueue == "" || p.Network == "" {
+			t.Errorf("probe %+v without queue or network", p)
+		}
+		if p.TaskQueue == "topoflow-probe-hw-vpc-client-b" {
+			shared = &ps[i]
+		}
+	}
+	if shared == nil || strings.Join(shared.Accounts, ",") != "hw-client-b,hw-kafka-owner" {
+		t.Errorf("the Huawei client VPC's probe serves %+v, want both accounts of that VPC", shared)
+	}
+	bad, err := Parse("r.yaml", []byte(`accounts:
+  a: {provider: ambari, ambari: {url: 'http://x', cluster: c}, probes: [{network: n1, taskQueue: q}]}
+  b: {provider: ambari, ambari: {url: 'http://x', cluster: c}, probes: [{network: n2, taskQueue: q}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.Probes(); err == nil || !strings.Contains(err.Error(), "probe task queue q is named for networks \"n1\" and \"n2\"") {
+		t.Errorf("one queue, two networks: %v", err)
 	}
 }

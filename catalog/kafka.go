@@ -9,17 +9,19 @@ func init() {
 			"from the client and (with expectBrokers) equal to the expected one, checks that each advertised address " +
 			"is answered by the broker advertising it (a swapped mapping fails naming the broker), then produces a " +
 			"canary record keyed by the step's idempotency key to every canary partition and consumes it back. " +
-			"SASL credentials are resolved by the worker from the step's account.",
+			"SASL credentials are resolved by the worker from the step's account. It dials from a probe worker in the " +
+			"client's network when the account registry names one for the client account and network (the step's probe), " +
+			"else from the worker's own network; outputs dialedFrom and origin say which.",
 		Inputs: []Param{
 			{Name: "bootstrap", Type: "array", Required: true, Doc: "bootstrap addresses (host:port)"},
 			{Name: "expectBrokers", Type: "object", Doc: "broker ID → expected advertised host:port"},
 			{Name: "topic", Type: "string", Doc: "canary topic (default topoflow-verify); created with one partition per broker"},
-			{Name: "clientNetwork", Type: "string", Doc: "VPC/VNet the client sits in (used by workers that model networks, e.g. against cloudsim)"},
+			{Name: "clientNetwork", Type: "string", Doc: "VPC/VNet the client sits in: the probe registered for it runs the step, and a probe in another network refuses it"},
 			{Name: "sasl", Type: "object", Doc: "{mechanism: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512}; credentials come from the step's account"},
 			{Name: "tls", Type: "any", Doc: "true, or {enabled, caPem, serverName}"},
 			{Name: "timeout", Type: "string", Doc: "overall time limit (default 20s)"},
 		},
-		Outputs: []string{"bootstrap", "brokers", "topic", "partition", "offset", "records", "roundTripMs"},
+		Outputs: []string{"bootstrap", "brokers", "topic", "partition", "offset", "records", "roundTripMs", "dialedFrom", "origin"},
 		Read:    true,
 	})
 }

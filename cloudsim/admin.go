@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/netmodel"
 	"github.com/topoflow/topoflow/cloudsim/world"
 )
 
@@ -49,6 +51,9 @@ func (s *Sim) ResetToWorld() error {
 //	GET    /inventory[?kind=&account=]   every live resource by kind (hidden ones too)
 //	GET    /inventory/{kind}/{id}        one resource
 //	GET    /network                      running brokers, forwarders, reconcile errors
+//	GET    /network/socks                SOCKS5 endpoint of every network: {vpcId: "127.0.0.1:port"}
+//	GET    /network/socks/{vpc...}       SOCKS5 endpoint of one network: {"network": id, "socks5": "127.0.0.1:port"}
+//	GET    /network/socks/failures[?network=&target=]  CONNECTs the twin refused, with its reason (diagnosis only)
 //	GET    /faults                       fault rules with hit counts
 //	POST   /faults                       add a rule (faults.Rule JSON) → {"id": ...}
 //	DELETE /faults/{id}, DELETE /faults  remove one or all rules
@@ -85,6 +90,41 @@ func (s *Sim) AdminHandler() http.Handler {
 		writeErr(w, 404, fmt.Errorf("%s %s: %w", kind, r.PathValue("id"), inventory.ErrNotFound))
 	})
 	mux.HandleFunc("GET /network", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Net.State()) })
+	mux.HandleFunc("GET /network/socks", func(w http.ResponseWriter, _ *http.Request) {
+		addrs, err := s.SOCKS.Addrs()
+		if err != nil {
+			writeErr(w, 500, err)
+			return
+		}
+		writeJSON(w, 200, addrs)
+	})
+	mux.HandleFunc("GET /network/socks/failures", func(w http.ResponseWriter, r *http.Request) {
+		fs := s.SOCKS.Failures(r.URL.Query().Get("network"), r.URL.Query().Get("target"))
+		if fs == nil {
+			fs = []netmodel.SOCKSFailure{}
+		}
+		writeJSON(w, 200, fs)
+	})
+	mux.HandleFunc("GET /network/socks/{vpc...}", func(w http.ResponseWriter, r *http.Request) {
+		// Azure VNet IDs are resource paths: /network/socks//subscriptions/... or without the leading slash.
+		id := r.PathValue("vpc")
+		addr, err := s.SOCKS.Addr(id)
+		if errors.Is(err, inventory.ErrNotFound) && !strings.HasPrefix(id, "/") {
+			addr, err = s.SOCKS.Addr("/" + id)
+			if err == nil {
+				id = "/" + id
+			}
+		}
+		if err != nil {
+			code := 500
+			if errors.Is(err, inventory.ErrNotFound) {
+				code = 404
+			}
+			writeErr(w, code, err)
+			return
+		}
+		writeJSON(w, 200, map[string]string{"network": id, "socks5": addr})
+	})
 	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Faults.Rules()) })
 	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, r *http.Request) {
 		var rule faults.Rule

@@ -89,6 +89,8 @@ type Sim struct {
 	Faults *faults.Injector
 	// Net is the loopback network model (brokers, forwarders, reachability).
 	Net *netmodel.Network
+	// SOCKS serves a SOCKS5 endpoint per network (a host inside that VPC/VNet).
+	SOCKS *netmodel.SOCKS
 
 	mux      *http.ServeMux
 	mu       sync.Mutex
@@ -114,6 +116,7 @@ func New(opts Options) (*Sim, error) {
 		mux:       http.NewServeMux(),
 	}
 	s.Net = netmodel.New(s.Inventory)
+	s.SOCKS = netmodel.NewSOCKS(s.Net, "127.0.0.1")
 	s.Inventory.VisibilityDelay = func(kind inventory.Kind, _ inventory.Object) time.Duration {
 		return s.Faults.VisibilityDelay("visible." + string(kind))
 	}
@@ -221,6 +224,7 @@ func (s *Sim) Close() error {
 	if s.adminSrv != nil {
 		errs = append(errs, s.adminSrv.Shutdown(ctx))
 	}
+	s.SOCKS.Close()
 	s.Net.Close()
 	return errors.Join(errs...)
 }

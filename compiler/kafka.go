@@ -140,9 +140,16 @@ func (b *builder) verifyStep(s *spec.KafkaAccess, bootstrap, expect string, deps
 	if network != "" {
 		in["clientNetwork"] = plan.Lit(network)
 	}
+	// The worker's account registry may name a probe worker inside the
+	// client network (the client account's probes): the step runs there.
+	var probe *plan.Probe
+	if s.Client.Account != "" {
+		probe = &plan.Probe{Account: s.Client.Account, Network: network}
+	}
 	b.add(plan.Step{
 		ID: "verify", Title: "Verify produce/consume from the client network",
 		Action: actionKafkaVerify, Account: account, Inputs: in, DependsOn: deps, Timeout: stepTimeout(s),
+		Probe: probe,
 	})
 	b.p.Outputs = map[string]plan.Value{
 		"bootstrap": plan.Expr(`steps.verify.bootstrap`),

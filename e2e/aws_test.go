@@ -112,9 +112,7 @@ func verifyFromVPC(sim *cloudsim.Sim, vpc, key string) error {
 	for _, b := range k.Brokers {
 		boot = append(boot, fmt.Sprintf("%s:%d", b.AdvertisedHost(), b.Port))
 	}
-	reg := activities.NewRegistry()
-	kafka.Register(reg, kafka.Options{DialFrom: func(n string) kafka.DialFunc { return kafka.DialFunc(sim.Net.DialFrom(n)) }})
-	verify, _ := reg.Get(kafka.ActionVerify)
+	verify := probeVerify(sim, vpc)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	_, err = verify(ctx, plan.Call{Action: kafka.ActionVerify, IdempotencyKey: "aws-e2e/" + key,
@@ -500,7 +498,7 @@ func TestAWSOnPremTransitGateway(t *testing.T) {
 // apiVersions sends a Kafka ApiVersions request through each seed address,
 // dialing from vpc.
 func apiVersions(sim *cloudsim.Sim, vpc string, seeds []string) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.Dialer(sim.Net.DialFrom(vpc)), kgo.RequestRetries(0), kgo.RetryTimeout(2*time.Second))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.Dialer(socksDial(sim, vpc)), kgo.RequestRetries(0), kgo.RetryTimeout(2*time.Second))
 	if err != nil {
 		return err
 	}
@@ -555,9 +553,7 @@ spec:
 		t.Fatal("the endpoint forwards before the owner accepted it")
 	}
 	// kafka.verify through the endpoint's DNS name fails before the acceptance.
-	reg := activities.NewRegistry()
-	kafka.Register(reg, kafka.Options{DialFrom: func(n string) kafka.DialFunc { return kafka.DialFunc(sim.Net.DialFrom(n)) }})
-	verify, _ := reg.Get(kafka.ActionVerify)
+	verify := probeVerify(sim, clientBVPC)
 	want := map[string]any{"0": dns + ":9001", "1": dns + ":9002", "2": dns + ":9003"}
 	vctx, vcancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer vcancel()

@@ -55,8 +55,14 @@ spec:
 
 // azStack starts the stack with the Azure and Ambari actions on the worker
 // (registered here unless the worker already wires them).
-func azStack(t *testing.T) *stack.Stack {
+// azStack starts the stack with the examples' account registry, or the one
+// given (registry[0]).
+func azStack(t *testing.T, registry ...string) *stack.Stack {
 	t.Helper()
+	accountsFile := ""
+	if len(registry) > 0 {
+		accountsFile = registry[0]
+	}
 	for _, p := range []string{"azure", "ambari"} {
 		if !hasProvider(p) {
 			t.Fatalf("cloudsim/%s is not registered", p)
@@ -66,7 +72,7 @@ func azStack(t *testing.T) *stack.Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return stack.New(t, stack.Options{Cloudsim: true, Worker: true, Register: func(_ worker.Registry, reg *activities.Registry) {
+	return stack.New(t, stack.Options{Cloudsim: true, Worker: true, Accounts: accountsFile, Register: func(_ worker.Registry, reg *activities.Registry) {
 		accts, err := accounts.Load(filepath.Join(root, "specs", "accounts.yaml"))
 		if err != nil {
 			panic(fmt.Sprintf("load accounts: %v", err))
@@ -90,9 +96,7 @@ func verifyFrom(sim *cloudsim.Sim, vnet, key string) error {
 	for _, b := range k.Brokers {
 		boot = append(boot, fmt.Sprintf("%s:%d", b.ListenerIP, b.Port))
 	}
-	reg := activities.NewRegistry()
-	kafka.Register(reg, kafka.Options{DialFrom: func(n string) kafka.DialFunc { return kafka.DialFunc(sim.Net.DialFrom(n)) }})
-	verify, _ := reg.Get(kafka.ActionVerify)
+	verify := probeVerify(sim, vnet)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_, err = verify(ctx, planCall(boot, vnet, key))
@@ -239,11 +243,18 @@ func TestAzureFailedRestartRollsBack(t *testing.T) {
 // sections run one after the other: the restarts never overlap, each runs
 // inside its own request's maintenance window, and maintenance ends OFF.
 func TestAzureConcurrentRequestsOnOneCluster(t *testing.T) {
-	s := azStack(t)
+	// A second AKS VNet requests the same cluster; its verify runs on a probe
+	// in that VNet, like the first one's.
+	aks2 := azVNetID("rg-aks2", "aks2-vnet")
+	s := azStack(t, registryVariant(t, func(doc string) string {
+		return strings.Replace(doc, "taskQueue: topoflow-probe-az-aks-vnet}\n",
+			"taskQueue: topoflow-probe-az-aks-vnet}\n      - {network: "+aks2+", taskQueue: topoflow-probe-az-aks2-vnet}\n", 1)
+	}))
+	if s.Probes["topoflow-probe-az-aks2-vnet"] != aks2 {
+		t.Fatalf("probes %v: no probe in %s", s.Probes, aks2)
+	}
 	sim := s.Sim()
 	amb, _ := ambarisim.ServerOf(sim)
-	// A second AKS VNet requests the same cluster.
-	aks2 := azVNetID("rg-aks2", "aks2-vnet")
 	if _, err := inventory.Create(sim.Inventory, &inventory.VPC{Meta: inventory.Meta{ID: aks2, Account: "az-hdinsight", Region: "westeurope", Name: "aks2-vnet"},
 		CIDR: "10.33.0.0/16", AddressBlock: "127.33.0.0/16", Attrs: map[string]string{"resourceGroup": "rg-aks2"}}); err != nil {
 		t.Fatal(err)

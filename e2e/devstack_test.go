@@ -269,6 +269,9 @@ func TestMakeRunDemo(t *testing.T) {
 		"Approved step approve-connection",
 		"Request topoflow/KafkaAccess/hw-orders-to-client-b succeeded.",
 		"kafka.verify produced and consumed through the VPC endpoints: bootstrap 127.",
+		// The binaries' path: the probe dev.sh started in the client VPC, through cloudsim's SOCKS5 endpoint.
+		"verify: dialed from probe topoflow-probe-hw-vpc-client-b in network 4f1a0c3e-0000-4000-8000-00000000b001 (task queue topoflow-probe-hw-vpc-client-b, host ",
+		"via socks5 127.0.0.1:",
 		"3 brokers:",
 		ui,
 	} {

@@ -40,12 +40,6 @@ type twinException struct {
 	verifyError string
 }
 
-// fromClientNetwork is the reason of the examples whose verification needs
-// the client network's DNS.
-const fromClientNetwork = "its verification dials broker names that resolve only inside the client VPC " +
-	"(endpoint / VPC-connection DNS names), and make dev's worker dials from its own host, not from the client " +
-	"network, until verification runs on a probe worker in the client network (issue 11, item 2)"
-
 // twinExceptions lists the examples that need a change to run on the twin.
 var twinExceptions = map[string]twinException{
 	"workflow-emqx-alibaba-peering.yaml": {
@@ -57,10 +51,20 @@ var twinExceptions = map[string]twinException{
 			return map[string]any{"bootstrap": []string{fmt.Sprintf("127.%d.1.11:9092", 20+d.shift)}}
 		},
 	},
-	"aws-msk-privatelink.yaml": {reason: fromClientNetwork, verifyError: "no such host"},
 	"aws-msk-multi-vpc.yaml": {reason: "its verification authenticates with AWS_MSK_IAM, which kafka.verify does not " +
 		"implement (SASL/OAUTHBEARER signed with the client account's credentials; cloudsim's MSK listeners do not " +
-		"check IAM either), and then " + fromClientNetwork, verifyError: `"AWS_MSK_IAM" is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
+		"check IAM either)", verifyError: `"AWS_MSK_IAM" is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
+}
+
+// fromWorker are the examples whose verification the twin cannot run from
+// the client's network, with why: it dials from the worker's network and says so.
+var fromWorker = map[string]bool{
+	// The client is on premises (behind a transit gateway): the twin models no
+	// on-premises network that a probe could live in.
+	"aws-msk-onprem.yaml": true,
+	// A Workflow spec's verify step has no probe routing (Workflow steps name
+	// no client network).
+	"workflow-emqx-alibaba-peering.yaml": true,
 }
 
 // manualData is the data a person attaches when completing a manual step
@@ -420,7 +424,13 @@ func checkVerified(t *testing.T, ex *example, st exStatus) {
 		if s.State != "done" || len(boot) == 0 || len(brokers) == 0 || records < 1 {
 			t.Fatalf("%s: verify %s with outputs %v", ex.file, s.State, s.Outputs)
 		}
-		t.Logf("%s: verified: %d records through %v (brokers %v)", ex.file, int(records), boot, brokers)
+		// Verification dials from the client's network: a probe worker there
+		// (issue 11), except where the twin has no client network to host one.
+		from, _ := s.Outputs["dialedFrom"].(string)
+		if !strings.HasPrefix(from, "from probe ") && !fromWorker[ex.file] {
+			t.Fatalf("%s: verify dialed %q, not from a probe in the client network", ex.file, from)
+		}
+		t.Logf("%s: verified %s: %d records through %v (brokers %v)", ex.file, from, int(records), boot, brokers)
 		return
 	}
 	t.Fatalf("%s: the plan has no kafka.verify step", ex.file)

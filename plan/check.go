@@ -125,6 +125,14 @@ func (p *Plan) Check() error {
 				add("%s: gate required is %d, want 0 or more approvals", where, s.Gate.Required)
 			}
 		}
+		if s.Probe != nil {
+			switch {
+			case s.Probe.Account == "":
+				add("%s: probe names no client account", where)
+			case isGate || s.Wait != nil || s.ForEach != nil:
+				add("%s: probe is only supported on a plain action step (no gate, wait or forEach)", where)
+			}
+		}
 		if s.Wait != nil {
 			if err := s.Wait.check(); err != nil {
 				add("%s: wait: %v", where, err)

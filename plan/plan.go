@@ -32,6 +32,12 @@ const (
 	// ActionWait is the activity name of the generic wait: it polls the step's
 	// read action until the wait contract's target state.
 	ActionWait = "topoflow.wait"
+	// ActionProbeRoute is the activity, run by the main worker, that maps a
+	// step's [Probe] (client account and network) to the task queue of the
+	// probe worker registered for it in the worker's account registry.
+	// Its outputs are {taskQueue, probe, network, startTimeout}; an empty
+	// taskQueue means no probe is registered.
+	ActionProbeRoute = "topoflow.probeRoute"
 )
 
 // FailurePolicy says what happens when a step fails for good.
@@ -150,6 +156,18 @@ type Step struct {
 	// Locks are expressions giving resource keys (e.g. "kafka:huawei:<instance>")
 	// that no two workflows may hold at once while the step runs.
 	Locks []string `json:"locks,omitempty"`
+	// Probe, if set, runs the step's action on the probe worker registered
+	// for this client network (a worker inside the client's network, polling
+	// its own task queue), when the account registry names one.
+	Probe *Probe `json:"probe,omitempty"`
+}
+
+// Probe names the client network whose probe worker should run a step.
+type Probe struct {
+	// Account is the client's account-registry name.
+	Account string `json:"account"`
+	// Network is the client's VPC/VNet (empty: the account's default probe).
+	Network string `json:"network,omitempty"`
 }
 
 // ForEach fans a step out: the step runs once per item of a list.

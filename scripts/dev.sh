@@ -46,7 +46,7 @@ mkdir -p "$RUN_DIR"
 # (recorded in $RUN_DIR/*.pid), and nothing else.
 stop_pidfiles() {
   local f pid
-  for f in "$RUN_DIR"/worker.pid "$RUN_DIR"/cloudsim.pid "$RUN_DIR"/temporal.pid; do
+  for f in "$RUN_DIR"/probe-*.pid "$RUN_DIR"/worker.pid "$RUN_DIR"/cloudsim.pid "$RUN_DIR"/temporal.pid; do
     [[ -f $f ]] || continue
     pid=$(<"$f")
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
@@ -131,6 +131,26 @@ started worker $!
 wait_for "the worker" 60 curl -fsS "http://$WORKER_METRICS_ADDR/healthz" \
   || { tail -20 "$RUN_DIR/worker.log" >&2; exit 1; }
 
+# Probe workers: one per client network the account registry names (its
+# probes), each running kafka.verify only and dialing through cloudsim's
+# SOCKS5 endpoint of its network, as a host of that VPC/VNet would.
+probes=()
+probe_list=$(CLOUDSIM_URL=http://$CLOUDSIM_ADDR "$BIN/topoflow-worker" probes --accounts specs/accounts.yaml) \
+  || { echo "dev: cannot list the probes of specs/accounts.yaml" >&2; exit 1; }
+while IFS=$'\t' read -r probe_queue probe_network _; do
+  [[ -n $probe_queue ]] || continue
+  TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT TEMPORAL_NAMESPACE=default \
+    TOPOFLOW_ACCOUNTS=specs/accounts.yaml CLOUDSIM_URL=http://$CLOUDSIM_ADDR \
+    "$BIN/topoflow-worker" probe --task-queue "$probe_queue" --network "$probe_network" --socks5 cloudsim --metrics-addr 127.0.0.1:0 \
+    >"$RUN_DIR/probe-$probe_queue.log" 2>&1 &
+  started "probe-$probe_queue" $!
+  probes+=("$probe_queue")
+done <<<"$probe_list"
+for probe_queue in "${probes[@]}"; do
+  wait_for "probe $probe_queue" 60 grep -q "topoflow probe polling" "$RUN_DIR/probe-$probe_queue.log" \
+    || { tail -20 "$RUN_DIR/probe-$probe_queue.log" >&2; exit 1; }
+done
+
 cat <<EOF
 Topoflow local stack is up:
   Temporal   127.0.0.1:$TEMPORAL_PORT   (namespace default, database $RUN_DIR/temporal.db)
@@ -138,6 +158,7 @@ Topoflow local stack is up:
   cloudsim   http://$CLOUDSIM_ADDR   (admin API http://$CLOUDSIM_ADDR/_cloudsim/inventory)
              every provider (Huawei/OTC, AWS, Azure, Ambari); world $CLOUDSIM_WORLDS, address shift $CLOUDSIM_SHIFT
   worker     task queue $TASK_QUEUE; metrics http://$WORKER_METRICS_ADDR/metrics, health /healthz
+  probes     ${#probes[@]} (kafka.verify from the client networks via cloudsim's SOCKS5 endpoints; \`bin/topoflow-worker probes --accounts specs/accounts.yaml\`)
   logs       $RUN_DIR/{temporal,cloudsim,worker}.log
 Try: bin/topoflow apply specs/huawei-vpcep-cross-account.yaml
 EOF

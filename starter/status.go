@@ -304,6 +304,12 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, s.Action, attempts(s.Attempts), stepDetail(s))
 	}
 	_ = tw.Flush()
+	if lines := dialedFrom(p); len(lines) > 0 {
+		fmt.Fprintln(w, "\nVerification")
+		for _, l := range lines {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
 	if len(p.Outputs) > 0 {
 		fmt.Fprintln(w, "\nOutputs")
 		for _, k := range sortedKeysOf(p.Outputs) {
@@ -343,6 +349,23 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
 	if hint := nextHint(id, p); hint != "" {
 		fmt.Fprintf(w, "\nNext: %s\n", hint)
 	}
+}
+
+// dialedFrom says, for each verification that ran, where it dialed from: a
+// probe in the client network or the worker's own network (kafka.verify's
+// dialedFrom output, or the "[dialed ...]" part of its last error).
+func dialedFrom(p workflows.Progress) []string {
+	var out []string
+	for _, s := range p.Steps {
+		if from, ok := s.Outputs["dialedFrom"].(string); ok && from != "" {
+			out = append(out, fmt.Sprintf("%s: dialed %s", s.ID, from))
+			continue
+		}
+		if i := strings.LastIndex(s.LastError, "[dialed "); i >= 0 && strings.HasSuffix(s.LastError, "]") {
+			out = append(out, fmt.Sprintf("%s (%s): dialed %s", s.ID, s.State, strings.TrimSuffix(s.LastError[i+len("[dialed "):], "]")))
+		}
+	}
+	return out
 }
 
 func attempts(n int) string {

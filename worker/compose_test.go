@@ -206,7 +206,7 @@ func TestREADMEDocumentsEveryWorkerSetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range app.Settings() {
+	for _, s := range append(app.Settings(), app.ProbeSettings()...) {
 		if !strings.Contains(string(b), "`--"+s.Flag+"`") || !strings.Contains(string(b), "`"+s.Env+"`") {
 			t.Errorf("README.md does not document --%s / %s", s.Flag, s.Env)
 		}

@@ -724,8 +724,23 @@ func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any, mem
 			}
 		})
 	} else {
-		f := workflow.ExecuteActivity(workflow.WithActivityOptions(c.work, actionOptions(s)), s.Action, call)
+		rt, rerr := r.probeRoute(c, s)
+		if rerr != nil {
+			return inputs, nil, rerr
+		}
+		if rt.taskQueue != "" {
+			sr.observed = "running on probe task queue " + rt.taskQueue
+			r.refresh("")
+		}
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(c.work, rt.apply(actionOptions(s))), s.Action, call)
 		err = f.Get(c.work, &out)
+		if rt.taskQueue != "" {
+			sr.observed = ""
+			r.refresh("")
+		}
+		if perr := rt.probeError(s, err); perr != nil {
+			return inputs, nil, perr
+		}
 	}
 	if err != nil {
 		return inputs, nil, fmt.Errorf("%s: %s", s.Action, errText(err))

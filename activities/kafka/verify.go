@@ -45,8 +45,12 @@ type Options struct {
 	Credentials CredentialsFunc
 	// DialFrom, if set, returns the dialer of a client inside the network
 	// named by the step's clientNetwork input (cloudsim's netmodel.DialFrom in
-	// tests). Without it, or without clientNetwork, the worker dials directly.
+	// activity-level tests; workers never set it). Without it, or without
+	// clientNetwork, the worker dials directly from its own network.
 	DialFrom func(network string) DialFunc
+	// Probe, if set, makes this a probe worker's kafka.verify: it dials from
+	// the probe's network and says so (DialFrom is then ignored).
+	Probe *Probe
 }
 
 // Register adds kafka.verify to reg.
@@ -203,6 +207,9 @@ func invalid(err error) error {
 //
 // Errors are plan.ErrVerifyFailed application errors naming the broker, the
 // address and the cause; non-retryable for configuration faults.
+//
+// Outputs and errors say where the verification dialed from (dialedFrom,
+// origin): a probe in the client's network, or the worker's own network.
 func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, error) {
 	in, err := parseInputs(call.Inputs)
 	if err != nil {
@@ -210,9 +217,22 @@ func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, in.Timeout)
 	defer cancel()
-	start := time.Now()
+	o, raw, err := v.origin(ctx, in)
+	if err != nil {
+		return nil, withOrigin(err, o)
+	}
+	out, err := v.verify(ctx, call, in, raw)
+	if err != nil {
+		return nil, withOrigin(err, o)
+	}
+	out["dialedFrom"] = o.Sentence()
+	out["origin"] = o.Map()
+	return out, nil
+}
 
-	dial, err := v.dialer(in)
+func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, raw DialFunc) (plan.Outputs, error) {
+	start := time.Now()
+	dial, err := withTLS(raw, in)
 	if err != nil {
 		return nil, invalid(fmt.Errorf("%s: %w", ActionVerify, err))
 	}
@@ -308,11 +328,8 @@ func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, er
 	}, nil
 }
 
-func (v *verifier) dialer(in verifyInputs) (DialFunc, error) {
-	var dial DialFunc = (&net.Dialer{Timeout: 3 * time.Second}).DialContext
-	if in.ClientNetwork != "" && v.opts.DialFrom != nil {
-		dial = v.opts.DialFrom(in.ClientNetwork)
-	}
+// withTLS wraps dial with the step's TLS settings, if any.
+func withTLS(dial DialFunc, in verifyInputs) (DialFunc, error) {
 	if !in.TLS {
 		return dial, nil
 	}

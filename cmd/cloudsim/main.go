@@ -117,10 +117,26 @@ func run() error {
 		}
 		fmt.Printf("cloudsim: kafka %s brokers: %s\n", name, strings.Join(byInst[id], ", "))
 	}
+	socks, err := s.SOCKS.Addrs()
+	if err != nil {
+		return err
+	}
+	for _, id := range sortedKeys(socks) {
+		fmt.Printf("cloudsim: socks5 %s  network %s\n", socks[id], id)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	slog.Info("cloudsim: shutting down")
 	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/activities/kafka"
 	"github.com/topoflow/topoflow/worker/app"
 )
 
@@ -41,6 +41,9 @@ type Options struct {
 	Register func(w worker.Registry, reg *activities.Registry)
 	// Log receives the worker's logs (default: discarded; set TOPOFLOW_TEST_LOG=1 for stderr).
 	Log io.Writer
+	// SkipProbes lists probe task queues of the account registry that the
+	// stack does not start (to test a probe nobody runs).
+	SkipProbes []string
 }
 
 // Stack is a running local stack.
@@ -56,10 +59,14 @@ type Stack struct {
 	// MetricsAddr is the in-process worker's /metrics and /healthz address.
 	MetricsAddr string
 
+	// Probes maps the task queue of each running probe worker to its network.
+	Probes map[string]string
+
 	opts         Options
 	cloud        *cloud
 	workerCancel context.CancelFunc
 	workerDone   chan error
+	probeStops   []func() error
 }
 
 // Start starts the stack: Temporal, then cloudsim, then the worker.
@@ -96,8 +103,91 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		if err = s.StartWorker(ctx); err != nil {
 			return nil, err
 		}
+		if s.cloud != nil {
+			if err = s.startProbes(ctx); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return s, nil
+}
+
+// startProbes starts a probe worker (the worker's probe mode, in-process)
+// for every probe the account registry names, each dialing through the
+// in-process cloudsim's SOCKS5 endpoint of its network, as `make dev` does
+// with the binaries.
+func (s *Stack) startProbes(ctx context.Context) error {
+	if s.opts.Accounts == "" {
+		return nil
+	}
+	reg, err := app.LoadAccounts(s.WorkerConfig())
+	if err != nil {
+		return err
+	}
+	probes, err := reg.Probes()
+	if err != nil {
+		return err
+	}
+	for _, p := range probes {
+		if slices.Contains(s.opts.SkipProbes, p.TaskQueue) {
+			continue
+		}
+		if err := s.StartProbe(ctx, p.TaskQueue, p.Network); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StartProbe starts a probe worker in-process (the worker's probe mode) on
+// taskQueue, sitting in network: it dials through the in-process cloudsim's
+// SOCKS5 endpoint of that network. The stack stops it on Close.
+func (s *Stack) StartProbe(ctx context.Context, taskQueue, network string) error {
+	if s.cloud == nil {
+		return errors.New("start probe: the stack has no cloudsim")
+	}
+	cfg := s.WorkerConfig()
+	cfg.TaskQueue = taskQueue
+	cfg.Probe = &app.ProbeConfig{Network: network, SOCKS5: app.SOCKS5Cloudsim}
+	stop, _, err := s.runWorker(ctx, cfg, app.Options{})
+	if err != nil {
+		return fmt.Errorf("start probe %s (network %s): %w", taskQueue, network, err)
+	}
+	s.probeStops = append(s.probeStops, stop)
+	if s.Probes == nil {
+		s.Probes = map[string]string{}
+	}
+	s.Probes[taskQueue] = network
+	return nil
+}
+
+// runWorker runs app.Run in-process until the returned stop is called.
+func (s *Stack) runWorker(ctx context.Context, cfg app.Config, opts app.Options) (stop func() error, metricsAddr string, err error) {
+	w := s.opts.Log
+	if w == nil {
+		w = io.Discard
+		if os.Getenv("TOPOFLOW_TEST_LOG") != "" {
+			w = os.Stderr
+		}
+	}
+	opts.Logger = slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	opts.DialWait = 30 * time.Second
+	ready := make(chan string, 1)
+	opts.Ready = func(addr string) { ready <- addr }
+	wctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(wctx, cfg, opts) }()
+	select {
+	case addr := <-ready:
+		return func() error { cancel(); return <-done }, addr, nil
+	case err := <-done:
+		cancel()
+		return nil, "", err
+	case <-ctx.Done():
+		cancel()
+		<-done
+		return nil, "", ctx.Err()
+	}
 }
 
 // WorkerConfig returns the configuration of the in-process worker.
@@ -120,40 +210,15 @@ func (s *Stack) StartWorker(ctx context.Context) error {
 	if s.workerCancel != nil {
 		return errors.New("worker already running")
 	}
-	w := s.opts.Log
-	if w == nil {
-		w = io.Discard
-		if os.Getenv("TOPOFLOW_TEST_LOG") != "" {
-			w = os.Stderr
-		}
-	}
-	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	wctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	opts := app.Options{
-		Logger:   logger,
-		Register: s.opts.Register,
-		Ready:    func(addr string) { ready <- addr },
-		DialWait: 30 * time.Second,
-	}
-	if sim := s.Sim(); sim != nil {
-		opts.KafkaDialFrom = func(network string) kafka.DialFunc { return kafka.DialFunc(sim.Net.DialFrom(network)) }
-	}
-	go func() { done <- app.Run(wctx, s.WorkerConfig(), opts) }()
-	select {
-	case addr := <-ready:
-		s.MetricsAddr = addr
-		s.workerCancel, s.workerDone = cancel, done
-		return nil
-	case err := <-done:
-		cancel()
+	stop, addr, err := s.runWorker(ctx, s.WorkerConfig(), app.Options{Register: s.opts.Register})
+	if err != nil {
 		return fmt.Errorf("start in-process worker: %w", err)
-	case <-ctx.Done():
-		cancel()
-		<-done
-		return ctx.Err()
 	}
+	s.MetricsAddr = addr
+	done := make(chan error, 1)
+	s.workerCancel = func() { done <- stop() }
+	s.workerDone = done
+	return nil
 }
 
 // StopWorker stops the in-process worker gracefully.
@@ -171,6 +236,10 @@ func (s *Stack) StopWorker() error {
 func (s *Stack) Close() error {
 	var errs []error
 	errs = append(errs, s.StopWorker())
+	for _, stop := range s.probeStops {
+		errs = append(errs, stop())
+	}
+	s.probeStops = nil
 	if s.Client != nil {
 		s.Client.Close()
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/activities/kafka"
 	"github.com/topoflow/topoflow/trust"
 )
 
@@ -35,9 +34,6 @@ type Options struct {
 	Ready func(metricsAddr string)
 	// DialWait bounds how long start-up waits for Temporal (default 60s).
 	DialWait time.Duration
-	// KafkaDialFrom, if set, gives kafka.verify the dialer of a client inside
-	// a simulated network (an in-process cloudsim's netmodel); nil dials directly.
-	KafkaDialFrom func(network string) kafka.DialFunc
 }
 
 // Run runs a worker until ctx is cancelled (SIGINT/SIGTERM in the binary),
@@ -69,8 +65,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	reg, err := BuildActivities(accts, opts)
-	if err != nil {
+	var reg *activities.Registry
+	if cfg.Probe != nil {
+		reg = BuildProbeActivities(accts, cfg)
+	} else if reg, err = BuildActivities(accts, opts); err != nil {
 		return err
 	}
 	if cfg.Trust != "" {
@@ -113,14 +111,22 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 			}
 		},
 	})
-	if opts.Register != nil {
-		opts.Register(w, reg)
+	if cfg.Probe != nil {
+		// A probe runs kafka.verify only: no workflows, no waits.
+		reg.RegisterWith(w)
+	} else {
+		if opts.Register != nil {
+			opts.Register(w, reg)
+		}
+		RegisterAll(w, reg)
+		RegisterTrust(w, cfg.Trust)
+		RegisterCompile(w, accts)
 	}
-	RegisterAll(w, reg)
-	RegisterTrust(w, cfg.Trust)
-	RegisterCompile(w, accts)
 
-	missing := MissingActions(reg)
+	var missing []string
+	if cfg.Probe == nil {
+		missing = MissingActions(reg)
+	}
 	metrics.Handler.Gauge(MetricActionsMissing).Update(float64(len(missing)))
 	if len(missing) > 0 {
 		log.Error("catalog actions without an implementation: steps naming them will fail", "missing", missing, "strict", cfg.StrictCatalog)
@@ -146,8 +152,13 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
 	}
 	started.Store(true)
-	log.Info("topoflow worker polling", "taskQueue", cfg.TaskQueue, "namespace", cfg.Namespace,
-		"actions", len(reg.Names()), "metricsAddr", addr)
+	if cfg.Probe != nil {
+		log.Info("topoflow probe polling: kafka.verify dials from its network", "taskQueue", cfg.TaskQueue,
+			"network", cfg.Probe.Network, "socks5", cfg.Probe.SOCKS5, "namespace", cfg.Namespace, "metricsAddr", addr)
+	} else {
+		log.Info("topoflow worker polling", "taskQueue", cfg.TaskQueue, "namespace", cfg.Namespace,
+			"actions", len(reg.Names()), "metricsAddr", addr)
+	}
 	if opts.Ready != nil {
 		opts.Ready(addr)
 	}

@@ -72,6 +72,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// StrictCatalog makes start-up fail when a catalog action has no implementation.
 	StrictCatalog bool
+	// Probe, if set, runs the worker in probe mode (see [ParseProbeConfig]).
+	Probe *ProbeConfig
 }
 
 // Setting describes one configuration knob: its flag, environment variable,
@@ -267,6 +269,9 @@ func (c Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("log format must be json or text, not %q", c.LogFormat))
 	}
+	if c.Probe != nil {
+		errs = append(errs, c.validateProbe()...)
+	}
 	for _, p := range []struct{ what, path string }{{"tls-cert", c.TLSCert}, {"tls-key", c.TLSKey}, {"tls-ca", c.TLSCA}, {"accounts", c.Accounts}, {"trust", c.Trust}} {
 		if p.path == "" {
 			continue
@@ -285,7 +290,7 @@ func (c Config) LogValue() slog.Value {
 		eps = append(eps, k)
 	}
 	sort.Strings(eps)
-	return slog.GroupValue(
+	attrs := []slog.Attr{
 		slog.String("address", c.Address),
 		slog.String("namespace", c.Namespace),
 		slog.String("taskQueue", c.TaskQueue),
@@ -298,7 +303,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("endpointOverrides", eps),
 		slog.String("metricsAddr", c.MetricsAddr),
 		slog.Bool("strictCatalog", c.StrictCatalog),
-	)
+	}
+	if c.Probe != nil {
+		attrs = append(attrs, slog.Group("probe", slog.String("name", c.Probe.Name), slog.String("network", c.Probe.Network), slog.String("socks5", c.Probe.SOCKS5)))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 func (c Conn) useTLS() bool {

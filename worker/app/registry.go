@@ -49,8 +49,11 @@ var providers = []provider{
 	{"aws", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { aws.Register(reg, accts) }},
 	{"azure", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { azure.Register(reg, accts) }},
 	{"ambari", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { ambari.Register(reg, accts) }},
-	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, opts Options) {
-		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), DialFrom: opts.KafkaDialFrom})
+	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, _ Options) {
+		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts)})
+	}},
+	{"topoflow", func(reg *activities.Registry, accts *accounts.Registry, _ Options) {
+		reg.Add(plan.ActionProbeRoute, probeRoute(accts))
 	}},
 }
 
