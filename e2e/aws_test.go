@@ -24,7 +24,6 @@ import (
 	"github.com/topoflow/topoflow/cloudsim"
 	awssim "github.com/topoflow/topoflow/cloudsim/aws" // registers the AWS provider
 	"github.com/topoflow/topoflow/cloudsim/inventory"
-	"github.com/topoflow/topoflow/cloudsim/world"
 	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -69,15 +68,9 @@ func awsStack(t *testing.T) *stack.Stack {
 		}
 		awsacts.Register(reg, accts)
 	}})
-	w, err := world.ReadFile(filepath.Join(root, "cloudsim", "worlds", "aws.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Shift(s.WorldShift()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Sim().LoadWorld(w); err != nil {
-		t.Fatalf("load the AWS world: %v", err)
+	// The stack's world (make dev's) holds the AWS additions (cloudsim/worlds/aws.yaml).
+	if _, err := inventory.Get[*inventory.VPC](s.Sim().Inventory, clientAVPC); err != nil {
+		t.Fatalf("the stack's world lacks cloudsim/worlds/aws.yaml: %v", err)
 	}
 	return s
 }

@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +23,12 @@ import (
 
 	"github.com/topoflow/topoflow/internal/stack"
 )
+
+// shippedBinaries are the binaries of `make build` (bin/<name> from <package>);
+// TestShippedBinariesAsMakefile keeps them in step with the Makefile.
+var shippedBinaries = map[string]string{
+	"topoflow": "./starter", "topoflow-worker": "./worker", "cloudsim": "./cmd/cloudsim", "topoflow-devenv": "./scripts/devenv",
+}
 
 var (
 	devBinOnce sync.Once
@@ -43,9 +51,7 @@ func devBinaries(t *testing.T) string {
 			return
 		}
 		devBinDir = dir
-		for name, pkg := range map[string]string{
-			"topoflow": "./starter", "topoflow-worker": "./worker", "cloudsim": "./cmd/cloudsim", "topoflow-devenv": "./scripts/devenv",
-		} {
+		for name, pkg := range shippedBinaries {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
 			cmd.Dir = root
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -278,5 +284,25 @@ func TestMakeRunDemo(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("make run output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestShippedBinariesAsMakefile checks that the tests build the binaries
+// `make build` ships, under the same names.
+func TestShippedBinariesAsMakefile(t *testing.T) {
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\t\$\(GO\) build -o bin/(\S+) (\S+)$`).FindAllStringSubmatch(string(mk), -1) {
+		got[m[1]] = m[2]
+	}
+	if !reflect.DeepEqual(got, shippedBinaries) {
+		t.Fatalf("make build ships %v; the tests build %v", got, shippedBinaries)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	hwsim "github.com/topoflow/topoflow/cloudsim/huawei"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
-	"github.com/topoflow/topoflow/cloudsim/world"
 	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -261,24 +259,10 @@ func TestHuaweiPeering(t *testing.T) {
 func TestOTCSameAccount(t *testing.T) {
 	const otcKafka, otcClientVPC = "9c1d2e3f-0000-4000-8000-0000000e0010", "9c1d2e3f-0000-4000-8000-0000000e0b01"
 	s := newStack(t)
-	// Runbook 001's Open Telekom Cloud instance and client VPC (make dev loads
-	// the same file), moved like the rest of the world.
-	root, err := stack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := world.ReadFile(filepath.Join(root, "cloudsim", "worlds", "otc.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Shift(s.WorldShift()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Sim().LoadWorld(w); err != nil {
-		t.Fatal(err)
-	}
-	if errs := s.Sim().Net.Errors(); len(errs) > 0 {
-		t.Fatalf("cloudsim network: %v", errs)
+	// The stack's world (make dev's) holds runbook 001's Open Telekom Cloud
+	// instance and client VPC (cloudsim/worlds/otc.yaml).
+	if _, err := inventory.Get[*inventory.KafkaInstance](s.Sim().Inventory, otcKafka); err != nil {
+		t.Fatalf("the stack's world lacks cloudsim/worlds/otc.yaml: %v", err)
 	}
 	doc := repoSpec(t, "otc-vpcep.yaml", "e2e-otc-same",
 		"    topic: billing-verify\n", "    topic: billing-verify\n  timeouts: {pollInterval: 300ms, wait: 2m}\n")

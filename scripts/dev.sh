@@ -90,11 +90,15 @@ started() { # name pid
   echo "$2" >"$RUN_DIR/$1.pid"
 }
 
-wait_for() { # what seconds command...
+wait_for() { # what seconds command... (gives up early when the last started process died)
   local what=$1 secs=$2
   shift 2
   for _ in $(seq 1 $((secs * 5))); do
     if "$@" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "${pids[${#pids[@]}-1]}" 2>/dev/null; then
+      echo "dev: $what exited; its log:" >&2
+      return 1
+    fi
     sleep 0.2
   done
   echo "dev: $what did not come up within ${secs}s; its log:" >&2

@@ -7,8 +7,8 @@
 # the demo so you can browse the Web UI; without one (CI) it stops at once.
 #
 # Settings (environment): TOPOFLOW_DEMO_SPEC, TOPOFLOW_RUN_DIR (.run/demo),
-# and the ports of scripts/dev.sh (TEMPORAL_PORT, TEMPORAL_UI_PORT,
-# CLOUDSIM_ADDR, WORKER_METRICS_ADDR).
+# and the settings of scripts/dev.sh (TEMPORAL_PORT, TEMPORAL_UI_PORT,
+# CLOUDSIM_ADDR, WORKER_METRICS_ADDR, CLOUDSIM_WORLDS, CLOUDSIM_SHIFT).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

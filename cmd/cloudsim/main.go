@@ -102,7 +102,11 @@ func run() error {
 	st := s.Net.State()
 	byInst := map[string][]string{}
 	for _, b := range st.Brokers {
-		byInst[b.Instance] = append(byInst[b.Instance], fmt.Sprintf("%d=%s (advertises %s)", b.ID, b.Listen, b.Advertised))
+		desc := fmt.Sprintf("%d=%s (advertises %s)", b.ID, b.Listen, b.Advertised)
+		if b.PrivateListen != "" {
+			desc += fmt.Sprintf(" and %s (private)", b.PrivateListen)
+		}
+		byInst[b.Instance] = append(byInst[b.Instance], desc)
 	}
 	var ids []string
 	for id := range byInst {

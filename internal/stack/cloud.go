@@ -15,8 +15,9 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/world"
 )
 
-// DefaultWorld is cloudsim's seed world, relative to the repository root.
-const DefaultWorld = "cloudsim/worlds/default.yaml"
+// DefaultWorld is cloudsim's seed world, relative to the repository root:
+// the world make dev serves (every world file the examples need).
+const DefaultWorld = "cloudsim/worlds/examples.yaml"
 
 // cloud is an in-process cloudsim.
 type cloud struct {
@@ -26,7 +27,7 @@ type cloud struct {
 	shift int
 }
 
-// startCloud starts cloudsim on a free port with the default world moved
+// startCloud starts cloudsim on a free port with make dev's world moved
 // to a random part of 127.0.0.0/8 (so stacks in parallel test processes do
 // not collide on broker addresses), and exports the credentials of its
 // accounts (simulator-only keys) in the environment variables the account
