@@ -16,7 +16,7 @@ func TestPlanOutputs(t *testing.T) {
 	for _, want := range []string{"STEP", "ACTION", "DEPENDS ON", "WAITS FOR", "COMPENSATED BY",
 		"create-endpoint-service [each broker]", "huawei.vpcep.deleteEndpointService (+ wait gone)",
 		"approval by kafka-owner@example.com, platform-oncall@example.com (deadline 72h, then reject)",
-		"creating -> pendingAcceptance|accepted"} {
+		"creating|pendingAcceptance -> accepted", "acceptance: whitelist"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -37,7 +37,7 @@ func TestPlanOutputs(t *testing.T) {
 
 	code, out, _ = runCLI(t, "plan", "-o", "mermaid", "--accounts", registry, file)
 	if code != 0 || !strings.HasPrefix(out, "flowchart TD\n") || !strings.Contains(out, "s_approve_connection{{") ||
-		!strings.Contains(out, "s_approve_connection --> s_accept_connection") {
+		!strings.Contains(out, "s_approve_connection --> s_whitelist_client") {
 		t.Errorf("mermaid: exit %d\n%s", code, out)
 	}
 
