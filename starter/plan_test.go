@@ -16,7 +16,8 @@ func TestPlanOutputs(t *testing.T) {
 	for _, want := range []string{"STEP", "ACTION", "DEPENDS ON", "WAITS FOR", "COMPENSATED BY",
 		"create-endpoint-service [each broker]", "huawei.vpcep.deleteEndpointService (+ wait gone)",
 		"approval by kafka-owner@example.com, platform-oncall@example.com (deadline 72h, then reject)",
-		"creating|pendingAcceptance -> accepted", "acceptance: whitelist"} {
+		// Runbook 000's procedure across accounts: Topoflow's gate, then the whitelist (no provider-side accept).
+		"whitelist-client [each broker]", "huawei.vpcep.removeWhitelist"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -37,7 +38,7 @@ func TestPlanOutputs(t *testing.T) {
 
 	code, out, _ = runCLI(t, "plan", "-o", "mermaid", "--accounts", registry, file)
 	if code != 0 || !strings.HasPrefix(out, "flowchart TD\n") || !strings.Contains(out, "s_approve_connection{{") ||
-		!strings.Contains(out, "s_approve_connection --> s_whitelist_client") {
+		!strings.Contains(out, "s_approve_connection --> s_whitelist_client") || strings.Contains(out, "accept_connection") {
 		t.Errorf("mermaid: exit %d\n%s", code, out)
 	}
 
