@@ -333,6 +333,12 @@ func TestBothSidesInParallel(t *testing.T) {
 					t.Fatalf("peering state %v, want Connected", got["peeringState"])
 				}
 			}
+			// Leave no peering between the two VNets for the next case (a
+			// VNet pair has one peering each way).
+			for _, side := range sides {
+				mustRun(t, tc.a.DeletePeering, call(catalog.AzureNetworkDeletePeering, map[string]any{
+					"resourceGroup": side["resourceGroup"], "vnet": side["vnet"], "name": name}))
+			}
 		})
 	}
 }
