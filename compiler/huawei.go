@@ -56,10 +56,9 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 		return fmt.Errorf("endpoint approval is enabled but the spec names no approvers")
 	}
 	if cross || approval {
-		b.p.Summary += fmt.Sprintf(" — acceptance: %s (%s)", acceptance, map[string]string{
-			spec.AcceptanceWhitelist: "runbook 000: approval_enabled false, the client account whitelisted after approval",
-			spec.AcceptanceProvider:  "approval_enabled true, the Kafka owner accepts each endpoint connection after approval",
-		}[acceptance])
+		// Which procedure runs, for `topoflow plan` (whitelist: runbook 000's approval_enabled false;
+		// provider: approval_enabled true and the owner's accept).
+		b.p.Summary += " — acceptance: " + acceptance
 	}
 	timeout := stepTimeout(s)
 	desc := b.description(s)

@@ -24,6 +24,9 @@ type Options struct {
 	Accounts func(name string) (provider string, ok bool)
 	// AccountNames, if set, lists the registry's names (for "did you mean").
 	AccountNames func() []string
+	// AzureTenant, if set, returns an Azure account's tenant ID ("" if
+	// unknown): VNet peering across tenants is refused.
+	AzureTenant func(name string) string
 }
 
 // maxFileSize bounds a spec file.

@@ -246,6 +246,13 @@ func (v *validator) kafkaAccess(s *KafkaAccess) {
 		v.require("spec.client.vnet", c.VNet == "", "the client VNet to peer with")
 		v.require("spec.client.cidr", c.CIDR == "", "opened for the client")
 		v.requireApproval(s, crossAccount)
+		if t := v.d.opts.AzureTenant; t != nil && crossAccount {
+			// Across tenants ARM needs auxiliary-tenant tokens, else 403 LinkedAuthorizationFailed
+			// (https://learn.microsoft.com/en-us/azure/virtual-network/create-peering-different-subscriptions).
+			if kt, ct := t(k.Account), t(c.Account); kt != "" && ct != "" && !strings.EqualFold(kt, ct) {
+				v.errorf("spec.client.account", "account %q is in Azure tenant %s but the Kafka's account %q in tenant %s: VNet peering across tenants needs auxiliary-tenant tokens, which Topoflow does not send; use a client account of tenant %s with Network Contributor rights on both VNets", c.Account, ct, k.Account, kt, kt)
+			}
+		}
 	}
 	if s.Verify != nil && s.Verify.SASL != nil && s.Verify.SASL.Mechanism == "AWS_MSK_IAM" && s.Kafka.Provider != ProviderAWS {
 		v.errorf("spec.verify.sasl.mechanism", "mechanism AWS_MSK_IAM only works with provider aws")

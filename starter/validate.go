@@ -67,6 +67,12 @@ func accountOptions(reg *accounts.Registry) spec.Options {
 			return a.Provider, true
 		},
 		AccountNames: reg.Names,
+		AzureTenant: func(name string) string {
+			if a, ok := reg.Get(name); ok && a.Azure != nil {
+				return a.Azure.TenantID
+			}
+			return ""
+		},
 	}
 }
 

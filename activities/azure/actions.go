@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,6 +100,24 @@ func boolIn(in map[string]any, key string) bool {
 	return b
 }
 
+// SameTenant refuses a peering between accounts of different Azure tenants:
+// ARM then needs a token of the remote tenant in x-ms-authorization-auxiliary
+// (arm.ClientOptions.AuxiliaryTenants, with an application registered in
+// both tenants), which Topoflow does not send; without it Azure answers 403
+// LinkedAuthorizationFailed
+// (https://learn.microsoft.com/en-us/azure/virtual-network/create-peering-different-subscriptions).
+// Across subscriptions of one tenant the account needs peer rights (Network
+// Contributor) on the remote VNet.
+func SameTenant(local, remote *accounts.Account) error {
+	if local.Azure == nil || remote.Azure == nil || local.Azure.TenantID == "" || remote.Azure.TenantID == "" ||
+		strings.EqualFold(local.Azure.TenantID, remote.Azure.TenantID) {
+		return nil
+	}
+	return fmt.Errorf("account %q is in Azure tenant %s and account %q in tenant %s: VNet peering across tenants needs "+
+		"auxiliary-tenant tokens, which Topoflow does not send; use accounts of one tenant with Network Contributor rights on both VNets",
+		local.Name, local.Azure.TenantID, remote.Name, remote.Azure.TenantID)
+}
+
 // VNetID returns the ARM resource ID of a VNet.
 func VNetID(sub, rg, vnet string) string {
 	return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/virtualNetworks/%s", sub, rg, vnet)
@@ -189,6 +208,9 @@ func (a *Actions) CreatePeering(ctx context.Context, call plan.Call) (plan.Outpu
 		racct, ok := a.accts.Get(ra)
 		if !ok || racct.Azure == nil {
 			return nil, appErr(plan.ErrInvalid, "%s: remoteAccount %q is not an azure account of the worker's registry", call.Action, ra)
+		}
+		if err := SameTenant(s.acct, racct); err != nil {
+			return nil, appErr(plan.ErrInvalid, "%s: %v", call.Action, err)
 		}
 		remoteSub = racct.Azure.SubscriptionID
 	}

@@ -333,6 +333,35 @@ func TestBothSidesInParallel(t *testing.T) {
 					t.Fatalf("peering state %v, want Connected", got["peeringState"])
 				}
 			}
+			// Leave no peering between the two VNets for the next case (a
+			// VNet pair has one peering each way).
+			for _, side := range sides {
+				mustRun(t, tc.a.DeletePeering, call(catalog.AzureNetworkDeletePeering, map[string]any{
+					"resourceGroup": side["resourceGroup"], "vnet": side["vnet"], "name": name}))
+			}
 		})
+	}
+}
+
+// TestSameTenant: peering across Azure tenants is refused before any call
+// (it would need auxiliary-tenant tokens); one tenant is fine.
+func TestSameTenant(t *testing.T) {
+	acct := func(name, tenant string) *accounts.Account {
+		return &accounts.Account{Name: name, Azure: &accounts.Azure{TenantID: tenant}}
+	}
+	tests := []struct {
+		a, b    *accounts.Account
+		refused bool
+	}{
+		{acct("x", "t1"), acct("y", "t1"), false},
+		{acct("x", "t1"), acct("y", "T1"), false},
+		{acct("x", "t1"), acct("y", "t2"), true},
+		{acct("x", ""), acct("y", "t2"), false},
+	}
+	for _, tc := range tests {
+		err := azure.SameTenant(tc.a, tc.b)
+		if (err != nil) != tc.refused || (err != nil && !strings.Contains(err.Error(), "auxiliary-tenant tokens")) {
+			t.Errorf("%s/%s: %v, refused want %v", tc.a.Azure.TenantID, tc.b.Azure.TenantID, err, tc.refused)
+		}
 	}
 }

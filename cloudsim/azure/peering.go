@@ -245,6 +245,17 @@ func (srv *Server) putPeering(w http.ResponseWriter, r *http.Request) {
 		armError(w, http.StatusBadRequest, "CannotPeerVirtualNetworkWithItself", "A virtual network cannot be peered with itself.")
 		return
 	}
+	if caller, ok := srv.caller(r); ok && !srv.mayPeerWith(r, caller, remote) {
+		// Peering needs Microsoft.Network/virtualNetworks/peer/action on the remote VNet, and across
+		// tenants a token of the remote tenant in x-ms-authorization-auxiliary
+		// (https://learn.microsoft.com/en-us/azure/virtual-network/create-peering-different-subscriptions,
+		// https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/authenticate-multi-tenant).
+		armError(w, http.StatusForbidden, "LinkedAuthorizationFailed", fmt.Sprintf(
+			"The client '%s' has permission to perform action 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write' on scope '%s/virtualNetworkPeerings/%s'; "+
+				"however, it does not have permission to perform action(s) 'Microsoft.Network/virtualNetworks/peer/action' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+			caller.ID, local.ID, r.PathValue("name"), remote.ID))
+		return
+	}
 	if overlaps(local.CIDR, remote.CIDR) {
 		armError(w, http.StatusBadRequest, "VnetAddressSpacesOverlap", fmt.Sprintf("Cannot create or update peering %s. Virtual networks %s and %s cannot be peered because their address spaces overlap.", r.PathValue("name"), local.ID, remote.ID))
 		return
@@ -311,6 +322,40 @@ func (srv *Server) putPeering(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Azure-AsyncOperation", srv.asyncURL(r, local.Region, op.ID))
 	w.Header().Set("Retry-After-Ms", strconv.Itoa(int(srv.opts.RetryAfter/time.Millisecond)))
 	writeJSON(w, status, srv.renderPeering(p))
+}
+
+// AttrNetworkContributors on a VNet lists (comma-separated) the inventory
+// accounts other than its owner that hold peer rights on it (a Network
+// Contributor role assignment on the VNet).
+const AttrNetworkContributors = "networkContributors"
+
+// mayPeerWith reports whether caller may peer a VNet with remote: remote is
+// the caller's own, or lists the caller in AttrNetworkContributors; across
+// tenants the request must also carry, in x-ms-authorization-auxiliary, a
+// token minted in the remote account's tenant.
+func (srv *Server) mayPeerWith(r *http.Request, caller *inventory.Account, remote *inventory.VPC) bool {
+	if remote.Account == caller.ID {
+		return true
+	}
+	granted := false
+	for _, a := range strings.Split(remote.Attrs[AttrNetworkContributors], ",") {
+		granted = granted || strings.TrimSpace(a) == caller.ID
+	}
+	if !granted {
+		return false
+	}
+	owner, err := inventory.Get[*inventory.Account](srv.sim.Inventory, remote.Account)
+	if err != nil || owner.TenantID == "" || strings.EqualFold(owner.TenantID, caller.TenantID) {
+		return true
+	}
+	for _, tok := range strings.Split(r.Header.Get("x-ms-authorization-auxiliary"), ",") {
+		aux := r.Clone(r.Context())
+		aux.Header.Set("Authorization", strings.TrimSpace(tok))
+		if a, ok := srv.caller(aux); ok && strings.EqualFold(a.TenantID, owner.TenantID) {
+			return true
+		}
+	}
+	return false
 }
 
 func (srv *Server) getPeering(w http.ResponseWriter, r *http.Request) {
