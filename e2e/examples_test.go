@@ -376,15 +376,15 @@ func (d *devEnv) apply(t *testing.T, ex *example) string {
 }
 
 // exampleOperator is who the test acts as for operator actions (retry,
-// rollback): a member of group:platform-oncall in specs/trust.yaml, an
+// rollback): a member of group:platform-oncall in specs/trust/dev.yaml, an
 // operator of every example by default.
 const exampleOperator = "platform-oncall@example.com"
 
 // people expands the identities and group:<name> entries a gate awaits into
-// distinct people, with the groups of specs/trust.yaml (the worker's trust).
+// distinct people, with the groups of specs/trust/dev.yaml (the worker's trust).
 func (d *devEnv) people(t *testing.T, awaiting []string) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(d.root, "specs", "trust.yaml"))
+	b, err := os.ReadFile(filepath.Join(d.root, "specs", "trust", "dev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +392,7 @@ func (d *devEnv) people(t *testing.T, awaiting []string) []string {
 		Groups map[string][]string `yaml:"groups"`
 	}
 	if err := yaml.Unmarshal(b, &tc); err != nil {
-		t.Fatalf("specs/trust.yaml: %v", err)
+		t.Fatalf("specs/trust/dev.yaml: %v", err)
 	}
 	seen := map[string]bool{}
 	var out []string

@@ -11,7 +11,7 @@
 # specs/ need; comma-separated files are merged) and CLOUDSIM_SHIFT (0: the
 # world's 127.x addresses as written; N moves them by N in the second octet, so
 # a second stack, e.g. a test's, runs beside this one without colliding),
-# TOPOFLOW_TRUST (specs/trust.yaml: the examples' groups, dev mode).
+# TOPOFLOW_TRUST (specs/trust/dev.yaml: the examples' groups, dev mode).
 # With --background the script returns once everything is up, leaving the
 # processes running; `scripts/dev.sh --stop` stops them (used by make run).
 set -euo pipefail
@@ -130,7 +130,7 @@ devenv=$("$BIN/topoflow-devenv" -world "$CLOUDSIM_WORLDS") || exit 1
 eval "$devenv"
 TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT TEMPORAL_NAMESPACE=default TOPOFLOW_TASK_QUEUE=$TASK_QUEUE \
   TOPOFLOW_ACCOUNTS=specs/accounts.yaml CLOUDSIM_URL=http://$CLOUDSIM_ADDR \
-  TOPOFLOW_TRUST=${TOPOFLOW_TRUST:-specs/trust.yaml} \
+  TOPOFLOW_TRUST=${TOPOFLOW_TRUST:-specs/trust/dev.yaml} \
   TOPOFLOW_METRICS_ADDR=$WORKER_METRICS_ADDR \
   "$BIN/topoflow-worker" >"$RUN_DIR/worker.log" 2>&1 &
 started worker $!
