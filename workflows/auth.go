@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/policy"
 	"github.com/topoflow/topoflow/trust"
 )
 
@@ -20,6 +21,13 @@ import (
 // gate and operator policies, M-of-N gates and the size limits of signals.
 // Workflows started before it replay as they ran (names checked as given).
 const trustChange = "topoflow-trust"
+
+// planPolicyChange: the worker runs a plan only when it passes the gate
+// policy that `topoflow validate` applies (package policy: no broad grant,
+// no ungated mutating Workflow step, unless the plan records the opt-in),
+// so a plan built or edited by hand cannot skip it. Workflows started before
+// it replay as they ran.
+const planPolicyChange = "topoflow-plan-policy"
 
 // PlatformGroup is the group that may always operate a request whose plan
 // names no operators.
@@ -104,6 +112,12 @@ func (r *interp) checkPlan() error {
 	if r.req.PlanSHA256 == "" {
 		return temporal.NewNonRetryableApplicationError(
 			"request has no planSha256: start requests with `topoflow apply`, which sends the plan with its hash", ErrPlanMismatch, nil)
+	}
+	if workflow.GetVersion(r.root, planPolicyChange, workflow.DefaultVersion, 1) >= 1 {
+		if err := policy.Check(r.p); err != nil {
+			return temporal.NewNonRetryableApplicationError(
+				"plan refused by the gate policy (the worker applies the same policy as `topoflow validate`): "+err.Error(), ErrUntrustedPlan, nil)
+		}
 	}
 	if len(r.req.RequestedBy) > trust.MaxIdentity {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("requestedBy of %d bytes is longer than %d", len(r.req.RequestedBy), trust.MaxIdentity), ErrUntrustedPlan, nil)

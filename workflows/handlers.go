@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/policy"
 	"github.com/topoflow/topoflow/trust"
 )
 
@@ -375,6 +376,22 @@ func (r *interp) validateOp(name string, a OperatorAction) error {
 			for _, k := range sortedKeys(a.Inputs) {
 				if _, ok := sr.s.Inputs[k]; !ok {
 					return fmt.Errorf("step %q has no input %s", a.Step, quote(k))
+				}
+			}
+			if len(a.Inputs) > 0 {
+				// Replaced inputs pass the gate policy's grant rules like the
+				// plan's own (no 0.0.0.0/0 rule, no * whitelist), whatever the
+				// plan opted in to: nobody reviewed them. A validator change
+				// leaves no trace in history (a refused Update is not recorded).
+				merged := make(map[string]any, len(sr.inputs)+len(a.Inputs))
+				for k, v := range sr.inputs {
+					merged[k] = v
+				}
+				for k, v := range a.Inputs {
+					merged[k] = v
+				}
+				if err := policy.CheckReplacedInputs(r.p, a.Step, merged); err != nil {
+					return fmt.Errorf("replaced inputs refused: %w", err)
 				}
 			}
 		}

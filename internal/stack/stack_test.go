@@ -32,6 +32,7 @@ func testPlan(name string, gate bool) plan.Plan {
 		Source:     plan.Source{Kind: "Workflow", Name: name, SpecSHA256: strings.Repeat("0", 64)},
 		Summary:    "stack test " + name,
 		OnFailure:  plan.FailRollback,
+		Policy:     &plan.Policy{AllowUngated: true, Reason: "stack test of test.echo"},
 		Outputs:    map[string]plan.Value{"msg": plan.Expr("steps.echo.msg")},
 	}
 	var deps []string
