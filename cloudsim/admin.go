@@ -85,6 +85,20 @@ func (s *Sim) AdminHandler() http.Handler {
 		writeErr(w, 404, fmt.Errorf("%s %s: %w", kind, r.PathValue("id"), inventory.ErrNotFound))
 	})
 	mux.HandleFunc("GET /network", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Net.State()) })
+	mux.HandleFunc("GET /network/diagnose", func(w http.ResponseWriter, r *http.Request) {
+		from, to := r.URL.Query().Get("from"), r.URL.Query().Get("to")
+		if from == "" || to == "" {
+			writeErr(w, 400, errors.New("diagnose needs from=<vpc id> and to=<ip:port or host:port>"))
+			return
+		}
+		v, err := s.Net.Diagnose(from, to)
+		if err != nil {
+			writeErr(w, 400, err)
+			return
+		}
+		writeJSON(w, 200, v)
+	})
+	mux.HandleFunc("GET /network/drops", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Net.Drops()) })
 	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Faults.Rules()) })
 	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, r *http.Request) {
 		var rule faults.Rule
