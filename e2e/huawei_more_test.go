@@ -12,9 +12,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	hwsim "github.com/topoflow/topoflow/cloudsim/huawei"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/netmodel"
 	"github.com/topoflow/topoflow/cloudsim/world"
 	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/plan"
@@ -224,6 +226,14 @@ func TestHuaweiPeering(t *testing.T) {
 			b.Expr = strings.ReplaceAll(b.Expr, `":9092"`, `":9011"`)
 			pl.Steps[i].Inputs["bootstrap"] = b
 		}
+		// The strict network admits only the port the rules open: open
+		// the listener cloudsim has, as the verification uses it.
+		if id := pl.Steps[i].ID; id == "open-security-group" || id == "open-network-acl" {
+			if pl.Steps[i].Inputs["port"].Literal != 9092 {
+				t.Fatalf("%s opens %v, no longer 9092: drop this workaround", id, pl.Steps[i].Inputs["port"].Literal)
+			}
+			pl.Steps[i].Inputs["port"] = plan.Lit(9011)
+		}
 	}
 	run := startPlan(t, s, pl)
 	decideAs(t, s, run, workflows.UpdateApprove, "approve-peering", "client-b-netadmin@example.com")
@@ -278,6 +288,20 @@ securityGroups:
     name: sg-billing-kafka
     rules:
       - {direction: egress, ethertype: IPv4}
+networkACLs:
+  # Runbook 001: "If a network access control list (ACL) has been configured
+  # for the subnet of this instance, configure inbound rules for the network
+  # ACL to allow access from 198.19.128.0/17". The Kafka subnet has one that
+  # admits its own VPC and lets everything out (default rule: deny).
+  - id: 9c1d2e3f-0000-4000-8000-0000000e0a04
+    account: otc-kafka
+    region: eu-de
+    name: acl-billing-kafka
+    subnets: [9c1d2e3f-0000-4000-8000-0000000e0a02]
+    ingressRules:
+      - {name: intra-vpc, action: allow, protocol: any, ipVersion: 4, sourceIpAddress: 172.16.0.0/16}
+    egressRules:
+      - {name: all-out, action: allow, protocol: any, ipVersion: 4}
 kafka:
   - id: 9c1d2e3f-0000-4000-8000-0000000e0010
     account: otc-kafka
@@ -330,5 +354,74 @@ func TestOTCSameAccount(t *testing.T) {
 	pr := progress(t, s, run)
 	if pr.Phase != workflows.PhaseDone || stepState(pr, "verify") != workflows.StepDone {
 		t.Fatalf("phase %s, verify %s", pr.Phase, stepState(pr, "verify"))
+	}
+	checkVPCEPRulesEnforced(t, s, "otc-kafka", otcClientVPC, otcACL, otcSG, otcKafkaSubnet)
+}
+
+const (
+	otcACL         = "9c1d2e3f-0000-4000-8000-0000000e0a04"
+	otcSG          = "9c1d2e3f-0000-4000-8000-0000000e0a03"
+	otcKafkaSubnet = "9c1d2e3f-0000-4000-8000-0000000e0a02"
+)
+
+// checkVPCEPRulesEnforced removes, one at a time, the network ACL rule and
+// the security group rule the plan added for the VPCEP range (through the
+// real SDK clients), shows kafka.verify from the client VPC failing at that
+// hop, restores the rule and shows verify passing again.
+func checkVPCEPRulesEnforced(t *testing.T, s *stack.Stack, owner, clientVPC, aclID, sgID, subnetID string) {
+	t.Helper()
+	inv := s.Sim().Inventory
+	var boot []string
+	for _, ep := range inventory.List[*inventory.Endpoint](inv, inventory.Filter{}) {
+		if ep.VPCID == clientVPC {
+			boot = append(boot, ep.IP+":9011")
+		}
+	}
+	sort.Strings(boot)
+	if len(boot) != 3 {
+		t.Fatalf("endpoints in the client VPC: %v", boot)
+	}
+	reg := cloudActions(t, s)
+	if aclID != "" {
+		acl, err := inventory.Get[*inventory.NetworkACL](inv, aclID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ruleID := ""
+		for _, r := range acl.IngressRules {
+			if r.SourceIPAddress == netmodel.VPCEPSourceRange && r.DestinationPort == "9011" && r.Action == "allow" {
+				ruleID = r.ID
+			}
+		}
+		if ruleID == "" {
+			t.Fatalf("the plan did not allow %s on 9011 in network ACL %s: %+v", netmodel.VPCEPSourceRange, aclID, acl.IngressRules)
+		}
+		act(t, reg, catalog.HuaweiVPCRemoveNetworkACLRules, owner, map[string]any{"aclId": aclID, "ruleIds": []any{ruleID}})
+		wantDropped(t, s, verifyVia(s.Sim(), clientVPC, boot, "acl-removed"), clientVPC, boot[0], netmodel.HopNetworkACL,
+			"network ACL "+aclID, "denies inbound "+netmodel.VPCEPSourceRange)
+		act(t, reg, catalog.HuaweiVPCAllowNetworkACL, owner, map[string]any{"subnetId": subnetID, "cidrs": []any{netmodel.VPCEPSourceRange}, "port": 9011})
+		if err := verifyVia(s.Sim(), clientVPC, boot, "acl-restored"); err != nil {
+			t.Fatalf("verify after restoring the network ACL rule: %v", err)
+		}
+	}
+	g, err := inventory.Get[*inventory.SecurityGroup](inv, sgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ruleID := ""
+	for _, r := range g.Rules {
+		if r.RemoteCIDR == netmodel.VPCEPSourceRange && r.PortMin == 9011 {
+			ruleID = r.ID
+		}
+	}
+	if ruleID == "" {
+		t.Fatalf("the plan did not allow %s on 9011 in security group %s", netmodel.VPCEPSourceRange, sgID)
+	}
+	act(t, reg, catalog.HuaweiVPCDeleteSecurityGroupRule, owner, map[string]any{"ruleId": ruleID, "created": true})
+	wantDropped(t, s, verifyVia(s.Sim(), clientVPC, boot, "sg-removed"), clientVPC, boot[0], netmodel.HopSecurityGroup,
+		"security group "+sgID, "no ingress rule for "+netmodel.VPCEPSourceRange+" tcp/9011")
+	act(t, reg, catalog.HuaweiVPCAddSecurityGroupRule, owner, map[string]any{"securityGroupId": sgID, "port": 9011, "cidr": netmodel.VPCEPSourceRange})
+	if err := verifyVia(s.Sim(), clientVPC, boot, "sg-restored"); err != nil {
+		t.Fatalf("verify after restoring the security group rule: %v", err)
 	}
 }

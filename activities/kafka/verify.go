@@ -172,10 +172,25 @@ func stringList(x any) ([]string, error) {
 // configuration is wrong (a mismatched or unresolvable advertised address).
 func failure(retryable bool, format string, a ...any) error {
 	msg := fmt.Sprintf(format, a...)
+	if timedOut(msg) {
+		msg += " " + DropHint
+	}
 	if retryable {
 		return temporal.NewApplicationError(msg, plan.ErrVerifyFailed)
 	}
 	return temporal.NewNonRetryableApplicationError(msg, plan.ErrVerifyFailed, nil)
+}
+
+// DropHint follows a verification error whose connections timed out. A
+// timeout, unlike a refused connection (RST: nothing listens), is what a
+// cloud network gives when a security group, route table or network ACL
+// silently drops the packets (AWS: https://repost.aws/knowledge-center/ec2-troubleshoot-vpc-connectivity;
+// Huawei: https://support.huaweicloud.com/intl/en-us/usermanual-vpc/vpc_acl_0001.html).
+const DropHint = "(connections timed out: the packets were dropped on the way; check the security groups, route tables and network ACLs between the client network and the brokers)"
+
+// timedOut reports whether an error text shows a connection timeout.
+func timedOut(msg string) bool {
+	return strings.Contains(msg, "i/o timeout") || strings.Contains(msg, "context deadline exceeded") || strings.Contains(msg, "dial timeout")
 }
 
 func invalid(err error) error {
