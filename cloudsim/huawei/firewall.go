@@ -2,8 +2,8 @@ package huawei
 
 import (
 	"net/http"
-	"slices"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
