@@ -239,6 +239,23 @@ func TestAWSCrossVPC(t *testing.T) {
 		"{account: aws-msk, vpcId: "+clientAVPC+", cidr: 10.22.0.0/16, routeTableIds: [rtb-0a5c000000clia01]}", "vpcPeering", ""))
 	out := runToEnd(t, s, p)
 	checkPeered(t, s, out, clientAVPC, "10.22.0.0/16", "rtb-0a5c000000clia01")
+	// Each route of the plan is needed, on both sides of the peering.
+	pcx := vpcPeerings(s.Sim())
+	if len(pcx) != 1 {
+		t.Fatalf("peerings: %+v", pcx)
+	}
+	reg := cloudActions(t, s)
+	for _, side := range []struct{ rtb, dest, want string }{
+		{"rtb-0a5c000000clia01", "10.20.0.0/16", "the route table of VPC " + clientAVPC + " has no route to 10.20.1.11"},
+		{mskRTB, "10.22.0.0/16", "the route table of VPC " + mskVPC + " has no return route to 10.22.1.254/32 through peering " + pcx[0].ID},
+	} {
+		act(t, reg, catalog.AWSEC2DeleteRoute, "aws-msk", map[string]any{"routeTableId": side.rtb, "destination": side.dest})
+		wantDropped(t, s, verifyFromVPC(s.Sim(), clientAVPC, "no-route-"+side.rtb), clientAVPC, mskBroker(t, s.Sim()), netmodel.HopRoute, side.want)
+		act(t, reg, catalog.AWSEC2CreateRoute, "aws-msk", map[string]any{"routeTableId": side.rtb, "destination": side.dest, "peeringId": pcx[0].ID})
+		if err := verifyFromVPC(s.Sim(), clientAVPC, "route-back-"+side.rtb); err != nil {
+			t.Fatalf("verify after restoring the route to %s in %s: %v", side.dest, side.rtb, err)
+		}
+	}
 }
 
 func TestAWSCrossRegion(t *testing.T) {

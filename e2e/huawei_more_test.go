@@ -270,6 +270,30 @@ func TestHuaweiPeering(t *testing.T) {
 	if pr.Phase != workflows.PhaseDone || stepState(pr, "verify") != workflows.StepDone {
 		t.Fatalf("phase %s, verify %s", pr.Phase, stepState(pr, "verify"))
 	}
+	// Each route the plan created is needed: without it verify from the
+	// client VPC fails at the route hop; restored, it passes again.
+	k, err := inventory.Get[*inventory.KafkaInstance](s.Sim().Inventory, hwKafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var boot []string
+	for _, b := range k.Brokers {
+		boot = append(boot, fmt.Sprintf("%s:%d", b.ListenerIP, b.Port))
+	}
+	reg := cloudActions(t, s)
+	for _, side := range []struct{ account, vpc, dest, want string }{
+		{"hw-client-b", hwClientVPC, "192.168.0.0/16", "the route table of VPC " + hwClientVPC + " has no route to 192.168.0.61"},
+		{"hw-kafka-owner", hwOwnerVPC, "10.1.0.0/16", "the route table of VPC " + hwOwnerVPC + " has no return route to 10.1.0.254/32 through peering " + p.ID},
+	} {
+		route := map[string]any{"vpcId": side.vpc, "destination": side.dest, "nexthop": p.ID}
+		out := act(t, reg, catalog.HuaweiVPCAddRoute, side.account, route) // the plan's route: reused, not created
+		act(t, reg, catalog.HuaweiVPCDeleteRoute, side.account, map[string]any{"routeId": out["routeId"], "created": true})
+		wantDropped(t, s, verifyVia(s.Sim(), hwClientVPC, boot, "peering-no-route-"+side.vpc), hwClientVPC, boot[0], netmodel.HopRoute, side.want)
+		act(t, reg, catalog.HuaweiVPCAddRoute, side.account, route)
+		if err := verifyVia(s.Sim(), hwClientVPC, boot, "peering-route-back-"+side.vpc); err != nil {
+			t.Fatalf("verify after restoring the route to %s in %s: %v", side.dest, side.vpc, err)
+		}
+	}
 }
 
 // otcWorld adds runbook 001's Open Telekom Cloud instance to the default

@@ -323,10 +323,20 @@ func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, er
 	}, nil
 }
 
+// dialTimeout is the connect timeout of every connection verify opens.
+const dialTimeout = 3 * time.Second
+
 func (v *verifier) dialer(in verifyInputs) (DialFunc, error) {
-	var dial DialFunc = (&net.Dialer{Timeout: 3 * time.Second}).DialContext
+	var dial DialFunc = (&net.Dialer{Timeout: dialTimeout}).DialContext
 	if in.ClientNetwork != "" && v.opts.DialFrom != nil {
-		dial = v.opts.DialFrom(in.ClientNetwork)
+		// The same connect timeout as the direct dialer: a dropped SYN
+		// fails this address after dialTimeout, not the whole verification.
+		from := v.opts.DialFrom(in.ClientNetwork)
+		dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+			defer cancel()
+			return from(ctx, network, address)
+		}
 	}
 	if !in.TLS {
 		return dial, nil

@@ -203,13 +203,25 @@ func TestVerifyHDInsightPeering(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("no active peering: unreachable", func(t *testing.T) {
+	t.Run("no active peering: dropped", func(t *testing.T) {
 		_, err := verify(ctx, call(map[string]any{"bootstrap": []any{wn0}, "clientNetwork": aksVNet}))
-		if err == nil || !strings.Contains(err.Error(), "no route to host") || appErr(t, err).NonRetryable() {
-			t.Errorf("want retryable no-route error, got %v", err)
+		if err == nil || !strings.Contains(err.Error(), "i/o timeout") || !strings.Contains(err.Error(), kafka.DropHint) || appErr(t, err).NonRetryable() {
+			t.Errorf("want a retryable timeout (packets dropped), got %v", err)
 		}
 	})
+	// Azure peers two VNets with one peering per side; traffic flows once both are Connected.
 	if _, err := inventory.Update(s.Inventory, peering.ID, func(p *inventory.Peering) error { p.Status = inventory.PeeringActive; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("one side Connected: dropped", func(t *testing.T) {
+		_, err := verify(ctx, call(map[string]any{"bootstrap": []any{wn0}, "clientNetwork": aksVNet}))
+		if err == nil || !strings.Contains(err.Error(), "i/o timeout") || appErr(t, err).NonRetryable() {
+			t.Errorf("want a retryable timeout (packets dropped), got %v", err)
+		}
+	})
+	if _, err := inventory.Create(s.Inventory, &inventory.Peering{
+		Meta: inventory.Meta{Account: "az-hdinsight", Status: inventory.PeeringActive}, VPCID: hdiVNet, PeerVPCID: aksVNet,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("host names fail from the peered VNet", func(t *testing.T) {

@@ -406,11 +406,19 @@ func (n *Network) Drops() []Drop {
 	return append([]Drop(nil), n.drops...)
 }
 
-// timeoutError is what a dial to a silently dropping path returns once the
-// caller gives up: a timeout, as a real SYN without an answer gives.
-type timeoutError struct{}
+// ConnectTimeout bounds a dial through a dropping path when the caller's
+// context has no deadline, as the OS connect timeout does (shorter than
+// Linux's ~2 minutes of SYN retries, tcp_syn_retries(7), to keep tests quick).
+var ConnectTimeout = 20 * time.Second
 
-func (timeoutError) Error() string   { return "i/o timeout" }
+// timeoutError is what a dial to a silently dropping path returns once the
+// caller gives up: a timeout, as a real SYN without an answer gives. The
+// text adds the twin's diagnosis (only DialFrom, a twin dialer, returns it).
+type timeoutError struct{ v Verdict }
+
+func (e timeoutError) Error() string {
+	return fmt.Sprintf("i/o timeout (cloudsim dropped it: %s: %s)", e.v.Hop, e.v.Reason)
+}
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
 
@@ -436,8 +444,13 @@ func (n *Network) DialFrom(vpcID string) DialFunc {
 		p, _ := strconv.Atoi(port)
 		if v := n.verdict(vpcID, ip, p); !v.Allowed {
 			n.drop(v)
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, ConnectTimeout)
+				defer cancel()
+			}
 			<-ctx.Done() // the SYN is dropped: nothing answers
-			return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: timeoutError{}}
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: timeoutError{v}}
 		}
 		var d net.Dialer
 		return d.DialContext(ctx, network, net.JoinHostPort(ip, port))
