@@ -49,6 +49,8 @@ func (s *Sim) ResetToWorld() error {
 //	GET    /inventory[?kind=&account=]   every live resource by kind (hidden ones too)
 //	GET    /inventory/{kind}/{id}        one resource
 //	GET    /network                      running brokers, forwarders, reconcile errors
+//	GET    /network/diagnose?from=&to=   why a client host of VPC from can or cannot reach to (ip:port)
+//	GET    /network/drops                recently dropped connections and why
 //	GET    /faults                       fault rules with hit counts
 //	POST   /faults                       add a rule (faults.Rule JSON) → {"id": ...}
 //	DELETE /faults/{id}, DELETE /faults  remove one or all rules

@@ -73,6 +73,8 @@ func (a *api) ownFirewall(w http.ResponseWriter, c *caller) (*inventory.NetworkA
 	id := c.r.PathValue("id")
 	acl, err := inventory.Get[*inventory.NetworkACL](a.inv, id)
 	if err != nil || !c.owned(acl) {
+		// 404 for a missing ACL: Terraform's resourceNetworkAclRead treats it as
+		// deleted (common.CheckDeletedDiag acts on the status); the code is the twin's own.
 		writeErr(w, http.StatusNotFound, "VPC.1801", "Firewall "+id+" does not exist")
 		return nil, false
 	}
