@@ -481,7 +481,7 @@ func TestAWSOnPremTransitGateway(t *testing.T) {
 	sim := s.Sim()
 	p := compile(t, awsSpec("e2e-aws-onprem", "{account: aws-transit, onPremCidr: 172.16.0.0/12}", "transitGateway",
 		"  transitGateway: {transitGatewayId: tgw-0a5c00000000tr001, routeTableId: tgw-rtb-0a5c0000tr001}\n"+
-			"  approval: {approvers: [kafka-owner@example.com], deadline: 1h}\n  verify: {enabled: false}\n"))
+			"  approval: {approvers: [kafka-owner@example.com], deadline: 1h}\n  verify: {clientNetwork: "+onPremNet+"}\n"))
 	run := startPlan(t, s, p)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -524,7 +524,35 @@ func TestAWSOnPremTransitGateway(t *testing.T) {
 	if ingressFrom(t, sim, mskSG, "172.16.0.0/12", 9092) == nil {
 		t.Fatal("the on-premises range is not allowed on 9092")
 	}
+	// The request verified from a host of the on-premises network through
+	// the transit gateway. Each route the plan created is needed.
+	reg := cloudActions(t, s)
+	for _, c := range []struct {
+		account, drop, restore string
+		del, add               map[string]any
+		want                   string
+	}{
+		{"aws-transit", catalog.AWSEC2DeleteTGWRoute, catalog.AWSEC2CreateTGWRoute,
+			map[string]any{"routeTableId": "tgw-rtb-0a5c0000tr001", "destination": "10.20.0.0/16"},
+			map[string]any{"routeTableId": "tgw-rtb-0a5c0000tr001", "destination": "10.20.0.0/16", "attachmentId": att.ID},
+			"the route table of transit gateway tgw-0a5c00000000tr001 has no route to 10.20.1.11 through attachment " + att.ID},
+		{"aws-msk", catalog.AWSEC2DeleteRoute, catalog.AWSEC2CreateRoute,
+			map[string]any{"routeTableId": mskRTB, "destination": "172.16.0.0/12"},
+			map[string]any{"routeTableId": mskRTB, "destination": "172.16.0.0/12", "transitGatewayId": "tgw-0a5c00000000tr001"},
+			"the route table of VPC " + mskVPC + " has no return route to 172.16.1.254/32 through transit gateway tgw-0a5c00000000tr001"},
+	} {
+		act(t, reg, c.drop, c.account, c.del)
+		wantDropped(t, s, verifyFromVPC(sim, onPremNet, "tgw-"+c.drop), onPremNet, mskBroker(t, sim), netmodel.HopRoute, c.want)
+		act(t, reg, c.restore, c.account, c.add)
+		if err := verifyFromVPC(sim, onPremNet, "tgw-back-"+c.drop); err != nil {
+			t.Fatalf("verify after restoring %v: %v", c.add, err)
+		}
+	}
 }
+
+// onPremNet is the on-premises network of cloudsim/worlds/aws.yaml, behind
+// the transit account's VPN attachment.
+const onPremNet = "onprem-dc"
 
 // apiVersions sends a Kafka ApiVersions request through each seed address,
 // dialing from vpc.

@@ -593,12 +593,18 @@ func (n *Network) bestRoute(v *inventory.VPC, dst netip.Prefix) (*inventory.Rout
 	return best, where
 }
 
-// tgwAttachment returns the available attachment of a VPC to a transit gateway.
+// tgwAttachment returns the available attachment of a VPC to a transit
+// gateway: a VPC attachment, or for a network outside AWS (an on-premises
+// network behind a VPN/Direct Connect attachment) the attachment its Attrs
+// name (transitGateway, transitGatewayAttachment).
 func (n *Network) tgwAttachment(vpcID, tgw string) *inventory.Peering {
 	for _, p := range inventory.List[*inventory.Peering](n.inv, inventory.Filter{}) {
 		if p.Attrs["awsType"] == "transit-gateway-attachment" && p.VPCID == vpcID && p.PeerVPCID == tgw && p.Status == "available" {
 			return p
 		}
+	}
+	if v, err := inventory.Get[*inventory.VPC](n.inv, vpcID); err == nil && v.Attrs["transitGateway"] == tgw && v.Attrs["transitGatewayAttachment"] != "" {
+		return &inventory.Peering{Meta: inventory.Meta{ID: v.Attrs["transitGatewayAttachment"], Status: "available"}, VPCID: vpcID, PeerVPCID: tgw}
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ vpcs:
   - {id: client, account: hw, region: cn-north-4, cidr: 10.1.0.0/16, addressBlock: 127.244.0.0/16}
   - {id: hdi, account: az, region: westeurope, cidr: 10.30.0.0/16, addressBlock: 127.245.0.0/16}
   - {id: aks, account: az, region: westeurope, cidr: 10.31.0.0/16, addressBlock: 127.246.0.0/16}
+  - {id: dc, account: dc, cidr: 172.16.0.0/12, addressBlock: 127.247.0.0/16, attrs: {transitGateway: tgw-1, transitGatewayAttachment: att-vpn}}
 subnets:
   - {id: msk-a, vpc: msk, cidr: 10.20.1.0/24, addressBlock: 127.240.1.0/24}
   - {id: cli-a, vpc: cli, cidr: 10.21.1.0/24, addressBlock: 127.241.1.0/24}
@@ -42,6 +43,7 @@ securityGroups:
       - {direction: ingress, protocol: tcp, portMin: 9092, portMax: 9092, remoteGroupId: sg-same}
       - {direction: ingress, protocol: tcp, portMin: 9094, portMax: 9094, remoteGroupId: 222222222222/sg-cli}
       - {direction: ingress, protocol: tcp, portMin: 9096, portMax: 9096, remoteGroupId: 111111111111/sg-fra}
+      - {direction: ingress, protocol: tcp, portMin: 9092, portMax: 9092, remoteCidr: 172.16.0.0/12}
   - {id: sg-same, vpc: msk, name: default, rules: [{direction: egress}]}
   - {id: sg-cli, vpc: cli, name: default, rules: [{direction: egress, protocol: tcp, portMin: 9092, portMax: 9099, remoteCidr: 10.20.0.0/16}]}
   - {id: sg-fra, vpc: fra, name: default, rules: [{direction: egress}]}
@@ -65,8 +67,11 @@ peerings:
   - {id: pcx-1, vpc: msk, peerVpc: cli, status: active}
   - {id: pcx-fra, vpc: msk, peerVpc: fra, status: active}
   - {id: hw-peer, vpc: kafka, peerVpc: client, status: active}
+  - {id: att-msk, vpc: msk, peerVpc: tgw-1, status: available, attrs: {awsType: transit-gateway-attachment}}
 routeTables:
-  - {id: rtb-msk, vpc: msk, routes: [{destination: 10.21.0.0/16, nextHopType: vpc-peering-connection, nextHop: pcx-1}, {destination: 10.40.0.0/16, nextHopType: vpc-peering-connection, nextHop: pcx-fra}]}
+  - {id: rtb-msk, vpc: msk, routes: [{destination: 10.21.0.0/16, nextHopType: vpc-peering-connection, nextHop: pcx-1}, {destination: 10.40.0.0/16, nextHopType: vpc-peering-connection, nextHop: pcx-fra}, {destination: 172.16.0.0/12, nextHopType: transit-gateway, nextHop: tgw-1}]}
+  - {id: tgw-rtb-1, vpc: tgw-1, routes: [{destination: 10.20.0.0/16, nextHopType: transit-gateway-attachment, nextHop: att-msk}, {destination: 172.16.0.0/12, nextHopType: transit-gateway-attachment, nextHop: att-vpn}]}
+  - {id: rtb-dc, vpc: dc, routes: [{destination: 10.0.0.0/8, nextHopType: transit-gateway, nextHop: tgw-1}]}
   - {id: rtb-cli, vpc: cli, routes: [{destination: 10.20.0.0/16, nextHopType: vpc-peering-connection, nextHop: pcx-1}]}
   - {id: rtb-fra, vpc: fra, routes: [{destination: 10.20.0.0/16, nextHopType: vpc-peering-connection, nextHop: pcx-fra}]}
   - {id: rtb-kafka, vpc: kafka, routes: [{destination: 10.1.0.0/16, nextHopType: peering, nextHop: hw-peer}]}
@@ -143,6 +148,13 @@ func TestPolicy(t *testing.T) {
 		{name: "route to a peering that is not active", from: "cli", ip: mskENI, port: 9093, hop: HopPeering, reason: "not active (pending-acceptance)",
 			change: func(inv *inventory.Store) {
 				_, _ = inventory.Update(inv, "pcx-1", func(p *inventory.Peering) error { p.Status = "pending-acceptance"; return nil })
+			}},
+		{name: "on-premises through a transit gateway, routes both ways", from: "dc", ip: mskENI, port: 9092},
+		{name: "transit gateway without a route to the destination", from: "dc", ip: mskENI, port: 9092, hop: HopRoute, reason: "route table of transit gateway tgw-1 has no route to 10.20.1.11 through attachment att-msk",
+			change: routeUpdate("tgw-rtb-1", []inventory.Route{{Destination: "172.16.0.0/12", NextHopType: "transit-gateway-attachment", NextHop: "att-vpn"}})},
+		{name: "transit gateway attachment not available", from: "dc", ip: mskENI, port: 9092, hop: HopRoute, reason: "VPC msk has no available attachment to transit gateway tgw-1",
+			change: func(inv *inventory.Store) {
+				_, _ = inventory.Update(inv, "att-msk", func(p *inventory.Peering) error { p.Status = "pendingAcceptance"; return nil })
 			}},
 		{name: "no path between unpeered VPCs", from: "client", ip: "127.242.1.20", port: 9092, hop: HopRoute},
 		{name: "Huawei peering allowed by the network ACL", from: "client", ip: dmsBroker, port: 9092},
