@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -296,50 +297,21 @@ func TestHuaweiPeering(t *testing.T) {
 	}
 }
 
-// otcWorld adds runbook 001's Open Telekom Cloud instance to the default
-// world (which has the otc-kafka account but no network): the DMS instance's
-// VPC and a client VPC of the same account, moved like the rest of the world.
-const otcWorld = `
-vpcs:
-  - {id: 9c1d2e3f-0000-4000-8000-0000000e0a01, account: otc-kafka, region: eu-de, name: vpc-billing-kafka, cidr: 172.16.0.0/16, addressBlock: 127.26.0.0/16}
-  - {id: 9c1d2e3f-0000-4000-8000-0000000e0b01, account: otc-kafka, region: eu-de, name: vpc-billing-apps, cidr: 172.17.0.0/16, addressBlock: 127.27.0.0/16}
-subnets:
-  - {id: 9c1d2e3f-0000-4000-8000-0000000e0a02, vpc: 9c1d2e3f-0000-4000-8000-0000000e0a01, name: subnet-kafka, cidr: 172.16.0.0/24, addressBlock: 127.26.0.0/24, gatewayIp: 127.26.0.1}
-  - {id: 9c1d2e3f-0000-4000-8000-0000000e0b02, vpc: 9c1d2e3f-0000-4000-8000-0000000e0b01, name: subnet-apps, cidr: 172.17.0.0/24, addressBlock: 127.27.0.0/24, gatewayIp: 127.27.0.1}
-securityGroups:
-  - id: 9c1d2e3f-0000-4000-8000-0000000e0a03
-    vpc: 9c1d2e3f-0000-4000-8000-0000000e0a01
-    name: sg-billing-kafka
-    rules:
-      - {direction: egress, ethertype: IPv4}
-networkACLs:
-  # Runbook 001: "If a network access control list (ACL) has been configured
-  # for the subnet of this instance, configure inbound rules for the network
-  # ACL to allow access from 198.19.128.0/17". The Kafka subnet has one that
-  # admits its own VPC and lets everything out (default rule: deny).
-  - id: 9c1d2e3f-0000-4000-8000-0000000e0a04
-    account: otc-kafka
-    region: eu-de
-    name: acl-billing-kafka
-    subnets: [9c1d2e3f-0000-4000-8000-0000000e0a02]
-    ingressRules:
-      - {name: intra-vpc, action: allow, protocol: any, ipVersion: 4, sourceIpAddress: 172.16.0.0/16}
-    egressRules:
-      - {name: all-out, action: allow, protocol: any, ipVersion: 4}
-kafka:
-  - id: 9c1d2e3f-0000-4000-8000-0000000e0010
-    account: otc-kafka
-    name: billing-kafka
-    engine: dms
-    engineVersion: "2.7"
-    vpc: 9c1d2e3f-0000-4000-8000-0000000e0a01
-    subnet: 9c1d2e3f-0000-4000-8000-0000000e0a02
-    securityGroup: 9c1d2e3f-0000-4000-8000-0000000e0a03
-    brokers:
-      - {id: 0, host: broker-0, listenerIp: 127.26.0.11, port: 9011, portId: 9c1d2e3f-0000-4000-8000-0000000e0a11}
-      - {id: 1, host: broker-1, listenerIp: 127.26.0.12, port: 9011, portId: 9c1d2e3f-0000-4000-8000-0000000e0a12}
-      - {id: 2, host: broker-2, listenerIp: 127.26.0.13, port: 9011, portId: 9c1d2e3f-0000-4000-8000-0000000e0a13}
-`
+// otcWorld reads cloudsim/worlds/otc.yaml: runbook 001's Open Telekom Cloud
+// instance (the default world has the otc-kafka account but no network), its
+// VPC with a network ACL on the Kafka subnet, and a client VPC of the same account.
+func otcWorld(t *testing.T) *world.World {
+	t.Helper()
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := world.ReadFile(filepath.Join(root, "cloudsim", "worlds", "otc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
 
 // TestOTCSameAccount runs specs/otc-vpcep.yaml (runbook 001, Open Telekom
 // Cloud, client VPC in the Kafka owner's account): the same actions as Huawei
@@ -348,10 +320,7 @@ kafka:
 func TestOTCSameAccount(t *testing.T) {
 	const otcKafka, otcClientVPC = "9c1d2e3f-0000-4000-8000-0000000e0010", "9c1d2e3f-0000-4000-8000-0000000e0b01"
 	s := newStack(t)
-	w, err := world.Parse([]byte(otcWorld))
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := otcWorld(t)
 	if err := w.Shift(s.WorldShift()); err != nil {
 		t.Fatal(err)
 	}
