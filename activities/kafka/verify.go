@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -172,26 +173,18 @@ func stringList(x any) ([]string, error) {
 // configuration is wrong (a mismatched or unresolvable advertised address).
 func failure(retryable bool, format string, a ...any) error {
 	msg := fmt.Sprintf(format, a...)
-	if timedOut(msg) {
-		msg += " " + DropHint
-	}
 	if retryable {
 		return temporal.NewApplicationError(msg, plan.ErrVerifyFailed)
 	}
 	return temporal.NewNonRetryableApplicationError(msg, plan.ErrVerifyFailed, nil)
 }
 
-// DropHint follows a verification error whose connections timed out. A
+// DropHint follows a verification error after a connect timed out. A
 // timeout, unlike a refused connection (RST: nothing listens), is what a
 // cloud network gives when a security group, route table or network ACL
 // silently drops the packets (AWS: https://repost.aws/knowledge-center/ec2-troubleshoot-vpc-connectivity;
 // Huawei: https://support.huaweicloud.com/intl/en-us/usermanual-vpc/vpc_acl_0001.html).
 const DropHint = "(connections timed out: the packets were dropped on the way; check the security groups, route tables and network ACLs between the client network and the brokers)"
-
-// timedOut reports whether an error text shows a connection timeout.
-func timedOut(msg string) bool {
-	return strings.Contains(msg, "i/o timeout") || strings.Contains(msg, "context deadline exceeded") || strings.Contains(msg, "dial timeout")
-}
 
 func invalid(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), plan.ErrInvalid, nil)
@@ -219,6 +212,29 @@ func invalid(err error) error {
 // Errors are plan.ErrVerifyFailed application errors naming the broker, the
 // address and the cause; non-retryable for configuration faults.
 func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+	var dropped atomic.Bool
+	out, err := v.verify(ctx, call, &dropped)
+	if err != nil && dropped.Load() {
+		err = withDropHint(err)
+	}
+	return out, err
+}
+
+// withDropHint appends DropHint to a verification error, keeping its type
+// and retryability.
+func withDropHint(err error) error {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || strings.Contains(ae.Message(), DropHint) {
+		return err
+	}
+	msg := ae.Message() + " " + DropHint
+	if ae.NonRetryable() {
+		return temporal.NewNonRetryableApplicationError(msg, ae.Type(), nil)
+	}
+	return temporal.NewApplicationError(msg, ae.Type())
+}
+
+func (v *verifier) verify(ctx context.Context, call plan.Call, dropped *atomic.Bool) (plan.Outputs, error) {
 	in, err := parseInputs(call.Inputs)
 	if err != nil {
 		return nil, invalid(fmt.Errorf("%s: %w", ActionVerify, err))
@@ -230,6 +246,17 @@ func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, er
 	dial, err := v.dialer(in)
 	if err != nil {
 		return nil, invalid(fmt.Errorf("%s: %w", ActionVerify, err))
+	}
+	// A connect that timed out (no answer at all, unlike a refusal) marks the
+	// verification as having met dropped packets.
+	dialOnce := dial
+	dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+		c, err := dialOnce(ctx, network, address)
+		var ne net.Error
+		if err != nil && errors.As(err, &ne) && ne.Timeout() {
+			dropped.Store(true)
+		}
+		return c, err
 	}
 	base := []kgo.Opt{
 		kgo.Dialer(dial),

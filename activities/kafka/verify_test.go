@@ -158,6 +158,10 @@ func TestVerifyCrossVPCEndpoints(t *testing.T) {
 		if ae.NonRetryable() || !strings.Contains(err.Error(), "broker 2 advertises "+addrs[2]) || !strings.Contains(err.Error(), "refused") {
 			t.Errorf("want retryable error naming broker 2 at %s (connection refused), got nonRetryable=%v %v", addrs[2], ae.NonRetryable(), err)
 		}
+		// Nothing listens there: a reset, not a drop, so no drop hint.
+		if strings.Contains(err.Error(), kafka.DropHint) {
+			t.Errorf("a refused connection is reported as dropped: %v", err)
+		}
 	})
 
 	t.Run("broker down is retryable", func(t *testing.T) {
