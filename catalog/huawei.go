@@ -29,6 +29,8 @@ const (
 	HuaweiVPCDeletePeering           = "huawei.vpc.deletePeering"
 	HuaweiVPCAddRoute                = "huawei.vpc.addRoute"
 	HuaweiVPCDeleteRoute             = "huawei.vpc.deleteRoute"
+	HuaweiVPCAllowNetworkACL         = "huawei.vpc.allowNetworkACL"
+	HuaweiVPCRemoveNetworkACLRules   = "huawei.vpc.removeNetworkACLRules"
 )
 
 func hwStr(name, doc string) Param {
@@ -217,6 +219,33 @@ func init() {
 			{Name: "created", Type: "boolean", Doc: "false skips the delete (the rule was not created by Topoflow)"},
 		},
 		Outputs: []string{"ruleId", "deleted"},
+	})
+	Register(Action{
+		Name: HuaweiVPCAllowNetworkACL, Provider: "huawei",
+		Title: "Allow a port in the subnet's network ACL",
+		Doc: "If the subnet has a network ACL (VPC v3 firewall), inserts TCP allow rules for the CIDRs at the front of its inbound rules " +
+			"(runbook 001: allow 198.19.128.0/17 there too); CIDRs an allow rule already covers are skipped; no ACL: nothing to do.",
+		Inputs: []Param{
+			hwStr("subnetId", "subnet whose network ACL gets the rules"),
+			{Name: "cidrs", Type: "array", Required: true, Doc: "source CIDRs to allow"},
+			{Name: "port", Type: "integer", Required: true, Doc: "destination TCP port"},
+			hwOptStr("description", "free text"),
+		},
+		Outputs: []string{"aclId", "ruleIds", "created"},
+		Inverse: &Inverse{
+			Action: HuaweiVPCRemoveNetworkACLRules, Title: "Remove the network ACL rules",
+			Inputs: map[string]plan.Value{"aclId": plan.Expr("output.aclId"), "ruleIds": plan.Expr("output.ruleIds")},
+		},
+	})
+	Register(Action{
+		Name: HuaweiVPCRemoveNetworkACLRules, Provider: "huawei",
+		Title: "Remove network ACL rules",
+		Doc:   "Removes the inbound rules Topoflow inserted; rules or an ACL already gone count as done; aclId \"\" is a no-op.",
+		Inputs: []Param{
+			hwOptStr("aclId", "network ACL (firewall) ID; empty: nothing to do"),
+			{Name: "ruleIds", Type: "array", Doc: "rule IDs to remove"},
+		},
+		Outputs: []string{"aclId", "removed"},
 	})
 	Register(Action{
 		Name: HuaweiVPCCreatePeering, Provider: "huawei",

@@ -12,6 +12,7 @@ func TestHuaweiCatalog(t *testing.T) {
 		HuaweiVPCEPGetEndpoint, HuaweiVPCEPDeleteEndpoint, HuaweiVPCEPAcceptConnection, HuaweiVPCEPRejectConnection,
 		HuaweiVPCAddSecurityGroupRule, HuaweiVPCDeleteSecurityGroupRule, HuaweiVPCCreatePeering, HuaweiVPCAcceptPeering,
 		HuaweiVPCGetPeering, HuaweiVPCDeletePeering, HuaweiVPCAddRoute, HuaweiVPCDeleteRoute,
+		HuaweiVPCAllowNetworkACL, HuaweiVPCRemoveNetworkACLRules,
 	}
 	for _, n := range names {
 		a, ok := Lookup(n)

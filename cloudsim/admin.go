@@ -54,6 +54,8 @@ func (s *Sim) ResetToWorld() error {
 //	GET    /network/socks                SOCKS5 endpoint of every network: {vpcId: "127.0.0.1:port"}
 //	GET    /network/socks/{vpc...}       SOCKS5 endpoint of one network: {"network": id, "socks5": "127.0.0.1:port"}
 //	GET    /network/socks/failures[?network=&target=]  CONNECTs the twin refused, with its reason (diagnosis only)
+//	GET    /network/diagnose?from=&to=   why a client host of VPC from can or cannot reach to (ip:port)
+//	GET    /network/drops                recently dropped connections and why
 //	GET    /faults                       fault rules with hit counts
 //	POST   /faults                       add a rule (faults.Rule JSON) → {"id": ...}
 //	DELETE /faults/{id}, DELETE /faults  remove one or all rules
@@ -125,6 +127,20 @@ func (s *Sim) AdminHandler() http.Handler {
 		}
 		writeJSON(w, 200, map[string]string{"network": id, "socks5": addr})
 	})
+	mux.HandleFunc("GET /network/diagnose", func(w http.ResponseWriter, r *http.Request) {
+		from, to := r.URL.Query().Get("from"), r.URL.Query().Get("to")
+		if from == "" || to == "" {
+			writeErr(w, 400, errors.New("diagnose needs from=<vpc id> and to=<ip:port or host:port>"))
+			return
+		}
+		v, err := s.Net.Diagnose(from, to)
+		if err != nil {
+			writeErr(w, 400, err)
+			return
+		}
+		writeJSON(w, 200, v)
+	})
+	mux.HandleFunc("GET /network/drops", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Net.Drops()) })
 	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Faults.Rules()) })
 	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, r *http.Request) {
 		var rule faults.Rule

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -151,6 +152,7 @@ func TestHuaweiCrossAccountRunbookOrder(t *testing.T) {
 		{"wait-instance-running", "huawei.dms.showInstance"},
 		{"set-advertised-ips", "huawei.dms.updateCrossVpcIps"},
 		{"open-security-group", "huawei.vpc.addSecurityGroupRule"},
+		{"open-network-acl", "huawei.vpc.allowNetworkACL"}, // runbook 001 Notes: the subnet ACL, where there is one
 		{"verify", "kafka.verify"},
 	}
 	if len(p.Steps) != len(want) {
@@ -195,6 +197,7 @@ func TestHuaweiCrossAccountProviderAcceptance(t *testing.T) {
 		{"wait-instance-running", "huawei.dms.showInstance", "", false},
 		{"set-advertised-ips", "huawei.dms.updateCrossVpcIps", "huawei.dms.updateCrossVpcIps", false},
 		{"open-security-group", "huawei.vpc.addSecurityGroupRule", "huawei.vpc.deleteSecurityGroupRule", false},
+		{"open-network-acl", "huawei.vpc.allowNetworkACL", "huawei.vpc.removeNetworkACLRules", false},
 		{"verify", "kafka.verify", "", false},
 	}
 	if len(p.Steps) != len(want) {
@@ -239,6 +242,14 @@ func TestHuaweiCrossAccountProviderAcceptance(t *testing.T) {
 	sg := p.Step("open-security-group")
 	if sg.Inputs["cidr"].Literal != "198.19.128.0/17" || sg.Inputs["port"].Literal != 9011 {
 		t.Errorf("security group rule = %+v", sg.Inputs)
+	}
+	// Runbook 001: where the instance's subnet has a network ACL, the VPCEP range is allowed there too.
+	acl := p.Step("open-network-acl")
+	if fmt.Sprint(acl.Inputs["cidrs"].Literal) != "[198.19.128.0/17]" || acl.Inputs["port"].Literal != 9011 || acl.Inputs["subnetId"].Expr != "steps.discover.subnetId" {
+		t.Errorf("network ACL rule = %+v", acl.Inputs)
+	}
+	if !slices.Contains(p.Step("verify").DependsOn, "open-network-acl") {
+		t.Errorf("verify does not wait for the network ACL rule: %v", p.Step("verify").DependsOn)
 	}
 }
 

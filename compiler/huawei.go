@@ -212,11 +212,12 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 		},
 		DependsOn: []string{"set-advertised-ips", "discover"}, Timeout: timeout,
 	})
+	b.openNetworkACL(s, sourceCIDR, strconv.Itoa(port), plan.Lit(port), "set-advertised-ips", "discover")
 	p := strconv.Itoa(port)
 	b.verifyStep(s,
 		`map(steps["wait-endpoint-accepted"], #.ip + ":`+p+`")`,
 		`let adv = steps["set-advertised-ips"].current; fromPairs(map(steps.discover.brokers, [string(#.id), adv[#.listenerIp] + ":`+p+`"]))`,
-		"open-security-group", "set-advertised-ips", "wait-endpoint-accepted", "discover")
+		"open-security-group", "open-network-acl", "set-advertised-ips", "wait-endpoint-accepted", "discover")
 	return nil
 }
 
@@ -309,7 +310,27 @@ func (b *builder) huaweiPeering(s *spec.KafkaAccess) error {
 		},
 		DependsOn: []string{"discover"}, Timeout: timeout,
 	})
+	b.openNetworkACL(s, s.Client.CIDR, portLit, portValue, "discover")
 	b.verifyStep(s, `map(steps.discover.brokers, #.listenerIp + ":" + `+portStr+`)`, "",
-		"open-security-group", "route-to-client", "route-to-kafka", "discover")
+		"open-security-group", "open-network-acl", "route-to-client", "route-to-kafka", "discover")
 	return nil
+}
+
+// openNetworkACL adds the step allowing cidr on port in the network ACL of
+// the instance's subnet, where the subnet has one (runbook 001: "If a
+// network access control list (ACL) has been configured for the subnet of
+// this instance, configure inbound rules for the network ACL to allow
+// access from 198.19.128.0/17"; the same holds for a peered client CIDR).
+func (b *builder) openNetworkACL(s *spec.KafkaAccess, cidr, portTitle string, port plan.Value, deps ...string) {
+	b.add(plan.Step{
+		ID: "open-network-acl", Title: fmt.Sprintf("Allow TCP %s from %s in the network ACL of the instance's subnet (if it has one)", portTitle, cidr),
+		Action: catalog.HuaweiVPCAllowNetworkACL, Account: s.Kafka.Account,
+		Inputs: map[string]plan.Value{
+			"subnetId":    plan.Expr("steps.discover.subnetId"),
+			"cidrs":       plan.Lit([]any{cidr}),
+			"port":        port,
+			"description": plan.Lit(b.description(s)),
+		},
+		DependsOn: deps, Timeout: stepTimeout(s),
+	})
 }

@@ -22,6 +22,7 @@ import (
 	_ "github.com/topoflow/topoflow/cloudsim/azure"          // registers the Azure provider
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/netmodel"
 	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/plan"
 
@@ -188,6 +189,36 @@ func TestAzureAKSToHDInsight(t *testing.T) {
 	}
 	if err := verifyFrom(sim, aks, "after"); err != nil {
 		t.Fatalf("verification from the AKS VNet after the request: %v", err)
+	}
+	// Both sides of the peering are needed: with the AKS side deleted (the
+	// HDInsight side turns Disconnected) verify fails at the peering; both
+	// sides re-created, it passes again.
+	var aksSide, hdiSide *inventory.Peering
+	for _, p := range ps {
+		if p.VPCID == aks {
+			aksSide = p
+		} else {
+			hdiSide = p
+		}
+	}
+	if aksSide == nil || hdiSide == nil {
+		t.Fatalf("peerings: %+v", ps)
+	}
+	reg := cloudActions(t, s)
+	act(t, reg, catalog.AzureNetworkDeletePeering, "az-hdinsight", map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": aksSide.Name})
+	k, err := inventory.Get[*inventory.KafkaInstance](sim.Inventory, azKafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broker := fmt.Sprintf("%s:%d", k.Brokers[0].ListenerIP, k.Brokers[0].Port)
+	wantDropped(t, s, verifyFrom(sim, aks, "one-side"), aks, broker, netmodel.HopPeering,
+		"the VNet peering from "+aks+" to "+azHDIVNet+" is not Connected (missing)")
+	act(t, reg, catalog.AzureNetworkCreatePeering, "az-hdinsight", map[string]any{"resourceGroup": "rg-kafka", "vnet": "hdi-vnet", "name": hdiSide.Name,
+		"remoteResourceGroup": "rg-aks", "remoteVnet": "aks-vnet"})
+	act(t, reg, catalog.AzureNetworkCreatePeering, "az-hdinsight", map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": aksSide.Name,
+		"remoteResourceGroup": "rg-kafka", "remoteVnet": "hdi-vnet"})
+	if err := verifyFrom(sim, aks, "both-sides-again"); err != nil {
+		t.Fatalf("verification after re-creating both sides of the peering: %v", err)
 	}
 	trail := strings.Join(eventTrail(amb.Events()), " ")
 	want := `^config:kafka-env config:kafka-broker maintenance:ON request:\d+ requestDone:\d+ maintenance:OFF$`

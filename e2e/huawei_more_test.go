@@ -12,9 +12,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	hwsim "github.com/topoflow/topoflow/cloudsim/huawei"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/netmodel"
 	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -250,6 +252,30 @@ func TestHuaweiPeering(t *testing.T) {
 	if boot := fmt.Sprint(pr.Outputs["bootstrap"]); strings.Count(boot, ":9092") != 3 || strings.Contains(boot, ":9011") {
 		t.Fatalf("verified bootstrap %s, want the 3 brokers' listener IPs on 9092", boot)
 	}
+	// Each route the plan created is needed: without it verify from the
+	// client VPC fails at the route hop; restored, it passes again.
+	k, err := inventory.Get[*inventory.KafkaInstance](s.Sim().Inventory, hwKafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var boot []string
+	for _, b := range k.Brokers {
+		boot = append(boot, fmt.Sprintf("%s:%d", b.ListenerIP, k.PrivatePort))
+	}
+	reg := cloudActions(t, s)
+	for _, side := range []struct{ account, vpc, dest, want string }{
+		{"hw-client-b", hwClientVPC, "192.168.0.0/16", "the route table of VPC " + hwClientVPC + " has no route to 192.168.0.61"},
+		{"hw-kafka-owner", hwOwnerVPC, "10.1.0.0/16", "the route table of VPC " + hwOwnerVPC + " has no return route to 10.1.0.254/32 through peering " + p.ID},
+	} {
+		route := map[string]any{"vpcId": side.vpc, "destination": side.dest, "nexthop": p.ID}
+		out := act(t, reg, catalog.HuaweiVPCAddRoute, side.account, route) // the plan's route: reused, not created
+		act(t, reg, catalog.HuaweiVPCDeleteRoute, side.account, map[string]any{"routeId": out["routeId"], "created": true})
+		wantDropped(t, s, verifyVia(s.Sim(), hwClientVPC, boot, "peering-no-route-"+side.vpc), hwClientVPC, boot[0], netmodel.HopRoute, side.want)
+		act(t, reg, catalog.HuaweiVPCAddRoute, side.account, route)
+		if err := verifyVia(s.Sim(), hwClientVPC, boot, "peering-route-back-"+side.vpc); err != nil {
+			t.Fatalf("verify after restoring the route to %s in %s: %v", side.dest, side.vpc, err)
+		}
+	}
 }
 
 // TestOTCSameAccount runs specs/otc-vpcep.yaml (runbook 001, Open Telekom
@@ -281,5 +307,74 @@ func TestOTCSameAccount(t *testing.T) {
 	pr := progress(t, s, run)
 	if pr.Phase != workflows.PhaseDone || stepState(pr, "verify") != workflows.StepDone {
 		t.Fatalf("phase %s, verify %s", pr.Phase, stepState(pr, "verify"))
+	}
+	checkVPCEPRulesEnforced(t, s, "otc-kafka", otcClientVPC, otcACL, otcSG, otcKafkaSubnet)
+}
+
+const (
+	otcACL         = "9c1d2e3f-0000-4000-8000-0000000e0a05"
+	otcSG          = "9c1d2e3f-0000-4000-8000-0000000e0a03"
+	otcKafkaSubnet = "9c1d2e3f-0000-4000-8000-0000000e0a02"
+)
+
+// checkVPCEPRulesEnforced removes, one at a time, the network ACL rule and
+// the security group rule the plan added for the VPCEP range (through the
+// real SDK clients), shows kafka.verify from the client VPC failing at that
+// hop, restores the rule and shows verify passing again.
+func checkVPCEPRulesEnforced(t *testing.T, s *stack.Stack, owner, clientVPC, aclID, sgID, subnetID string) {
+	t.Helper()
+	inv := s.Sim().Inventory
+	var boot []string
+	for _, ep := range inventory.List[*inventory.Endpoint](inv, inventory.Filter{}) {
+		if ep.VPCID == clientVPC {
+			boot = append(boot, ep.IP+":9011")
+		}
+	}
+	sort.Strings(boot)
+	if len(boot) != 3 {
+		t.Fatalf("endpoints in the client VPC: %v", boot)
+	}
+	reg := cloudActions(t, s)
+	if aclID != "" {
+		acl, err := inventory.Get[*inventory.NetworkACL](inv, aclID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ruleID := ""
+		for _, r := range acl.IngressRules {
+			if r.SourceIPAddress == netmodel.VPCEPSourceRange && r.DestinationPort == "9011" && r.Action == "allow" {
+				ruleID = r.ID
+			}
+		}
+		if ruleID == "" {
+			t.Fatalf("the plan did not allow %s on 9011 in network ACL %s: %+v", netmodel.VPCEPSourceRange, aclID, acl.IngressRules)
+		}
+		act(t, reg, catalog.HuaweiVPCRemoveNetworkACLRules, owner, map[string]any{"aclId": aclID, "ruleIds": []any{ruleID}})
+		wantDropped(t, s, verifyVia(s.Sim(), clientVPC, boot, "acl-removed"), clientVPC, boot[0], netmodel.HopNetworkACL,
+			"network ACL "+aclID, "denies inbound "+netmodel.VPCEPSourceRange)
+		act(t, reg, catalog.HuaweiVPCAllowNetworkACL, owner, map[string]any{"subnetId": subnetID, "cidrs": []any{netmodel.VPCEPSourceRange}, "port": 9011})
+		if err := verifyVia(s.Sim(), clientVPC, boot, "acl-restored"); err != nil {
+			t.Fatalf("verify after restoring the network ACL rule: %v", err)
+		}
+	}
+	g, err := inventory.Get[*inventory.SecurityGroup](inv, sgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ruleID := ""
+	for _, r := range g.Rules {
+		if r.RemoteCIDR == netmodel.VPCEPSourceRange && r.PortMin == 9011 {
+			ruleID = r.ID
+		}
+	}
+	if ruleID == "" {
+		t.Fatalf("the plan did not allow %s on 9011 in security group %s", netmodel.VPCEPSourceRange, sgID)
+	}
+	act(t, reg, catalog.HuaweiVPCDeleteSecurityGroupRule, owner, map[string]any{"ruleId": ruleID, "created": true})
+	wantDropped(t, s, verifyVia(s.Sim(), clientVPC, boot, "sg-removed"), clientVPC, boot[0], netmodel.HopSecurityGroup,
+		"security group "+sgID, "no ingress rule for "+netmodel.VPCEPSourceRange+" tcp/9011")
+	act(t, reg, catalog.HuaweiVPCAddSecurityGroupRule, owner, map[string]any{"securityGroupId": sgID, "port": 9011, "cidr": netmodel.VPCEPSourceRange})
+	if err := verifyVia(s.Sim(), clientVPC, boot, "sg-restored"); err != nil {
+		t.Fatalf("verify after restoring the security group rule: %v", err)
 	}
 }

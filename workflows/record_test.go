@@ -284,6 +284,23 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(t, c, id(name), name)
 	}
 
+	// Park, then retry with a changed input, by a worker that checks the plan
+	// against the gate policy (the topoflow-plan-policy marker).
+	{
+		name := "policy-park-retry"
+		rec.fail = parkFail
+		run := e.start(named(parkPlan(), name))
+		e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseParked })
+		if err := e.update(id(name), UpdateRetry, OperatorAction{Step: "b", Identity: "ops", Inputs: map[string]any{"mode": "good"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		rec.fail = nil
+		saveHistory(t, c, id(name), name)
+	}
+
 	// Fan-out with a concurrency limit.
 	{
 		name := "fanout"

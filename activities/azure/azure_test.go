@@ -93,7 +93,7 @@ func TestPeeringLifecycleWithTheSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	brokerIP = k.Brokers[0].ListenerIP
-	if sim.Net.Reachable(aksVNet, brokerIP) {
+	if sim.Net.Reachable(aksVNet, brokerIP, k.Brokers[0].Port) {
 		t.Fatal("broker reachable from the AKS VNet before any peering")
 	}
 	kafkaSide := peering("rg-kafka", "hdi-vnet", "hdi-to-aks", "rg-aks", "aks-vnet")
@@ -137,7 +137,7 @@ func TestPeeringLifecycleWithTheSDK(t *testing.T) {
 		case got["peeringState"] != st.kafkaSide:
 			t.Fatalf("%s: Kafka side %v, want %s", st.name, got["peeringState"], st.kafkaSide)
 		}
-		if r := sim.Net.Reachable(aksVNet, brokerIP); r != st.reachable {
+		if r := sim.Net.Reachable(aksVNet, brokerIP, k.Brokers[0].Port); r != st.reachable {
 			t.Fatalf("%s: broker reachable from AKS = %v, want %v", st.name, r, st.reachable)
 		}
 	}

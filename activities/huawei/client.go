@@ -106,6 +106,8 @@ func (a *Actions) Funcs() map[string]activities.Func {
 		catalog.HuaweiVPCDeletePeering:           a.DeletePeering,
 		catalog.HuaweiVPCAddRoute:                a.AddRoute,
 		catalog.HuaweiVPCDeleteRoute:             a.DeleteRoute,
+		catalog.HuaweiVPCAllowNetworkACL:         a.AllowNetworkACL,
+		catalog.HuaweiVPCRemoveNetworkACLRules:   a.RemoveNetworkACLRules,
 	}
 }
 

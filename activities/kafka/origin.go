@@ -112,7 +112,15 @@ func (v *verifier) origin(ctx context.Context, in verifyInputs) (Origin, DialFun
 		return o, d, nil
 	}
 	if in.ClientNetwork != "" && v.opts.DialFrom != nil {
-		return Origin{Kind: "network-model", Network: in.ClientNetwork}, v.opts.DialFrom(in.ClientNetwork), nil
+		// The same connect timeout as the direct dialer: a dropped SYN fails
+		// this address after 3 s, not the whole verification.
+		from := v.opts.DialFrom(in.ClientNetwork)
+		dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			return from(ctx, network, address)
+		}
+		return Origin{Kind: "network-model", Network: in.ClientNetwork}, dial, nil
 	}
 	return Origin{Kind: "worker", Host: hostname(), Network: in.ClientNetwork}, direct, nil
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -182,6 +183,13 @@ func failure(retryable bool, format string, a ...any) error {
 	return temporal.NewNonRetryableApplicationError(msg, plan.ErrVerifyFailed, nil)
 }
 
+// DropHint follows a verification error after a connect timed out. A
+// timeout, unlike a refused connection (RST: nothing listens), is what a
+// cloud network gives when a security group, route table or network ACL
+// silently drops the packets (AWS: https://repost.aws/knowledge-center/ec2-troubleshoot-vpc-connectivity;
+// Huawei: https://support.huaweicloud.com/intl/en-us/usermanual-vpc/vpc_acl_0001.html).
+const DropHint = "(connections timed out: the packets were dropped on the way; check the security groups, route tables and network ACLs between the client network and the brokers)"
+
 func invalid(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), plan.ErrInvalid, nil)
 }
@@ -221,7 +229,11 @@ func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, er
 	if err != nil {
 		return nil, withOrigin(err, o)
 	}
-	out, err := v.verify(ctx, call, in, raw)
+	var dropped atomic.Bool
+	out, err := v.verify(ctx, call, in, raw, &dropped)
+	if err != nil && dropped.Load() {
+		err = withDropHint(err)
+	}
 	if err != nil {
 		return nil, withOrigin(err, o)
 	}
@@ -230,11 +242,36 @@ func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, er
 	return out, nil
 }
 
-func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, raw DialFunc) (plan.Outputs, error) {
+// withDropHint appends DropHint to a verification error, keeping its type
+// and retryability.
+func withDropHint(err error) error {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || strings.Contains(ae.Message(), DropHint) {
+		return err
+	}
+	msg := ae.Message() + " " + DropHint
+	if ae.NonRetryable() {
+		return temporal.NewNonRetryableApplicationError(msg, ae.Type(), nil)
+	}
+	return temporal.NewApplicationError(msg, ae.Type())
+}
+
+func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, raw DialFunc, dropped *atomic.Bool) (plan.Outputs, error) {
 	start := time.Now()
 	dial, err := withTLS(raw, in)
 	if err != nil {
 		return nil, invalid(fmt.Errorf("%s: %w", ActionVerify, err))
+	}
+	// A connect that timed out (no answer at all, unlike a refusal) marks the
+	// verification as having met dropped packets.
+	dialOnce := dial
+	dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+		c, err := dialOnce(ctx, network, address)
+		var ne net.Error
+		if err != nil && errors.As(err, &ne) && ne.Timeout() {
+			dropped.Store(true)
+		}
+		return c, err
 	}
 	base := []kgo.Opt{
 		kgo.Dialer(dial),

@@ -158,6 +158,10 @@ func TestVerifyCrossVPCEndpoints(t *testing.T) {
 		if ae.NonRetryable() || !strings.Contains(err.Error(), "broker 2 advertises "+addrs[2]) || !strings.Contains(err.Error(), "refused") {
 			t.Errorf("want retryable error naming broker 2 at %s (connection refused), got nonRetryable=%v %v", addrs[2], ae.NonRetryable(), err)
 		}
+		// Nothing listens there: a reset, not a drop, so no drop hint.
+		if strings.Contains(err.Error(), kafka.DropHint) {
+			t.Errorf("a refused connection is reported as dropped: %v", err)
+		}
 	})
 
 	t.Run("broker down is retryable", func(t *testing.T) {
@@ -203,13 +207,25 @@ func TestVerifyHDInsightPeering(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("no active peering: unreachable", func(t *testing.T) {
+	t.Run("no active peering: dropped", func(t *testing.T) {
 		_, err := verify(ctx, call(map[string]any{"bootstrap": []any{wn0}, "clientNetwork": aksVNet}))
-		if err == nil || !strings.Contains(err.Error(), "no route to host") || appErr(t, err).NonRetryable() {
-			t.Errorf("want retryable no-route error, got %v", err)
+		if err == nil || !strings.Contains(err.Error(), "i/o timeout") || !strings.Contains(err.Error(), kafka.DropHint) || appErr(t, err).NonRetryable() {
+			t.Errorf("want a retryable timeout (packets dropped), got %v", err)
 		}
 	})
+	// Azure peers two VNets with one peering per side; traffic flows once both are Connected.
 	if _, err := inventory.Update(s.Inventory, peering.ID, func(p *inventory.Peering) error { p.Status = inventory.PeeringActive; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("one side Connected: dropped", func(t *testing.T) {
+		_, err := verify(ctx, call(map[string]any{"bootstrap": []any{wn0}, "clientNetwork": aksVNet}))
+		if err == nil || !strings.Contains(err.Error(), "i/o timeout") || appErr(t, err).NonRetryable() {
+			t.Errorf("want a retryable timeout (packets dropped), got %v", err)
+		}
+	})
+	if _, err := inventory.Create(s.Inventory, &inventory.Peering{
+		Meta: inventory.Meta{Account: "az-hdinsight", Status: inventory.PeeringActive}, VPCID: hdiVNet, PeerVPCID: aksVNet,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("host names fail from the peered VNet", func(t *testing.T) {

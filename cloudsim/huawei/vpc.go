@@ -27,6 +27,7 @@ func (a *api) vpcRoutes() {
 	a.handle("GET /v2.0/vpc/routes", "huawei.vpc.ListVpcRoutes", a.listRoutes)
 	a.handle("GET /v2.0/vpc/routes/{id}", "huawei.vpc.ShowVpcRoute", a.showRoute)
 	a.handle("DELETE /v2.0/vpc/routes/{id}", "huawei.vpc.DeleteVpcRoute", a.deleteRoute)
+	a.firewallRoutes()
 }
 
 // --- security group rules (VPC v3) ---

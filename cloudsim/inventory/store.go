@@ -112,6 +112,8 @@ func KindOf(o Object) Kind {
 		return KindPeering
 	case *RouteTable:
 		return KindRouteTable
+	case *NetworkACL:
+		return KindNetworkACL
 	case *Config:
 		return KindConfig
 	}

@@ -17,12 +17,13 @@ const (
 	KindEndpoint        Kind = "endpoint"
 	KindPeering         Kind = "peering"
 	KindRouteTable      Kind = "routeTable"
+	KindNetworkACL      Kind = "networkACL"
 	KindConfig          Kind = "config"
 )
 
 // Kinds lists every kind, in a stable order.
 var Kinds = []Kind{KindAccount, KindVPC, KindSubnet, KindSecurityGroup, KindPort, KindKafka,
-	KindEndpointService, KindEndpoint, KindPeering, KindRouteTable, KindConfig}
+	KindEndpointService, KindEndpoint, KindPeering, KindRouteTable, KindNetworkACL, KindConfig}
 
 // Meta is common to every resource.
 type Meta struct {
@@ -281,6 +282,39 @@ type RouteTable struct {
 	Meta   `yaml:",inline"`
 	VPCID  string  `json:"vpcId" yaml:"vpc"`
 	Routes []Route `json:"routes" yaml:"routes"`
+}
+
+// ACLRule is one rule of a network ACL (Huawei VPC v3 FirewallRuleDetail:
+// huaweicloud-sdk-go-v3 services/vpc/v3/model/model_firewall_rule_detail.go).
+type ACLRule struct {
+	ID          string `json:"id" yaml:"id"`
+	Name        string `json:"name,omitempty" yaml:"name"`
+	Description string `json:"description,omitempty" yaml:"description"`
+	// Action is allow or deny.
+	Action string `json:"action" yaml:"action"`
+	// Protocol is tcp, udp, icmp, icmpv6 or any.
+	Protocol  string `json:"protocol" yaml:"protocol"`
+	IPVersion int    `json:"ipVersion,omitempty" yaml:"ipVersion"`
+	// Source and destination IP prefixes (cloud CIDRs); empty matches any.
+	SourceIPAddress      string `json:"sourceIpAddress,omitempty" yaml:"sourceIpAddress"`
+	DestinationIPAddress string `json:"destinationIpAddress,omitempty" yaml:"destinationIpAddress"`
+	// SourcePort and DestinationPort: "", "80", "80-90" or "80,443"; empty matches any.
+	SourcePort      string `json:"sourcePort,omitempty" yaml:"sourcePort"`
+	DestinationPort string `json:"destinationPort,omitempty" yaml:"destinationPort"`
+	// Disabled rules are skipped (the API's enabled=false).
+	Disabled bool `json:"disabled,omitempty" yaml:"disabled"`
+}
+
+// NetworkACL is a subnet network ACL (Huawei/OTC VPC v3 "firewall"): it
+// filters traffic entering (IngressRules) and leaving (EgressRules) its
+// associated subnets; rules are evaluated in order, the first match decides,
+// and traffic no rule matches is denied.
+type NetworkACL struct {
+	Meta         `yaml:",inline"`
+	Subnets      []string  `json:"subnets" yaml:"subnets"`
+	IngressRules []ACLRule `json:"ingressRules" yaml:"ingressRules"`
+	EgressRules  []ACLRule `json:"egressRules" yaml:"egressRules"`
+	Description  string    `json:"description,omitempty" yaml:"description"`
 }
 
 // Config is a versioned configuration object (e.g. Ambari kafka-env, an MSK configuration).

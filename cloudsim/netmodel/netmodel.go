@@ -9,11 +9,18 @@
 //   - an endpoint whose status is "accepted" really forwards TCP from
 //     its IP:clientPort to the endpoint service's backend port IP:serverPort;
 //     nothing listens on an endpoint address before that, so it refuses;
-//   - [Network.DialFrom] dials as a client inside a VPC: it reaches
-//     addresses of its own VPC and of VPCs joined by an active peering,
-//     and resolves host names only of its own VPC's private DNS zone (the
-//     broker host names of clusters in that VPC, and the DNS names of the
-//     accepted endpoints in that VPC), as cloud-internal DNS does;
+//   - [Network.DialFrom] dials as a client host inside a VPC (policy.go's
+//     clientHost: the VPC's first subnet, its "default" security group if
+//     any). A connection goes through only when the clouds would let it
+//     (policy.go: security groups, route tables on both sides of a peering
+//     or transit gateway, Azure peering state on both sides, Huawei network
+//     ACLs, and for an endpoint the hop from the endpoint to its backend);
+//     a refused connection is a silently dropped SYN, so the dial hangs
+//     until the caller's deadline, and the drop is logged with its reason
+//     ([Network.Drops], [Network.Diagnose]). DialFrom resolves host names
+//     only of its own VPC's private DNS zone (the broker host names of
+//     clusters in that VPC, and the DNS names of the accepted endpoints in
+//     that VPC), as cloud-internal DNS does;
 //   - an endpoint with advertised addresses (inventory.Endpoint.Advertised)
 //     has a Kafka-aware forwarder that answers metadata with the addresses
 //     of the endpoint's network (per-network advertised listeners).
@@ -48,6 +55,7 @@ type Network struct {
 	clusters   map[string]*Cluster     // by Kafka instance ID
 	forwarders map[string][]*Forwarder // by endpoint ID
 	errs       []string
+	drops      []Drop
 }
 
 // New returns a network that follows inv.
@@ -163,6 +171,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 						listen: net.JoinHostPort(ep.IP, strconv.Itoa(pm.ClientPort)),
 						target: net.JoinHostPort(ip, strconv.Itoa(pm.ServerPort)),
 						adv:    ep.Advertised,
+						check:  n.endpointCheck(id, pm.ClientPort),
 					})
 				}
 			}
@@ -175,6 +184,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 		for i, w := range want {
 			if w.listen == f.Listen && w.target == f.Target {
 				still = true
+				f.setCheck(w.check, n.drop)
 				n.setAdvertised(id, f, w.adv)
 				want = append(want[:i], want[i+1:]...)
 				break
@@ -192,6 +202,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 			n.fail("endpoint %s: %v", id, err)
 			continue
 		}
+		f.setCheck(w.check, n.drop)
 		n.setAdvertised(id, f, w.adv)
 		keep = append(keep, f)
 	}
@@ -205,6 +216,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 type forwardSpec struct {
 	listen, target string
 	adv            map[int32]string
+	check          func() Verdict
 }
 
 func (n *Network) setAdvertised(id string, f *Forwarder, adv map[int32]string) {
@@ -281,32 +293,17 @@ func (n *Network) Close() {
 	}
 }
 
-// ErrUnreachable is returned by DialFrom for an address the client's VPC has no route to.
+// ErrUnreachable is returned by DialFrom for a client network that does not exist.
 var ErrUnreachable = errors.New("no route to host")
 
 // DialFunc dials like net.Dialer.DialContext.
 type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
 
-// Reachable reports whether a client in vpcID reaches ip: addresses of its
-// own VPC, of VPCs joined to it by an active peering, and addresses outside
-// every VPC block (the host itself, e.g. the sim's API) are reachable.
-func (n *Network) Reachable(vpcID, ip string) bool {
-	dst, err := n.inv.VPCOf(ip)
-	if err != nil {
-		return true // not inside any simulated VPC
-	}
-	if dst.ID == vpcID {
-		return true
-	}
-	for _, p := range inventory.List[*inventory.Peering](n.inv, inventory.Filter{}) {
-		if p.Status != inventory.PeeringActive {
-			continue
-		}
-		if (p.VPCID == vpcID && p.PeerVPCID == dst.ID) || (p.PeerVPCID == vpcID && p.VPCID == dst.ID) {
-			return true
-		}
-	}
-	return false
+// Reachable reports whether a client host of vpcID may open a TCP
+// connection to ip:port (see Check); addresses outside every VPC block (the
+// host itself, e.g. the sim's API) are reachable.
+func (n *Network) Reachable(vpcID, ip string, port int) bool {
+	return n.Check(vpcID, ip, port).Allowed
 }
 
 // Resolve resolves a host name as cloud-internal DNS does for a client in
@@ -337,7 +334,104 @@ func (n *Network) Resolve(vpcID, host string) (string, error) {
 	return "", &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }
 
-// DialFrom returns a dialer for a client inside vpcID (see Reachable and Resolve).
+// Diagnose evaluates a connection from a client host of vpcID to address
+// (ip:port or host:port, resolved in that VPC) without dialing: the
+// verdict of the path to the address and, for an endpoint, of the hop from
+// the endpoint to its backend.
+func (n *Network) Diagnose(vpcID, address string) (Verdict, error) {
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return Verdict{}, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return Verdict{}, fmt.Errorf("port %q: want 1..65535", port)
+	}
+	ip := host
+	if _, perr := netip.ParseAddr(host); perr != nil {
+		if ip, err = n.Resolve(vpcID, host); err != nil {
+			return Verdict{From: vpcID, To: address, Hop: "dns", Reason: err.Error()}, nil
+		}
+	}
+	return n.verdict(vpcID, ip, p), nil
+}
+
+// verdict is Check plus, when ip:port is an endpoint's forwarder, the hop
+// from the endpoint to its backend.
+func (n *Network) verdict(vpcID, ip string, port int) Verdict {
+	v := n.Check(vpcID, ip, port)
+	if !v.Allowed {
+		return v
+	}
+	if f := n.forwarderAt(net.JoinHostPort(ip, strconv.Itoa(port))); f != nil {
+		if check := f.getCheck(); check != nil {
+			hop := check()
+			hop.Path = append(v.Path, hop.Path...)
+			return hop
+		}
+	}
+	return v
+}
+
+func (n *Network) forwarderAt(listen string) *Forwarder {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, fs := range n.forwarders {
+		for _, f := range fs {
+			if f.Listen == listen {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// Drop is a connection the network refused.
+type Drop struct {
+	Time   time.Time `json:"time"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Hop    string    `json:"hop"`
+	Reason string    `json:"reason"`
+}
+
+func (n *Network) drop(v Verdict) {
+	n.log.Info("connection dropped", "from", v.From, "to", v.To, "hop", v.Hop, "reason", v.Reason)
+	n.mu.Lock()
+	n.drops = append(n.drops, Drop{Time: time.Now().UTC(), From: v.From, To: v.To, Hop: v.Hop, Reason: v.Reason})
+	if len(n.drops) > 200 {
+		n.drops = n.drops[len(n.drops)-200:]
+	}
+	n.mu.Unlock()
+}
+
+// Drops returns the recently refused connections, oldest first.
+func (n *Network) Drops() []Drop {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]Drop(nil), n.drops...)
+}
+
+// ConnectTimeout bounds a dial through a dropping path when the caller's
+// context has no deadline, as the OS connect timeout does (shorter than
+// Linux's ~2 minutes of SYN retries, tcp_syn_retries(7), to keep tests quick).
+var ConnectTimeout = 20 * time.Second
+
+// timeoutError is what a dial to a silently dropping path returns once the
+// caller gives up: a timeout, as a real SYN without an answer gives. The
+// text adds the twin's diagnosis (only DialFrom, a twin dialer, returns it).
+type timeoutError struct{ v Verdict }
+
+func (e timeoutError) Error() string {
+	return fmt.Sprintf("i/o timeout (cloudsim dropped it: %s: %s)", e.v.Hop, e.v.Reason)
+}
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// DialFrom returns a dialer for a client host inside vpcID (see Check and
+// Resolve). A connection the clouds would drop hangs until ctx ends and
+// then fails with a timeout; an allowed connection to an address where
+// nothing listens is refused (RST), as on a real network.
 func (n *Network) DialFrom(vpcID string) DialFunc {
 	return func(ctx context.Context, network, address string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(address)
@@ -350,8 +444,19 @@ func (n *Network) DialFrom(vpcID string) DialFunc {
 				return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 			}
 		}
-		if !n.Reachable(vpcID, ip) {
-			return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: fmt.Errorf("%w (%s is not routed from %s)", ErrUnreachable, ip, vpcID)}
+		if _, err := inventory.Get[*inventory.VPC](n.inv, vpcID); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: fmt.Errorf("%w (client network %s does not exist)", ErrUnreachable, vpcID)}
+		}
+		p, _ := strconv.Atoi(port)
+		if v := n.verdict(vpcID, ip, p); !v.Allowed {
+			n.drop(v)
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, ConnectTimeout)
+				defer cancel()
+			}
+			<-ctx.Done() // the SYN is dropped: nothing answers
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: timeoutError{v}}
 		}
 		var d net.Dialer
 		return d.DialContext(ctx, network, net.JoinHostPort(ip, port))
@@ -374,6 +479,22 @@ type Forwarder struct {
 	closed         bool
 	advRaw         map[int32]string
 	adv            map[int32]hostPort
+	check          func() Verdict
+	dropped        func(Verdict)
+}
+
+// setCheck sets the admission check run for each accepted connection and
+// the function told about refused ones.
+func (f *Forwarder) setCheck(check func() Verdict, dropped func(Verdict)) {
+	f.mu.Lock()
+	f.check, f.dropped = check, dropped
+	f.mu.Unlock()
+}
+
+func (f *Forwarder) getCheck() func() Verdict {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.check
 }
 
 // SetAdvertised sets the broker ID → host:port addresses the forwarder
@@ -436,6 +557,23 @@ func (f *Forwarder) serve() {
 
 func (f *Forwarder) pipe(c net.Conn) {
 	defer c.Close()
+	if check := f.getCheck(); check != nil {
+		if v := check(); !v.Allowed {
+			// The backend hop drops the packets: the client's connection
+			// stays silent (no data, no reset) until it gives up.
+			f.mu.Lock()
+			dropped := f.dropped
+			f.mu.Unlock()
+			if dropped != nil {
+				dropped(v)
+			}
+			if f.track(c, true) {
+				_, _ = io.Copy(io.Discard, c)
+				f.track(c, false)
+			}
+			return
+		}
+	}
 	up, err := net.DialTimeout("tcp", f.Target, 5*time.Second)
 	if err != nil {
 		return // the target is down: the client sees the connection close

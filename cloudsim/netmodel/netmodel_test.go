@@ -52,9 +52,22 @@ func TestDialFromAndForwarder(t *testing.T) {
 			c.Close()
 		}
 	}()
-	ctx := context.Background()
-	if _, err := n.DialFrom("a")(ctx, "tcp", ln.Addr().String()); !errors.Is(err, ErrUnreachable) {
-		t.Errorf("dial across VPCs without peering: %v", err)
+	ctx, cancelAll := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelAll()
+	// Without a peering the SYN is dropped: the dial hangs until the deadline.
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	start := time.Now()
+	_, err = n.DialFrom("a")(short, "tcp", ln.Addr().String())
+	cancel()
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || time.Since(start) < 150*time.Millisecond {
+		t.Errorf("dial across VPCs without peering: %v after %s, want a timeout at the deadline", err, time.Since(start))
+	}
+	if d := n.Drops(); len(d) != 1 || d[0].Hop != HopRoute {
+		t.Errorf("drops: %+v", d)
+	}
+	if _, err := n.DialFrom("nowhere")(ctx, "tcp", ln.Addr().String()); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("dial from a network that does not exist: %v", err)
 	}
 	if c, err := n.DialFrom("b")(ctx, "tcp", ln.Addr().String()); err != nil {
 		t.Errorf("dial inside the VPC: %v", err)
@@ -62,8 +75,16 @@ func TestDialFromAndForwarder(t *testing.T) {
 		c.Close()
 	}
 	p, _ := inventory.Create(inv, &inventory.Peering{Meta: inventory.Meta{Status: inventory.PeeringActive}, VPCID: "b", PeerVPCID: "a"})
+	for _, rt := range []*inventory.RouteTable{
+		{VPCID: "a", Routes: []inventory.Route{{Destination: "127.252.2.0/24", NextHopType: "peering", NextHop: p.ID}}},
+		{VPCID: "b", Routes: []inventory.Route{{Destination: "127.252.1.0/24", NextHopType: "peering", NextHop: p.ID}}},
+	} {
+		if _, err := inventory.Create(inv, rt); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if c, err := n.DialFrom("a")(ctx, "tcp", ln.Addr().String()); err != nil {
-		t.Errorf("dial over an active peering: %v", err)
+		t.Errorf("dial over an active peering with routes both ways: %v", err)
 	} else {
 		c.Close()
 	}

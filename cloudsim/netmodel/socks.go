@@ -63,6 +63,9 @@ const SOCKSDialTimeout = 30 * time.Second
 type SOCKS struct {
 	net  *Network
 	host string
+	// DialTimeout bounds one CONNECT's dial (default SOCKSDialTimeout): a
+	// dropped SYN is answered TTL expired when it passes.
+	DialTimeout time.Duration
 
 	mu        sync.Mutex
 	listeners map[string]*socksListener // by VPC ID
@@ -116,7 +119,7 @@ type socksListener struct {
 // NewSOCKS returns the SOCKS5 endpoints of n, listening on host (e.g.
 // 127.0.0.1) on ports chosen by the system.
 func NewSOCKS(n *Network, host string) *SOCKS {
-	return &SOCKS{net: n, host: host, listeners: map[string]*socksListener{}}
+	return &SOCKS{net: n, host: host, DialTimeout: SOCKSDialTimeout, listeners: map[string]*socksListener{}}
 }
 
 // Addr returns the SOCKS5 address (host:port) of network vpcID, starting its
@@ -215,7 +218,7 @@ func (s *SOCKS) handle(l *socksListener, c net.Conn) {
 	l.track(c, true)
 	defer l.track(c, false)
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(SOCKSDialTimeout + 10*time.Second))
+	_ = c.SetDeadline(time.Now().Add(s.DialTimeout + 10*time.Second))
 	target, err := readRequest(c)
 	if err != nil {
 		var re *requestError
@@ -224,7 +227,7 @@ func (s *SOCKS) handle(l *socksListener, c net.Conn) {
 		}
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), SOCKSDialTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.DialTimeout)
 	// A client that gives up (hangs up) during the dial cancels it; bytes it
 	// sends early are kept for the target.
 	type early struct {

@@ -52,6 +52,8 @@ func TestSOCKSConnectsAsAHostOfItsNetwork(t *testing.T) {
 	n := New(inv)
 	defer n.Close()
 	s := NewSOCKS(n, "127.0.0.1")
+	// A dropped SYN is answered TTL expired once the dial times out.
+	s.DialTimeout = time.Second
 	defer s.Close()
 	inventory.Create(inv, &inventory.VPC{Meta: inventory.Meta{ID: "a"}, AddressBlock: "127.253.1.0/24"})
 	inventory.Create(inv, &inventory.VPC{Meta: inventory.Meta{ID: "b"}, AddressBlock: "127.253.2.0/24"})
@@ -84,7 +86,8 @@ func TestSOCKSConnectsAsAHostOfItsNetwork(t *testing.T) {
 		want               string // "" = connects; else the reply's text
 	}{
 		{"same network by IP", "b", target, ""},
-		{"other network without peering", "a", target, "network unreachable"},
+		// The strict network drops what no route carries: a timeout, not a refusal.
+		{"other network without peering", "a", target, "TTL expired"},
 		{"broker name inside its network", "b", "b-1.k.internal:9092", ""},
 		{"broker name from another network", "a", "b-1.k.internal:9092", "host unreachable"},
 		{"unknown name", "b", "nope.internal:" + port, "host unreachable"},
@@ -118,13 +121,22 @@ func TestSOCKSConnectsAsAHostOfItsNetwork(t *testing.T) {
 	}
 
 	// The twin remembers why it refused, for diagnosis.
-	if fs := s.Failures("a", target); len(fs) != 1 || fs[0].Reply != SOCKSNetworkUnreachable || !strings.Contains(fs[0].Error, "is not routed from a") {
+	if fs := s.Failures("a", target); len(fs) != 1 || fs[0].Reply != SOCKSTTLExpired || !strings.Contains(fs[0].Error, "cloudsim dropped it: route") {
 		t.Errorf("failures of a -> %s: %+v", target, fs)
 	}
 
-	// A peering makes the other network reachable through the same endpoint.
-	if _, err := inventory.Create(inv, &inventory.Peering{Meta: inventory.Meta{Status: inventory.PeeringActive}, VPCID: "a", PeerVPCID: "b"}); err != nil {
+	// A peering with its routes on both sides makes the other network
+	// reachable through the same endpoint.
+	if _, err := inventory.Create(inv, &inventory.Peering{Meta: inventory.Meta{ID: "pcx-ab", Status: inventory.PeeringActive}, VPCID: "a", PeerVPCID: "b"}); err != nil {
 		t.Fatal(err)
+	}
+	for _, rt := range []*inventory.RouteTable{
+		{Meta: inventory.Meta{ID: "rt-a"}, VPCID: "a", Routes: []inventory.Route{{Destination: "127.253.2.0/24", NextHopType: "peering", NextHop: "pcx-ab"}}},
+		{Meta: inventory.Meta{ID: "rt-b"}, VPCID: "b", Routes: []inventory.Route{{Destination: "127.253.1.0/24", NextHopType: "peering", NextHop: "pcx-ab"}}},
+	} {
+		if _, err := inventory.Create(inv, rt); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c, err := socksDial(t, addrs["a"], target)
 	if err != nil {

@@ -95,13 +95,22 @@ const (
 // CrossVPC does what the Huawei cross-VPC runbook does, straight on the
 // inventory of a sim started by Start: one endpoint service per DMS broker
 // port, one accepted endpoint per service in the client VPC, and the
-// brokers' advertised IPs set to the endpoint IPs. backendOf[i] is the broker
+// brokers' advertised IPs set to the endpoint IPs, and the VPCEP range
+// 198.19.128.0/17 allowed on 9011 in the instance's security group (the
+// strict network drops VPCEP traffic without it). backendOf[i] is the broker
 // whose port endpoint i exposes (nil: broker i), so tests can mis-wire it.
 // It returns the endpoint addresses (IP:9011) by broker ID.
 func CrossVPC(t testing.TB, s *cloudsim.Sim, backendOf []int) []string {
 	t.Helper()
 	inst, err := inventory.Get[*inventory.KafkaInstance](s.Inventory, DMSInstance)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inventory.Update(s.Inventory, inst.SecurityGroupID, func(g *inventory.SecurityGroup) error {
+		g.Rules = append(g.Rules, inventory.SGRule{ID: inventory.NewID(inventory.KindSecurityGroup), Direction: "ingress", Ethertype: "IPv4",
+			Protocol: "tcp", PortMin: CrossVPCPort, PortMax: CrossVPCPort, RemoteCIDR: "198.19.128.0/17", Description: "VPCEP range (runbook 000)"})
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	var addrs []string

@@ -8,6 +8,7 @@
 //	ports:           [{id, account, vpc, subnet, ip}]                     # ip omitted: allocated from the subnet
 //	kafka:           [{id, account, engine, vpc, subnet, status, saslUsers, saslMechanism, tls,
 //	                   brokers: [{id, host, listenerIp, port, portId, advertised}]}]
+//	networkACLs:     [{id, account, region, subnets: [...], ingressRules: [...], egressRules: [...]}]  # Huawei/OTC network ACLs
 //	endpointServices, endpoints, peerings, routeTables, configs: the inventory types' fields
 //	include:         [other.yaml, ...]   # world files merged before this one (paths relative to this file)
 //
@@ -45,6 +46,7 @@ type World struct {
 	Endpoints        []*inventory.Endpoint        `yaml:"endpoints"`
 	Peerings         []*inventory.Peering         `yaml:"peerings"`
 	RouteTables      []*inventory.RouteTable      `yaml:"routeTables"`
+	NetworkACLs      []*inventory.NetworkACL      `yaml:"networkACLs"`
 	Configs          []*inventory.Config          `yaml:"configs"`
 }
 
@@ -223,6 +225,21 @@ func (w *World) Apply(inv *inventory.Store) error {
 	for _, r := range w.RouteTables {
 		inherit(&r.Meta, r.VPCID)
 		if err := create(r); err != nil {
+			return err
+		}
+	}
+	for _, acl := range w.NetworkACLs {
+		for i := range acl.IngressRules {
+			if acl.IngressRules[i].ID == "" {
+				acl.IngressRules[i].ID = inventory.NewID(inventory.KindNetworkACL)
+			}
+		}
+		for i := range acl.EgressRules {
+			if acl.EgressRules[i].ID == "" {
+				acl.EgressRules[i].ID = inventory.NewID(inventory.KindNetworkACL)
+			}
+		}
+		if err := create(acl); err != nil {
 			return err
 		}
 	}

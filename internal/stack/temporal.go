@@ -168,8 +168,18 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	}
 	t.DBFile, t.LogFile = opts.DBFile, filepath.Join(opts.Dir, "temporal.log")
 	t.opts = opts
-	return t, t.start(ctx)
+	err := t.start(ctx)
+	// A port chosen free can be taken by another process before the server
+	// binds it (and the dev server picks more ports itself): when the server
+	// exits at start and the ports were ours to choose, choose again.
+	for attempt := 1; err != nil && errors.Is(err, errExitedEarly) && opts.Port == 0 && (!opts.UI || opts.UIPort == 0) && attempt < 3; attempt++ {
+		err = t.start(ctx)
+	}
+	return t, err
 }
+
+// errExitedEarly marks a dev server that exited before it was ready.
+var errExitedEarly = errors.New("exited early")
 
 func (t *Temporal) start(ctx context.Context) error {
 	opts := t.opts
@@ -245,7 +255,7 @@ func (t *Temporal) waitReady(ctx context.Context, timeout time.Duration) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-t.done:
-			return fmt.Errorf("exited early: %v", t.waitErr)
+			return fmt.Errorf("%w: %v", errExitedEarly, t.waitErr)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
