@@ -581,9 +581,8 @@ func (a *api) createVpcConnection(c *caller, r *http.Request, body []byte) (int,
 			return 0, nil, badRequest("The subnet %s does not belong to %s", s, v.ID)
 		}
 	}
-	if cidrOverlapVPC(a.inv, v.ID, k.VPCID) {
-		return 0, nil, badRequest("The client VPC's CIDR overlaps the cluster VPC's")
-	}
+	// No CIDR check: multi-VPC private connectivity "allows overlapping IPs across
+	// connecting VPCs" (https://docs.aws.amazon.com/msk/latest/developerguide/aws-access-mult-vpc.html).
 	arn := fmt.Sprintf("arn:aws:kafka:%s:%s:vpc-connection/%s/%s/%s", c.region, c.acct.AccountID, a.awsID(k.Account), k.Name, uuid.NewString())
 	ep, err := inventory.Create(a.inv, &inventory.Endpoint{
 		Meta:  inventory.Meta{ID: arn, Account: c.acct.ID, Region: c.region, Status: "CREATING", Tags: in.Tags},
@@ -609,13 +608,6 @@ func (a *api) createVpcConnection(c *caller, r *http.Request, body []byte) (int,
 		})
 	})
 	return http.StatusOK, vpcConnectionJSON(ep, "clientSubnets"), nil
-}
-
-// cidrOverlapVPC reports whether two VPCs' CIDRs overlap.
-func cidrOverlapVPC(inv *inventory.Store, v1, v2 string) bool {
-	a, err1 := inventory.Get[*inventory.VPC](inv, v1)
-	b, err2 := inventory.Get[*inventory.VPC](inv, v2)
-	return err1 == nil && err2 == nil && cidrOverlap(a.CIDR, b.CIDR)
 }
 
 // ownVpcConnection returns a VPC connection of the caller.
