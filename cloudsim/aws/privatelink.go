@@ -398,7 +398,7 @@ func (a *api) endpointAvailable(id string) {
 				// unchanged and never rewrites Kafka metadata
 				// (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/introduction.html).
 				DNSNames: names,
-				Attrs: map[string]string{attrType: typeListener, "parent": id},
+				Attrs:    map[string]string{attrType: typeListener, "parent": id},
 			})
 		}
 		a.setEndpoint(id, "available", "pending")
