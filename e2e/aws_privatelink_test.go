@@ -3,12 +3,15 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/topoflow/topoflow/cloudsim"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -71,6 +74,91 @@ func TestAWSPrivateLinkSharedNLBPlanFailsVerify(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%d PrivateLink resources left after the rollback", left)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// inventorySnapshot renders every inventory object (timestamps left out) by kind/ID.
+func inventorySnapshot(t *testing.T, sim *cloudsim.Sim) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, k := range inventory.Kinds {
+		for _, o := range sim.Inventory.List(k, inventory.Filter{}) {
+			m := *o.GetMeta()
+			raw, err := json.Marshal(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			delete(doc, "createdAt")
+			delete(doc, "updatedAt")
+			delete(doc, "visibleAt")
+			b, _ := json.Marshal(doc)
+			out[string(k)+"/"+m.ID] = string(b)
+		}
+	}
+	return out
+}
+
+// inventoryDiff lists what differs between two snapshots ("" when equal).
+func inventoryDiff(want, got map[string]string) string {
+	var d []string
+	for k, v := range got {
+		if w, ok := want[k]; !ok {
+			d = append(d, "+ "+k+" "+v)
+		} else if w != v {
+			d = append(d, "~ "+k+"\n  was "+w+"\n  now "+v)
+		}
+	}
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			d = append(d, "- "+k)
+		}
+	}
+	sort.Strings(d)
+	return strings.Join(d, "\n")
+}
+
+// The PrivateLink request whose verification cannot pass (it dials from a
+// VPC without the private hosted zone, where the broker names resolve to
+// the brokers' unroutable IPs) fails after every load balancer, target
+// group, listener, endpoint service, endpoint, zone and record exists, and
+// its rollback leaves the inventory exactly as the seed world.
+func TestAWSPrivateLinkRollbackRestoresSeed(t *testing.T) {
+	s := awsStack(t)
+	sim := s.Sim()
+	seed := inventorySnapshot(t, sim)
+	p := compile(t, fmt.Sprintf(`apiVersion: topoflow.io/v1
+kind: KafkaAccess
+metadata: {name: e2e-aws-privatelink-rollback}
+spec:
+  kafka: {provider: aws, account: aws-msk, region: eu-west-1, clusterArn: %s}
+  client: {account: aws-client-b, vpcId: %s, subnetIds: [subnet-0a5c000clib01], securityGroupId: sg-0a5c000000clib01}
+  method: privateLink
+  approval: {approvers: [kafka-owner@example.com], deadline: 1h}
+  verify: {clientNetwork: %s}
+  timeouts: {pollInterval: 200ms, wait: 2m, step: 20s}
+`, mskARN, clientBVPC, clientAVPC))
+	run := startPlan(t, s, p)
+	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := run.Get(ctx, nil)
+	if err == nil || !strings.Contains(err.Error(), "verify") {
+		t.Fatalf("the request must fail at verify (it dials from %s): %v", clientAVPC, err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		diff := inventoryDiff(seed, inventorySnapshot(t, sim))
+		if diff == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the inventory after the rollback differs from the seed world:\n%s", diff)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -61,6 +61,7 @@ func (a *api) nlbListeners(c *caller, arn string) ([]listener, *ec2Error) {
 		}
 		out = append(out, listener{port: port, targetPort: target, targetTCP: tp})
 	}
+	out = append(out, a.createdListeners(arn)...)
 	sort.Slice(out, func(i, j int) bool { return out[i].port < out[j].port })
 	return out, nil
 }

@@ -64,6 +64,10 @@ type Timing struct {
 	BrokerRestart time.Duration
 	// Delete: deleting → gone (peerings, endpoints, services, attachments, VPC connections).
 	Delete time.Duration
+	// LoadBalancerCreate: network load balancer provisioning → active.
+	LoadBalancerCreate time.Duration
+	// DNSChange: Route 53 change PENDING → INSYNC.
+	DNSChange time.Duration
 }
 
 // DefaultTiming is used by Mount; tests may change it before cloudsim.New.
@@ -77,6 +81,8 @@ var DefaultTiming = Timing{
 	VpcConnectionCreate: 300 * time.Millisecond,
 	BrokerRestart:       200 * time.Millisecond,
 	Delete:              300 * time.Millisecond,
+	LoadBalancerCreate:  300 * time.Millisecond,
+	DNSChange:           300 * time.Millisecond,
 }
 
 // api is one mounted AWS provider.
@@ -93,6 +99,9 @@ type api struct {
 	// sessions holds the temporary credentials AssumeRole minted.
 	smu      sync.Mutex
 	sessions map[string]session
+	// changes holds the Route 53 changes by ID.
+	cmu     sync.Mutex
+	changes map[string]*r53ChangeState
 }
 
 // session is one set of temporary credentials.
@@ -104,12 +113,14 @@ type session struct {
 
 // Mount mounts the AWS APIs on a sim.
 func Mount(s *cloudsim.Sim) error {
-	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, msk: http.NewServeMux(), sessions: map[string]session{}}
+	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, msk: http.NewServeMux(), sessions: map[string]session{}, changes: map[string]*r53ChangeState{}}
 	a.mskRoutes()
 	a.watchVpcConnections()
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "kafka" }, a.msk)
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "ec2" || unsignedQuery(r) }, http.HandlerFunc(a.serveEC2))
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "sts" }, http.HandlerFunc(a.serveSTS))
+	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "elasticloadbalancing" }, http.HandlerFunc(a.serveELB))
+	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "route53" }, a.route53Mux())
 	return nil
 }
 
