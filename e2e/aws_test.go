@@ -604,6 +604,42 @@ spec:
 			t.Fatalf("forwarder %s → %s rewrites metadata: %v", f.Listen, f.Target, f.Advertised)
 		}
 	}
+	// The AWS CLI (botocore, an implementation no one here wrote) reads the
+	// load balancers, listeners, zone and records back from the twin.
+	doc := cli(t, s, "aws-msk", "eu-west-1", "elbv2", "describe-load-balancers")
+	active := 0
+	for _, x := range doc["LoadBalancers"].([]any) {
+		lb := x.(map[string]any)
+		if !strings.HasPrefix(lb["LoadBalancerName"].(string), "tf-") {
+			continue // the world's own load balancer
+		}
+		if lb["State"].(map[string]any)["Code"] != "active" || lb["Type"] != "network" || lb["Scheme"] != "internal" || lb["VpcId"] != mskVPC {
+			t.Fatalf("the CLI reads load balancer %v", lb)
+		}
+		ls := cli(t, s, "aws-msk", "eu-west-1", "elbv2", "describe-listeners", "--load-balancer-arn", lb["LoadBalancerArn"].(string))["Listeners"].([]any)
+		if len(ls) != 1 || ls[0].(map[string]any)["Port"] != float64(9092) || ls[0].(map[string]any)["Protocol"] != "TCP" {
+			t.Fatalf("the CLI reads the listeners of %s as %v", lb["LoadBalancerArn"], ls)
+		}
+		active++
+	}
+	if active != 3 {
+		t.Fatalf("the CLI reads %d Topoflow load balancers, want 3: %v", active, doc)
+	}
+	domain := "msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com"
+	zones := cli(t, s, "aws-client-b", "eu-west-1", "route53", "list-hosted-zones-by-name", "--dns-name", domain)["HostedZones"].([]any)
+	if len(zones) != 1 || zones[0].(map[string]any)["Name"] != domain+"." || zones[0].(map[string]any)["Config"].(map[string]any)["PrivateZone"] != true {
+		t.Fatalf("the CLI reads the hosted zones as %v", zones)
+	}
+	sets := cli(t, s, "aws-client-b", "eu-west-1", "route53", "list-resource-record-sets", "--hosted-zone-id", zones[0].(map[string]any)["Id"].(string))["ResourceRecordSets"].([]any)
+	cnames := 0
+	for _, x := range sets {
+		if rs := x.(map[string]any); rs["Type"] == "CNAME" && strings.HasSuffix(rs["Name"].(string), "."+domain+".") {
+			cnames++
+		}
+	}
+	if cnames != 3 {
+		t.Fatalf("the CLI reads the records as %v", sets)
+	}
 	for _, ep := range endpoints() {
 		svc, err := inventory.Get[*inventory.EndpointService](sim.Inventory, ep.ServiceID)
 		if err != nil || svc.Status != "Available" || len(svc.Permissions) != 1 || svc.Permissions[0].Permission != "arn:aws:iam::222222222222:root" {
