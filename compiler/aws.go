@@ -298,8 +298,24 @@ func (b *builder) awsPrivateLink(s *spec.KafkaAccess) error {
 		"vpcId":       plan.Lit(s.Client.VPCID), "subnetIds": plan.Lit(anyStrings(s.Client.SubnetIDs)),
 		"privateDns": plan.Lit(o.PrivateDNS),
 	}
-	if s.Client.SecurityGroupID != "" {
-		in["securityGroupIds"] = plan.Lit([]any{s.Client.SecurityGroupID})
+	verifyDeps := []string{"wait-broker-names", "open-security-group"}
+	if g := s.Client.SecurityGroupID; g != "" {
+		in["securityGroupIds"] = plan.Lit([]any{g})
+		// The endpoints' security group must admit the clients on the broker port
+		// (https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html):
+		// the client CIDR when given, else the group's own members.
+		rule := map[string]plan.Value{"groupId": plan.Lit(g), "protocol": plan.Lit("tcp"), "port": plan.Lit(port), "description": plan.Lit(b.description(s))}
+		from := "the group's members"
+		if s.Client.CIDR != "" {
+			rule["cidr"], from = plan.Lit(s.Client.CIDR), s.Client.CIDR
+		} else {
+			rule["sourceGroup"] = plan.Lit(g)
+		}
+		b.add(plan.Step{
+			ID: "open-endpoint-security-group", Title: fmt.Sprintf("Allow TCP %d from %s in the endpoints' security group %s", port, from, g),
+			Action: catalog.AWSEC2AuthorizeIngress, Account: client, Inputs: rule, Timeout: timeout,
+		})
+		verifyDeps = append(verifyDeps, "open-endpoint-security-group")
 	}
 	b.add(plan.Step{
 		ID: "create-endpoint", Title: fmt.Sprintf("Create an interface endpoint per broker in the client VPC %s", s.Client.VPCID),
@@ -365,8 +381,7 @@ func (b *builder) awsPrivateLink(s *spec.KafkaAccess) error {
 		Wait:      b.waitContract(s, catalog.AWSR53GetChange, nil),
 		DependsOn: []string{"map-broker-names"},
 	})
-	b.verifyStep(s, `map(steps["list-brokers"].brokers, #.host + ":" + string(#.port))`, "",
-		"wait-broker-names", "open-security-group")
+	b.verifyStep(s, `map(steps["list-brokers"].brokers, #.host + ":" + string(#.port))`, "", verifyDeps...)
 	return nil
 }
 

@@ -604,6 +604,16 @@ spec:
 			t.Fatalf("forwarder %s → %s rewrites metadata: %v", f.Listen, f.Target, f.Advertised)
 		}
 	}
+	// The endpoints' security group admits its members on 9092, the brokers'
+	// group the brokers' VPC (the load balancers' nodes).
+	g, _ := inventory.Get[*inventory.SecurityGroup](sim.Inventory, "sg-0a5c000000clib01")
+	selfRef := false
+	for _, r := range g.Rules {
+		selfRef = selfRef || (r.Direction == "ingress" && r.RemoteGroupID == "sg-0a5c000000clib01" && r.PortMin <= 9092 && 9092 <= r.PortMax)
+	}
+	if !selfRef || ingressFrom(t, sim, mskSG, "10.20.0.0/16", 9092) == nil {
+		t.Fatalf("security groups after the request: endpoints' %+v, brokers' rule from 10.20.0.0/16 %v", g.Rules, ingressFrom(t, sim, mskSG, "10.20.0.0/16", 9092))
+	}
 	// The AWS CLI (botocore, an implementation no one here wrote) reads the
 	// load balancers, listeners, zone and records back from the twin.
 	doc := cli(t, s, "aws-msk", "eu-west-1", "elbv2", "describe-load-balancers")
