@@ -1,8 +1,13 @@
 package aws
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
@@ -51,6 +56,25 @@ func TestLoadBalancerPerBroker(t *testing.T) {
 	if ln2 := e.must(t, catalog.AWSELBCreateListener, "aws-msk", "wf/create-listener/b-0", lnIn); ln2["listenerArn"] != ln["listenerArn"] {
 		t.Fatalf("a retried create made another listener: %v then %v", ln, ln2)
 	}
+	// The load balancer itself forwards its listener to the broker, bytes
+	// unchanged: metadata through it names the brokers' own b-N names.
+	metadata := func() (*kmsg.MetadataResponse, error) {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(nlb["dnsName"].(string)+":9092"), kgo.Dialer(e.sim.Net.DialFrom(mskVPC)), kgo.RetryTimeout(2*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl.SeedBrokers()[0])
+	}
+	m, err := metadata()
+	if err != nil {
+		t.Fatalf("metadata through the load balancer: %v", err)
+	}
+	if len(m.Brokers) != 3 || !strings.HasSuffix(m.Brokers[0].Host, "."+mskDomain) || m.Brokers[0].Port != 9092 {
+		t.Fatalf("metadata through the load balancer names %+v", m.Brokers)
+	}
 	_, err = e.call(catalog.AWSELBDeleteTargetGroup, "aws-msk", "", map[string]any{"targetGroupArn": tg["targetGroupArn"]})
 	if errType(err) != plan.ErrConflict || !strings.Contains(err.Error(), "ResourceInUse") {
 		t.Fatalf("deleting a target group behind a listener: %v (%s)", err, errType(err))
@@ -59,6 +83,9 @@ func TestLoadBalancerPerBroker(t *testing.T) {
 		e.must(t, catalog.AWSELBDeleteListener, "aws-msk", "", map[string]any{"listenerArn": ln["listenerArn"]})
 		e.must(t, catalog.AWSELBDeleteTargetGroup, "aws-msk", "", map[string]any{"targetGroupArn": tg["targetGroupArn"]})
 		e.must(t, catalog.AWSELBDeleteLoadBalancer, "aws-msk", "", map[string]any{"loadBalancerArn": arn})
+	}
+	if _, err := metadata(); err == nil {
+		t.Fatal("the deleted load balancer still forwards")
 	}
 	if _, err := e.call(catalog.AWSELBDescribeLoadBalancer, "aws-msk", "", map[string]any{"loadBalancerArn": arn}); errType(err) != plan.ErrNotFound {
 		t.Fatalf("describe a deleted NLB: %v (%s)", err, errType(err))

@@ -32,6 +32,7 @@ const (
 	elbNS          = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
 	typeTargetGrp  = "elbv2-target-group"
 	typeELBListen  = "elbv2-listener"
+	typeNLBForward = "nlb-listener"
 	nlbHostedZone  = "Z2IFOLAFXWLO4F" // eu-west-1 NLB canonical hosted zone (https://docs.aws.amazon.com/general/latest/gr/elb.html)
 	elbNameMaxSize = 32
 )
@@ -226,6 +227,9 @@ func (a *api) createLoadBalancer(c *caller, f form) ([]node, *ec2Error) {
 			}
 			return nil
 		})
+		a.mu.Lock()
+		a.syncNLB(arn)
+		a.mu.Unlock()
 	})
 	return []node{members("LoadBalancers", a.lbNode(p))}, nil
 }
@@ -272,6 +276,7 @@ func (a *api) deleteLoadBalancer(c *caller, f form) ([]node, *ec2Error) {
 		}
 	}
 	_ = a.inv.Delete(inventory.KindPort, arn)
+	a.syncNLB(arn)
 	if p.IP != "" && a.inv.Owner(p.IP) == "reserved" {
 		a.inv.ReleaseIP(p.IP)
 	}
@@ -448,6 +453,9 @@ func (a *api) registerTargets(c *caller, f form) ([]node, *ec2Error) {
 	if err != nil {
 		return nil, errf("InternalFailure", "%v", err)
 	}
+	for _, lb := range a.tgLBs(tg) {
+		a.syncNLB(lb)
+	}
 	return nil, nil
 }
 
@@ -469,6 +477,9 @@ func (a *api) deregisterTargets(c *caller, f form) ([]node, *ec2Error) {
 		x.Properties["targets"] = strings.Join(kept, ",")
 		return nil
 	})
+	for _, lb := range a.tgLBs(tg) {
+		a.syncNLB(lb)
+	}
 	return nil, nil
 }
 
@@ -526,6 +537,7 @@ func (a *api) createListener(c *caller, f form) ([]node, *ec2Error) {
 	if err != nil {
 		return nil, errf("InternalFailure", "%v", err)
 	}
+	a.syncNLB(lb.ID)
 	return []node{members("Listeners", listenerNode(l))}, nil
 }
 
@@ -558,8 +570,52 @@ func (a *api) deleteListener(c *caller, f form) ([]node, *ec2Error) {
 	if err != nil || l.Type != typeELBListen || l.Account != c.acct.ID || l.Region != c.region {
 		return nil, errf("ListenerNotFound", "One or more listeners not found")
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	_ = a.inv.Delete(inventory.KindConfig, arn)
+	a.syncNLB(l.Target)
 	return nil, nil
+}
+
+// syncNLB makes an active load balancer's own address forward each listener
+// port to the listener's target, bytes unchanged, and its DNS name resolve
+// in its VPC (a hidden service/endpoint pair per listener, awsType
+// nlb-listener); a load balancer that is not active, or gone, forwards nothing.
+// The caller holds a.mu.
+func (a *api) syncNLB(arn string) {
+	want := map[string]listener{}
+	lb, err := inventory.Get[*inventory.Port](a.inv, arn)
+	if err == nil && lb.Status == "active" {
+		for _, l := range a.createdListeners(arn) {
+			want[fmt.Sprintf("%s:%d", arn, l.port)] = l
+		}
+	}
+	for _, ep := range inventory.List[*inventory.Endpoint](a.inv, inventory.Filter{}) {
+		if isType(ep.Attrs, typeNLBForward) && ep.Attrs["parent"] == arn {
+			if l, ok := want[ep.ID]; ok && ep.Attrs["target"] == fmt.Sprintf("%s:%d", l.targetPort, l.targetTCP) {
+				delete(want, ep.ID)
+				continue
+			}
+			_ = a.inv.Delete(inventory.KindEndpoint, ep.ID)
+			_ = a.inv.Delete(inventory.KindEndpointService, ep.ID)
+		}
+	}
+	for id, l := range want {
+		if _, err := inventory.Create(a.inv, &inventory.EndpointService{
+			Meta:  inventory.Meta{ID: id, Account: lb.Account, Region: lb.Region, Status: "available"},
+			VPCID: lb.VPCID, PortID: l.targetPort,
+			Ports: []inventory.PortMapping{{ClientPort: l.port, ServerPort: l.targetTCP, Protocol: "TCP"}},
+			Attrs: map[string]string{attrType: typeNLBForward, "parent": arn},
+		}); err != nil {
+			continue
+		}
+		_, _ = inventory.Create(a.inv, &inventory.Endpoint{
+			Meta:      inventory.Meta{ID: id, Account: lb.Account, Region: lb.Region, Status: inventory.EndpointAccepted},
+			ServiceID: id, VPCID: lb.VPCID, SubnetID: lb.SubnetID, IP: lb.IP,
+			DNSNames: []string{fmt.Sprintf("%s-%s.elb.%s.amazonaws.com", lb.Name, lb.ID[len(lb.ID)-16:], lb.Region)},
+			Attrs:    map[string]string{attrType: typeNLBForward, "parent": arn, "target": fmt.Sprintf("%s:%d", l.targetPort, l.targetTCP)},
+		})
+	}
 }
 
 // createdListeners returns the listeners created through the API on a load

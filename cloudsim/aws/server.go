@@ -1,9 +1,12 @@
 // Package aws is cloudsim's Amazon Web Services: the EC2 Query API (VPC
 // peering, routes, security groups, PrivateLink, transit gateway
-// attachments), the MSK REST-JSON API (clusters, multi-VPC connectivity,
-// cluster policies, VPC connections, bootstrap brokers) and STS (AssumeRole,
-// GetCallerIdentity), on the wire shapes github.com/aws/aws-sdk-go-v2 and the
-// AWS CLI use, over the shared cloudsim inventory.
+// attachments), the MSK REST-JSON API (clusters, nodes, multi-VPC
+// connectivity, cluster policies, VPC connections, bootstrap brokers), the
+// Elastic Load Balancing v2 Query API (network load balancers, target
+// groups, listeners), Route 53 REST-XML (private hosted zones, record sets,
+// changes) and STS (AssumeRole, GetCallerIdentity), on the wire shapes
+// github.com/aws/aws-sdk-go-v2 and the AWS CLI use, over the shared cloudsim
+// inventory.
 //
 // Every request must be signed with AWS Signature Version 4 by a key of an
 // AWS account of the inventory (or a temporary key minted by AssumeRole,
@@ -22,7 +25,8 @@
 // by one. The network model follows: an active peering joins the VPCs, an
 // available interface endpoint forwards its ports to the load balancer's
 // targets. Fault rules apply to operations "aws.ec2.<Action>",
-// "aws.kafka.<Operation>", "aws.sts.<Action>" and to the transitions
+// "aws.kafka.<Operation>", "aws.sts.<Action>", "aws.elbv2.<Action>",
+// "aws.route53.<Operation>" and to the transitions
 // "aws.ec2.peering.request", "aws.ec2.peering.accept",
 // "aws.ec2.endpoint.create", "aws.ec2.attachment.create",
 // "aws.kafka.vpcConnection.create" and "aws.kafka.connectivity.update".
