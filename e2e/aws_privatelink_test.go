@@ -52,8 +52,11 @@ func TestAWSPrivateLinkSharedNLBPlanFailsVerify(t *testing.T) {
 	if err == nil {
 		t.Fatal("the shared-NLB PrivateLink plan verified: something rewrites the brokers' metadata")
 	}
-	if msg := err.Error(); !strings.Contains(msg, "verify") {
-		t.Fatalf("the request failed, but not at verify: %v", err)
+	// The failure names what AWS clients would hit: the broker's own name,
+	// resolving to its private IP, which the client VPC has no route to.
+	if msg := err.Error(); !strings.Contains(msg, "step verify failed") ||
+		!strings.Contains(msg, ".msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com:9092") || !strings.Contains(msg, "no route to host") {
+		t.Fatalf("the request must fail at verify on the brokers' unroutable b-N addresses: %v", err)
 	}
 	// The rollback removes the endpoint and the endpoint service.
 	deadline := time.Now().Add(60 * time.Second)
