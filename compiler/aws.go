@@ -193,13 +193,15 @@ func (b *builder) awsPeering(s *spec.KafkaAccess) error {
 // endpoint service in front of it, and an interface endpoint in the client
 // VPC; then a Route 53 private hosted zone for the brokers' domain,
 // associated with the client VPC, maps each broker name to its endpoint
-// (CNAME), the port unchanged. The brokers' configuration is never touched:
-// unlike the alternative of one NLB with a port per broker plus per-broker
-// advertised.listeners set through the Kafka admin API (which MSK allows only
-// for the documented custom.advertised.listeners property and a rolling
-// restart: https://docs.aws.amazon.com/msk/latest/developerguide/custom-domain-names.html),
-// nothing here can take the cluster's own clients down, and every step has
-// an inverse.
+// (CNAME), the port unchanged. The brokers' configuration is never touched.
+// The alternative, one NLB with a port per broker, needs the brokers to
+// advertise those ports: through MSK's custom.advertised.listeners (a
+// configuration revision and a rolling restart:
+// https://docs.aws.amazon.com/msk/latest/developerguide/custom-domain-names.html)
+// or a dynamic per-broker advertised.listeners (Kafka AlterConfigs) that must
+// repeat every listener MSK itself uses, replication included, where one
+// mistake cuts the cluster's own clients. Here nothing can take the cluster's
+// clients down, and every step has an inverse.
 func (b *builder) awsPrivateLink(s *spec.KafkaAccess) error {
 	b.summary(s)
 	owner, client := s.Kafka.Account, s.Client.Account
