@@ -82,8 +82,8 @@ func TestAWSPrivateLinkSharedNLBPlanFailsVerify(t *testing.T) {
 	}
 }
 
-// inventorySnapshot renders every inventory object (timestamps left out) by kind/ID.
-func inventorySnapshot(t *testing.T, sim *cloudsim.Sim) map[string]string {
+// awsInventory renders every inventory object (timestamps left out) by kind/ID.
+func awsInventory(t *testing.T, sim *cloudsim.Sim) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, k := range inventory.Kinds {
@@ -107,8 +107,8 @@ func inventorySnapshot(t *testing.T, sim *cloudsim.Sim) map[string]string {
 	return out
 }
 
-// inventoryDiff lists what differs between two snapshots ("" when equal).
-func inventoryDiff(want, got map[string]string) string {
+// awsInventoryDiff lists what differs between two snapshots ("" when equal).
+func awsInventoryDiff(want, got map[string]string) string {
 	var d []string
 	for k, v := range got {
 		if w, ok := want[k]; !ok {
@@ -134,7 +134,7 @@ func inventoryDiff(want, got map[string]string) string {
 func TestAWSPrivateLinkRollbackRestoresSeed(t *testing.T) {
 	s := awsStack(t)
 	sim := s.Sim()
-	seed := inventorySnapshot(t, sim)
+	seed := awsInventory(t, sim)
 	p := compile(t, fmt.Sprintf(`apiVersion: topoflow.io/v1
 kind: KafkaAccess
 metadata: {name: e2e-aws-privatelink-rollback}
@@ -156,7 +156,7 @@ spec:
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		diff := inventoryDiff(seed, inventorySnapshot(t, sim))
+		diff := awsInventoryDiff(seed, awsInventory(t, sim))
 		if diff == "" {
 			break
 		}

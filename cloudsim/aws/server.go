@@ -50,6 +50,10 @@ func init() { cloudsim.RegisterProvider("aws", Mount) }
 
 // Timing holds the delays of the asynchronous state machines.
 type Timing struct {
+	// LoadBalancerCreate: network load balancer provisioning → active.
+	LoadBalancerCreate time.Duration
+	// DNSChange: Route 53 change PENDING → INSYNC.
+	DNSChange time.Duration
 	// PeeringRequest: initiating-request → pending-acceptance.
 	PeeringRequest time.Duration
 	// PeeringProvision: provisioning → active after an accept.
@@ -68,14 +72,12 @@ type Timing struct {
 	BrokerRestart time.Duration
 	// Delete: deleting → gone (peerings, endpoints, services, attachments, VPC connections).
 	Delete time.Duration
-	// LoadBalancerCreate: network load balancer provisioning → active.
-	LoadBalancerCreate time.Duration
-	// DNSChange: Route 53 change PENDING → INSYNC.
-	DNSChange time.Duration
 }
 
 // DefaultTiming is used by Mount; tests may change it before cloudsim.New.
 var DefaultTiming = Timing{
+	LoadBalancerCreate:  300 * time.Millisecond,
+	DNSChange:           300 * time.Millisecond,
 	PeeringRequest:      300 * time.Millisecond,
 	PeeringProvision:    300 * time.Millisecond,
 	PeeringExpiry:       7 * 24 * time.Hour,
@@ -85,8 +87,6 @@ var DefaultTiming = Timing{
 	VpcConnectionCreate: 300 * time.Millisecond,
 	BrokerRestart:       200 * time.Millisecond,
 	Delete:              300 * time.Millisecond,
-	LoadBalancerCreate:  300 * time.Millisecond,
-	DNSChange:           300 * time.Millisecond,
 }
 
 // api is one mounted AWS provider.
