@@ -262,13 +262,13 @@ func (b *builder) awsPrivateLink(s *spec.KafkaAccess) error {
 	// addresses in the brokers' VPC, so the brokers' group admits that VPC's
 	// CIDR on the broker port (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-register-targets.html#target-security-groups).
 	b.add(plan.Step{
-		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %d from the brokers' VPC (the load balancers) in the brokers' security group", port),
+		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %d from the brokers' VPC %s (the load balancers) in the brokers' security group", port, s.Kafka.CIDR),
 		Action: catalog.AWSEC2AuthorizeIngress, Account: owner,
 		Inputs: map[string]plan.Value{
 			"groupId": brokerSecurityGroup(s), "protocol": plan.Lit("tcp"), "port": plan.Lit(port),
-			"cidr": plan.Expr(`steps["list-brokers"].vpcCidr`), "description": plan.Lit(b.description(s)),
+			"cidr": plan.Lit(s.Kafka.CIDR), "description": plan.Lit(b.description(s)),
 		},
-		DependsOn: []string{"describe-cluster", "list-brokers"}, Timeout: timeout,
+		DependsOn: []string{"describe-cluster"}, Timeout: timeout,
 	})
 	b.add(plan.Step{
 		ID: "create-endpoint-service", Title: "Create a VPC endpoint service in front of each broker's load balancer",

@@ -523,7 +523,7 @@ func TestAWSPrivateLink(t *testing.T) {
 kind: KafkaAccess
 metadata: {name: e2e-aws-privatelink}
 spec:
-  kafka: {provider: aws, account: aws-msk, region: eu-west-1, clusterArn: %s}
+  kafka: {provider: aws, account: aws-msk, region: eu-west-1, clusterArn: %s, cidr: 10.20.0.0/16}
   client: {account: aws-client-b, vpcId: %s, subnetIds: [subnet-0a5c000clib01], securityGroupId: sg-0a5c000000clib01}
   method: privateLink
   approval: {approvers: [kafka-owner@example.com], deadline: 1h}

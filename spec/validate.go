@@ -201,6 +201,7 @@ func (v *validator) kafkaAccess(s *KafkaAccess) {
 		}
 		v.requireApproval(s, false)
 	case MethodPrivateLink:
+		v.require("spec.kafka.cidr", k.CIDR == "", "the brokers' VPC CIDR: the load balancers reach the brokers from it, so it is opened on the broker port in the brokers' security group")
 		if pl := s.PrivateLink; pl != nil && len(pl.LoadBalancerARNs) > 0 {
 			v.errorf("spec.privateLink.loadBalancerArns", "privateLink.loadBalancerArns is not supported: remove it. Topoflow creates one network load balancer per broker, with a private hosted zone mapping the broker names to their endpoints (an NLB shared by the brokers cannot work: clients follow the brokers' b-N...amazonaws.com names)")
 		}
