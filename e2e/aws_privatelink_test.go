@@ -24,7 +24,9 @@ import (
 // so the bootstrap answers, but the metadata names the brokers'
 // b-N...amazonaws.com:9092, which resolve (public DNS) to private IPs of the
 // MSK VPC that the client VPC has no route to. The twin no longer rewrites
-// metadata, so that plan fails verify and rolls back.
+// metadata, so that plan fails verify and rolls back. (Its verify step
+// carries the probe routing every compiled verify step gets on main, so it
+// dials from the client VPC there too; a branch without plan.Probe ignores it.)
 func TestAWSPrivateLinkSharedNLBPlanFailsVerify(t *testing.T) {
 	s := awsStack(t)
 	sim := s.Sim()
