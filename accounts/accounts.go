@@ -60,7 +60,7 @@ const (
 // Service names usable as endpoint keys.
 var knownServices = map[string]bool{
 	"vpcep": true, "dms": true, "vpc": true, "iam": true, "ec2": true, "kafka": true,
-	"sts": true, "arm": true, "ambari": true, "login": true, "msk": true,
+	"sts": true, "arm": true, "ambari": true, "login": true, "msk": true, "elasticloadbalancing": true, "route53": true,
 }
 
 // Credential keys each provider accepts; the first ones listed in

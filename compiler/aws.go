@@ -178,69 +178,158 @@ func (b *builder) awsPeering(s *spec.KafkaAccess) error {
 	return nil
 }
 
-// awsPrivateLink: an endpoint service in front of the brokers' load
-// balancers, the client account allowed, an interface endpoint in the client
-// VPC, the owner's acceptance, verification through the endpoint DNS name.
+// awsPrivateLink: AWS's documented MSK PrivateLink pattern with one
+// interface endpoint per broker (AWS Big Data Blog, "How Goldman Sachs builds
+// cross-account connectivity to their Amazon MSK clusters with AWS
+// PrivateLink", https://aws.amazon.com/blogs/big-data/how-goldman-sachs-builds-cross-account-connectivity-to-their-amazon-msk-clusters-with-aws-privatelink/,
+// and "Secure connectivity patterns to access Amazon MSK across AWS Regions",
+// https://aws.amazon.com/blogs/big-data/secure-connectivity-patterns-to-access-amazon-msk-across-aws-regions/).
+//
+// Kafka clients connect to every broker by the address the broker advertises
+// (b-N.<cluster>.<id>.c<k>.kafka.<region>.amazonaws.com:<port>), and a
+// network load balancer forwards bytes without touching Kafka metadata. So,
+// per broker: an internal NLB in the brokers' subnets with a TCP listener on
+// the broker port forwarding to a target group holding the broker's IP, an
+// endpoint service in front of it, and an interface endpoint in the client
+// VPC; then a Route 53 private hosted zone for the brokers' domain,
+// associated with the client VPC, maps each broker name to its endpoint
+// (CNAME), the port unchanged. The brokers' configuration is never touched.
+// The alternative, one NLB with a port per broker, needs the brokers to
+// advertise those ports: through MSK's custom.advertised.listeners (a
+// configuration revision and a rolling restart:
+// https://docs.aws.amazon.com/msk/latest/developerguide/custom-domain-names.html)
+// or a dynamic per-broker advertised.listeners (Kafka AlterConfigs) that must
+// repeat every listener MSK itself uses, replication included, where one
+// mistake cuts the cluster's own clients. Here nothing can take the cluster's
+// clients down, and every step has an inverse.
 func (b *builder) awsPrivateLink(s *spec.KafkaAccess) error {
 	b.summary(s)
 	owner, client := s.Kafka.Account, s.Client.Account
 	cross := owner != client
 	o := s.PrivateLink
 	if o == nil {
-		return fmt.Errorf("privateLink settings are missing")
+		o = &spec.PrivateLinkOptions{}
 	}
 	acceptance := o.AcceptanceRequired == nil || *o.AcceptanceRequired
 	timeout := stepTimeout(s)
 	_, port := mskAuth(s)
-	ports := o.Ports
-	if len(ports) == 0 {
-		ports = []int{port}
+	region := s.Client.Region
+	if region == "" {
+		region = s.Kafka.Region
 	}
+	perBroker := func() *plan.ForEach {
+		return &plan.ForEach{Items: `steps["list-brokers"].brokers`, As: "broker", Key: `"b-" + string(broker.brokerId)`}
+	}
+	at := func(step, field string) plan.Value { return plan.Expr(fmt.Sprintf(`steps[%q][index].%s`, step, field)) }
 	b.describeCluster(s, false)
 	b.add(plan.Step{
-		ID: "create-endpoint-service", Title: "Create a VPC endpoint service in front of the brokers' load balancers",
-		Action: catalog.AWSEC2CreateEndpointService, Account: owner,
+		ID: "list-brokers", Title: "List the brokers (name, private IP, subnet) with ListNodes",
+		Action: catalog.AWSMSKListBrokers, Account: owner,
+		Inputs:    map[string]plan.Value{"clusterArn": plan.Lit(s.Kafka.ClusterARN), "port": plan.Lit(port)},
+		DependsOn: []string{"describe-cluster"}, Timeout: timeout,
+	})
+	b.add(plan.Step{
+		ID: "create-nlb", Title: "Create an internal network load balancer per broker, in the brokers' subnets",
+		Action: catalog.AWSELBCreateLoadBalancer, Account: owner, ForEach: perBroker(),
+		Inputs:    map[string]plan.Value{"subnetIds": plan.Expr(`steps["list-brokers"].subnets`)},
+		DependsOn: []string{"list-brokers"}, Timeout: timeout,
+	})
+	b.add(plan.Step{
+		ID: "create-target-group", Title: fmt.Sprintf("Create a TCP %d target group per broker holding the broker's IP", port),
+		Action: catalog.AWSELBCreateTargetGroup, Account: owner, ForEach: perBroker(),
 		Inputs: map[string]plan.Value{
-			"loadBalancerArns": plan.Lit(anyStrings(o.LoadBalancerARNs)), "acceptanceRequired": plan.Lit(acceptance),
+			"vpcId": plan.Expr(`steps["list-brokers"].vpcId`), "port": plan.Expr("broker.port"), "targets": plan.Expr("[broker.ip]"),
+		},
+		DependsOn: []string{"list-brokers"}, Timeout: timeout,
+	})
+	b.add(plan.Step{
+		ID: "create-listener", Title: fmt.Sprintf("Add a TCP %d listener per load balancer forwarding to its broker", port),
+		Action: catalog.AWSELBCreateListener, Account: owner, ForEach: perBroker(),
+		Inputs: map[string]plan.Value{
+			"loadBalancerArn": at("create-nlb", "loadBalancerArn"), "port": plan.Expr("broker.port"),
+			"targetGroupArn": at("create-target-group", "targetGroupArn"),
+		},
+		DependsOn: []string{"create-nlb", "create-target-group"}, Timeout: timeout,
+	})
+	b.add(plan.Step{
+		ID: "wait-nlb", Title: "Wait until every load balancer is active",
+		Action: catalog.AWSELBDescribeLoadBalancer, Account: owner, ForEach: perBroker(),
+		Inputs:    map[string]plan.Value{"loadBalancerArn": at("create-nlb", "loadBalancerArn")},
+		Wait:      b.waitContract(s, catalog.AWSELBDescribeLoadBalancer, nil),
+		DependsOn: []string{"create-nlb"},
+	})
+	// NLB → IP targets: the load balancer's nodes connect from their private
+	// addresses in the brokers' VPC, so the brokers' group admits that VPC's
+	// CIDR on the broker port (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-register-targets.html#target-security-groups).
+	b.add(plan.Step{
+		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %d from the brokers' VPC %s (the load balancers) in the brokers' security group", port, s.Kafka.CIDR),
+		Action: catalog.AWSEC2AuthorizeIngress, Account: owner,
+		Inputs: map[string]plan.Value{
+			"groupId": brokerSecurityGroup(s), "protocol": plan.Lit("tcp"), "port": plan.Lit(port),
+			"cidr": plan.Lit(s.Kafka.CIDR), "description": plan.Lit(b.description(s)),
 		},
 		DependsOn: []string{"describe-cluster"}, Timeout: timeout,
 	})
-	service := plan.Expr(`steps["create-endpoint-service"].serviceId`)
 	b.add(plan.Step{
-		ID: "wait-endpoint-service", Title: "Wait until the endpoint service is available",
-		Action: catalog.AWSEC2DescribeEndpointService, Account: owner,
+		ID: "create-endpoint-service", Title: "Create a VPC endpoint service in front of each broker's load balancer",
+		Action: catalog.AWSEC2CreateEndpointService, Account: owner, ForEach: perBroker(),
+		Inputs: map[string]plan.Value{
+			"loadBalancerArns": plan.Expr(`[steps["create-nlb"][index].loadBalancerArn]`), "acceptanceRequired": plan.Lit(acceptance),
+		},
+		DependsOn: []string{"wait-nlb", "create-listener", "create-nlb"}, Timeout: timeout,
+	})
+	service := at("create-endpoint-service", "serviceId")
+	b.add(plan.Step{
+		ID: "wait-endpoint-service", Title: "Wait until the endpoint services are available",
+		Action: catalog.AWSEC2DescribeEndpointService, Account: owner, ForEach: perBroker(),
 		Inputs: map[string]plan.Value{"serviceId": service}, Wait: b.waitContract(s, catalog.AWSEC2DescribeEndpointService, nil),
 		DependsOn: []string{"create-endpoint-service"},
 	})
 	last := "wait-endpoint-service"
 	if cross {
 		b.add(plan.Step{
-			ID: "allow-client", Title: fmt.Sprintf("Allow the client account %s on the endpoint service", client),
-			Action: catalog.AWSEC2AddServicePermission, Account: owner,
+			ID: "allow-client", Title: fmt.Sprintf("Allow the client account %s on the endpoint services", client),
+			Action: catalog.AWSEC2AddServicePermission, Account: owner, ForEach: perBroker(),
 			Inputs:    map[string]plan.Value{"serviceId": service, "principalAccount": plan.Lit(client)},
 			DependsOn: []string{last, "create-endpoint-service"}, Timeout: timeout,
 		})
 		last = "allow-client"
 	}
 	in := map[string]plan.Value{
-		"serviceName": plan.Expr(`steps["wait-endpoint-service"].serviceName`),
+		"serviceName": at("wait-endpoint-service", "serviceName"),
 		"vpcId":       plan.Lit(s.Client.VPCID), "subnetIds": plan.Lit(anyStrings(s.Client.SubnetIDs)),
 		"privateDns": plan.Lit(o.PrivateDNS),
 	}
-	if s.Client.SecurityGroupID != "" {
-		in["securityGroupIds"] = plan.Lit([]any{s.Client.SecurityGroupID})
+	verifyDeps := []string{"wait-broker-names", "open-security-group"}
+	if g := s.Client.SecurityGroupID; g != "" {
+		in["securityGroupIds"] = plan.Lit([]any{g})
+		// The endpoints' security group must admit the clients on the broker port
+		// (https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html):
+		// the client CIDR when given, else the group's own members.
+		rule := map[string]plan.Value{"groupId": plan.Lit(g), "protocol": plan.Lit("tcp"), "port": plan.Lit(port), "description": plan.Lit(b.description(s))}
+		from := "the group's members"
+		if s.Client.CIDR != "" {
+			rule["cidr"], from = plan.Lit(s.Client.CIDR), s.Client.CIDR
+		} else {
+			rule["sourceGroup"] = plan.Lit(g)
+		}
+		b.add(plan.Step{
+			ID: "open-endpoint-security-group", Title: fmt.Sprintf("Allow TCP %d from %s in the endpoints' security group %s", port, from, g),
+			Action: catalog.AWSEC2AuthorizeIngress, Account: client, Inputs: rule, Timeout: timeout,
+		})
+		verifyDeps = append(verifyDeps, "open-endpoint-security-group")
 	}
 	b.add(plan.Step{
-		ID: "create-endpoint", Title: fmt.Sprintf("Create an interface endpoint in the client VPC %s", s.Client.VPCID),
-		Action: catalog.AWSEC2CreateVpcEndpoint, Account: client, Inputs: in,
+		ID: "create-endpoint", Title: fmt.Sprintf("Create an interface endpoint per broker in the client VPC %s", s.Client.VPCID),
+		Action: catalog.AWSEC2CreateVpcEndpoint, Account: client, ForEach: perBroker(), Inputs: in,
 		DependsOn: []string{last, "wait-endpoint-service"}, Timeout: timeout,
 	})
-	endpoint := plan.Expr(`steps["create-endpoint"].endpointId`)
+	endpoint := at("create-endpoint", "endpointId")
 	last = "create-endpoint"
 	if acceptance {
 		b.add(plan.Step{
-			ID: "wait-endpoint-pending", Title: "Wait until the endpoint connection awaits acceptance",
-			Action: catalog.AWSEC2DescribeVpcEndpoint, Account: client,
+			ID: "wait-endpoint-pending", Title: "Wait until the endpoint connections await acceptance",
+			Action: catalog.AWSEC2DescribeVpcEndpoint, Account: client, ForEach: perBroker(),
 			Inputs: map[string]plan.Value{"endpointId": endpoint},
 			Wait: b.waitContract(s, catalog.AWSEC2DescribeVpcEndpoint, func(w *plan.Wait) {
 				w.Pending = nil
@@ -249,28 +338,52 @@ func (b *builder) awsPrivateLink(s *spec.KafkaAccess) error {
 			DependsOn: []string{"create-endpoint"},
 		})
 		b.add(plan.Step{
-			ID: "approve-connection", Title: "Kafka owner approves the endpoint connection",
+			ID: "approve-connection", Title: "Kafka owner approves the endpoint connections",
 			Action: plan.ActionApproval,
-			Gate: gate(s.Approval, fmt.Sprintf("Approve the PrivateLink connection from account `%s` (VPC `%s`) to MSK cluster `%s` (account `%s`).",
+			Gate: gate(s.Approval, fmt.Sprintf("Approve the PrivateLink connections (one per broker) from account `%s` (VPC `%s`) to MSK cluster `%s` (account `%s`).",
 				client, s.Client.VPCID, s.Kafka.ClusterARN, owner)),
 			DependsOn: []string{"wait-endpoint-pending"},
 		})
 		b.add(plan.Step{
-			ID: "accept-connection", Title: "Accept the endpoint connection (service owner)",
-			Action: catalog.AWSEC2AcceptEndpointConnection, Account: owner,
+			ID: "accept-connection", Title: "Accept the endpoint connections (service owner)",
+			Action: catalog.AWSEC2AcceptEndpointConnection, Account: owner, ForEach: perBroker(),
 			Inputs:    map[string]plan.Value{"serviceId": service, "endpointId": endpoint},
 			DependsOn: []string{"approve-connection", "create-endpoint", "create-endpoint-service"}, Timeout: timeout,
 		})
 		last = "accept-connection"
 	}
 	b.add(plan.Step{
-		ID: "wait-endpoint-available", Title: "Wait until the endpoint is available",
-		Action: catalog.AWSEC2DescribeVpcEndpoint, Account: client,
+		ID: "wait-endpoint-available", Title: "Wait until the endpoints are available",
+		Action: catalog.AWSEC2DescribeVpcEndpoint, Account: client, ForEach: perBroker(),
 		Inputs: map[string]plan.Value{"endpointId": endpoint}, Wait: b.waitContract(s, catalog.AWSEC2DescribeVpcEndpoint, nil),
 		DependsOn: []string{last, "create-endpoint"},
 	})
-	b.verifyStep(s, fmt.Sprintf(`let dns = steps["wait-endpoint-available"].dnsNames[0]; map(%s, dns + ":" + string(#))`, literal(anyInts(ports))), "",
-		"wait-endpoint-available")
+	b.add(plan.Step{
+		ID: "create-hosted-zone", Title: fmt.Sprintf("Create a Route 53 private hosted zone for the brokers' domain in the client VPC %s", s.Client.VPCID),
+		Action: catalog.AWSR53CreateHostedZone, Account: client,
+		Inputs: map[string]plan.Value{
+			"name": plan.Expr(`steps["list-brokers"].domain`), "vpcId": plan.Lit(s.Client.VPCID), "vpcRegion": plan.Lit(region),
+		},
+		DependsOn: []string{"list-brokers"}, Timeout: timeout,
+	})
+	zone := plan.Expr(`steps["create-hosted-zone"].hostedZoneId`)
+	b.add(plan.Step{
+		ID: "map-broker-names", Title: "Map each broker name to its interface endpoint (CNAME, port unchanged)",
+		Action: catalog.AWSR53UpsertRecord, Account: client, ForEach: perBroker(),
+		Inputs: map[string]plan.Value{
+			"hostedZoneId": zone, "name": plan.Expr("broker.host"), "type": plan.Lit("CNAME"),
+			"value": plan.Expr(`steps["wait-endpoint-available"][index].dnsNames[0]`), "ttl": plan.Lit(60),
+		},
+		DependsOn: []string{"create-hosted-zone", "wait-endpoint-available"}, Timeout: timeout,
+	})
+	b.add(plan.Step{
+		ID: "wait-broker-names", Title: "Wait until the records are in sync",
+		Action: catalog.AWSR53GetChange, Account: client, ForEach: perBroker(),
+		Inputs:    map[string]plan.Value{"changeId": at("map-broker-names", "changeId")},
+		Wait:      b.waitContract(s, catalog.AWSR53GetChange, nil),
+		DependsOn: []string{"map-broker-names"},
+	})
+	b.verifyStep(s, `map(steps["list-brokers"].brokers, #.host + ":" + string(#.port))`, "", verifyDeps...)
 	return nil
 }
 
@@ -445,14 +558,6 @@ func anyStrings(s []string) []any {
 	out := make([]any, len(s))
 	for i, v := range s {
 		out[i] = v
-	}
-	return out
-}
-
-func anyInts(s []int) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = int64(v)
 	}
 	return out
 }

@@ -233,7 +233,8 @@ func TestAWSSameVPC(t *testing.T) {
 	if len(vpcPeerings(s.Sim())) != 0 {
 		t.Fatal("a same-VPC request must not peer anything")
 	}
-	if outs, _ := out["outputs"].(map[string]any); !strings.Contains(fmt.Sprint(outs["brokers"]), fmt.Sprintf("127.%d.1.", 20+s.WorldShift())) {
+	// MSK brokers advertise their b-N.<cluster>...amazonaws.com names, not IPs.
+	if outs, _ := out["outputs"].(map[string]any); !strings.Contains(fmt.Sprint(outs["brokers"]), "0:b-1.msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com:9092") {
 		t.Fatalf("outputs: %v", out)
 	}
 }
@@ -572,52 +573,59 @@ func apiVersions(sim *cloudsim.Sim, vpc string, seeds []string) error {
 	return nil
 }
 
-// PrivateLink: endpoint service in front of the brokers' load balancer, the
-// client account allowed, its interface endpoint accepted by the owner after
-// the approval; the endpoint then forwards each listener port to its broker
-// (nothing answers before the acceptance).
+// PrivateLink, AWS's per-broker pattern: per broker an NLB (listener on the
+// broker port, the broker's IP as target), an endpoint service, an interface
+// endpoint in the client VPC accepted by the owner after the approval; a
+// private hosted zone in the client VPC maps each b-N...amazonaws.com name to
+// its endpoint. The endpoints forward bytes unchanged (nothing answers before
+// the acceptance), the brokers' own metadata names the brokers, and
+// kafka.verify produces and consumes from the client VPC.
 func TestAWSPrivateLink(t *testing.T) {
 	s := awsStack(t)
 	sim := s.Sim()
-	nlb := "arn:aws:elasticloadbalancing:eu-west-1:111111111111:loadbalancer/net/msk-prod-nlb/0a5c00000000n001"
 	p := compile(t, fmt.Sprintf(`apiVersion: topoflow.io/v1
 kind: KafkaAccess
 metadata: {name: e2e-aws-privatelink}
 spec:
-  kafka: {provider: aws, account: aws-msk, region: eu-west-1, clusterArn: %s}
+  kafka: {provider: aws, account: aws-msk, region: eu-west-1, clusterArn: %s, cidr: 10.20.0.0/16}
   client: {account: aws-client-b, vpcId: %s, subnetIds: [subnet-0a5c000clib01], securityGroupId: sg-0a5c000000clib01}
   method: privateLink
-  privateLink: {loadBalancerArns: [%s], ports: [9001, 9002, 9003]}
   approval: {approvers: [kafka-owner@example.com], deadline: 1h}
   timeouts: {pollInterval: 200ms, wait: 2m, step: 2m}
-`, mskARN, clientBVPC, nlb))
+`, mskARN, clientBVPC))
 	run := startPlan(t, s, p)
-	var ep *inventory.Endpoint
-	deadline := time.Now().Add(60 * time.Second)
-	for ep == nil || ep.Status != "pendingAcceptance" {
-		if time.Now().After(deadline) {
-			t.Fatalf("no endpoint pending acceptance: %+v", ep)
-		}
-		time.Sleep(100 * time.Millisecond)
+	endpoints := func() []*inventory.Endpoint {
+		var out []*inventory.Endpoint
 		for _, x := range inventory.List[*inventory.Endpoint](sim.Inventory, inventory.Filter{}) {
 			if x.Attrs["awsType"] == "vpc-endpoint" {
-				ep = x
+				out = append(out, x)
 			}
 		}
+		return out
 	}
-	ip, dns := ep.Attrs["ip"], ep.Attrs["dnsName"]
-	seeds := []string{net.JoinHostPort(ip, "9001"), net.JoinHostPort(ip, "9002"), net.JoinHostPort(ip, "9003")}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		eps := endpoints()
+		pending := 0
+		for _, ep := range eps {
+			if ep.Status == "pendingAcceptance" {
+				pending++
+			}
+		}
+		if pending == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want 3 endpoints pending acceptance, have %+v", eps)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var seeds []string
+	for _, ep := range endpoints() {
+		seeds = append(seeds, net.JoinHostPort(ep.Attrs["ip"], "9092"))
+	}
 	if err := apiVersions(sim, clientBVPC, seeds); err == nil {
-		t.Fatal("the endpoint forwards before the owner accepted it")
-	}
-	// kafka.verify through the endpoint's DNS name fails before the acceptance.
-	verify := probeVerify(sim, clientBVPC)
-	want := map[string]any{"0": dns + ":9001", "1": dns + ":9002", "2": dns + ":9003"}
-	vctx, vcancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer vcancel()
-	if _, err := verify(vctx, plan.Call{Action: kafka.ActionVerify, IdempotencyKey: "aws-e2e/privatelink-early",
-		Inputs: map[string]any{"bootstrap": []any{dns + ":9001"}, "clientNetwork": clientBVPC}}); err == nil {
-		t.Fatal("verify through the endpoint succeeded before the owner accepted it")
+		t.Fatal("the endpoints forward before the owner accepted them")
 	}
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -626,26 +634,91 @@ spec:
 	if err := run.Get(ctx, &out); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
-	// The request ended with kafka.verify's produce/consume from the client
-	// VPC, the brokers advertised at the endpoint's DNS name and NLB ports.
+	// kafka.verify produced and consumed from the client VPC, following the
+	// brokers' own advertised names (resolved by the private hosted zone).
 	outs, _ := out["outputs"].(map[string]any)
-	if fmt.Sprint(outs["brokers"]) != fmt.Sprint(want) {
-		t.Fatalf("verified brokers %v, want %v (outputs %v)", outs["brokers"], want, out)
+	brokers, _ := outs["brokers"].(map[string]any)
+	for i := range 3 {
+		want := fmt.Sprintf("b-%d.msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com:9092", i+1)
+		if brokers[fmt.Sprint(i)] != want {
+			t.Fatalf("verified broker %d at %v, want %s (outputs %v)", i, brokers[fmt.Sprint(i)], want, out)
+		}
 	}
-	// The brokers' own addresses stay unreachable from the client VPC.
-	if err := verifyFromVPC(sim, clientBVPC, "privatelink-direct"); err == nil {
-		t.Fatal("the client VPC reaches the brokers' own addresses without a peering")
+	for i := range 3 {
+		host := fmt.Sprintf("b-%d.msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com", i+1)
+		ip, err := sim.Net.Resolve(clientBVPC, host)
+		if err != nil {
+			t.Fatalf("%s does not resolve in the client VPC: %v", host, err)
+		}
+		found := false
+		for _, ep := range endpoints() {
+			found = found || (ep.Attrs["ip"] == ip && ep.Status == "available" && ep.Account == "aws-client-b")
+		}
+		if !found {
+			t.Fatalf("%s resolves to %s in the client VPC, not to an available endpoint", host, ip)
+		}
+		// Elsewhere the name is public DNS: the broker's private IP.
+		if ip, err := sim.Net.Resolve(clientAVPC, host); err != nil || !strings.HasPrefix(ip, fmt.Sprintf("127.%d.1.", 20+s.WorldShift())) {
+			t.Fatalf("%s from another VPC resolves to %s, %v (want the broker's IP)", host, ip, err)
+		}
 	}
-	got, err := inventory.Get[*inventory.Endpoint](sim.Inventory, ep.ID)
-	if err != nil || got.Status != "available" || got.Account != "aws-client-b" {
-		t.Fatalf("endpoint after the request: %+v, %v", got, err)
+	// The endpoints are plain TCP: no forwarder rewrites Kafka metadata.
+	for _, f := range sim.Net.State().Forwarders {
+		if len(f.Advertised) > 0 {
+			t.Fatalf("forwarder %s → %s rewrites metadata: %v", f.Listen, f.Target, f.Advertised)
+		}
 	}
-	svc, err := inventory.Get[*inventory.EndpointService](sim.Inventory, ep.ServiceID)
-	if err != nil || svc.Status != "Available" || len(svc.Permissions) != 1 || svc.Permissions[0].Permission != "arn:aws:iam::222222222222:root" {
-		t.Fatalf("endpoint service: %+v, %v", svc, err)
+	// The endpoints' security group admits its members on 9092, the brokers'
+	// group the brokers' VPC (the load balancers' nodes).
+	g, _ := inventory.Get[*inventory.SecurityGroup](sim.Inventory, "sg-0a5c000000clib01")
+	selfRef := false
+	for _, r := range g.Rules {
+		selfRef = selfRef || (r.Direction == "ingress" && r.RemoteGroupID == "sg-0a5c000000clib01" && r.PortMin <= 9092 && 9092 <= r.PortMax)
 	}
-	if err := apiVersions(sim, clientBVPC, seeds); err != nil {
-		t.Fatalf("the brokers through the endpoint from the client VPC: %v", err)
+	if !selfRef || ingressFrom(t, sim, mskSG, "10.20.0.0/16", 9092) == nil {
+		t.Fatalf("security groups after the request: endpoints' %+v, brokers' rule from 10.20.0.0/16 %v", g.Rules, ingressFrom(t, sim, mskSG, "10.20.0.0/16", 9092))
+	}
+	// The AWS CLI (botocore, an implementation no one here wrote) reads the
+	// load balancers, listeners, zone and records back from the twin.
+	doc := cli(t, s, "aws-msk", "eu-west-1", "elbv2", "describe-load-balancers")
+	active := 0
+	for _, x := range doc["LoadBalancers"].([]any) {
+		lb := x.(map[string]any)
+		if !strings.HasPrefix(lb["LoadBalancerName"].(string), "tf-") {
+			continue // the world's own load balancer
+		}
+		if lb["State"].(map[string]any)["Code"] != "active" || lb["Type"] != "network" || lb["Scheme"] != "internal" || lb["VpcId"] != mskVPC {
+			t.Fatalf("the CLI reads load balancer %v", lb)
+		}
+		ls := cli(t, s, "aws-msk", "eu-west-1", "elbv2", "describe-listeners", "--load-balancer-arn", lb["LoadBalancerArn"].(string))["Listeners"].([]any)
+		if len(ls) != 1 || ls[0].(map[string]any)["Port"] != float64(9092) || ls[0].(map[string]any)["Protocol"] != "TCP" {
+			t.Fatalf("the CLI reads the listeners of %s as %v", lb["LoadBalancerArn"], ls)
+		}
+		active++
+	}
+	if active != 3 {
+		t.Fatalf("the CLI reads %d Topoflow load balancers, want 3: %v", active, doc)
+	}
+	domain := "msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com"
+	zones := cli(t, s, "aws-client-b", "eu-west-1", "route53", "list-hosted-zones-by-name", "--dns-name", domain)["HostedZones"].([]any)
+	if len(zones) != 1 || zones[0].(map[string]any)["Name"] != domain+"." || zones[0].(map[string]any)["Config"].(map[string]any)["PrivateZone"] != true {
+		t.Fatalf("the CLI reads the hosted zones as %v", zones)
+	}
+	sets := cli(t, s, "aws-client-b", "eu-west-1", "route53", "list-resource-record-sets", "--hosted-zone-id", zones[0].(map[string]any)["Id"].(string))["ResourceRecordSets"].([]any)
+	cnames := 0
+	for _, x := range sets {
+		if rs := x.(map[string]any); rs["Type"] == "CNAME" && strings.HasSuffix(rs["Name"].(string), "."+domain+".") {
+			cnames++
+		}
+	}
+	if cnames != 3 {
+		t.Fatalf("the CLI reads the records as %v", sets)
+	}
+	for _, ep := range endpoints() {
+		svc, err := inventory.Get[*inventory.EndpointService](sim.Inventory, ep.ServiceID)
+		if err != nil || svc.Status != "Available" || len(svc.Permissions) != 1 || svc.Permissions[0].Permission != "arn:aws:iam::222222222222:root" {
+			t.Fatalf("endpoint service of %s: %+v, %v", ep.ID, svc, err)
+		}
 	}
 }
 

@@ -184,12 +184,15 @@ type PeeringOptions struct {
 	UseRemoteGateway bool   `json:"useRemoteGateways,omitempty" doc:"Azure: use the remote VNet's gateways."`
 }
 
-// PrivateLinkOptions configures AWS PrivateLink: an endpoint service in front of the brokers.
+// PrivateLinkOptions configures AWS PrivateLink. Topoflow creates, per
+// broker, a network load balancer, an endpoint service and an interface
+// endpoint, and a Route 53 private hosted zone in the client VPC mapping the
+// broker names to the endpoints.
 type PrivateLinkOptions struct {
-	LoadBalancerARNs   []string `json:"loadBalancerArns" required:"true" doc:"Network load balancers in front of the brokers (one per broker or one with a listener per broker)."`
-	AcceptanceRequired *bool    `json:"acceptanceRequired,omitempty" doc:"Require the Kafka owner to accept the endpoint connection (default true)."`
-	PrivateDNS         bool     `json:"privateDns,omitempty" doc:"Enable private DNS on the interface endpoint."`
-	Ports              []int    `json:"ports,omitempty" format:"port" doc:"Listener ports of the load balancers, one per broker (default: the Kafka port)."`
+	LoadBalancerARNs   []string `json:"loadBalancerArns,omitempty" doc:"Not supported any more: Topoflow creates one network load balancer per broker (a load balancer shared by the brokers cannot serve Kafka clients, which follow the brokers' advertised names)."`
+	AcceptanceRequired *bool    `json:"acceptanceRequired,omitempty" doc:"Require the Kafka owner to accept the endpoint connections (default true)."`
+	PrivateDNS         bool     `json:"privateDns,omitempty" doc:"Enable private DNS on the interface endpoints."`
+	Ports              []int    `json:"ports,omitempty" format:"port" doc:"Not supported any more: each broker keeps its own port behind its endpoint."`
 }
 
 // MSKMultiVPCOptions configures MSK multi-VPC private connectivity.

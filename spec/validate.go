@@ -207,7 +207,13 @@ func (v *validator) kafkaAccess(s *KafkaAccess) {
 		}
 		v.requireApproval(s, false)
 	case MethodPrivateLink:
-		v.require("spec.privateLink", s.PrivateLink == nil, "the load balancers in front of the brokers")
+		v.require("spec.kafka.cidr", k.CIDR == "", "the brokers' VPC CIDR: the load balancers reach the brokers from it, so it is opened on the broker port in the brokers' security group")
+		if pl := s.PrivateLink; pl != nil && len(pl.LoadBalancerARNs) > 0 {
+			v.errorf("spec.privateLink.loadBalancerArns", "privateLink.loadBalancerArns is not supported: remove it. Topoflow creates one network load balancer per broker, with a private hosted zone mapping the broker names to their endpoints (an NLB shared by the brokers cannot work: clients follow the brokers' b-N...amazonaws.com names)")
+		}
+		if pl := s.PrivateLink; pl != nil && len(pl.Ports) > 0 {
+			v.errorf("spec.privateLink.ports", "privateLink.ports is not supported: remove it. Each broker keeps its own port behind its own endpoint")
+		}
 		v.require("spec.client.vpcId", c.VPCID == "", "the interface endpoint is created in it")
 		v.require("spec.client.subnetIds", len(c.SubnetIDs) == 0, "the interface endpoint's subnets")
 		if c.Region != "" && k.Region != "" && c.Region != k.Region {

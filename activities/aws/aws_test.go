@@ -59,6 +59,8 @@ func newEnv(t *testing.T) *env {
 	awssim.DefaultTiming.VpcConnectionCreate = 50 * time.Millisecond
 	awssim.DefaultTiming.BrokerRestart = 20 * time.Millisecond
 	awssim.DefaultTiming.Delete = 50 * time.Millisecond
+	awssim.DefaultTiming.LoadBalancerCreate = 50 * time.Millisecond
+	awssim.DefaultTiming.DNSChange = 50 * time.Millisecond
 	sim, delta := simtest.Start(t, cloudsim.Options{Providers: []string{"aws"}})
 	w, err := world.ReadFile(filepath.Join(repoRoot(), "cloudsim", "worlds", "aws.yaml"))
 	if err != nil {
@@ -85,8 +87,8 @@ func newEnv(t *testing.T) *env {
 	}
 	_ = base
 	extra := fmt.Sprintf(`accounts:
-  aws-msk: {provider: aws, region: eu-west-1, aws: {accountId: "111111111111"}, endpoints: {ec2: %[1]s, kafka: %[1]s, sts: %[1]s}}
-  aws-client-b: {provider: aws, region: eu-west-1, aws: {accountId: "222222222222"}, endpoints: {ec2: %[1]s, kafka: %[1]s, sts: %[1]s}}
+  aws-msk: {provider: aws, region: eu-west-1, aws: {accountId: "111111111111"}, endpoints: {ec2: %[1]s, kafka: %[1]s, sts: %[1]s, elasticloadbalancing: %[1]s, route53: %[1]s}}
+  aws-client-b: {provider: aws, region: eu-west-1, aws: {accountId: "222222222222"}, endpoints: {ec2: %[1]s, kafka: %[1]s, sts: %[1]s, elasticloadbalancing: %[1]s, route53: %[1]s}}
   aws-client-b-role:
     provider: aws
     region: eu-west-1

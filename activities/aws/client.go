@@ -115,6 +115,19 @@ func (a *Actions) Funcs() map[string]activities.Func {
 		catalog.AWSEC2DeleteTGWAttachment:      a.DeleteTGWAttachment,
 		catalog.AWSEC2CreateTGWRoute:           a.CreateTGWRoute,
 		catalog.AWSEC2DeleteTGWRoute:           a.DeleteTGWRoute,
+		catalog.AWSMSKListBrokers:              a.ListBrokers,
+		catalog.AWSELBCreateLoadBalancer:       a.CreateLoadBalancer,
+		catalog.AWSELBDescribeLoadBalancer:     a.DescribeLoadBalancer,
+		catalog.AWSELBDeleteLoadBalancer:       a.DeleteLoadBalancer,
+		catalog.AWSELBCreateTargetGroup:        a.CreateTargetGroup,
+		catalog.AWSELBDeleteTargetGroup:        a.DeleteTargetGroup,
+		catalog.AWSELBCreateListener:           a.CreateListener,
+		catalog.AWSELBDeleteListener:           a.DeleteListener,
+		catalog.AWSR53CreateHostedZone:         a.CreateHostedZone,
+		catalog.AWSR53DeleteHostedZone:         a.DeleteHostedZone,
+		catalog.AWSR53UpsertRecord:             a.UpsertRecord,
+		catalog.AWSR53DeleteRecord:             a.DeleteRecord,
+		catalog.AWSR53GetChange:                a.GetChange,
 	}
 }
 
@@ -264,6 +277,11 @@ func httpStatus(err error) int {
 // isNotFound reports whether err says the resource does not exist.
 func isNotFound(err error) bool {
 	code := errorCode(err)
+	switch code {
+	// ELBv2 (elasticloadbalancingv2/types/errors.go) and Route 53 (route53/types/errors.go) not-found codes.
+	case "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound", "NoSuchHostedZone", "NoSuchChange":
+		return true
+	}
 	return strings.HasSuffix(code, ".NotFound") || code == "NotFoundException" || (code == "" && httpStatus(err) == http.StatusNotFound)
 }
 
@@ -293,8 +311,15 @@ func (s *session) classify(what string, err error) error {
 		code == "UnauthorizedException" || code == "AccessDenied" || code == "AccessDeniedException" || code == "MissingAuthenticationToken" ||
 		status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return temporal.NewNonRetryableApplicationError(msg, plan.ErrUnauthorized, err)
+	case code == "PriorRequestNotComplete":
+		// Route 53 "still processing a prior request": retry later (route53/types/errors.go PriorRequestNotComplete).
+		return temporal.NewApplicationError(msg, plan.ErrThrottled)
 	case code == "ConflictException" || code == "IncorrectState" || code == "InvalidStateTransition" || code == "DependencyViolation" ||
-		code == "ExistingVpcEndpointConnections" || status == http.StatusConflict:
+		code == "ExistingVpcEndpointConnections" || code == "ResourceInUse" || code == "HostedZoneNotEmpty" ||
+		(status == http.StatusConflict && code != "HostedZoneAlreadyExists"):
+		// ResourceInUse (an NLB still associated with an endpoint service being deleted, a target group
+		// still behind a listener: elasticloadbalancingv2/types/errors.go) and HostedZoneNotEmpty
+		// (records still being deleted: route53/types/errors.go) clear once the dependency is gone.
 		return temporal.NewApplicationError(msg, plan.ErrConflict)
 	}
 	if status >= 500 || code == "InternalError" || code == "InternalFailure" || code == "ServiceUnavailable" || code == "Unavailable" ||

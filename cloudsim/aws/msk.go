@@ -115,6 +115,7 @@ func (a *api) mskRoutes() {
 	a.mskHandle("GET /api/v2/clusters/{clusterArn}", "DescribeClusterV2", a.describeClusterV2)
 	a.mskHandle("GET /v1/clusters/{clusterArn}", "DescribeCluster", a.describeClusterV1)
 	a.mskHandle("GET /v1/clusters/{clusterArn}/bootstrap-brokers", "GetBootstrapBrokers", a.bootstrapBrokers)
+	a.mskHandle("GET /v1/clusters/{clusterArn}/nodes", "ListNodes", a.listNodes)
 	a.mskHandle("PUT /v1/clusters/{clusterArn}/connectivity", "UpdateConnectivity", a.updateConnectivity)
 	a.mskHandle("GET /api/v2/operations/{clusterOperationArn}", "DescribeClusterOperationV2", a.describeOperation)
 	a.mskHandle("PUT /v1/clusters/{clusterArn}/policy", "PutClusterPolicy", a.putPolicy)
@@ -314,6 +315,34 @@ func (a *api) bootstrapBrokers(c *caller, r *http.Request, _ []byte) (int, any, 
 		out["bootstrapBrokerStringVpcConnectivityTls"] = vpc("tls")
 	}
 	return http.StatusOK, out, nil
+}
+
+// listNodes answers ListNodes: per broker its interface, private IP, client
+// subnet and DNS name (aws-sdk-go-v2/service/kafka/types BrokerNodeInfo:
+// attachedENIId, brokerId, clientSubnet, clientVpcIpAddress, endpoints).
+// brokerId is the broker's Kafka node ID, as metadata names it.
+func (a *api) listNodes(c *caller, r *http.Request, _ []byte) (int, any, *mskError) {
+	k, e := a.cluster(c, r.PathValue("clusterArn"), "kafka:ListNodes")
+	if e != nil {
+		return 0, nil, e
+	}
+	bs := append([]inventory.Broker(nil), k.Brokers...)
+	sort.Slice(bs, func(i, j int) bool { return bs[i].ID < bs[j].ID })
+	nodes := []map[string]any{}
+	for i, b := range bs {
+		endpoints := []string{}
+		if b.Host != "" {
+			endpoints = append(endpoints, b.Host)
+		}
+		nodes = append(nodes, map[string]any{
+			"addedToClusterTime": ts(k.CreatedAt), "instanceType": "kafka.m5.large", "nodeType": "BROKER",
+			"nodeARN": strings.Replace(k.ID, ":cluster/", ":broker/", 1) + fmt.Sprintf("/%d", i+1),
+			"brokerNodeInfo": map[string]any{"attachedENIId": b.PortID, "brokerId": float64(b.ID), "clientSubnet": k.SubnetID,
+				"clientVpcIpAddress": b.ListenerIP, "endpoints": endpoints,
+				"currentBrokerSoftwareInfo": map[string]any{"kafkaVersion": k.EngineVersion}},
+		})
+	}
+	return http.StatusOK, map[string]any{"nodeInfoList": nodes}, nil
 }
 
 func (a *api) updateConnectivity(c *caller, r *http.Request, body []byte) (int, any, *mskError) {
@@ -581,9 +610,8 @@ func (a *api) createVpcConnection(c *caller, r *http.Request, body []byte) (int,
 			return 0, nil, badRequest("The subnet %s does not belong to %s", s, v.ID)
 		}
 	}
-	if cidrOverlapVPC(a.inv, v.ID, k.VPCID) {
-		return 0, nil, badRequest("The client VPC's CIDR overlaps the cluster VPC's")
-	}
+	// No CIDR check: multi-VPC private connectivity "allows overlapping IPs across
+	// connecting VPCs" (https://docs.aws.amazon.com/msk/latest/developerguide/aws-access-mult-vpc.html).
 	arn := fmt.Sprintf("arn:aws:kafka:%s:%s:vpc-connection/%s/%s/%s", c.region, c.acct.AccountID, a.awsID(k.Account), k.Name, uuid.NewString())
 	ep, err := inventory.Create(a.inv, &inventory.Endpoint{
 		Meta:  inventory.Meta{ID: arn, Account: c.acct.ID, Region: c.region, Status: "CREATING", Tags: in.Tags},
@@ -609,13 +637,6 @@ func (a *api) createVpcConnection(c *caller, r *http.Request, body []byte) (int,
 		})
 	})
 	return http.StatusOK, vpcConnectionJSON(ep, "clientSubnets"), nil
-}
-
-// cidrOverlapVPC reports whether two VPCs' CIDRs overlap.
-func cidrOverlapVPC(inv *inventory.Store, v1, v2 string) bool {
-	a, err1 := inventory.Get[*inventory.VPC](inv, v1)
-	b, err2 := inventory.Get[*inventory.VPC](inv, v2)
-	return err1 == nil && err2 == nil && cidrOverlap(a.CIDR, b.CIDR)
 }
 
 // ownVpcConnection returns a VPC connection of the caller.

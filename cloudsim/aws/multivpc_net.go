@@ -8,16 +8,18 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
 
-// Client-side broker addresses. A client reaching MSK through PrivateLink
-// or multi-VPC private connectivity must read metadata with the addresses of
-// its own network, not the brokers' addresses in the MSK VPC. The network
-// model does this with Kafka-aware forwarders (inventory.Endpoint.Advertised)
-// and endpoint DNS names (inventory.Endpoint.DNSNames):
+// Client-side broker addresses of MSK multi-VPC private connectivity. MSK
+// serves a listener of its own per VPC connection and authentication scheme
+// (the VPC-connectivity bootstrap strings of GetBootstrapBrokers,
+// BootstrapBrokerStringVpcConnectivity* in
+// aws-sdk-go-v2/service/kafka/api_op_GetBootstrapBrokers.go; ports 14001+:
+// https://docs.aws.amazon.com/msk/latest/developerguide/aws-access-mult-vpc.html),
+// so the metadata a client reads through it names the client-side
+// addresses. The network model does this with Kafka-aware forwarders
+// (inventory.Endpoint.Advertised) and endpoint DNS names
+// (inventory.Endpoint.DNSNames). PrivateLink through a network load
+// balancer has no such thing: an NLB forwards bytes unchanged.
 //
-//   - PrivateLink: each hidden listener endpoint of an available interface
-//     endpoint advertises, for every broker behind one of the service's
-//     load-balancer listeners, the endpoint's DNS name and that listener's
-//     port, and the DNS name resolves to the endpoint's address in its VPC;
 //   - multi-VPC: an AVAILABLE VPC connection gets, per broker, an address
 //     in the client subnet on which port 14001+N forwards to broker N, the
 //     cluster's multi-VPC name b-N.<scheme>.<cluster>… resolving to it in the
@@ -141,43 +143,4 @@ func (a *api) removeVpcConnectionListeners(connID string) {
 			_ = a.inv.Delete(inventory.KindEndpointService, x.ID)
 		}
 	}
-}
-
-// privateLinkAdvertised returns, per Kafka instance, the broker ID →
-// endpoint DNS name:listener port addresses of the brokers behind the
-// listeners of an endpoint service.
-func (a *api) privateLinkAdvertised(serviceID, dnsName string) map[string]map[int32]string {
-	out := map[string]map[int32]string{}
-	if dnsName == "" {
-		return out
-	}
-	ks := inventory.List[*inventory.KafkaInstance](a.inv, inventory.Filter{})
-	for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
-		if !isType(sub.Attrs, typeListener) || sub.Attrs["parent"] != serviceID || len(sub.Ports) != 1 {
-			continue
-		}
-		for _, k := range ks {
-			for _, b := range k.Brokers {
-				if b.PortID != "" && b.PortID == sub.PortID && b.Port == sub.Ports[0].ServerPort {
-					if out[k.ID] == nil {
-						out[k.ID] = map[int32]string{}
-					}
-					out[k.ID][b.ID] = dnsName + ":" + strconv.Itoa(sub.Ports[0].ClientPort)
-				}
-			}
-		}
-	}
-	return out
-}
-
-// clusterOf returns the Kafka instance whose broker carries port ID portID.
-func (a *api) clusterOf(portID string) string {
-	for _, k := range inventory.List[*inventory.KafkaInstance](a.inv, inventory.Filter{}) {
-		for _, b := range k.Brokers {
-			if b.PortID != "" && b.PortID == portID {
-				return k.ID
-			}
-		}
-	}
-	return ""
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +87,36 @@ func TestVpcConnectionListeners(t *testing.T) {
 		if o := inv.Owner(ip); o != "" {
 			t.Errorf("address %s still owned by %q", ip, o)
 		}
+	}
+}
+
+// A VPC connection from a client VPC whose CIDR overlaps the cluster's VPC
+// is accepted: multi-VPC private connectivity "allows overlapping IPs across
+// connecting VPCs" (https://docs.aws.amazon.com/msk/latest/developerguide/aws-access-mult-vpc.html).
+func TestVpcConnectionOverlappingCIDR(t *testing.T) {
+	w := start(t)
+	inv := w.sim.Inventory
+	const arn = "arn:aws:kafka:eu-west-1:111111111111:cluster/msk-prod/5a7b9c1d-0000-4000-8000-00000000c001-1"
+	if _, err := inventory.Update(inv, arn, func(k *inventory.KafkaInstance) error {
+		k.Attrs = map[string]string{"vpcConnectivity": `{"iam":true}`,
+			"policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"kafka:CreateVpcConnection"}]}`}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	msk, _ := inventory.Get[*inventory.VPC](inv, "vpc-0a5c0000000msk01")
+	if _, err := inventory.Create(inv, &inventory.VPC{Meta: inventory.Meta{ID: "vpc-overlap", Account: "aws-client-b", Region: "eu-west-1"},
+		CIDR: msk.CIDR, AddressBlock: "127.250.0.0/16"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inventory.Create(inv, &inventory.Subnet{Meta: inventory.Meta{ID: "subnet-overlap", Account: "aws-client-b", Region: "eu-west-1"},
+		VPCID: "vpc-overlap", CIDR: "10.20.1.0/24", AddressBlock: "127.250.1.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"targetClusterArn":"` + arn + `","authentication":"SASL_IAM","vpcId":"vpc-overlap","clientSubnets":["subnet-overlap"],"securityGroups":["sg-0a5c000000clib01"]}`
+	resp, out := w.do("POST", "/v1/vpc-connection", "kafka", "eu-west-1", "AKIAAWSCLIENTB000002", "aws-client-b-secret-1b2c3d4e5f6a7b8c9d0e", "", body,
+		map[string]string{"Content-Type": "application/json"})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(out), `"state":"CREATING"`) {
+		t.Fatalf("CreateVpcConnection from an overlapping VPC: %d %s", resp.StatusCode, out)
 	}
 }

@@ -20,10 +20,12 @@ import (
 // state is the AWS one. When an endpoint is available, one hidden listener
 // endpoint per load-balancer listener (awsType listener, status accepted)
 // makes the network model forward the endpoint's address and listener port
-// to the listener's target, so a client in the endpoint's VPC really reaches
-// the brokers; the endpoint's DNS name resolves in its VPC and the brokers'
-// metadata through it names the DNS name and listener ports (see
-// multivpc_net.go).
+// to the listener's target, byte for byte (an NLB is layer 4 and never
+// rewrites Kafka metadata), so a client in the endpoint's VPC reaches the
+// brokers' listeners; the endpoint's DNS name resolves in its VPC. The
+// brokers' metadata still names their own b-N...amazonaws.com addresses:
+// a client needs a private hosted zone mapping those names to endpoints
+// (see route53.go) to follow it.
 
 const (
 	typeService  = "vpc-endpoint-service"
@@ -59,6 +61,7 @@ func (a *api) nlbListeners(c *caller, arn string) ([]listener, *ec2Error) {
 		}
 		out = append(out, listener{port: port, targetPort: target, targetTCP: tp})
 	}
+	out = append(out, a.createdListeners(arn)...)
 	sort.Slice(out, func(i, j int) bool { return out[i].port < out[j].port })
 	return out, nil
 }
@@ -381,7 +384,6 @@ func (a *api) endpointAvailable(id string) {
 			return
 		}
 		dns := ep.Attrs["dnsName"]
-		adv := a.privateLinkAdvertised(ep.ServiceID, dns)
 		for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
 			if !isType(sub.Attrs, typeListener) || sub.Attrs["parent"] != ep.ServiceID {
 				continue
@@ -393,8 +395,11 @@ func (a *api) endpointAvailable(id string) {
 			_, _ = inventory.Create(a.inv, &inventory.Endpoint{
 				Meta:      inventory.Meta{ID: id + ":" + strings.TrimPrefix(sub.ID, ep.ServiceID+":"), Account: ep.Account, Region: ep.Region, Status: inventory.EndpointAccepted},
 				ServiceID: sub.ID, ServiceName: ep.ServiceName, VPCID: ep.VPCID, SubnetID: ep.SubnetID, IP: ep.Attrs["ip"],
-				DNSNames: names, Advertised: adv[a.clusterOf(sub.PortID)],
-				Attrs: map[string]string{attrType: typeListener, "parent": id},
+				// An NLB is a layer-4 load balancer: it forwards the bytes
+				// unchanged and never rewrites Kafka metadata
+				// (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/introduction.html).
+				DNSNames: names,
+				Attrs:    map[string]string{attrType: typeListener, "parent": id},
 			})
 		}
 		a.setEndpoint(id, "available", "pending")

@@ -1,9 +1,12 @@
 // Package aws is cloudsim's Amazon Web Services: the EC2 Query API (VPC
 // peering, routes, security groups, PrivateLink, transit gateway
-// attachments), the MSK REST-JSON API (clusters, multi-VPC connectivity,
-// cluster policies, VPC connections, bootstrap brokers) and STS (AssumeRole,
-// GetCallerIdentity), on the wire shapes github.com/aws/aws-sdk-go-v2 and the
-// AWS CLI use, over the shared cloudsim inventory.
+// attachments), the MSK REST-JSON API (clusters, nodes, multi-VPC
+// connectivity, cluster policies, VPC connections, bootstrap brokers), the
+// Elastic Load Balancing v2 Query API (network load balancers, target
+// groups, listeners), Route 53 REST-XML (private hosted zones, record sets,
+// changes) and STS (AssumeRole, GetCallerIdentity), on the wire shapes
+// github.com/aws/aws-sdk-go-v2 and the AWS CLI use, over the shared cloudsim
+// inventory.
 //
 // Every request must be signed with AWS Signature Version 4 by a key of an
 // AWS account of the inventory (or a temporary key minted by AssumeRole,
@@ -22,7 +25,8 @@
 // by one. The network model follows: an active peering joins the VPCs, an
 // available interface endpoint forwards its ports to the load balancer's
 // targets. Fault rules apply to operations "aws.ec2.<Action>",
-// "aws.kafka.<Operation>", "aws.sts.<Action>" and to the transitions
+// "aws.kafka.<Operation>", "aws.sts.<Action>", "aws.elbv2.<Action>",
+// "aws.route53.<Operation>" and to the transitions
 // "aws.ec2.peering.request", "aws.ec2.peering.accept",
 // "aws.ec2.endpoint.create", "aws.ec2.attachment.create",
 // "aws.kafka.vpcConnection.create" and "aws.kafka.connectivity.update".
@@ -46,6 +50,10 @@ func init() { cloudsim.RegisterProvider("aws", Mount) }
 
 // Timing holds the delays of the asynchronous state machines.
 type Timing struct {
+	// LoadBalancerCreate: network load balancer provisioning → active.
+	LoadBalancerCreate time.Duration
+	// DNSChange: Route 53 change PENDING → INSYNC.
+	DNSChange time.Duration
 	// PeeringRequest: initiating-request → pending-acceptance.
 	PeeringRequest time.Duration
 	// PeeringProvision: provisioning → active after an accept.
@@ -71,6 +79,8 @@ type Timing struct {
 
 // DefaultTiming is used by Mount; tests may change it before cloudsim.New.
 var DefaultTiming = Timing{
+	LoadBalancerCreate:  300 * time.Millisecond,
+	DNSChange:           300 * time.Millisecond,
 	PeeringRequest:      300 * time.Millisecond,
 	PeeringProvision:    300 * time.Millisecond,
 	PeeringExpiry:       7 * 24 * time.Hour,
@@ -97,6 +107,9 @@ type api struct {
 	// sessions holds the temporary credentials AssumeRole minted.
 	smu      sync.Mutex
 	sessions map[string]session
+	// changes holds the Route 53 changes by ID.
+	cmu     sync.Mutex
+	changes map[string]*r53ChangeState
 }
 
 // session is one set of temporary credentials.
@@ -108,12 +121,14 @@ type session struct {
 
 // Mount mounts the AWS APIs on a sim.
 func Mount(s *cloudsim.Sim) error {
-	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, msk: http.NewServeMux(), sessions: map[string]session{}}
+	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, msk: http.NewServeMux(), sessions: map[string]session{}, changes: map[string]*r53ChangeState{}}
 	a.mskRoutes()
 	a.watchVpcConnections()
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "kafka" }, a.msk)
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "ec2" || unsignedQuery(r) }, http.HandlerFunc(a.serveEC2))
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "sts" }, http.HandlerFunc(a.serveSTS))
+	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "elasticloadbalancing" }, http.HandlerFunc(a.serveELB))
+	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "route53" }, a.route53Mux())
 	return nil
 }
 

@@ -19,8 +19,11 @@ import (
 // FindCoordinator, DescribeCluster) are decoded with kmsg, their brokers'
 // host:port replaced by the addresses advertised for the forwarder's network
 // (by broker ID), and re-encoded. This is what a broker listener dedicated
-// to that network (MSK multi-VPC connectivity, custom advertised listeners
-// behind PrivateLink) answers. Other responses pass through byte for byte.
+// to that network answers, and only where the real service serves one (MSK
+// multi-VPC connectivity's per-VPC-connection listeners). A load balancer
+// or PrivateLink endpoint never does: its forwarder has no advertised
+// addresses and copies bytes unchanged. Other responses pass through byte
+// for byte.
 //
 // A TLS connection (its first byte is a TLS handshake record) cannot be
 // read and is forwarded unchanged, as is everything after a SaslHandshake

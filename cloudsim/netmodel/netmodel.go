@@ -18,12 +18,13 @@
 //     a refused connection is a silently dropped SYN, so the dial hangs
 //     until the caller's deadline, and the drop is logged with its reason
 //     ([Network.Drops], [Network.Diagnose]). DialFrom resolves host names
-//     only of its own VPC's private DNS zone (the broker host names of
-//     clusters in that VPC, and the DNS names of the accepted endpoints in
-//     that VPC), as cloud-internal DNS does;
+//     as cloud DNS does for that VPC (see [Network.Resolve]: private DNS
+//     zones associated with it, its endpoints' DNS names, public MSK broker
+//     names, its own brokers' names);
 //   - an endpoint with advertised addresses (inventory.Endpoint.Advertised)
 //     has a Kafka-aware forwarder that answers metadata with the addresses
-//     of the endpoint's network (per-network advertised listeners).
+//     of the endpoint's network (per-network advertised listeners, only
+//     where the real service serves them: MSK multi-VPC connectivity).
 //
 // The network follows the inventory: it watches every change and starts or
 // stops clusters, brokers and forwarders accordingly.
@@ -38,8 +39,10 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -306,32 +309,93 @@ func (n *Network) Reachable(vpcID, ip string, port int) bool {
 	return n.Check(vpcID, ip, port).Allowed
 }
 
+// DNSZoneType is the inventory config type of a private DNS zone (a Route 53
+// private hosted zone): Properties "name" (the zone's domain, lower case, no
+// trailing dot), "vpcs" (comma-separated IDs of the associated VPCs) and one
+// "record:<fqdn>" per record set, "A <ip>[,<ip>...]" or "CNAME <target>".
+const DNSZoneType = "private-dns-zone"
+
 // Resolve resolves a host name as cloud-internal DNS does for a client in
-// vpcID: broker host names of Kafka instances in that VPC resolve to their
-// listener IPs, and the DNS names of accepted endpoints in that VPC to the
-// endpoint's IP; nothing else does.
+// vpcID:
+//   - a private DNS zone associated with the VPC whose domain contains the
+//     name answers for it alone (the most specific zone wins); a name it has
+//     no record for does not exist (Route 53 Resolver does not fall back to
+//     public DNS inside a private zone's namespace:
+//     https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/hosted-zone-private-considerations.html);
+//   - the DNS names of accepted endpoints in that VPC resolve to the endpoint's IP;
+//   - MSK broker names (b-N.<cluster>.<id>.c<k>.kafka.<region>.amazonaws.com)
+//     are public DNS names resolving to the brokers' private IPs from
+//     anywhere, so a client outside the cluster's VPC resolves them and
+//     still needs a route to the IP (AWS blogs "How Goldman Sachs builds
+//     cross-account connectivity to their Amazon MSK clusters with AWS
+//     PrivateLink" and "Secure connectivity patterns to access Amazon MSK
+//     across AWS Regions": the client VPC overrides them with a private
+//     hosted zone);
+//   - other broker host names resolve only inside their instance's VPC.
 func (n *Network) Resolve(vpcID, host string) (string, error) {
+	return n.resolve(vpcID, strings.TrimSuffix(strings.ToLower(host), "."), 0)
+}
+
+func (n *Network) resolve(vpcID, host string, depth int) (string, error) {
+	notFound := &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	if depth > 8 {
+		return "", &net.DNSError{Err: "CNAME loop", Name: host}
+	}
+	if zone := n.privateZone(vpcID, host); zone != nil {
+		rec := zone.Properties["record:"+host]
+		typ, val, _ := strings.Cut(rec, " ")
+		switch typ {
+		case "A":
+			ip, _, _ := strings.Cut(val, ",")
+			return ip, nil
+		case "CNAME":
+			return n.resolve(vpcID, strings.TrimSuffix(strings.ToLower(val), "."), depth+1)
+		}
+		return "", notFound
+	}
 	for _, ep := range inventory.List[*inventory.Endpoint](n.inv, inventory.Filter{}) {
 		if ep.VPCID != vpcID || ep.Status != inventory.EndpointAccepted || ep.IP == "" {
 			continue
 		}
 		for _, d := range ep.DNSNames {
-			if d == host {
+			if strings.EqualFold(d, host) {
 				return ep.IP, nil
 			}
 		}
 	}
 	for _, k := range inventory.List[*inventory.KafkaInstance](n.inv, inventory.Filter{}) {
-		if k.VPCID != vpcID {
+		if k.VPCID != vpcID && k.Engine != "msk" {
 			continue
 		}
 		for _, b := range k.Brokers {
-			if b.Host == host {
+			if strings.EqualFold(b.Host, host) {
 				return b.ListenerIP, nil
 			}
 		}
 	}
-	return "", &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	return "", notFound
+}
+
+// privateZone returns the most specific private DNS zone associated with
+// vpcID whose domain contains host (nil when none does).
+func (n *Network) privateZone(vpcID, host string) *inventory.Config {
+	var best *inventory.Config
+	for _, z := range inventory.List[*inventory.Config](n.inv, inventory.Filter{}) {
+		if z.Type != DNSZoneType {
+			continue
+		}
+		name := z.Properties["name"]
+		if name == "" || (host != name && !strings.HasSuffix(host, "."+name)) {
+			continue
+		}
+		if !slices.Contains(strings.Split(z.Properties["vpcs"], ","), vpcID) {
+			continue
+		}
+		if best == nil || len(name) > len(best.Properties["name"]) {
+			best = z
+		}
+	}
+	return best
 }
 
 // Diagnose evaluates a connection from a client host of vpcID to address
