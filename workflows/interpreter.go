@@ -141,6 +141,8 @@ type interp struct {
 	// span holds lock keys across steps (nil for workflows started before
 	// lockSpanChange and for plans without locks).
 	span *lockSpan
+	// budgets: the workflow runs with retry budgets (retryBudgetChange).
+	budgets bool
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -225,6 +227,7 @@ func (r *interp) setup() error {
 			break
 		}
 	}
+	r.budgets = workflow.GetVersion(r.root, retryBudgetChange, workflow.DefaultVersion, 1) >= 1
 	// Watch for cancellation of the workflow: it rolls back like an operator's rollback.
 	workflow.Go(r.root, func(ctx workflow.Context) {
 		ctx.Done().Receive(ctx, nil)
@@ -692,7 +695,7 @@ func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any, mem
 			}
 		})
 	} else {
-		f := workflow.ExecuteActivity(workflow.WithActivityOptions(c.work, actionOptions(s)), s.Action, call)
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(c.work, r.actionOptions(s)), s.Action, call)
 		err = f.Get(c.work, &out)
 	}
 	if err != nil {
@@ -774,7 +777,12 @@ func errText(err error) string {
 	}
 	var te *temporal.TimeoutError
 	if errors.As(err, &te) {
-		return "timeout (" + te.TimeoutType().String() + ")"
+		msg := "timeout (" + te.TimeoutType().String() + ")"
+		if cause := te.Unwrap(); cause != nil {
+			// A budget ran out: say what the last attempt hit.
+			msg += ", last attempt: " + errText(cause)
+		}
+		return msg
 	}
 	var ce *temporal.CanceledError
 	if errors.As(err, &ce) {
