@@ -203,4 +203,3 @@ func TestCompensationRounds(t *testing.T) {
 		})
 	}
 }
-
