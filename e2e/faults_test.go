@@ -141,6 +141,10 @@ func TestRecoveryUnderWorkerKills(t *testing.T) {
 	inv := s.Sim().Inventory
 
 	measure := func(label string, kills bool) []time.Duration {
+		slug := "calm"
+		if kills {
+			slug = "kills"
+		}
 		stop := make(chan struct{})
 		var killed int
 		var wg sync.WaitGroup
@@ -165,7 +169,7 @@ func TestRecoveryUnderWorkerKills(t *testing.T) {
 		var took []time.Duration
 		for i := 0; i < n; i++ {
 			snap := takeSnapshot(inv)
-			o := runOne(t, s, fmt.Sprintf("recovery-%s-%d-%d", label, time.Now().UnixNano()%1e6, i), 20*time.Minute)
+			o := runOne(t, s, fmt.Sprintf("recovery-%s-%d-%d", slug, time.Now().UnixNano()%1e6, i), 20*time.Minute)
 			if !o.done {
 				t.Errorf("%s request %d: %s after %s: %s", label, i, o.phase, o.took.Round(time.Second), o.failures)
 			}
