@@ -81,3 +81,14 @@ run: tools deps build
 
 clean:
 	rm -rf bin .run
+
+## faults: issue 15's fault matrix (30% 5xx, 50% throttling with Retry-After 2s on
+## every operation) and recovery measurement (worker SIGKILLed every 30s) on the
+## real Temporal server and the twin; FAULTS_N requests per scenario (default 10),
+## FAULTS_RUN selects tests (e.g. FaultMatrix or Recovery). Minutes; not in `make test`.
+FAULTS_N ?= 10
+FAULTS_RUN ?= TestFaultMatrix|TestRecoveryUnderWorkerKills
+.PHONY: faults
+faults: tools
+	set -o pipefail; FAULTS_N=$(FAULTS_N) $(GO) test -tags faults -count=1 -timeout 120m -run '$(FAULTS_RUN)' -v ./e2e \
+		| grep -E --line-buffered 'FAULTS|RECOVERY|request [0-9]+:|^\s*--- |^(ok|FAIL|panic)|_test.go:[0-9]+'

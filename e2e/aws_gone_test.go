@@ -9,6 +9,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/cloudsim/inventory"
@@ -17,8 +18,8 @@ import (
 
 // TestAWSPeeringRejectedByAccepterRollsBackPromptly: while Topoflow's gate
 // waits, the accepter account rejects the peering itself (EC2
-// RejectVpcPeeringConnection through the real SDK). The request's wait on
-// the peering fails and the rollback deletes nothing (a rejected peering
+// RejectVpcPeeringConnection through the real SDK), then the gate is
+// approved. Accepting the rejected peering fails and the rollback deletes nothing (a rejected peering
 // cannot be deleted) and waits until the peering is gone. AWS keeps a
 // rejected peering visible for days, so the gone-wait must take rejected as
 // gone (Terraform's findVPCPeeringConnectionByID), not poll for 15 minutes.
@@ -45,11 +46,24 @@ func TestAWSPeeringRejectedByAccepterRollsBackPromptly(t *testing.T) {
 	if _, err := accepter.RejectVpcPeeringConnection(ctx, &ec2.RejectVpcPeeringConnectionInput{VpcPeeringConnectionId: awssdk.String(pcx)}); err != nil {
 		t.Fatalf("reject %s as the accepter: %v", pcx, err)
 	}
+	// The gate is then approved (the approver did not see the rejection):
+	// accepting a rejected peering fails and the request rolls back. (Had the
+	// wait still been polling, it would have failed on the rejected state.)
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if h, err := s.Client.UpdateWorkflow(actx, client.UpdateWorkflowOptions{
+		WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateApprove,
+		Args:         []any{workflows.Decision{Step: "approve-peering", Identity: "kafka-owner@example.com", Comment: "e2e"}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	}); err == nil {
+		_ = h.Get(actx, nil) // refused when the wait already saw the rejection and the request is rolling back
+	}
+	acancel()
 	start := time.Now()
 	err := run.Get(ctx, nil)
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
-		t.Fatalf("want a %s failure within 90s, got %v", workflows.ErrRolledBack, err)
+		pr := progress(t, s, run)
+		t.Fatalf("want a %s failure within 90s, got %v (phase %s, steps %+v)", workflows.ErrRolledBack, err, pr.Phase, pr.Steps)
 	}
 	pr := progress(t, s, run)
 	if pr.Phase != workflows.PhaseRolledBack || len(pr.Leaked) > 0 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/topoflow/topoflow/activities/kafka"
 	"github.com/topoflow/topoflow/cloudsim"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/plan"
@@ -43,7 +44,10 @@ func TestAWSPrivateLinkSharedNLBPlanFailsVerify(t *testing.T) {
 			w.PollInterval, w.Timeout = plan.D(200*time.Millisecond), plan.D(2*time.Minute)
 		}
 		if p.Steps[i].ID == "verify" {
-			p.Steps[i].Timeout = plan.D(20 * time.Second)
+			// Dropped connections cost a connect timeout each: verify gives up
+			// by itself (its own timeout) well inside the step's.
+			p.Steps[i].Timeout = plan.D(60 * time.Second)
+			p.Steps[i].Inputs["timeout"] = plan.Lit("20s")
 		}
 	}
 	run := startPlan(t, s, &p)
@@ -57,7 +61,7 @@ func TestAWSPrivateLinkSharedNLBPlanFailsVerify(t *testing.T) {
 	// The failure names what AWS clients would hit: the broker's own name,
 	// resolving to its private IP, which the client VPC has no route to.
 	if msg := err.Error(); !strings.Contains(msg, "step verify failed") ||
-		!strings.Contains(msg, ".msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com:9092") || !strings.Contains(msg, "no route to host") {
+		!strings.Contains(msg, ".msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com:9092") || !strings.Contains(msg, kafka.DropHint) {
 		t.Fatalf("the request must fail at verify on the brokers' unroutable b-N addresses: %v", err)
 	}
 	// The rollback removes the endpoint and the endpoint service.

@@ -62,7 +62,6 @@ var twinExceptions = map[string]twinException{
 		// which cannot resolve the MSK brokers' b-N.…amazonaws.com names that
 		// the twin's brokers advertise, as real MSK brokers do.
 		verifyError: "no such host",
-
 	},
 	"aws-msk-multi-vpc.yaml": {reason: "its verification authenticates with AWS_MSK_IAM, which kafka.verify does not " +
 		"implement (SASL/OAUTHBEARER signed with the client account's credentials; cloudsim's MSK listeners do not " +
@@ -443,7 +442,7 @@ func (d *devEnv) runToDone(t *testing.T, ex *example) {
 	exc, isExc := twinExceptions[ex.file]
 	id := d.apply(t, ex)
 	deadline := time.Now().Add(3 * time.Minute)
-	retried := false
+	retried, retriedErr := false, ""
 	for {
 		st := d.status(t, id)
 		switch {
@@ -453,7 +452,14 @@ func (d *devEnv) runToDone(t *testing.T, ex *example) {
 			}
 			checkVerified(t, ex, st)
 			return
-		case isExc && exc.verifyError != "" && (stepIs(st, "verify", "parked") || stepIs(st, "verify", "failed")):
+		case st.Phase == "Parked" && isExc && exc.verifyInputs != nil && !retried && stepIs(st, "verify", "parked"):
+			t.Logf("%s: verify parked as expected (%s); retrying it with the twin's addresses", ex.file, lastError(st, "verify"))
+			b, _ := json.Marshal(exc.verifyInputs(d))
+			d.cli(t, "retry", id, "--step", "verify", "--input-json", string(b), "--as", exc.retryAs)
+			retried, retriedErr = true, lastError(st, "verify")
+		case isExc && exc.verifyError != "" && retried && lastError(st, "verify") == retriedErr:
+			// The retry was accepted; the step still shows the failure it was retried from.
+		case isExc && exc.verifyError != "" && (exc.verifyInputs == nil || retried) && (stepIs(st, "verify", "parked") || stepIs(st, "verify", "failed")):
 			if e := lastError(st, "verify"); !strings.Contains(e, exc.verifyError) {
 				t.Fatalf("%s: verify failed with %q, not the twin exception's %q (%s):\n%s", ex.file, e, exc.verifyError, exc.reason, stepTable(st))
 			}
@@ -463,11 +469,6 @@ func (d *devEnv) runToDone(t *testing.T, ex *example) {
 			}
 			d.waitEnded(t, ex, id, "RolledBack")
 			return
-		case st.Phase == "Parked" && isExc && exc.verifyInputs != nil && !retried && stepIs(st, "verify", "parked"):
-			t.Logf("%s: verify parked as expected (%s); retrying it with the twin's addresses", ex.file, lastError(st, "verify"))
-			b, _ := json.Marshal(exc.verifyInputs(d))
-			d.cli(t, "retry", id, "--step", "verify", "--input-json", string(b), "--as", exc.retryAs)
-			retried = true
 		case st.Phase == "WaitingApproval" || st.Phase == "WaitingManual":
 			d.openGates(t, ex, id, st, nil)
 		case st.Status != "Running" || st.Phase == "Parked" || st.Phase == "RolledBack" || st.Phase == "Failed":

@@ -158,6 +158,8 @@ type interp struct {
 	// auditFolded counts audit entries folded into the summary, by action.
 	auditFolded  map[string]int
 	auditFoldedN int
+	// budgets: the workflow runs with retry budgets (retryBudgetChange).
+	budgets bool
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -253,6 +255,7 @@ func (r *interp) setup() error {
 			break
 		}
 	}
+	r.budgets = workflow.GetVersion(r.root, retryBudgetChange, workflow.DefaultVersion, 1) >= 1
 	// Watch for cancellation of the workflow: it rolls back like an operator's rollback.
 	workflow.Go(r.root, func(ctx workflow.Context) {
 		ctx.Done().Receive(ctx, nil)
@@ -732,7 +735,7 @@ func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any, mem
 			sr.observed = "running on probe task queue " + rt.taskQueue
 			r.refresh("")
 		}
-		f := workflow.ExecuteActivity(workflow.WithActivityOptions(c.work, rt.apply(actionOptions(s))), s.Action, call)
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(c.work, rt.apply(r.actionOptions(s))), s.Action, call)
 		err = f.Get(c.work, &out)
 		if rt.taskQueue != "" {
 			sr.observed = ""
@@ -821,7 +824,12 @@ func errText(err error) string {
 	}
 	var te *temporal.TimeoutError
 	if errors.As(err, &te) {
-		return "timeout (" + te.TimeoutType().String() + ")"
+		msg := "timeout (" + te.TimeoutType().String() + ")"
+		if cause := te.Unwrap(); cause != nil {
+			// A budget ran out: say what the last attempt hit.
+			msg += ", last attempt: " + errText(cause)
+		}
+		return msg
 	}
 	var ce *temporal.CanceledError
 	if errors.As(err, &ce) {

@@ -16,6 +16,8 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/activities"
@@ -177,7 +179,7 @@ func TestRecordHistories(t *testing.T) {
 	for _, a := range []string{"span.locked", "span.free", "span.undo", "span.fail"} {
 		reg.Add(a, sr.action(a))
 	}
-	w := worker.New(c, "topoflow-record", worker.Options{})
+	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.HeartbeatInterceptor()}})
 	Register(w)
 	reg.RegisterWith(w)
 	core.RegisterWith(w, reg)
@@ -435,6 +437,44 @@ func TestRecordHistories(t *testing.T) {
 		rec.mu.Lock()
 		rec.trust = nil
 		rec.mu.Unlock()
+		saveHistory(t, c, id(name), name)
+	}
+
+	// Retry budgets: a step retried through transient errors (a 503, a
+	// throttle with Retry-After) to success, then a failing step rolls back
+	// and the first step's compensation, whose follow-up wait ends in a
+	// failure state once, is run a second time under a new key.
+	{
+		name := "retry-budget"
+		rec.fail = func(call plan.Call, n int) error {
+			switch {
+			case strings.HasSuffix(call.IdempotencyKey, name+"/a") && call.Action == "fake.create" && n == 1:
+				return temporal.NewApplicationError("HTTP 503", plan.ErrUnavailable)
+			case strings.HasSuffix(call.IdempotencyKey, name+"/a") && call.Action == "fake.create" && n == 2:
+				return temporal.NewApplicationErrorWithOptions("HTTP 429", plan.ErrThrottled, temporal.ApplicationErrorOptions{NextRetryDelay: time.Second})
+			case strings.HasSuffix(call.IdempotencyKey, name+"/b"):
+				return nonRetryable("b fails")
+			}
+			return nil
+		}
+		rec.statuses = func(call plan.Call, n int) (string, error) {
+			if strings.HasSuffix(call.IdempotencyKey, "/undo") {
+				return "failed", nil
+			}
+			return "deleted", nil
+		}
+		a := create("a")
+		a.Retry = nil
+		a.Compensation.WaitAction = "fake.get"
+		a.Compensation.Wait = &plan.Wait{Target: []string{"deleted"}, Failure: []string{"failed"}, PollInterval: plan.D(100 * time.Millisecond), Timeout: plan.D(time.Minute)}
+		p := named(mkPlan(plan.FailRollback, a, create("b", "a")), name)
+		if err := e.start(p).Get(ctx, nil); appErrType(err) != ErrRolledBack {
+			t.Fatalf("%s: %v, want rolled back with nothing left behind", name, err)
+		}
+		if n := rec.count("fake.undo"); n < 2 {
+			t.Fatalf("%s: compensation ran %d times, want a second round", name, n)
+		}
+		rec.fail, rec.statuses = nil, nil
 		saveHistory(t, c, id(name), name)
 	}
 

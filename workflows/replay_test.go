@@ -159,6 +159,42 @@ func TestHistoryFacts(t *testing.T) {
 			t.Errorf("a history recorded before %s has %d markers", trustChange, n)
 		}
 	}
+	// The retry-budget history runs with retry budgets: a version marker,
+	// actions scheduled with a heartbeat timeout and no attempt limit, and a
+	// second compensation round (a timer, then the undo under a new key).
+	rb := loadHistory(t, "retry-budget")
+	markers := 0
+	for _, e := range rb.Events {
+		if a := e.GetMarkerRecordedEventAttributes(); a != nil && strings.Contains(a.String(), retryBudgetChange) {
+			markers++
+		}
+	}
+	if markers != 1 {
+		t.Errorf("retry-budget has %d %s markers, want 1", markers, retryBudgetChange)
+	}
+	undos := 0
+	for _, e := range rb.Events {
+		a := e.GetActivityTaskScheduledEventAttributes()
+		if a == nil {
+			continue
+		}
+		if hb := a.GetHeartbeatTimeout().AsDuration(); hb != ActionHeartbeatTimeout {
+			t.Errorf("activity %s scheduled with heartbeat timeout %s, want %s", a.GetActivityType().GetName(), hb, ActionHeartbeatTimeout)
+		}
+		if a.GetActivityType().GetName() == "fake.create" && a.GetRetryPolicy().GetMaximumAttempts() == 0 && a.GetScheduleToCloseTimeout().AsDuration() != DefaultActionBudget {
+			t.Errorf("budgeted action scheduled with schedule-to-close %s, want %s", a.GetScheduleToCloseTimeout().AsDuration(), DefaultActionBudget)
+		}
+		if a.GetActivityType().GetName() == "fake.undo" {
+			undos++
+		}
+	}
+	if undos != 2 || countEvents(rb, enumspb.EVENT_TYPE_TIMER_STARTED) != 1 {
+		t.Errorf("retry-budget: %d compensation rounds and %d timers, want 2 and 1", undos, countEvents(rb, enumspb.EVENT_TYPE_TIMER_STARTED))
+	}
+	// Histories recorded before retry budgets keep the old options when replayed (TestReplay).
+	if n := countEvents(loadHistory(t, "rollback"), enumspb.EVENT_TYPE_MARKER_RECORDED); n != 0 {
+		t.Errorf("rollback has %d markers, want 0 (recorded before %s)", n, retryBudgetChange)
+	}
 
 	lw := loadHistory(t, "lock-workflow")
 	if n := countEvents(lw, enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED); n != 2 {

@@ -122,7 +122,9 @@ func (r *interp) compensate(ctx workflow.Context, c completion) error {
 	if title == "" {
 		title = "Undo " + s.Title
 	}
-	call := plan.Call{Action: comp.Action, Account: account, Inputs: inputs, IdempotencyKey: key}
+	if r.budgets {
+		return r.compensateRounds(ctx, s, account, inputs, title, key)
+	}
 	ao := workflow.ActivityOptions{
 		StartToCloseTimeout: DefaultCompensationTimeout,
 		RetryPolicy:         retryPolicy(comp.Retry, defaultCompensationRetry),
@@ -131,15 +133,65 @@ func (r *interp) compensate(ctx workflow.Context, c completion) error {
 	if s.AttemptTimeout > 0 {
 		ao.StartToCloseTimeout = s.AttemptTimeout.Std()
 	}
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), comp.Action, call).Get(ctx, nil)
+	return r.compensateOnce(ctx, s, ao, account, inputs, title, key)
+}
+
+// compensateRounds runs a compensation under retry budgets: each round
+// retries transient failures for DefaultCompensationBudget; a round that
+// still fails for a reason that may clear is run again with a new
+// idempotency key, up to CompensationRounds (one round when the plan gives
+// the compensation a retry policy of its own).
+func (r *interp) compensateRounds(ctx workflow.Context, s *plan.Step, account string, inputs map[string]any, title, key string) error {
+	ao := budgetCompensationOptions(s, title)
+	rounds := CompensationRounds
+	if s.Compensation.Retry != nil {
+		rounds = 1 // the plan's own retry policy is the whole budget
+	}
+	delay := compensationRoundDelay
+	var err error
+	for round := 0; round < rounds; round++ {
+		if round > 0 {
+			workflow.GetLogger(ctx).Warn("compensation failed; running it again", "step", s.ID, "round", round+1, "error", err)
+			_ = workflow.NewTimerWithOptions(ctx, delay, workflow.TimerOptions{Summary: fmt.Sprintf("before round %d of %s", round+1, title)}).Get(ctx, nil)
+			delay *= 2
+		}
+		err = r.compensateOnce(ctx, s, ao, account, inputs, title, roundKey(key, round))
+		if err == nil {
+			return nil
+		}
+		var ce *compErr
+		if errors.As(err, &ce) && permanent(ce.cause) {
+			return err
+		}
+	}
+	if rounds == 1 {
+		return err
+	}
+	return fmt.Errorf("%w (after %d rounds)", err, rounds)
+}
+
+// compErr is a failed compensation round: msg for the leak report, cause for the retry decision.
+type compErr struct {
+	msg   string
+	cause error
+}
+
+func (e *compErr) Error() string { return e.msg }
+func (e *compErr) Unwrap() error { return e.cause }
+
+// compensateOnce runs a compensation's action and, if it has one, its follow-up wait.
+func (r *interp) compensateOnce(ctx workflow.Context, s *plan.Step, ao workflow.ActivityOptions, account string, inputs map[string]any, title, key string) error {
+	comp := s.Compensation
+	call := plan.Call{Action: comp.Action, Account: account, Inputs: inputs, IdempotencyKey: key}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), comp.Action, call).Get(ctx, nil)
 	var ae *temporal.ApplicationError
 	if err != nil && !(errors.As(err, &ae) && ae.Type() == plan.ErrNotFound) {
-		return fmt.Errorf("%s: %s", comp.Action, errText(err))
+		return &compErr{msg: fmt.Sprintf("%s: %s", comp.Action, errText(err)), cause: err}
 	}
 	if comp.Wait != nil && comp.WaitAction != "" {
 		wc := plan.Call{Action: comp.WaitAction, Account: account, Inputs: inputs, IdempotencyKey: key}
 		if _, err := r.wait(ctx, title+" (wait)", wc, *comp.Wait, func(string) {}); err != nil {
-			return fmt.Errorf("wait after %s: %s", comp.Action, errText(err))
+			return &compErr{msg: fmt.Sprintf("wait after %s: %s", comp.Action, errText(err)), cause: err}
 		}
 	}
 	return nil

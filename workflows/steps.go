@@ -92,7 +92,7 @@ type waitFailure struct {
 
 // wait runs the generic wait activity and reports the last observed status.
 func (r *interp) wait(ctx workflow.Context, title string, call plan.Call, c plan.Wait, observe func(string)) (plan.Outputs, error) {
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, waitOptions(title, c)), plan.ActionWait,
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, r.waitOptions(title, c)), plan.ActionWait,
 		plan.WaitCall{Call: call, Contract: c})
 	var out plan.Outputs
 	err := f.Get(ctx, &out)

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -53,7 +54,9 @@ type Option func(*Actions)
 // WithHTTPClient sets the HTTP client of the SDK clients (default: a shared client with a 30s timeout).
 func WithHTTPClient(c *http.Client) Option { return func(a *Actions) { a.http = c } }
 
-// WithMaxAttempts sets the SDK's own attempts per call (default 1: Temporal retries typed errors).
+// WithMaxAttempts sets the SDK's own attempts per call (default
+// retry.DefaultMaxAttempts, 3, of the standard retryer; Temporal retries
+// typed errors on top).
 func WithMaxAttempts(n int) Option { return func(a *Actions) { a.attempts = n } }
 
 // Actions holds what every AWS action needs: the account registry, the HTTP
@@ -69,7 +72,7 @@ type Actions struct {
 
 // New returns the AWS actions over an account registry.
 func New(accts *accounts.Registry, opts ...Option) *Actions {
-	a := &Actions{accts: accts, attempts: 1, assumed: map[string]awssdk.CredentialsProvider{}}
+	a := &Actions{accts: accts, attempts: retry.DefaultMaxAttempts, assumed: map[string]awssdk.CredentialsProvider{}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -166,7 +169,7 @@ func (a *Actions) session(ctx context.Context, call plan.Call, account, region s
 		return nil, activities.Unauthorized("%s: %v", call.Action, err)
 	}
 	var prov awssdk.CredentialsProvider = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
-	cfg := awssdk.Config{Region: region, Credentials: prov, HTTPClient: a.http, RetryMaxAttempts: a.attempts}
+	cfg := awssdk.Config{Region: region, Credentials: prov, HTTPClient: a.http, Retryer: a.retryer()}
 	s := &session{acct: acct, cfg: cfg, action: call.Action, a: a}
 	if acct.AWS.RoleARN != "" {
 		s.cfg.Credentials = a.assumeRole(s, creds.AccessKeyID)
@@ -304,8 +307,9 @@ func (s *session) classify(what string, err error) error {
 		}
 	case isNotFound(err):
 		return temporal.NewApplicationError(msg, plan.ErrNotFound)
-	case code == "Throttling" || code == "ThrottlingException" || code == "RequestLimitExceeded" || code == "TooManyRequestsException" || status == http.StatusTooManyRequests:
-		return temporal.NewApplicationError(msg, plan.ErrThrottled)
+	case isThrottle(code) || status == http.StatusTooManyRequests:
+		// The cloud's Retry-After sets the next Temporal attempt's delay.
+		return temporal.NewApplicationErrorWithOptions(msg, plan.ErrThrottled, temporal.ApplicationErrorOptions{NextRetryDelay: retryAfter(err)})
 	case code == "AuthFailure" || code == "UnauthorizedOperation" || code == "OperationNotPermitted" || code == "UnrecognizedClientException" ||
 		code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "InvalidSignatureException" || code == "ForbiddenException" ||
 		code == "UnauthorizedException" || code == "AccessDenied" || code == "AccessDeniedException" || code == "MissingAuthenticationToken" ||

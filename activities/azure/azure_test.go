@@ -268,7 +268,8 @@ func TestCloudFaults(t *testing.T) {
 			if tc.rule.Op == "azure.aad.token" {
 				a = azure.New(reg)
 			}
-			timeout := 3 * time.Second
+			// azcore's standard retries (3, Retry-After honoured) fit in this.
+			timeout := 10 * time.Second
 			if tc.rule.Kind == faults.Stuck {
 				timeout = 500 * time.Millisecond
 			}
@@ -338,6 +339,51 @@ func TestBothSidesInParallel(t *testing.T) {
 			for _, side := range sides {
 				mustRun(t, tc.a.DeletePeering, call(catalog.AzureNetworkDeletePeering, map[string]any{
 					"resourceGroup": side["resourceGroup"], "vnet": side["vnet"], "name": name}))
+			}
+		})
+	}
+}
+
+// A cached token that ARM rejects with 401 (revoked, or issued by an
+// authority that restarted) is dropped and replaced within the call; a
+// service that keeps refusing fresh tokens is a real refusal.
+func TestRejectedCachedTokenIsRenewed(t *testing.T) {
+	sim, reg := env(t)
+	a := azure.New(reg)
+	in := peering("rg-kafka", "hdi-vnet", "reauth", "rg-aks", "aks-vnet")
+	mustRun(t, a.CreatePeering, call(catalog.AzureNetworkCreatePeering, in))               // caches a token
+	tokens := sim.Faults.MustAdd(faults.Rule{Op: "azure.aad.token", Kind: faults.Latency}) // counts token requests
+	hits := func(id string) int {
+		for _, r := range sim.Faults.Rules() {
+			if r.ID == id {
+				return r.Hits
+			}
+		}
+		return -1
+	}
+	cases := []struct {
+		name       string
+		times      int
+		wantType   string
+		wantTokens int
+	}{
+		{"rejected once: a new token is fetched and the call succeeds", 1, "", 1},
+		{"rejected always: Unauthorized after the SDK's retries", 0, plan.ErrUnauthorized, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := hits(tokens)
+			rej := sim.Faults.MustAdd(faults.Rule{Op: "azure.network.peerings.get", Kind: faults.Error, Status: 401,
+				Code: "InvalidAuthenticationToken", Message: "The access token is invalid.", Times: tc.times})
+			defer sim.Faults.Remove(rej)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := a.GetPeering(ctx, call(catalog.AzureNetworkGetPeering, in))
+			if errType(err) != tc.wantType || (tc.wantType == "" && err != nil) {
+				t.Fatalf("error %v (type %q), want type %q", err, errType(err), tc.wantType)
+			}
+			if got := hits(tokens) - before; got != tc.wantTokens {
+				t.Errorf("%d token requests, want %d", got, tc.wantTokens)
 			}
 		})
 	}

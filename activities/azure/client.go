@@ -193,7 +193,8 @@ func (a *Actions) session(ctx context.Context, action, account string) (*session
 			},
 			Transport:                       a.http,
 			InsecureAllowCredentialWithHTTP: strings.HasPrefix(armURL, "http://"),
-			Retry:                           policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second},
+			Retry:                           retryOptions(),
+			PerRetryPolicies:                []policy.Policy{reauthPolicy{cred: cred}},
 			Telemetry:                       policy.TelemetryOptions{ApplicationID: "topoflow"},
 		},
 		DisableRPRegistration: true,
@@ -265,7 +266,9 @@ func classify(what string, err error) error {
 		// (terraform-provider-azurerm internal/services/network/virtual_network_peering_resource.go).
 		typ = plan.ErrConflict
 	case re.StatusCode == http.StatusTooManyRequests:
-		typ = plan.ErrThrottled
+		// The next Temporal attempt waits the service's Retry-After.
+		return temporal.NewApplicationErrorWithOptions(msg, plan.ErrThrottled,
+			temporal.ApplicationErrorOptions{NextRetryDelay: retryAfter(re.RawResponse)})
 	case re.StatusCode >= 400 && re.StatusCode < 500:
 		typ = plan.ErrInvalid
 	case re.StatusCode == http.StatusOK || re.StatusCode == http.StatusCreated:

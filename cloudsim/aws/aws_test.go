@@ -227,3 +227,31 @@ func TestSTSAssumeRoleSessionToken(t *testing.T) {
 		t.Fatalf("assuming a role in an unknown account: %d", resp.StatusCode)
 	}
 }
+
+// AWS refuses a second peering between two VPCs while one is accepted
+// (VpcPeeringConnectionAlreadyExists), in either direction; once the first
+// is deleted a new one may be requested.
+func TestDuplicatePeeringRefused(t *testing.T) {
+	w := start(t)
+	const vpc, peer = "vpc-0a5c0000000msk01", "vpc-0a5c000000clib01"
+	if _, err := inventory.Create(w.sim.Inventory, &inventory.Peering{
+		Meta:  inventory.Meta{ID: "pcx-existing", Account: "aws-msk", Region: "eu-west-1", Status: "active"},
+		VPCID: peer, PeerVPCID: vpc, PeerAccount: "aws-msk", Attrs: map[string]string{"awsType": "vpc-peering-connection"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	create := func() (*http.Response, []byte) {
+		return w.ec2(mskKey, mskSecret, "eu-west-1", url.Values{"Action": {"CreateVpcPeeringConnection"}, "VpcId": {vpc}, "PeerVpcId": {peer}, "PeerOwnerId": {"222222222222"}})
+	}
+	resp, body := create()
+	var e ec2Err
+	if resp.StatusCode != 400 || xml.Unmarshal(body, &e) != nil || e.Code != "VpcPeeringConnectionAlreadyExists" {
+		t.Fatalf("second peering of an active pair: %d %s, want 400 VpcPeeringConnectionAlreadyExists", resp.StatusCode, body)
+	}
+	if _, err := inventory.Update(w.sim.Inventory, "pcx-existing", func(p *inventory.Peering) error { p.Status = "deleted"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := create(); resp.StatusCode != 200 {
+		t.Fatalf("peering after the first was deleted: %d %s", resp.StatusCode, body)
+	}
+}

@@ -131,6 +131,17 @@ func (a *api) createPeering(c *caller, f form) ([]node, *ec2Error) {
 	if region == "" {
 		region = c.region
 	}
+	// AWS allows one VPC peering connection between two VPCs at a time:
+	// VpcPeeringConnectionAlreadyExists "A VPC peering connection between the
+	// VPCs already exists" (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html;
+	// https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html#vpc-peering-limitations).
+	// Counted: accepted peerings (provisioning, active), in either direction.
+	for _, o := range inventory.List[*inventory.Peering](a.inv, inventory.Filter{}) {
+		if isVPCPeering(o) && (o.Status == pcxActive || o.Status == pcxProvision) &&
+			((o.VPCID == vpc.ID && o.PeerVPCID == peerVPC) || (o.VPCID == peerVPC && o.PeerVPCID == vpc.ID)) {
+			return nil, errf("VpcPeeringConnectionAlreadyExists", "A VPC peering connection between the VPCs already exists (%s).", o.ID)
+		}
+	}
 	tags := f.tagSpecs("vpc-peering-connection")
 	now := time.Now()
 	p := &inventory.Peering{

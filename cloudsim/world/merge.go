@@ -99,6 +99,9 @@ func (m *merger) add(name string, w *World) error {
 	for _, r := range w.RouteTables {
 		objs = append(objs, r)
 	}
+	for _, a := range w.NetworkACLs {
+		objs = append(objs, a)
+	}
 	for _, c := range w.Configs {
 		objs = append(objs, c)
 	}
@@ -181,6 +184,7 @@ func (m *merger) add(name string, w *World) error {
 	m.w.Endpoints = append(m.w.Endpoints, w.Endpoints...)
 	m.w.Peerings = append(m.w.Peerings, w.Peerings...)
 	m.w.RouteTables = append(m.w.RouteTables, w.RouteTables...)
+	m.w.NetworkACLs = append(m.w.NetworkACLs, w.NetworkACLs...)
 	m.w.Configs = append(m.w.Configs, w.Configs...)
 	return nil
 }

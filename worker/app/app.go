@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		MaxConcurrentActivityExecutionSize:     cfg.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.MaxConcurrentWorkflowTasks,
 		WorkerStopTimeout:                      cfg.ShutdownTimeout,
-		Interceptors:                           []interceptor.WorkerInterceptor{&actionMetrics{}},
+		Interceptors:                           []interceptor.WorkerInterceptor{&actionMetrics{}, activities.HeartbeatInterceptor()},
 		OnFatalError: func(err error) {
 			select {
 			case fatal <- err:
