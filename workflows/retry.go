@@ -54,6 +54,13 @@ const retryBudgetChange = "topoflow-retry-budgets"
 const (
 	// DefaultActionBudget bounds an action's attempts when its step has no timeout.
 	DefaultActionBudget = 20 * time.Minute
+	// VerifyBudget bounds kafka.verify's attempts when its step has no
+	// timeout: a verification that keeps failing is a wrong or missing rule,
+	// route or listener, not a cloud hiccup; it leaves time for a new rule to
+	// take effect, then parks or rolls back so a person sees it.
+	VerifyBudget = time.Minute
+	// verifyAction is the catalog name of the verification action.
+	verifyAction = "kafka.verify"
 	// ActionHeartbeatTimeout is the heartbeat timeout of actions, waits and
 	// compensations: the worker heartbeats every few seconds while an
 	// activity runs, so a killed worker's attempt is retried within it.
@@ -93,6 +100,9 @@ func budgetActionOptions(s *plan.Step) workflow.ActivityOptions {
 		HeartbeatTimeout:       ActionHeartbeatTimeout,
 		RetryPolicy:            retryPolicy(s.Retry, transientRetry),
 		Summary:                s.Title,
+	}
+	if s.Action == verifyAction {
+		ao.ScheduleToCloseTimeout = VerifyBudget
 	}
 	if s.Timeout > 0 {
 		ao.ScheduleToCloseTimeout = s.Timeout.Std()
