@@ -231,7 +231,9 @@ func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, er
 	}
 	var dropped atomic.Bool
 	out, err := v.verify(ctx, call, in, raw, &dropped)
-	if err != nil && dropped.Load() {
+	// Connections that got no answer until the verification's own deadline
+	// were dropped too, even when no single dial reported its timeout.
+	if err != nil && (dropped.Load() || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
 		err = withDropHint(err)
 	}
 	if err != nil {
