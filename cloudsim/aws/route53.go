@@ -325,34 +325,62 @@ func (a *api) changeRecordSets(c *caller, r *http.Request, body []byte) (int, no
 			return 0, node{}, r53Err(http.StatusBadRequest, "InvalidInput", "Action must be CREATE, DELETE or UPSERT")
 		}
 	}
-	apply := func(prefix string) func(x *inventory.Config) error {
-		return func(x *inventory.Config) error {
-			for k := range x.Properties {
-				if strings.HasPrefix(k, prefix) {
-					delete(x.Properties, k)
-				}
-			}
-			for n, v := range next {
-				if prefix == "rr:" {
-					x.Properties["rr:"+n] = v
-				} else {
-					t, rest, _ := strings.Cut(v, " ")
-					_, vals, _ := strings.Cut(rest, " ")
-					x.Properties["record:"+n] = t + " " + vals
-				}
-			}
-			return nil
-		}
+	seq := 1
+	if n, err := strconv.Atoi(z.Properties[changeSeqKey]); err == nil {
+		seq = n + 1
 	}
-	if _, err := inventory.Update(a.inv, z.ID, apply("rr:")); err != nil {
+	if _, err := inventory.Update(a.inv, z.ID, func(x *inventory.Config) error {
+		setRecords(x, "rr:", next)
+		x.Properties[changeSeqKey] = strconv.Itoa(seq)
+		return nil
+	}); err != nil {
 		return 0, node{}, r53Err(http.StatusInternalServerError, "InternalError", err.Error())
 	}
 	zoneID := z.ID
-	ch, e := a.newChange(c, in.Comment, func() { _, _ = inventory.Update(a.inv, zoneID, apply("record:")) })
+	ch, e := a.newChange(c, in.Comment, func() {
+		_, _ = inventory.Update(a.inv, zoneID, func(x *inventory.Config) error { propagate(x, seq, next); return nil })
+	})
 	if e != nil {
 		return 0, node{}, e
 	}
 	return http.StatusOK, el("ChangeResourceRecordSetsResponse", changeInfo(ch)), nil
+}
+
+// changeSeqKey and dnsSeqKey number a zone's changes: the last one accepted
+// by the API and the last one DNS answers with.
+const changeSeqKey, dnsSeqKey = "changeSeq", "dnsSeq"
+
+// setRecords replaces the zone's records under prefix ("rr:" or "record:")
+// with next (fqdn -> "<TYPE> <ttl> <values>"; "record:" drops the TTL).
+func setRecords(x *inventory.Config, prefix string, next map[string]string) {
+	for k := range x.Properties {
+		if strings.HasPrefix(k, prefix) {
+			delete(x.Properties, k)
+		}
+	}
+	for n, v := range next {
+		if prefix == "rr:" {
+			x.Properties["rr:"+n] = v
+			continue
+		}
+		t, rest, _ := strings.Cut(v, " ")
+		_, vals, _ := strings.Cut(rest, " ")
+		x.Properties["record:"+n] = t + " " + vals
+	}
+}
+
+// propagate makes change seq (whose resulting record sets are next) what
+// DNS answers, unless a later change of the zone already propagated: Route 53
+// applies a zone's changes in order, so a later change's record sets include
+// every earlier one's, and an earlier change's timer firing late must not
+// take them back (the twin's timers fire in any order; losing one broker's
+// record this way failed a PrivateLink verification).
+func propagate(x *inventory.Config, seq int, next map[string]string) {
+	if n, err := strconv.Atoi(x.Properties[dnsSeqKey]); err == nil && n >= seq {
+		return
+	}
+	setRecords(x, "record:", next)
+	x.Properties[dnsSeqKey] = strconv.Itoa(seq)
 }
 
 func (a *api) listRecordSets(c *caller, r *http.Request, _ []byte) (int, node, *r53Error) {
