@@ -150,6 +150,11 @@ type Progress struct {
 	// Trust says how the request's plan was admitted (empty for requests
 	// started before decisions were authenticated).
 	Trust *PlanTrust `json:"trust,omitempty"`
+	// Grant is the workflow ID of the grant holding what a Done request
+	// created (topoflow revoke undoes it); GrantError says why a Done
+	// request has none although it created something.
+	Grant      string `json:"grant,omitempty"`
+	GrantError string `json:"grantError,omitempty"`
 }
 
 // PlanTrust is how a request's plan was admitted.

@@ -116,6 +116,9 @@ var fakeActions = []string{"fake.create", "fake.undo", "fake.get", "fake.patch",
 func register(t *testing.T, env *testsuite.TestWorkflowEnvironment, rec *recorder) {
 	t.Helper()
 	Register(env)
+	// A Done request's grant workflow (an abandoned child) waits for a
+	// revoke: the test ends with the request, not with its grant.
+	env.SetDetachedChildWait(false)
 	reg := activities.NewRegistry()
 	for _, a := range fakeActions {
 		reg.Add(a, rec.action(a))

@@ -160,6 +160,14 @@ type interp struct {
 	auditFoldedN int
 	// budgets: the workflow runs with retry budgets (retryBudgetChange).
 	budgets bool
+	// Grants (grant.go): grantID is the grant workflow a Done request
+	// handed its record to (grantErr when that failed); basePhase is the
+	// phase shown instead of Running (a grant's Granted); revoke is an
+	// accepted revoke and revoking is set while it compensates.
+	grantID, grantErr string
+	basePhase         string
+	revoke            *revokeReq
+	revoking          bool
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -180,6 +188,7 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 		r.releaseLocks()
 		r.outputs = r.evalOutputs()
 		r.final = true
+		r.handOff()
 		r.refresh(PhaseDone)
 		return Result{Outputs: r.outputs, Steps: r.progress().Steps}, nil
 	}

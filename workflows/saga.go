@@ -30,7 +30,11 @@ var defaultCompensationRetry = temporal.RetryPolicy{
 // completion order in a context disconnected from the workflow's
 // cancellation, then returns the workflow's final error.
 func (r *interp) rollback() error {
-	r.refresh(PhaseRollingBack)
+	if r.revoking {
+		r.refresh(PhaseRevoking)
+	} else {
+		r.refresh(PhaseRollingBack)
+	}
 	ctx, _ := workflow.NewDisconnectedContext(r.root)
 	if r.span != nil {
 		r.span.holdForRollback(ctx)
@@ -77,6 +81,9 @@ func (r *interp) rollback() error {
 		}
 	}
 	r.final = true
+	if r.revoking {
+		return r.revoked()
+	}
 	errType, phase := ErrRolledBack, PhaseRolledBack
 	if r.stop.abort {
 		phase = PhaseFailed

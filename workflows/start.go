@@ -18,11 +18,12 @@ import (
 	"github.com/topoflow/topoflow/trust"
 )
 
-// Register registers the interpreter (as WorkflowType) and the lock
-// workflow (as LockWorkflowType) on a worker or test environment.
+// Register registers the interpreter (as WorkflowType), the lock
+// workflow (as LockWorkflowType) and the grant workflow (as GrantWorkflowType) on a worker or test environment.
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowType})
 	r.RegisterWorkflowWithOptions(LockWorkflow, workflow.RegisterOptions{Name: LockWorkflowType})
+	r.RegisterWorkflowWithOptions(Grant, workflow.RegisterOptions{Name: GrantWorkflowType})
 }
 
 // StartOptions are the options every starter uses: the ID derives from the

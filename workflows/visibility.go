@@ -20,6 +20,9 @@ func (r *interp) refresh(fixed string) {
 		r.phase = fixed
 	}
 	phase, awaiting := r.derivePhase()
+	if phase == PhaseRunning && r.basePhase != "" {
+		phase = r.basePhase // a grant between revokes
+	}
 	if !r.final && r.stop == nil && fixed == "" {
 		r.phase = phase
 	}
@@ -83,6 +86,8 @@ func (r *interp) progress() Progress {
 		Audit:      append([]AuditEntry(nil), r.audit...),
 		Outputs:    r.outputs,
 		Leaked:     append([]Leak(nil), r.leaks...),
+		Grant:      r.grantID,
+		GrantError: r.grantErr,
 	}
 	if r.trustV >= 1 && r.snap != nil {
 		pt := r.planTrust

@@ -1,0 +1,408 @@
+package workflows
+
+// A granted access has a life after Done. When a request ends Done, the
+// interpreter hands the record of what it created (every completed unit in
+// completion order, with the inputs and outputs its compensation needs, and
+// the lock keys it ran under) to a grant workflow of its own, started as an
+// abandoned child: the request itself still completes (Done stays what every
+// caller waits for), and the grant, an entity workflow that continues as new
+// when Temporal suggests it, keeps the record until someone revokes it.
+// Revoke is an Update of the grant: it is authorized like a rollback (the
+// request's operators), waits again for the plan's approval gates (the same
+// approvers, M-of-N and self-approval rules, the revoker being the
+// requester), then runs the interpreter's own rollback on the restored
+// record (same compensations, rounds, lock keys and leak report) and ends
+// Revoked, or Failed with the leaked resources.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/trust"
+)
+
+// GrantWorkflowType is the registered name of the grant workflow.
+const GrantWorkflowType = "topoflow.Grant"
+
+// grantChange guards the hand-off of a Done request's record to its grant
+// workflow (a child workflow start after the last step).
+const grantChange = "topoflow-grant"
+
+// UpdateRevoke is the Update (payload OperatorAction, no step) that revokes a
+// grant; its signed statement kind is "revoke".
+const UpdateRevoke = "revoke"
+
+// Phases of a grant.
+const (
+	// PhaseGranted: what the request created exists; it may be revoked.
+	PhaseGranted = "Granted"
+	// PhaseRevoking: the revoke is compensating.
+	PhaseRevoking = "Revoking"
+	// PhaseRevoked: everything the request created was removed.
+	PhaseRevoked = "Revoked"
+)
+
+// ErrRevokeRejected is the message prefix of a revoke whose gate was rejected
+// (the grant stays Granted).
+const ErrRevokeRejected = "revoke rejected"
+
+// GrantWorkflowID is the workflow ID of the grant of the request requestID.
+func GrantWorkflowID(requestID string) string { return requestID + "/grant" }
+
+// GrantRecord is what a Done request created, as handed to its grant.
+type GrantRecord struct {
+	// Request is the request's plan and requester (no spec text, no signature).
+	Request Request `json:"request"`
+	// RequestID and RequestRunID name the request's workflow run.
+	RequestID    string `json:"requestId"`
+	RequestRunID string `json:"requestRunId"`
+	// DoneAt is when the request ended Done.
+	DoneAt time.Time `json:"doneAt"`
+	// Outputs are the request's outputs.
+	Outputs map[string]any `json:"outputs,omitempty"`
+	// Steps are the steps' final states, inputs and outputs.
+	Steps []GrantStep `json:"steps"`
+	// Done lists the completed units in completion order.
+	Done []GrantUnit `json:"done"`
+	// Trust is how the request's plan was admitted.
+	Trust *PlanTrust `json:"trust,omitempty"`
+	// Audit is the request's audit trail, then the grant's.
+	Audit []AuditEntry `json:"audit,omitempty"`
+}
+
+// GrantStep is one step of a GrantRecord.
+type GrantStep struct {
+	ID       string         `json:"id"`
+	State    string         `json:"state"`
+	Attempts int            `json:"attempts,omitempty"`
+	Inputs   map[string]any `json:"inputs,omitempty"`
+	Outputs  plan.Outputs   `json:"outputs,omitempty"`
+	Keys     []string       `json:"keys,omitempty"`
+	Started  time.Time      `json:"started,omitempty"`
+	Ended    time.Time      `json:"ended,omitempty"`
+	Fanout   bool           `json:"fanout,omitempty"`
+	Items    []GrantItem    `json:"items,omitempty"`
+}
+
+// GrantItem is one fan-out item of a GrantStep.
+type GrantItem struct {
+	Index   int            `json:"index"`
+	Key     string         `json:"key"`
+	Value   any            `json:"value,omitempty"`
+	State   string         `json:"state"`
+	Inputs  map[string]any `json:"inputs,omitempty"`
+	Outputs plan.Outputs   `json:"outputs,omitempty"`
+	Keys    []string       `json:"keys,omitempty"`
+}
+
+// GrantUnit names one completed unit: a step, and for a fan-out its item index.
+type GrantUnit struct {
+	Step string `json:"step"`
+	Item *int   `json:"item,omitempty"`
+}
+
+// hasCompensation reports whether any completed unit has something to undo.
+func (r *interp) hasCompensation() bool {
+	for _, c := range r.done {
+		if c.step.s.Compensation != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// grantRecord captures the record of a Done request.
+func (r *interp) grantRecord() GrantRecord {
+	req := r.req
+	req.Spec, req.Signature, req.PlanSHA256 = nil, nil, r.sha
+	g := GrantRecord{Request: req, RequestID: r.wfID, RequestRunID: r.runID, DoneAt: workflow.Now(r.root),
+		Outputs: r.outputs, Audit: append([]AuditEntry(nil), r.audit...)}
+	if r.trustV >= 1 && r.snap != nil {
+		pt := r.planTrust
+		g.Trust = &pt
+	}
+	for _, sr := range r.steps {
+		gs := GrantStep{ID: sr.s.ID, State: sr.state, Attempts: sr.attempts, Inputs: sr.inputs, Outputs: sr.outputs,
+			Keys: sr.keys, Started: sr.started, Ended: sr.ended, Fanout: sr.fanout}
+		for _, it := range sr.items {
+			gs.Items = append(gs.Items, GrantItem{Index: it.index, Key: it.key, Value: it.value, State: it.state,
+				Inputs: it.inputs, Outputs: it.outputs, Keys: it.keys})
+		}
+		g.Steps = append(g.Steps, gs)
+	}
+	for _, c := range r.done {
+		u := GrantUnit{Step: c.step.s.ID}
+		if c.item != nil {
+			i := c.item.index
+			u.Item = &i
+		}
+		g.Done = append(g.Done, u)
+	}
+	return g
+}
+
+// handOff starts the grant workflow of a Done request (runs with
+// grantChange): an abandoned child holding the record. A failed start is
+// logged and shown (the request is still Done; it cannot be revoked).
+func (r *interp) handOff() {
+	if !r.hasCompensation() || workflow.GetVersion(r.root, grantChange, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	g := r.grantRecord()
+	id := GrantWorkflowID(r.wfID)
+	ctx := workflow.WithChildOptions(r.work, workflow.ChildWorkflowOptions{
+		WorkflowID:            id,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			SAKind.ValueSet(r.p.Source.Kind), SAProvider.ValueSet(r.p.Provider), SAPhase.ValueSet(PhaseGranted)),
+		Memo:          map[string]any{MemoPlanSHA256: r.sha},
+		StaticSummary: "Granted: " + r.p.Summary,
+		StaticDetails: "What request " + r.wfID + " created; revoke it with `topoflow revoke " + r.wfID + "`.",
+	})
+	f := workflow.ExecuteChildWorkflow(ctx, GrantWorkflowType, g)
+	if err := f.GetChildWorkflowExecution().Get(r.work, nil); err != nil {
+		workflow.GetLogger(r.root).Error("grant workflow not started: the request cannot be revoked", "grant", id, "error", err)
+		r.grantErr = "grant workflow " + id + " not started: " + errText(err)
+		return
+	}
+	r.grantID = id
+}
+
+// restore rebuilds the state of a Done request from its record.
+func (r *interp) restore(g GrantRecord) error {
+	for _, gs := range g.Steps {
+		sr, ok := r.byID[gs.ID]
+		if !ok {
+			return fmt.Errorf("grant record names step %q, which the plan does not have", gs.ID)
+		}
+		sr.state, sr.attempts, sr.inputs, sr.outputs, sr.keys = gs.State, gs.Attempts, gs.Inputs, gs.Outputs, gs.Keys
+		sr.started, sr.ended = gs.Started, gs.Ended
+		sr.itemsReady = sr.fanout
+		for _, gi := range gs.Items {
+			sr.items = append(sr.items, &itemRun{index: gi.Index, key: gi.Key, value: gi.Value, state: gi.State,
+				inputs: gi.Inputs, outputs: gi.Outputs, keys: gi.Keys})
+		}
+	}
+	for _, u := range g.Done {
+		sr, ok := r.byID[u.Step]
+		if !ok {
+			return fmt.Errorf("grant record names step %q, which the plan does not have", u.Step)
+		}
+		c := completion{step: sr, inputs: sr.inputs, outputs: sr.outputs, keys: sr.keys}
+		if u.Item != nil {
+			var it *itemRun
+			for _, x := range sr.items {
+				if x.index == *u.Item {
+					it = x
+				}
+			}
+			if it == nil {
+				return fmt.Errorf("grant record names item %d of step %q, which it does not list", *u.Item, u.Step)
+			}
+			c = completion{step: sr, item: it, inputs: it.inputs, outputs: it.outputs, keys: it.keys}
+		}
+		r.done = append(r.done, c)
+	}
+	r.outputs = g.Outputs
+	r.audit = append([]AuditEntry(nil), g.Audit...)
+	if g.Trust != nil {
+		r.planTrust = *g.Trust
+	}
+	return nil
+}
+
+// Grant is the grant workflow (registered as GrantWorkflowType): it holds the
+// record of a Done request until a revoke Update, then undoes the request in
+// reverse completion order and returns the final Progress (phase Revoked),
+// or fails with ErrCompensationFailed (phase Failed) when resources were left
+// behind. It continues as new when Temporal suggests it.
+func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
+	r, err := newInterp(ctx, g.Request)
+	if err != nil {
+		return Progress{}, err
+	}
+	if err := r.restore(g); err != nil {
+		return Progress{}, temporal.NewNonRetryableApplicationError(err.Error(), plan.ErrInvalid, nil)
+	}
+	r.basePhase = PhaseGranted
+	r.phase = PhaseGranted
+	r.lastUpsertPhase = PhaseGranted
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress(), nil }); err != nil {
+		return Progress{}, fmt.Errorf("set progress query: %w", err)
+	}
+	if err := r.registerGrantHandlers(); err != nil {
+		return Progress{}, err
+	}
+	// The worker's trust is loaded now and again until it loads: a grant
+	// never fails for a trust file that cannot be read for a while.
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for r.snap == nil {
+			if err := r.loadTrust(ctx); err != nil {
+				workflow.GetLogger(ctx).Warn("trust not loaded; trying again in a minute", "error", errText(err))
+				_ = workflow.Sleep(ctx, time.Minute)
+			}
+		}
+		r.trustLoop(ctx)
+	})
+	r.locks.start()
+	for i := range r.p.Steps {
+		if len(r.p.Steps[i].Locks) > 0 {
+			r.span = newLockSpan(r)
+			break
+		}
+	}
+	r.budgets = true
+	r.refresh("")
+	for {
+		_ = workflow.Await(ctx, func() bool {
+			return r.revoke != nil || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		})
+		if r.revoke == nil {
+			// Only the audit changed since the record was handed over.
+			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+			g.Audit = r.audit
+			return Progress{}, workflow.NewContinueAsNewError(ctx, GrantWorkflowType, g)
+		}
+		if err := r.revokeGates(); err != nil {
+			r.addAudit(AuditEntry{At: workflow.Now(ctx), Action: UpdateRevoke + " (refused)", Identity: "topoflow", Comment: err.Error()}, false)
+			r.revoke = nil
+			r.refresh("")
+			continue
+		}
+		break
+	}
+	r.basePhase = PhaseRevoking
+	r.stop = &stopReq{by: r.revoke.by, reason: r.revoke.reason}
+	r.revoking = true
+	err = r.rollback()
+	r.releaseLocks()
+	return r.progress(), err
+}
+
+// revokeReq is an accepted revoke.
+type revokeReq struct{ by, reason string }
+
+// revokeGates waits for the plan's approval gates again, in plan order: the
+// revoke proceeds when every one approves, and is refused at the first
+// rejection or expiry.
+func (r *interp) revokeGates() error {
+	r.req.RequestedBy = r.revoke.by // the revoker may not approve their own revoke
+	for _, sr := range r.steps {
+		if sr.s.Action != plan.ActionApproval || sr.state != StepDone {
+			continue
+		}
+		out := sr.outputs
+		_, err := r.runGate(cx{work: r.work, intr: r.intr}, sr)
+		sr.state, sr.outputs = StepDone, out
+		r.refresh("")
+		if err != nil {
+			var rej *errGateRejected
+			if errors.As(err, &rej) {
+				return fmt.Errorf("%s at gate %s: %s", ErrRevokeRejected, sr.s.ID, rej.msg)
+			}
+			return fmt.Errorf("%s at gate %s: %w", ErrRevokeRejected, sr.s.ID, err)
+		}
+	}
+	return nil
+}
+
+// registerGrantHandlers installs the revoke Update and the approve and
+// reject Updates of the revoke's gates.
+func (r *interp) registerGrantHandlers() error {
+	for _, name := range []string{UpdateApprove, UpdateReject} {
+		err := workflow.SetUpdateHandlerWithOptions(r.root, name,
+			func(ctx workflow.Context, raw json.RawMessage) error {
+				d, v, err := r.checkDecision(name, raw, false)
+				if err != nil {
+					return err
+				}
+				r.applyDecision(name, d, v)
+				return nil
+			},
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, raw json.RawMessage) error {
+				_, _, err := r.checkDecision(name, raw, true)
+				return err
+			}})
+		if err != nil {
+			return fmt.Errorf("set %s update handler: %w", name, err)
+		}
+	}
+	err := workflow.SetUpdateHandlerWithOptions(r.root, UpdateRevoke,
+		func(ctx workflow.Context, raw json.RawMessage) error {
+			a, v, err := r.checkRevoke(raw, false)
+			if err != nil {
+				return err
+			}
+			r.markUsed(a.Signature)
+			r.addAudit(r.auditEntry(UpdateRevoke, "", a.Reason, v), false)
+			reason := "revoke requested"
+			if a.Reason != "" {
+				reason += ": " + a.Reason
+			}
+			r.revoke = &revokeReq{by: v.p.Name, reason: reason}
+			r.refresh("")
+			return nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, raw json.RawMessage) error {
+			_, _, err := r.checkRevoke(raw, true)
+			return err
+		}})
+	if err != nil {
+		return fmt.Errorf("set %s update handler: %w", UpdateRevoke, err)
+	}
+	return nil
+}
+
+// checkRevoke decodes and checks a revoke: the grant must be Granted and not
+// already revoking, and the identity one of the request's operators (as for
+// rollback); it must not change state.
+func (r *interp) checkRevoke(raw json.RawMessage, validator bool) (OperatorAction, verdict, error) {
+	var a OperatorAction
+	if err := r.checkPayload(raw, validator); err != nil {
+		return a, verdict{}, err
+	}
+	if err := decodeStrict(raw, &a); err != nil {
+		return a, verdict{}, err
+	}
+	if r.revoke != nil || r.stop != nil || r.final {
+		return a, verdict{}, fmt.Errorf("the grant is already being revoked (phase %s)", r.phase)
+	}
+	if a.Step != "" || len(a.Inputs) > 0 {
+		return a, verdict{}, fmt.Errorf("revoke takes no step and no inputs: it undoes the whole request")
+	}
+	p, err := r.authenticate(a.Identity, a.Signature, trust.Statement{Kind: UpdateRevoke, Comment: a.Reason})
+	if err != nil {
+		return a, verdict{}, err
+	}
+	if !r.snap.Configured {
+		return a, verdict{p: p, policy: "operators not checked (no trust file)"}, nil
+	}
+	ops := r.operatorPolicy()
+	by, ok := r.allowed(p.Name, ops)
+	if !ok {
+		return a, verdict{}, fmt.Errorf("%s is not an operator of this request and may not revoke it (operators: %v)", ident(p.Name), r.expand(ops))
+	}
+	return a, verdict{p: p, policy: "operators: " + by}, nil
+}
+
+// revoked ends a revoke after its compensations (from rollback).
+func (r *interp) revoked() error {
+	if len(r.leaks) > 0 {
+		msg := fmt.Sprintf("revoke of %s: %s; %d compensation(s) failed, left behind:", r.req.Plan.Source.Name, r.stopReason(), len(r.leaks))
+		for _, l := range r.leaks {
+			msg += " " + l.Step + " " + l.Resource + ";"
+		}
+		r.refresh(PhaseFailed)
+		return temporal.NewNonRetryableApplicationError(msg, ErrCompensationFailed, nil, r.progress())
+	}
+	r.refresh(PhaseRevoked)
+	return nil
+}

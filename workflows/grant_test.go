@@ -1,0 +1,219 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// grantOf runs p to Done in a test environment and returns the record the
+// request handed to its grant workflow (mocked there), and the request's
+// final progress.
+func grantOf(t *testing.T, p plan.Plan, approvers ...string) (GrantRecord, Progress, *recorder) {
+	t.Helper()
+	rec := newRecorder()
+	env := newEnv(t, rec)
+	var got *GrantRecord
+	var gotID string
+	env.OnWorkflow(GrantWorkflowType, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, g GrantRecord) (Progress, error) {
+			got, gotID = &g, workflow.GetInfo(ctx).WorkflowExecution.ID
+			return Progress{}, nil
+		})
+	for i, who := range approvers {
+		env.RegisterDelayedCallback(func() {
+			var cb updateCB
+			env.UpdateWorkflow(UpdateApprove, fmt.Sprint("a", i), &cb, Decision{Step: "gate", Identity: who})
+		}, time.Duration(i+1)*time.Minute)
+	}
+	if err := run(t, env, request(p)); err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	prog := queryProgress(t, env)
+	if got == nil {
+		t.Fatalf("no grant workflow started (progress grant %q, error %q)", prog.Grant, prog.GrantError)
+	}
+	if want := GrantWorkflowID(WorkflowID(p.Source)); gotID != want || prog.Grant != want {
+		t.Errorf("grant workflow ID %q, progress says %q, want %q", gotID, prog.Grant, want)
+	}
+	return *got, prog, rec
+}
+
+// runGrant runs the grant workflow of g under its workflow ID.
+func runGrant(env *testsuite.TestWorkflowEnvironment, g GrantRecord) {
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: GrantWorkflowID(g.RequestID), TaskQueue: DefaultTaskQueue})
+	env.ExecuteWorkflow(Grant, g)
+}
+
+// TestRevokeUndoesADoneRequestInReverse: the grant holds what a Done request
+// created and a revoke compensates it in reverse completion order, fan-out
+// items included, each with the outputs its unit produced, ending Revoked.
+func TestRevokeUndoesADoneRequestInReverse(t *testing.T) {
+	fan := create("fan", "b")
+	fan.ForEach = &plan.ForEach{Items: `["x", "y"]`, Concurrency: 1}
+	fan.Inputs["name"] = plan.Expr("item")
+	b := create("b", "a")
+	b.Inputs["from"] = plan.Expr("steps.a.id")
+	p := mkPlan(plan.FailRollback, create("a"), b, fan)
+	g, prog, created := grantOf(t, p)
+	if prog.Phase != PhaseDone {
+		t.Fatalf("request phase %s, want Done", prog.Phase)
+	}
+	if len(g.Done) != 4 || created.count("fake.undo") != 0 {
+		t.Fatalf("record lists %d units (want 4), %d undo calls before the revoke", len(g.Done), created.count("fake.undo"))
+	}
+
+	rec := newRecorder()
+	env := newEnv(t, rec)
+	var early, denied, ok, twice updateCB
+	env.RegisterDelayedCallback(func() {
+		if p := queryProgress(t, env); p.Phase != PhaseGranted {
+			t.Errorf("grant phase %s before the revoke, want Granted", p.Phase)
+		}
+		env.UpdateWorkflow(UpdateRevoke, "r0", &early, OperatorAction{Step: "a", Identity: "ops"})
+		env.UpdateWorkflow(UpdateRevoke, "r1", &denied, OperatorAction{Identity: "ops", Inputs: map[string]any{"x": 1}})
+		env.UpdateWorkflow(UpdateRevoke, "r2", &ok, OperatorAction{Identity: "ops", Reason: "team left"})
+		env.UpdateWorkflow(UpdateRevoke, "r3", &twice, OperatorAction{Identity: "ops"})
+	}, time.Hour)
+	runGrant(env, g)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("grant: %v", err)
+	}
+	if !early.rejected || !denied.rejected || !ok.accepted || !twice.rejected ||
+		!strings.Contains(fmt.Sprint(twice.err), "already being revoked") {
+		t.Errorf("revokes: with step %+v, with inputs %+v, ok %+v, twice %+v", early, denied, ok, twice)
+	}
+	var final Progress
+	if err := env.GetWorkflowResult(&final); err != nil {
+		t.Fatal(err)
+	}
+	if final.Phase != PhaseRevoked || len(final.Leaked) != 0 {
+		t.Errorf("final phase %s leaked %v, want Revoked and nothing leaked", final.Phase, final.Leaked)
+	}
+	for _, s := range final.Steps {
+		if s.State != StepCompensated {
+			t.Errorf("step %s is %s after the revoke, want compensated", s.ID, s.State)
+		}
+	}
+	// Reverse completion order, each undo naming what its unit created.
+	id := WorkflowID(p.Source)
+	var undone []string
+	for _, c := range rec.calls {
+		if c.Action != "fake.undo" {
+			t.Errorf("the revoke called %s: only compensations may run", c.Action)
+			continue
+		}
+		undone = append(undone, fmt.Sprint(c.Inputs["id"]))
+	}
+	want := []string{"fake.create-" + id + "/fan/1", "fake.create-" + id + "/fan/0", "fake.create-" + id + "/b", "fake.create-" + id + "/a"}
+	if strings.Join(undone, " ") != strings.Join(want, " ") {
+		t.Errorf("undone\n  %v\nwant\n  %v", undone, want)
+	}
+	if n := len(final.Audit); n == 0 || final.Audit[n-1].Action != UpdateRevoke || final.Audit[n-1].Comment != "team left" {
+		t.Errorf("audit does not end with the revoke: %+v", final.Audit)
+	}
+}
+
+// TestRevokeWaitsForTheGateAgain: a plan with an approval gate needs the
+// gate's approval again to revoke; a rejection keeps the grant, the
+// revoker may not approve their own revoke, and an approval revokes.
+func TestRevokeWaitsForTheGateAgain(t *testing.T) {
+	p := mkPlan(plan.FailRollback, create("a"), approval("gate", []string{"alice", "bob"}, 0, "a"), create("b", "gate"))
+	g, _, _ := grantOf(t, p, "alice")
+
+	rec := newRecorder()
+	env := newEnv(t, rec)
+	var first, rejected, second, self, approved updateCB
+	var waiting, afterReject Progress
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateRevoke, "r1", &first, OperatorAction{Identity: "bob"})
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		waiting = queryProgress(t, env)
+		env.UpdateWorkflow(UpdateReject, "j1", &rejected, Decision{Step: "gate", Identity: "alice", Comment: "still used"})
+	}, 2*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		afterReject = queryProgress(t, env)
+		env.UpdateWorkflow(UpdateRevoke, "r2", &second, OperatorAction{Identity: "alice"})
+	}, 3*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateApprove, "a1", &self, Decision{Step: "gate", Identity: "alice"})
+		env.UpdateWorkflow(UpdateApprove, "a2", &approved, Decision{Step: "gate", Identity: "bob"})
+	}, 4*time.Hour)
+	runGrant(env, g)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("grant: %v", err)
+	}
+	if waiting.Phase != PhaseWaitingApproval || stepState(waiting, "gate") != StepWaiting {
+		t.Errorf("after the first revoke: phase %s gate %s", waiting.Phase, stepState(waiting, "gate"))
+	}
+	if afterReject.Phase != PhaseGranted || stepState(afterReject, "gate") != StepDone {
+		t.Errorf("after the rejection: phase %s gate %s, want Granted and done", afterReject.Phase, stepState(afterReject, "gate"))
+	}
+	if !first.accepted || !rejected.accepted || !second.accepted || !approved.accepted {
+		t.Errorf("updates: revoke %+v reject %+v revoke %+v approve %+v", first, rejected, second, approved)
+	}
+	if !self.rejected || !strings.Contains(fmt.Sprint(self.err), "may not approve") {
+		t.Errorf("the revoker approving their own revoke: %+v", self)
+	}
+	var final Progress
+	if err := env.GetWorkflowResult(&final); err != nil {
+		t.Fatal(err)
+	}
+	if final.Phase != PhaseRevoked || rec.count("fake.undo") != 2 {
+		t.Errorf("final phase %s with %d undo calls, want Revoked and 2", final.Phase, rec.count("fake.undo"))
+	}
+}
+
+// TestRevokeReportsLeaks: a compensation that keeps failing during a revoke
+// is reported as left behind and the grant ends Failed, like a rollback.
+func TestRevokeReportsLeaks(t *testing.T) {
+	a := create("a")
+	a.Compensation.Retry = &plan.Retry{MaximumAttempts: 2}
+	p := mkPlan(plan.FailRollback, a, create("b", "a"))
+	g, _, _ := grantOf(t, p)
+	rec := newRecorder()
+	rec.fail = func(call plan.Call, n int) error {
+		if call.Action == "fake.undo" && call.Inputs["id"] == "fake.create-"+WorkflowID(p.Source)+"/a" {
+			return fmt.Errorf("still in use")
+		}
+		return nil
+	}
+	env := newEnv(t, rec)
+	env.RegisterDelayedCallback(func() {
+		var cb updateCB
+		env.UpdateWorkflow(UpdateRevoke, "r", &cb, OperatorAction{Identity: "ops"})
+	}, time.Minute)
+	runGrant(env, g)
+	err := env.GetWorkflowError()
+	if appErrType(err) != ErrCompensationFailed {
+		t.Fatalf("grant error %v, want %s", err, ErrCompensationFailed)
+	}
+	prog := finalProgress(t, err)
+	if prog.Phase != PhaseFailed || len(prog.Leaked) != 1 || prog.Leaked[0].Step != "a" || stepState(prog, "b") != StepCompensated {
+		t.Errorf("phase %s leaked %+v b %s", prog.Phase, prog.Leaked, stepState(prog, "b"))
+	}
+}
+
+// TestNoGrantWithoutCompensations: a Done request that created nothing to
+// undo starts no grant workflow.
+func TestNoGrantWithoutCompensations(t *testing.T) {
+	rec := newRecorder()
+	env := newEnv(t, rec)
+	s := create("a")
+	s.Compensation = nil
+	if err := run(t, env, request(mkPlan(plan.FailRollback, s))); err != nil {
+		t.Fatal(err)
+	}
+	if p := queryProgress(t, env); p.Grant != "" || p.GrantError != "" {
+		t.Errorf("grant %q error %q, want none", p.Grant, p.GrantError)
+	}
+}
