@@ -478,6 +478,44 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(t, c, id(name), name)
 	}
 
+	// Grant and revoke: a request with a gate ends Done and hands its
+	// record to its grant (the topoflow-grant marker and a child start);
+	// the revoke waits for the gate again (the revoker may not approve it),
+	// then undoes both steps in reverse and the grant ends Revoked.
+	{
+		name := "grant-request"
+		run := e.start(named(mkPlan(plan.FailRollback, create("a"), approval("ok", []string{"alice", "bob"}, 0, "a"), create("b", "ok")), name))
+		e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseWaitingApproval })
+		if err := e.update(id(name), UpdateApprove, Decision{Step: "ok", Identity: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		gid := GrantWorkflowID(id(name))
+		e.waitFor(gid, func(p Progress) bool { return p.Phase == PhaseGranted })
+		before := rec.count("fake.undo")
+		if err := e.update(gid, UpdateRevoke, OperatorAction{Identity: "bob", Reason: "ticket closed"}); err != nil {
+			t.Fatalf("revoke: %v", err)
+		}
+		e.waitFor(gid, func(p Progress) bool { return p.Phase == PhaseWaitingApproval })
+		if err := e.update(gid, UpdateApprove, Decision{Step: "ok", Identity: "bob"}); err == nil {
+			t.Fatal("the revoker approved their own revoke")
+		}
+		if err := e.update(gid, UpdateApprove, Decision{Step: "ok", Identity: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		var final Progress
+		if err := c.GetWorkflow(ctx, gid, "").Get(ctx, &final); err != nil {
+			t.Fatal(err)
+		}
+		if final.Phase != PhaseRevoked || rec.count("fake.undo")-before != 2 {
+			t.Fatalf("grant ended %s after %d undo calls, want Revoked after 2", final.Phase, rec.count("fake.undo")-before)
+		}
+		saveHistory(t, c, id(name), name)
+		saveHistory(t, c, gid, "grant-revoke")
+	}
+
 	// A workflow started twice with the same spec attaches to the running one;
 	// a changed plan is refused by CheckSamePlan.
 	{

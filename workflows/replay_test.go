@@ -85,6 +85,12 @@ func originalID(t *testing.T, h *historypb.History) string {
 			t.Fatal(err)
 		}
 		return LockWorkflowID(st.Key)
+	case GrantWorkflowType:
+		var g GrantRecord
+		if err := dc.FromPayloads(start.GetInput(), &g); err != nil {
+			t.Fatal(err)
+		}
+		return GrantWorkflowID(g.RequestID)
 	}
 	t.Fatalf("unknown workflow type %s", start.GetWorkflowType().GetName())
 	return ""
