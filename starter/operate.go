@@ -163,6 +163,9 @@ func (op operation) run(cmd *cobra.Command, arg string, f opFlags) error {
 		return err
 	}
 	defer c.Close()
+	if op.update == workflows.UpdateApprove || op.update == workflows.UpdateReject {
+		id = routeToGrant(ctx, c, id) // a revoke's gate (revoke.go)
+	}
 	step := f.step
 	if step == "" && op.stepRequired {
 		if step, err = op.findStep(ctx, c, id); err != nil {

@@ -252,6 +252,15 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 		}
 		r.trustLoop(ctx)
 	})
+	// refresh-trust (after a decision refused for an unknown key), as in requests.
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, SignalRefreshTrust)
+		for {
+			var raw json.RawMessage
+			ch.Receive(ctx, &raw)
+			r.wantTrust(true)
+		}
+	})
 	r.locks.start()
 	for i := range r.p.Steps {
 		if len(r.p.Steps[i].Locks) > 0 {

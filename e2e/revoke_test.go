@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/internal/stack"
+	"github.com/topoflow/topoflow/workflows"
+)
+
+// twinState is the twin's inventory as JSON objects by kind, without the
+// store's timestamps (a restore in place updates them).
+func twinState(t *testing.T, s *stack.Stack) map[string][]map[string]any {
+	t.Helper()
+	b, err := s.Sim().Inventory.SnapshotJSON(inventory.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inv map[string][]map[string]any
+	if err := json.Unmarshal(b, &inv); err != nil {
+		t.Fatal(err)
+	}
+	for _, objs := range inv {
+		for _, o := range objs {
+			delete(o, "createdAt")
+			delete(o, "updatedAt")
+		}
+	}
+	return inv
+}
+
+// updateGrant sends an Update to a grant, retrying while it refuses because
+// it is still loading (its trust) or its gate has not opened yet.
+func updateGrant(t *testing.T, s *stack.Stack, gid, name string, arg any) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: gid, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || !(strings.Contains(err.Error(), "retry in a few seconds") || strings.Contains(err.Error(), "not waiting")) {
+			t.Fatalf("%s %s: %v", name, gid, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// TestRevokeHuaweiCrossAccount: a Done cross-account VPC endpoint request
+// (endpoint services, whitelist, endpoints, advertised addresses) is revoked
+// on the real Temporal server and the twin: the revoke waits for the
+// approval gate again, then the twin's inventory is the seed world again.
+func TestRevokeHuaweiCrossAccount(t *testing.T) {
+	s := newStack(t)
+	seed := twinState(t, s)
+	p := compile(t, hwSpec("e2e-hw-revoke", "hw-client-b", hwClientVPC, hwClientSub, true))
+	run := startPlan(t, s, p)
+	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	if n := count(s, inventory.KindEndpoint); n != 3 {
+		t.Fatalf("%d endpoints after Done, want 3", n)
+	}
+	gid := progress(t, s, run).Grant
+	if gid != workflows.GrantWorkflowID(run.GetID()) {
+		t.Fatalf("Done request names grant %q, want %q", gid, workflows.GrantWorkflowID(run.GetID()))
+	}
+	start := time.Now()
+	updateGrant(t, s, gid, workflows.UpdateRevoke, workflows.OperatorAction{Identity: "e2e-ops", Reason: "team left"})
+	updateGrant(t, s, gid, workflows.UpdateApprove, workflows.Decision{Step: "approve-connection", Identity: "kafka-owner@example.com"})
+	var final workflows.Progress
+	if err := s.Client.GetWorkflow(ctx, gid, "").Get(ctx, &final); err != nil {
+		t.Fatalf("revoke failed: %v", err)
+	}
+	if final.Phase != workflows.PhaseRevoked || len(final.Leaked) != 0 {
+		t.Fatalf("grant ended %s with leaks %v", final.Phase, final.Leaked)
+	}
+	t.Logf("revoked in %s", time.Since(start).Round(time.Millisecond))
+	if diff := inventoryDiff(seed, twinState(t, s)); diff != "" {
+		t.Fatalf("after the revoke the twin is not the seed world:\n%s", diff)
+	}
+}
