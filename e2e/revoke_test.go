@@ -96,3 +96,34 @@ func TestRevokeHuaweiCrossAccount(t *testing.T) {
 		t.Fatalf("after the revoke the twin is not the seed world:\n%s", diff)
 	}
 }
+
+// revoke revokes a Done example with topoflow revoke as the on-call
+// operator, opens the revoke's gates as their approvers, and waits for the
+// grant to end Revoked.
+func (d *devEnv) revoke(t *testing.T, ex *example, id string) {
+	t.Helper()
+	if id == "" {
+		return // rolled back (a twin exception), nothing granted
+	}
+	start := time.Now()
+	d.cli(t, "revoke", id, "--reason", "examples e2e", "--as", exampleOperator)
+	gid := workflows.GrantWorkflowID(id)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		st := d.status(t, gid)
+		switch {
+		case st.Status != "Running":
+			if st.Phase != workflows.PhaseRevoked {
+				t.Fatalf("%s: grant ended %s (%s), want Revoked:\n%s", ex.file, st.Phase, st.Status, stepTable(st))
+			}
+			t.Logf("%s: revoked in %s", ex.file, time.Since(start).Round(time.Millisecond))
+			return
+		case st.Phase == workflows.PhaseWaitingApproval:
+			d.openGates(t, ex, gid, st, nil)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not revoked after 3m (phase %s):\n%s", ex.file, st.Phase, stepTable(st))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
