@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -31,7 +29,11 @@ func init() {
 workflow whose ID derives from the spec's kind and name. Applying the same spec
 again attaches to the running request; applying a changed spec while the old
 one runs is refused (both plan hashes are printed): wait for it, or roll it
-back first.
+back first. Start, attach or refusal happen in one call (Temporal's
+Update-With-Start), so two concurrent applies of different plans cannot both
+pass. Applying the unchanged spec of a Done request starts nothing and says
+when it was done and with which outputs; a changed spec is refused until the
+Done request is revoked (topoflow revoke).
 
 With --wait, apply follows the request's steps live and exits 0 when it
 succeeded, 1 when it failed or was rolled back.`,
@@ -59,16 +61,21 @@ type applyFlags struct {
 
 // applyResult is apply's JSON output.
 type applyResult struct {
-	WorkflowID string                   `json:"workflowId"`
-	RunID      string                   `json:"runId"`
-	PlanSHA256 string                   `json:"planSha256"`
-	Attached   bool                     `json:"attached"`
-	UIURL      string                   `json:"uiUrl,omitempty"`
-	Status     string                   `json:"status,omitempty"`
-	Phase      string                   `json:"phase,omitempty"`
-	Outputs    map[string]any           `json:"outputs,omitempty"`
-	Error      string                   `json:"error,omitempty"`
-	Steps      []workflows.StepProgress `json:"steps,omitempty"`
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId"`
+	PlanSHA256 string `json:"planSha256"`
+	Attached   bool   `json:"attached"`
+	// Outcome is what apply did: started, attached or done (workflows.Applied*).
+	Outcome string `json:"outcome"`
+	// DoneAt and Grant describe a request that was already done.
+	DoneAt  time.Time                `json:"doneAt,omitempty"`
+	Grant   string                   `json:"grant,omitempty"`
+	UIURL   string                   `json:"uiUrl,omitempty"`
+	Status  string                   `json:"status,omitempty"`
+	Phase   string                   `json:"phase,omitempty"`
+	Outputs map[string]any           `json:"outputs,omitempty"`
+	Error   string                   `json:"error,omitempty"`
+	Steps   []workflows.StepProgress `json:"steps,omitempty"`
 }
 
 func runApply(cmd *cobra.Command, file string, f applyFlags) error {
@@ -113,32 +120,48 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	}
 	defer c.Close()
 
-	if err := workflows.CheckSamePlan(ctx, c, req); err != nil {
-		if errors.Is(err, workflows.ErrPlanChanged) {
+	// One Update-With-Start call starts the request, attaches to it when it
+	// runs this plan, or is refused by it when it runs another (workflows.Apply).
+	applied, err := workflows.Apply(ctx, c, req, globals.TaskQueue)
+	if err != nil {
+		if errors.Is(err, workflows.ErrPlanChanged) || errors.Is(err, workflows.ErrDone) {
 			return fmt.Errorf("refusing to apply %s: %w", file, err)
 		}
 		return err
 	}
-	attached := false
-	if d, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
-		d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		attached = true
-	}
-	run, err := c.ExecuteWorkflow(ctx, workflows.StartOptions(req, globals.TaskQueue), workflows.WorkflowType, req)
-	if err != nil {
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		if errors.As(err, &started) {
-			// The reuse policy refuses a new run because the last one succeeded.
-			return fmt.Errorf("request %s already completed successfully with this spec; "+
-				"see `topoflow status %s` (terminate or reset it in Temporal to run it again)", id, id)
-		}
-		return fmt.Errorf("start request %s: %w", id, err)
-	}
-	res := applyResult{WorkflowID: id, RunID: run.GetRunID(), PlanSHA256: sha, Attached: attached,
+	attached := applied.Outcome != workflows.AppliedStarted
+	res := applyResult{WorkflowID: id, RunID: applied.RunID, PlanSHA256: sha, Attached: attached, Outcome: applied.Outcome,
 		UIURL: uiLink(uiBase(f.uiURL), id)}
+	if applied.Outcome == workflows.AppliedDone {
+		res.Status, res.Phase, res.Outputs, res.Grant = "Completed", applied.Phase, applied.Outputs, applied.Grant
+		res.DoneAt = applied.DoneAt
+		if globals.Output == "json" {
+			return emitJSON(out, res)
+		}
+		fmt.Fprintf(out, "Request %s is already done with this plan: nothing was started.\n", id)
+		fmt.Fprintf(out, "Done      %s (run %s, started %s)\n", applied.DoneAt.Local().Format(time.DateTime), applied.RunID,
+			applied.StartedAt.Local().Format(time.DateTime))
+		fmt.Fprintf(out, "Plan      sha256:%s\n", sha)
+		if len(applied.Outputs) > 0 {
+			fmt.Fprintln(out, "Outputs")
+			for _, k := range sortedKeysOf(applied.Outputs) {
+				fmt.Fprintf(out, "  %s: %v\n", k, applied.Outputs[k])
+			}
+		}
+		if applied.Grant != "" {
+			fmt.Fprintf(out, "Granted   %s (take it back with: topoflow revoke %s)\n", applied.Grant, id)
+		}
+		return nil
+	}
+	run := c.GetWorkflow(ctx, id, applied.RunID)
 	if globals.Output != "json" {
 		if attached {
-			fmt.Fprintf(out, "Request %s is already running this plan; attached (run %s)\n", id, res.RunID)
+			by := ""
+			if applied.RequestedBy != "" {
+				by = ", requested by " + applied.RequestedBy
+			}
+			fmt.Fprintf(out, "Request %s is already running this plan (phase %s%s, started %s); attached, nothing new was started (run %s)\n",
+				id, dash(applied.Phase), by, applied.StartedAt.Local().Format(time.DateTime), res.RunID)
 		} else {
 			fmt.Fprintf(out, "Started request %s (run %s)\n", id, res.RunID)
 		}

@@ -246,7 +246,7 @@ func followGrant(ctx context.Context, c client.Client, id, gid string, poll time
 					lastPhase = p.Phase
 				}
 				for _, s := range p.Steps {
-					if seen[s.ID] == "" {
+					if seen[s.ID] == "" && (s.State == workflows.StepDone || s.State == workflows.StepSkipped) {
 						seen[s.ID] = s.State // the granted state
 						continue
 					}

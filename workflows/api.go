@@ -39,6 +39,9 @@ type Request struct {
 	// the worker compiles it again (CompileActivity) and runs the plan only
 	// when it hashes the same; required when the trust file says requireSpec.
 	Spec *SpecSource `json:"spec,omitempty"`
+	// ApplyID identifies the apply that started the request (Apply sets
+	// it): the attach Update says "started" to that apply only.
+	ApplyID string `json:"applyId,omitempty"`
 }
 
 // SpecSource is a spec document as applied.
