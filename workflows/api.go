@@ -110,6 +110,9 @@ type OperatorAction struct {
 	Reason string `json:"reason,omitempty"`
 	// Inputs, for retry, replace some of the step's inputs (literal values).
 	Inputs map[string]any `json:"inputs,omitempty"`
+	// Only, for a revoke, limits it to these steps and every step depending
+	// on them (a partial revoke: the grant keeps the rest).
+	Only []string `json:"only,omitempty"`
 	// Signature is the signed statement of this action (required in strict mode).
 	Signature *trust.Signature `json:"signature,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -241,6 +242,9 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	if err := r.registerGrantHandlers(); err != nil {
 		return Progress{}, err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryRollbackPreview, r.preview); err != nil {
+		return Progress{}, fmt.Errorf("set %s query: %w", QueryRollbackPreview, err)
+	}
 	// The worker's trust is loaded now and again until it loads: a grant
 	// never fails for a trust file that cannot be read for a while.
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -286,6 +290,17 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 			r.refresh("")
 			continue
 		}
+		if r.revoke.why != nil {
+			r.basePhase = PhaseRevoking
+			r.refresh("")
+			r.partialRevoke(r.revoke.why)
+			r.basePhase = PhaseGranted
+			if r.hasCompensation() {
+				r.revoke = nil
+				r.refresh("")
+				continue
+			}
+		}
 		break
 	}
 	r.basePhase = PhaseRevoking
@@ -296,8 +311,12 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	return r.progress(), err
 }
 
-// revokeReq is an accepted revoke.
-type revokeReq struct{ by, reason string }
+// revokeReq is an accepted revoke; why, for a partial revoke, holds the
+// steps it undoes (nil: all).
+type revokeReq struct {
+	by, reason string
+	why        map[string]string
+}
 
 // revokeGates waits for the plan's approval gates again, in plan order: the
 // revoke proceeds when every one approves, and is refused at the first
@@ -351,12 +370,19 @@ func (r *interp) registerGrantHandlers() error {
 				return err
 			}
 			r.markUsed(a.Signature)
-			r.addAudit(r.auditEntry(UpdateRevoke, "", a.Reason, v), false)
+			comment := a.Reason
+			if len(a.Only) > 0 {
+				comment = strings.TrimSpace(comment + fmt.Sprintf(" (only %v and what depends on them)", a.Only))
+			}
+			r.addAudit(r.auditEntry(UpdateRevoke, "", comment, v), false)
 			reason := "revoke requested"
 			if a.Reason != "" {
 				reason += ": " + a.Reason
 			}
 			r.revoke = &revokeReq{by: v.p.Name, reason: reason}
+			if len(a.Only) > 0 {
+				r.revoke.why, _ = r.closure(a.Only)
+			}
 			r.refresh("")
 			return nil
 		},
@@ -385,9 +411,22 @@ func (r *interp) checkRevoke(raw json.RawMessage, validator bool) (OperatorActio
 		return a, verdict{}, fmt.Errorf("the grant is already being revoked (phase %s)", r.phase)
 	}
 	if a.Step != "" || len(a.Inputs) > 0 {
-		return a, verdict{}, fmt.Errorf("revoke takes no step and no inputs: it undoes the whole request")
+		return a, verdict{}, fmt.Errorf("revoke takes no step and no inputs: it undoes the whole request, or the steps named by only")
 	}
-	p, err := r.authenticate(a.Identity, a.Signature, trust.Statement{Kind: UpdateRevoke, Comment: a.Reason})
+	digest := ""
+	if len(a.Only) > 0 {
+		units, err := r.preview(a.Only)
+		if err != nil {
+			return a, verdict{}, err
+		}
+		if len(units) == 0 {
+			return a, verdict{}, fmt.Errorf("steps %v and those depending on them created nothing to undo", a.Only)
+		}
+		if digest, err = trust.DataDigest(map[string]any{"only": a.Only}); err != nil {
+			return a, verdict{}, err
+		}
+	}
+	p, err := r.authenticate(a.Identity, a.Signature, trust.Statement{Kind: UpdateRevoke, DataSHA256: digest, Comment: a.Reason})
 	if err != nil {
 		return a, verdict{}, err
 	}
@@ -414,4 +453,142 @@ func (r *interp) revoked() error {
 	}
 	r.refresh(PhaseRevoked)
 	return nil
+}
+
+// QueryRollbackPreview is the query (argument: step IDs, none for all) that
+// lists what a rollback, revoke or partial revoke would compensate, in the
+// order it would, without changing anything.
+const QueryRollbackPreview = "rollback-preview"
+
+// PreviewUnit is one unit a rollback would compensate.
+type PreviewUnit struct {
+	Step string `json:"step"`
+	Item string `json:"item,omitempty"`
+	// Action is the step's action, Compensation the undoing action.
+	Action       string `json:"action"`
+	Compensation string `json:"compensation"`
+	// Resource names what the unit created.
+	Resource string `json:"resource"`
+	// Because says why the unit is included: "selected" or "depends on <step>".
+	Because string `json:"because"`
+}
+
+// closure is the set of steps only names and every step that (transitively)
+// depends on one of them, each with why it is included; nil only means all.
+func (r *interp) closure(only []string) (map[string]string, error) {
+	if len(only) == 0 {
+		return nil, nil
+	}
+	why := map[string]string{}
+	for _, id := range only {
+		if _, ok := r.byID[id]; !ok {
+			return nil, fmt.Errorf("no step %s in this request", quote(id))
+		}
+		why[id] = "selected"
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, sr := range r.steps { // plan order: dependencies come first
+			if _, in := why[sr.s.ID]; in {
+				continue
+			}
+			for _, d := range sr.s.DependsOn {
+				if _, in := why[d]; in {
+					why[sr.s.ID] = "depends on " + d
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	return why, nil
+}
+
+// preview lists the completed units a rollback of the steps in only (and
+// their dependents; all steps when only is empty) would compensate, in order.
+func (r *interp) preview(only []string) ([]PreviewUnit, error) {
+	why, err := r.closure(only)
+	if err != nil {
+		return nil, err
+	}
+	var out []PreviewUnit
+	for i := len(r.done) - 1; i >= 0; i-- {
+		c := r.done[i]
+		comp := c.step.s.Compensation
+		if comp == nil {
+			continue
+		}
+		because := "selected"
+		if why != nil {
+			w, ok := why[c.step.s.ID]
+			if !ok {
+				continue
+			}
+			because = w
+		}
+		u := PreviewUnit{Step: c.step.s.ID, Action: c.step.s.Action, Compensation: comp.Action,
+			Resource: describeResource(c.outputs), Because: because}
+		if c.item != nil {
+			u.Item = c.item.key
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// partialRevoke compensates the completed units of the steps in why, in
+// reverse completion order under their lock keys, and keeps the others: the
+// grant stays Granted with what is left.
+func (r *interp) partialRevoke(why map[string]string) {
+	ctx, _ := workflow.NewDisconnectedContext(r.root)
+	var sel, keep []completion
+	for _, c := range r.done {
+		if _, in := why[c.step.s.ID]; in {
+			sel = append(sel, c)
+		} else {
+			keep = append(keep, c)
+		}
+	}
+	r.done = sel
+	if r.span != nil {
+		r.span.holdForRollback(ctx)
+	}
+	touched := map[*stepRun]bool{}
+	for i := len(sel) - 1; i >= 0; i-- {
+		c := sel[i]
+		if c.step.s.Compensation == nil {
+			continue
+		}
+		touched[c.step] = true
+		state := StepCompensated
+		if err := r.compensate(ctx, c); err != nil {
+			state = StepCompFailed
+			l := Leak{Step: c.step.s.ID, Action: c.step.s.Action, Resource: describeResource(c.outputs), Error: err.Error()}
+			if c.item != nil {
+				l.Item = c.item.key
+			}
+			r.leaks = append(r.leaks, l)
+		}
+		if c.item != nil {
+			c.item.state = state
+		} else {
+			c.step.state = state
+		}
+		r.refresh("")
+	}
+	for _, sr := range r.steps {
+		if !sr.fanout || !touched[sr] {
+			continue
+		}
+		sr.state = StepCompensated
+		for _, it := range sr.items {
+			if it.state == StepCompFailed {
+				sr.state = StepCompFailed
+			}
+		}
+	}
+	if r.span != nil {
+		r.span.releaseAll(ctx)
+	}
+	r.done = keep
 }

@@ -217,3 +217,68 @@ func TestNoGrantWithoutCompensations(t *testing.T) {
 		t.Errorf("grant %q error %q, want none", p.Grant, p.GrantError)
 	}
 }
+
+// TestPartialRevoke: a revoke limited to a step undoes it and every step
+// depending on it (the preview lists them first, in the order they will be
+// undone); the grant stays Granted with the rest, which a later revoke undoes.
+func TestPartialRevoke(t *testing.T) {
+	p := mkPlan(plan.FailRollback, create("a"), create("b", "a"), create("c", "b"), create("d", "a"))
+	// Completion order: a, then b and d, then c.
+	g, _, _ := grantOf(t, p)
+	id := WorkflowID(p.Source)
+	rec := newRecorder()
+	env := newEnv(t, rec)
+	var preview []PreviewUnit
+	var previewErr error
+	var partial, nothing, whole updateCB
+	var between Progress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryRollbackPreview, []string{"b"})
+		if err == nil {
+			err = v.Get(&preview)
+		}
+		if err != nil {
+			t.Errorf("preview: %v", err)
+		}
+		_, previewErr = env.QueryWorkflow(QueryRollbackPreview, []string{"nope"})
+		env.UpdateWorkflow(UpdateRevoke, "p", &partial, OperatorAction{Identity: "ops", Only: []string{"b"}})
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		between = queryProgress(t, env)
+		env.UpdateWorkflow(UpdateRevoke, "n", &nothing, OperatorAction{Identity: "ops", Only: []string{"c"}})
+		env.UpdateWorkflow(UpdateRevoke, "w", &whole, OperatorAction{Identity: "ops"})
+	}, 2*time.Hour)
+	runGrant(env, g)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("grant: %v", err)
+	}
+	var got []string
+	for _, u := range preview {
+		got = append(got, u.Step+"("+u.Because+")")
+	}
+	if strings.Join(got, " ") != "c(depends on b) b(selected)" || preview[0].Compensation != "fake.undo" ||
+		preview[0].Resource != "id=fake.create-"+id+"/c" {
+		t.Errorf("preview of b: %+v", preview)
+	}
+	if previewErr == nil || !strings.Contains(previewErr.Error(), "no step") {
+		t.Errorf("preview of an unknown step: %v", previewErr)
+	}
+	if !partial.accepted || !nothing.rejected || !strings.Contains(fmt.Sprint(nothing.err), "nothing to undo") || !whole.accepted {
+		t.Errorf("partial %+v, of compensated c %+v, whole %+v", partial, nothing, whole)
+	}
+	if between.Phase != PhaseGranted || stepState(between, "b") != StepCompensated || stepState(between, "c") != StepCompensated ||
+		stepState(between, "a") != StepDone || stepState(between, "d") != StepDone {
+		t.Errorf("after the partial revoke: phase %s, steps %+v", between.Phase, between.Steps)
+	}
+	var undone []string
+	for _, c := range rec.calls {
+		undone = append(undone, strings.TrimPrefix(fmt.Sprint(c.Inputs["id"]), "fake.create-"+id+"/"))
+	}
+	if strings.Join(undone, " ") != "c b d a" {
+		t.Errorf("undone %v, want c b (partial) then d a", undone)
+	}
+	var final Progress
+	if err := env.GetWorkflowResult(&final); err != nil || final.Phase != PhaseRevoked {
+		t.Errorf("final %s, %v", final.Phase, err)
+	}
+}

@@ -396,6 +396,9 @@ func (r *interp) validateOp(name string, a OperatorAction) error {
 			}
 		}
 	case UpdateRollback, UpdateAbort:
+		if len(a.Only) > 0 {
+			return fmt.Errorf("a partial rollback (only) applies to a Done request's grant; while the request runs, roll it back whole or retry the parked step")
+		}
 		if r.stop != nil {
 			return fmt.Errorf("the request is already rolling back")
 		}

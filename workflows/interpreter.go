@@ -248,6 +248,9 @@ func (r *interp) setup() error {
 	if err := r.registerAttach(); err != nil { // apply.go
 		return fmt.Errorf("set %s update handler: %w", UpdateAttach, err)
 	}
+	if err := workflow.SetQueryHandler(r.root, QueryRollbackPreview, r.preview); err != nil { // grant.go
+		return fmt.Errorf("set %s query: %w", QueryRollbackPreview, err)
+	}
 	if r.trustV >= 1 {
 		// The worker's trust is loaded and the plan checked before any step runs.
 		if err := r.loadTrust(r.work); err != nil {
