@@ -325,7 +325,8 @@ func (d *devEnv) status(t *testing.T, id string) exStatus {
 			}
 			return s
 		}
-		if !strings.Contains(out, "deadline exceeded") && !strings.Contains(out, "Unavailable") && !strings.Contains(out, "RST_STREAM") {
+		if !strings.Contains(out, "deadline exceeded") && !strings.Contains(out, "Unavailable") && !strings.Contains(out, "RST_STREAM") &&
+			!strings.Contains(out, "query timed out") {
 			break
 		}
 		time.Sleep(time.Second)

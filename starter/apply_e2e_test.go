@@ -154,3 +154,51 @@ func TestRevokeRefusals(t *testing.T) {
 		t.Errorf("revoke of an unknown request: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestPartialRollbackWithPreview: rollback --only STEP --dry-run of a Done
+// request lists the step and what depends on it, in the order they would be
+// undone, and changes nothing; without --dry-run they are undone and the
+// grant keeps the rest, which a revoke then undoes.
+func TestPartialRollbackWithPreview(t *testing.T) {
+	step := func(id, dep string) string {
+		s := "  - id: " + id + "\n    action: test.flaky\n    inputs: {fail: false, msg: " + id + "}\n" +
+			"    compensation: {action: test.flaky, inputs: {fail: false, msg: undo-" + id + "}}\n"
+		if dep != "" {
+			s += "    dependsOn: [" + dep + "]\n"
+		}
+		return s
+	}
+	file := writeSpec(t, "cli-partial", "  policy: {allowUngated: true, reason: test action test.flaky}\n  steps:\n"+
+		step("base", "")+step("on-base", "base")+step("other", ""))
+	id := "topoflow/Workflow/cli-partial"
+	mustCLI(t, "apply", file, "--wait", "--poll", "100ms")
+
+	out := mustCLI(t, "rollback", id, "--only", "base", "--dry-run")
+	if !strings.Contains(out, "would compensate, in this order (dry run: nothing was changed)") ||
+		!strings.Contains(out, "on-base") || strings.Contains(out, "other") ||
+		strings.Index(out, "on-base") > strings.Index(out, "  base ") || !strings.Contains(out, "depends on base") {
+		t.Errorf("dry run of --only base:\n%s", out)
+	}
+	if s := status(t, workflows.GrantWorkflowID(id)); stepState(s, "base") != workflows.StepDone {
+		t.Errorf("the dry run changed state: base is %s", stepState(s, "base"))
+	}
+	mustCLI(t, "rollback", id, "--only", "base", "--reason", "test")
+	s := waitFor(t, workflows.GrantWorkflowID(id), "partial revoke", func(s statusJSON) bool {
+		return stepState(s, "base") == workflows.StepCompensated && s.Phase == workflows.PhaseGranted
+	})
+	if stepState(s, "on-base") != workflows.StepCompensated || stepState(s, "other") != workflows.StepDone {
+		t.Errorf("after --only base: on-base %s, other %s", stepState(s, "on-base"), stepState(s, "other"))
+	}
+	var preview struct {
+		Units []workflows.PreviewUnit `json:"units"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, "rollback", id, "--dry-run", "-o", "json")), &preview); err != nil {
+		t.Fatal(err)
+	}
+	if len(preview.Units) != 1 || preview.Units[0].Step != "other" {
+		t.Errorf("preview of the rest: %+v", preview.Units)
+	}
+	if code, out, errs := cli(t, "revoke", id, "--wait", "--poll", "100ms"); code != 0 {
+		t.Fatalf("revoke of the rest: exit %d\n%s\n%s", code, out, errs)
+	}
+}

@@ -59,7 +59,12 @@ replaces some of its inputs with literal values for the new attempt.`},
 outputs. A --reason is required and recorded in the audit trail.`},
 	{use: "rollback REQUEST", short: "Roll the request back: undo every completed step", update: workflows.UpdateRollback, verb: "rolling back",
 		long: `Rollback stops the request and runs the compensation of every completed step
-in reverse completion order.`},
+in reverse completion order.
+
+--dry-run lists what would be compensated, in that order, and changes nothing.
+--only STEP limits it to those steps and every step depending on them: on a
+Done request this is a partial revoke (its grant undoes them and keeps the
+rest); a running request rolls back whole.`},
 	{use: "abort REQUEST", short: "Abort the request: stop it, undo what it did, end as Failed", update: workflows.UpdateAbort, verb: "aborted",
 		long: `Abort stops the request and compensates every completed step, like rollback,
 but the request ends in phase Failed instead of RolledBack (for requests that
@@ -107,6 +112,9 @@ type opFlags struct {
 	step, as, comment, dataJSON string
 	data                        []string
 	sign                        signFlags
+	// only and dryRun: rollback's partial rollback and preview (revoke.go).
+	only   []string
+	dryRun bool
 }
 
 func (op operation) command() *cobra.Command {
@@ -138,6 +146,10 @@ func (op operation) command() *cobra.Command {
 		fl.StringArrayVar(&f.data, "input", nil, "replacement input key=value (repeatable; JSON values allowed)")
 		fl.StringVar(&f.dataJSON, "input-json", "", "replacement inputs as a JSON object")
 	}
+	if op.update == workflows.UpdateRollback {
+		fl.StringSliceVar(&f.only, "only", nil, "roll back only these steps and every step depending on them (a Done request's grant; repeatable or comma-separated)")
+		fl.BoolVar(&f.dryRun, "dry-run", false, "list what would be compensated, in order, and change nothing")
+	}
 	return cmd
 }
 
@@ -163,6 +175,9 @@ func (op operation) run(cmd *cobra.Command, arg string, f opFlags) error {
 		return err
 	}
 	defer c.Close()
+	if op.update == workflows.UpdateRollback && (f.dryRun || len(f.only) > 0) {
+		return runPartialRollback(cmd, c, id, identity, f) // revoke.go
+	}
 	if op.update == workflows.UpdateApprove || op.update == workflows.UpdateReject {
 		id = routeToGrant(ctx, c, id) // a revoke's gate (revoke.go)
 	}
@@ -219,6 +234,10 @@ func (op operation) run(cmd *cobra.Command, arg string, f opFlags) error {
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) {
 			return fmt.Errorf("%s refused by request %s: %s", op.update, id, app.Message())
+		}
+		if (op.update == workflows.UpdateRollback || op.update == workflows.UpdateAbort) && strings.Contains(err.Error(), "already completed") {
+			return fmt.Errorf("%s request %s: its workflow has ended; if it is Done, take back what it created with "+
+				"topoflow revoke %s (or a part with topoflow rollback %s --only STEP)", op.update, id, id, id)
 		}
 		return fmt.Errorf("%s request %s: %w", op.update, id, rootCause(err))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -91,41 +92,8 @@ func runRevoke(cmd *cobra.Command, arg string, f revokeFlags) error {
 	if err := revocable(ctx, c, id, gid); err != nil {
 		return err
 	}
-	send := func() error {
-		var sig *trust.Signature
-		if f.sign.configured() {
-			runID, sha, err := runTarget(ctx, c, gid)
-			if err != nil {
-				return err
-			}
-			if sig, err = f.sign.sign(trust.Statement{Kind: workflows.UpdateRevoke, WorkflowID: gid, RunID: runID, PlanSHA256: sha,
-				Identity: identity, Comment: f.reason}); err != nil {
-				return err
-			}
-		}
-		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: gid, UpdateName: workflows.UpdateRevoke, WaitForStage: client.WorkflowUpdateStageCompleted,
-			Args: []any{workflows.OperatorAction{Identity: identity, Reason: f.reason, Signature: sig}},
-		})
-		if err == nil {
-			err = h.Get(ctx, nil)
-		}
+	if err := sendRevoke(ctx, c, id, gid, identity, f.reason, nil, f.sign); err != nil {
 		return err
-	}
-	err = send()
-	for i := 0; i < 3 && retryAfterRefresh(err); i++ {
-		if rerr := refreshTrust(ctx, c, gid); rerr != nil {
-			return rerr
-		}
-		time.Sleep(time.Duration(i+2) * time.Second)
-		err = send()
-	}
-	if err != nil {
-		var app *temporal.ApplicationError
-		if errors.As(err, &app) {
-			return fmt.Errorf("revoke refused by %s: %s", gid, app.Message())
-		}
-		return fmt.Errorf("revoke %s: %w", id, rootCause(err))
 	}
 	how := "unsigned"
 	if f.sign.configured() {
@@ -296,4 +264,135 @@ func routeToGrant(ctx context.Context, c client.Client, id string) string {
 		return id
 	}
 	return gid
+}
+
+// sendRevoke sends the revoke Update (a partial one with only) to a grant,
+// signed when signing is configured, asking the grant to refresh its trust
+// and sending again for a key it does not know yet.
+func sendRevoke(ctx context.Context, c client.Client, id, gid, identity, reason string, only []string, sign signFlags) error {
+	send := func() error {
+		var sig *trust.Signature
+		if sign.configured() {
+			runID, sha, err := runTarget(ctx, c, gid)
+			if err != nil {
+				return err
+			}
+			digest := ""
+			if len(only) > 0 {
+				if digest, err = trust.DataDigest(map[string]any{"only": only}); err != nil {
+					return err
+				}
+			}
+			if sig, err = sign.sign(trust.Statement{Kind: workflows.UpdateRevoke, WorkflowID: gid, RunID: runID, PlanSHA256: sha,
+				Identity: identity, DataSHA256: digest, Comment: reason}); err != nil {
+				return err
+			}
+		}
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: gid, UpdateName: workflows.UpdateRevoke, WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args: []any{workflows.OperatorAction{Identity: identity, Reason: reason, Only: only, Signature: sig}},
+		})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		return err
+	}
+	err := send()
+	for i := 0; i < 3 && (retryAfterRefresh(err) || updateLost(err)); i++ {
+		if retryAfterRefresh(err) {
+			if rerr := refreshTrust(ctx, c, gid); rerr != nil {
+				return rerr
+			}
+		}
+		time.Sleep(time.Duration(i+2) * time.Second)
+		err = send()
+	}
+	if err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			return fmt.Errorf("revoke refused by %s: %s", gid, app.Message())
+		}
+		return fmt.Errorf("revoke %s: %w", id, rootCause(err))
+	}
+	return nil
+}
+
+// updateLost reports an Update the server dropped because the workflow task
+// carrying it failed (it was never accepted, so sending it again is safe):
+// the server's message "Unable to perform workflow execution update due to
+// unexpected workflow task failure" (temporalio/temporal service/history/
+// workflow/update: WorkflowTaskFailed).
+func updateLost(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "unexpected workflow task failure")
+}
+
+// runPartialRollback serves rollback --only and --dry-run: the preview lists
+// what would be compensated (the steps named and everything depending on
+// them, all steps without --only), in order; without --dry-run a Done
+// request's grant undoes them (a partial revoke) and keeps the rest.
+func runPartialRollback(cmd *cobra.Command, c client.Client, id, identity string, f opFlags) error {
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
+	target := id
+	rd, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return fmt.Errorf("describe request %s: %w", id, rootCause(err))
+	}
+	running := rd.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	if !running {
+		gid := workflows.GrantWorkflowID(id)
+		if err := revocable(ctx, c, id, gid); err != nil {
+			return err
+		}
+		target = gid
+	}
+	if !f.dryRun && running {
+		return usageError{fmt.Sprintf("rollback --only: request %s is still running; a partial rollback applies to a Done request "+
+			"(its grant); preview with --dry-run, or roll the whole request back", id)}
+	}
+	v, err := c.QueryWorkflow(ctx, target, "", workflows.QueryRollbackPreview, f.only)
+	if err != nil {
+		return fmt.Errorf("preview the rollback of %s: %w", id, rootCause(err))
+	}
+	var units []workflows.PreviewUnit
+	if err := v.Get(&units); err != nil {
+		return fmt.Errorf("decode the preview of %s: %w", id, err)
+	}
+	if f.dryRun {
+		if globals.Output == "json" {
+			if units == nil {
+				units = []workflows.PreviewUnit{}
+			}
+			return emitJSON(out, map[string]any{"workflowId": id, "target": target, "only": f.only, "units": units, "dryRun": true})
+		}
+		what := "A rollback of " + id
+		if !running {
+			what = "A revoke of " + id
+		}
+		if len(f.only) > 0 {
+			what += " limited to " + strings.Join(f.only, ", ") + " (and what depends on them)"
+		}
+		if len(units) == 0 {
+			fmt.Fprintf(out, "%s would compensate nothing.\n", what)
+			return nil
+		}
+		fmt.Fprintf(out, "%s would compensate, in this order (dry run: nothing was changed):\n", what)
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  STEP\tITEM\tUNDO\tRESOURCE\tWHY")
+		for _, u := range units {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", u.Step, dash(u.Item), u.Compensation, u.Resource, u.Because)
+		}
+		return tw.Flush()
+	}
+	if len(units) == 0 {
+		return fmt.Errorf("rollback --only %s: nothing of request %s to compensate", strings.Join(f.only, ","), id)
+	}
+	if err := sendRevoke(ctx, c, id, target, identity, f.comment, f.only, f.sign); err != nil {
+		return err
+	}
+	if globals.Output == "json" {
+		return emitJSON(out, map[string]any{"workflowId": id, "target": target, "only": f.only, "units": units, "ok": true})
+	}
+	fmt.Fprintf(out, "Compensating %d unit(s) of %s (%s and what depends on them); the grant keeps the rest. Follow it with: topoflow status %s\n",
+		len(units), id, strings.Join(f.only, ", "), target)
+	return nil
 }
