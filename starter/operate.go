@@ -223,9 +223,13 @@ func (op operation) run(cmd *cobra.Command, arg string, f opFlags) error {
 	err = send()
 	// A key the request does not know yet (just added, or an OIDC key
 	// rotation): ask it to refresh its trust, then sign and send again.
-	for i := 0; i < 3 && retryAfterRefresh(err); i++ {
-		if rerr := refreshTrust(ctx, c, id); rerr != nil {
-			return rerr
+	// An Update the server dropped with a failed workflow task was never
+	// accepted: it is sent again (updateLost, revoke.go).
+	for i := 0; i < 3 && (retryAfterRefresh(err) || updateLost(err)); i++ {
+		if retryAfterRefresh(err) {
+			if rerr := refreshTrust(ctx, c, id); rerr != nil {
+				return rerr
+			}
 		}
 		time.Sleep(time.Duration(i+2) * time.Second)
 		err = send()
