@@ -493,7 +493,7 @@ func TestRecordHistories(t *testing.T) {
 			t.Fatal(err)
 		}
 		gid := GrantWorkflowID(id(name))
-		e.waitFor(gid, func(p Progress) bool { return p.Phase == PhaseGranted })
+		e.waitFor(gid, func(p Progress) bool { return p.Phase == PhaseGranted && p.Trust != nil }) // trust loaded
 		before := rec.count("fake.undo")
 		if err := e.update(gid, UpdateRevoke, OperatorAction{Identity: "bob", Reason: "ticket closed"}); err != nil {
 			t.Fatalf("revoke: %v", err)
@@ -514,6 +514,66 @@ func TestRecordHistories(t *testing.T) {
 		}
 		saveHistory(t, c, id(name), name)
 		saveHistory(t, c, gid, "grant-revoke")
+	}
+
+	// Update-With-Start apply: a request started by Apply (its attach
+	// Update in the first workflow task), attached to by a second Apply of
+	// the same plan; a different plan is refused by the validator (no
+	// event); approved, Done.
+	{
+		name := "day2-apply-attach"
+		p := named(mkPlan(plan.FailRollback, create("a"), approval("ok", []string{"alice"}, 0, "a"), create("b", "ok")), name)
+		first, err := Apply(ctx, c, request(p), "topoflow-record")
+		if err != nil || first.Outcome != AppliedStarted {
+			t.Fatalf("first apply: %+v, %v", first, err)
+		}
+		again, err := Apply(ctx, c, request(p), "topoflow-record")
+		if err != nil || again.Outcome != AppliedAttached || again.RunID != first.RunID {
+			t.Fatalf("second apply: %+v, %v", again, err)
+		}
+		changed := p
+		changed.Summary = "changed"
+		if _, err := Apply(ctx, c, request(changed), "topoflow-record"); !errors.Is(err, ErrPlanChanged) {
+			t.Fatalf("changed plan: %v, want ErrPlanChanged", err)
+		}
+		e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseWaitingApproval })
+		if err := e.update(id(name), UpdateApprove, Decision{Step: "ok", Identity: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.GetWorkflow(ctx, id(name), "").Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if done, err := Apply(ctx, c, request(p), "topoflow-record"); err != nil || done.Outcome != AppliedDone {
+			t.Fatalf("apply of the Done plan: %+v, %v", done, err)
+		}
+		saveHistory(t, c, id(name), name)
+	}
+
+	// Partial revoke: only b (and c, which depends on it) is undone and the
+	// grant stays Granted; then the rest (a) is revoked.
+	{
+		name := "day2-partial-request"
+		p := named(mkPlan(plan.FailRollback, create("a"), create("b", "a"), create("c", "b")), name)
+		if err := e.start(p).Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		gid := GrantWorkflowID(id(name))
+		e.waitFor(gid, func(p Progress) bool { return p.Phase == PhaseGranted && p.Trust != nil }) // trust loaded
+		if err := e.update(gid, UpdateRevoke, OperatorAction{Identity: "ops", Only: []string{"b"}}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor(gid, func(p Progress) bool {
+			return p.Phase == PhaseGranted && len(p.Steps) == 3 && p.Steps[1].State == StepCompensated && p.Steps[2].State == StepCompensated
+		})
+		if err := e.update(gid, UpdateRevoke, OperatorAction{Identity: "ops"}); err != nil {
+			t.Fatal(err)
+		}
+		var final Progress
+		if err := c.GetWorkflow(ctx, gid, "").Get(ctx, &final); err != nil || final.Phase != PhaseRevoked {
+			t.Fatalf("grant: %s, %v", final.Phase, err)
+		}
+		saveHistory(t, c, id(name), name)
+		saveHistory(t, c, gid, "day2-partial-revoke")
 	}
 
 	// A workflow started twice with the same spec attaches to the running one;
