@@ -42,6 +42,9 @@ type Request struct {
 	// ApplyID identifies the apply that started the request (Apply sets
 	// it): the attach Update says "started" to that apply only.
 	ApplyID string `json:"applyId,omitempty"`
+	// DriftEvery is how often the grant of the Done request re-checks what
+	// it created (0: DefaultDriftEvery; negative: never).
+	DriftEvery plan.Duration `json:"driftEvery,omitempty"`
 }
 
 // SpecSource is a spec document as applied.
@@ -161,6 +164,8 @@ type Progress struct {
 	// request has none although it created something.
 	Grant      string `json:"grant,omitempty"`
 	GrantError string `json:"grantError,omitempty"`
+	// Drift is a grant's last drift check (drift.go).
+	Drift *Drift `json:"drift,omitempty"`
 }
 
 // PlanTrust is how a request's plan was admitted.

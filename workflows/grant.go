@@ -76,6 +76,12 @@ type GrantRecord struct {
 	Trust *PlanTrust `json:"trust,omitempty"`
 	// Audit is the request's audit trail, then the grant's.
 	Audit []AuditEntry `json:"audit,omitempty"`
+	// DriftEvery is the drift check interval (negative: none) and
+	// DriftChecks the read units each check runs again; Drift is the last
+	// check's result.
+	DriftEvery  plan.Duration `json:"driftEvery,omitempty"`
+	DriftChecks []GrantUnit   `json:"driftChecks,omitempty"`
+	Drift       *Drift        `json:"drift,omitempty"`
 }
 
 // GrantStep is one step of a GrantRecord.
@@ -138,6 +144,12 @@ func (r *interp) grantRecord() GrantRecord {
 		}
 		g.Steps = append(g.Steps, gs)
 	}
+	g.DriftEvery = r.req.DriftEvery
+	if g.DriftEvery == 0 {
+		g.DriftEvery = plan.D(DefaultDriftEvery)
+	}
+	g.DriftChecks = r.driftChecks()
+	g.Drift = r.drift
 	for _, c := range r.done {
 		u := GrantUnit{Step: c.step.s.ID}
 		if c.item != nil {
@@ -162,7 +174,7 @@ func (r *interp) handOff() {
 		WorkflowID:            id,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
+		TypedSearchAttributes: temporal.NewSearchAttributes(SASpec.ValueSet(r.p.Source.Name),
 			SAKind.ValueSet(r.p.Source.Kind), SAProvider.ValueSet(r.p.Provider), SAPhase.ValueSet(PhaseGranted)),
 		Memo:          map[string]any{MemoPlanSHA256: r.sha},
 		StaticSummary: "Granted: " + r.p.Summary,
@@ -214,6 +226,7 @@ func (r *interp) restore(g GrantRecord) error {
 	}
 	r.outputs = g.Outputs
 	r.audit = append([]AuditEntry(nil), g.Audit...)
+	r.drift = g.Drift
 	if g.Trust != nil {
 		r.planTrust = *g.Trust
 	}
@@ -234,6 +247,9 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 		return Progress{}, temporal.NewNonRetryableApplicationError(err.Error(), plan.ErrInvalid, nil)
 	}
 	r.basePhase = PhaseGranted
+	if g.Drift != nil && len(g.Drift.Findings) > 0 {
+		r.basePhase = PhaseDrifted
+	}
 	r.phase = PhaseGranted
 	r.lastUpsertPhase = PhaseGranted
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress(), nil }); err != nil {
@@ -275,14 +291,20 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	r.budgets = true
 	r.refresh("")
 	for {
-		_ = workflow.Await(ctx, func() bool {
-			return r.revoke != nil || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-		})
+		cond := func() bool { return r.revoke != nil || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
+		if every := g.DriftEvery.Std(); every > 0 {
+			ok, _ := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: every,
+				TimerOptions: workflow.TimerOptions{Summary: "next drift check"}}, cond)
+			if !ok {
+				r.checkDrift(ctx, &g)
+				continue
+			}
+		} else {
+			_ = workflow.Await(ctx, cond)
+		}
 		if r.revoke == nil {
-			// Only the audit changed since the record was handed over.
 			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-			g.Audit = r.audit
-			return Progress{}, workflow.NewContinueAsNewError(ctx, GrantWorkflowType, g)
+			return Progress{}, workflow.NewContinueAsNewError(ctx, GrantWorkflowType, r.carry(g))
 		}
 		if err := r.revokeGates(); err != nil {
 			r.addAudit(AuditEntry{At: workflow.Now(ctx), Action: UpdateRevoke + " (refused)", Identity: "topoflow", Comment: err.Error()}, false)
@@ -309,6 +331,13 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	err = r.rollback()
 	r.releaseLocks()
 	return r.progress(), err
+}
+
+// carry is the record a grant continues as new with: what it still holds.
+func (r *interp) carry(g GrantRecord) GrantRecord {
+	now := r.grantRecord()
+	g.Steps, g.Done, g.Audit, g.Drift = now.Steps, now.Done, now.Audit, r.drift
+	return g
 }
 
 // revokeReq is an accepted revoke; why, for a partial revoke, holds the

@@ -282,3 +282,72 @@ func TestPartialRevoke(t *testing.T) {
 		t.Errorf("final %s, %v", final.Phase, err)
 	}
 }
+
+// TestDriftWatch: a grant re-runs its request's read steps on a durable
+// timer: a resource whose status is no longer a target state is drift
+// (phase Drifted, the finding in progress and the audit), and a later check
+// that finds it back clears it.
+func TestDriftWatch(t *testing.T) {
+	w := plan.Step{ID: "w", Title: "Wait for a", Action: "fake.get", DependsOn: []string{"a"},
+		Inputs: map[string]plan.Value{"id": plan.Expr("steps.a.id")},
+		Wait:   &plan.Wait{Target: []string{"ACTIVE"}, Failure: []string{"DELETED"}, PollInterval: plan.D(time.Second), Timeout: plan.D(time.Minute)}}
+	p := mkPlan(plan.FailRollback, create("a"), w)
+	rec := newRecorder()
+	rec.statuses = func(plan.Call, int) (string, error) { return "ACTIVE", nil }
+	env := newEnv(t, rec)
+	var g *GrantRecord
+	env.OnWorkflow(GrantWorkflowType, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, gr GrantRecord) (Progress, error) { g = &gr; return Progress{}, nil })
+	req := request(p)
+	req.DriftEvery = plan.D(10 * time.Minute)
+	if err := run(t, env, req); err != nil {
+		t.Fatal(err)
+	}
+	if g == nil || len(g.DriftChecks) != 1 || g.DriftChecks[0].Step != "w" || g.DriftEvery.Std() != 10*time.Minute {
+		t.Fatalf("record's drift checks: %+v", g)
+	}
+
+	rec = newRecorder()
+	deleted := false
+	rec.statuses = func(plan.Call, int) (string, error) {
+		if deleted {
+			return "DELETED", nil
+		}
+		return "ACTIVE", nil
+	}
+	env = newEnv(t, rec)
+	var ok, drifted, back Progress
+	env.RegisterDelayedCallback(func() { ok = queryProgress(t, env); deleted = true }, 15*time.Minute)
+	env.RegisterDelayedCallback(func() { drifted = queryProgress(t, env); deleted = false }, 25*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		back = queryProgress(t, env)
+		var cb updateCB
+		env.UpdateWorkflow(UpdateRevoke, "r", &cb, OperatorAction{Identity: "ops"})
+	}, 35*time.Minute)
+	runGrant(env, *g)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if ok.Phase != PhaseGranted || ok.Drift == nil || ok.Drift.Checks != 1 || len(ok.Drift.Findings) != 0 {
+		t.Errorf("after the first check: phase %s drift %+v", ok.Phase, ok.Drift)
+	}
+	if drifted.Phase != PhaseDrifted || drifted.Drift == nil || len(drifted.Drift.Findings) != 1 ||
+		drifted.Drift.Findings[0].Step != "w" || !strings.Contains(drifted.Drift.Findings[0].Error, "DELETED") {
+		t.Errorf("after the resource went: phase %s drift %+v", drifted.Phase, drifted.Drift)
+	}
+	if back.Phase != PhaseGranted || len(back.Drift.Findings) != 0 {
+		t.Errorf("after it came back: phase %s drift %+v", back.Phase, back.Drift)
+	}
+	var audit []string
+	for _, e := range back.Audit {
+		if e.Action == "drift" {
+			audit = append(audit, e.Comment)
+		}
+	}
+	if len(audit) != 2 || !strings.Contains(audit[0], "1 of 1 checks failed, first w") {
+		t.Errorf("drift audit: %q", audit)
+	}
+	if n := rec.count("fake.undo"); n != 1 {
+		t.Errorf("%d undo calls after the revoke, want 1 (a; the wait step has nothing to undo)", n)
+	}
+}

@@ -168,6 +168,7 @@ type interp struct {
 	basePhase         string
 	revoke            *revokeReq
 	revoking          bool
+	drift             *Drift // a grant's last drift check (drift.go)
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as

@@ -88,6 +88,7 @@ func (r *interp) progress() Progress {
 		Leaked:     append([]Leak(nil), r.leaks...),
 		Grant:      r.grantID,
 		GrantError: r.grantErr,
+		Drift:      r.drift,
 	}
 	if r.trustV >= 1 && r.snap != nil {
 		pt := r.planTrust
