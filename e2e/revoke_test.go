@@ -11,6 +11,7 @@ import (
 
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/internal/stack"
+	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
 )
 
@@ -125,5 +126,74 @@ func (d *devEnv) revoke(t *testing.T, ex *example, id string) {
 			t.Fatalf("%s: not revoked after 3m (phase %s):\n%s", ex.file, st.Phase, stepTable(st))
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// TestDriftOfADeletedEndpoint: an endpoint of a Done Huawei request deleted
+// by hand in the twin is reported as drift by the next check of its grant
+// (the endpoint's status wait and the verification fail), and the grant is
+// then revoked: the twin is the seed world again.
+func TestDriftOfADeletedEndpoint(t *testing.T) {
+	s := newStack(t)
+	seed := twinState(t, s)
+	p := compile(t, hwSpec("e2e-hw-drift", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false))
+	sha, _ := p.Hash()
+	req := workflows.Request{Plan: *p, PlanSHA256: sha, RequestedBy: "e2e", DriftEvery: plan.D(2 * time.Second)}
+	run, err := s.Client.ExecuteWorkflow(context.Background(), workflows.StartOptions(req, s.TaskQueue), workflows.WorkflowType, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	gid := workflows.GrantWorkflowID(run.GetID())
+	grant := func() workflows.Progress {
+		v, err := s.Client.QueryWorkflow(ctx, gid, "", workflows.QueryProgress)
+		var p workflows.Progress
+		if err == nil {
+			err = v.Get(&p)
+		}
+		if err != nil {
+			t.Fatalf("progress of %s: %v", gid, err)
+		}
+		return p
+	}
+	eventually(t, time.Minute, "a clean drift check", func() bool {
+		p := grant()
+		return p.Drift != nil && p.Drift.Checks > 0 && len(p.Drift.Findings) == 0 && p.Phase == workflows.PhaseGranted
+	})
+	eps := inventory.List[*inventory.Endpoint](s.Sim().Inventory, inventory.Filter{})
+	if len(eps) != 3 {
+		t.Fatalf("%d endpoints, want 3", len(eps))
+	}
+	gone := eps[0].ID
+	if err := s.Sim().Inventory.Delete(inventory.KindEndpoint, gone); err != nil {
+		t.Fatal(err)
+	}
+	deleted := time.Now()
+	var drifted workflows.Progress
+	eventually(t, 3*time.Minute, "drift reported", func() bool {
+		drifted = grant()
+		return drifted.Phase == workflows.PhaseDrifted && drifted.Drift.CheckedAt.After(deleted)
+	})
+	t.Logf("drift reported %s after the deletion: %+v", time.Since(deleted).Round(time.Millisecond), drifted.Drift.Findings)
+	found := false
+	for _, f := range drifted.Drift.Findings {
+		if f.Step == "wait-endpoint-accepted" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no finding for the deleted endpoint's status wait: %+v", drifted.Drift.Findings)
+	}
+	updateGrant(t, s, gid, workflows.UpdateRevoke, workflows.OperatorAction{Identity: "e2e-ops", Reason: "drifted"})
+	var final workflows.Progress
+	if err := s.Client.GetWorkflow(ctx, gid, "").Get(ctx, &final); err != nil || final.Phase != workflows.PhaseRevoked {
+		t.Fatalf("revoke of the drifted grant: %s, %v", final.Phase, err)
+	}
+	if diff := inventoryDiff(seed, twinState(t, s)); diff != "" {
+		t.Fatalf("after the revoke the twin is not the seed world:\n%s", diff)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/compiler"
+	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/spec"
 	"github.com/topoflow/topoflow/trust"
 	"github.com/topoflow/topoflow/workflows"
@@ -49,6 +50,7 @@ succeeded, 1 when it failed or was rolled back.`,
 	cmd.Flags().StringVar(&f.as, "identity", "", "the same as --as: the principal the plan is signed as")
 	f.sign.add(cmd.Flags())
 	cmd.Flags().StringVar(&f.uiURL, "ui-url", "", "Web UI base URL (env TOPOFLOW_UI_URL; default: frontend port + 1000)")
+	cmd.Flags().DurationVar(&f.driftEvery, "drift-every", 0, "once Done, re-check what the request created this often (default 1h; negative: never)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -57,6 +59,7 @@ type applyFlags struct {
 	poll, timeout time.Duration
 	as, uiURL     string
 	sign          signFlags
+	driftEvery    time.Duration
 }
 
 // applyResult is apply's JSON output.
@@ -107,6 +110,7 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	// plan only when it hashes the same.
 	req := workflows.Request{Plan: *p, PlanSHA256: sha, RequestedBy: identity,
 		Spec: &workflows.SpecSource{File: filepath.Base(file), YAML: string(src)}}
+	req.DriftEvery = plan.D(f.driftEvery)
 	id := workflows.WorkflowID(p.Source)
 	// The plan signature binds the request's workflow ID, plan sha256 and requester.
 	if req.Signature, err = f.sign.sign(trust.Statement{Kind: trust.KindApply, WorkflowID: id, PlanSHA256: sha, Identity: identity}); err != nil {

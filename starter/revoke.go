@@ -396,3 +396,29 @@ func runPartialRollback(cmd *cobra.Command, c client.Client, id, identity string
 		len(units), id, strings.Join(f.only, ", "), target)
 	return nil
 }
+
+// printGrant adds a Done request's grant and a grant's drift to status.
+func printGrant(w io.Writer, id string, p workflows.Progress) {
+	if p.Grant != "" {
+		fmt.Fprintf(w, "Granted   %s (take it back with: topoflow revoke %s)\n", p.Grant, id)
+	}
+	if p.GrantError != "" {
+		fmt.Fprintf(w, "Grant     none: %s\n", p.GrantError)
+	}
+	d := p.Drift
+	if d == nil {
+		return
+	}
+	if len(d.Findings) == 0 {
+		fmt.Fprintf(w, "Drift     none at %s (%d checks, every %s)\n", d.CheckedAt.Local().Format(time.DateTime), d.Checks, d.Every.Std())
+		return
+	}
+	fmt.Fprintf(w, "Drift     %d of %d checks failed at %s (every %s):\n", len(d.Findings), d.Checks, d.CheckedAt.Local().Format(time.DateTime), d.Every.Std())
+	for _, f := range d.Findings {
+		what := f.Step
+		if f.Item != "" {
+			what += "[" + f.Item + "]"
+		}
+		fmt.Fprintf(w, "          %s: %s\n", what, f.Error)
+	}
+}

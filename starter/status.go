@@ -115,6 +115,7 @@ visibility clause (e.g. "StartTime > '2026-01-01T00:00:00Z'").`,
 	list.Flags().StringVar(&f.provider, "provider", "", "only requests on this provider (huawei, aws, azure)")
 	list.Flags().StringVar(&f.awaiting, "awaiting", "", "only requests waiting for this identity")
 	list.Flags().BoolVar(&f.open, "open", false, "only running requests")
+	list.Flags().BoolVar(&f.drifted, "drifted", false, "only grants of Done requests whose last drift check failed (their workflow IDs end in /grant)")
 	list.Flags().StringVar(&f.raw, "query", "", "extra visibility query clause, ANDed")
 	list.Flags().IntVar(&f.limit, "limit", 100, "maximum number of requests")
 	rootCmd.AddCommand(list)
@@ -123,13 +124,17 @@ visibility clause (e.g. "StartTime > '2026-01-01T00:00:00Z'").`,
 // listFlags are the filters of list.
 type listFlags struct {
 	phase, kind, spec, provider, awaiting, raw string
-	open                                       bool
+	open, drifted                              bool
 	limit                                      int
 }
 
 // query builds the visibility query.
 func (f listFlags) query() string {
 	clauses := []string{fmt.Sprintf("WorkflowType = %s", quoteVis(workflows.WorkflowType))}
+	if f.drifted {
+		clauses = []string{fmt.Sprintf("WorkflowType = %s", quoteVis(workflows.GrantWorkflowType)),
+			fmt.Sprintf("%s = %s", workflows.SAPhase.GetName(), quoteVis(workflows.PhaseDrifted))}
+	}
 	add := func(name, v string) {
 		if v != "" {
 			clauses = append(clauses, fmt.Sprintf("%s = %s", name, quoteVis(v)))
@@ -294,6 +299,7 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	printGrant(w, id, p) // revoke.go
 	if link != "" {
 		fmt.Fprintf(w, "Web UI    %s\n", link)
 	}

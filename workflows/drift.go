@@ -10,6 +10,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -92,19 +93,34 @@ func (r *interp) checkDrift(ctx workflow.Context, g *GrantRecord) {
 		}
 		d.Checks++
 		call := plan.Call{Action: s.Action, Account: s.Account, Inputs: inputs, IdempotencyKey: key}
+		// One read (not a wait): the resource must be in a target state now.
 		var err error
-		if s.Wait != nil {
-			_, err = r.wait(ctx, "Drift check: "+s.Title, call, *s.Wait, func(string) {})
+		rt, rerr := r.probeRoute(c, s)
+		if rerr != nil {
+			err = rerr
 		} else {
-			rt, rerr := r.probeRoute(c, s)
-			if rerr != nil {
-				err = rerr
-			} else {
-				ao := rt.apply(r.actionOptions(s))
-				ao.Summary = "Drift check: " + s.Title
-				err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), s.Action, call).Get(ctx, nil)
-				if perr := rt.probeError(s, err); perr != nil {
-					err = perr
+			ao := rt.apply(r.actionOptions(s))
+			ao.Summary = "Drift check: " + s.Title
+			if ao.RetryPolicy != nil {
+				// A check, not a creation: a few attempts tell a passing
+				// hiccup from drift, the next check comes anyway.
+				rp := *ao.RetryPolicy
+				rp.MaximumAttempts = 3
+				ao.RetryPolicy = &rp
+			}
+			var out plan.Outputs
+			err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), s.Action, call).Get(ctx, &out)
+			if perr := rt.probeError(s, err); perr != nil {
+				err = perr
+			}
+			if err == nil && s.Wait != nil && !s.Wait.Gone {
+				path := s.Wait.StatusPath
+				if path == "" {
+					path = "status"
+				}
+				st := fmt.Sprint(lookupPath(out, path))
+				if !slices.Contains(s.Wait.Target, st) {
+					err = fmt.Errorf("status %q, want %v", st, s.Wait.Target)
 				}
 			}
 		}
