@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -574,6 +575,48 @@ func TestRecordHistories(t *testing.T) {
 		}
 		saveHistory(t, c, id(name), name)
 		saveHistory(t, c, gid, "day2-partial-revoke")
+	}
+
+	// Drift watch: a grant re-reads its request's status wait on a timer;
+	// the resource goes (drift), then the grant is revoked.
+	{
+		name := "day2-drift-request"
+		var gone atomic.Bool
+		rec.mu.Lock()
+		rec.statuses = func(call plan.Call, n int) (string, error) {
+			if gone.Load() && strings.HasSuffix(call.IdempotencyKey, "/drift") {
+				return "DELETED", nil
+			}
+			return "ACTIVE", nil
+		}
+		rec.mu.Unlock()
+		w := plan.Step{ID: "w", Title: "Wait for a", Action: "fake.get", DependsOn: []string{"a"},
+			Inputs: map[string]plan.Value{"id": plan.Expr("steps.a.id")},
+			Wait:   &plan.Wait{Target: []string{"ACTIVE"}, PollInterval: plan.D(100 * time.Millisecond), Timeout: plan.D(time.Minute)}}
+		req := request(named(mkPlan(plan.FailRollback, create("a"), w), name))
+		req.DriftEvery = plan.D(300 * time.Millisecond)
+		run, err := c.ExecuteWorkflow(ctx, StartOptions(req, "topoflow-record"), WorkflowType, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		gid := GrantWorkflowID(id(name))
+		e.waitFor(gid, func(p Progress) bool { return p.Drift != nil && p.Drift.Checks == 1 && p.Phase == PhaseGranted })
+		gone.Store(true)
+		e.waitFor(gid, func(p Progress) bool { return p.Phase == PhaseDrifted })
+		if err := e.update(gid, UpdateRevoke, OperatorAction{Identity: "ops"}); err != nil {
+			t.Fatal(err)
+		}
+		var final Progress
+		if err := c.GetWorkflow(ctx, gid, "").Get(ctx, &final); err != nil || final.Phase != PhaseRevoked {
+			t.Fatalf("grant: %s, %v", final.Phase, err)
+		}
+		rec.mu.Lock()
+		rec.statuses = nil
+		rec.mu.Unlock()
+		saveHistory(t, c, gid, "day2-drift-grant")
 	}
 
 	// A workflow started twice with the same spec attaches to the running one;
