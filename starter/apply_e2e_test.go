@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -200,5 +201,34 @@ func TestPartialRollbackWithPreview(t *testing.T) {
 	}
 	if code, out, errs := cli(t, "revoke", id, "--wait", "--poll", "100ms"); code != 0 {
 		t.Fatalf("revoke of the rest: exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// TestPlanAgainstADoneRequest: plan FILE --against REQUEST shows what a
+// changed spec would add, change and remove relative to what the Done
+// request created.
+func TestPlanAgainstADoneRequest(t *testing.T) {
+	step := func(id, msg string) string {
+		return "  - id: " + id + "\n    action: test.flaky\n    inputs: {fail: false, msg: " + msg + "}\n" +
+			"    compensation: {action: test.flaky, inputs: {fail: false, msg: undo}}\n"
+	}
+	head := "  policy: {allowUngated: true, reason: test action test.flaky}\n  steps:\n"
+	file := writeSpec(t, "cli-delta", head+step("keep", "k")+step("echo", "one")+step("extra", "x"))
+	id := "topoflow/Workflow/cli-delta"
+	mustCLI(t, "apply", file, "--wait", "--poll", "100ms")
+	if out := mustCLI(t, "plan", file, "--against", id); !strings.Contains(out, "No change") {
+		t.Errorf("plan --against of the unchanged spec:\n%s", out)
+	}
+	changed := writeSpec(t, "cli-delta", head+step("keep", "k")+step("echo", "two")+step("added", "a"))
+	out := mustCLI(t, "plan", changed, "--against", id)
+	for _, re := range []string{`\+\s+added\s+test.flaky\s+0`, `~\s+echo\s+test.flaky\s+1\s+inputs msg`,
+		`-\s+extra\s+test.flaky\s+1\s+undo with test.flaky`, `\n\s+keep\s+test.flaky\s+1`, "1 to add, 1 to change, 1 to remove, 1 unchanged"} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("plan --against lacks %s:\n%s", re, out)
+		}
+	}
+	mustCLI(t, "revoke", id, "--wait", "--poll", "100ms")
+	if code, _, errs := cli(t, "plan", changed, "--against", id); code != 1 || !strings.Contains(errs, "already revoked") {
+		t.Errorf("plan --against a revoked request: exit %d, %q", code, errs)
 	}
 }

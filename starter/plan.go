@@ -15,13 +15,15 @@ import (
 )
 
 func init() {
-	rootCmd.AddCommand(&cobra.Command{
+	var against string
+	cmd := &cobra.Command{
 		Use:   "plan FILE",
 		Short: "Compile a spec and show its plan (table, --output json or mermaid)",
 		Long: `Plan compiles the spec in FILE and prints the plan the workflow would run:
 a table of steps (step, action, depends on, waits for, compensated by), the
 canonical plan JSON (--output json; its sha256 is the plan's identity), or a
-Mermaid flowchart (--output mermaid).`,
+Mermaid flowchart (--output mermaid). With --against REQUEST it compares the
+plan with what a Done request created: steps to add, change, remove or keep.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := specOptions()
@@ -35,6 +37,12 @@ Mermaid flowchart (--output mermaid).`,
 				}
 				return exitCode(1)
 			}
+			if against != "" {
+				if len(plans) != 1 {
+					return usageError{"plan --against takes one FILE"}
+				}
+				return runDelta(cmd.Context(), cmd.OutOrStdout(), plans[0], against) // delta.go
+			}
 			for i, p := range plans {
 				if i > 0 && globals.Output != "json" {
 					fmt.Fprintln(cmd.OutOrStdout())
@@ -45,7 +53,9 @@ Mermaid flowchart (--output mermaid).`,
 			}
 			return nil
 		},
-	})
+	}
+	cmd.Flags().StringVar(&against, "against", "", "compare with what this Done request created (REQUEST: workflow ID, Kind/Name or spec file)")
+	rootCmd.AddCommand(cmd)
 }
 
 // printPlan writes p in the given format.

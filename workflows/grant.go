@@ -36,6 +36,11 @@ const GrantWorkflowType = "topoflow.Grant"
 // workflow (a child workflow start after the last step).
 const grantChange = "topoflow-grant"
 
+// QueryGranted is the grant's query of what it holds now (a GrantRecord):
+// the plan that ran and every step's state, inputs and outputs (topoflow
+// plan --against compares a changed spec with it).
+const QueryGranted = "granted"
+
 // UpdateRevoke is the Update (payload OperatorAction, no step) that revokes a
 // grant; its signed statement kind is "revoke".
 const UpdateRevoke = "revoke"
@@ -260,6 +265,9 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryRollbackPreview, r.preview); err != nil {
 		return Progress{}, fmt.Errorf("set %s query: %w", QueryRollbackPreview, err)
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryGranted, func() (GrantRecord, error) { return r.carry(g), nil }); err != nil {
+		return Progress{}, fmt.Errorf("set %s query: %w", QueryGranted, err)
 	}
 	// The worker's trust is loaded now and again until it loads: a grant
 	// never fails for a trust file that cannot be read for a while.
