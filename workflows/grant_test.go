@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/trust"
 )
 
 // grantOf runs p to Done in a test environment and returns the record the
@@ -349,5 +350,57 @@ func TestDriftWatch(t *testing.T) {
 	}
 	if n := rec.count("fake.undo"); n != 1 {
 		t.Errorf("%d undo calls after the revoke, want 1 (a; the wait step has nothing to undo)", n)
+	}
+}
+
+// TestSignedRevoke: in strict mode a revoke must be signed by an operator of
+// the request, over the grant's workflow ID and run, and over its only list.
+func TestSignedRevoke(t *testing.T) {
+	p := mkPlan(plan.FailRollback, create("a"), create("b", "a"))
+	p.Operators = []string{"alice"}
+	g, _, _ := grantOf(t, p)
+	pp := newPeople(t, trust.ModeStrict, nil, "alice", "bob")
+	env, rec := strictEnv(t, pp)
+	sha, _ := p.Hash()
+	sign := func(who string, only []string) *trust.Signature {
+		digest := ""
+		if only != nil {
+			var err error
+			if digest, err = trust.DataDigest(map[string]any{"only": only}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := trust.NewStatement(trust.Statement{Kind: UpdateRevoke, WorkflowID: GrantWorkflowID(g.RequestID), RunID: testRunID,
+			PlanSHA256: sha, Identity: who, DataSHA256: digest}, env.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pp.keys[who].SignSSH(t, st)
+	}
+	var unsigned, notOperator, wrongOnly, ok, rest updateCB
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateRevoke, "u", &unsigned, OperatorAction{Identity: "alice"})
+		env.UpdateWorkflow(UpdateRevoke, "b", &notOperator, OperatorAction{Identity: "bob", Signature: sign("bob", nil)})
+		env.UpdateWorkflow(UpdateRevoke, "w", &wrongOnly, OperatorAction{Identity: "alice", Only: []string{"a"}, Signature: sign("alice", nil)})
+		env.UpdateWorkflow(UpdateRevoke, "a", &ok, OperatorAction{Identity: "alice", Only: []string{"b"}, Signature: sign("alice", []string{"b"})})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateRevoke, "rest", &rest, OperatorAction{Identity: "alice", Signature: sign("alice", nil)})
+	}, time.Hour)
+	runGrant(env, g)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if !unsigned.rejected || !strings.Contains(fmt.Sprint(unsigned.err), "strict mode") {
+		t.Errorf("unsigned revoke: %+v", unsigned)
+	}
+	if !notOperator.rejected || !strings.Contains(fmt.Sprint(notOperator.err), "not an operator") {
+		t.Errorf("revoke by a non-operator: %+v", notOperator)
+	}
+	if !wrongOnly.rejected {
+		t.Errorf("revoke whose signature does not cover its only list: %+v", wrongOnly)
+	}
+	if !ok.accepted || !rest.accepted || rec.count("fake.undo") != 2 {
+		t.Errorf("signed revokes: %+v, %+v, %d undo calls", ok, rest, rec.count("fake.undo"))
 	}
 }
