@@ -170,26 +170,80 @@ var sharedKafkaActions = map[string]bool{
 }
 
 // chains groups the examples: those running a sharedKafkaActions action on
-// the same Kafka cluster form one chain (in file order); every other example
-// is a chain of its own.
+// the same Kafka cluster form one chain (in file order), and so do those
+// verifying from a client network that one of them associates a private
+// hosted zone with; every other example is a chain of its own.
 func chains(exs []*example) [][]*example {
-	byKey := map[string][]*example{}
-	var order []string
-	for _, ex := range exs {
-		key := "example " + ex.file
-		if k := ex.kafka(); k != "" && ex.sharesKafkaState() {
-			key = "kafka " + k
-		}
-		if _, ok := byKey[key]; !ok {
-			order = append(order, key)
-		}
-		byKey[key] = append(byKey[key], ex)
+	// Union-find over the examples: one chain per group.
+	parent := make([]int, len(exs))
+	for i := range parent {
+		parent[i] = i
 	}
-	out := make([][]*example, len(order))
-	for i, key := range order {
-		out[i] = byKey[key]
+	var find func(int) int
+	find = func(i int) int {
+		if parent[i] != i {
+			parent[i] = find(parent[i])
+		}
+		return parent[i]
+	}
+	first := map[string]int{}
+	join := func(key string, i int) {
+		if j, ok := first[key]; ok {
+			parent[find(i)] = find(j)
+		} else {
+			first[key] = i
+		}
+	}
+	zoned := map[string]bool{} // client networks a private hosted zone is associated with
+	for _, ex := range exs {
+		if ex.createsZone() && ex.clientNetwork() != "" {
+			zoned[ex.clientNetwork()] = true
+		}
+	}
+	for i, ex := range exs {
+		if k := ex.kafka(); k != "" && ex.sharesKafkaState() {
+			join("kafka "+k, i)
+		}
+		// A private hosted zone answers for the Kafka names in its client
+		// network: while it is created or deleted record by record, another
+		// request verifying from that network meets NXDOMAIN, as on Route 53.
+		if n := ex.clientNetwork(); zoned[n] {
+			join("dns "+n, i)
+		}
+	}
+	var out [][]*example
+	index := map[int]int{}
+	for i, ex := range exs {
+		r := find(i)
+		k, ok := index[r]
+		if !ok {
+			k = len(out)
+			index[r] = k
+			out = append(out, nil)
+		}
+		out[k] = append(out[k], ex)
 	}
 	return out
+}
+
+// clientNetwork is the network an example verifies from ("" when not literal).
+func (ex *example) clientNetwork() string {
+	for _, st := range ex.plan.Steps {
+		if v, ok := st.Inputs["clientNetwork"]; ok && st.Action == "kafka.verify" && v.Value != nil {
+			return fmt.Sprint(v.Value)
+		}
+	}
+	return ""
+}
+
+// createsZone reports whether an example creates a Route 53 private hosted zone.
+func (ex *example) createsZone() bool {
+	for _, st := range ex.plan.Steps {
+		if st.Action == "aws.route53.createHostedZone" {
+			return true
+		}
+	}
+	return false
 }
 
 // schedule runs fn for every example concurrently, except that the examples
