@@ -160,6 +160,10 @@ type interp struct {
 	auditFoldedN int
 	// budgets: the workflow runs with retry budgets (retryBudgetChange).
 	budgets bool
+	// sched is the scheduler's state (nil before schedulerChange).
+	sched *schedState
+	// bounded: default and maximum concurrency bounds apply (fanoutBoundChange).
+	bounded bool
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -181,6 +185,9 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 		r.outputs = r.evalOutputs()
 		r.final = true
 		r.refresh(PhaseDone)
+		if r.sched != nil {
+			return Result{Outputs: r.outputs, Summary: r.summary()}, nil
+		}
 		return Result{Outputs: r.outputs, Steps: r.progress().Steps}, nil
 	}
 	err = r.rollback()
@@ -256,6 +263,13 @@ func (r *interp) setup() error {
 		}
 	}
 	r.budgets = workflow.GetVersion(r.root, retryBudgetChange, workflow.DefaultVersion, 1) >= 1
+	if workflow.GetVersion(r.root, schedulerChange, workflow.DefaultVersion, 1) >= 1 {
+		r.sched = r.newSched()
+		workflow.Go(r.work, r.detailsLoop)
+	}
+	if r.mayExceedBounds() {
+		r.bounded = workflow.GetVersion(r.root, fanoutBoundChange, workflow.DefaultVersion, 1) >= 1
+	}
 	// Watch for cancellation of the workflow: it rolls back like an operator's rollback.
 	workflow.Go(r.root, func(ctx workflow.Context) {
 		ctx.Done().Receive(ctx, nil)
@@ -279,6 +293,10 @@ func (r *interp) setup() error {
 // execute runs every step, each in its own coroutine waiting for its
 // dependencies, until all have finished or a rollback stopped them.
 func (r *interp) execute() {
+	if r.sched != nil {
+		r.executeScheduled()
+		return
+	}
 	for _, sr := range r.steps {
 		r.goCx(func(c cx) {
 			r.runStep(c, sr)
@@ -316,7 +334,12 @@ func (r *interp) depsReady(sr *stepRun) bool {
 	return true
 }
 
-func (r *interp) slotFree() bool { return r.p.MaxParallel <= 0 || r.running < r.p.MaxParallel }
+func (r *interp) slotFree() bool {
+	if r.bounded {
+		return r.running < bound(r.p.MaxParallel, plan.DefaultMaxParallel)
+	}
+	return r.p.MaxParallel <= 0 || r.running < r.p.MaxParallel
+}
 
 // runStep drives one step through its attempts and its failure policy.
 func (r *interp) runStep(c cx, sr *stepRun) {
@@ -426,6 +449,9 @@ func (r *interp) operators() []string {
 
 // env is the expression environment of a step.
 func (r *interp) env() map[string]any {
+	if r.sched != nil {
+		return r.envScheduled()
+	}
 	steps := map[string]any{}
 	for _, sr := range r.steps {
 		switch sr.state {
@@ -564,6 +590,9 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 		r.refresh("")
 	}
 	limit := s.ForEach.Concurrency
+	if r.bounded {
+		limit = bound(limit, plan.DefaultFanoutConcurrency)
+	}
 	inflight, failed := 0, false
 	var firstErr error
 	wg := workflow.NewWaitGroup(c.work)
