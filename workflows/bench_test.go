@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
@@ -69,6 +71,8 @@ func handWait(ctx workflow.Context, p plan.Plan) error {
 type benchServer struct {
 	c   client.Client
 	rec *recorder
+	// onWait, if set, is told when a wait activity starts (+1) and ends (-1).
+	onWait func(delta int)
 }
 
 func newBenchServer(b *testing.B) *benchServer {
@@ -94,13 +98,21 @@ func newBenchServer(b *testing.B) *benchServer {
 	w.RegisterWorkflowWithOptions(handChain, workflow.RegisterOptions{Name: handChainType})
 	w.RegisterWorkflowWithOptions(handWait, workflow.RegisterOptions{Name: handWaitType})
 	reg.RegisterWith(w)
-	core.RegisterWith(w, reg)
+	s := &benchServer{c: c, rec: rec}
+	waiter := &core.Waiter{Registry: reg}
+	w.RegisterActivityWithOptions(func(ctx context.Context, wc plan.WaitCall) (plan.Outputs, error) {
+		if s.onWait != nil {
+			s.onWait(1)
+			defer s.onWait(-1)
+		}
+		return waiter.Wait(ctx, wc)
+	}, activity.RegisterOptions{Name: plan.ActionWait})
 	RegisterTrust(w, rec.loadTrust)
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(w.Stop)
-	return &benchServer{c: c, rec: rec}
+	return s
 }
 
 // run starts workflow typ with the plan and returns its history.
@@ -121,6 +133,13 @@ func (s *benchServer) run(b *testing.B, typ string, p plan.Plan) *historypb.Hist
 	if err := run.Get(ctx, nil); err != nil {
 		b.Fatalf("%s %s: %v", typ, p.Source.Name, err)
 	}
+	return s.history(b, run)
+}
+
+// history fetches a run's history.
+func (s *benchServer) history(b *testing.B, run client.WorkflowRun) *historypb.History {
+	b.Helper()
+	ctx := context.Background()
 	it := s.c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, 0)
 	h := &historypb.History{}
 	for it.HasNext() {
@@ -219,5 +238,84 @@ func BenchmarkWaitEvents(b *testing.B) {
 			b.ReportMetric(float64(tf), "topoflow-events")
 			b.ReportMetric(float64(hw), "handwritten-events")
 		})
+	}
+}
+
+// BenchmarkWaitingRequests starts 1,000 requests whose wait polls every
+// minute on one worker with default settings, checks that between polls no
+// wait holds an activity slot, then lets every wait see its target at the
+// next poll and waits for all to finish (slotFreeWaitChange). It reports the
+// most wait activities running at once, and the history events per request.
+func BenchmarkWaitingRequests(b *testing.B) {
+	const n = 1000
+	s := newBenchServer(b)
+	var mu sync.Mutex
+	released := false
+	running, maxRunning, polls := 0, 0, 0
+	s.rec.mu.Lock()
+	s.rec.statuses = func(call plan.Call, _ int) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		polls++
+		if released {
+			return "ACTIVE", nil
+		}
+		return "CREATING", nil
+	}
+	s.rec.mu.Unlock()
+	s.onWait = func(delta int) {
+		mu.Lock()
+		defer mu.Unlock()
+		running += delta
+		maxRunning = max(maxRunning, running)
+	}
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		mu.Lock()
+		released, maxRunning, polls = false, 0, 0
+		mu.Unlock()
+		start := time.Now()
+		var runs []client.WorkflowRun
+		for j := 0; j < n; j++ {
+			p := named(waitPlan(), fmt.Sprintf("bench-waiting-%d-%d-%d", i, j, start.UnixNano()))
+			p.Steps[0].Wait.PollInterval = plan.D(SlotFreePollInterval)
+			req := request(p)
+			run, err := s.c.ExecuteWorkflow(ctx, StartOptions(req, "topoflow-bench"), WorkflowType, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs = append(runs, run)
+		}
+		// Every request has polled once and waits for its next poll.
+		for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(time.Second) {
+			mu.Lock()
+			p, r := polls, running
+			mu.Unlock()
+			if p >= n && r == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("after 5 min %d of %d requests polled, %d waits running", p, n, r)
+			}
+		}
+		waiting := time.Since(start)
+		mu.Lock()
+		held := running
+		released = true
+		mu.Unlock()
+		var events int
+		for _, run := range runs {
+			if err := run.Get(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, run := range runs[:10] {
+			events += len(s.history(b, run).Events)
+		}
+		b.ReportMetric(float64(n), "requests")
+		b.ReportMetric(float64(held), "slots-held-between-polls")
+		b.ReportMetric(float64(maxRunning), "max-waits-running")
+		b.ReportMetric(waiting.Seconds(), "s-to-all-waiting")
+		b.ReportMetric(float64(events)/10, "events/request")
 	}
 }

@@ -253,7 +253,9 @@ func (r *interp) setup() error {
 		}
 		workflow.Go(r.root, r.trustLoop)
 	}
-	r.locks.start()
+	if r.hasLocks() {
+		r.locks.start()
+	}
 	for i := range r.p.Steps {
 		if len(r.p.Steps[i].Locks) > 0 {
 			if workflow.GetVersion(r.root, lockSpanChange, workflow.DefaultVersion, 1) >= 1 {
@@ -265,16 +267,22 @@ func (r *interp) setup() error {
 	r.budgets = workflow.GetVersion(r.root, retryBudgetChange, workflow.DefaultVersion, 1) >= 1
 	if workflow.GetVersion(r.root, schedulerChange, workflow.DefaultVersion, 1) >= 1 {
 		r.sched = r.newSched()
-		workflow.Go(r.work, r.detailsLoop)
+	} else if !r.hasLocks() {
+		// Before the scheduler the lock client listened whatever the plan
+		// (its coroutines are created in the same order as then).
+		r.locks.start()
 	}
 	if r.mayExceedBounds() {
 		r.bounded = workflow.GetVersion(r.root, fanoutBoundChange, workflow.DefaultVersion, 1) >= 1
 	}
-	// Watch for cancellation of the workflow: it rolls back like an operator's rollback.
-	workflow.Go(r.root, func(ctx workflow.Context) {
-		ctx.Done().Receive(ctx, nil)
-		r.requestStop(false, "", "workflow cancelled")
-	})
+	// Watch for cancellation of the workflow: it rolls back like an operator's
+	// rollback (since schedulerChange the scheduler's loop watches).
+	if r.sched == nil {
+		workflow.Go(r.root, func(ctx workflow.Context) {
+			ctx.Done().Receive(ctx, nil)
+			r.requestStop(false, "", "workflow cancelled")
+		})
+	}
 	sas := workflow.GetTypedSearchAttributes(r.root)
 	if _, ok := sas.GetKeyword(SASpec); !ok {
 		// Started without StartOptions: set the identity attributes once.

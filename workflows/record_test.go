@@ -502,6 +502,28 @@ func TestRecordHistories(t *testing.T) {
 		}
 	}
 
+	// Waits that hold no worker slot (slotFreeWaitChange): a poll interval of
+	// a minute, 1 and 3 polls, the same events.
+	{
+		rec.statuses = func(call plan.Call, n int) (string, error) {
+			if want := int(call.Inputs["polls"].(float64)); n < want {
+				return "CREATING", nil
+			}
+			return "ACTIVE", nil
+		}
+		for _, polls := range []int{1, 3} {
+			name := fmt.Sprintf("slotfree-wait-%d", polls)
+			p := named(waitPlan(), name)
+			p.Steps[0].Wait.PollInterval = plan.D(SlotFreePollInterval)
+			p.Steps[0].Inputs["polls"] = plan.Lit(polls)
+			if err := e.start(p).Get(ctx, nil); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			saveHistory(t, c, id(name), name)
+		}
+		rec.statuses = nil
+	}
+
 	// A workflow started twice with the same spec attaches to the running one;
 	// a changed plan is refused by CheckSamePlan.
 	{

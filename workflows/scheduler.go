@@ -53,7 +53,9 @@ type schedState struct {
 	envIn     []bool
 	envShared bool
 
-	// details rendering
+	// details rendering: by the loop of executeScheduled while it runs
+	// (driving), at once otherwise.
+	driving     bool
 	dirty       bool
 	renderedAt  time.Time
 	renderPhase string
@@ -103,12 +105,24 @@ func (r *interp) executeScheduled() {
 			start(i)
 		}
 	}
+	st.driving = true
+	defer func() { st.driving = false }()
 	for {
 		_ = workflow.Await(r.work, func() bool {
-			return len(st.settled) > 0 || (st.live == 0 && (r.stop != nil || started == len(r.steps)))
+			return len(st.settled) > 0 || (st.live == 0 && (r.stop != nil || started == len(r.steps))) ||
+				r.detailsDue() || r.cancelled()
 		})
+		if r.cancelled() {
+			r.requestStop(false, "", "workflow cancelled")
+		}
+		if r.detailsDue() {
+			r.renderDetails()
+		}
 		if len(st.settled) == 0 {
-			return
+			if st.live == 0 && (r.stop != nil || started == len(r.steps)) {
+				return
+			}
+			continue
 		}
 		var ready []int
 		for _, sr := range st.settled {
@@ -178,37 +192,34 @@ func stepEnvValue(sr *stepRun) any {
 // markDetails asks for the details to be rendered again (see schedulerChange).
 func (r *interp) markDetails() {
 	st := r.sched
-	if r.final {
-		// The last render of the workflow is never deferred.
-		st.dirty = false
-		workflow.SetCurrentDetails(r.root, r.detailsMarkdown())
-		return
-	}
 	st.dirty = true
+	if r.final || !st.driving {
+		// Before and after the steps run (the last render of the workflow
+		// above all), render at once.
+		r.renderDetails()
+	}
 }
 
-// detailsLoop renders the details when asked, at most once per dispatcher
-// pass (and rate-limited while replaying).
-func (r *interp) detailsLoop(ctx workflow.Context) {
+// detailsDue reports whether the details should be rendered now: asked
+// for, and while a history replays, a second of workflow time after the
+// last render or on a change of phase.
+func (r *interp) detailsDue() bool {
 	st := r.sched
-	due := func() bool {
-		if !st.dirty {
-			return false
-		}
-		if !workflow.IsReplaying(ctx) || r.phase != st.renderPhase {
-			return true
-		}
-		return workflow.Now(ctx).Sub(st.renderedAt) >= detailsReplayEvery
+	if !st.dirty {
+		return false
 	}
-	for {
-		if err := workflow.Await(ctx, due); err != nil {
-			return
-		}
-		st.dirty = false
-		st.renderedAt = workflow.Now(ctx)
-		st.renderPhase = r.phase
-		workflow.SetCurrentDetails(r.root, r.detailsMarkdown())
+	if !workflow.IsReplaying(r.root) || r.phase != st.renderPhase {
+		return true
 	}
+	return workflow.Now(r.root).Sub(st.renderedAt) >= detailsReplayEvery
+}
+
+func (r *interp) renderDetails() {
+	st := r.sched
+	st.dirty = false
+	st.renderedAt = workflow.Now(r.root)
+	st.renderPhase = r.phase
+	workflow.SetCurrentDetails(r.root, r.detailsMarkdown())
 }
 
 // fanoutBoundChange: since this version a plan's maxParallel and a fan-out's
@@ -296,3 +307,18 @@ func (r *interp) failureProgress() Progress {
 	}
 	return p
 }
+
+// hasLocks reports whether a step names lock keys (only then does the lock
+// client listen for grants, since schedulerChange).
+func (r *interp) hasLocks() bool {
+	for i := range r.p.Steps {
+		if len(r.p.Steps[i].Locks) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// cancelled reports a cancellation of the workflow not acted on yet (it
+// rolls back like an operator's rollback).
+func (r *interp) cancelled() bool { return r.root.Err() != nil && r.stop == nil && !r.final }
