@@ -39,6 +39,9 @@ type Request struct {
 	// the worker compiles it again (CompileActivity) and runs the plan only
 	// when it hashes the same; required when the trust file says requireSpec.
 	Spec *SpecSource `json:"spec,omitempty"`
+	// Resume is the state carried from the request's previous run when it
+	// continued as new (nil for a first run).
+	Resume *Resume `json:"resume,omitempty"`
 }
 
 // SpecSource is a spec document as applied.

@@ -164,6 +164,10 @@ type interp struct {
 	sched *schedState
 	// bounded: default and maximum concurrency bounds apply (fanoutBoundChange).
 	bounded bool
+	// runs counts the runs before this one; pausing stops starting work to
+	// continue as new (decided once, pauseDecided); handOver: continue as new now.
+	runs                            int
+	pausing, pauseDecided, handOver bool
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -180,6 +184,9 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	r.execute()
+	if r.handOver {
+		return Result{}, r.continueAsNew() // continue.go
+	}
 	if r.stop == nil {
 		r.releaseLocks()
 		r.outputs = r.evalOutputs()
@@ -232,6 +239,9 @@ func newInterp(ctx workflow.Context, req Request) (*interp, error) {
 		r.byID[s.ID] = sr
 	}
 	r.locks = newLockClient(r)
+	if req.Resume != nil {
+		r.restore(req.Resume)
+	}
 	return r, nil
 }
 
@@ -363,6 +373,9 @@ func (r *interp) runStep(c cx, sr *stepRun) {
 		sr.lastErr = ""
 		r.refresh("")
 		skipped, err := r.attempt(c, sr)
+		if errors.Is(err, errPaused) {
+			return // the next run goes on with this step (continue.go)
+		}
 		sr.ended = workflow.Now(c.work)
 		switch {
 		case err == nil && skipped:
@@ -608,8 +621,8 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 		if it.state == StepDone || it.state == StepSkipped {
 			continue
 		}
-		err := workflow.Await(c.intr, func() bool { return failed || ((limit <= 0 || inflight < limit) && r.slotFree()) })
-		if err != nil || failed {
+		err := workflow.Await(c.intr, func() bool { return failed || r.pausing || ((limit <= 0 || inflight < limit) && r.slotFree()) })
+		if err != nil || failed || r.pausing {
 			break
 		}
 		inflight++
@@ -650,6 +663,13 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 	wg.Wait(c.work)
 	if firstErr != nil {
 		return firstErr
+	}
+	if r.pausing && r.stop == nil {
+		for _, it := range sr.items {
+			if it.state != StepDone && it.state != StepSkipped {
+				return errPaused
+			}
+		}
 	}
 	for _, it := range sr.items {
 		if it.state != StepDone && it.state != StepSkipped {

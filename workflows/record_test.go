@@ -61,8 +61,9 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// devServer starts `temporal server start-dev` and returns a connected client.
-func devServer(t testing.TB) client.Client {
+// devServer starts `temporal server start-dev` (with extra arguments) and
+// returns a connected client.
+func devServer(t testing.TB, extra ...string) client.Client {
 	t.Helper()
 	bin := temporalBinary()
 	if _, err := os.Stat(bin); err != nil {
@@ -75,6 +76,7 @@ func devServer(t testing.TB) client.Client {
 		args = append(args, "--search-attribute", sa+"=Keyword")
 	}
 	args = append(args, "--search-attribute", SAAwaiting.GetName()+"=KeywordList")
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -45,6 +45,8 @@ type schedState struct {
 	// settled queues the steps whose coroutine has returned.
 	settled []*stepRun
 	live    int
+	// ndone counts the steps done or skipped.
+	ndone int
 
 	// envSteps is the steps' part of the expression environment: an entry
 	// per done or skipped step; envShared says it was handed out (the next
@@ -89,10 +91,8 @@ func (r *interp) newSched() *schedState {
 // a rollback was requested.
 func (r *interp) executeScheduled() {
 	st := r.sched
-	started := 0
 	start := func(i int) {
 		sr := r.steps[i]
-		started++
 		st.live++
 		r.goCx(func(c cx) {
 			r.runStep(c, sr)
@@ -100,8 +100,17 @@ func (r *interp) executeScheduled() {
 			st.settled = append(st.settled, sr)
 		})
 	}
-	for i := range r.steps {
-		if st.waitingOn[i] == 0 {
+	for i, sr := range r.steps {
+		if sr.state == StepDone || sr.state == StepSkipped {
+			// Done in an earlier run (continue.go): settled already.
+			st.ndone++
+			for _, j := range st.dependents[i] {
+				st.waitingOn[j]--
+			}
+		}
+	}
+	for i, sr := range r.steps {
+		if st.waitingOn[i] == 0 && sr.state != StepDone && sr.state != StepSkipped {
 			start(i)
 		}
 	}
@@ -109,9 +118,19 @@ func (r *interp) executeScheduled() {
 	defer func() { st.driving = false }()
 	for {
 		_ = workflow.Await(r.work, func() bool {
-			return len(st.settled) > 0 || (st.live == 0 && (r.stop != nil || started == len(r.steps))) ||
-				r.detailsDue() || r.cancelled()
+			return len(st.settled) > 0 || (st.live == 0 && (r.stop != nil || st.ndone == len(r.steps))) ||
+				r.detailsDue() || r.cancelled() || (!r.pauseDecided && r.handOverSuggested()) ||
+				(r.pausing && r.stop == nil && r.quiet() && st.ndone < len(r.steps))
 		})
+		if !r.pauseDecided && r.handOverSuggested() {
+			// Runs that saw the suggestion before continue-as-new existed went on.
+			r.pauseDecided = true
+			r.pausing = workflow.GetVersion(r.root, continueAsNewChange, workflow.DefaultVersion, 1) >= 1
+		}
+		if r.pausing && r.stop == nil && r.quiet() && st.ndone < len(r.steps) {
+			r.handOver = true
+			return
+		}
 		if r.cancelled() {
 			r.requestStop(false, "", "workflow cancelled")
 		}
@@ -119,7 +138,7 @@ func (r *interp) executeScheduled() {
 			r.renderDetails()
 		}
 		if len(st.settled) == 0 {
-			if st.live == 0 && (r.stop != nil || started == len(r.steps)) {
+			if st.live == 0 && (r.stop != nil || st.ndone == len(r.steps)) {
 				return
 			}
 			continue
@@ -128,8 +147,9 @@ func (r *interp) executeScheduled() {
 		for _, sr := range st.settled {
 			st.live--
 			if sr.state != StepDone && sr.state != StepSkipped {
-				continue // failed or interrupted: a rollback is under way
+				continue // failed or interrupted (a rollback is under way), or paused
 			}
+			st.ndone++
 			for _, j := range st.dependents[st.index[sr]] {
 				st.waitingOn[j]--
 				if st.waitingOn[j] == 0 {
@@ -138,7 +158,7 @@ func (r *interp) executeScheduled() {
 			}
 		}
 		st.settled = st.settled[:0]
-		if r.stop != nil {
+		if r.stop != nil || r.pausing {
 			continue
 		}
 		slices.Sort(ready)
@@ -268,7 +288,7 @@ func (r *interp) mayExceedBounds() bool {
 func (r *interp) summary() *ResultSummary {
 	s := &ResultSummary{
 		WorkflowID: r.wfID, RunID: r.runID, PlanSHA256: r.sha, States: map[string]int{},
-		Runs:  1,
+		Runs:  r.runs + 1,
 		Where: fmt.Sprintf("every step's progress: topoflow status %s (the %q query)", r.wfID, QueryProgress),
 	}
 	for _, sr := range r.steps {

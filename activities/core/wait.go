@@ -168,6 +168,8 @@ func (w *Waiter) Wait(ctx context.Context, wc plan.WaitCall) (plan.Outputs, erro
 			return nil, temporal.NewApplicationErrorWithOptions(
 				fmt.Sprintf("wait on %s: status %q after %d polls, next poll in %s", wc.Call.Action, pr.LastStatus, pr.Polls, c.PollInterval),
 				plan.ErrWaitPending, temporal.ApplicationErrorOptions{
+					// Expected between polls: not logged as an error, no failure metric.
+					Category:       temporal.ApplicationErrorCategoryBenign,
 					NextRetryDelay: c.PollInterval.Std(),
 					Details:        []any{WaitFailure{LastStatus: pr.LastStatus, Polls: pr.Polls}},
 				})
