@@ -25,14 +25,14 @@ import (
 // The same version also keeps the expression environment of the settled
 // steps between evaluations (copied on write: a map handed out is never
 // changed), and renders the Web UI's details at most once per dispatcher
-// pass, and, while a history is replayed, at most once per second of
-// workflow time or on a change of phase (the details are not in history;
-// the last render of a replay is at most that stale).
+// pass, and, while a history is replayed, at most once per
+// detailsReplayEvery of workflow time or on a change of phase (the details
+// are not in history; the last render of a replay is at most that stale).
 const schedulerChange = "topoflow-scheduler"
 
 // detailsReplayEvery bounds how often the details are rendered while a
 // history replays (workflow time).
-const detailsReplayEvery = time.Second
+const detailsReplayEvery = 5 * time.Second
 
 // schedState is the scheduler's state (nil for workflows started before
 // schedulerChange).
@@ -221,7 +221,7 @@ func (r *interp) markDetails() {
 }
 
 // detailsDue reports whether the details should be rendered now: asked
-// for, and while a history replays, a second of workflow time after the
+// for, and while a history replays, detailsReplayEvery of workflow time after the
 // last render or on a change of phase.
 func (r *interp) detailsDue() bool {
 	st := r.sched
