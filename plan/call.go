@@ -22,6 +22,12 @@ type Call struct {
 type WaitCall struct {
 	Call     Call `json:"call"`
 	Contract Wait `json:"contract"`
+	// Poll makes each activity attempt poll once: a status that is not yet
+	// the target fails the attempt with the retryable ErrWaitPending, and
+	// the activity's retry policy waits the poll interval before the next
+	// one (Temporal's pattern for infrequent polling: no worker slot is
+	// held between polls, and the history still has one activity).
+	Poll bool `json:"poll,omitempty"`
 }
 
 // Outputs are an action's results, readable by later steps as steps.<id>.<key>.
@@ -46,6 +52,9 @@ const (
 	ErrWaitFailed = "WaitFailed"
 	// ErrWaitTimeout: a wait did not reach its target before its timeout.
 	ErrWaitTimeout = "WaitTimeout"
+	// ErrWaitPending: one poll of a polling wait (WaitCall.Poll) did not
+	// see the target yet; retried after the poll interval.
+	ErrWaitPending = "WaitPending"
 	// ErrVerifyFailed: produce/consume verification failed.
 	ErrVerifyFailed = "VerifyFailed"
 )

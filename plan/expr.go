@@ -2,7 +2,10 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -42,6 +45,32 @@ type Refs struct {
 // ParseRefs parses an expression without evaluating it and reports the
 // identifiers it uses. It fails on syntax errors and banned built-ins.
 func ParseRefs(code string) (Refs, error) {
+	// Parsed once per process: a worker checks every plan it replays.
+	if c, ok := refsCache.Load(code); ok {
+		e := c.(refsEntry)
+		return Refs{Roots: slices.Clone(e.refs.Roots), Steps: slices.Clone(e.refs.Steps)}, e.err
+	}
+	refs, err := parseRefs(code)
+	if refsCacheSize.Add(1) <= maxRefsCache {
+		refsCache.Store(code, refsEntry{refs: Refs{Roots: slices.Clone(refs.Roots), Steps: slices.Clone(refs.Steps)}, err: err})
+	}
+	return refs, err
+}
+
+// refsCache holds ParseRefs' answers by code (at most maxRefsCache).
+var (
+	refsCache     sync.Map
+	refsCacheSize atomic.Int64
+)
+
+const maxRefsCache = 100_000
+
+type refsEntry struct {
+	refs Refs
+	err  error
+}
+
+func parseRefs(code string) (Refs, error) {
 	tree, err := parser.Parse(code)
 	if err != nil {
 		return Refs{}, fmt.Errorf("invalid expression %q: %v", code, err)

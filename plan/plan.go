@@ -80,7 +80,8 @@ type Plan struct {
 	Accounts []string `json:"accounts,omitempty"`
 	// OnFailure is the default failure policy of every step.
 	OnFailure FailurePolicy `json:"onFailure"`
-	// MaxParallel bounds how many steps (and fan-out items) run at once; 0 means no limit.
+	// MaxParallel bounds how many steps (and fan-out items) run at once; 0
+	// means DefaultMaxParallel (MaxConcurrency at most).
 	MaxParallel int `json:"maxParallel,omitempty"`
 	// Steps in a topological order: every step comes after the steps it depends on.
 	Steps []Step `json:"steps"`
@@ -179,9 +180,28 @@ type ForEach struct {
 	// Key, if set, is an expression giving a stable identity for an item (used
 	// in idempotency keys and progress); the default is the index.
 	Key string `json:"key,omitempty"`
-	// Concurrency bounds the items run at once; 0 means no limit.
+	// Concurrency bounds the items run at once; 0 means
+	// DefaultFanoutConcurrency (MaxConcurrency at most).
 	Concurrency int `json:"concurrency,omitempty"`
 }
+
+// Concurrency bounds. Temporal refuses to schedule more than 2,000 pending
+// activities in one workflow execution (the server's
+// limit.numPendingActivities.error, default 2000: temporalio/temporal
+// common/dynamicconfig/constants.go NumPendingActivitiesLimitError); every
+// running step or item has at most one pending activity, so bounding what
+// runs at once below that keeps any fan-out from failing with
+// PendingActivitiesLimitExceeded.
+const (
+	// MaxConcurrency is the largest maxParallel and forEach.concurrency.
+	MaxConcurrency = 1000
+	// DefaultMaxParallel bounds the steps and items running at once when the
+	// plan says 0.
+	DefaultMaxParallel = MaxConcurrency
+	// DefaultFanoutConcurrency bounds a fan-out's items running at once when
+	// its step says 0.
+	DefaultFanoutConcurrency = 100
+)
 
 // Wait is a wait contract: poll a read action until its status reaches a target.
 type Wait struct {

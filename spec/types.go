@@ -100,7 +100,7 @@ type KafkaAccess struct {
 	Policy    *Policy  `json:"policy,omitempty" doc:"Explicit opt-ins past the gate policy, recorded in the plan for reviewers and the audit."`
 	// OnFailure is what happens when a step fails for good.
 	OnFailure   string    `json:"onFailure,omitempty" enum:"rollback,park" doc:"What to do when a step fails for good: roll back everything (default) or park the step and wait for an operator."`
-	MaxParallel int       `json:"maxParallel,omitempty" doc:"Maximum steps and fan-out items running at once (0: no limit)."`
+	MaxParallel int       `json:"maxParallel,omitempty" doc:"Maximum steps and fan-out items running at once, 1..1000 (default 1000: Temporal refuses more than 2,000 pending activities in one workflow)."`
 	Timeouts    *Timeouts `json:"timeouts,omitempty" doc:"Bounds on waits."`
 }
 
@@ -259,7 +259,7 @@ type Workflow struct {
 	Provider    string            `json:"provider,omitempty" enum:"huawei,aws,azure,ambari" doc:"Main provider, for search and display."`
 	Inputs      map[string]any    `json:"inputs,omitempty" doc:"Values the steps read as spec.inputs.<name>."`
 	OnFailure   string            `json:"onFailure,omitempty" enum:"rollback,park" doc:"Default failure policy of the steps (default rollback)."`
-	MaxParallel int               `json:"maxParallel,omitempty" doc:"Maximum steps and fan-out items running at once (0: no limit)."`
+	MaxParallel int               `json:"maxParallel,omitempty" doc:"Maximum steps and fan-out items running at once, 1..1000 (default 1000: Temporal refuses more than 2,000 pending activities in one workflow)."`
 	Steps       []WorkflowStep    `json:"steps" required:"true" doc:"The steps; order does not matter beyond dependsOn."`
 	Outputs     map[string]string `json:"outputs,omitempty" doc:"Results of the request: name -> ${{ expression }}."`
 	Operators   []string          `json:"operators,omitempty" format:"principal" doc:"Who may retry, skip, roll back or abort the request: identities or group:<name> (default: every gate's approvers plus group:platform-oncall)."`
@@ -291,7 +291,7 @@ type ForEach struct {
 	Items       string `json:"items" required:"true" format:"expr" doc:"Expression giving the list, e.g. steps.discover.brokers."`
 	As          string `json:"as,omitempty" format:"ident" doc:"Name of the current item in expressions (default item)."`
 	Key         string `json:"key,omitempty" format:"expr" doc:"Expression giving a stable identity of an item (default: its index)."`
-	Concurrency int    `json:"concurrency,omitempty" doc:"Maximum items at once (0: no limit)."`
+	Concurrency int    `json:"concurrency,omitempty" doc:"Maximum items of this step running at once, 1..1000 (default 100)."`
 }
 
 // Wait is a wait contract in a spec.

@@ -57,8 +57,24 @@ func (v *validator) validate() {
 	case v.doc.KafkaAccess != nil:
 		v.kafkaAccess(v.doc.KafkaAccess)
 		v.kafkaAccessPolicy(v.doc.KafkaAccess)
+		v.concurrency("spec.maxParallel", v.doc.KafkaAccess.MaxParallel)
 	case v.doc.Workflow != nil:
 		v.workflow(v.doc.Workflow)
+		v.concurrency("spec.maxParallel", v.doc.Workflow.MaxParallel)
+		for i, st := range v.doc.Workflow.Steps {
+			if st.ForEach != nil {
+				v.concurrency(fmt.Sprintf("spec.steps[%d].forEach.concurrency", i), st.ForEach.Concurrency)
+			}
+		}
+	}
+}
+
+// concurrency checks a bound on what runs at once (plan.MaxConcurrency:
+// below Temporal's 2,000 pending activities per workflow).
+func (v *validator) concurrency(path string, n int) {
+	if n > plan.MaxConcurrency {
+		key := path[strings.LastIndex(path, ".")+1:]
+		v.errorf(path, "%s %d is above %d (Temporal refuses more than 2,000 pending activities in one workflow): use 1..%d, or leave it out for the default", key, n, plan.MaxConcurrency, plan.MaxConcurrency)
 	}
 }
 

@@ -299,7 +299,11 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 				last = p
 				report(p)
 			} else if err == nil {
-				last.Steps, last.Outputs, last.Phase = result.Steps, result.Outputs, workflows.PhaseDone
+				// Requests started before the summary result carry their steps in it.
+				if len(result.Steps) > 0 {
+					last.Steps = result.Steps
+				}
+				last.Outputs, last.Phase = result.Outputs, workflows.PhaseDone
 			}
 			if err == nil && len(last.Outputs) == 0 {
 				last.Outputs = result.Outputs

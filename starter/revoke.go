@@ -200,39 +200,45 @@ func followGrant(ctx context.Context, c client.Client, id, gid string, poll time
 	lastPhase, lastHint := "", ""
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
+	// report prints what changed since the last progress seen.
+	report := func(p workflows.Progress) {
+		if !verbose {
+			return
+		}
+		now := time.Now().Format(time.TimeOnly)
+		if p.Phase != lastPhase {
+			line := fmt.Sprintf("%s  phase %s", now, p.Phase)
+			if len(p.Awaiting) > 0 {
+				line += " — awaiting " + strings.Join(p.Awaiting, ", ")
+			}
+			fmt.Fprintln(w, line)
+			lastPhase = p.Phase
+		}
+		for _, s := range p.Steps {
+			if seen[s.ID] == "" && (s.State == workflows.StepDone || s.State == workflows.StepSkipped) {
+				seen[s.ID] = s.State // the granted state
+				continue
+			}
+			if seen[s.ID] != s.State {
+				seen[s.ID] = s.State
+				fmt.Fprintf(w, "%s  %-34s %s\n", now, s.ID, s.State)
+			}
+		}
+		if hint := nextHint(id, p); hint != "" && hint != lastHint {
+			fmt.Fprintf(w, "%s  next: %s\n", now, hint)
+			lastHint = hint
+		}
+	}
 	for {
 		if p, err := queryProgress(ctx, c, gid); err == nil {
 			last = p
-			if verbose {
-				now := time.Now().Format(time.TimeOnly)
-				if p.Phase != lastPhase {
-					line := fmt.Sprintf("%s  phase %s", now, p.Phase)
-					if len(p.Awaiting) > 0 {
-						line += " — awaiting " + strings.Join(p.Awaiting, ", ")
-					}
-					fmt.Fprintln(w, line)
-					lastPhase = p.Phase
-				}
-				for _, s := range p.Steps {
-					if seen[s.ID] == "" && (s.State == workflows.StepDone || s.State == workflows.StepSkipped) {
-						seen[s.ID] = s.State // the granted state
-						continue
-					}
-					if seen[s.ID] != s.State {
-						seen[s.ID] = s.State
-						fmt.Fprintf(w, "%s  %-34s %s\n", now, s.ID, s.State)
-					}
-				}
-				if hint := nextHint(id, p); hint != "" && hint != lastHint {
-					fmt.Fprintf(w, "%s  next: %s\n", now, hint)
-					lastHint = hint
-				}
-			}
+			report(p)
 		}
 		select {
 		case err := <-done:
 			if p, qerr := queryProgress(context.WithoutCancel(ctx), c, gid); qerr == nil {
 				last = p
+				report(p) // the steps that changed since the last poll
 			} else if err != nil {
 				var app *temporal.ApplicationError
 				if errors.As(err, &app) {

@@ -45,6 +45,9 @@ type Request struct {
 	// DriftEvery is how often the grant of the Done request re-checks what
 	// it created (0: DefaultDriftEvery; negative: never).
 	DriftEvery plan.Duration `json:"driftEvery,omitempty"`
+	// Resume is the state carried from the request's previous run when it
+	// continued as new (nil for a first run).
+	Resume *Resume `json:"resume,omitempty"`
 }
 
 // SpecSource is a spec document as applied.
@@ -233,10 +236,33 @@ type Leak struct {
 	Error    string `json:"error"`
 }
 
-// Result is the workflow's result when the request succeeded.
+// Result is the workflow's result when the request succeeded: the plan's
+// outputs and a summary. The steps' details stay in the progress query
+// (QueryProgress), which works on a finished workflow too; requests started
+// before schedulerChange returned every step's progress in Steps instead.
 type Result struct {
 	Outputs map[string]any `json:"outputs,omitempty"`
-	Steps   []StepProgress `json:"steps"`
+	// Steps is every step's progress (requests started before the summary result only).
+	Steps []StepProgress `json:"steps,omitempty"`
+	// Summary counts the steps and items (requests since the summary result).
+	Summary *ResultSummary `json:"summary,omitempty"`
+}
+
+// ResultSummary is what a finished request did, in counts, and where to
+// look for the rest.
+type ResultSummary struct {
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId"`
+	PlanSHA256 string `json:"planSha256"`
+	// States counts the steps by final state (done, skipped).
+	States map[string]int `json:"states"`
+	// Items and ItemsDone count the fan-out items.
+	Items     int `json:"items,omitempty"`
+	ItemsDone int `json:"itemsDone,omitempty"`
+	// Runs is how many workflow runs the request took (continue-as-new).
+	Runs int `json:"runs,omitempty"`
+	// Where says how to see every step: the progress query.
+	Where string `json:"where"`
 }
 
 // ErrRolledBack is the application error type of a request that was rolled

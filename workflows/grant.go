@@ -194,8 +194,8 @@ func (r *interp) handOff() {
 	r.grantID = id
 }
 
-// restore rebuilds the state of a Done request from its record.
-func (r *interp) restore(g GrantRecord) error {
+// restoreGrant rebuilds the state of a Done request from its record.
+func (r *interp) restoreGrant(g GrantRecord) error {
 	for _, gs := range g.Steps {
 		sr, ok := r.byID[gs.ID]
 		if !ok {
@@ -248,7 +248,7 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	if err != nil {
 		return Progress{}, err
 	}
-	if err := r.restore(g); err != nil {
+	if err := r.restoreGrant(g); err != nil {
 		return Progress{}, temporal.NewNonRetryableApplicationError(err.Error(), plan.ErrInvalid, nil)
 	}
 	r.basePhase = PhaseGranted

@@ -169,6 +169,14 @@ type interp struct {
 	revoke            *revokeReq
 	revoking          bool
 	drift             *Drift // a grant's last drift check (drift.go)
+	// sched is the scheduler's state (nil before schedulerChange).
+	sched *schedState
+	// bounded: default and maximum concurrency bounds apply (fanoutBoundChange).
+	bounded bool
+	// runs counts the runs before this one; pausing stops starting work to
+	// continue as new (decided once, pauseDecided); handOver: continue as new now.
+	runs                            int
+	pausing, pauseDecided, handOver bool
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -185,12 +193,18 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	r.execute()
+	if r.handOver {
+		return Result{}, r.continueAsNew() // continue.go
+	}
 	if r.stop == nil {
 		r.releaseLocks()
 		r.outputs = r.evalOutputs()
 		r.final = true
 		r.handOff()
 		r.refresh(PhaseDone)
+		if r.sched != nil {
+			return Result{Outputs: r.outputs, Summary: r.summary()}, nil
+		}
 		return Result{Outputs: r.outputs, Steps: r.progress().Steps}, nil
 	}
 	err = r.rollback()
@@ -235,6 +249,9 @@ func newInterp(ctx workflow.Context, req Request) (*interp, error) {
 		r.byID[s.ID] = sr
 	}
 	r.locks = newLockClient(r)
+	if req.Resume != nil {
+		r.restore(req.Resume)
+	}
 	return r, nil
 }
 
@@ -262,7 +279,9 @@ func (r *interp) setup() error {
 		}
 		workflow.Go(r.root, r.trustLoop)
 	}
-	r.locks.start()
+	if r.hasLocks() {
+		r.locks.start()
+	}
 	for i := range r.p.Steps {
 		if len(r.p.Steps[i].Locks) > 0 {
 			if workflow.GetVersion(r.root, lockSpanChange, workflow.DefaultVersion, 1) >= 1 {
@@ -272,11 +291,24 @@ func (r *interp) setup() error {
 		}
 	}
 	r.budgets = workflow.GetVersion(r.root, retryBudgetChange, workflow.DefaultVersion, 1) >= 1
-	// Watch for cancellation of the workflow: it rolls back like an operator's rollback.
-	workflow.Go(r.root, func(ctx workflow.Context) {
-		ctx.Done().Receive(ctx, nil)
-		r.requestStop(false, "", "workflow cancelled")
-	})
+	if workflow.GetVersion(r.root, schedulerChange, workflow.DefaultVersion, 1) >= 1 {
+		r.sched = r.newSched()
+	} else if !r.hasLocks() {
+		// Before the scheduler the lock client listened whatever the plan
+		// (its coroutines are created in the same order as then).
+		r.locks.start()
+	}
+	if r.mayExceedBounds() {
+		r.bounded = workflow.GetVersion(r.root, fanoutBoundChange, workflow.DefaultVersion, 1) >= 1
+	}
+	// Watch for cancellation of the workflow: it rolls back like an operator's
+	// rollback (since schedulerChange the scheduler's loop watches).
+	if r.sched == nil {
+		workflow.Go(r.root, func(ctx workflow.Context) {
+			ctx.Done().Receive(ctx, nil)
+			r.requestStop(false, "", "workflow cancelled")
+		})
+	}
 	sas := workflow.GetTypedSearchAttributes(r.root)
 	if _, ok := sas.GetKeyword(SASpec); !ok {
 		// Started without StartOptions: set the identity attributes once.
@@ -295,6 +327,10 @@ func (r *interp) setup() error {
 // execute runs every step, each in its own coroutine waiting for its
 // dependencies, until all have finished or a rollback stopped them.
 func (r *interp) execute() {
+	if r.sched != nil {
+		r.executeScheduled()
+		return
+	}
 	for _, sr := range r.steps {
 		r.goCx(func(c cx) {
 			r.runStep(c, sr)
@@ -332,7 +368,12 @@ func (r *interp) depsReady(sr *stepRun) bool {
 	return true
 }
 
-func (r *interp) slotFree() bool { return r.p.MaxParallel <= 0 || r.running < r.p.MaxParallel }
+func (r *interp) slotFree() bool {
+	if r.bounded {
+		return r.running < bound(r.p.MaxParallel, plan.DefaultMaxParallel)
+	}
+	return r.p.MaxParallel <= 0 || r.running < r.p.MaxParallel
+}
 
 // runStep drives one step through its attempts and its failure policy.
 func (r *interp) runStep(c cx, sr *stepRun) {
@@ -348,6 +389,9 @@ func (r *interp) runStep(c cx, sr *stepRun) {
 		sr.lastErr = ""
 		r.refresh("")
 		skipped, err := r.attempt(c, sr)
+		if errors.Is(err, errPaused) {
+			return // the next run goes on with this step (continue.go)
+		}
 		sr.ended = workflow.Now(c.work)
 		switch {
 		case err == nil && skipped:
@@ -442,6 +486,9 @@ func (r *interp) operators() []string {
 
 // env is the expression environment of a step.
 func (r *interp) env() map[string]any {
+	if r.sched != nil {
+		return r.envScheduled()
+	}
 	steps := map[string]any{}
 	for _, sr := range r.steps {
 		switch sr.state {
@@ -580,6 +627,9 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 		r.refresh("")
 	}
 	limit := s.ForEach.Concurrency
+	if r.bounded {
+		limit = bound(limit, plan.DefaultFanoutConcurrency)
+	}
 	inflight, failed := 0, false
 	var firstErr error
 	wg := workflow.NewWaitGroup(c.work)
@@ -587,8 +637,8 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 		if it.state == StepDone || it.state == StepSkipped {
 			continue
 		}
-		err := workflow.Await(c.intr, func() bool { return failed || ((limit <= 0 || inflight < limit) && r.slotFree()) })
-		if err != nil || failed {
+		err := workflow.Await(c.intr, func() bool { return failed || r.pausing || ((limit <= 0 || inflight < limit) && r.slotFree()) })
+		if err != nil || failed || r.pausing {
 			break
 		}
 		inflight++
@@ -629,6 +679,13 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 	wg.Wait(c.work)
 	if firstErr != nil {
 		return firstErr
+	}
+	if r.pausing && r.stop == nil {
+		for _, it := range sr.items {
+			if it.state != StepDone && it.state != StepSkipped {
+				return errPaused
+			}
+		}
 	}
 	for _, it := range sr.items {
 		if it.state != StepDone && it.state != StepSkipped {

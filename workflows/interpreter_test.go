@@ -45,7 +45,12 @@ func TestHappyPath(t *testing.T) {
 	if got, want := res.Outputs["last"], "fake.create-"+wfID+"/d"; got != want {
 		t.Errorf("output last = %v, want %v", got, want)
 	}
-	for _, s := range res.Steps {
+	// The result is a summary; the steps are in the progress query.
+	if res.Summary == nil || res.Summary.States[StepDone] != len(p.Steps) || len(res.Steps) != 0 ||
+		res.Summary.WorkflowID != wfID || res.Summary.PlanSHA256 != request(p).PlanSHA256 || !strings.Contains(res.Summary.Where, "topoflow status "+wfID) {
+		t.Errorf("result summary %+v (steps %d), want %d done steps of %s and where to look", res.Summary, len(res.Steps), len(p.Steps), wfID)
+	}
+	for _, s := range queryProgress(t, env).Steps {
 		if s.State != StepDone || s.Attempts != 1 {
 			t.Errorf("step %s: state %s attempts %d, want done after 1", s.ID, s.State, s.Attempts)
 		}

@@ -66,12 +66,11 @@ func TestRecordProbeHistories(t *testing.T) {
 	{
 		name := "probe-route"
 		run := e.start(named(mkPlan(plan.FailRollback, probeStep("routed", "client-a"), probeStep("unrouted", "client-b", "routed")), name))
-		var res Result
-		if err := run.Get(ctx, &res); err != nil {
+		if err := run.Get(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]any{}
-		for _, st := range res.Steps {
+		for _, st := range e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseDone }).Steps {
 			got[st.ID] = st.Outputs["taskQueue"]
 		}
 		if got["routed"] != "topoflow-record-probe" || got["unrouted"] != "topoflow-record" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
@@ -44,10 +46,13 @@ func temporalBinary() string {
 	if p := os.Getenv("TOPOFLOW_TEMPORAL"); p != "" {
 		return p
 	}
+	if p := os.Getenv("TOPOFLOW_TEMPORAL_BIN"); p != "" {
+		return p
+	}
 	return filepath.Join("..", ".tools", "bin", "temporal")
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,8 +62,9 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// devServer starts `temporal server start-dev` and returns a connected client.
-func devServer(t *testing.T) client.Client {
+// devServer starts `temporal server start-dev` (with extra arguments) and
+// returns a connected client.
+func devServer(t testing.TB, extra ...string) client.Client {
 	t.Helper()
 	bin := temporalBinary()
 	if _, err := os.Stat(bin); err != nil {
@@ -71,6 +77,7 @@ func devServer(t *testing.T) client.Client {
 		args = append(args, "--search-attribute", sa+"=Keyword")
 	}
 	args = append(args, "--search-attribute", SAAwaiting.GetName()+"=KeywordList")
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -83,7 +90,8 @@ func devServer(t *testing.T) client.Client {
 	var c client.Client
 	var err error
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-		c, err = client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)})
+		c, err = client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port),
+			Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))})
 		if err == nil {
 			if _, err = c.CheckHealth(context.Background(), &client.CheckHealthRequest{}); err == nil {
 				break
@@ -98,7 +106,7 @@ func devServer(t *testing.T) client.Client {
 	return c
 }
 
-func saveHistory(t *testing.T, c client.Client, workflowID, name string) *historypb.History {
+func saveHistory(t testing.TB, c client.Client, workflowID, name string) *historypb.History {
 	t.Helper()
 	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
 	h := &historypb.History{}
@@ -617,6 +625,46 @@ func TestRecordHistories(t *testing.T) {
 		rec.statuses = nil
 		rec.mu.Unlock()
 		saveHistory(t, c, gid, "day2-drift-grant")
+	}
+
+	// The scheduler (schedulerChange): a chain, a diamond (two steps ready at
+	// once, started in plan order) and fan-outs, one without a concurrency
+	// (fanoutBoundChange: the default bound applies).
+	{
+		diamond := named(mkPlan(plan.FailRollback, create("a"), create("b", "a"), create("c", "a"), create("d", "b", "c")), "sched-diamond")
+		for _, p := range []plan.Plan{
+			named(mkPlan(plan.FailRollback, create("s1"), create("s2", "s1"), create("s3", "s2")), "sched-chain-3"),
+			diamond,
+			named(mkPlan(plan.FailRollback, brokers(4), fanout(2)), "sched-fanout"),
+			named(mkPlan(plan.FailRollback, brokers(4), fanout(0)), "sched-fanout-default"),
+		} {
+			if err := e.start(p).Get(ctx, nil); err != nil {
+				t.Fatalf("%s: %v", p.Source.Name, err)
+			}
+			saveHistory(t, c, id(p.Source.Name), p.Source.Name)
+		}
+	}
+
+	// Waits that hold no worker slot (slotFreeWaitChange): a poll interval of
+	// a minute, 1 and 3 polls, the same events.
+	{
+		rec.statuses = func(call plan.Call, n int) (string, error) {
+			if want := int(call.Inputs["polls"].(float64)); n < want {
+				return "CREATING", nil
+			}
+			return "ACTIVE", nil
+		}
+		for _, polls := range []int{1, 3} {
+			name := fmt.Sprintf("slotfree-wait-%d", polls)
+			p := named(waitPlan(), name)
+			p.Steps[0].Wait.PollInterval = plan.D(SlotFreePollInterval)
+			p.Steps[0].Inputs["polls"] = plan.Lit(polls)
+			if err := e.start(p).Get(ctx, nil); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			saveHistory(t, c, id(name), name)
+		}
+		rec.statuses = nil
 	}
 
 	// A workflow started twice with the same spec attaches to the running one;

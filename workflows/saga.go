@@ -101,7 +101,7 @@ func (r *interp) rollback() error {
 		msg += fmt.Sprintf("; %d compensation(s) failed, left behind: %s", len(r.leaks), strings.Join(res, "; "))
 	}
 	r.refresh(phase)
-	return temporal.NewNonRetryableApplicationError(msg, errType, nil, r.progress())
+	return temporal.NewNonRetryableApplicationError(msg, errType, nil, r.failureProgress())
 }
 
 // compensate runs one compensation and, if it has one, its follow-up wait.

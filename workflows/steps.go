@@ -92,8 +92,11 @@ type waitFailure struct {
 
 // wait runs the generic wait activity and reports the last observed status.
 func (r *interp) wait(ctx workflow.Context, title string, call plan.Call, c plan.Wait, observe func(string)) (plan.Outputs, error) {
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, r.waitOptions(title, c)), plan.ActionWait,
-		plan.WaitCall{Call: call, Contract: c})
+	wc, ao := plan.WaitCall{Call: call, Contract: c}, r.waitOptions(title, c)
+	if r.pollsWithoutSlot(ctx, c) {
+		wc.Poll, ao = true, pollWaitOptions(title, c) // pollwait.go
+	}
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), plan.ActionWait, wc)
 	var out plan.Outputs
 	err := f.Get(ctx, &out)
 	if err != nil {

@@ -39,6 +39,10 @@ func (r *interp) refresh(fixed string) {
 		r.lastUpsertAwaiting = awaiting
 	}
 	r.awaiting = awaiting
+	if r.sched != nil {
+		r.markDetails() // rendered once per pass (scheduler.go)
+		return
+	}
 	workflow.SetCurrentDetails(r.root, r.detailsMarkdown())
 }
 

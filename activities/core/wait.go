@@ -160,6 +160,20 @@ func (w *Waiter) Wait(ctx context.Context, wc plan.WaitCall) (plan.Outputs, erro
 					wc.Call.Action, c.Target, c.Timeout, pr.LastStatus, pr.Polls),
 				plan.ErrWaitTimeout, nil, WaitFailure{LastStatus: pr.LastStatus, Polls: pr.Polls})
 		}
+		if wc.Poll {
+			// One poll per attempt: the retry policy is the poller, and the
+			// heartbeat details (kept by Temporal across attempts) carry the
+			// polls, the consecutive targets and the deadline.
+			// https://docs.temporal.io/develop/go/failure-detection (infrequent polling)
+			return nil, temporal.NewApplicationErrorWithOptions(
+				fmt.Sprintf("wait on %s: status %q after %d polls, next poll in %s", wc.Call.Action, pr.LastStatus, pr.Polls, c.PollInterval),
+				plan.ErrWaitPending, temporal.ApplicationErrorOptions{
+					// Expected between polls: not logged as an error, no failure metric.
+					Category:       temporal.ApplicationErrorCategoryBenign,
+					NextRetryDelay: c.PollInterval.Std(),
+					Details:        []any{WaitFailure{LastStatus: pr.LastStatus, Polls: pr.Polls}},
+				})
+		}
 		for left := c.PollInterval.Std(); left > 0; left -= maxSleepChunk {
 			if err := sleep(ctx, min(left, maxSleepChunk)); err != nil {
 				return nil, fmt.Errorf("wait on %s: %w", wc.Call.Action, err)

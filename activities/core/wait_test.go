@@ -148,3 +148,64 @@ func TestWaitResumesFromHeartbeat(t *testing.T) {
 		t.Errorf("details %+v (%v), want 60 polls, last creating", d, err)
 	}
 }
+
+// TestPollingWait: a polling wait (WaitCall.Poll) polls once per attempt:
+// a pending status fails the attempt with the retryable ErrWaitPending,
+// asking for the next attempt after the poll interval; the target, a failure
+// state and the deadline (carried by the heartbeat details across attempts)
+// end it as the heartbeating loop does.
+func TestPollingWait(t *testing.T) {
+	contract := plan.Wait{Pending: []string{"creating"}, Target: []string{"accepted"}, Failure: []string{"rejected"},
+		PollInterval: plan.D(time.Minute), Timeout: plan.D(time.Hour)}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		status    string
+		progress  *WaitProgress // heartbeat details of the previous attempt
+		wantType  string        // "" means done
+		wantRetry bool
+		wantPolls int
+	}{
+		{name: "target", status: "accepted"},
+		{name: "pending", status: "creating", wantType: plan.ErrWaitPending, wantRetry: true, wantPolls: 1},
+		{name: "pending-again", status: "creating", progress: &WaitProgress{Polls: 7, Deadline: start.Add(time.Hour)}, wantType: plan.ErrWaitPending, wantRetry: true, wantPolls: 8},
+		{name: "failure", status: "rejected", wantType: plan.ErrWaitFailed, wantPolls: 1},
+		{name: "deadline", status: "creating", progress: &WaitProgress{Polls: 59, Deadline: start.Add(30 * time.Second)}, wantType: plan.ErrWaitTimeout, wantPolls: 60},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := activities.NewRegistry()
+			sc := &script{steps: []func() (plan.Outputs, error){status(tc.status)}}
+			reg.Add("read", sc.fn)
+			slept := time.Duration(0)
+			w := &Waiter{Registry: reg, Now: func() time.Time { return start },
+				Sleep: func(ctx context.Context, d time.Duration) error { slept += d; return nil }}
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestActivityEnvironment()
+			env.RegisterActivityWithOptions(w.Wait, activity.RegisterOptions{Name: plan.ActionWait})
+			if tc.progress != nil {
+				env.SetHeartbeatDetails(*tc.progress)
+			}
+			_, err := env.ExecuteActivity(plan.ActionWait, plan.WaitCall{Call: plan.Call{Action: "read"}, Contract: contract, Poll: true})
+			if sc.n != 1 || slept != 0 {
+				t.Errorf("%d polls and %s slept in one attempt, want 1 poll and no sleep", sc.n, slept)
+			}
+			if tc.wantType == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ae *temporal.ApplicationError
+			if !errors.As(err, &ae) || ae.Type() != tc.wantType || ae.NonRetryable() == tc.wantRetry {
+				t.Fatalf("error %v, want %s (retryable %v)", err, tc.wantType, tc.wantRetry)
+			}
+			if tc.wantRetry && ae.NextRetryDelay() != time.Minute {
+				t.Errorf("next retry in %s, want the poll interval", ae.NextRetryDelay())
+			}
+			var d WaitFailure
+			if err := ae.Details(&d); err != nil || d.Polls != tc.wantPolls || d.LastStatus != tc.status {
+				t.Errorf("details %+v (%v), want %d polls, last %s", d, err, tc.wantPolls, tc.status)
+			}
+		})
+	}
+}

@@ -1,0 +1,176 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// Continue-as-new (workflows started since schedulerChange; a run that
+// hands over records continueAsNewChange).
+//
+// Temporal bounds a run's history (51,200 events, 50 MB) and suggests
+// continuing as new well before (workflow.GetInfo(ctx).
+// GetContinueAsNewSuggested). When it does, the scheduler stops starting
+// steps and fan-out items, lets the running ones settle, waits until every
+// Update handler has finished and every received Signal was handled, and
+// continues as new with the same plan and a Resume: the steps' and items'
+// states, outputs and resolved inputs, the saga stack (what a rollback
+// compensates, in order), the audit trail and the accepted signed
+// statements. The new run starts where the last one stopped, under the same
+// workflow ID (so signals, Updates and the lock workflows' grants keep
+// reaching it). It hands over only at such a quiet point: never while a
+// gate or a parked step waits for people or a lock span holds keys (those
+// wait for the decision or the release, then hand over), and never during
+// a rollback.
+const continueAsNewChange = "topoflow-continue-as-new"
+
+// Resume is what a request carries into its next run.
+type Resume struct {
+	// Runs counts the runs before this one.
+	Runs  int          `json:"runs"`
+	Steps []ResumeStep `json:"steps"`
+	// Done is the saga stack, oldest first.
+	Done        []ResumeDone   `json:"done,omitempty"`
+	Audit       []AuditEntry   `json:"audit,omitempty"`
+	AuditFolded map[string]int `json:"auditFolded,omitempty"`
+	FoldedN     int            `json:"foldedN,omitempty"`
+	// Used holds the hashes of signed statements already accepted.
+	Used []string `json:"used,omitempty"`
+}
+
+// ResumeStep is one step's state.
+type ResumeStep struct {
+	State      string         `json:"state"`
+	Attempts   int            `json:"attempts,omitempty"`
+	Outputs    plan.Outputs   `json:"outputs,omitempty"`
+	Inputs     map[string]any `json:"inputs,omitempty"`
+	Overrides  map[string]any `json:"overrides,omitempty"`
+	Keys       []string       `json:"keys,omitempty"`
+	Started    time.Time      `json:"started,omitempty"`
+	Ended      time.Time      `json:"ended,omitempty"`
+	ItemsReady bool           `json:"itemsReady,omitempty"`
+	Items      []ResumeItem   `json:"items,omitempty"`
+}
+
+// ResumeItem is one fan-out item's state.
+type ResumeItem struct {
+	Key     string         `json:"key"`
+	Value   any            `json:"value"`
+	State   string         `json:"state"`
+	Inputs  map[string]any `json:"inputs,omitempty"`
+	Outputs plan.Outputs   `json:"outputs,omitempty"`
+	Keys    []string       `json:"keys,omitempty"`
+}
+
+// ResumeDone is one entry of the saga stack: a step, or an item of it (-1 for none).
+type ResumeDone struct {
+	Step    int            `json:"step"`
+	Item    int            `json:"item"`
+	Inputs  map[string]any `json:"inputs,omitempty"`
+	Outputs plan.Outputs   `json:"outputs,omitempty"`
+	Keys    []string       `json:"keys,omitempty"`
+}
+
+// errPaused ends a fan-out attempt that stopped starting items for a
+// hand-over; the step resumes in the next run.
+var errPaused = errors.New("paused to continue as new")
+
+// handOverSuggested reports whether the scheduler should stop starting work
+// to continue as new (Temporal suggests it and the request runs forward).
+func (r *interp) handOverSuggested() bool {
+	return r.sched != nil && r.stop == nil && workflow.GetInfo(r.root).GetContinueAsNewSuggested()
+}
+
+// quiet reports whether the run can hand over now: nothing runs, no
+// handler is running, no signal is waiting to be handled, no lock key is held.
+func (r *interp) quiet() bool {
+	if r.sched.live > 0 || !workflow.AllHandlersFinished(r.root) {
+		return false
+	}
+	for _, name := range []string{UpdateApprove, UpdateReject, UpdateComplete, UpdateRetry, UpdateSkip, UpdateRollback, UpdateAbort, SignalRefreshTrust} {
+		if workflow.GetSignalChannel(r.root, name).Len() > 0 {
+			return false
+		}
+	}
+	if r.span != nil {
+		for _, k := range r.span.keys {
+			if k.held || k.acquiring {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// resume builds the state the next run starts from.
+func (r *interp) resume() *Resume {
+	rs := &Resume{Runs: r.runs, Audit: r.audit, AuditFolded: r.auditFolded, FoldedN: r.auditFoldedN}
+	for _, h := range sortedKeys(r.used) {
+		rs.Used = append(rs.Used, h)
+	}
+	itemIndex := map[*itemRun]int{}
+	for _, sr := range r.steps {
+		st := ResumeStep{State: sr.state, Attempts: sr.attempts, Outputs: sr.outputs, Inputs: sr.inputs,
+			Overrides: sr.overrides, Keys: sr.keys, Started: sr.started, Ended: sr.ended, ItemsReady: sr.itemsReady}
+		if st.State != StepDone && st.State != StepSkipped {
+			st.State = StepPending // a paused fan-out: its pending items run in the next run
+		}
+		for i, it := range sr.items {
+			itemIndex[it] = i
+			st.Items = append(st.Items, ResumeItem{Key: it.key, Value: it.value, State: it.state, Inputs: it.inputs, Outputs: it.outputs, Keys: it.keys})
+		}
+		rs.Steps = append(rs.Steps, st)
+	}
+	for _, c := range r.done {
+		d := ResumeDone{Step: r.sched.index[c.step], Item: -1, Inputs: c.inputs, Outputs: c.outputs, Keys: c.keys}
+		if c.item != nil {
+			d.Item = itemIndex[c.item]
+		}
+		rs.Done = append(rs.Done, d)
+	}
+	return rs
+}
+
+// restore applies a Resume to a new run (before the scheduler starts).
+func (r *interp) restore(rs *Resume) {
+	r.runs = rs.Runs
+	r.audit, r.auditFolded, r.auditFoldedN = rs.Audit, rs.AuditFolded, rs.FoldedN
+	for _, h := range rs.Used {
+		r.used[h] = true
+	}
+	for i, st := range rs.Steps {
+		if i >= len(r.steps) {
+			break
+		}
+		sr := r.steps[i]
+		sr.state, sr.attempts, sr.outputs, sr.inputs, sr.overrides, sr.keys = st.State, st.Attempts, st.Outputs, st.Inputs, st.Overrides, st.Keys
+		sr.started, sr.ended, sr.itemsReady = st.Started, st.Ended, st.ItemsReady
+		sr.finished = st.State == StepDone || st.State == StepSkipped
+		for j, it := range st.Items {
+			sr.items = append(sr.items, &itemRun{index: j, key: it.Key, value: it.Value, state: it.State, inputs: it.Inputs, outputs: it.Outputs, keys: it.Keys})
+		}
+	}
+	for _, d := range rs.Done {
+		if d.Step < 0 || d.Step >= len(r.steps) {
+			continue
+		}
+		c := completion{step: r.steps[d.Step], inputs: d.Inputs, outputs: d.Outputs, keys: d.Keys}
+		if d.Item >= 0 && d.Item < len(c.step.items) {
+			c.item = c.step.items[d.Item]
+		}
+		r.done = append(r.done, c)
+	}
+}
+
+// continueAsNew ends the run and starts the next one with the state carried.
+func (r *interp) continueAsNew() error {
+	req := r.req
+	rs := r.resume()
+	rs.Runs++
+	req.Resume = rs
+	return workflow.NewContinueAsNewError(r.root, WorkflowType, req)
+}
