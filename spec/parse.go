@@ -82,7 +82,7 @@ func Parse(file string, data []byte, opts Options) (docs []*Document, err error)
 			if derr == io.EOF {
 				break
 			}
-			errs = append(errs, yamlError(file, derr))
+			errs = append(errs, yamlError(file, data, derr))
 			break
 		}
 		if len(root.Content) == 0 || (root.Content[0].Kind == yaml.ScalarNode && root.Content[0].ShortTag() == "!!null") {
@@ -103,7 +103,13 @@ func Parse(file string, data []byte, opts Options) (docs []*Document, err error)
 	return docs, nil
 }
 
-func yamlError(file string, err error) Error {
+// yamlError positions a YAML syntax error. yaml.v3 reports a parser error at
+// the line where the enclosing block starts (its context mark: a mis-indented
+// line 22 inside a mapping opened at line 10 is "line 10: did not find
+// expected key"; go.yaml.in/yaml/v3 decode.go (*parser).fail prefers
+// context_mark over problem_mark), so the problem line is found again: the
+// first line whose inclusion makes the file fail with the same message.
+func yamlError(file string, data []byte, err error) Error {
 	var te *yaml.TypeError
 	msg := err.Error()
 	if errors.As(err, &te) && len(te.Errors) > 0 {
@@ -116,7 +122,62 @@ func yamlError(file string, err error) Error {
 		}
 		msg = m[2]
 	}
-	return Error{File: file, Line: line, Column: 1, Message: "invalid YAML: " + msg}
+	col := 1
+	if p, c, ok := problemLine(data, line, msg); ok {
+		if msg == "did not find expected key" {
+			msg += ": the indentation of this line matches no mapping above it"
+		}
+		line, col = p, c
+	}
+	return Error{File: file, Line: line, Column: col, Message: "invalid YAML: " + msg}
+}
+
+// Bounds of the search for a YAML error's line: hostile input stays cheap.
+const (
+	maxLocateBytes = 256 << 10
+	maxLocateLines = 2000
+)
+
+// problemLine returns the first line at or after from whose inclusion makes
+// the text fail to parse with the message msg, and the column of its first
+// non-blank character.
+func problemLine(data []byte, from int, msg string) (line, col int, ok bool) {
+	if len(data) > maxLocateBytes || from < 1 {
+		return 0, 0, false
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for k := from; k <= len(lines) && k < from+maxLocateLines; k++ {
+		if m := yamlFailure(bytes.Join(lines[:k], nil)); m == msg {
+			text := lines[k-1]
+			return k, len(text) - len(bytes.TrimLeft(text, " \t")) + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+// yamlFailure returns the message (without position) of the first syntax
+// error of data, or "".
+func yamlFailure(data []byte) (msg string) {
+	defer func() {
+		if recover() != nil {
+			msg = ""
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == io.EOF {
+			return ""
+		}
+		if err != nil {
+			s := err.Error()
+			if m := yamlLine.FindStringSubmatch(s); m != nil {
+				s = m[2]
+			}
+			return s
+		}
+	}
 }
 
 // decodeDocument decodes one document node; it returns nil when the document
