@@ -27,6 +27,9 @@ type Options struct {
 	// AzureTenant, if set, returns an Azure account's tenant ID ("" if
 	// unknown): VNet peering across tenants is refused.
 	AzureTenant func(name string) string
+	// AWSAccountID, if set, returns an AWS account's 12-digit ID ("" if
+	// unknown): security-group references across accounts must name it.
+	AWSAccountID func(name string) string
 }
 
 // maxFileSize bounds a spec file.

@@ -73,6 +73,12 @@ func accountOptions(reg *accounts.Registry) spec.Options {
 			}
 			return ""
 		},
+		AWSAccountID: func(name string) string {
+			if a, ok := reg.Get(name); ok && a.AWS != nil {
+				return a.AWS.AccountID
+			}
+			return ""
+		},
 	}
 }
 
