@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -132,6 +133,44 @@ func TestClientSecurityGroupIsReferenced(t *testing.T) {
 			}
 			if p.Step("wait-peering-active") != nil && !dependsOn(p, "open-security-group", "wait-peering-active") {
 				t.Error("the group is referenced before the peering is active")
+			}
+		})
+	}
+}
+
+// TestPlanProblemsOfWorkflowStepsArePositioned: a plan.Check problem of a
+// Workflow step is the user's, reported at the step's key, not as a
+// "compiler bug" at the document's start; other problems stay compiler bugs.
+func TestPlanProblemsOfWorkflowStepsArePositioned(t *testing.T) {
+	src := "apiVersion: topoflow.io/v1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  steps:\n" +
+		"  - id: a\n    action: manual\n    gate: {who: [ops@example.com]}\n" +
+		"  - id: b\n    action: huawei.dms.showInstance\n    account: hw-kafka-owner\n    dependsOn: [a]\n    inputs: {instanceId: i}\n" +
+		"    wait: {target: [RUNNING]}\n"
+	docs, err := spec.Parse("w.yaml", []byte(src), options(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"wait of step b", errors.Join(errors.New(`step "b": wait: timeout must be positive`)), `w.yaml:14:5: step "b": wait: timeout must be positive`},
+		{"step a", errors.Join(errors.New(`step "a": gate lists nobody who may act`)), `w.yaml:8:5: step "a": gate lists nobody who may act`},
+		{"step of no spec step", errors.Join(errors.New(`step "zz": no action`)), ""},
+		{"plan-level", errors.Join(errors.New(`plan onFailure is "x"`)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := stepErrors(docs[0], tt.err)
+			if tt.want == "" {
+				if got != nil {
+					t.Errorf("got %v, want a compiler bug (nil)", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Error() != tt.want {
+				t.Errorf("got %v, want %s", got, tt.want)
 			}
 		})
 	}

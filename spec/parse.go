@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -135,27 +136,33 @@ func yamlError(file string, data []byte, err error) Error {
 	return Error{File: file, Line: line, Column: col, Message: "invalid YAML: " + msg}
 }
 
-// Bounds of the search for a YAML error's line: hostile input stays cheap.
-const (
-	maxLocateBytes = 256 << 10
-	maxLocateLines = 2000
-)
+// maxLocateBytes bounds the search for a YAML error's line: hostile input stays cheap.
+const maxLocateBytes = 1 << 20
 
 // problemLine returns the first line at or after from whose inclusion makes
 // the text fail to parse with the message msg, and the column of its first
-// non-blank character.
+// non-blank character. Once the offending line is in, every longer prefix
+// fails with the same message, so a binary search finds it in a few parses.
 func problemLine(data []byte, from int, msg string) (line, col int, ok bool) {
 	if len(data) > maxLocateBytes || from < 1 {
 		return 0, 0, false
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	for k := from; k <= len(lines) && k < from+maxLocateLines; k++ {
-		if m := yamlFailure(bytes.Join(lines[:k], nil)); m == msg {
-			text := lines[k-1]
-			return k, len(text) - len(bytes.TrimLeft(text, " \t")) + 1, true
+	fails := func(k int) bool { return yamlFailure(bytes.Join(lines[:k], nil)) == msg }
+	lo, hi := from, len(lines)
+	if lo > hi || !fails(hi) {
+		return 0, 0, false
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
-	return 0, 0, false
+	text := lines[lo-1]
+	return lo, len(text) - len(bytes.TrimLeft(text, " ")) + 1, true
 }
 
 // yamlFailure returns the message (without position) of the first syntax
@@ -247,7 +254,34 @@ func decodeDocument(file string, index int, n *yaml.Node, opts Options, errs *Er
 		return nil
 	}
 	doc.SHA256 = sum
+	doc.keys = make(map[string][2]int, len(d.keys))
+	for p, k := range d.keys {
+		doc.keys[p] = [2]int{k.Line, k.Column}
+	}
+	for p, n := range d.nodes {
+		if _, ok := doc.keys[p]; !ok {
+			doc.keys[p] = [2]int{n.Line, n.Column}
+		}
+	}
 	return doc
+}
+
+// ErrorAt returns a positioned error at the key of path (e.g.
+// spec.steps[2].wait), or at its nearest ancestor, or at the document.
+func (doc *Document) ErrorAt(path, format string, a ...any) Error {
+	e := Error{File: doc.File, Line: doc.Line, Column: doc.Column, Message: fmt.Sprintf(format, a...)}
+	for p := path; p != ""; {
+		if pos, ok := doc.keys[p]; ok {
+			e.Line, e.Column = pos[0], pos[1]
+			break
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return e
 }
 
 // canonicalSHA hashes the document's plain form (sorted keys).

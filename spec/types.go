@@ -58,6 +58,8 @@ type Document struct {
 	SHA256 string `json:"-"`
 	// Raw is the `spec` section as plain JSON-like data (what expressions read as `spec`).
 	Raw map[string]any `json:"-"`
+	// keys holds the position of every key, by path (spec.steps[0].id).
+	keys map[string][2]int
 
 	Header
 	// KafkaAccess is set when Kind is KafkaAccess.
