@@ -185,12 +185,7 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 		}
 	} else {
 		fmt.Fprintf(out, "\nRequest %s succeeded.\n", id)
-		if len(res.Outputs) > 0 {
-			fmt.Fprintln(out, "Outputs")
-			for _, k := range sortedKeysOf(res.Outputs) {
-				fmt.Fprintf(out, "  %s: %v\n", k, res.Outputs[k])
-			}
-		}
+		printOutputs(out, res.Outputs)
 		if res.UIURL != "" {
 			fmt.Fprintf(out, "Web UI    %s\n", res.UIURL)
 		}

@@ -311,10 +311,8 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
 		}
 	}
 	if len(p.Outputs) > 0 {
-		fmt.Fprintln(w, "\nOutputs")
-		for _, k := range sortedKeysOf(p.Outputs) {
-			fmt.Fprintf(w, "  %s: %v\n", k, p.Outputs[k])
-		}
+		fmt.Fprintln(w)
+		printOutputs(w, p.Outputs)
 	}
 	if len(p.Leaked) > 0 {
 		fmt.Fprintln(w, "\nLeaked resources (compensation kept failing; clean up by hand)")
