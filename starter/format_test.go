@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+
+	"github.com/topoflow/topoflow/workflows"
 )
 
 // TestOutputsForPeople: bootstrap lists are comma-joined and broker maps one
@@ -35,5 +38,17 @@ func TestOutputsForPeople(t *testing.T) {
 		if got := formatValue(tt.in); got != tt.want {
 			t.Errorf("formatValue(%#v) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestStepDetailKeepsTheWholeError: a cloud's error is shown whole, on one
+// line (it was cut at 117 bytes, mid-sentence).
+func TestStepDetailKeepsTheWholeError(t *testing.T) {
+	msg := "huawei.vpcep.createEndpoint: create endpoint for service 4f1a0c3e-0000-4000-8000-00000000b001 as hw-client-b: " +
+		"HTTP 403 EndPoint.2012: the domain is not in the whitelist of endpoint service 6b2f7e4a-0000-4000-8000-00000000a010\nin region cn-north-4"
+	got := stepDetail(workflows.StepProgress{State: workflows.StepParked, LastError: msg})
+	want := "error: " + strings.Join(strings.Fields(msg), " ")
+	if got != want {
+		t.Errorf("detail %q, want %q", got, want)
 	}
 }
