@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/topoflow/topoflow/workflows"
 )
 
 // Rendering of request values for people: lists comma-joined, maps one
@@ -93,4 +95,63 @@ func mapKeys(m map[string]any) []string {
 		})
 	}
 	return keys
+}
+
+// labelItems names fan-out items by the broker they stand for: an item key
+// that is a field of a broker listed in some step's outputs (Huawei's port
+// IDs, from discover) reads "broker <id> (<address>)" in what the steps
+// observe and in their errors.
+func labelItems(p *workflows.Progress) {
+	labels := map[string]string{}
+	for _, s := range p.Steps {
+		for _, v := range s.Outputs {
+			list, ok := v.([]any)
+			if !ok {
+				continue
+			}
+			for _, e := range list {
+				m, ok := e.(map[string]any)
+				if !ok {
+					continue
+				}
+				id, hasID := m["id"]
+				if !hasID {
+					id, hasID = m["brokerId"]
+				}
+				if !hasID {
+					continue
+				}
+				label := "broker " + formatValue(id)
+				for _, f := range []string{"listenerIp", "ip", "host"} {
+					if a, ok := m[f].(string); ok && a != "" {
+						label += " (" + a + ")"
+						break
+					}
+				}
+				for _, f := range []string{"portId"} {
+					if k, ok := m[f].(string); ok && k != "" {
+						labels[k] = label
+					}
+				}
+			}
+		}
+	}
+	if len(labels) == 0 {
+		return
+	}
+	relabel := func(s string) string {
+		for k, l := range labels {
+			s = strings.ReplaceAll(s, k+": ", l+": ")
+		}
+		return s
+	}
+	for i := range p.Steps {
+		p.Steps[i].Observed = relabel(p.Steps[i].Observed)
+		p.Steps[i].LastError = relabel(p.Steps[i].LastError)
+	}
+	for i := range p.Leaked {
+		if l, ok := labels[p.Leaked[i].Item]; ok {
+			p.Leaked[i].Item = l
+		}
+	}
 }

@@ -52,3 +52,21 @@ func TestStepDetailKeepsTheWholeError(t *testing.T) {
 		t.Errorf("detail %q, want %q", got, want)
 	}
 }
+
+// TestItemsAreNamedByBroker: Huawei fan-outs are keyed by port ID; what
+// their items observe and their errors name the broker and its address.
+func TestItemsAreNamedByBroker(t *testing.T) {
+	p := workflows.Progress{Steps: []workflows.StepProgress{
+		{ID: "discover", State: workflows.StepDone, Outputs: map[string]any{"brokers": []any{
+			map[string]any{"id": float64(0), "listenerIp": "192.168.0.11", "portId": "port-a"},
+			map[string]any{"id": float64(1), "listenerIp": "192.168.0.12", "portId": "port-b"},
+		}}},
+		{ID: "wait-endpoint-service", State: workflows.StepRunning, Observed: "port-a: available; port-b: creating",
+			LastError: "port-b: HTTP 500"},
+	}}
+	labelItems(&p)
+	s := p.Steps[1]
+	if s.Observed != "broker 0 (192.168.0.11): available; broker 1 (192.168.0.12): creating" || s.LastError != "broker 1 (192.168.0.12): HTTP 500" {
+		t.Errorf("observed %q, error %q", s.Observed, s.LastError)
+	}
+}
