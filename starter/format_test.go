@@ -70,3 +70,19 @@ func TestItemsAreNamedByBroker(t *testing.T) {
 		t.Errorf("observed %q, error %q", s.Observed, s.LastError)
 	}
 }
+
+// TestNextHintOfAFailedCompensation: a step parked because its compensation
+// failed is retried (the compensation runs again) or skipped, not rolled back.
+func TestNextHintOfAFailedCompensation(t *testing.T) {
+	p := workflows.Progress{Phase: workflows.PhaseParked,
+		Steps:  []workflows.StepProgress{{ID: "open-security-group", State: workflows.StepParked}},
+		Leaked: []workflows.Leak{{Step: "open-security-group", Error: "HTTP 403"}}}
+	if got := nextHint("id", p); !strings.Contains(got, "topoflow retry id --step open-security-group (runs its compensation again)") || strings.Contains(got, "rollback") {
+		t.Errorf("hint %q", got)
+	}
+	var b bytes.Buffer
+	printStatus(&b, "id", "Running", "", p, nil)
+	if !strings.Contains(b.String(), "Compensations that failed (retry a step once the cause is fixed") {
+		t.Errorf("status:\n%s", b.String())
+	}
+}

@@ -323,7 +323,11 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress, ext
 		printOutputs(w, p.Outputs)
 	}
 	if len(p.Leaked) > 0 {
-		fmt.Fprintln(w, "\nLeaked resources (compensation kept failing; clean up by hand)")
+		if p.Phase == workflows.PhaseParked {
+			fmt.Fprintln(w, "\nCompensations that failed (retry a step once the cause is fixed, or skip it to leave the resource behind)")
+		} else {
+			fmt.Fprintln(w, "\nLeaked resources (compensation kept failing; clean up by hand)")
+		}
 		for _, l := range p.Leaked {
 			fmt.Fprintf(w, "  %s %s %s: %s\n", l.Step, l.Action, l.Resource, l.Error)
 		}
@@ -423,9 +427,22 @@ func nextHint(id string, p workflows.Progress) string {
 			return fmt.Sprintf("topoflow approve %s --step %s --as %s   (or reject)", id, s.ID, who)
 		case s.State == workflows.StepWaiting && s.Action == "manual":
 			return fmt.Sprintf("topoflow complete %s --step %s --as %s", id, s.ID, who)
+		case s.State == workflows.StepParked && leaked(p, s.ID):
+			return fmt.Sprintf("topoflow retry %s --step %s (runs its compensation again), or topoflow skip %s --step %s --reason R (leaves it behind)", id, s.ID, id, s.ID)
 		case s.State == workflows.StepParked:
 			return fmt.Sprintf("topoflow retry|skip %s --step %s, or topoflow rollback|abort %s", id, s.ID, id)
 		}
 	}
 	return ""
+}
+
+// leaked reports whether a step's compensation failed (a parked step in
+// the rollback waits for its retry).
+func leaked(p workflows.Progress, step string) bool {
+	for _, l := range p.Leaked {
+		if l.Step == step {
+			return true
+		}
+	}
+	return false
 }
