@@ -276,6 +276,7 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 		case err := <-done:
 			// One last look, so the final states are shown.
 			if p, qerr := queryProgress(context.WithoutCancel(ctx), c, run.GetID()); qerr == nil {
+				labelItems(&p)
 				last = p
 				report(p)
 			} else if err == nil {

@@ -306,8 +306,14 @@ func printGates(w io.Writer, id string, p workflows.Progress, pl *plan.Plan, now
 		}
 		if g.Instructions != "" {
 			fmt.Fprintln(w, "  Instructions")
-			for _, l := range strings.Split(strings.TrimSpace(g.Instructions), "\n") {
-				fmt.Fprintln(w, "    "+l)
+			for _, para := range strings.Split(strings.TrimSpace(g.Instructions), "\n") {
+				if strings.TrimSpace(para) == "" {
+					fmt.Fprintln(w)
+					continue
+				}
+				for _, l := range wrap(para, narrowWidth-4) {
+					fmt.Fprintln(w, "    "+l)
+				}
 			}
 		}
 		actor := "IDENTITY"
