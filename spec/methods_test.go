@@ -68,3 +68,24 @@ func TestNoKeyIsSilentlyIgnored(t *testing.T) {
 		})
 	}
 }
+
+// TestGateStepsTakeNoActionKeys: keys of action steps that a gate would drop
+// are errors at their position.
+func TestGateStepsTakeNoActionKeys(t *testing.T) {
+	src := workflowHead + "  steps:\n  - id: ok\n    action: approval\n    gate: {who: [a@example.com]}\n" +
+		"    retry: {maximumAttempts: 3}\n    timeout: 1h\n    wait: {target: [x]}\n    locks: [k]\n"
+	_, err := Parse("t.yaml", []byte(src), registryOptions(t))
+	want := []string{
+		"t.yaml:9:5: retry is not used by approval steps (a gate is not retried); remove it",
+		"t.yaml:10:5: timeout is not used by approval steps (gate.deadline bounds the wait); remove it",
+		"t.yaml:11:5: wait is not used by approval steps (a gate waits for people); remove it",
+		"t.yaml:12:5: locks is not used by approval steps (a gate holds no lock); remove it",
+	}
+	var got []string
+	for _, e := range Errors(err) {
+		got = append(got, e.Error())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

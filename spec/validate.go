@@ -360,6 +360,18 @@ func (v *validator) step(w *Workflow, i int, ids map[string]int, names []string)
 	if isGate && st.Account != "" {
 		v.d.errorf(v.key(p+".account"), "account is not used by %s steps", st.Action)
 	}
+	if isGate {
+		// Gates wait for people: these keys of action steps would be dropped.
+		for _, k := range []struct{ key, instead string }{
+			{"wait", "a gate waits for people"},
+			{"retry", "a gate is not retried"}, {"timeout", "gate.deadline bounds the wait"},
+			{"forEach", "one gate covers every item"}, {"locks", "a gate holds no lock"},
+		} {
+			if v.has(p + "." + k.key) {
+				v.d.errorf(v.key(p+"."+k.key), "%s is not used by %s steps (%s); remove it", k.key, st.Action, k.instead)
+			}
+		}
+	}
 	if desc != nil {
 		switch desc.Provider {
 		case ProviderHuawei, ProviderAWS, ProviderAzure, ProviderAmbari:
