@@ -72,8 +72,8 @@ func (v *validator) unusedKeys(s *KafkaAccess) {
 		sort.Strings(names)
 		for _, f := range fields(fieldTypeOf(section)) {
 			path := "spec." + section + "." + f.key
-			if allowed[f.key] || !v.has(path) {
-				continue
+			if allowed[f.key] || !v.has(path) || v.node(path).ShortTag() == "!!null" {
+				continue // an explicit null is the same as leaving the key out
 			}
 			reason := why[method+" "+section+"."+f.key]
 			if reason == "" {
