@@ -63,6 +63,37 @@ func (b *builder) openBrokers(s *spec.KafkaAccess, cidr string, port int, deps .
 	})
 }
 
+// clientSource names what the brokers' security group admits for the
+// client: its security group (client.securityGroupId) or its CIDR.
+func clientSource(s *spec.KafkaAccess) string {
+	if g := s.Client.SecurityGroupID; g != "" {
+		return "the client's security group " + g
+	}
+	return s.Client.CIDR
+}
+
+// openClient adds the ingress rule letting the client reach the broker port:
+// from the client's security group when the spec names one (sg-x in the
+// same account, <account ID>/sg-x across accounts: runbook 002 §4.2 and
+// §4.4; EC2 UserIdGroupPair{UserId, GroupId}, aws-sdk-go-v2
+// service/ec2/types/types.go), else from the client CIDR.
+func (b *builder) openClient(s *spec.KafkaAccess, port int, deps ...string) {
+	g := s.Client.SecurityGroupID
+	if g == "" {
+		b.openBrokers(s, s.Client.CIDR, port, deps...)
+		return
+	}
+	b.add(plan.Step{
+		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %d from the client's security group %s in the brokers' security group", port, g),
+		Action: catalog.AWSEC2AuthorizeIngress, Account: s.Kafka.Account,
+		Inputs: map[string]plan.Value{
+			"groupId": brokerSecurityGroup(s), "protocol": plan.Lit("tcp"), "port": plan.Lit(port),
+			"sourceGroup": plan.Lit(g), "description": plan.Lit(b.description(s)),
+		},
+		DependsOn: append([]string{"describe-cluster"}, deps...), Timeout: stepTimeout(s),
+	})
+}
+
 // bootstrap adds the step reading the bootstrap brokers, as account, for connectivity.
 func (b *builder) bootstrap(s *spec.KafkaAccess, account, connectivity string, deps ...string) {
 	auth, _ := mskAuth(s)
@@ -81,7 +112,18 @@ func (b *builder) awsSameVPC(s *spec.KafkaAccess) error {
 	b.summary(s)
 	_, port := mskAuth(s)
 	b.describeCluster(s, false)
-	b.openBrokers(s, s.Client.CIDR, port)
+	var deps []string
+	if s.Approval != nil {
+		b.add(plan.Step{
+			ID: "approve-access", Title: "Kafka owner approves opening the brokers' security group",
+			Action: plan.ActionApproval,
+			Gate: gate(s.Approval, fmt.Sprintf("Approve opening TCP %d of MSK cluster `%s` (account `%s`) to %s.",
+				port, s.Kafka.ClusterARN, s.Kafka.Account, clientSource(s))),
+			DependsOn: []string{"describe-cluster"},
+		})
+		deps = append(deps, "approve-access")
+	}
+	b.openClient(s, port, deps...)
 	b.bootstrap(s, s.Kafka.Account, "private", "describe-cluster")
 	b.verifyStep(s, `steps["get-bootstrap"].bootstrap`, "", "get-bootstrap", "open-security-group")
 	return nil
@@ -128,7 +170,7 @@ func (b *builder) awsPeering(s *spec.KafkaAccess) error {
 		DependsOn: []string{"create-peering"},
 	})
 	last := "wait-peering-pending"
-	if cross {
+	if cross || s.Approval != nil {
 		b.add(plan.Step{
 			ID: "approve-peering", Title: "Client account owner approves the peering",
 			Action: plan.ActionApproval,
@@ -172,7 +214,7 @@ func (b *builder) awsPeering(s *spec.KafkaAccess) error {
 		},
 		DependsOn: []string{"wait-peering-active", "create-peering"}, Timeout: timeout,
 	})
-	b.openBrokers(s, s.Client.CIDR, port, "wait-peering-active")
+	b.openClient(s, port, "wait-peering-active")
 	b.bootstrap(s, owner, "private", "describe-cluster")
 	b.verifyStep(s, `steps["get-bootstrap"].bootstrap`, "", "get-bootstrap", "open-security-group", "route-to-client", "route-to-kafka")
 	return nil
@@ -319,6 +361,17 @@ func (b *builder) awsPrivateLink(s *spec.KafkaAccess) error {
 		})
 		verifyDeps = append(verifyDeps, "open-endpoint-security-group")
 	}
+	if !acceptance && s.Approval != nil {
+		// No connection to accept: the given approval gates the endpoints themselves.
+		b.add(plan.Step{
+			ID: "approve-connection", Title: "Kafka owner approves the endpoint connections",
+			Action: plan.ActionApproval,
+			Gate: gate(s.Approval, fmt.Sprintf("Approve interface endpoints (one per broker) from account `%s` (VPC `%s`) to MSK cluster `%s` (account `%s`); they connect without acceptance (privateLink.acceptanceRequired: false).",
+				client, s.Client.VPCID, s.Kafka.ClusterARN, owner)),
+			DependsOn: []string{last},
+		})
+		last = "approve-connection"
+	}
 	b.add(plan.Step{
 		ID: "create-endpoint", Title: fmt.Sprintf("Create an interface endpoint per broker in the client VPC %s", s.Client.VPCID),
 		Action: catalog.AWSEC2CreateVpcEndpoint, Account: client, ForEach: perBroker(), Inputs: in,
@@ -401,7 +454,7 @@ func (b *builder) awsMultiVPC(s *spec.KafkaAccess) error {
 	}
 	b.describeCluster(s, true)
 	last := "describe-cluster"
-	if cross {
+	if cross || s.Approval != nil {
 		b.add(plan.Step{
 			ID: "approve-access", Title: "Kafka owner approves multi-VPC access for the client account",
 			Action: plan.ActionApproval,
@@ -502,7 +555,7 @@ func (b *builder) awsTransitGateway(s *spec.KafkaAccess) error {
 	})
 	attachment := plan.Expr(`steps["attach-vpc"].attachmentId`)
 	last := "attach-vpc"
-	if cross {
+	if cross || s.Approval != nil {
 		b.add(plan.Step{
 			ID: "approve-attachment", Title: "Transit gateway owner approves the attachment",
 			Action: plan.ActionApproval,
@@ -510,11 +563,14 @@ func (b *builder) awsTransitGateway(s *spec.KafkaAccess) error {
 				s.Kafka.VPCID, owner, t.TransitGatewayID, tgwAccount, s.Client.OnPremCIDR)),
 			DependsOn: []string{last},
 		})
+		last = "approve-attachment"
+	}
+	if cross {
 		b.add(plan.Step{
 			ID: "accept-attachment", Title: "Accept the attachment in the transit gateway account",
 			Action: catalog.AWSEC2AcceptTGWAttachment, Account: tgwAccount,
 			Inputs:    map[string]plan.Value{"attachmentId": attachment},
-			DependsOn: []string{"approve-attachment", "attach-vpc"}, Timeout: timeout,
+			DependsOn: []string{last, "attach-vpc"}, Timeout: timeout,
 		})
 		last = "accept-attachment"
 	}

@@ -48,7 +48,9 @@ func (b *builder) azureVNetPeering(s *spec.KafkaAccess) error {
 		Wait:   b.waitContract(s, catalog.AzureHDInsightGetCluster, nil),
 	})
 	last := "get-cluster"
-	if cross {
+	// A given approval always yields a gate, in one subscription too: the
+	// restart of every broker is the Kafka owner's call.
+	if cross || s.Approval != nil {
 		b.add(plan.Step{
 			ID: "approve-peering", Title: "Owners approve the VNet peering",
 			Action: plan.ActionApproval,

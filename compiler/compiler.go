@@ -49,12 +49,69 @@ func Compile(doc *spec.Document) (*plan.Plan, error) {
 	}
 	b.finish()
 	if err := b.p.Check(); err != nil {
+		if l := stepErrors(doc, err); l != nil {
+			return nil, l
+		}
 		return nil, fmt.Errorf("compile %s %q: compiled plan is inconsistent (compiler bug): %w", doc.Kind, doc.Metadata.Name, err)
 	}
 	if err := policy.Check(b.p); err != nil {
 		return nil, fmt.Errorf("compile %s %q: compiled plan breaks the gate policy the validator checks (compiler bug): %w", doc.Kind, doc.Metadata.Name, err)
 	}
 	return b.p, nil
+}
+
+// stepErrors places the plan.Check problems of a Workflow's steps at the
+// steps' keys in the spec: a Workflow's steps are the user's, so a problem
+// the validator missed is still the user's to fix, at its position. It
+// returns nil when a problem is not about a spec step (a compiler bug).
+func stepErrors(doc *spec.Document, err error) spec.ErrorList {
+	if doc.Workflow == nil {
+		return nil
+	}
+	index := map[string]int{}
+	for i, s := range doc.Workflow.Steps {
+		index[s.ID] = i
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	var out spec.ErrorList
+	for _, e := range errs {
+		m := stepProblem.FindStringSubmatch(e.Error())
+		if m == nil {
+			return nil
+		}
+		i, ok := index[m[1]]
+		if !ok {
+			return nil
+		}
+		path := fmt.Sprintf("spec.steps[%d]", i)
+		if f := stepField(m[2]); f != "" {
+			path += "." + f
+		}
+		out = append(out, doc.ErrorAt(path, "step %q: %s", m[1], m[2]))
+	}
+	out.Sort()
+	return out
+}
+
+// stepProblem matches a plan.Check problem of one step.
+var stepProblem = regexp.MustCompile(`^step "([^"]+)": (.*)$`)
+
+// stepField maps a plan.Check problem to the step key it is about.
+func stepField(msg string) string {
+	for _, f := range []struct{ prefix, key string }{
+		{"wait", "wait"}, {"forEach", "forEach"}, {"when", "when"}, {"input ", "inputs"}, {"lock", "locks"},
+		{"gate", "gate"}, {"compensation", "compensation"}, {"onFailure", "onFailure"}, {"depends", "dependsOn"},
+	} {
+		if strings.HasPrefix(msg, f.prefix) {
+			return f.key
+		}
+	}
+	return ""
 }
 
 // operatorsAndPolicy records the spec's operators and gate-policy opt-ins in the plan.
@@ -80,6 +137,9 @@ func CompileFile(path string, opts spec.Options) (*plan.Plan, error) {
 			Message: fmt.Sprintf("file holds %d spec documents; give one document per request", len(docs))}}
 	}
 	p, err := Compile(docs[0])
+	if l, ok := err.(spec.ErrorList); ok {
+		return nil, l
+	}
 	if err != nil {
 		return nil, spec.ErrorList{{File: path, Line: docs[0].Line, Column: docs[0].Column, Message: err.Error()}}
 	}
@@ -95,6 +155,10 @@ func CompileAll(paths []string, opts spec.Options) ([]*plan.Plan, error) {
 		errs = append(errs, spec.Errors(err)...)
 		for _, d := range docs {
 			p, err := Compile(d)
+			if l, ok := err.(spec.ErrorList); ok {
+				errs = append(errs, l...)
+				continue
+			}
 			if err != nil {
 				errs = append(errs, spec.Error{File: path, Line: d.Line, Column: d.Column, Message: err.Error()})
 				continue

@@ -43,7 +43,8 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 	// provider: approval_enabled true and the owner accepts each endpoint.
 	acceptance := s.VPCEndpointAcceptance()
 	approval := acceptance == spec.AcceptanceProvider
-	gated := approval || (cross && s.Approval != nil)
+	// A given approval always yields a gate, in the Kafka's account too.
+	gated := approval || s.Approval != nil
 	if o := s.VPCEndpoint; o != nil {
 		if o.Port != 0 {
 			port = o.Port
@@ -91,16 +92,23 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 		DependsOn: []string{"create-endpoint-service", "discover"},
 	})
 	last := "wait-endpoint-service"
-	if cross && gated && !approval {
+	if gated && !approval {
 		// Topoflow's own approval gate comes before the whitelist: whitelisting
-		// the client domain is what lets its endpoints connect.
+		// the client domain is what lets its endpoints connect. In the Kafka's
+		// account it comes before the endpoints are created.
+		instructions := fmt.Sprintf(
+			"Approve whitelisting account `%s` on the endpoint services of every broker of Kafka instance `%s` (account `%s`). "+
+				"Its endpoints in VPC `%s` (subnet `%s`) then connect without further acceptance (approval_enabled false, runbook 000).",
+			client, s.Kafka.InstanceID, owner, s.Client.VPCID, s.Client.SubnetID)
+		title := "Kafka owner approves connecting the client account (whitelist)"
+		if !cross {
+			instructions = fmt.Sprintf("Approve creating VPC endpoints in VPC `%s` (subnet `%s`) to every broker of Kafka instance `%s` (account `%s`).",
+				s.Client.VPCID, s.Client.SubnetID, s.Kafka.InstanceID, owner)
+			title = "Kafka owner approves the endpoints"
+		}
 		b.add(plan.Step{
-			ID: "approve-connection", Title: "Kafka owner approves connecting the client account (whitelist)",
-			Action: plan.ActionApproval,
-			Gate: gate(s.Approval, fmt.Sprintf(
-				"Approve whitelisting account `%s` on the endpoint services of every broker of Kafka instance `%s` (account `%s`). "+
-					"Its endpoints in VPC `%s` (subnet `%s`) then connect without further acceptance (approval_enabled false, runbook 000).",
-				client, s.Kafka.InstanceID, owner, s.Client.VPCID, s.Client.SubnetID)),
+			ID: "approve-connection", Title: title,
+			Action: plan.ActionApproval, Gate: gate(s.Approval, instructions),
 			DependsOn: []string{last},
 		})
 		last = "approve-connection"
@@ -258,7 +266,7 @@ func (b *builder) huaweiPeering(s *spec.KafkaAccess) error {
 		DependsOn: []string{"discover"}, Timeout: timeout,
 	})
 	last := "create-peering"
-	if cross {
+	if cross || s.Approval != nil {
 		b.add(plan.Step{
 			ID: "approve-peering", Title: "Client VPC owner approves the peering",
 			Action: plan.ActionApproval,
@@ -266,6 +274,9 @@ func (b *builder) huaweiPeering(s *spec.KafkaAccess) error {
 				s.Kafka.InstanceID, owner, s.Client.VPCID, client, s.Client.CIDR)),
 			DependsOn: []string{"create-peering"},
 		})
+		last = "approve-peering"
+	}
+	if cross {
 		b.add(plan.Step{
 			ID: "accept-peering", Title: "Accept the peering in the client account",
 			Action: catalog.HuaweiVPCAcceptPeering, Account: client,

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -27,6 +28,9 @@ type Options struct {
 	// AzureTenant, if set, returns an Azure account's tenant ID ("" if
 	// unknown): VNet peering across tenants is refused.
 	AzureTenant func(name string) string
+	// AWSAccountID, if set, returns an AWS account's 12-digit ID ("" if
+	// unknown): security-group references across accounts must name it.
+	AWSAccountID func(name string) string
 }
 
 // maxFileSize bounds a spec file.
@@ -82,7 +86,7 @@ func Parse(file string, data []byte, opts Options) (docs []*Document, err error)
 			if derr == io.EOF {
 				break
 			}
-			errs = append(errs, yamlError(file, derr))
+			errs = append(errs, yamlError(file, data, derr))
 			break
 		}
 		if len(root.Content) == 0 || (root.Content[0].Kind == yaml.ScalarNode && root.Content[0].ShortTag() == "!!null") {
@@ -103,7 +107,13 @@ func Parse(file string, data []byte, opts Options) (docs []*Document, err error)
 	return docs, nil
 }
 
-func yamlError(file string, err error) Error {
+// yamlError positions a YAML syntax error. yaml.v3 reports a parser error at
+// the line where the enclosing block starts (its context mark: a mis-indented
+// line 22 inside a mapping opened at line 10 is "line 10: did not find
+// expected key"; go.yaml.in/yaml/v3 decode.go (*parser).fail prefers
+// context_mark over problem_mark), so the problem line is found again: the
+// first line whose inclusion makes the file fail with the same message.
+func yamlError(file string, data []byte, err error) Error {
 	var te *yaml.TypeError
 	msg := err.Error()
 	if errors.As(err, &te) && len(te.Errors) > 0 {
@@ -116,7 +126,68 @@ func yamlError(file string, err error) Error {
 		}
 		msg = m[2]
 	}
-	return Error{File: file, Line: line, Column: 1, Message: "invalid YAML: " + msg}
+	col := 1
+	if p, c, ok := problemLine(data, line, msg); ok {
+		if msg == "did not find expected key" {
+			msg += ": the indentation of this line matches no mapping above it"
+		}
+		line, col = p, c
+	}
+	return Error{File: file, Line: line, Column: col, Message: "invalid YAML: " + msg}
+}
+
+// maxLocateBytes bounds the search for a YAML error's line: hostile input stays cheap.
+const maxLocateBytes = 1 << 20
+
+// problemLine returns the first line at or after from whose inclusion makes
+// the text fail to parse with the message msg, and the column of its first
+// non-blank character. Once the offending line is in, every longer prefix
+// fails with the same message, so a binary search finds it in a few parses.
+func problemLine(data []byte, from int, msg string) (line, col int, ok bool) {
+	if len(data) > maxLocateBytes || from < 1 {
+		return 0, 0, false
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	fails := func(k int) bool { return yamlFailure(bytes.Join(lines[:k], nil)) == msg }
+	lo, hi := from, len(lines)
+	if lo > hi || !fails(hi) {
+		return 0, 0, false
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	text := lines[lo-1]
+	return lo, len(text) - len(bytes.TrimLeft(text, " ")) + 1, true
+}
+
+// yamlFailure returns the message (without position) of the first syntax
+// error of data, or "".
+func yamlFailure(data []byte) (msg string) {
+	defer func() {
+		if recover() != nil {
+			msg = ""
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == io.EOF {
+			return ""
+		}
+		if err != nil {
+			s := err.Error()
+			if m := yamlLine.FindStringSubmatch(s); m != nil {
+				s = m[2]
+			}
+			return s
+		}
+	}
 }
 
 // decodeDocument decodes one document node; it returns nil when the document
@@ -183,7 +254,34 @@ func decodeDocument(file string, index int, n *yaml.Node, opts Options, errs *Er
 		return nil
 	}
 	doc.SHA256 = sum
+	doc.keys = make(map[string][2]int, len(d.keys))
+	for p, k := range d.keys {
+		doc.keys[p] = [2]int{k.Line, k.Column}
+	}
+	for p, n := range d.nodes {
+		if _, ok := doc.keys[p]; !ok {
+			doc.keys[p] = [2]int{n.Line, n.Column}
+		}
+	}
 	return doc
+}
+
+// ErrorAt returns a positioned error at the key of path (e.g.
+// spec.steps[2].wait), or at its nearest ancestor, or at the document.
+func (doc *Document) ErrorAt(path, format string, a ...any) Error {
+	e := Error{File: doc.File, Line: doc.Line, Column: doc.Column, Message: fmt.Sprintf(format, a...)}
+	for p := path; p != ""; {
+		if pos, ok := doc.keys[p]; ok {
+			e.Line, e.Column = pos[0], pos[1]
+			break
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return e
 }
 
 // canonicalSHA hashes the document's plain form (sorted keys).

@@ -28,6 +28,12 @@ func registryOptions(t testing.TB) Options {
 			return a.Provider, true
 		},
 		AccountNames: reg.Names,
+		AWSAccountID: func(n string) string {
+			if a, ok := reg.Get(n); ok && a.AWS != nil {
+				return a.AWS.AccountID
+			}
+			return ""
+		},
 	}
 }
 

@@ -58,6 +58,8 @@ type Document struct {
 	SHA256 string `json:"-"`
 	// Raw is the `spec` section as plain JSON-like data (what expressions read as `spec`).
 	Raw map[string]any `json:"-"`
+	// keys holds the position of every key, by path (spec.steps[0].id).
+	keys map[string][2]int
 
 	Header
 	// KafkaAccess is set when Kind is KafkaAccess.
@@ -135,7 +137,7 @@ type ClientNetwork struct {
 	CIDR          string   `json:"cidr,omitempty" format:"cidr" grant:"cidr" doc:"Client VPC/VNet CIDR (opened in the Kafka security group, routed through peering)."`
 	RouteTableIDs []string `json:"routeTableIds,omitempty" doc:"Client route tables that get routes to the Kafka."`
 
-	SecurityGroupID string `json:"securityGroupId,omitempty" doc:"AWS: client security group (PrivateLink endpoint)."`
+	SecurityGroupID string `json:"securityGroupId,omitempty" doc:"AWS: the clients' security group. privateLink: the endpoints' group; mskMultiVpc: the VPC connection's group; sameVpc and vpcPeering: the brokers' group admits it by reference instead of client.cidr (sg-x in the Kafka's account, <12-digit account ID>/sg-x across accounts; not across regions)."`
 	ResourceGroup   string `json:"resourceGroup,omitempty" doc:"Azure: resource group of the client VNet."`
 	VNet            string `json:"vnet,omitempty" doc:"Azure: client VNet name (e.g. the AKS VNet)."`
 

@@ -200,8 +200,9 @@ func (v *validator) kafkaAccess(s *KafkaAccess) {
 		if approval && s.Approval == nil {
 			v.d.errorf(v.node("spec"), "missing required key %q in spec: endpoint connections need the Kafka owner's approval (the client is in account %q, the Kafka in %q); list the approvers, or set vpcEndpoint.approval: false", "approval", c.Account, k.Account)
 		}
-		if !approval && s.Approval != nil {
-			v.d.errorf(v.key("spec.approval"), "approval is set but endpoint connections are accepted automatically (vpcEndpoint.approval is false or the client is in the Kafka's account); remove it or set vpcEndpoint.acceptance: provider")
+		if optOut && s.Approval != nil {
+			// A given approval always yields a gate (in the Kafka's account too); only the explicit opt-out contradicts it.
+			v.d.errorf(v.key("spec.approval"), "approval is set but vpcEndpoint.approval: false skips the approval gate; remove one of them")
 		}
 	case MethodVPCPeering:
 		v.require("spec.client.vpcId", c.VPCID == "", "the VPC to peer with")
@@ -214,7 +215,7 @@ func (v *validator) kafkaAccess(s *KafkaAccess) {
 		}
 		v.requireApproval(s, crossAccount)
 	case MethodSameVPC:
-		v.require("spec.client.cidr", c.CIDR == "", "opened in the brokers' security group")
+		v.require("spec.client.cidr", c.CIDR == "" && c.SecurityGroupID == "", "opened in the brokers' security group (or give client.securityGroupId: the clients' group)")
 		if crossAccount {
 			v.errorf("spec.client.account", "method sameVpc needs the client in the Kafka's account %q (a VPC belongs to one account); use vpcPeering, privateLink or mskMultiVpc", k.Account)
 		}
@@ -276,6 +277,9 @@ func (v *validator) kafkaAccess(s *KafkaAccess) {
 			}
 		}
 	}
+	v.unusedKeys(s)
+	v.clientSecurityGroup(s)
+	v.cidrOverlaps(s)
 	if s.Verify != nil && s.Verify.SASL != nil && s.Verify.SASL.Mechanism == "AWS_MSK_IAM" && s.Kafka.Provider != ProviderAWS {
 		v.errorf("spec.verify.sasl.mechanism", "mechanism AWS_MSK_IAM only works with provider aws")
 	}
@@ -371,6 +375,18 @@ func (v *validator) step(w *Workflow, i int, ids map[string]int, names []string)
 	}
 	if isGate && st.Account != "" {
 		v.d.errorf(v.key(p+".account"), "account is not used by %s steps", st.Action)
+	}
+	if isGate {
+		// Gates wait for people: these keys of action steps would be dropped.
+		for _, k := range []struct{ key, instead string }{
+			{"wait", "a gate waits for people"},
+			{"retry", "a gate is not retried"}, {"timeout", "gate.deadline bounds the wait"},
+			{"forEach", "one gate covers every item"}, {"locks", "a gate holds no lock"},
+		} {
+			if v.has(p + "." + k.key) {
+				v.d.errorf(v.key(p+"."+k.key), "%s is not used by %s steps (%s); remove it", k.key, st.Action, k.instead)
+			}
+		}
 	}
 	if desc != nil {
 		switch desc.Provider {

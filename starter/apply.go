@@ -36,14 +36,17 @@ pass. Applying the unchanged spec of a Done request starts nothing and says
 when it was done and with which outputs; a changed spec is refused until the
 Done request is revoked (topoflow revoke).
 
-With --wait, apply follows the request's steps live and exits 0 when it
-succeeded, 1 when it failed or was rolled back.`,
+With --wait, apply follows the request's steps live until it ends or parks,
+and exits with a status scripts can tell apart: 0 succeeded, 3 failed, 4
+rolled back, 5 parked (a step waits for an operator; the request keeps
+running), 6 --timeout passed (the request keeps running); 1 and 2 are the
+usual errors (invalid spec, refused, unreachable Temporal; usage).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runApply(cmd, args[0], f)
 		},
 	}
-	cmd.Flags().BoolVar(&f.wait, "wait", false, "follow the request's progress until it ends (exit 1 when it failed or rolled back)")
+	cmd.Flags().BoolVar(&f.wait, "wait", false, "follow the request's progress until it ends or parks (exit 0 succeeded, 3 failed, 4 rolled back, 5 parked, 6 --timeout passed)")
 	cmd.Flags().DurationVar(&f.poll, "poll", time.Second, "progress poll interval with --wait")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "with --wait, give up waiting after this long (0: no limit; the request keeps running)")
 	cmd.Flags().StringVar(&f.as, "as", "", "identity recorded as the requester (env TOPOFLOW_IDENTITY; default the login name)")
@@ -190,9 +193,13 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	}
 	final, runErr := follow(wctx, c, run, f.poll, out, globals.Output != "json")
 	if wctx.Err() != nil && ctx.Err() == nil {
-		return fmt.Errorf("gave up waiting for %s after %s; it keeps running (topoflow status %s)", id, f.timeout, id)
+		fmt.Fprintf(errw, "Error: gave up waiting for %s after %s; it keeps running (topoflow status %s)\n", id, f.timeout, id)
+		return exitCode(exitWaitTimeout)
 	}
 	res.Phase, res.Steps, res.Outputs = final.Phase, final.Steps, final.Outputs
+	if errors.Is(runErr, errParked) {
+		return reportParked(out, id, res, final)
+	}
 	if runErr != nil {
 		res.Status, res.Error = "Failed", failureMessage(runErr)
 	} else {
@@ -212,18 +219,13 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 		}
 	} else {
 		fmt.Fprintf(out, "\nRequest %s succeeded.\n", id)
-		if len(res.Outputs) > 0 {
-			fmt.Fprintln(out, "Outputs")
-			for _, k := range sortedKeysOf(res.Outputs) {
-				fmt.Fprintf(out, "  %s: %v\n", k, res.Outputs[k])
-			}
-		}
+		printOutputs(out, res.Outputs)
 		if res.UIURL != "" {
 			fmt.Fprintf(out, "Web UI    %s\n", res.UIURL)
 		}
 	}
 	if runErr != nil {
-		return exitCode(1)
+		return exitCode(waitExit(final))
 	}
 	return nil
 }
@@ -234,7 +236,9 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll time.Duration, w io.Writer, verbose bool) (workflows.Progress, error) {
 	done := make(chan error, 1)
 	var result workflows.Result
-	go func() { done <- run.Get(ctx, &result) }()
+	gctx, stopGet := context.WithCancel(ctx) // follow may return before the run ends (parked)
+	defer stopGet()
+	go func() { done <- run.Get(gctx, &result) }()
 	var last workflows.Progress
 	seen := map[string]string{}
 	lastPhase, lastHint := "", ""
@@ -284,6 +288,9 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 			last = p
 			report(p)
 			failingSince, warned = time.Time{}, false
+			if p.Phase == workflows.PhaseParked {
+				return last, errParked // an operator must act: --wait ends (exit exitParked)
+			}
 		} else if verbose && ctx.Err() == nil {
 			if failingSince.IsZero() {
 				failingSince = time.Now()
@@ -296,6 +303,7 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 		case err := <-done:
 			// One last look, so the final states are shown.
 			if p, qerr := queryProgress(context.WithoutCancel(ctx), c, run.GetID()); qerr == nil {
+				labelItems(&p)
 				last = p
 				report(p)
 			} else if err == nil {

@@ -336,7 +336,7 @@ func TestApplyWait(t *testing.T) {
 		}
 	}
 
-	// A failing step with the default policy (rollback): exit 1.
+	// A failing step with the default policy (rollback): exit exitRolledBack (it was 1 for every failure).
 	bad := writeSpec(t, "cli-wait-bad", `  policy: {allowUngated: true, reason: test action test.flaky}
   steps:
   - id: first
@@ -348,8 +348,8 @@ func TestApplyWait(t *testing.T) {
     inputs: {fail: true, msg: two}
 `)
 	code, out, _ = cli(t, "apply", bad, "--wait", "--poll", "100ms", "-o", "json")
-	if code != 1 {
-		t.Fatalf("apply --wait of a failing request: exit %d, want 1\n%s", code, out)
+	if code != exitRolledBack {
+		t.Fatalf("apply --wait of a rolled-back request: exit %d, want %d\n%s", code, exitRolledBack, out)
 	}
 	var res applyResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {

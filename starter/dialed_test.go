@@ -28,7 +28,7 @@ func TestStatusSaysWhereVerifyDialedFrom(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			printStatus(&b, "id", "Running", "", workflows.Progress{Phase: workflows.PhaseRunning, Steps: []workflows.StepProgress{tc.step}})
+			printStatus(&b, "id", "Running", "", workflows.Progress{Phase: workflows.PhaseRunning, Steps: []workflows.StepProgress{tc.step}}, nil)
 			got := b.String()
 			if tc.want == "" {
 				if strings.Contains(got, "Verification") {

@@ -18,6 +18,7 @@ import (
 // pending topoflow.wait activities (in the workflow's description) carry it
 // while it runs, keyed by the step's idempotency key.
 func mergeLiveWaits(id string, desc *workflowservice.DescribeWorkflowExecutionResponse, p *workflows.Progress) {
+	defer labelItems(p)
 	if desc == nil {
 		return
 	}

@@ -52,7 +52,10 @@ steps.<id>.data.<key>.`},
 	{use: "retry REQUEST", short: "Retry a parked step, optionally with changed inputs", update: workflows.UpdateRetry,
 		stepState: workflows.StepParked, stepRequired: true, input: true, verb: "retried",
 		long: `Retry runs a parked (failed) step again. --input key=value (or --input-json)
-replaces some of its inputs with literal values for the new attempt.`},
+replaces some of its inputs with literal values for the new attempt. During a
+rollback under onFailure park, a step whose compensation failed is parked too:
+retry runs its compensation again (once the cause, e.g. a missing permission,
+is fixed; no --input), skip leaves the resource behind.`},
 	{use: "skip REQUEST", short: "Skip a parked step and go on", update: workflows.UpdateSkip,
 		stepState: workflows.StepParked, stepRequired: true, reasonRequired: true, verb: "skipped",
 		long: `Skip marks a parked step as skipped and lets the request go on without its

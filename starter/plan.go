@@ -18,12 +18,15 @@ func init() {
 	var against string
 	cmd := &cobra.Command{
 		Use:   "plan FILE",
-		Short: "Compile a spec and show its plan (table, --output json or mermaid)",
+		Short: "Compile a spec and show its plan (table, --output wide, json or mermaid)",
 		Long: `Plan compiles the spec in FILE and prints the plan the workflow would run:
-a table of steps (step, action, depends on, waits for, compensated by), the
-canonical plan JSON (--output json; its sha256 is the plan's identity), or a
-Mermaid flowchart (--output mermaid). With --against REQUEST it compares the
-plan with what a Done request created: steps to add, change, remove or keep.`,
+a table of steps that fits 120 columns (step, action, account, whether a
+rollback undoes it, and under each waiting step what it waits for), every
+detail in one wide table (--output wide: depends on, waits for, compensated
+by), the canonical plan JSON (--output json; its sha256 is the plan's
+identity), or a Mermaid flowchart (--output mermaid). With --against
+REQUEST it compares the plan with what a Done request created: steps to add,
+change, remove or keep.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := specOptions()
@@ -71,12 +74,15 @@ func printPlan(w io.Writer, p *plan.Plan, format string) error {
 	case "mermaid":
 		_, err := io.WriteString(w, Mermaid(p))
 		return err
-	default:
+	case "wide":
 		return planTable(w, p)
+	default:
+		return planNarrow(w, p)
 	}
 }
 
-// planTable writes the plan's header and its steps as an aligned table.
+// planTable writes the plan's header and its steps as an aligned table with
+// every detail (plan -o wide).
 func planTable(w io.Writer, p *plan.Plan) error {
 	sum, err := p.Hash()
 	if err != nil {
@@ -208,4 +214,96 @@ func Mermaid(p *plan.Plan) string {
 		}
 	}
 	return b.String()
+}
+
+// narrowWidth is the width planNarrow keeps to.
+const narrowWidth = 120
+
+// planNarrow writes the plan's header and its steps in at most 120 columns:
+// step, action, account and undo on one line, what a step waits for on the
+// next (plan -o wide shows every detail in columns).
+func planNarrow(w io.Writer, p *plan.Plan) error {
+	sum, err := p.Hash()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Plan %s/%s  sha256:%s\n", p.Source.Kind, p.Source.Name, sum)
+	for _, l := range wrap(p.Summary, narrowWidth) {
+		fmt.Fprintln(w, l)
+	}
+	head := "On failure: " + string(p.OnFailure)
+	if len(p.Accounts) > 0 {
+		head += "  Accounts: " + strings.Join(p.Accounts, ", ")
+	}
+	for _, l := range wrap(head, narrowWidth) {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintln(w)
+	rows := [][]string{{"#", "STEP", "ACTION", "ACCOUNT", "UNDO"}}
+	var waits []string
+	fanout := false
+	for i, s := range p.Steps {
+		id := s.ID
+		if s.ForEach != nil {
+			id += " *"
+			fanout = true
+		}
+		undo := "-"
+		if s.Compensation != nil {
+			undo = "yes"
+		}
+		rows = append(rows, []string{fmt.Sprint(i + 1), id, s.Action, dash(s.Account), undo})
+		waits = append(waits, waitsFor(&s))
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for j, c := range r {
+			widths[j] = max(widths[j], len(c))
+		}
+	}
+	for i, r := range rows {
+		var b strings.Builder
+		for j, c := range r {
+			if j == len(r)-1 {
+				b.WriteString(c)
+			} else {
+				fmt.Fprintf(&b, "%-*s  ", widths[j], c)
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+		if i > 0 && waits[i-1] != "-" {
+			indent := strings.Repeat(" ", widths[0]+2)
+			for _, l := range wrap("waits for "+waits[i-1], narrowWidth-len(indent)-2) {
+				fmt.Fprintln(w, indent+"  "+l)
+			}
+		}
+	}
+	if fanout {
+		fmt.Fprintln(w, "\n* once per item of its list (each broker)   -o wide: dependencies and compensations")
+	} else {
+		fmt.Fprintln(w, "\n-o wide: dependencies and compensations")
+	}
+	return nil
+}
+
+// wrap breaks text into lines of at most width runes at spaces (a longer
+// word keeps its own line).
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case len([]rune(line))+1+len([]rune(word)) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -42,7 +42,7 @@ resources. The request's worker must be running to answer.`,
 			if err != nil {
 				return fmt.Errorf("describe request %s: %w", id, err)
 			}
-			p, err := queryProgress(ctx, c, id)
+			p, source, err := statusProgress(ctx, c, id, desc)
 			if err != nil {
 				return err
 			}
@@ -56,10 +56,17 @@ resources. The request's worker must be running to answer.`,
 					RunID      string `json:"runId"`
 					Status     string `json:"status"`
 					UIURL      string `json:"uiUrl,omitempty"`
+					Source     string `json:"source"`
 					workflows.Progress
-				}{id, info.GetExecution().GetRunId(), st, link, p})
+				}{id, info.GetExecution().GetRunId(), st, link, source, p})
 			}
-			printStatus(cmd.OutOrStdout(), id, st, link, p)
+			printStatus(cmd.OutOrStdout(), id, st, link, p, func(w io.Writer) {
+				gatesOf(ctx, c, id, info.GetExecution().GetRunId(), w, p)
+				if source == sourceHistory {
+					fmt.Fprintf(w, "\nNote: no worker answers on task queue %s: this progress was rebuilt from the request's\n"+
+						"search attributes and history and may lag behind (start a worker, e.g. make dev, to move it on).\n", info.GetTaskQueue())
+				}
+			})
 			return nil
 		},
 	}
@@ -273,8 +280,9 @@ func dash(s string) string {
 	return s
 }
 
-// printStatus renders a request's progress for people.
-func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
+// printStatus renders a request's progress for people; extra, if not nil,
+// adds sections before the next command.
+func printStatus(w io.Writer, id, status, link string, p workflows.Progress, extra func(io.Writer)) {
 	fmt.Fprintf(w, "Request   %s  (%s)\n", id, status)
 	phase := p.Phase
 	if len(p.Awaiting) > 0 {
@@ -317,13 +325,15 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
 		}
 	}
 	if len(p.Outputs) > 0 {
-		fmt.Fprintln(w, "\nOutputs")
-		for _, k := range sortedKeysOf(p.Outputs) {
-			fmt.Fprintf(w, "  %s: %v\n", k, p.Outputs[k])
-		}
+		fmt.Fprintln(w)
+		printOutputs(w, p.Outputs)
 	}
 	if len(p.Leaked) > 0 {
-		fmt.Fprintln(w, "\nLeaked resources (compensation kept failing; clean up by hand)")
+		if p.Phase == workflows.PhaseParked {
+			fmt.Fprintln(w, "\nCompensations that failed (retry a step once the cause is fixed, or skip it to leave the resource behind)")
+		} else {
+			fmt.Fprintln(w, "\nLeaked resources (compensation kept failing; clean up by hand)")
+		}
 		for _, l := range p.Leaked {
 			fmt.Fprintf(w, "  %s %s %s: %s\n", l.Step, l.Action, l.Resource, l.Error)
 		}
@@ -351,6 +361,9 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress) {
 			}
 			fmt.Fprintln(w, line)
 		}
+	}
+	if extra != nil {
+		extra(w)
 	}
 	if hint := nextHint(id, p); hint != "" {
 		fmt.Fprintf(w, "\nNext: %s\n", hint)
@@ -398,11 +411,9 @@ func stepDetail(s workflows.StepProgress) string {
 		parts = append(parts, "observed "+s.Observed)
 	}
 	if s.LastError != "" {
-		e := s.LastError
-		if len(e) > 120 {
-			e = e[:117] + "..."
-		}
-		parts = append(parts, "error: "+e)
+		// The whole error, on one line: a cloud's message cut short hides
+		// what to fix (it was cut at 117 bytes, often mid-resource "... in ...").
+		parts = append(parts, "error: "+strings.Join(strings.Fields(s.LastError), " "))
 	}
 	if len(parts) == 0 {
 		return "-"
@@ -422,9 +433,22 @@ func nextHint(id string, p workflows.Progress) string {
 			return fmt.Sprintf("topoflow approve %s --step %s --as %s   (or reject)", id, s.ID, who)
 		case s.State == workflows.StepWaiting && s.Action == "manual":
 			return fmt.Sprintf("topoflow complete %s --step %s --as %s", id, s.ID, who)
+		case s.State == workflows.StepParked && leaked(p, s.ID):
+			return fmt.Sprintf("topoflow retry %s --step %s (runs its compensation again), or topoflow skip %s --step %s --reason R (leaves it behind)", id, s.ID, id, s.ID)
 		case s.State == workflows.StepParked:
 			return fmt.Sprintf("topoflow retry|skip %s --step %s, or topoflow rollback|abort %s", id, s.ID, id)
 		}
 	}
 	return ""
+}
+
+// leaked reports whether a step's compensation failed (a parked step in
+// the rollback waits for its retry).
+func leaked(p workflows.Progress, step string) bool {
+	for _, l := range p.Leaked {
+		if l.Step == step {
+			return true
+		}
+	}
+	return false
 }

@@ -528,7 +528,7 @@ func TestCLISigns(t *testing.T) {
     inputs: {fail: false, msg: signed}
 `)
 	code, stdout, _ := cli(t, "apply", file, "--task-queue", w.tq, "--as", "ops", "--wait", "--timeout", "30s")
-	if code != 1 || !strings.Contains(stdout, "unsigned plan refused") || w.calls.Load() != 0 {
+	if code != exitRequestFailed || !strings.Contains(stdout, "unsigned plan refused") || w.calls.Load() != 0 { // a refused plan fails the request: exit 3 (was 1 for every failure)
 		t.Errorf("unsigned apply in strict mode: exit %d, %d steps ran, stdout %q", code, w.calls.Load(), stdout)
 	}
 	out := mustCLI(t, "apply", file, "--task-queue", w.tq, "--identity", "ops", "--ssh-key", w.files["ops"], "-o", "json")

@@ -73,6 +73,12 @@ func accountOptions(reg *accounts.Registry) spec.Options {
 			}
 			return ""
 		},
+		AWSAccountID: func(name string) string {
+			if a, ok := reg.Get(name); ok && a.AWS != nil {
+				return a.AWS.AccountID
+			}
+			return ""
+		},
 	}
 }
 
@@ -96,7 +102,11 @@ func runValidate(files []string, opts spec.Options, stdout, stderr io.Writer) er
 		}
 		for _, d := range docs {
 			if _, err := compiler.Compile(d); err != nil {
-				errs = append(errs, spec.Error{File: f, Line: d.Line, Column: d.Column, Message: err.Error()})
+				if l, ok := err.(spec.ErrorList); ok {
+					errs = append(errs, l...) // positioned user errors
+				} else {
+					errs = append(errs, spec.Error{File: f, Line: d.Line, Column: d.Column, Message: err.Error()})
+				}
 				continue
 			}
 			oks = append(oks, okDoc{f, d.Kind, d.Metadata.Name})

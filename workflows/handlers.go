@@ -372,6 +372,9 @@ func (r *interp) validateOp(name string, a OperatorAction) error {
 		if name == UpdateSkip && a.Reason == "" {
 			return fmt.Errorf("skip needs a reason")
 		}
+		if err := checkCompRetry(sr, a); err != nil {
+			return err
+		}
 		if name == UpdateRetry {
 			for _, k := range sortedKeys(a.Inputs) {
 				if _, ok := sr.s.Inputs[k]; !ok {

@@ -65,6 +65,7 @@ type stepRun struct {
 	op         *opDecision
 	finished   bool
 	keys       []string // lock keys of the last attempt (non-fan-out)
+	compParked bool     // parked because its compensation failed (compretry.go)
 }
 
 // itemRun is the state of one fan-out item.

@@ -40,6 +40,7 @@ func (r *interp) rollback() error {
 		r.span.holdForRollback(ctx)
 	}
 	compensated := map[*stepRun]bool{}
+	var failed []completion
 	for i := len(r.done) - 1; i >= 0; i-- {
 		c := r.done[i]
 		comp := c.step.s.Compensation
@@ -56,6 +57,7 @@ func (r *interp) rollback() error {
 				l.Item = c.item.key
 			}
 			r.leaks = append(r.leaks, l)
+			failed = append(failed, c)
 		}
 		if c.item != nil {
 			c.item.state = state
@@ -64,6 +66,7 @@ func (r *interp) rollback() error {
 		}
 		r.refresh("")
 	}
+	r.retryLeaks(ctx, failed) // onFailure park: an operator may retry a failed compensation
 	for _, sr := range r.steps {
 		if !sr.fanout || !compensated[sr] {
 			continue

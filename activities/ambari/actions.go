@@ -90,6 +90,11 @@ func classify(action string, err error) error {
 	if !errors.As(err, &ae) {
 		return appErr(plan.ErrUnavailable, "%s: %v", action, err)
 	}
+	if ae.Status == http.StatusNotFound && ae.NotAmbari {
+		// A configuration fault, not a missing resource nor a refused credential.
+		return appErr(plan.ErrInvalid, "%s: %v: the server answered HTTP 404 without Ambari's JSON error, so it does not serve Ambari's API: "+
+			"check the Ambari URL of the account in the account registry (a refused credential is HTTP 401/403)", action, err)
+	}
 	typ := plan.ErrUnavailable
 	switch {
 	case ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden:

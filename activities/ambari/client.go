@@ -54,6 +54,10 @@ type Error struct {
 	Message string
 	// RetryAfter is the server's Retry-After, if any.
 	RetryAfter time.Duration
+	// NotAmbari is set when the body is not Ambari's JSON error
+	// ({"status", "message"}, apache/ambari ambari-server/docs/api/v1/index.md):
+	// the server does not serve Ambari's API (a wrong URL in the registry).
+	NotAmbari bool
 }
 
 // Error implements error.
@@ -121,6 +125,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if json.Unmarshal(raw, &m) == nil && m.Message != "" {
 			e.Message = m.Message
 		} else {
+			e.NotAmbari = true
 			e.Message = strings.TrimSpace(string(raw))
 			if len(e.Message) > 200 {
 				e.Message = e.Message[:200] + "…"

@@ -285,7 +285,23 @@ func isNotFound(err error) bool {
 	case "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound", "NoSuchHostedZone", "NoSuchChange":
 		return true
 	}
-	return strings.HasSuffix(code, ".NotFound") || code == "NotFoundException" || (code == "" && httpStatus(err) == http.StatusNotFound)
+	return strings.HasSuffix(code, ".NotFound") || code == "NotFoundException"
+}
+
+// wrongEndpoint reports whether err is an HTTP 404 naming no AWS error code.
+// Every AWS API error response names its code
+// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html),
+// so a bare 404 comes from a server that does not serve the API: a wrong
+// endpoint URL in the account registry, never a missing resource (the SDK
+// reports it as UnknownError for query protocols, with no code for JSON ones).
+func wrongEndpoint(err error) bool {
+	code := errorCode(err)
+	return httpStatus(err) == http.StatusNotFound && (code == "" || code == "UnknownError")
+}
+
+// wrongEndpointHint is what to check after a wrongEndpoint error.
+func wrongEndpointHint(account string) string {
+	return fmt.Sprintf("the endpoint answered HTTP 404 with no AWS error code, so it does not serve this API: check the endpoints of account %s in the account registry (a credential refused by AWS is HTTP 401/403 with an error code)", account)
 }
 
 // classify turns an SDK error into a typed Temporal application error.
@@ -297,6 +313,9 @@ func (s *session) classify(what string, err error) error {
 	code, status := errorCode(err), httpStatus(err)
 	msg := fmt.Sprintf("%s as %s: %v", what, s.acct.Name, err)
 	switch {
+	case wrongEndpoint(err):
+		// A configuration fault: retrying cannot help, and it is not a refused credential.
+		return temporal.NewNonRetryableApplicationError(msg+": "+wrongEndpointHint(s.acct.Name), plan.ErrInvalid, err)
 	case code == "":
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return temporal.NewApplicationError(msg, plan.ErrUnavailable)

@@ -227,8 +227,8 @@ func (a *Actions) CreatePeering(ctx context.Context, call plan.Call) (plan.Outpu
 				return nil, classify(what+" (delete Disconnected peering)", err)
 			}
 		}
-	} else if _, status := errorCode(err); status != http.StatusNotFound {
-		return nil, classify(what, err)
+	} else if code, status := errorCode(err); status != http.StatusNotFound || code == "" {
+		return nil, classify(what, err) // a 404 with no ARM code is a wrong endpoint, not a missing peering
 	}
 	body := armnetwork.VirtualNetworkPeering{Properties: &armnetwork.VirtualNetworkPeeringPropertiesFormat{
 		AllowVirtualNetworkAccess: to.Ptr(true),
@@ -299,8 +299,8 @@ func (a *Actions) DeletePeering(ctx context.Context, call plan.Call) (plan.Outpu
 		return nil, err
 	}
 	if err := a.deletePeering(ctx, c, in["resourceGroup"], in["vnet"], in["name"]); err != nil {
-		if _, status := errorCode(err); status == http.StatusNotFound {
-			return plan.Outputs{"deleted": true}, nil
+		if code, status := errorCode(err); status == http.StatusNotFound && code != "" {
+			return plan.Outputs{"deleted": true}, nil // gone; a 404 with no ARM code is a wrong endpoint
 		}
 		return nil, classify(fmt.Sprintf("%s: peering %s of VNet %s/%s", call.Action, in["name"], in["resourceGroup"], in["vnet"]), err)
 	}

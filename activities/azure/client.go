@@ -239,6 +239,11 @@ func classify(what string, err error) error {
 	}
 	var te *TokenError
 	if errors.As(err, &te) {
+		if te.Status == http.StatusNotFound {
+			// The login endpoint does not serve the token API: a configuration fault, not a refused credential.
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v: the login endpoint answered HTTP 404, so it does not serve the Microsoft identity platform's token API: "+
+				"check the account's login endpoint and tenant in the account registry (a refused credential is HTTP 400/401 with an AADSTS error)", what, te), plan.ErrInvalid, nil)
+		}
 		typ := plan.ErrUnauthorized
 		if te.Status >= 500 || te.Status == http.StatusTooManyRequests {
 			typ = plan.ErrUnavailable
@@ -255,6 +260,12 @@ func classify(what string, err error) error {
 	}
 	typ := plan.ErrUnavailable
 	switch {
+	case re.StatusCode == http.StatusNotFound && re.ErrorCode == "":
+		// ARM answers errors as {"error": {"code", "message"}}
+		// (https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/common-deployment-errors):
+		// a 404 with no code comes from a server that does not serve the API, not a missing resource.
+		return temporal.NewNonRetryableApplicationError(msg+": the endpoint answered with no ARM error code, so it does not serve this API: "+
+			"check the account's management endpoint in the account registry (a refused credential is HTTP 401/403 with an error code)", plan.ErrInvalid, nil)
 	case re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden:
 		typ = plan.ErrUnauthorized
 	case re.StatusCode == http.StatusNotFound:

@@ -278,6 +278,11 @@ func (s *session) classify(what string, err error) error {
 	if errors.As(err, &sre) {
 		msg := fmt.Sprintf("%s as %s: HTTP %d %s: %s", what, s.acct.Name, sre.StatusCode, sre.ErrorCode, sre.ErrorMessage)
 		switch {
+		case wrongEndpoint(err):
+			// A configuration fault: retrying cannot help, and it is not a refused credential.
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s as %s: HTTP 404 %s: the endpoint answered with no Huawei Cloud error code, so it does not serve this API: "+
+				"check the endpoints of account %s in the account registry (a credential refused by the cloud is HTTP 401/403 with an error code)",
+				what, s.acct.Name, strings.Join(strings.Fields(sre.ErrorMessage), " "), s.acct.Name), plan.ErrInvalid, nil)
 		case isInstanceBusy(err):
 			// DMS.00400026 (HTTP 400) "not allowed due to the instance status" clears once the
 			// instance is RUNNING again: retried (terraform-provider-huaweicloud
@@ -310,10 +315,21 @@ func isInstanceBusy(err error) bool {
 	return errors.As(err, &sre) && sre.StatusCode == http.StatusBadRequest && sre.ErrorCode == "DMS.00400026"
 }
 
-// isNotFound reports whether err is the cloud's 404.
+// isNotFound reports whether err is the cloud's 404 (with its error code).
 func isNotFound(err error) bool {
 	var sre *sdkerr.ServiceResponseError
-	return errors.As(err, &sre) && sre.StatusCode == http.StatusNotFound
+	return errors.As(err, &sre) && sre.StatusCode == http.StatusNotFound && !wrongEndpoint(err)
+}
+
+// wrongEndpoint reports whether err is an HTTP 404 with no error code: Huawei
+// Cloud APIs answer errors as {"error_code", "error_msg"} (or {"code",
+// "message"}), which the SDK reads into ErrorCode (huaweicloud-sdk-go-v3
+// core/sdkerr/errors.go NewServiceResponseError); a bare 404 comes from a
+// server that does not serve the API (a wrong endpoint URL), never from a
+// missing resource.
+func wrongEndpoint(err error) bool {
+	var sre *sdkerr.ServiceResponseError
+	return errors.As(err, &sre) && sre.StatusCode == http.StatusNotFound && sre.ErrorCode == ""
 }
 
 // marker is the tag an idempotency key leaves in a resource's description.

@@ -1,0 +1,61 @@
+package workflows
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/core"
+	"github.com/topoflow/topoflow/plan"
+)
+
+// TestRecordCompensationRetry records testdata/comp-retry.json (go test
+// ./workflows -run TestRecordCompensationRetry -record): a compensation that
+// fails parks its step (the topoflow-compensation-retry marker), an
+// operator retries it once fixed, the request ends rolled back.
+func TestRecordCompensationRetry(t *testing.T) {
+	if !*record {
+		t.Skip("recording needs -record and a Temporal dev server; the recorded history is checked by TestReplay")
+	}
+	c := devServer(t)
+	rec := newRecorder()
+	reg := activities.NewRegistry()
+	for _, a := range fakeActions {
+		reg.Add(a, rec.action(a))
+	}
+	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.HeartbeatInterceptor()}})
+	Register(w)
+	reg.RegisterWith(w)
+	core.RegisterWith(w, reg)
+	RegisterTrust(w, rec.loadTrust)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	e := &recEnv{t: t, c: c, rec: rec}
+	const name = "comp-retry"
+	id := WorkflowID(plan.Source{Kind: "Workflow", Name: name})
+	var fixed atomic.Bool
+	run := e.start(named(compRetryPlan(rec, &fixed), name))
+	e.waitFor(id, func(p Progress) bool { return p.Phase == PhaseParked && stepState(p, "b") == StepParked })
+	if err := e.update(id, UpdateRollback, OperatorAction{Identity: "ops", Reason: "b is wrong"}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(id, func(p Progress) bool { return p.Phase == PhaseParked && stepState(p, "a") == StepParked })
+	fixed.Store(true)
+	if err := e.update(id, UpdateRetry, OperatorAction{Step: "a", Identity: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(context.Background(), nil); appErrType(err) != ErrRolledBack {
+		t.Fatalf("comp-retry: %v", err)
+	}
+	h := saveHistory(t, c, id, name)
+	if countEvents(h, enumspb.EVENT_TYPE_MARKER_RECORDED) == 0 {
+		t.Error("no version marker recorded")
+	}
+}
