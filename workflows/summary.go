@@ -109,6 +109,26 @@ func gateActs(wfID string, s *plan.Step, state, identity string) []Act {
 	return nil
 }
 
+// outputText shows an output value: strings as they are, lists of
+// strings comma-joined, anything else as compact JSON.
+func outputText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return payload(v)
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ",")
+	}
+	return payload(v)
+}
+
 // payload is v as compact JSON (the payloads hold only strings).
 func payload(v any) string {
 	b, err := json.Marshal(v)
@@ -134,6 +154,40 @@ func shellQuote(s string) string {
 func mdText(s string) string {
 	s = strings.NewReplacer("\r", " ", "\n", " ", "<", `\<`, ">", `\>`, "|", `\|`, "`", "'").Replace(s)
 	return strings.TrimSpace(s)
+}
+
+// quoteInstructions quotes a gate's Markdown instructions as one top-level
+// block quote. The Web UI's renderer does not let a list interrupt a
+// paragraph (CommonMark does), so a list item right after a text line gets
+// an empty quoted line before it; task boxes become characters.
+func quoteInstructions(text string) string {
+	var b strings.Builder
+	prevText := false
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		line = strings.TrimRight(line, " \t\r")
+		item := isListItem(line)
+		if item && prevText {
+			b.WriteString(">\n")
+		}
+		fmt.Fprintf(&b, "> %s\n", taskBoxes(line))
+		prevText = line != "" && !item
+	}
+	return b.String()
+}
+
+// isListItem reports whether a Markdown line starts a list item.
+func isListItem(line string) bool {
+	t := strings.TrimLeft(line, " \t")
+	for _, bullet := range []string{"- ", "* ", "+ "} {
+		if strings.HasPrefix(t, bullet) {
+			return true
+		}
+	}
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	return i > 0 && i+1 < len(t) && (t[i] == '.' || t[i] == ')') && t[i+1] == ' '
 }
 
 // taskBoxes shows a Markdown task-list item's box as a character: the Web
@@ -194,6 +248,13 @@ func (r *interp) detailsMarkdown() string {
 			}
 		}
 	}
+	if r.phase == PhaseDone && len(r.outputs) > 0 {
+		b.WriteString("**Outputs**\n\n| Output | Value |\n|---|---|\n")
+		for _, k := range sortedKeys(r.outputs) {
+			fmt.Fprintf(&b, "| %s | `%s` |\n", mdText(k), strings.NewReplacer("`", "'", "|", "/").Replace(oneLine(outputText(r.outputs[k]), 500)))
+		}
+		b.WriteString("\n")
+	}
 	r.writeSteps(&b)
 	if len(r.leaks) > 0 {
 		b.WriteString("\n**Left behind** (clean up by hand):\n\n")
@@ -230,9 +291,7 @@ func (r *interp) writeActing(b *strings.Builder, sr *stepRun) {
 		fmt.Fprintf(b, "**Deadline**: %s (%s after it started); then: %s\n\n", at.Format("2006-01-02 15:04:05 UTC"), s.Gate.Deadline, policy)
 	}
 	if sr.state == StepWaiting && s.Gate != nil && strings.TrimSpace(s.Gate.Instructions) != "" {
-		for _, line := range strings.Split(strings.TrimSpace(s.Gate.Instructions), "\n") {
-			fmt.Fprintf(b, "> %s\n", taskBoxes(strings.TrimRight(line, " \t")))
-		}
+		b.WriteString(quoteInstructions(s.Gate.Instructions))
 		b.WriteString("\n")
 	}
 	if sr.state == StepParked && sr.lastErr != "" {

@@ -69,6 +69,7 @@ func TestDetailsMarkdownRendersInTheWebUI(t *testing.T) {
 		commands []string
 		payloads []any // each decoded strictly into its type and compared
 		prose    []string
+		codes    []string // inline code spans, unescaped
 	}
 	tests := []struct {
 		name  string
@@ -120,8 +121,9 @@ func TestDetailsMarkdownRendersInTheWebUI(t *testing.T) {
 		{"done", func() *interp {
 			r := testInterp(&stepRun{s: approval, state: StepDone}, &stepRun{s: action, state: StepDone})
 			r.phase, r.final = PhaseDone, true
+			r.outputs = map[string]any{"bootstrap": []any{"10.0.0.1:9011", "10.0.0.2:9011"}, "brokers": map[string]any{"0": "10.0.0.1"}}
 			return r
-		}, want{lead: "🟢 Done — every step is done", prose: []string{"Steps (2 of 2 done)"}}},
+		}, want{lead: "🟢 Done — every step is done", prose: []string{"Steps (2 of 2 done)", "Outputs"}, codes: []string{"10.0.0.1:9011,10.0.0.2:9011", `{"0":"10.0.0.1"}`}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,6 +146,11 @@ func TestDetailsMarkdownRendersInTheWebUI(t *testing.T) {
 			for _, w := range tc.want.prose {
 				if !strings.Contains(prose, w) {
 					t.Errorf("rendered text lacks %q:\n%s", w, prose)
+				}
+			}
+			for _, c := range tc.want.codes {
+				if !strings.Contains(h, "<code>"+htmlEscape(c)+"</code>") {
+					t.Errorf("no code span %q:\n%s", c, h)
 				}
 			}
 			blocks := codeBlocks(h)
@@ -191,6 +198,12 @@ func TestInstructionsAreTopLevelQuotes(t *testing.T) {
 	if !regexp.MustCompile(`(?s)<blockquote>\s*<p>line one\s*line two <strong>bold</strong></p>\s*</blockquote>`).MatchString(h) {
 		t.Errorf("instructions are not one block quote:\n%s", h)
 	}
+	// A list right after a text line, with task boxes: a real list in the quote.
+	s.Gate.Instructions = "Check:\n- [x] the CIDR\n- [ ] the port\n1. then approve"
+	h = renderLikeWebUI(r.detailsMarkdown())
+	if !regexp.MustCompile(`(?s)<blockquote>\s*<p>Check:</p>\s*<ul>\s*<li>☑ the CIDR</li>\s*<li>☐ the port</li>\s*</ul>`).MatchString(h) {
+		t.Errorf("instructions' list is not a list in the quote:\n%s", h)
+	}
 }
 
 func TestStyleOfEveryState(t *testing.T) {
@@ -208,6 +221,10 @@ func TestStyleOfEveryState(t *testing.T) {
 	if StyleOf("nonsense") != stepStyles[StepPending] {
 		t.Errorf("unknown state is not shown as pending")
 	}
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
 }
 
 func containsStr(list []string, s string) bool {
