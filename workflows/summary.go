@@ -210,6 +210,18 @@ func taskBoxes(line string) string {
 	return line
 }
 
+// rolledBackMessage is the failure message of a rolled-back request. The
+// Web UI shows any failed workflow in red beside a Reset button, so the
+// message says first that this is a deliberate, clean undo, not a crash
+// (the workflow still fails, with type ErrRolledBack: re-applying the spec
+// relies on the ID reuse policy ALLOW_DUPLICATE_FAILED_ONLY).
+func rolledBackMessage(reason string, leaked bool) string {
+	if leaked {
+		return "request rolled back: " + reason
+	}
+	return "request rolled back as designed, not a crash (every completed step undone, nothing left behind; apply the spec again when ready, no Reset needed): " + reason
+}
+
 // phaseLine is the first line: the phase in words and who must act.
 func (r *interp) phaseLine() string {
 	emoji := phaseEmoji[r.phase]

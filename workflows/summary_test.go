@@ -251,3 +251,41 @@ func jsonEqual(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
+
+// TestRolledBackIsNotACrash: a clean rollback's failure (what the Web UI
+// shows in red) says it was deliberate and clean; one that left resources
+// behind does not say so.
+func TestRolledBackIsNotACrash(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		undoFail bool
+		wantType string
+		wantCalm bool
+	}{
+		{"clean", false, ErrRolledBack, true},
+		{"leaked", true, ErrCompensationFailed, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder()
+			rec.fail = func(c plan.Call, n int) error {
+				switch {
+				case c.Action == "fake.undo" && tc.undoFail:
+					return nonRetryable("cloud says no")
+				case strings.HasSuffix(c.IdempotencyKey, "/b"):
+					return nonRetryable("b fails")
+				}
+				return nil
+			}
+			env := newEnv(t, rec)
+			err := run(t, env, request(mkPlan(plan.FailRollback, create("a"), create("b", "a"))))
+			if appErrType(err) != tc.wantType {
+				t.Fatalf("error %v, want type %s", err, tc.wantType)
+			}
+			calm := strings.Contains(err.Error(), "request rolled back as designed, not a crash") &&
+				strings.Contains(err.Error(), "nothing left behind")
+			if calm != tc.wantCalm || !strings.Contains(err.Error(), "step b failed") {
+				t.Errorf("failure message %q (calm %v, want %v)", err, calm, tc.wantCalm)
+			}
+		})
+	}
+}
