@@ -72,7 +72,7 @@ func TestLockWorkflowsStayOutOfTheWay(t *testing.T) {
     action: test.pending
     dependsOn: [ok]
     locks: ["`+key+`"]
-    timeout: 10m
+    wait: {pollInterval: 200ms, timeout: 10m}
 `)
 	id := "topoflow/Workflow/ui-locked"
 	mustCLI(t, "apply", file)
@@ -106,7 +106,7 @@ func TestLockWorkflowsStayOutOfTheWay(t *testing.T) {
 
 	mustCLI(t, "approve", id, "--step", "ok", "--as", "alice")
 	lockID := workflows.LockWorkflowID(key)
-	// The locked step waits (test.pending stays creating) while holding the key.
+	// The locked step waits (test.pending stays creating) while it holds the key.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		d, err := testStack.Client.DescribeWorkflowExecution(context.Background(), lockID, "")
