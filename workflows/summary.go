@@ -62,6 +62,8 @@ var StepStates = []string{StepPending, StepRunning, StepWaiting, StepParked, Ste
 var phaseEmoji = map[string]string{
 	PhaseRunning: "🔵", PhaseWaitingApproval: "🟡", PhaseWaitingManual: "🟡", PhaseParked: "🟠",
 	PhaseRollingBack: "↩️", PhaseDone: "🟢", PhaseRolledBack: "↩️", PhaseFailed: "🔴",
+	// The phases of a Done request's grant (day-two work on main).
+	"Granted": "🟢", "Drifted": "🟠", "Revoking": "↩️", "Revoked": "⚪",
 }
 
 // Act is one way a person can move a request on: the topoflow command and
