@@ -162,10 +162,14 @@ func waitsFor(s *plan.Step) string {
 // Mermaid renders the plan as a Mermaid flowchart: one node per step,
 // edges for dependencies, gates as hexagons, waits as stadiums, fan-out
 // steps as subroutines.
-func Mermaid(p *plan.Plan) string {
+func Mermaid(p *plan.Plan) string { return mermaid(p, nil) }
+
+// mermaid renders the flowchart; note, if set, adds a line to each step's
+// label (status adds the step's state).
+func mermaid(p *plan.Plan, note func(s *plan.Step) string) string {
 	var b strings.Builder
 	b.WriteString("flowchart TD\n")
-	node := func(id string) string { return "s_" + strings.ReplaceAll(id, "-", "_") }
+	node := mermaidNode
 	for _, s := range p.Steps {
 		label := s.ID + "<br/>" + s.Action
 		if s.ForEach != nil {
@@ -173,6 +177,9 @@ func Mermaid(p *plan.Plan) string {
 		}
 		if s.Compensation != nil {
 			label += "<br/>undo: " + s.Compensation.Action
+		}
+		if note != nil {
+			label += "<br/>" + note(&s)
 		}
 		label = strings.ReplaceAll(label, `"`, "'")
 		var shape string

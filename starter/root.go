@@ -71,7 +71,7 @@ func resetFlags() {
 	fs := pflag.NewFlagSet("topoflow", pflag.ContinueOnError)
 	fs.StringVar(&globals.Address, "address", envOr("TEMPORAL_ADDRESS", defaultAddress), "Temporal frontend address host:port (env TEMPORAL_ADDRESS)")
 	fs.StringVarP(&globals.Namespace, "namespace", "n", envOr("TEMPORAL_NAMESPACE", defaultNamespace), "Temporal namespace (env TEMPORAL_NAMESPACE)")
-	fs.StringVarP(&globals.Output, "output", "o", "text", "output format: text, json (plan: also wide, mermaid)")
+	fs.StringVarP(&globals.Output, "output", "o", "text", "output format: text, json (plan: also wide, mermaid; status: also mermaid)")
 	fs.StringVar(&globals.Accounts, "accounts", envOr("TOPOFLOW_ACCOUNTS", defaultAccounts()), "account registry file (env TOPOFLOW_ACCOUNTS; default specs/accounts.yaml if it exists)")
 	fs.StringVar(&globals.TaskQueue, "task-queue", envOr("TOPOFLOW_TASK_QUEUE", workflows.DefaultTaskQueue), "task queue of the Topoflow workers (env TOPOFLOW_TASK_QUEUE)")
 	pf := rootCmd.PersistentFlags()

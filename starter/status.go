@@ -25,7 +25,8 @@ func init() {
 		Long: `Status queries a request (a workflow ID, Kind/Name, or the spec file) for its
 progress: the phase, who must act next, a table of steps (state, attempts, last
 observed cloud status or last error), outputs, audit trail and leaked
-resources. The request's worker must be running to answer.`,
+resources. The request's worker must be running to answer. --output mermaid
+draws the plan's flowchart with each step coloured by its state.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := resolveWorkflowID(args[0])
@@ -59,6 +60,14 @@ resources. The request's worker must be running to answer.`,
 					Source     string `json:"source"`
 					workflows.Progress
 				}{id, info.GetExecution().GetRunId(), st, link, source, p})
+			}
+			if globals.Output == "mermaid" {
+				pl, err := requestPlan(ctx, c, id, info.GetExecution().GetRunId())
+				if err != nil {
+					return err
+				}
+				_, err = io.WriteString(cmd.OutOrStdout(), statusMermaid(pl, p))
+				return err
 			}
 			printStatus(cmd.OutOrStdout(), id, st, link, p, func(w io.Writer) {
 				gatesOf(ctx, c, id, info.GetExecution().GetRunId(), w, p)

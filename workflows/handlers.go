@@ -28,7 +28,7 @@ func (r *interp) registerHandlers() error {
 				r.applyDecision(name, d, v)
 				return nil
 			},
-			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, raw json.RawMessage) error {
+			workflow.UpdateHandlerOptions{Description: updateDescriptions[name], Validator: func(ctx workflow.Context, raw json.RawMessage) error {
 				_, _, err := r.checkDecision(name, raw, true)
 				return err
 			}})
@@ -46,7 +46,7 @@ func (r *interp) registerHandlers() error {
 				r.applyOp(name, a, v)
 				return nil
 			},
-			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, raw json.RawMessage) error {
+			workflow.UpdateHandlerOptions{Description: updateDescriptions[name], Validator: func(ctx workflow.Context, raw json.RawMessage) error {
 				_, _, err := r.checkOp(name, raw, true)
 				return err
 			}})
@@ -64,13 +64,13 @@ func (r *interp) signalLoop(ctx workflow.Context) {
 	names := []string{UpdateApprove, UpdateReject, UpdateComplete, UpdateRetry, UpdateSkip, UpdateRollback, UpdateAbort}
 	sel := workflow.NewSelector(ctx)
 	for _, name := range names {
-		sel.AddReceive(workflow.GetSignalChannel(ctx, name), func(c workflow.ReceiveChannel, more bool) {
+		sel.AddReceive(signalChannel(ctx, name), func(c workflow.ReceiveChannel, more bool) {
 			var raw json.RawMessage
 			c.Receive(ctx, &raw)
 			r.handleSignal(name, raw)
 		})
 	}
-	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalRefreshTrust), func(c workflow.ReceiveChannel, more bool) {
+	sel.AddReceive(signalChannel(ctx, SignalRefreshTrust), func(c workflow.ReceiveChannel, more bool) {
 		var raw json.RawMessage
 		c.Receive(ctx, &raw)
 		r.wantTrust(true)

@@ -76,12 +76,13 @@ const lockEventsBeforeContinue = 500
 
 // LockWorkflow serializes the holders of one key (registered as LockWorkflowType).
 func LockWorkflow(ctx workflow.Context, st LockState) error {
-	acq := workflow.GetSignalChannel(ctx, SignalLockAcquire)
-	rel := workflow.GetSignalChannel(ctx, SignalLockRelease)
+	acq := signalChannel(ctx, SignalLockAcquire)
+	rel := signalChannel(ctx, SignalLockRelease)
 	logger := workflow.GetLogger(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryLockState, func() (LockState, error) { return st, nil }); err != nil {
 		return fmt.Errorf("set lock state query: %w", err)
 	}
+	markLockWorkflow(ctx)
 	enqueue := func(req LockRequest) {
 		if st.Holder != nil && st.Holder.Token == req.Token {
 			return
@@ -170,6 +171,7 @@ func LockWorkflow(ctx workflow.Context, st LockState) error {
 			drain()
 			return workflow.NewContinueAsNewError(ctx, LockWorkflowType, st)
 		}
+		workflow.SetCurrentDetails(ctx, lockDetails(st))
 		sel.Select(ctx)
 		handled++
 	}
@@ -191,7 +193,7 @@ func newLockClient(r *interp) *lockClient {
 
 // start receives grants.
 func (lc *lockClient) start() {
-	ch := workflow.GetSignalChannel(lc.r.root, SignalLockGranted)
+	ch := signalChannel(lc.r.root, SignalLockGranted)
 	workflow.Go(lc.r.root, func(ctx workflow.Context) {
 		for {
 			var g LockGrant
@@ -205,7 +207,7 @@ func (lc *lockClient) start() {
 			lc.granted[g.Token] = true
 		}
 	})
-	qch := workflow.GetSignalChannel(lc.r.root, SignalLockQueued)
+	qch := signalChannel(lc.r.root, SignalLockQueued)
 	workflow.Go(lc.r.root, func(ctx workflow.Context) {
 		for {
 			var q LockQueued
@@ -256,7 +258,7 @@ func (lc *lockClient) acquire(c cx, key, token string, notify bool, onWait func(
 			WorkflowID:            id,
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-			StaticSummary:         "lock " + key,
+			StaticSummary:         lockSummary(key),
 		})
 		f := workflow.ExecuteChildWorkflow(cctx, LockWorkflowType, LockState{Key: key, Queue: []LockRequest{req}})
 		err := f.GetChildWorkflowExecution().Get(ctx, nil)

@@ -346,6 +346,8 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(t, c, id("lock-one"), "lock-one")
 		saveHistory(t, c, id("lock-two"), "lock-two")
 		saveHistory(t, c, LockWorkflowID("kafka:huawei:kafka-1"), "lock-workflow")
+		// Recorded again once lock workflows mark themselves TopoflowKind=Lock (lockVisibilityChange).
+		saveHistory(t, c, LockWorkflowID("kafka:huawei:kafka-1"), "lock-workflow-marked")
 	}
 
 	// Lock spans: two requests naming one key in three steps each, with

@@ -91,7 +91,7 @@ func (r *interp) rollback() error {
 	if r.stop.abort {
 		phase = PhaseFailed
 	}
-	msg := "request rolled back: " + r.stopReason()
+	msg := rolledBackMessage(r.stopReason(), len(r.leaks) > 0)
 	if r.stop.abort {
 		msg = "request aborted and rolled back: " + r.stopReason()
 	}

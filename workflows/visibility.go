@@ -1,9 +1,7 @@
 package workflows
 
 import (
-	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
@@ -140,61 +138,6 @@ func (r *interp) progress() Progress {
 		p.Steps = append(p.Steps, sp)
 	}
 	return p
-}
-
-var stateMark = map[string]string{
-	StepDone: "x", StepSkipped: "x", StepCompensated: "x",
-}
-
-// detailsMarkdown is the Web UI's current details: a checklist of the steps.
-func (r *interp) detailsMarkdown() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "**%s**", r.phase)
-	if len(r.awaiting) > 0 {
-		fmt.Fprintf(&b, " — waiting for %s", strings.Join(r.awaiting, ", "))
-	}
-	if r.stop != nil {
-		fmt.Fprintf(&b, " — %s", r.stopReason())
-	}
-	b.WriteString("\n\n")
-	for _, sr := range r.steps {
-		mark := stateMark[sr.state]
-		if mark == "" {
-			mark = " "
-		}
-		fmt.Fprintf(&b, "- [%s] %s — %s", mark, sr.s.Title, sr.state)
-		if sr.fanout && len(sr.items) > 0 {
-			done := 0
-			for _, it := range sr.items {
-				if it.state == StepDone {
-					done++
-				}
-			}
-			fmt.Fprintf(&b, " (%d/%d)", done, len(sr.items))
-		}
-		if len(sr.awaiting) > 0 {
-			fmt.Fprintf(&b, " — waiting for %s", strings.Join(sr.awaiting, ", "))
-			if sr.s.Gate != nil && sr.s.Gate.Instructions != "" && sr.state == StepWaiting {
-				fmt.Fprintf(&b, "\n  > %s", strings.ReplaceAll(strings.TrimSpace(sr.s.Gate.Instructions), "\n", "\n  > "))
-			}
-		}
-		if sr.observed != "" && (sr.state == StepRunning || sr.state == StepFailed || sr.state == StepParked) {
-			fmt.Fprintf(&b, " — observed %s", sr.observed)
-		}
-		if sr.lastErr != "" && (sr.state == StepFailed || sr.state == StepParked) {
-			fmt.Fprintf(&b, " — `%s`", oneLine(sr.lastErr, 200))
-		}
-		b.WriteString("\n")
-	}
-	if len(r.leaks) > 0 {
-		b.WriteString("\n**Left behind:**\n")
-		leaks := append([]Leak(nil), r.leaks...)
-		sort.SliceStable(leaks, func(i, j int) bool { return leaks[i].Step < leaks[j].Step })
-		for _, l := range leaks {
-			fmt.Fprintf(&b, "- %s %s: %s\n", l.Step, l.Resource, oneLine(l.Error, 200))
-		}
-	}
-	return b.String()
 }
 
 func oneLine(s string, n int) string {
