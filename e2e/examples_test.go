@@ -63,9 +63,6 @@ var twinExceptions = map[string]twinException{
 		// the twin's brokers advertise, as real MSK brokers do.
 		verifyError: "no such host",
 	},
-	"aws-msk-multi-vpc.yaml": {reason: "its verification authenticates with AWS_MSK_IAM, which kafka.verify does not " +
-		"implement (SASL/OAUTHBEARER signed with the client account's credentials; cloudsim's MSK listeners do not " +
-		"check IAM either)", verifyError: `"AWS_MSK_IAM" is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
 }
 
 // manualData is the data a person attaches when completing a manual step

@@ -206,7 +206,9 @@ func policyAllows(policy, accountID, action string) bool {
 		}
 		okA := false
 		for _, x := range strs(st.Action) {
-			if x == action || x == "kafka:*" || x == "*" {
+			// IAM action wildcards: "kafka:*", "kafka-cluster:*", "*"
+			// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
+			if x == action || x == "*" || strings.HasSuffix(x, "*") && strings.HasPrefix(action, strings.TrimSuffix(x, "*")) {
 				okA = true
 			}
 		}

@@ -59,6 +59,7 @@ type Network struct {
 	forwarders map[string][]*Forwarder // by endpoint ID
 	errs       []string
 	drops      []Drop
+	sasl       map[string]saslMech // by AttrKafkaAuth name (kafkasasl.go)
 }
 
 // New returns a network that follows inv.
@@ -174,6 +175,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 						listen: net.JoinHostPort(ep.IP, strconv.Itoa(pm.ClientPort)),
 						target: net.JoinHostPort(ip, strconv.Itoa(pm.ServerPort)),
 						adv:    ep.Advertised,
+						sasl:   n.saslFor(ep),
 						check:  n.endpointCheck(id, pm.ClientPort),
 					})
 				}
@@ -189,6 +191,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 				still = true
 				f.setCheck(w.check, n.drop)
 				n.setAdvertised(id, f, w.adv)
+				f.setSASL(w.sasl)
 				want = append(want[:i], want[i+1:]...)
 				break
 			}
@@ -207,6 +210,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 		}
 		f.setCheck(w.check, n.drop)
 		n.setAdvertised(id, f, w.adv)
+		f.setSASL(w.sasl)
 		keep = append(keep, f)
 	}
 	if len(keep) > 0 {
@@ -219,6 +223,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 type forwardSpec struct {
 	listen, target string
 	adv            map[int32]string
+	sasl           *saslServer
 	check          func() Verdict
 }
 
@@ -543,8 +548,17 @@ type Forwarder struct {
 	closed         bool
 	advRaw         map[int32]string
 	adv            map[int32]hostPort
+	sasl           *saslServer
 	check          func() Verdict
 	dropped        func(Verdict)
+}
+
+// setSASL makes the forwarder authenticate connections accepted from now on
+// with s (nil: forward without authenticating).
+func (f *Forwarder) setSASL(s *saslServer) {
+	f.mu.Lock()
+	f.sasl = s
+	f.mu.Unlock()
 }
 
 // setCheck sets the admission check run for each accepted connection and
@@ -649,7 +663,7 @@ func (f *Forwarder) pipe(c net.Conn) {
 	defer f.track(c, false)
 	defer f.track(up, false)
 	f.mu.Lock()
-	adv := f.adv
+	adv, srv := f.adv, f.sasl
 	f.mu.Unlock()
 	done := make(chan struct{}, 2)
 	cp := func(dst, src net.Conn, copyFn func(io.Writer, io.Reader)) {
@@ -659,10 +673,14 @@ func (f *Forwarder) pipe(c net.Conn) {
 		}
 		done <- struct{}{}
 	}
-	if len(adv) > 0 {
-		kc := &kafkaConn{adv: adv, pending: map[int32][2]int16{}}
+	if len(adv) > 0 || srv != nil {
+		client := &lockedWriter{w: c}
+		kc := &kafkaConn{adv: adv, pending: map[int32][2]int16{}, close: func() { _ = c.Close(); _ = up.Close() }}
+		if srv != nil {
+			kc.sasl = &saslState{srv: srv, client: client}
+		}
 		go cp(up, c, kc.requests)
-		go cp(c, up, kc.responses)
+		go cp(c, up, func(_ io.Writer, src io.Reader) { kc.responses(client, src) })
 	} else {
 		plain := func(dst io.Writer, src io.Reader) { _, _ = io.Copy(dst, src) }
 		go cp(up, c, plain)
