@@ -517,7 +517,19 @@ func (n *Network) DialFrom(vpcID string) DialFunc {
 			return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: fmt.Errorf("%w (client network %s does not exist)", ErrUnreachable, vpcID)}
 		}
 		p, _ := strconv.Atoi(port)
-		if v := n.verdict(vpcID, ip, p); !v.Allowed {
+		var v Verdict
+		if a, err := netip.ParseAddr(ip); err == nil && isDeclared(a) {
+			// A cloud address: where the client VPC's routing takes it (declared.go).
+			if lo, why, ok := n.fromDeclared(vpcID, a); ok {
+				ip = lo.String()
+			} else {
+				v = Verdict{From: vpcID, To: net.JoinHostPort(ip, port), Hop: HopRoute, Reason: why}
+			}
+		}
+		if v.Reason == "" {
+			v = n.verdict(vpcID, ip, p)
+		}
+		if !v.Allowed {
 			n.drop(v)
 			if _, ok := ctx.Deadline(); !ok {
 				var cancel context.CancelFunc
