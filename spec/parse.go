@@ -27,6 +27,10 @@ type Options struct {
 	// AzureTenant, if set, returns an Azure account's tenant ID ("" if
 	// unknown): VNet peering across tenants is refused.
 	AzureTenant func(name string) string
+	// Probes, if set, returns the networks an account's probes serve ("" is
+	// the account's default probe) and whether the account exists: a
+	// step's from: must name a network one of them serves.
+	Probes func(account string) (networks []string, ok bool)
 }
 
 // maxFileSize bounds a spec file.

@@ -28,6 +28,17 @@ func registryOptions(t testing.TB) Options {
 			return a.Provider, true
 		},
 		AccountNames: reg.Names,
+		Probes: func(n string) ([]string, bool) {
+			a, ok := reg.Get(n)
+			if !ok {
+				return nil, false
+			}
+			var nets []string
+			for _, p := range a.Probes {
+				nets = append(nets, p.Network)
+			}
+			return nets, true
+		},
 	}
 }
 
