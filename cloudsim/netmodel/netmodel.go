@@ -422,7 +422,22 @@ func (n *Network) Diagnose(vpcID, address string) (Verdict, error) {
 			return Verdict{From: vpcID, To: address, Hop: "dns", Reason: err.Error()}, nil
 		}
 	}
-	return n.verdict(vpcID, ip, p), nil
+	_, v := n.verdictAt(vpcID, ip, p)
+	return v, nil
+}
+
+// verdictAt is verdict for an address as a client of vpcID writes it: a
+// declared (cloud) address is first mapped to the twin's loopback address
+// its VPC's routing reaches (declared.go). It returns the address to dial.
+func (n *Network) verdictAt(vpcID, ip string, port int) (string, Verdict) {
+	if a, err := netip.ParseAddr(ip); err == nil && isDeclared(a) {
+		lo, why, ok := n.fromDeclared(vpcID, a)
+		if !ok {
+			return ip, Verdict{From: vpcID, To: net.JoinHostPort(ip, strconv.Itoa(port)), Hop: HopRoute, Reason: why}
+		}
+		ip = lo.String()
+	}
+	return ip, n.verdict(vpcID, ip, port)
 }
 
 // verdict is Check plus, when ip:port is an endpoint's forwarder, the hop
@@ -518,18 +533,7 @@ func (n *Network) DialFrom(vpcID string) DialFunc {
 		}
 		p, _ := strconv.Atoi(port)
 		var v Verdict
-		if a, err := netip.ParseAddr(ip); err == nil && isDeclared(a) {
-			// A cloud address: where the client VPC's routing takes it (declared.go).
-			if lo, why, ok := n.fromDeclared(vpcID, a); ok {
-				ip = lo.String()
-			} else {
-				v = Verdict{From: vpcID, To: net.JoinHostPort(ip, port), Hop: HopRoute, Reason: why}
-			}
-		}
-		if v.Reason == "" {
-			v = n.verdict(vpcID, ip, p)
-		}
-		if !v.Allowed {
+		if ip, v = n.verdictAt(vpcID, ip, p); !v.Allowed {
 			n.drop(v)
 			if _, ok := ctx.Deadline(); !ok {
 				var cancel context.CancelFunc
