@@ -299,6 +299,14 @@ func (a *api) bootstrapBrokers(c *caller, r *http.Request, _ []byte) (int, any, 
 	default:
 		out["bootstrapBrokerString"] = joined
 	}
+	if k.Attrs["iamAuth"] == "true" {
+		// The brokers' IAM listeners on 9098 (msk_iam.go).
+		var l []string
+		for _, b := range bs {
+			l = append(l, fmt.Sprintf("%s:%d", b.AdvertisedHost(), iamPort))
+		}
+		out["bootstrapBrokerStringSaslIam"] = strings.Join(l, ",")
+	}
 	conn := clusterConnectivity(k)
 	vpc := func(scheme string) string {
 		var l []string

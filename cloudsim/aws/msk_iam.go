@@ -71,7 +71,8 @@ func bearerToken(msg []byte) (string, error) {
 }
 
 // mskIAMAuth authenticates one OAUTHBEARER exchange on an MSK IAM listener
-// (a multi-VPC connection's listener, whose Attrs name the cluster).
+// (a broker's 9098 listener or a multi-VPC connection's, whose Attrs name
+// the cluster).
 func (a *api) mskIAMAuth(ep *inventory.Endpoint, msg []byte) (time.Duration, error) {
 	return a.checkIAMToken(ep.Attrs["clusterArn"], msg, time.Now())
 }
@@ -139,6 +140,54 @@ func (a *api) checkIAMToken(clusterArn string, msg []byte, now time.Time) (time.
 // registerIAM makes the network check MSK IAM on listeners marked saslIAM.
 func (a *api) registerIAM() {
 	a.sim.Net.RegisterSASL(saslIAM, "OAUTHBEARER", a.mskIAMAuth)
+	a.watchIAMListeners()
 }
 
 var _ netmodel.SASLAuthenticator = (*api)(nil).mskIAMAuth
+
+// iamPort is the port of MSK's IAM listener for clients inside AWS
+// (https://docs.aws.amazon.com/msk/latest/developerguide/port-info.html:
+// 9098 for IAM access control within AWS; TLS on the real service).
+const iamPort = 9098
+
+func iamListenerKey(clusterArn string, broker int32) string {
+	return fmt.Sprintf("%s:iam:broker-%d", clusterArn, broker)
+}
+
+// watchIAMListeners serves an IAM listener on port 9098 of every broker of
+// an MSK cluster with IAM client authentication (Attrs iamAuth), in front of
+// the broker's own port, advertising the brokers' names on 9098 (the
+// bootstrapBrokerStringSaslIam of GetBootstrapBrokers), and stops it when
+// the cluster or its IAM authentication goes.
+func (a *api) watchIAMListeners() {
+	a.inv.Watch(func(ev inventory.Event) {
+		if ev.Kind != inventory.KindKafka {
+			return
+		}
+		old, _ := ev.Old.(*inventory.KafkaInstance)
+		k, _ := ev.New.(*inventory.KafkaInstance)
+		keep := map[string]bool{}
+		if k != nil && k.Engine == "msk" && k.Attrs["iamAuth"] == "true" {
+			adv := map[int32]string{}
+			for _, b := range k.Brokers {
+				adv[b.ID] = fmt.Sprintf("%s:%d", b.AdvertisedHost(), iamPort)
+			}
+			for _, b := range k.Brokers {
+				key := iamListenerKey(k.ID, b.ID)
+				keep[key] = true
+				l := netmodel.Listener{
+					Listen: fmt.Sprintf("%s:%d", b.ListenerIP, iamPort), Target: fmt.Sprintf("%s:%d", b.ListenerIP, b.Port),
+					Advertised: adv, Attrs: map[string]string{netmodel.AttrKafkaAuth: saslIAM, "clusterArn": k.ID},
+				}
+				_ = a.sim.Net.SetListener(key, l) // a failure is in Net.Errors
+			}
+		}
+		if old != nil {
+			for _, b := range old.Brokers {
+				if key := iamListenerKey(old.ID, b.ID); !keep[key] {
+					a.sim.Net.RemoveListener(key)
+				}
+			}
+		}
+	})
+}

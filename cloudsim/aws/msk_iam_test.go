@@ -140,3 +140,43 @@ func TestMSKIAMListener(t *testing.T) {
 		})
 	}
 }
+
+// Inside the cluster's VPC, every broker of a cluster with IAM client
+// authentication serves MSK's IAM listener on 9098: metadata through it
+// names the brokers on 9098, and it refuses clients without a valid token.
+func TestMSKIAMListenerInVPC(t *testing.T) {
+	w := start(t)
+	const (
+		mskVPC = "vpc-0a5c0000000msk01"
+		seed   = "b-1.msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com:9098"
+	)
+	metadata := func(m sasl.Mechanism) (*kmsg.MetadataResponse, error) {
+		opts := []kgo.Opt{kgo.SeedBrokers(seed), kgo.Dialer(w.sim.Net.DialFrom(mskVPC)), kgo.RetryTimeout(2 * time.Second), kgo.RequestRetries(0)}
+		if m != nil {
+			opts = append(opts, kgo.SASL(m))
+		}
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl.SeedBrokers()[0])
+	}
+	m, err := metadata(bearer(signerToken(t, mskKey, mskSecret, "eu-west-1")))
+	if err != nil {
+		t.Fatalf("owner's token on 9098: %v", err)
+	}
+	for _, b := range m.Brokers {
+		if want := fmt.Sprintf("b-%d.msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com", b.NodeID+1); b.Host != want || b.Port != 9098 {
+			t.Errorf("broker %d advertised %s:%d on the IAM listener, want %s:9098", b.NodeID, b.Host, b.Port, want)
+		}
+	}
+	if _, err := metadata(nil); err == nil || !strings.Contains(err.Error(), "SASL is required") {
+		t.Errorf("no SASL on 9098: %v, want the connection closed", err)
+	}
+	if _, err := metadata(bearer(signerToken(t, mskKey, "wrong", "eu-west-1"))); err == nil || !strings.Contains(err.Error(), "SASL_AUTHENTICATION_FAILED") {
+		t.Errorf("wrong secret on 9098: %v, want SASL_AUTHENTICATION_FAILED", err)
+	}
+}
