@@ -11,7 +11,7 @@
 //
 //	accounts:
 //	  hw-kafka-owner:
-//	    provider: huawei            # huawei | aws | azure | ambari
+//	    provider: huawei            # huawei | aws | azure | ambari | external (probes only)
 //	    region: cn-north-4
 //	    huawei: {projectId: ..., domainId: ..., cloud: huaweicloud}   # or cloud: otc
 //	    endpoints:                  # service -> base URL (vpcep, dms, vpc, iam, ec2, kafka, sts, arm, ambari)
@@ -49,6 +49,11 @@ const (
 	ProviderAWS    = "aws"
 	ProviderAzure  = "azure"
 	ProviderAmbari = "ambari"
+	// ProviderExternal is a network outside the clouds Topoflow calls (an
+	// on-premises site, a SaaS deployment's VPC, a cloud without an SDK here
+	// such as Alibaba Cloud): no endpoints or credentials, only probes, so
+	// steps can run from it (a Workflow step's from:).
+	ProviderExternal = "external"
 )
 
 // Huawei cloud flavours.
@@ -67,10 +72,11 @@ var knownServices = map[string]bool{
 // requiredKeys must resolve to a non-empty value.
 var (
 	providerKeys = map[string][]string{
-		ProviderHuawei: {"ak", "sk", "securityToken"},
-		ProviderAWS:    {"accessKeyId", "secretAccessKey", "sessionToken"},
-		ProviderAzure:  {"clientSecret"},
-		ProviderAmbari: {"username", "password"},
+		ProviderHuawei:   {"ak", "sk", "securityToken"},
+		ProviderAWS:      {"accessKeyId", "secretAccessKey", "sessionToken"},
+		ProviderAzure:    {"clientSecret"},
+		ProviderAmbari:   {"username", "password"},
+		ProviderExternal: {},
 	}
 	requiredKeys = map[string][]string{
 		ProviderHuawei: {"ak", "sk"},
@@ -534,7 +540,7 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 		if provNode != nil {
 			at = provNode
 		}
-		p.errf(at, "account %s: provider must be one of huawei, aws, azure, ambari (got %q)", name, a.Provider)
+		p.errf(at, "account %s: provider must be one of huawei, aws, azure, ambari, external (got %q)", name, a.Provider)
 		return nil
 	}
 	for blk, k := range blocks {

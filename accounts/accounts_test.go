@@ -15,7 +15,7 @@ func TestLoadExampleRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"aws-client-b", "aws-msk", "aws-transit", "az-ambari", "az-hdinsight", "hw-client-b", "hw-kafka-owner", "otc-kafka"}
+	want := []string{"aws-client-b", "aws-msk", "aws-transit", "az-ambari", "az-hdinsight", "emqx-deployment", "hw-client-b", "hw-kafka-owner", "otc-kafka"}
 	if got := strings.Join(reg.Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("names = %s", got)
 	}
@@ -59,6 +59,7 @@ func TestParseErrors(t *testing.T) {
 		{"probe without queue", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{network: n}]\n", "r.yaml:5:14: probe needs taskQueue"},
 		{"probe unknown key", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{queue: q}]\n", "r.yaml:5:15: probe: unknown key \"queue\""},
 		{"probe bad timeout", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{taskQueue: q, startTimeout: soon}]\n", "r.yaml:5:43: probe startTimeout must be a positive duration"},
+		{"external with credentials", "accounts:\n  a:\n    provider: external\n    credentials: {password: {env: X}}\n    probes: [{taskQueue: q}]\n", "r.yaml:4:19: account a: unknown credential \"password\" for provider external"},
 		{"two probes one network", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{taskQueue: q, network: n}, {taskQueue: r, network: n}]\n", "r.yaml:5:42: a second probe for network n"},
 	}
 	for _, tc := range tests {

@@ -17,7 +17,7 @@ func init() {
 			{Name: "expectBrokers", Type: "object", Doc: "broker ID → expected advertised host:port"},
 			{Name: "topic", Type: "string", Doc: "canary topic (default topoflow-verify); created with one partition per broker"},
 			{Name: "clientNetwork", Type: "string", Doc: "VPC/VNet the client sits in: the probe registered for it runs the step, and a probe in another network refuses it"},
-			{Name: "sasl", Type: "object", Doc: "{mechanism: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512}; credentials come from the step's account"},
+			{Name: "sasl", Type: "object", Doc: "{mechanism: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|AWS_MSK_IAM}; credentials come from the step's account (AWS_MSK_IAM: its AWS keys sign the OAUTHBEARER token)"},
 			{Name: "tls", Type: "any", Doc: "true, or {enabled, caPem, serverName}"},
 			{Name: "timeout", Type: "string", Doc: "overall time limit (default 20s)"},
 		},

@@ -308,8 +308,14 @@ func TestWorkflowCompilation(t *testing.T) {
 	if cr.Inputs["destination"].Expr != `"10.64.128.0/24"` || cr.Inputs["nexthop"].Expr != `steps["request-peering"].data.peeringId` {
 		t.Errorf("inputs = %+v", cr.Inputs)
 	}
-	if p.Step("verify").Inputs["bootstrap"].Expr != `["10.20.1.11:9092"]` {
+	if p.Step("verify").Inputs["bootstrap"].Expr != `["192.168.1.11:9092"]` {
 		t.Errorf("bootstrap = %+v", p.Step("verify").Inputs["bootstrap"])
+	}
+	// from: routes the verification to the probe of the EMQX deployment's
+	// network and tells kafka.verify which network it dials from.
+	if v := p.Step("verify"); v.Probe == nil || *v.Probe != (plan.Probe{Account: "emqx-deployment", Network: "vpc-emqx0deployment01"}) ||
+		v.Inputs["clientNetwork"].Literal != "vpc-emqx0deployment01" {
+		t.Errorf("verify probe = %+v, clientNetwork = %+v", v.Probe, v.Inputs["clientNetwork"])
 	}
 	if p.Outputs["peeringId"].Expr == "" || p.OnFailure != plan.FailPark {
 		t.Errorf("outputs/onFailure = %+v %s", p.Outputs, p.OnFailure)

@@ -157,6 +157,17 @@ func (b *builder) workflowStep(ws *spec.WorkflowStep) (plan.Step, error) {
 			NonRetryable: append([]string(nil), r.NonRetryable...)}
 	}
 	s.Timeout = dur(ws.Timeout)
+	if f := ws.From; f != nil {
+		// The step runs on the probe the registry names for that client
+		// network (workflows/probe.go); kafka.verify says it dialed from it.
+		s.Probe = &plan.Probe{Account: f.Account, Network: f.Network}
+		if _, set := s.Inputs["clientNetwork"]; ws.Action == actionKafkaVerify && !set && f.Network != "" {
+			if s.Inputs == nil {
+				s.Inputs = map[string]plan.Value{}
+			}
+			s.Inputs["clientNetwork"] = plan.Lit(f.Network)
+		}
+	}
 	if c := ws.Compensation; c != nil {
 		if c.None {
 			s.Compensation = noCompensation

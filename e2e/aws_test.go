@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.temporal.io/sdk/worker"
@@ -112,6 +114,25 @@ func verifyFromVPC(sim *cloudsim.Sim, vpc, key string) error {
 	defer cancel()
 	_, err = verify(ctx, plan.Call{Action: kafka.ActionVerify, IdempotencyKey: "aws-e2e/" + key,
 		Inputs: map[string]any{"bootstrap": boot, "clientNetwork": vpc, "topic": "topoflow-verify"}})
+	return err
+}
+
+// iamVerifyFromVPC runs kafka.verify with sasl AWS_MSK_IAM from a probe in
+// vpc, signing its tokens with the given key (as account aws-client-b).
+func iamVerifyFromVPC(sim *cloudsim.Sim, vpc string, boot []any, key, secret string) error {
+	reg := activities.NewRegistry()
+	kafka.Register(reg, kafka.Options{
+		AWSCredentials: func(context.Context, string) (awssdk.CredentialsProvider, string, error) {
+			return credentials.NewStaticCredentialsProvider(key, secret, ""), "eu-west-1", nil
+		},
+		Probe: &kafka.Probe{Name: "e2e-probe", Network: vpc, TaskQueue: "e2e-probe",
+			Dialer: func(context.Context) (kafka.DialFunc, string, error) { return socksDial(sim, vpc), "", nil }},
+	})
+	verify, _ := reg.Get(kafka.ActionVerify)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_, err := verify(ctx, plan.Call{Action: kafka.ActionVerify, Account: "aws-client-b", IdempotencyKey: "aws-e2e/iam",
+		Inputs: map[string]any{"bootstrap": boot, "clientNetwork": vpc, "topic": "topoflow-verify", "sasl": map[string]any{"mechanism": "AWS_MSK_IAM"}}})
 	return err
 }
 
@@ -663,9 +684,10 @@ spec:
 			t.Fatalf("%s from another VPC resolves to %s, %v (want the broker's IP)", host, ip, err)
 		}
 	}
-	// The endpoints are plain TCP: no forwarder rewrites Kafka metadata.
+	// The endpoints are plain TCP: no forwarder rewrites Kafka metadata
+	// (MSK's own listeners, such as the brokers' IAM listener on 9098, do).
 	for _, f := range sim.Net.State().Forwarders {
-		if len(f.Advertised) > 0 {
+		if len(f.Advertised) > 0 && !strings.HasPrefix(f.Endpoint, "listener:") {
 			t.Fatalf("forwarder %s → %s rewrites metadata: %v", f.Listen, f.Target, f.Advertised)
 		}
 	}
@@ -749,6 +771,7 @@ spec:
   mskMultiVpc: {authentication: iam}
   approval: {approvers: [kafka-owner@example.com], deadline: 1h}
   timeouts: {pollInterval: 200ms, wait: 2m, step: 2m}
+  verify: {sasl: {mechanism: AWS_MSK_IAM, account: aws-client-b}}
 `, mskARN, clientBVPC))
 	out := runToEnd(t, s, p, "approve-access")
 	k, err := inventory.Get[*inventory.KafkaInstance](sim.Inventory, mskARN)
@@ -779,14 +802,33 @@ spec:
 		t.Fatalf("no multi-VPC bootstrap string in %v", out)
 	}
 	// The request ended with kafka.verify's produce/consume from the client
-	// VPC through the multi-VPC names and ports (MSK IAM is not simulated:
-	// the multi-VPC listeners authenticate as the brokers do, plaintext here).
+	// VPC through the multi-VPC names and ports, authenticated with MSK IAM
+	// (a token signed with aws-client-b's key, allowed by the cluster policy).
 	outs, _ := out["outputs"].(map[string]any)
 	brokers, _ := outs["brokers"].(map[string]any)
 	for i := range 3 {
 		want := fmt.Sprintf("b-%d.iam.msk-prod.x1y2z3.c2.kafka.eu-west-1.amazonaws.com:%d", i+1, 14001+i)
 		if brokers[fmt.Sprint(i)] != want {
 			t.Fatalf("verified broker %d at %v, want %s (outputs %v)", i, brokers[fmt.Sprint(i)], want, out)
+		}
+	}
+	// The IAM listeners refuse a token signed with a wrong secret, and one
+	// of an account the cluster policy does not allow; the right key passes.
+	boot := []any{"b-1.iam.msk-prod.x1y2z3.c2.kafka.eu-west-1.amazonaws.com:14001"}
+	for _, c := range []struct {
+		name, key, secret string
+		want              string
+	}{
+		{"right key", "AKIAAWSCLIENTB000002", "aws-client-b-secret-1b2c3d4e5f6a7b8c9d0e", ""},
+		{"wrong secret", "AKIAAWSCLIENTB000002", "not-the-secret", "signature we calculated does not match"},
+		{"account not in the cluster policy", "AKIAAWSTRANSIT000003", "aws-transit-secret-2c3d4e5f6a7b8c9d0e1f", "not authorized to perform kafka-cluster:Connect"},
+	} {
+		err := iamVerifyFromVPC(sim, clientBVPC, boot, c.key, c.secret)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: verify failed: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "SASL_AUTHENTICATION_FAILED")):
+			t.Errorf("%s: verify error %v, want SASL_AUTHENTICATION_FAILED with %q", c.name, err, c.want)
 		}
 	}
 	// The brokers' own addresses stay unreachable from the client VPC.

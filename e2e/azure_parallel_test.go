@@ -33,7 +33,7 @@ func TestAzurePeeringSidesInParallel(t *testing.T) {
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
-	ps := inventory.List[*inventory.Peering](s.Sim().Inventory, inventory.Filter{})
+	ps := cloudPeerings(s.Sim().Inventory)
 	if len(ps) != 2 || ps[0].Status != inventory.PeeringActive || ps[1].Status != inventory.PeeringActive {
 		t.Fatalf("peerings after the request: %+v", ps)
 	}

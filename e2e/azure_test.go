@@ -178,7 +178,7 @@ func TestAzureAKSToHDInsight(t *testing.T) {
 	if outs, _ := out["outputs"].(map[string]any); !strings.Contains(fmt.Sprint(outs["bootstrap"]), ":9092") {
 		t.Fatalf("outputs: %v", out)
 	}
-	ps := inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{})
+	ps := cloudPeerings(sim.Inventory)
 	if len(ps) != 2 || ps[0].Status != inventory.PeeringActive || ps[1].Status != inventory.PeeringActive {
 		t.Fatalf("peerings after the request: %+v", ps)
 	}
@@ -261,7 +261,7 @@ func TestAzureFailedRestartRollsBack(t *testing.T) {
 			t.Fatalf("%s not restored: desired %s has %v, before %s had %v", typ, tag, now.Properties, tags0[typ], was.Properties)
 		}
 	}
-	if ps := inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}); len(ps) != 0 {
+	if ps := cloudPeerings(sim.Inventory); len(ps) != 0 {
 		t.Fatalf("peerings left after the rollback: %+v", ps)
 	}
 }
@@ -407,7 +407,7 @@ func TestAzureFailedRestartRestoresAndRestartsAgain(t *testing.T) {
 	if !matches(want, trail) {
 		t.Fatalf("Ambari calls during the rollback:\n%s\nwant %s", trail, want)
 	}
-	if ps := inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}); len(ps) != 0 {
+	if ps := cloudPeerings(sim.Inventory); len(ps) != 0 {
 		t.Fatalf("peerings left after the rollback: %+v", ps)
 	}
 }

@@ -219,7 +219,7 @@ func TestHuaweiPeering(t *testing.T) {
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
-	pe := inventory.List[*inventory.Peering](s.Sim().Inventory, inventory.Filter{})
+	pe := cloudPeerings(s.Sim().Inventory)
 	if len(pe) != 1 {
 		t.Fatalf("%d peerings, want 1", len(pe))
 	}

@@ -31,6 +31,10 @@ type Options struct {
 	// AWSAccountID, if set, returns an AWS account's 12-digit ID ("" if
 	// unknown): security-group references across accounts must name it.
 	AWSAccountID func(name string) string
+	// Probes, if set, returns the networks an account's probes serve ("" is
+	// the account's default probe) and whether the account exists: a
+	// step's from: must name a network one of them serves.
+	Probes func(account string) (networks []string, ok bool)
 }
 
 // maxFileSize bounds a spec file.

@@ -34,6 +34,17 @@ func registryOptions(t testing.TB) Options {
 			}
 			return ""
 		},
+		Probes: func(n string) ([]string, bool) {
+			a, ok := reg.Get(n)
+			if !ok {
+				return nil, false
+			}
+			var nets []string
+			for _, p := range a.Probes {
+				nets = append(nets, p.Network)
+			}
+			return nets, true
+		},
 	}
 }
 

@@ -286,6 +286,13 @@ type WorkflowStep struct {
 	OnFailure    string            `json:"onFailure,omitempty" enum:"rollback,park" doc:"Failure policy of this step."`
 	Locks        []string          `json:"locks,omitempty" doc:"Lock keys (${{ expression }} or literal) no two workflows hold at once."`
 	Labels       map[string]string `json:"labels,omitempty" doc:"Free-form labels (ignored by the engine)."`
+	From         *StepFrom         `json:"from,omitempty" doc:"Run the step from a client network: on the probe worker the account registry names for that account and network (kafka.verify then dials from there)."`
+}
+
+// StepFrom names the client network a Workflow step runs from.
+type StepFrom struct {
+	Account string `json:"account" required:"true" format:"account" doc:"Account-registry name whose probes serve the network."`
+	Network string `json:"network,omitempty" doc:"VPC/VNet (or other network) of the probe; empty: the account's default probe."`
 }
 
 // ForEach fans a step out.

@@ -423,6 +423,9 @@ func (v *validator) step(w *Workflow, i int, ids map[string]int, names []string)
 	if st.Wait != nil {
 		v.waitStates(p+".wait", st.Wait)
 	}
+	if st.From != nil {
+		v.stepFrom(p, st)
+	}
 	if st.Retry != nil && st.Retry.BackoffCoefficient != 0 && st.Retry.BackoffCoefficient < 1 {
 		v.errorf(p+".retry.backoffCoefficient", "backoffCoefficient must be at least 1")
 	}
@@ -637,4 +640,44 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// stepFrom checks a step's from: it runs on a probe worker, so only a plain
+// action step may have it, and with a registry the account must register a
+// probe serving that network.
+func (v *validator) stepFrom(p string, st *WorkflowStep) {
+	switch {
+	case st.Action == plan.ActionApproval || st.Action == plan.ActionManual:
+		v.d.errorf(v.key(p+".from"), "from is not used by %s steps: a person acts on them, no worker runs them", st.Action)
+		return
+	case st.Action != "kafka.verify":
+		// A probe worker registers kafka.verify alone (topoflow-worker probe).
+		v.d.errorf(v.key(p+".from"), "from is only supported on kafka.verify steps (probe workers run kafka.verify alone), not %q", st.Action)
+		return
+	case st.Wait != nil || st.ForEach != nil:
+		v.d.errorf(v.key(p+".from"), "from is only supported on a plain action step (no wait or forEach)")
+		return
+	}
+	if v.d.opts.Probes == nil || st.From.Account == "" {
+		return
+	}
+	nets, ok := v.d.opts.Probes(st.From.Account)
+	if !ok {
+		return // the account format check reports an unknown account
+	}
+	for _, n := range nets {
+		if n == st.From.Network || n == "" {
+			return
+		}
+	}
+	at := p + ".from.network"
+	if !v.has(at) {
+		at = p + ".from"
+	}
+	served := "none"
+	if len(nets) > 0 {
+		served = strings.Join(nets, ", ")
+	}
+	v.errorf(at, "account %s registers no probe for network %q (its probes serve: %s); add {network: %s, taskQueue: ...} under accounts.%s.probes in the account registry, or name a network one of its probes serves",
+		st.From.Account, st.From.Network, served, st.From.Network, st.From.Account)
 }

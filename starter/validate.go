@@ -67,6 +67,17 @@ func accountOptions(reg *accounts.Registry) spec.Options {
 			return a.Provider, true
 		},
 		AccountNames: reg.Names,
+		Probes: func(name string) ([]string, bool) {
+			a, ok := reg.Get(name)
+			if !ok {
+				return nil, false
+			}
+			var nets []string
+			for _, p := range a.Probes {
+				nets = append(nets, p.Network)
+			}
+			return nets, true
+		},
 		AzureTenant: func(name string) string {
 			if a, ok := reg.Get(name); ok && a.Azure != nil {
 				return a.Azure.TenantID

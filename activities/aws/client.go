@@ -416,3 +416,14 @@ func isTyped(err error, typ string) bool {
 	var ae *temporal.ApplicationError
 	return errors.As(err, &ae) && ae.Type() == typ
 }
+
+// Credentials returns the credentials provider and region of an AWS account
+// of the registry, as the AWS actions use them (the account's role assumed
+// when it names one). kafka.verify signs MSK IAM tokens with it.
+func (a *Actions) Credentials(ctx context.Context, account string) (awssdk.CredentialsProvider, string, error) {
+	s, err := a.session(ctx, plan.Call{Action: "aws credentials", Account: account}, "", "")
+	if err != nil {
+		return nil, "", err
+	}
+	return s.cfg.Credentials, s.cfg.Region, nil
+}

@@ -295,10 +295,15 @@ func (a *Actions) PutClusterPolicy(ctx context.Context, call plan.Call) (plan.Ou
 		b, _ := json.Marshal(policyDoc{Version: doc.Version, Statement: kept})
 		previous = string(b)
 	}
+	// The multi-VPC actions, and "kafka-cluster:*" on the cluster, its topics
+	// and groups so that IAM-authenticated clients of the account may
+	// connect, produce and consume (the cluster policy example of
+	// https://docs.aws.amazon.com/msk/latest/developerguide/mvpc-cluster-owner-action-policy.html;
+	// resource ARNs: https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html).
 	doc.Statement = append(kept, map[string]any{
 		"Sid": sid, "Effect": "Allow", "Principal": map[string]any{"AWS": principals},
-		"Action":   []string{"kafka:CreateVpcConnection", "kafka:GetBootstrapBrokers", "kafka:DescribeCluster", "kafka:DescribeClusterV2"},
-		"Resource": arn,
+		"Action":   []string{"kafka:CreateVpcConnection", "kafka:GetBootstrapBrokers", "kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka-cluster:*"},
+		"Resource": []string{arn, strings.Replace(arn, ":cluster/", ":topic/", 1) + "/*", strings.Replace(arn, ":cluster/", ":group/", 1) + "/*"},
 	})
 	body, _ := json.Marshal(doc)
 	in := &kafka.PutClusterPolicyInput{ClusterArn: awssdk.String(arn), Policy: awssdk.String(string(body))}

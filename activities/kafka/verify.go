@@ -44,6 +44,8 @@ type CredentialsFunc func(ctx context.Context, account string) (user, pass strin
 type Options struct {
 	// Credentials resolves SASL credentials (required only for steps with sasl).
 	Credentials CredentialsFunc
+	// AWSCredentials resolves AWS credentials (required only for sasl AWS_MSK_IAM).
+	AWSCredentials AWSCredentialsFunc
 	// DialFrom, if set, returns the dialer of a client inside the network
 	// named by the step's clientNetwork input (cloudsim's netmodel.DialFrom in
 	// activity-level tests; workers never set it). Without it, or without
@@ -125,9 +127,9 @@ func parseInputs(in map[string]any) (verifyInputs, error) {
 			v.SASLMechanism = "PLAIN"
 		}
 		switch v.SASLMechanism {
-		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", MechanismMSKIAM:
 		default:
-			return v, fmt.Errorf("input sasl.mechanism: %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", mech)
+			return v, fmt.Errorf("input sasl.mechanism: %q is not PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM", mech)
 		}
 	}
 	if t, ok := in["tls"].(map[string]any); ok {
@@ -284,7 +286,12 @@ func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, 
 		kgo.MetadataMinAge(100 * time.Millisecond),
 	}
 	if in.SASLMechanism != "" {
-		m, err := v.mechanism(ctx, call.Account, in.SASLMechanism)
+		var m sasl.Mechanism
+		if in.SASLMechanism == MechanismMSKIAM {
+			m, err = v.mskIAM(ctx, call.Account, in.Bootstrap)
+		} else {
+			m, err = v.mechanism(ctx, call.Account, in.SASLMechanism)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -316,6 +316,7 @@ func TestVerifyInvalidInputs(t *testing.T) {
 		{"bad expect key", map[string]any{"bootstrap": []any{"a:1"}, "expectBrokers": map[string]any{"x": "a:1"}}, "not a broker ID"},
 		{"bad mechanism", map[string]any{"bootstrap": []any{"a:1"}, "sasl": map[string]any{"mechanism": "GSSAPI"}}, "GSSAPI"},
 		{"bad timeout", map[string]any{"bootstrap": []any{"a:1"}, "timeout": "soon"}, "timeout"},
+		{"AWS_MSK_IAM without an AWS credential resolver", map[string]any{"bootstrap": []any{"a:1"}, "sasl": map[string]any{"mechanism": "AWS_MSK_IAM"}}, "no AWS credential resolver"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := verify(context.Background(), call(tc.inputs))

@@ -206,7 +206,9 @@ func policyAllows(policy, accountID, action string) bool {
 		}
 		okA := false
 		for _, x := range strs(st.Action) {
-			if x == action || x == "kafka:*" || x == "*" {
+			// IAM action wildcards: "kafka:*", "kafka-cluster:*", "*"
+			// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
+			if x == action || x == "*" || strings.HasSuffix(x, "*") && strings.HasPrefix(action, strings.TrimSuffix(x, "*")) {
 				okA = true
 			}
 		}
@@ -296,6 +298,14 @@ func (a *api) bootstrapBrokers(c *caller, r *http.Request, _ []byte) (int, any, 
 		out["bootstrapBrokerStringTls"] = joined
 	default:
 		out["bootstrapBrokerString"] = joined
+	}
+	if k.Attrs["iamAuth"] == "true" {
+		// The brokers' IAM listeners on 9098 (msk_iam.go).
+		var l []string
+		for _, b := range bs {
+			l = append(l, fmt.Sprintf("%s:%d", b.AdvertisedHost(), iamPort))
+		}
+		out["bootstrapBrokerStringSaslIam"] = strings.Join(l, ",")
 	}
 	conn := clusterConnectivity(k)
 	vpc := func(scheme string) string {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/netmodel"
 )
 
 // Client-side broker addresses of MSK multi-VPC private connectivity. MSK
@@ -26,9 +27,10 @@ import (
 //     client VPC, and metadata naming those addresses (the multi-VPC
 //     bootstrap string of GetBootstrapBrokers). Any other state removes them.
 //
-// MSK IAM (AWS_MSK_IAM SASL) is not simulated: the multi-VPC listeners
-// forward to the brokers' own listener and authenticate as it does
-// (plaintext, or the cluster's SASL users).
+// The listeners of an iam VPC connection authenticate clients with MSK IAM
+// themselves (msk_iam.go, netmodel kafkasasl.go) and forward authenticated
+// connections to the brokers' own listener; the scram and tls ones forward
+// to it and authenticate as it does (the cluster's SASL users).
 
 const typeVpcConnListener = "msk-vpc-connection-listener"
 
@@ -120,7 +122,7 @@ func (a *api) vpcConnectionListeners(conn *inventory.Endpoint) {
 			Meta:      inventory.Meta{ID: id, Account: conn.Account, Region: conn.Region, Status: inventory.EndpointAccepted},
 			ServiceID: id, VPCID: conn.VPCID, SubnetID: conn.SubnetID, IP: ip,
 			DNSNames: []string{vpcBrokerHost(k.Name, scheme, region, i)}, Advertised: adv,
-			Attrs: map[string]string{attrType: typeVpcConnListener, "parent": conn.ID},
+			Attrs: listenerAttrs(conn.ID, k.ID, scheme),
 		}); err != nil {
 			_ = a.inv.Delete(inventory.KindEndpointService, id)
 			a.inv.ReleaseIP(ip)
@@ -143,4 +145,15 @@ func (a *api) removeVpcConnectionListeners(connID string) {
 			_ = a.inv.Delete(inventory.KindEndpointService, x.ID)
 		}
 	}
+}
+
+// listenerAttrs are the attributes of a VPC connection's client-side
+// listener; an iam one authenticates with MSK IAM (SASL/OAUTHBEARER; the
+// VPC-connectivity SASL/IAM bootstrap string of GetBootstrapBrokers).
+func listenerAttrs(connID, clusterArn, scheme string) map[string]string {
+	m := map[string]string{attrType: typeVpcConnListener, "parent": connID, "clusterArn": clusterArn}
+	if scheme == "iam" {
+		m[netmodel.AttrKafkaAuth] = saslIAM
+	}
+	return m
 }

@@ -124,6 +124,7 @@ func Mount(s *cloudsim.Sim) error {
 	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, msk: http.NewServeMux(), sessions: map[string]session{}, changes: map[string]*r53ChangeState{}}
 	a.mskRoutes()
 	a.watchVpcConnections()
+	a.registerIAM()
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "kafka" }, a.msk)
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "ec2" || unsignedQuery(r) }, http.HandlerFunc(a.serveEC2))
 	s.MountFunc(func(r *http.Request) bool { return sigv4Service(r) == "sts" }, http.HandlerFunc(a.serveSTS))

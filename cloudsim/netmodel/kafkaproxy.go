@@ -43,6 +43,10 @@ var rewritten = map[int16]bool{
 // whose responses must be rewritten, by correlation ID.
 type kafkaConn struct {
 	adv map[int32]hostPort
+	// sasl, if set, makes the forwarder authenticate clients itself (kafkasasl.go).
+	sasl *saslState
+	// close cuts both sides of the connection.
+	close func()
 
 	mu      sync.Mutex
 	pending map[int32][2]int16 // correlation ID → API key, version
@@ -102,6 +106,10 @@ func (k *kafkaConn) isRaw() bool {
 func (k *kafkaConn) requests(dst io.Writer, src io.Reader) {
 	r := bufio.NewReader(src)
 	if first, err := r.Peek(1); err == nil && first[0] == 0x16 { // TLS ClientHello
+		if k.sasl != nil {
+			k.close() // a SASL listener of the twin has no TLS: the handshake fails
+			return
+		}
 		k.mu.Lock()
 		k.raw = true
 		k.mu.Unlock()
@@ -110,6 +118,16 @@ func (k *kafkaConn) requests(dst io.Writer, src io.Reader) {
 		f, err := readFrame(r)
 		if err != nil {
 			return
+		}
+		if k.sasl != nil {
+			fwd, err := k.sasl.handle(r, f)
+			if err != nil {
+				k.close()
+				return
+			}
+			if !fwd {
+				continue
+			}
 		}
 		if len(f) >= 12 {
 			key := int16(binary.BigEndian.Uint16(f[4:]))

@@ -59,6 +59,7 @@ type Network struct {
 	forwarders map[string][]*Forwarder // by endpoint ID
 	errs       []string
 	drops      []Drop
+	sasl       map[string]saslMech // by AttrKafkaAuth name (kafkasasl.go)
 }
 
 // New returns a network that follows inv.
@@ -174,6 +175,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 						listen: net.JoinHostPort(ep.IP, strconv.Itoa(pm.ClientPort)),
 						target: net.JoinHostPort(ip, strconv.Itoa(pm.ServerPort)),
 						adv:    ep.Advertised,
+						sasl:   n.saslFor(ep),
 						check:  n.endpointCheck(id, pm.ClientPort),
 					})
 				}
@@ -189,6 +191,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 				still = true
 				f.setCheck(w.check, n.drop)
 				n.setAdvertised(id, f, w.adv)
+				f.setSASL(w.sasl)
 				want = append(want[:i], want[i+1:]...)
 				break
 			}
@@ -207,6 +210,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 		}
 		f.setCheck(w.check, n.drop)
 		n.setAdvertised(id, f, w.adv)
+		f.setSASL(w.sasl)
 		keep = append(keep, f)
 	}
 	if len(keep) > 0 {
@@ -219,6 +223,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 type forwardSpec struct {
 	listen, target string
 	adv            map[int32]string
+	sasl           *saslServer
 	check          func() Verdict
 }
 
@@ -417,7 +422,22 @@ func (n *Network) Diagnose(vpcID, address string) (Verdict, error) {
 			return Verdict{From: vpcID, To: address, Hop: "dns", Reason: err.Error()}, nil
 		}
 	}
-	return n.verdict(vpcID, ip, p), nil
+	_, v := n.verdictAt(vpcID, ip, p)
+	return v, nil
+}
+
+// verdictAt is verdict for an address as a client of vpcID writes it: a
+// declared (cloud) address is first mapped to the twin's loopback address
+// its VPC's routing reaches (declared.go). It returns the address to dial.
+func (n *Network) verdictAt(vpcID, ip string, port int) (string, Verdict) {
+	if a, err := netip.ParseAddr(ip); err == nil && isDeclared(a) {
+		lo, why, ok := n.fromDeclared(vpcID, a)
+		if !ok {
+			return ip, Verdict{From: vpcID, To: net.JoinHostPort(ip, strconv.Itoa(port)), Hop: HopRoute, Reason: why}
+		}
+		ip = lo.String()
+	}
+	return ip, n.verdict(vpcID, ip, port)
 }
 
 // verdict is Check plus, when ip:port is an endpoint's forwarder, the hop
@@ -512,7 +532,8 @@ func (n *Network) DialFrom(vpcID string) DialFunc {
 			return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: fmt.Errorf("%w (client network %s does not exist)", ErrUnreachable, vpcID)}
 		}
 		p, _ := strconv.Atoi(port)
-		if v := n.verdict(vpcID, ip, p); !v.Allowed {
+		var v Verdict
+		if ip, v = n.verdictAt(vpcID, ip, p); !v.Allowed {
 			n.drop(v)
 			if _, ok := ctx.Deadline(); !ok {
 				var cancel context.CancelFunc
@@ -543,8 +564,17 @@ type Forwarder struct {
 	closed         bool
 	advRaw         map[int32]string
 	adv            map[int32]hostPort
+	sasl           *saslServer
 	check          func() Verdict
 	dropped        func(Verdict)
+}
+
+// setSASL makes the forwarder authenticate connections accepted from now on
+// with s (nil: forward without authenticating).
+func (f *Forwarder) setSASL(s *saslServer) {
+	f.mu.Lock()
+	f.sasl = s
+	f.mu.Unlock()
 }
 
 // setCheck sets the admission check run for each accepted connection and
@@ -649,7 +679,7 @@ func (f *Forwarder) pipe(c net.Conn) {
 	defer f.track(c, false)
 	defer f.track(up, false)
 	f.mu.Lock()
-	adv := f.adv
+	adv, srv := f.adv, f.sasl
 	f.mu.Unlock()
 	done := make(chan struct{}, 2)
 	cp := func(dst, src net.Conn, copyFn func(io.Writer, io.Reader)) {
@@ -659,10 +689,14 @@ func (f *Forwarder) pipe(c net.Conn) {
 		}
 		done <- struct{}{}
 	}
-	if len(adv) > 0 {
-		kc := &kafkaConn{adv: adv, pending: map[int32][2]int16{}}
+	if len(adv) > 0 || srv != nil {
+		client := &lockedWriter{w: c}
+		kc := &kafkaConn{adv: adv, pending: map[int32][2]int16{}, close: func() { _ = c.Close(); _ = up.Close() }}
+		if srv != nil {
+			kc.sasl = &saslState{srv: srv, client: client}
+		}
 		go cp(up, c, kc.requests)
-		go cp(c, up, kc.responses)
+		go cp(c, up, func(_ io.Writer, src io.Reader) { kc.responses(client, src) })
 	} else {
 		plain := func(dst io.Writer, src io.Reader) { _, _ = io.Copy(dst, src) }
 		go cp(up, c, plain)

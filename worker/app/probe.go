@@ -15,6 +15,7 @@ import (
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/aws"
 	"github.com/topoflow/topoflow/activities/kafka"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -268,7 +269,7 @@ func cloudsimRefusalSoon(ctx context.Context, base, network, target string) stri
 // dialing from the probe's network, with SASL credentials from accts.
 func BuildProbeActivities(accts *accounts.Registry, cfg Config) *activities.Registry {
 	reg := activities.NewRegistry()
-	kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), Probe: probeOptions(cfg)})
+	kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials, Probe: probeOptions(cfg)})
 	return reg
 }
 

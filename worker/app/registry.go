@@ -50,7 +50,7 @@ var providers = []provider{
 	{"azure", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { azure.Register(reg, accts) }},
 	{"ambari", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { ambari.Register(reg, accts) }},
 	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, _ Options) {
-		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts)})
+		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials})
 	}},
 	{"topoflow", func(reg *activities.Registry, accts *accounts.Registry, _ Options) {
 		reg.Add(plan.ActionProbeRoute, probeRoute(accts))
