@@ -211,75 +211,8 @@ func init() {
 		},
 		Outputs: []string{"ruleId", "revoked"},
 	})
-	Register(Action{
-		Name: AWSEC2CreateRoute, Provider: "aws",
-		Title: "Add a route",
-		Doc:   "CreateRoute to a peering connection or a transit gateway. An identical route (RouteAlreadyExists) is reused with created=false.",
-		Inputs: []Param{
-			awsParam("routeTableId", "string", true, "route table ID"),
-			awsParam("destination", "string", true, "destination CIDR"),
-			awsParam("peeringId", "string", false, "target VPC peering connection"),
-			awsParam("transitGatewayId", "string", false, "target transit gateway"),
-		},
-		Outputs: []string{"routeTableId", "destination", "created"},
-		Inverse: &Inverse{
-			Action: AWSEC2DeleteRoute, Title: "Delete the route",
-			Inputs: map[string]plan.Value{"routeTableId": plan.Expr("input.routeTableId"), "destination": plan.Expr("input.destination"), "created": plan.Expr("output.created")},
-		},
-	})
-	Register(Action{
-		Name: AWSEC2DeleteRoute, Provider: "aws",
-		Title: "Delete a route",
-		Inputs: []Param{
-			awsParam("routeTableId", "string", true, "route table ID"),
-			awsParam("destination", "string", true, "destination CIDR"),
-			awsParam("created", "boolean", false, "false skips the delete"),
-		},
-		Outputs: []string{"deleted"},
-	})
 
 	// VPC peering.
-	Register(Action{
-		Name: AWSEC2CreateVpcPeering, Provider: "aws",
-		Title: "Request a VPC peering connection",
-		Doc:   "CreateVpcPeeringConnection; peerAccount (account-registry name) gives PeerOwnerId, peerRegion the accepter's region. Tagged with the idempotency key.",
-		Inputs: []Param{
-			awsParam("vpcId", "string", true, "requester VPC"),
-			awsParam("peerVpcId", "string", true, "accepter VPC"),
-			awsParam("peerAccount", "string", false, "account-registry name of the accepter (default: same account)"),
-			awsParam("peerRegion", "string", false, "accepter region (default: same region)"),
-			awsParam("name", "string", false, "Name tag"),
-		},
-		Outputs: []string{"peeringId", "status"},
-		Inverse: &Inverse{
-			Action: AWSEC2DeleteVpcPeering, Title: "Delete the VPC peering connection",
-			Inputs: map[string]plan.Value{"peeringId": plan.Expr("output.peeringId")},
-			// AWS keeps deleted, rejected, expired and failed peerings visible; Terraform treats all four as gone
-			// (terraform-provider-aws internal/service/ec2/find.go findVPCPeeringConnectionByID).
-			WaitAction: AWSEC2DescribeVpcPeering, Wait: awsGoneAt("status", []string{"deleted", "rejected", "expired", "failed"},
-				"active", "deleting", "pending-acceptance", "provisioning", "initiating-request"),
-		},
-	})
-	Register(Action{
-		Name: AWSEC2AcceptVpcPeering, Provider: "aws",
-		Title:   "Accept a VPC peering connection (accepter account and region)",
-		Inputs:  []Param{awsParam("peeringId", "string", true, "peering connection ID"), awsParam("region", "string", false, "accepter region (default: the account's)")},
-		Outputs: []string{"peeringId", "status"},
-	})
-	Register(Action{
-		Name: AWSEC2DescribeVpcPeering, Provider: "aws", Read: true,
-		Title:   "Describe a VPC peering connection",
-		Inputs:  []Param{awsParam("peeringId", "string", true, "peering connection ID"), awsParam("region", "string", false, "region to query")},
-		Outputs: []string{"peeringId", "status", "requesterVpcId", "accepterVpcId"},
-		Wait: &plan.Wait{Pending: []string{"initiating-request", "pending-acceptance", "provisioning"}, Target: []string{"active"},
-			Failure: []string{"rejected", "failed", "expired", "deleted"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
-	})
-	Register(Action{
-		Name: AWSEC2DeleteVpcPeering, Provider: "aws",
-		Title:   "Delete a VPC peering connection",
-		Inputs:  []Param{awsParam("peeringId", "string", true, "peering connection ID")},
-		Outputs: []string{"peeringId", "deleted"},
-	})
 
 	// PrivateLink.
 	Register(Action{
