@@ -387,6 +387,7 @@ func (v *validator) step(w *Workflow, i int, ids map[string]int, names []string)
 				}
 			}
 		}
+		v.inputTypes(p, st, desc)
 	}
 	if st.Wait != nil {
 		v.waitStates(p+".wait", st.Wait)
