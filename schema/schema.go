@@ -138,7 +138,7 @@ func (g *generator) typ(t reflect.Type, format, enum string) map[string]any {
 	case reflect.String:
 		s := map[string]any{"type": "string"}
 		if enum != "" {
-			s["enum"] = strings.Split(enum, ",")
+			s["enum"] = spec.EnumValues(enum)
 		}
 		for k, v := range formats[format] {
 			s[k] = v

@@ -11,13 +11,6 @@ import (
 	"github.com/topoflow/topoflow/plan"
 )
 
-// Methods lists the network methods each Kafka provider supports.
-var Methods = map[string][]string{
-	ProviderHuawei: {MethodVPCEndpoint, MethodVPCPeering},
-	ProviderAWS:    {MethodSameVPC, MethodVPCPeering, MethodPrivateLink, MethodMSKMultiVPC, MethodTransitGateway},
-	ProviderAzure:  {MethodVNetPeering},
-}
-
 // validator runs the semantic checks of a structurally valid document.
 type validator struct {
 	d   *decoder
