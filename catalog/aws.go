@@ -280,7 +280,7 @@ func init() {
 			awsParam("securityGroupIds", "array", false, "client security groups"),
 			awsParam("privateDns", "boolean", false, "enable private DNS"),
 		},
-		Outputs: []string{"endpointId", "state", "dnsNames"},
+		Outputs: []string{"endpointId", "state", "dnsNames", "serviceName"},
 		Inverse: &Inverse{
 			Action: AWSEC2DeleteVpcEndpoint, Title: "Delete the VPC endpoint",
 			Inputs: map[string]plan.Value{"endpointId": plan.Expr("output.endpointId")},

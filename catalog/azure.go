@@ -68,7 +68,7 @@ func init() {
 			{Name: "resourceGroup", Type: "string", Required: true, Doc: "resource group of the cluster"},
 			{Name: "cluster", Type: "string", Required: true, Doc: "cluster name"},
 		},
-		Outputs: []string{"clusterState", "provisioningState", "kind", "ambariUrl", "endpoints"},
+		Outputs: []string{"clusterState", "provisioningState", "kind", "ambariUrl", "endpoints", "clusterId", "vnetId"},
 		Wait: &plan.Wait{StatusPath: "clusterState", Pending: []string{"Accepted", "InProgress", "Provisioning", "AzureVMConfiguration", "HdInsightConfiguration", "Operational"},
 			Target: []string{"Running"}, Failure: []string{"Error", "Deleting", "TimedOut"}, PollInterval: plan.D(30 * time.Second), Timeout: plan.D(time.Hour)},
 	})
