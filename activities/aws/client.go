@@ -264,14 +264,6 @@ func (a *Actions) accountID(call plan.Call, name string) (string, error) {
 
 // --- errors ---
 
-func conflict(format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrConflict)
-}
-
-func notFoundErr(format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrNotFound)
-}
-
 // errorCode returns the AWS error code of err ("" when it is no API error).
 func errorCode(err error) string {
 	var ae smithy.APIError

@@ -96,7 +96,7 @@ func (s *session) describePeering(ctx context.Context, id string) (*ec2types.Vpc
 		return nil, s.classify("describe VPC peering "+id, err)
 	}
 	if len(out.VpcPeeringConnections) == 0 {
-		return nil, notFoundErr("describe VPC peering %s as %s: not found", id, s.acct.Name)
+		return nil, activities.NotFound("describe VPC peering %s as %s: not found", id, s.acct.Name)
 	}
 	return &out.VpcPeeringConnections[0], nil
 }
@@ -117,7 +117,7 @@ func (a *Actions) AcceptVpcPeering(ctx context.Context, call plan.Call, in catal
 	case "active", "provisioning":
 		return peeringOut(*p), nil
 	case "initiating-request":
-		return noPeering, conflict("accept VPC peering %s as %s: it is still %s", id, s.acct.Name, st)
+		return noPeering, activities.Conflict("accept VPC peering %s as %s: it is still %s", id, s.acct.Name, st)
 	case "pending-acceptance":
 	default:
 		return noPeering, activities.Invalid("accept VPC peering %s as %s: it is %s (%s)", id, s.acct.Name, st, awssdk.ToString(p.Status.Message))
@@ -205,7 +205,7 @@ func (a *Actions) routeTableSession(ctx context.Context, call plan.Call, rtb str
 			return o, err
 		}
 	}
-	return nil, notFoundErr("route table %s of %s is in none of its regions", rtb, s.acct.Name)
+	return nil, activities.NotFound("route table %s of %s is in none of its regions", rtb, s.acct.Name)
 }
 
 // CreateRoute adds a route to a peering or a transit gateway. An existing

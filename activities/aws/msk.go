@@ -75,7 +75,7 @@ func (s *session) describeCluster(ctx context.Context, arn string) (*kafkatypes.
 		return nil, s.classify("describe MSK cluster "+arn, err)
 	}
 	if out.ClusterInfo == nil {
-		return nil, notFoundErr("describe MSK cluster %s as %s: empty answer", arn, s.acct.Name)
+		return nil, activities.NotFound("describe MSK cluster %s as %s: empty answer", arn, s.acct.Name)
 	}
 	return out.ClusterInfo, nil
 }
@@ -232,7 +232,7 @@ func (a *Actions) DescribeClusterOperation(ctx context.Context, call plan.Call) 
 	}
 	info := out.ClusterOperationInfo
 	if info == nil {
-		return nil, notFoundErr("describe cluster operation %s as %s: empty answer", arn, s.acct.Name)
+		return nil, activities.NotFound("describe cluster operation %s as %s: empty answer", arn, s.acct.Name)
 	}
 	msg := ""
 	if info.ErrorInfo != nil {

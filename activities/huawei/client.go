@@ -264,10 +264,6 @@ func (t *retryAfterTripper) retryAfter() time.Duration {
 	return t.last
 }
 
-func conflict(format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrConflict)
-}
-
 // classify turns an SDK error into a typed Temporal application error.
 // what describes the operation ("create endpoint service for port p-1").
 func (s *session) classify(what string, err error) error {
