@@ -39,7 +39,7 @@ func init() {
 			{Name: "restoreTag", Type: "string", Doc: "re-apply the properties of this earlier tag"},
 			{Name: "note", Type: "string", Doc: "service_config_version_note"},
 		},
-		Outputs: []string{"type", "tag", "previousTag", "changed"},
+		Outputs: []string{"type", "tag", "previousTag", "changed", "version"},
 		Inverse: &Inverse{
 			Action: AmbariPutConfig, Title: "Restore the previous config version",
 			Inputs: map[string]plan.Value{

@@ -65,29 +65,6 @@ func awsGoneAt(path string, targets []string, pending ...string) *plan.Wait {
 func init() {
 	// MSK.
 	Register(Action{
-		Name: AWSMSKDescribeCluster, Provider: "aws", Read: true,
-		Title:  "Describe the MSK cluster",
-		Doc:    "DescribeClusterV2: state, current version, client subnets and security groups of the broker nodes.",
-		Inputs: []Param{awsParam("clusterArn", "string", true, "MSK cluster ARN")},
-		Outputs: []string{"clusterArn", "clusterName", "state", "currentVersion", "clientSubnets", "securityGroupIds",
-			"securityGroupId", "numberOfBrokerNodes", "vpcConnectivity"},
-		Wait: &plan.Wait{StatusPath: "state", Pending: []string{"CREATING", "UPDATING", "HEALING", "MAINTENANCE", "REBOOTING_BROKER"},
-			Target: []string{"ACTIVE"}, Failure: []string{"FAILED", "DELETING"},
-			PollInterval: plan.D(15 * time.Second), Timeout: plan.D(2 * time.Hour)},
-	})
-	Register(Action{
-		Name: AWSMSKGetBootstrapBrokers, Provider: "aws", Read: true,
-		Title: "Get the MSK bootstrap brokers",
-		Doc: "GetBootstrapBrokers; bootstrap is the list of host:port for the given authentication " +
-			"(plaintext, tls, scram, iam) and connectivity (private, vpc for multi-VPC connections).",
-		Inputs: []Param{
-			awsParam("clusterArn", "string", true, "MSK cluster ARN"),
-			awsParam("authentication", "string", false, "plaintext (default), tls, scram or iam"),
-			awsParam("connectivity", "string", false, "private (default) or vpc (multi-VPC private connectivity)"),
-		},
-		Outputs: []string{"bootstrap", "bootstrapString"},
-	})
-	Register(Action{
 		Name: AWSMSKUpdateConnectivity, Provider: "aws",
 		Title: "Turn on MSK multi-VPC private connectivity",
 		Doc: "UpdateConnectivity with the cluster's current version: sets connectivityInfo.vpcConnectivity client " +
@@ -110,15 +87,6 @@ func init() {
 				PollInterval: plan.D(15 * time.Second), Timeout: plan.D(3 * time.Hour)},
 		},
 		Locks: []string{`"kafka:aws:" + input.clusterArn`},
-	})
-	Register(Action{
-		Name: AWSMSKDescribeClusterOperation, Provider: "aws", Read: true,
-		Title:   "Describe an MSK cluster operation",
-		Doc:     "DescribeClusterOperationV2; an empty operation ARN (nothing changed) reports UPDATE_COMPLETE.",
-		Inputs:  []Param{awsParam("clusterOperationArn", "string", true, "operation ARN (may be empty)")},
-		Outputs: []string{"status", "operationType", "error"},
-		Wait: &plan.Wait{Pending: []string{"PENDING", "UPDATE_IN_PROGRESS"}, Target: []string{"UPDATE_COMPLETE"},
-			Failure: []string{"UPDATE_FAILED"}, PollInterval: plan.D(30 * time.Second), Timeout: plan.D(3 * time.Hour)},
 	})
 	Register(Action{
 		Name: AWSMSKPutClusterPolicy, Provider: "aws",

@@ -98,10 +98,10 @@ func (a *Actions) Funcs() map[string]activities.Func {
 // listed are the actions listed here by name.
 func (a *Actions) listed() map[string]activities.Func {
 	return map[string]activities.Func{
-		catalog.AWSMSKDescribeCluster:          a.DescribeCluster,
-		catalog.AWSMSKGetBootstrapBrokers:      a.GetBootstrapBrokers,
+		catalog.AWSMSKDescribeCluster:          activities.Typed(a.DescribeCluster),
+		catalog.AWSMSKGetBootstrapBrokers:      activities.Typed(a.GetBootstrapBrokers),
 		catalog.AWSMSKUpdateConnectivity:       a.UpdateConnectivity,
-		catalog.AWSMSKDescribeClusterOperation: a.DescribeClusterOperation,
+		catalog.AWSMSKDescribeClusterOperation: activities.Typed(a.DescribeClusterOperation),
 		catalog.AWSMSKPutClusterPolicy:         a.PutClusterPolicy,
 		catalog.AWSMSKRestoreClusterPolicy:     a.RestoreClusterPolicy,
 		catalog.AWSMSKCreateVpcConnection:      a.CreateVpcConnection,
