@@ -248,43 +248,6 @@ func init() {
 		Outputs: []string{"aclId", "removed"},
 	})
 	Register(Action{
-		Name: HuaweiVPCCreatePeering, Provider: "huawei",
-		Title: "Create a VPC peering connection",
-		Doc:   "Requests a peering from vpcId to peerVpcId (in peerAccount's project when given). The name carries the idempotency key.",
-		Inputs: []Param{
-			hwStr("vpcId", "requester VPC"),
-			hwStr("peerVpcId", "accepter VPC"),
-			hwOptStr("peerAccount", "account-registry name of the accepter (default: same account)"),
-			hwOptStr("name", "peering name prefix"),
-		},
-		Outputs: []string{"peeringId", "status", "existing"},
-		Inverse: &Inverse{
-			Action: HuaweiVPCDeletePeering, Title: "Delete the VPC peering",
-			Inputs:     map[string]plan.Value{"peeringId": plan.Expr("output.peeringId")},
-			WaitAction: HuaweiVPCGetPeering, Wait: hwGoneWait(10 * time.Minute),
-		},
-	})
-	Register(Action{
-		Name: HuaweiVPCAcceptPeering, Provider: "huawei",
-		Title:   "Accept a VPC peering (accepter account)",
-		Inputs:  []Param{hwStr("peeringId", "peering ID")},
-		Outputs: []string{"peeringId", "status"},
-	})
-	Register(Action{
-		Name: HuaweiVPCGetPeering, Provider: "huawei", Read: true,
-		Title:   "Get a VPC peering",
-		Inputs:  []Param{hwStr("peeringId", "peering ID")},
-		Outputs: []string{"peeringId", "status", "vpcId", "peerVpcId"},
-		// VpcPeeringStatusEnum: PENDING_ACCEPTANCE, REJECTED, EXPIRED, DELETED, ACTIVE (services/vpc/v2/model/model_vpc_peering.go).
-		Wait: &plan.Wait{Pending: []string{"PENDING_ACCEPTANCE"}, Target: []string{"ACTIVE"}, Failure: []string{"REJECTED", "EXPIRED", "DELETED"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(7 * 24 * time.Hour)},
-	})
-	Register(Action{
-		Name: HuaweiVPCDeletePeering, Provider: "huawei",
-		Title:   "Delete a VPC peering",
-		Inputs:  []Param{hwStr("peeringId", "peering ID")},
-		Outputs: []string{"peeringId", "deleted"},
-	})
-	Register(Action{
 		Name: HuaweiVPCAddRoute, Provider: "huawei",
 		Title: "Add a route through a peering",
 		Doc:   "Adds destination → nexthop (a peering ID, type peering) to vpcId's route table. An identical route is reused.",
