@@ -147,38 +147,6 @@ func init() {
 	})
 
 	// EC2 security groups and routes.
-	Register(Action{
-		Name: AWSEC2AuthorizeIngress, Provider: "aws",
-		Title: "Allow ingress in a security group",
-		Doc: "AuthorizeSecurityGroupIngress for one port from a CIDR or a security group (sourceGroup: sg-x in the same account, " +
-			"<12-digit account>/sg-x across accounts; groups cannot be referenced across regions). An existing identical rule " +
-			"(InvalidPermission.Duplicate) is reused with created=false.",
-		Inputs: []Param{
-			awsParam("groupId", "string", true, "security group ID"),
-			awsParam("protocol", "string", false, "tcp (default)"),
-			awsParam("port", "integer", true, "port"),
-			awsParam("cidr", "string", false, "source CIDR (give cidr or sourceGroup)"),
-			awsParam("sourceGroup", "string", false, "source security group: sg-x, or <12-digit account>/sg-x"),
-			awsParam("description", "string", false, "rule description"),
-		},
-		Outputs: []string{"ruleId", "created"},
-		Inverse: &Inverse{
-			Action: AWSEC2RevokeIngress, Title: "Revoke the ingress rule",
-			Inputs: map[string]plan.Value{"groupId": plan.Expr("input.groupId"), "ruleId": plan.Expr("output.ruleId"), "created": plan.Expr("output.created")},
-		},
-		Grants: []Grant{{Input: "cidr", Kind: GrantCIDR}},
-	})
-	Register(Action{
-		Name: AWSEC2RevokeIngress, Provider: "aws",
-		Title: "Revoke an ingress rule",
-		Doc:   "RevokeSecurityGroupIngress by rule ID; a missing rule counts as done; created=false makes it a no-op.",
-		Inputs: []Param{
-			awsParam("groupId", "string", true, "security group ID"),
-			awsParam("ruleId", "string", true, "security group rule ID"),
-			awsParam("created", "boolean", false, "false skips the revoke"),
-		},
-		Outputs: []string{"ruleId", "revoked"},
-	})
 
 	// VPC peering.
 

@@ -286,36 +286,14 @@ func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call, in catalog.AW
 // rule's description carries the idempotency marker; a duplicate rule with
 // our marker is ours (created=true), any other duplicate is reused with
 // created=false.
-func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	group, err := activities.String(call, "groupId", true)
-	if err != nil {
-		return nil, err
-	}
-	proto, err := activities.String(call, "protocol", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call, in catalog.AWSAuthorizeIngressIn) (catalog.AWSAuthorizeIngressOut, error) {
+	var none catalog.AWSAuthorizeIngressOut
+	group, proto, port, cidr, source, desc := in.GroupID, in.Protocol, in.Port, in.CIDR, in.SourceGroup, in.Description
 	if proto == "" {
 		proto = "tcp"
 	}
-	port, err := activities.Int(call, "port", 0, true)
-	if err != nil {
-		return nil, err
-	}
-	cidr, err := activities.String(call, "cidr", false)
-	if err != nil {
-		return nil, err
-	}
-	source, err := activities.String(call, "sourceGroup", false)
-	if err != nil {
-		return nil, err
-	}
 	if (cidr == "") == (source == "") {
-		return nil, activities.Invalid("%s: give exactly one of cidr and sourceGroup", call.Action)
-	}
-	desc, err := activities.String(call, "description", false)
-	if err != nil {
-		return nil, err
+		return none, activities.Invalid("%s: give exactly one of cidr and sourceGroup", call.Action)
 	}
 	desc = describe(desc, call.IdempotencyKey)
 	perm := ec2types.IpPermission{IpProtocol: awssdk.String(proto), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port))}
@@ -334,23 +312,23 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Ou
 	}
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	c := s.ec2()
 	what := fmt.Sprintf("allow %s/%d from %s in %s", proto, port, from, group)
 	out, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(group), IpPermissions: []ec2types.IpPermission{perm}})
 	if err == nil {
 		if len(out.SecurityGroupRules) == 0 {
-			return nil, s.classify(what, fmt.Errorf("the response names no security group rule"))
+			return none, s.classify(what, fmt.Errorf("the response names no security group rule"))
 		}
-		return plan.Outputs{"ruleId": awssdk.ToString(out.SecurityGroupRules[0].SecurityGroupRuleId), "created": true}, nil
+		return catalog.AWSAuthorizeIngressOut{RuleID: awssdk.ToString(out.SecurityGroupRules[0].SecurityGroupRuleId), Created: true}, nil
 	}
 	if errorCode(err) != "InvalidPermission.Duplicate" {
-		return nil, s.classify(what, err)
+		return none, s.classify(what, err)
 	}
 	rules, derr := c.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{Filters: []ec2types.Filter{{Name: awssdk.String("group-id"), Values: []string{group}}}})
 	if derr != nil {
-		return nil, s.classify(what+": read the existing rule", derr)
+		return none, s.classify(what+": read the existing rule", derr)
 	}
 	for _, r := range rules.SecurityGroupRules {
 		if awssdk.ToBool(r.IsEgress) || awssdk.ToInt32(r.FromPort) != int32(port) || awssdk.ToInt32(r.ToPort) != int32(port) || !strings.EqualFold(awssdk.ToString(r.IpProtocol), proto) {
@@ -363,36 +341,26 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Ou
 		}
 		if same {
 			ours := strings.Contains(awssdk.ToString(r.Description), marker(call.IdempotencyKey))
-			return plan.Outputs{"ruleId": awssdk.ToString(r.SecurityGroupRuleId), "created": ours}, nil
+			return catalog.AWSAuthorizeIngressOut{RuleID: awssdk.ToString(r.SecurityGroupRuleId), Created: ours}, nil
 		}
 	}
-	return nil, s.classify(what, err)
+	return none, s.classify(what, err)
 }
 
 // RevokeIngress revokes a rule by ID; created=false skips it, a missing rule counts as done.
-func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	group, err := activities.String(call, "groupId", true)
-	if err != nil {
-		return nil, err
-	}
-	rule, err := activities.String(call, "ruleId", true)
-	if err != nil {
-		return nil, err
-	}
-	created, err := activities.Bool(call, "created", true)
-	if err != nil {
-		return nil, err
-	}
-	if !created {
-		return plan.Outputs{"ruleId": rule, "revoked": false}, nil
+func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call, in catalog.AWSRevokeIngressIn) (catalog.AWSRevokeIngressOut, error) {
+	var none catalog.AWSRevokeIngressOut
+	group, rule := in.GroupID, in.RuleID
+	if in.Created != nil && !*in.Created {
+		return catalog.AWSRevokeIngressOut{RuleID: rule, Revoked: false}, nil
 	}
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	_, err = s.ec2().RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: awssdk.String(group), SecurityGroupRuleIds: []string{rule}})
 	if err != nil && !isNotFound(err) {
-		return nil, s.classify(fmt.Sprintf("revoke rule %s of %s", rule, group), err)
+		return none, s.classify(fmt.Sprintf("revoke rule %s of %s", rule, group), err)
 	}
-	return plan.Outputs{"ruleId": rule, "revoked": err == nil}, nil
+	return catalog.AWSRevokeIngressOut{RuleID: rule, Revoked: err == nil}, nil
 }
