@@ -22,7 +22,7 @@ TEST_FLAGS ?=
 BENCH ?= .
 BENCH_FLAGS ?= -benchmem -benchtime=1s
 
-.PHONY: all build tools deps test fuzz vet fmt-check bench dev run clean help
+.PHONY: all build tools deps test fuzz vet lint lint-tools docs fmt-check bench dev run clean help
 
 all: build
 
@@ -49,6 +49,23 @@ deps:
 vet:
 	$(GO) vet ./...
 
+## docs: regenerate what the catalog and package spec generate: docs/actions.md
+## and schema/topoflow.schema.json (tests fail when either is stale)
+docs:
+	$(GO) test -count=1 ./catalog -run '^TestActionsDocInSync$$' -update
+	$(GO) test -count=1 ./schema -run '^TestCommittedSchemaInSync$$' -update
+
+## lint-tools: install the pinned staticcheck and workflowcheck into .tools/bin
+lint-tools:
+	@bash scripts/lint-tools.sh
+
+## lint: staticcheck over every package (with the build tags of the long suites, so
+## their helpers count as used), workflowcheck over the workflows
+LINT_TAGS ?= faults
+lint: lint-tools
+	$(TOOLS_BIN)/staticcheck -tags $(LINT_TAGS) ./...
+	$(TOOLS_BIN)/workflowcheck -config workflowcheck.config.yaml ./workflows/...
+
 ## fmt-check: fail when a file is not gofmt-formatted
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n $$out ]]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
@@ -56,7 +73,7 @@ fmt-check:
 ## test: every test. `go test` runs each Fuzz target's seed corpus (f.Add and
 ## testdata/fuzz) as a normal test; end-to-end tests start the real Temporal dev
 ## server from .tools/bin, hence the dependency on tools and deps.
-test: tools deps vet
+test: tools deps vet lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 	$(MAKE) fuzz
 

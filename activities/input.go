@@ -1,24 +1,10 @@
 package activities
 
 import (
-	"fmt"
 	"strconv"
-
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/plan"
 )
-
-// Invalid returns a non-retryable error of type plan.ErrInvalid: the call is
-// wrong and retrying it will not help.
-func Invalid(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), plan.ErrInvalid, nil)
-}
-
-// Unauthorized returns a non-retryable error of type plan.ErrUnauthorized.
-func Unauthorized(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), plan.ErrUnauthorized, nil)
-}
 
 // The input readers below take a step's resolved inputs as they arrive in an
 // activity: JSON-decoded (numbers as float64, lists as []any, objects as

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/plan"
@@ -24,6 +25,21 @@ type Func func(ctx context.Context, call plan.Call) (plan.Outputs, error)
 type Registry struct {
 	mu    sync.RWMutex
 	funcs map[string]Func
+	check func(action string, out plan.Outputs) error
+}
+
+// ErrContract is the error type of an action that returned outputs its
+// descriptor does not declare (see [Registry.CheckOutputs]).
+const ErrContract = "ContractViolation"
+
+// CheckOutputs makes every action got from r check its outputs with check
+// (the test stacks pass contract.CheckOutputs): an output the action's
+// descriptor does not declare fails the call, non-retryably, with type
+// [ErrContract].
+func (r *Registry) CheckOutputs(check func(action string, out plan.Outputs) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.check = check
 }
 
 // NewRegistry returns an empty registry.
@@ -45,7 +61,19 @@ func (r *Registry) Get(name string) (Func, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	fn, ok := r.funcs[name]
-	return fn, ok
+	if !ok || r.check == nil {
+		return fn, ok
+	}
+	check := r.check
+	return func(ctx context.Context, call plan.Call) (plan.Outputs, error) {
+		out, err := fn(ctx, call)
+		if err == nil {
+			if cerr := check(name, out); cerr != nil {
+				return nil, temporal.NewNonRetryableApplicationError(cerr.Error(), ErrContract, nil)
+			}
+		}
+		return out, err
+	}, true
 }
 
 // Names returns the registered action names, sorted.

@@ -39,7 +39,7 @@ func init() {
 			{Name: "restoreTag", Type: "string", Doc: "re-apply the properties of this earlier tag"},
 			{Name: "note", Type: "string", Doc: "service_config_version_note"},
 		},
-		Outputs: []string{"type", "tag", "previousTag", "changed"},
+		Outputs: []string{"type", "tag", "previousTag", "changed", "version"},
 		Inverse: &Inverse{
 			Action: AmbariPutConfig, Title: "Restore the previous config version",
 			Inputs: map[string]plan.Value{
@@ -72,13 +72,13 @@ func init() {
 			{Name: "component", Type: "string", Required: true, Doc: "component name, e.g. KAFKA_BROKER"},
 			{Name: "hosts", Type: "array", Doc: "host names (default: all hosts of the component)"},
 		},
-		Outputs: []string{"requestId", "status"},
+		Outputs: []string{"requestId", "status", "hosts"},
 	})
 	Register(Action{
 		Name: AmbariGetRequest, Provider: "ambari", Read: true,
 		Title:   "Get an Ambari request",
 		Inputs:  []Param{{Name: "requestId", Type: "integer", Required: true, Doc: "request ID"}},
-		Outputs: []string{"requestId", "status", "progress"},
+		Outputs: []string{"requestId", "status", "progress", "abortReason", "abortedTaskCount", "failedTaskCount", "taskCount"},
 		Wait: &plan.Wait{Pending: []string{"Accepted", "PENDING", "QUEUED", "IN_PROGRESS", "InProgress"}, Target: []string{"COMPLETED"},
 			Failure:      []string{"FAILED", "ABORTED", "TIMEDOUT", "HOLDING_FAILED", "HOLDING_TIMEDOUT", "SKIPPED_FAILED"},
 			PollInterval: plan.D(10 * time.Second), Timeout: plan.D(time.Hour)},
@@ -87,6 +87,6 @@ func init() {
 		Name: AmbariListBrokerHosts, Provider: "ambari", Read: true,
 		Title:   "List the Kafka broker hosts and their IPs",
 		Doc:     "Hosts with a KAFKA_BROKER component, with Hosts/ip; brokers is a list of {hostName, ip} sorted by host name.",
-		Outputs: []string{"brokers"},
+		Outputs: []string{"brokers", "bootstrap"},
 	})
 }

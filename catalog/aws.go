@@ -65,29 +65,6 @@ func awsGoneAt(path string, targets []string, pending ...string) *plan.Wait {
 func init() {
 	// MSK.
 	Register(Action{
-		Name: AWSMSKDescribeCluster, Provider: "aws", Read: true,
-		Title:  "Describe the MSK cluster",
-		Doc:    "DescribeClusterV2: state, current version, client subnets and security groups of the broker nodes.",
-		Inputs: []Param{awsParam("clusterArn", "string", true, "MSK cluster ARN")},
-		Outputs: []string{"clusterArn", "clusterName", "state", "currentVersion", "clientSubnets", "securityGroupIds",
-			"securityGroupId", "numberOfBrokerNodes", "vpcConnectivity"},
-		Wait: &plan.Wait{StatusPath: "state", Pending: []string{"CREATING", "UPDATING", "HEALING", "MAINTENANCE", "REBOOTING_BROKER"},
-			Target: []string{"ACTIVE"}, Failure: []string{"FAILED", "DELETING"},
-			PollInterval: plan.D(15 * time.Second), Timeout: plan.D(2 * time.Hour)},
-	})
-	Register(Action{
-		Name: AWSMSKGetBootstrapBrokers, Provider: "aws", Read: true,
-		Title: "Get the MSK bootstrap brokers",
-		Doc: "GetBootstrapBrokers; bootstrap is the list of host:port for the given authentication " +
-			"(plaintext, tls, scram, iam) and connectivity (private, vpc for multi-VPC connections).",
-		Inputs: []Param{
-			awsParam("clusterArn", "string", true, "MSK cluster ARN"),
-			awsParam("authentication", "string", false, "plaintext (default), tls, scram or iam"),
-			awsParam("connectivity", "string", false, "private (default) or vpc (multi-VPC private connectivity)"),
-		},
-		Outputs: []string{"bootstrap", "bootstrapString"},
-	})
-	Register(Action{
 		Name: AWSMSKUpdateConnectivity, Provider: "aws",
 		Title: "Turn on MSK multi-VPC private connectivity",
 		Doc: "UpdateConnectivity with the cluster's current version: sets connectivityInfo.vpcConnectivity client " +
@@ -110,15 +87,6 @@ func init() {
 				PollInterval: plan.D(15 * time.Second), Timeout: plan.D(3 * time.Hour)},
 		},
 		Locks: []string{`"kafka:aws:" + input.clusterArn`},
-	})
-	Register(Action{
-		Name: AWSMSKDescribeClusterOperation, Provider: "aws", Read: true,
-		Title:   "Describe an MSK cluster operation",
-		Doc:     "DescribeClusterOperationV2; an empty operation ARN (nothing changed) reports UPDATE_COMPLETE.",
-		Inputs:  []Param{awsParam("clusterOperationArn", "string", true, "operation ARN (may be empty)")},
-		Outputs: []string{"status", "operationType", "error"},
-		Wait: &plan.Wait{Pending: []string{"PENDING", "UPDATE_IN_PROGRESS"}, Target: []string{"UPDATE_COMPLETE"},
-			Failure: []string{"UPDATE_FAILED"}, PollInterval: plan.D(30 * time.Second), Timeout: plan.D(3 * time.Hour)},
 	})
 	Register(Action{
 		Name: AWSMSKPutClusterPolicy, Provider: "aws",
@@ -179,107 +147,8 @@ func init() {
 	})
 
 	// EC2 security groups and routes.
-	Register(Action{
-		Name: AWSEC2AuthorizeIngress, Provider: "aws",
-		Title: "Allow ingress in a security group",
-		Doc: "AuthorizeSecurityGroupIngress for one port from a CIDR or a security group (sourceGroup: sg-x in the same account, " +
-			"<12-digit account>/sg-x across accounts; groups cannot be referenced across regions). An existing identical rule " +
-			"(InvalidPermission.Duplicate) is reused with created=false.",
-		Inputs: []Param{
-			awsParam("groupId", "string", true, "security group ID"),
-			awsParam("protocol", "string", false, "tcp (default)"),
-			awsParam("port", "integer", true, "port"),
-			awsParam("cidr", "string", false, "source CIDR (give cidr or sourceGroup)"),
-			awsParam("sourceGroup", "string", false, "source security group: sg-x, or <12-digit account>/sg-x"),
-			awsParam("description", "string", false, "rule description"),
-		},
-		Outputs: []string{"ruleId", "created"},
-		Inverse: &Inverse{
-			Action: AWSEC2RevokeIngress, Title: "Revoke the ingress rule",
-			Inputs: map[string]plan.Value{"groupId": plan.Expr("input.groupId"), "ruleId": plan.Expr("output.ruleId"), "created": plan.Expr("output.created")},
-		},
-		Grants: []Grant{{Input: "cidr", Kind: GrantCIDR}},
-	})
-	Register(Action{
-		Name: AWSEC2RevokeIngress, Provider: "aws",
-		Title: "Revoke an ingress rule",
-		Doc:   "RevokeSecurityGroupIngress by rule ID; a missing rule counts as done; created=false makes it a no-op.",
-		Inputs: []Param{
-			awsParam("groupId", "string", true, "security group ID"),
-			awsParam("ruleId", "string", true, "security group rule ID"),
-			awsParam("created", "boolean", false, "false skips the revoke"),
-		},
-		Outputs: []string{"ruleId", "revoked"},
-	})
-	Register(Action{
-		Name: AWSEC2CreateRoute, Provider: "aws",
-		Title: "Add a route",
-		Doc:   "CreateRoute to a peering connection or a transit gateway. An identical route (RouteAlreadyExists) is reused with created=false.",
-		Inputs: []Param{
-			awsParam("routeTableId", "string", true, "route table ID"),
-			awsParam("destination", "string", true, "destination CIDR"),
-			awsParam("peeringId", "string", false, "target VPC peering connection"),
-			awsParam("transitGatewayId", "string", false, "target transit gateway"),
-		},
-		Outputs: []string{"routeTableId", "destination", "created"},
-		Inverse: &Inverse{
-			Action: AWSEC2DeleteRoute, Title: "Delete the route",
-			Inputs: map[string]plan.Value{"routeTableId": plan.Expr("input.routeTableId"), "destination": plan.Expr("input.destination"), "created": plan.Expr("output.created")},
-		},
-	})
-	Register(Action{
-		Name: AWSEC2DeleteRoute, Provider: "aws",
-		Title: "Delete a route",
-		Inputs: []Param{
-			awsParam("routeTableId", "string", true, "route table ID"),
-			awsParam("destination", "string", true, "destination CIDR"),
-			awsParam("created", "boolean", false, "false skips the delete"),
-		},
-		Outputs: []string{"deleted"},
-	})
 
 	// VPC peering.
-	Register(Action{
-		Name: AWSEC2CreateVpcPeering, Provider: "aws",
-		Title: "Request a VPC peering connection",
-		Doc:   "CreateVpcPeeringConnection; peerAccount (account-registry name) gives PeerOwnerId, peerRegion the accepter's region. Tagged with the idempotency key.",
-		Inputs: []Param{
-			awsParam("vpcId", "string", true, "requester VPC"),
-			awsParam("peerVpcId", "string", true, "accepter VPC"),
-			awsParam("peerAccount", "string", false, "account-registry name of the accepter (default: same account)"),
-			awsParam("peerRegion", "string", false, "accepter region (default: same region)"),
-			awsParam("name", "string", false, "Name tag"),
-		},
-		Outputs: []string{"peeringId", "status"},
-		Inverse: &Inverse{
-			Action: AWSEC2DeleteVpcPeering, Title: "Delete the VPC peering connection",
-			Inputs: map[string]plan.Value{"peeringId": plan.Expr("output.peeringId")},
-			// AWS keeps deleted, rejected, expired and failed peerings visible; Terraform treats all four as gone
-			// (terraform-provider-aws internal/service/ec2/find.go findVPCPeeringConnectionByID).
-			WaitAction: AWSEC2DescribeVpcPeering, Wait: awsGoneAt("status", []string{"deleted", "rejected", "expired", "failed"},
-				"active", "deleting", "pending-acceptance", "provisioning", "initiating-request"),
-		},
-	})
-	Register(Action{
-		Name: AWSEC2AcceptVpcPeering, Provider: "aws",
-		Title:   "Accept a VPC peering connection (accepter account and region)",
-		Inputs:  []Param{awsParam("peeringId", "string", true, "peering connection ID"), awsParam("region", "string", false, "accepter region (default: the account's)")},
-		Outputs: []string{"peeringId", "status"},
-	})
-	Register(Action{
-		Name: AWSEC2DescribeVpcPeering, Provider: "aws", Read: true,
-		Title:   "Describe a VPC peering connection",
-		Inputs:  []Param{awsParam("peeringId", "string", true, "peering connection ID"), awsParam("region", "string", false, "region to query")},
-		Outputs: []string{"peeringId", "status", "requesterVpcId", "accepterVpcId"},
-		Wait: &plan.Wait{Pending: []string{"initiating-request", "pending-acceptance", "provisioning"}, Target: []string{"active"},
-			Failure: []string{"rejected", "failed", "expired", "deleted"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
-	})
-	Register(Action{
-		Name: AWSEC2DeleteVpcPeering, Provider: "aws",
-		Title:   "Delete a VPC peering connection",
-		Inputs:  []Param{awsParam("peeringId", "string", true, "peering connection ID")},
-		Outputs: []string{"peeringId", "deleted"},
-	})
 
 	// PrivateLink.
 	Register(Action{
@@ -347,7 +216,7 @@ func init() {
 			awsParam("securityGroupIds", "array", false, "client security groups"),
 			awsParam("privateDns", "boolean", false, "enable private DNS"),
 		},
-		Outputs: []string{"endpointId", "state", "dnsNames"},
+		Outputs: []string{"endpointId", "state", "dnsNames", "serviceName"},
 		Inverse: &Inverse{
 			Action: AWSEC2DeleteVpcEndpoint, Title: "Delete the VPC endpoint",
 			Inputs: map[string]plan.Value{"endpointId": plan.Expr("output.endpointId")},

@@ -33,7 +33,7 @@ func init() {
 			Param{Name: "allowForwardedTraffic", Type: "boolean", Doc: "allow forwarded traffic"},
 			Param{Name: "useRemoteGateways", Type: "boolean", Doc: "use the remote VNet's gateways"},
 		),
-		Outputs: []string{"peeringId", "peeringState", "provisioningState"},
+		Outputs: []string{"peeringId", "peeringState", "provisioningState", "peeringSyncLevel", "remoteVnetId"},
 		Inverse: &Inverse{
 			Action: AzureNetworkDeletePeering, Title: "Delete the VNet peering",
 			Inputs: map[string]plan.Value{
@@ -49,7 +49,7 @@ func init() {
 		Name: AzureNetworkGetPeering, Provider: "azure", Read: true,
 		Title:   "Get a VNet peering",
 		Inputs:  append([]Param(nil), peeringKey...),
-		Outputs: []string{"peeringId", "peeringState", "provisioningState", "peeringSyncLevel"},
+		Outputs: []string{"peeringId", "peeringState", "provisioningState", "peeringSyncLevel", "remoteVnetId"},
 		Wait: &plan.Wait{StatusPath: "peeringState", Pending: []string{"Initiated"}, Target: []string{"Connected"},
 			Failure: []string{"Disconnected"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
 	})
@@ -68,7 +68,7 @@ func init() {
 			{Name: "resourceGroup", Type: "string", Required: true, Doc: "resource group of the cluster"},
 			{Name: "cluster", Type: "string", Required: true, Doc: "cluster name"},
 		},
-		Outputs: []string{"clusterState", "provisioningState", "kind", "ambariUrl", "endpoints"},
+		Outputs: []string{"clusterState", "provisioningState", "kind", "ambariUrl", "endpoints", "clusterId", "vnetId"},
 		Wait: &plan.Wait{StatusPath: "clusterState", Pending: []string{"Accepted", "InProgress", "Provisioning", "AzureVMConfiguration", "HdInsightConfiguration", "Operational"},
 			Target: []string{"Running"}, Failure: []string{"Error", "Deleting", "TimedOut"}, PollInterval: plan.D(30 * time.Second), Timeout: plan.D(time.Hour)},
 	})

@@ -23,6 +23,9 @@ type Param struct {
 	Required bool
 	// Doc says what the input is.
 	Doc string
+	// Format, if set, is a string format the validator checks: cidr,
+	// duration or hostport.
+	Format string
 }
 
 // Inverse says how to undo an action.
@@ -89,6 +92,9 @@ type Action struct {
 	// Grants name the inputs through which the action opens access (ingress
 	// ranges, allowed principals).
 	Grants []Grant
+	// Contract, when set, holds the Go types the Inputs and Outputs were
+	// derived from (see [Typed]).
+	Contract *Contract
 }
 
 // Mutates reports whether the action changes things: every action that is

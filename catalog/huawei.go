@@ -70,7 +70,7 @@ func init() {
 			{Name: "approvalEnabled", Type: "boolean", Doc: "endpoints need the owner's acceptance (default false)"},
 			hwOptStr("description", "free text, prefixed to the idempotency tag"),
 		},
-		Outputs: []string{"serviceId", "serviceName", "status", "portId"},
+		Outputs: []string{"serviceId", "serviceName", "status", "portId", "existing"},
 		Inverse: &Inverse{
 			Action: HuaweiVPCEPDeleteEndpointService, Title: "Delete VPC endpoint service",
 			Inputs:     map[string]plan.Value{"serviceId": plan.Expr("output.serviceId")},
@@ -81,7 +81,7 @@ func init() {
 		Name: HuaweiVPCEPGetEndpointService, Provider: "huawei", Read: true,
 		Title:   "Get VPC endpoint service",
 		Inputs:  []Param{hwStr("serviceId", "endpoint service ID")},
-		Outputs: []string{"serviceId", "serviceName", "status", "portId", "vpcId", "approvalEnabled"},
+		Outputs: []string{"serviceId", "serviceName", "status", "portId", "vpcId", "approvalEnabled", "error"},
 		// ServiceList status: creating, available, failed, deleting (huaweicloud-sdk-go-v3 services/vpcep/v1/model/model_service_list.go).
 		Wait: &plan.Wait{Pending: []string{"creating"}, Target: []string{"available"}, Failure: []string{"failed", "deleting"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(10 * time.Minute)},
 	})
@@ -90,7 +90,7 @@ func init() {
 		Title:   "Delete VPC endpoint service",
 		Doc:     "Deletes an endpoint service; an already deleted one counts as done.",
 		Inputs:  []Param{hwStr("serviceId", "endpoint service ID")},
-		Outputs: []string{"serviceId", "deleted"},
+		Outputs: []string{"serviceId", "deleted", "alreadyGone"},
 	})
 	Register(Action{
 		Name: HuaweiVPCEPAddWhitelist, Provider: "huawei",
@@ -129,7 +129,7 @@ func init() {
 			hwStr("subnetId", "client subnet"),
 			hwOptStr("description", "free text, prefixed to the idempotency tag"),
 		},
-		Outputs: []string{"endpointId", "ip", "status", "serviceId"},
+		Outputs: []string{"endpointId", "ip", "status", "serviceId", "existing"},
 		Inverse: &Inverse{
 			Action: HuaweiVPCEPDeleteEndpoint, Title: "Delete VPC endpoint",
 			Inputs:     map[string]plan.Value{"endpointId": plan.Expr("output.endpointId")},
@@ -140,7 +140,7 @@ func init() {
 		Name: HuaweiVPCEPGetEndpoint, Provider: "huawei", Read: true,
 		Title:   "Get VPC endpoint",
 		Inputs:  []Param{hwStr("endpointId", "endpoint ID")},
-		Outputs: []string{"endpointId", "ip", "status", "serviceId", "serviceName"},
+		Outputs: []string{"endpointId", "ip", "status", "serviceId", "serviceName", "error"},
 		// Endpoint status: pendingAcceptance, creating, accepted, rejected, failed, deleting (services/vpcep/v1/model/model_endpoint_response_body.go).
 		Wait: &plan.Wait{Pending: []string{"creating", "pendingAcceptance"}, Target: []string{"accepted"}, Failure: []string{"rejected", "failed", "deleting"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(7 * 24 * time.Hour)},
 	})
@@ -149,7 +149,7 @@ func init() {
 		Title:   "Delete VPC endpoint",
 		Doc:     "Deletes an endpoint; an already deleted one counts as done.",
 		Inputs:  []Param{hwStr("endpointId", "endpoint ID")},
-		Outputs: []string{"endpointId", "deleted"},
+		Outputs: []string{"endpointId", "deleted", "alreadyGone"},
 	})
 	Register(Action{
 		Name: HuaweiVPCEPAcceptConnection, Provider: "huawei",
@@ -246,43 +246,6 @@ func init() {
 			{Name: "ruleIds", Type: "array", Doc: "rule IDs to remove"},
 		},
 		Outputs: []string{"aclId", "removed"},
-	})
-	Register(Action{
-		Name: HuaweiVPCCreatePeering, Provider: "huawei",
-		Title: "Create a VPC peering connection",
-		Doc:   "Requests a peering from vpcId to peerVpcId (in peerAccount's project when given). The name carries the idempotency key.",
-		Inputs: []Param{
-			hwStr("vpcId", "requester VPC"),
-			hwStr("peerVpcId", "accepter VPC"),
-			hwOptStr("peerAccount", "account-registry name of the accepter (default: same account)"),
-			hwOptStr("name", "peering name prefix"),
-		},
-		Outputs: []string{"peeringId", "status"},
-		Inverse: &Inverse{
-			Action: HuaweiVPCDeletePeering, Title: "Delete the VPC peering",
-			Inputs:     map[string]plan.Value{"peeringId": plan.Expr("output.peeringId")},
-			WaitAction: HuaweiVPCGetPeering, Wait: hwGoneWait(10 * time.Minute),
-		},
-	})
-	Register(Action{
-		Name: HuaweiVPCAcceptPeering, Provider: "huawei",
-		Title:   "Accept a VPC peering (accepter account)",
-		Inputs:  []Param{hwStr("peeringId", "peering ID")},
-		Outputs: []string{"peeringId", "status"},
-	})
-	Register(Action{
-		Name: HuaweiVPCGetPeering, Provider: "huawei", Read: true,
-		Title:   "Get a VPC peering",
-		Inputs:  []Param{hwStr("peeringId", "peering ID")},
-		Outputs: []string{"peeringId", "status", "vpcId", "peerVpcId"},
-		// VpcPeeringStatusEnum: PENDING_ACCEPTANCE, REJECTED, EXPIRED, DELETED, ACTIVE (services/vpc/v2/model/model_vpc_peering.go).
-		Wait: &plan.Wait{Pending: []string{"PENDING_ACCEPTANCE"}, Target: []string{"ACTIVE"}, Failure: []string{"REJECTED", "EXPIRED", "DELETED"}, PollInterval: plan.D(2 * time.Second), Timeout: plan.D(7 * 24 * time.Hour)},
-	})
-	Register(Action{
-		Name: HuaweiVPCDeletePeering, Provider: "huawei",
-		Title:   "Delete a VPC peering",
-		Inputs:  []Param{hwStr("peeringId", "peering ID")},
-		Outputs: []string{"peeringId", "deleted"},
 	})
 	Register(Action{
 		Name: HuaweiVPCAddRoute, Provider: "huawei",

@@ -1,8 +1,40 @@
 package catalog
 
+// KafkaVerify is the catalog name of the produce/consume verification.
+const KafkaVerify = "kafka.verify"
+
+// KafkaVerifyIn are the inputs of kafka.verify.
+type KafkaVerifyIn struct {
+	Bootstrap     []string          `json:"bootstrap" required:"true" split:"," doc:"bootstrap addresses (host:port)"`
+	ExpectBrokers map[string]string `json:"expectBrokers" doc:"broker ID → expected advertised host:port"`
+	Topic         string            `json:"topic" doc:"canary topic (default topoflow-verify); created with one partition per broker"`
+	ClientNetwork string            `json:"clientNetwork" doc:"VPC/VNet the client sits in: the probe registered for it runs the step, and a probe in another network refuses it"`
+	SASL          *KafkaSASL        `json:"sasl" doc:"{mechanism: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|AWS_MSK_IAM}; credentials come from the step's account (AWS_MSK_IAM: its AWS keys sign the OAUTHBEARER token)"`
+	TLS           any               `json:"tls" doc:"true, or {enabled, caPem, serverName}"`
+	Timeout       string            `json:"timeout" format:"duration" doc:"overall time limit (default 20s)"`
+}
+
+// KafkaSASL is kafka.verify's SASL setting.
+type KafkaSASL struct {
+	Mechanism string `json:"mechanism" doc:"PLAIN (default), SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM"`
+}
+
+// KafkaVerifyOut are the outputs of kafka.verify.
+type KafkaVerifyOut struct {
+	Bootstrap   []string          `json:"bootstrap" doc:"the bootstrap addresses dialed"`
+	Brokers     map[string]string `json:"brokers" doc:"broker ID → advertised host:port"`
+	Topic       string            `json:"topic" doc:"the canary topic"`
+	Partition   int               `json:"partition" doc:"the first canary partition"`
+	Offset      int64             `json:"offset" doc:"the first canary record's offset"`
+	Records     int               `json:"records" doc:"canary records produced and consumed back"`
+	RoundTripMs int64             `json:"roundTripMs" doc:"time the verification took, in milliseconds"`
+	DialedFrom  string            `json:"dialedFrom" doc:"where the verification dialed from, as a sentence"`
+	Origin      map[string]any    `json:"origin" doc:"where the verification dialed from: a probe in the client's network, or the worker's own network"`
+}
+
 func init() {
-	Register(Action{
-		Name:     "kafka.verify",
+	Register(Typed[KafkaVerifyIn, KafkaVerifyOut](Action{
+		Name:     KafkaVerify,
 		Provider: "kafka",
 		Title:    "Verify produce/consume through the expected broker addresses",
 		Doc: "Bootstraps through the given addresses, checks that every advertised broker address is reachable " +
@@ -12,16 +44,6 @@ func init() {
 			"SASL credentials are resolved by the worker from the step's account. It dials from a probe worker in the " +
 			"client's network when the account registry names one for the client account and network (the step's probe), " +
 			"else from the worker's own network; outputs dialedFrom and origin say which.",
-		Inputs: []Param{
-			{Name: "bootstrap", Type: "array", Required: true, Doc: "bootstrap addresses (host:port)"},
-			{Name: "expectBrokers", Type: "object", Doc: "broker ID → expected advertised host:port"},
-			{Name: "topic", Type: "string", Doc: "canary topic (default topoflow-verify); created with one partition per broker"},
-			{Name: "clientNetwork", Type: "string", Doc: "VPC/VNet the client sits in: the probe registered for it runs the step, and a probe in another network refuses it"},
-			{Name: "sasl", Type: "object", Doc: "{mechanism: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|AWS_MSK_IAM}; credentials come from the step's account (AWS_MSK_IAM: its AWS keys sign the OAUTHBEARER token)"},
-			{Name: "tls", Type: "any", Doc: "true, or {enabled, caPem, serverName}"},
-			{Name: "timeout", Type: "string", Doc: "overall time limit (default 20s)"},
-		},
-		Outputs: []string{"bootstrap", "brokers", "topic", "partition", "offset", "records", "roundTripMs", "dialedFrom", "origin"},
-		Read:    true,
-	})
+		Read: true,
+	}))
 }

@@ -10,11 +10,6 @@ import (
 	"github.com/topoflow/topoflow/spec"
 )
 
-// Names of actions outside the Huawei catalog used by the topology compilers.
-const (
-	actionKafkaVerify = "kafka.verify"
-)
-
 // Defaults of KafkaAccess specs.
 const (
 	defaultVPCEPPort     = 9011
@@ -25,6 +20,19 @@ const (
 	peeringNameMaxLength = 63
 )
 
+// methodBuilders compile each provider/method pair of spec.MethodTable
+// (TestEveryMethodCompiles checks that none is missing).
+var methodBuilders = map[string]func(*builder, *spec.KafkaAccess) error{
+	spec.ProviderHuawei + "/" + spec.MethodVPCEndpoint: (*builder).huaweiVPCEndpoint,
+	spec.ProviderHuawei + "/" + spec.MethodVPCPeering:  (*builder).huaweiPeering,
+	spec.ProviderAWS + "/" + spec.MethodSameVPC:        (*builder).awsSameVPC,
+	spec.ProviderAWS + "/" + spec.MethodVPCPeering:     (*builder).awsPeering,
+	spec.ProviderAWS + "/" + spec.MethodPrivateLink:    (*builder).awsPrivateLink,
+	spec.ProviderAWS + "/" + spec.MethodMSKMultiVPC:    (*builder).awsMultiVPC,
+	spec.ProviderAWS + "/" + spec.MethodTransitGateway: (*builder).awsTransitGateway,
+	spec.ProviderAzure + "/" + spec.MethodVNetPeering:  (*builder).azureVNetPeering,
+}
+
 // kafkaAccess compiles a KafkaAccess document.
 func (b *builder) kafkaAccess(s *spec.KafkaAccess) error {
 	b.p.Provider = s.Kafka.Provider
@@ -34,24 +42,9 @@ func (b *builder) kafkaAccess(s *spec.KafkaAccess) error {
 	b.p.MaxParallel = s.MaxParallel
 	b.operatorsAndPolicy(s.Operators, s.Policy)
 	var err error
-	switch s.Kafka.Provider + "/" + s.Method {
-	case "huawei/" + spec.MethodVPCEndpoint:
-		err = b.huaweiVPCEndpoint(s)
-	case "huawei/" + spec.MethodVPCPeering:
-		err = b.huaweiPeering(s)
-	case "aws/" + spec.MethodSameVPC:
-		err = b.awsSameVPC(s)
-	case "aws/" + spec.MethodVPCPeering:
-		err = b.awsPeering(s)
-	case "aws/" + spec.MethodPrivateLink:
-		err = b.awsPrivateLink(s)
-	case "aws/" + spec.MethodMSKMultiVPC:
-		err = b.awsMultiVPC(s)
-	case "aws/" + spec.MethodTransitGateway:
-		err = b.awsTransitGateway(s)
-	case "azure/" + spec.MethodVNetPeering:
-		err = b.azureVNetPeering(s)
-	default:
+	if build, ok := methodBuilders[s.Kafka.Provider+"/"+s.Method]; ok {
+		err = build(b, s)
+	} else {
 		err = fmt.Errorf("method %q is not supported for provider %q", s.Method, s.Kafka.Provider)
 	}
 	if err != nil {
@@ -148,7 +141,7 @@ func (b *builder) verifyStep(s *spec.KafkaAccess, bootstrap, expect string, deps
 	}
 	b.add(plan.Step{
 		ID: "verify", Title: "Verify produce/consume from the client network",
-		Action: actionKafkaVerify, Account: account, Inputs: in, DependsOn: deps, Timeout: stepTimeout(s),
+		Action: catalog.KafkaVerify, Account: account, Inputs: in, DependsOn: deps, Timeout: stepTimeout(s),
 		Probe: probe,
 	})
 	b.p.Outputs = map[string]plan.Value{
@@ -216,23 +209,8 @@ func clientName(s *spec.KafkaAccess) string {
 }
 
 func methodTitle(s *spec.KafkaAccess) string {
-	switch s.Kafka.Provider + "/" + s.Method {
-	case "huawei/" + spec.MethodVPCEndpoint:
-		return "Huawei VPC endpoint"
-	case "huawei/" + spec.MethodVPCPeering:
-		return "Huawei VPC peering"
-	case "aws/" + spec.MethodSameVPC:
-		return "same VPC (security group)"
-	case "aws/" + spec.MethodVPCPeering:
-		return "AWS VPC peering"
-	case "aws/" + spec.MethodPrivateLink:
-		return "AWS PrivateLink"
-	case "aws/" + spec.MethodMSKMultiVPC:
-		return "MSK multi-VPC connectivity"
-	case "aws/" + spec.MethodTransitGateway:
-		return "AWS Transit Gateway"
-	case "azure/" + spec.MethodVNetPeering:
-		return "Azure VNet peering + Ambari advertised IPs"
+	if m, ok := spec.LookupMethod(s.Kafka.Provider, s.Method); ok {
+		return m.Title
 	}
 	return s.Method
 }

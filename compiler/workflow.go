@@ -161,7 +161,7 @@ func (b *builder) workflowStep(ws *spec.WorkflowStep) (plan.Step, error) {
 		// The step runs on the probe the registry names for that client
 		// network (workflows/probe.go); kafka.verify says it dialed from it.
 		s.Probe = &plan.Probe{Account: f.Account, Network: f.Network}
-		if _, set := s.Inputs["clientNetwork"]; ws.Action == actionKafkaVerify && !set && f.Network != "" {
+		if _, set := s.Inputs["clientNetwork"]; ws.Action == catalog.KafkaVerify && !set && f.Network != "" {
 			if s.Inputs == nil {
 				s.Inputs = map[string]plan.Value{}
 			}

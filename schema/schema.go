@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/spec"
 )
 
@@ -64,6 +65,7 @@ func Generate() ([]byte, error) {
 		},
 		"$defs": g.defs,
 	}
+	g.actionInputs()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -136,7 +138,7 @@ func (g *generator) typ(t reflect.Type, format, enum string) map[string]any {
 	case reflect.String:
 		s := map[string]any{"type": "string"}
 		if enum != "" {
-			s["enum"] = strings.Split(enum, ",")
+			s["enum"] = spec.EnumValues(enum)
 		}
 		for k, v := range formats[format] {
 			s[k] = v
@@ -163,4 +165,65 @@ func (g *generator) typ(t reflect.Type, format, enum string) map[string]any {
 		return map[string]any{}
 	}
 	return map[string]any{}
+}
+
+// actionInputs constrains a Workflow step's inputs by its action's catalog
+// descriptor: one if/then per action naming its inputs, their types and
+// formats, and the required ones. A value may always be an expression.
+func (g *generator) actionInputs() {
+	step, ok := g.defs["WorkflowStep"].(map[string]any)
+	if !ok {
+		return
+	}
+	g.defs["Expression"] = map[string]any{"type": "string", "pattern": `\$\{\{`, "description": "a ${{ expression }}, evaluated at run time"}
+	var conds []any
+	for _, name := range catalog.Names() {
+		a, _ := catalog.Lookup(name)
+		if len(a.Inputs) == 0 {
+			continue
+		}
+		props := map[string]any{}
+		var required []string
+		for _, p := range a.Inputs {
+			props[p.Name] = ParamSchema(p)
+			if p.Required {
+				required = append(required, p.Name)
+			}
+		}
+		inputs := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		if len(required) > 0 {
+			inputs["required"] = required
+		}
+		then := map[string]any{"properties": map[string]any{"inputs": inputs}}
+		if len(required) > 0 {
+			then["required"] = []string{"inputs"}
+		}
+		conds = append(conds, map[string]any{
+			"if":   map[string]any{"properties": map[string]any{"action": map[string]any{"const": name}}, "required": []string{"action"}},
+			"then": then,
+		})
+	}
+	step["allOf"] = conds
+}
+
+// ParamSchema is the JSON Schema of one action input: its type (and
+// format), or an expression.
+func ParamSchema(p catalog.Param) map[string]any {
+	t := map[string]any{}
+	switch p.Type {
+	case "", "any":
+	default:
+		t["type"] = p.Type
+	}
+	for k, v := range formats[p.Format] {
+		t[k] = v
+	}
+	s := map[string]any{"anyOf": []any{t, map[string]any{"$ref": "#/$defs/Expression"}}}
+	if len(t) == 0 {
+		s = map[string]any{}
+	}
+	if p.Doc != "" {
+		s["description"] = p.Doc
+	}
+	return s
 }

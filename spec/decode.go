@@ -123,9 +123,7 @@ func fields(t reflect.Type) []fieldInfo {
 		}
 		fi := fieldInfo{key: name, index: []int{i}, required: sf.Tag.Get("required") == "true",
 			format: sf.Tag.Get("format"), doc: sf.Tag.Get("doc"), typ: sf.Type}
-		if e := sf.Tag.Get("enum"); e != "" {
-			fi.enum = strings.Split(e, ",")
-		}
+		fi.enum = EnumValues(sf.Tag.Get("enum"))
 		out = append(out, fi)
 	}
 	fieldCache[t] = out

@@ -86,7 +86,7 @@ type Metadata struct {
 type KafkaAccess struct {
 	Kafka  KafkaRef      `json:"kafka" required:"true" doc:"The Kafka to reach."`
 	Client ClientNetwork `json:"client" required:"true" doc:"The network that must reach it."`
-	Method string        `json:"method" required:"true" enum:"vpcEndpoint,vpcPeering,sameVpc,privateLink,mskMultiVpc,transitGateway,vnetPeering" doc:"How the networks are connected. Huawei: vpcEndpoint, vpcPeering. AWS: sameVpc, vpcPeering, privateLink, mskMultiVpc, transitGateway. Azure: vnetPeering."`
+	Method string        `json:"method" required:"true" enum:"@methods" doc:"How the networks are connected. Huawei: vpcEndpoint, vpcPeering. AWS: sameVpc, vpcPeering, privateLink, mskMultiVpc, transitGateway. Azure: vnetPeering."`
 
 	VPCEndpoint    *VPCEndpointOptions    `json:"vpcEndpoint,omitempty" doc:"Settings of method vpcEndpoint (Huawei VPCEP)."`
 	Peering        *PeeringOptions        `json:"peering,omitempty" doc:"Settings of methods vpcPeering and vnetPeering."`

@@ -11,13 +11,6 @@ import (
 	"github.com/topoflow/topoflow/plan"
 )
 
-// Methods lists the network methods each Kafka provider supports.
-var Methods = map[string][]string{
-	ProviderHuawei: {MethodVPCEndpoint, MethodVPCPeering},
-	ProviderAWS:    {MethodSameVPC, MethodVPCPeering, MethodPrivateLink, MethodMSKMultiVPC, MethodTransitGateway},
-	ProviderAzure:  {MethodVNetPeering},
-}
-
 // validator runs the semantic checks of a structurally valid document.
 type validator struct {
 	d   *decoder
@@ -419,6 +412,7 @@ func (v *validator) step(w *Workflow, i int, ids map[string]int, names []string)
 				}
 			}
 		}
+		v.inputTypes(p, st, desc)
 	}
 	if st.Wait != nil {
 		v.waitStates(p+".wait", st.Wait)

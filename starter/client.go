@@ -20,7 +20,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/topoflow/topoflow/compiler"
-	"github.com/topoflow/topoflow/worker/app"
+	"github.com/topoflow/topoflow/internal/temporalconn"
 	"github.com/topoflow/topoflow/workflows"
 )
 
@@ -37,16 +37,16 @@ const (
 // TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS, TEMPORAL_API_KEY). An unreachable
 // server gives an error that says where it looked and what to do.
 func connect(ctx context.Context) (client.Client, error) {
-	tlsOn, _ := strconv.ParseBool(os.Getenv(app.EnvTLS))
-	conn := app.Conn{
+	tlsOn, _ := strconv.ParseBool(os.Getenv(temporalconn.EnvTLS))
+	conn := temporalconn.Conn{
 		Address:       globals.Address,
 		Namespace:     globals.Namespace,
-		TLSCert:       os.Getenv(app.EnvTLSCert),
-		TLSKey:        os.Getenv(app.EnvTLSKey),
-		TLSCA:         os.Getenv(app.EnvTLSCA),
-		TLSServerName: os.Getenv(app.EnvTLSServerName),
+		TLSCert:       os.Getenv(temporalconn.EnvTLSCert),
+		TLSKey:        os.Getenv(temporalconn.EnvTLSKey),
+		TLSCA:         os.Getenv(temporalconn.EnvTLSCA),
+		TLSServerName: os.Getenv(temporalconn.EnvTLSServerName),
 		TLS:           tlsOn,
-		APIKey:        os.Getenv(app.EnvAPIKey),
+		APIKey:        os.Getenv(temporalconn.EnvAPIKey),
 	}
 	// The SDK's own logs go to stderr at warn level so they never mix with --output json.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -173,7 +173,8 @@ func (s *Snapshot) verifyOIDC(raw string, st Statement, now time.Time) (Principa
 	for i, a := range oidcAlgs {
 		algs[i] = jose.SignatureAlgorithm(a)
 	}
-	jws, err := jose.ParseSigned(raw, algs)
+	// An ID token is a JWT: JWS compact serialization (RFC 7519 section 1).
+	jws, err := jose.ParseSignedCompact(raw, algs)
 	if err != nil {
 		return Principal{}, fmt.Errorf("OIDC token: %v", err)
 	}

@@ -109,9 +109,7 @@ func (r *interp) quiet() bool {
 // resume builds the state the next run starts from.
 func (r *interp) resume() *Resume {
 	rs := &Resume{Runs: r.runs, Audit: r.audit, AuditFolded: r.auditFolded, FoldedN: r.auditFoldedN}
-	for _, h := range sortedKeys(r.used) {
-		rs.Used = append(rs.Used, h)
-	}
+	rs.Used = append(rs.Used, sortedKeys(r.used)...)
 	itemIndex := map[*itemRun]int{}
 	for _, sr := range r.steps {
 		st := ResumeStep{State: sr.state, Attempts: sr.attempts, Outputs: sr.outputs, Inputs: sr.inputs,

@@ -325,17 +325,6 @@ func (ls *lockSpan) releaseAll(ctx workflow.Context) {
 	}
 }
 
-// heldKeys lists the keys the workflow holds (tests, details).
-func (ls *lockSpan) heldKeys() []string {
-	var out []string
-	for _, k := range sortedKeys(ls.keys) {
-		if ls.keys[k].held {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 func mergeKeys(a, b []string) []string {
 	out := append(append([]string(nil), a...), b...)
 	sort.Strings(out)

@@ -70,29 +70,24 @@ func Register(reg *activities.Registry, accts *accounts.Registry, opts ...Option
 	}
 }
 
-func appErr(typ, format string, args ...any) error {
-	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), typ,
-		temporal.ApplicationErrorOptions{NonRetryable: typ == plan.ErrInvalid || typ == plan.ErrUnauthorized})
-}
-
 // classify turns a client error into a typed application error.
 func classify(action string, err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return appErr(plan.ErrUnavailable, "%s: %v", action, err)
+		return activities.Fail(plan.ErrUnavailable, "%s: %v", action, err)
 	}
 	if errors.Is(err, errNoHosts) {
-		return appErr(plan.ErrInvalid, "%s: %v", action, err)
+		return activities.Fail(plan.ErrInvalid, "%s: %v", action, err)
 	}
 	var ae *Error
 	if !errors.As(err, &ae) {
-		return appErr(plan.ErrUnavailable, "%s: %v", action, err)
+		return activities.Fail(plan.ErrUnavailable, "%s: %v", action, err)
 	}
 	if ae.Status == http.StatusNotFound && ae.NotAmbari {
 		// A configuration fault, not a missing resource nor a refused credential.
-		return appErr(plan.ErrInvalid, "%s: %v: the server answered HTTP 404 without Ambari's JSON error, so it does not serve Ambari's API: "+
+		return activities.Fail(plan.ErrInvalid, "%s: %v: the server answered HTTP 404 without Ambari's JSON error, so it does not serve Ambari's API: "+
 			"check the Ambari URL of the account in the account registry (a refused credential is HTTP 401/403)", action, err)
 	}
 	typ := plan.ErrUnavailable
@@ -112,24 +107,24 @@ func classify(action string, err error) error {
 		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: %v", action, err), typ,
 			temporal.ApplicationErrorOptions{NextRetryDelay: ae.RetryAfter})
 	}
-	return appErr(typ, "%s: %v", action, err)
+	return activities.Fail(typ, "%s: %v", action, err)
 }
 
 // client builds the Ambari client of the call's account.
 func (a *Actions) client(ctx context.Context, call plan.Call) (*Client, error) {
 	if call.Account == "" {
-		return nil, appErr(plan.ErrInvalid, "%s: the step names no account", call.Action)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: the step names no account", call.Action)
 	}
 	acct, ok := a.accts.Get(call.Account)
 	if !ok {
-		return nil, appErr(plan.ErrInvalid, "%s: account %q is not in the worker's account registry", call.Action, call.Account)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: account %q is not in the worker's account registry", call.Action, call.Account)
 	}
 	if acct.Provider != accounts.ProviderAmbari || acct.Ambari == nil {
-		return nil, appErr(plan.ErrInvalid, "%s: account %q is a %s account, not ambari", call.Action, call.Account, acct.Provider)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: account %q is a %s account, not ambari", call.Action, call.Account, acct.Provider)
 	}
 	creds, err := acct.Resolve(ctx)
 	if err != nil {
-		return nil, appErr(plan.ErrUnauthorized, "%s: %v", call.Action, err)
+		return nil, activities.Fail(plan.ErrUnauthorized, "%s: %v", call.Action, err)
 	}
 	base := acct.Ambari.URL
 	if ep, err := acct.Endpoint("ambari"); err == nil {
@@ -146,7 +141,7 @@ func str(in map[string]any, key string) string {
 func need(call plan.Call, key string) (string, error) {
 	s := str(call.Inputs, key)
 	if s == "" {
-		return "", appErr(plan.ErrInvalid, "%s: input %q is required", call.Action, key)
+		return "", activities.Fail(plan.ErrInvalid, "%s: input %q is required", call.Action, key)
 	}
 	return s, nil
 }
@@ -209,7 +204,7 @@ func (a *Actions) PutConfig(ctx context.Context, call plan.Call) (plan.Outputs, 
 	restoreTag := str(call.Inputs, "restoreTag")
 	note := str(call.Inputs, "note")
 	if restoreTag != "" && (len(set) > 0 || appendContent != "") {
-		return nil, appErr(plan.ErrInvalid, "%s: restoreTag excludes properties and appendContent", call.Action)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: restoreTag excludes properties and appendContent", call.Action)
 	}
 	c, err := a.client(ctx, call)
 	if err != nil {
@@ -309,7 +304,7 @@ func (a *Actions) SetMaintenance(ctx context.Context, call plan.Call) (plan.Outp
 	}
 	state = strings.ToUpper(state)
 	if state != "ON" && state != "OFF" {
-		return nil, appErr(plan.ErrInvalid, "%s: state must be ON or OFF, not %q", call.Action, state)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: state must be ON or OFF, not %q", call.Action, state)
 	}
 	c, err := a.client(ctx, call)
 	if err != nil {
@@ -465,7 +460,7 @@ func intInput(v any) (int, bool) {
 func (a *Actions) GetRequest(ctx context.Context, call plan.Call) (plan.Outputs, error) {
 	id, ok := intInput(call.Inputs["requestId"])
 	if !ok || id < 0 {
-		return nil, appErr(plan.ErrInvalid, "%s: input requestId must be a positive integer (0: nothing was restarted)", call.Action)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: input requestId must be a positive integer (0: nothing was restarted)", call.Action)
 	}
 	if id == 0 {
 		return plan.Outputs{"requestId": 0, "status": statusNothingToRestart, "progress": 100.0, "taskCount": 0,
@@ -512,13 +507,13 @@ func (a *Actions) ListBrokerHosts(ctx context.Context, call plan.Call) (plan.Out
 	for _, h := range hosts {
 		ip := ips[h]
 		if ip == "" {
-			return nil, appErr(plan.ErrUnavailable, "%s: broker host %s has no IP in Ambari", call.Action, h)
+			return nil, activities.Fail(plan.ErrUnavailable, "%s: broker host %s has no IP in Ambari", call.Action, h)
 		}
 		brokers = append(brokers, map[string]any{"hostName": h, "ip": ip})
 		boot = append(boot, ip+":"+strconv.Itoa(port))
 	}
 	if len(brokers) == 0 {
-		return nil, appErr(plan.ErrNotFound, "%s: no KAFKA_BROKER hosts", call.Action)
+		return nil, activities.Fail(plan.ErrNotFound, "%s: no KAFKA_BROKER hosts", call.Action)
 	}
 	return plan.Outputs{"brokers": brokers, "bootstrap": strings.Join(boot, ",")}, nil
 }
@@ -537,12 +532,12 @@ func (a *Actions) RestoreAndRestart(ctx context.Context, call plan.Call) (plan.O
 	var todo []restore
 	list, ok := call.Inputs["configs"].([]any)
 	if !ok || len(list) == 0 {
-		return nil, appErr(plan.ErrInvalid, "%s: input configs must be a non-empty list of {type, tag}", call.Action)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: input configs must be a non-empty list of {type, tag}", call.Action)
 	}
 	for i, x := range list {
 		m, ok := x.(map[string]any)
 		if !ok || str(m, "type") == "" || str(m, "tag") == "" {
-			return nil, appErr(plan.ErrInvalid, "%s: configs[%d] must be {type, tag}", call.Action, i)
+			return nil, activities.Fail(plan.ErrInvalid, "%s: configs[%d] must be {type, tag}", call.Action, i)
 		}
 		todo = append(todo, restore{str(m, "type"), str(m, "tag")})
 	}
@@ -561,7 +556,7 @@ func (a *Actions) RestoreAndRestart(ctx context.Context, call plan.Call) (plan.O
 	if s := str(call.Inputs, "pollInterval"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {
-			return nil, appErr(plan.ErrInvalid, "%s: pollInterval %q is not a positive duration", call.Action, s)
+			return nil, activities.Fail(plan.ErrInvalid, "%s: pollInterval %q is not a positive duration", call.Action, s)
 		}
 		every = d
 	}
@@ -596,7 +591,7 @@ func (a *Actions) RestoreAndRestart(ctx context.Context, call plan.Call) (plan.O
 			return plan.Outputs{"restored": restored, "requestId": id, "status": req.Status}, nil
 		}
 		if failedStatuses[req.Status] {
-			return nil, appErr(plan.ErrWaitFailed, "%s: restart request %d ended %s: %s", call.Action, id, req.Status, req.AbortReason)
+			return nil, activities.Fail(plan.ErrWaitFailed, "%s: restart request %d ended %s: %s", call.Action, id, req.Status, req.AbortReason)
 		}
 		select {
 		case <-ctx.Done():

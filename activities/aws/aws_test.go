@@ -24,6 +24,7 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/cloudsim/simtest"
 	"github.com/topoflow/topoflow/cloudsim/world"
+	"github.com/topoflow/topoflow/internal/contract"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -110,8 +111,15 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// call runs one action and checks its outputs against the action's descriptor.
 func (e *env) call(action, account, key string, in map[string]any) (plan.Outputs, error) {
-	return e.acts[action](context.Background(), plan.Call{Action: action, Account: account, Inputs: in, IdempotencyKey: key})
+	out, err := e.acts[action](context.Background(), plan.Call{Action: action, Account: account, Inputs: in, IdempotencyKey: key})
+	if err == nil {
+		if cerr := contract.CheckOutputs(action, out); cerr != nil {
+			return nil, cerr
+		}
+	}
+	return out, err
 }
 
 func (e *env) must(t *testing.T, action, account, key string, in map[string]any) plan.Outputs {

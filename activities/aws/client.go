@@ -82,26 +82,39 @@ func New(accts *accounts.Registry, opts ...Option) *Actions {
 	return a
 }
 
+// typed holds the actions whose files register themselves (one file per
+// action: its init adds the typed adapter here).
+var typed = map[string]func(a *Actions) activities.Func{}
+
 // Funcs returns every AWS action implementation by catalog name.
 func (a *Actions) Funcs() map[string]activities.Func {
+	funcs := a.listed()
+	for name, fn := range typed {
+		funcs[name] = fn(a)
+	}
+	return funcs
+}
+
+// listed are the actions listed here by name.
+func (a *Actions) listed() map[string]activities.Func {
 	return map[string]activities.Func{
-		catalog.AWSMSKDescribeCluster:          a.DescribeCluster,
-		catalog.AWSMSKGetBootstrapBrokers:      a.GetBootstrapBrokers,
+		catalog.AWSMSKDescribeCluster:          activities.Typed(a.DescribeCluster),
+		catalog.AWSMSKGetBootstrapBrokers:      activities.Typed(a.GetBootstrapBrokers),
 		catalog.AWSMSKUpdateConnectivity:       a.UpdateConnectivity,
-		catalog.AWSMSKDescribeClusterOperation: a.DescribeClusterOperation,
+		catalog.AWSMSKDescribeClusterOperation: activities.Typed(a.DescribeClusterOperation),
 		catalog.AWSMSKPutClusterPolicy:         a.PutClusterPolicy,
 		catalog.AWSMSKRestoreClusterPolicy:     a.RestoreClusterPolicy,
 		catalog.AWSMSKCreateVpcConnection:      a.CreateVpcConnection,
 		catalog.AWSMSKDescribeVpcConnection:    a.DescribeVpcConnection,
 		catalog.AWSMSKDeleteVpcConnection:      a.DeleteVpcConnection,
-		catalog.AWSEC2AuthorizeIngress:         a.AuthorizeIngress,
-		catalog.AWSEC2RevokeIngress:            a.RevokeIngress,
-		catalog.AWSEC2CreateVpcPeering:         a.CreateVpcPeering,
-		catalog.AWSEC2AcceptVpcPeering:         a.AcceptVpcPeering,
-		catalog.AWSEC2DescribeVpcPeering:       a.DescribeVpcPeering,
-		catalog.AWSEC2DeleteVpcPeering:         a.DeleteVpcPeering,
-		catalog.AWSEC2CreateRoute:              a.CreateRoute,
-		catalog.AWSEC2DeleteRoute:              a.DeleteRoute,
+		catalog.AWSEC2AuthorizeIngress:         activities.Typed(a.AuthorizeIngress),
+		catalog.AWSEC2RevokeIngress:            activities.Typed(a.RevokeIngress),
+		catalog.AWSEC2CreateVpcPeering:         activities.Typed(a.CreateVpcPeering),
+		catalog.AWSEC2AcceptVpcPeering:         activities.Typed(a.AcceptVpcPeering),
+		catalog.AWSEC2DescribeVpcPeering:       activities.Typed(a.DescribeVpcPeering),
+		catalog.AWSEC2DeleteVpcPeering:         activities.Typed(a.DeleteVpcPeering),
+		catalog.AWSEC2CreateRoute:              activities.Typed(a.CreateRoute),
+		catalog.AWSEC2DeleteRoute:              activities.Typed(a.DeleteRoute),
 		catalog.AWSEC2CreateEndpointService:    a.CreateEndpointService,
 		catalog.AWSEC2DescribeEndpointService:  a.DescribeEndpointService,
 		catalog.AWSEC2DeleteEndpointService:    a.DeleteEndpointService,
@@ -250,14 +263,6 @@ func (a *Actions) accountID(call plan.Call, name string) (string, error) {
 }
 
 // --- errors ---
-
-func conflict(format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrConflict)
-}
-
-func notFoundErr(format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrNotFound)
-}
 
 // errorCode returns the AWS error code of err ("" when it is no API error).
 func errorCode(err error) string {

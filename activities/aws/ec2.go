@@ -10,6 +10,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -31,75 +32,59 @@ func idemFilter(key string) ec2types.Filter {
 // peeringGone are the terminal peering states in which nothing is left to undo.
 var peeringGone = map[string]bool{"deleted": true, "deleting": true, "rejected": true, "failed": true, "expired": true}
 
-func peeringOut(p ec2types.VpcPeeringConnection) plan.Outputs {
-	out := plan.Outputs{"peeringId": awssdk.ToString(p.VpcPeeringConnectionId)}
+func peeringOut(p ec2types.VpcPeeringConnection) catalog.AWSPeeringOut {
+	out := catalog.AWSPeeringOut{PeeringID: awssdk.ToString(p.VpcPeeringConnectionId)}
 	if p.Status != nil {
-		out["status"] = string(p.Status.Code)
-		out["statusMessage"] = awssdk.ToString(p.Status.Message)
+		out.Status = awssdk.String(string(p.Status.Code))
+		out.StatusMessage = awssdk.String(awssdk.ToString(p.Status.Message))
 	}
 	if p.RequesterVpcInfo != nil {
-		out["requesterVpcId"] = awssdk.ToString(p.RequesterVpcInfo.VpcId)
+		out.RequesterVpcID = awssdk.String(awssdk.ToString(p.RequesterVpcInfo.VpcId))
 	}
 	if p.AccepterVpcInfo != nil {
-		out["accepterVpcId"] = awssdk.ToString(p.AccepterVpcInfo.VpcId)
+		out.AccepterVpcID = awssdk.String(awssdk.ToString(p.AccepterVpcInfo.VpcId))
 	}
 	return out
 }
 
+// noPeering is the zero result of the peering actions' errors.
+var noPeering catalog.AWSPeeringOut
+
 // CreateVpcPeering requests a VPC peering (PeerOwnerId, PeerRegion), tagged
 // with the idempotency key; a peering an earlier attempt created is reused.
-func (a *Actions) CreateVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	vpc, err := activities.String(call, "vpcId", true)
-	if err != nil {
-		return nil, err
-	}
-	peerVpc, err := activities.String(call, "peerVpcId", true)
-	if err != nil {
-		return nil, err
-	}
-	peerAccount, err := activities.String(call, "peerAccount", false)
-	if err != nil {
-		return nil, err
-	}
-	peerRegion, err := activities.String(call, "peerRegion", false)
-	if err != nil {
-		return nil, err
-	}
-	name, err := activities.String(call, "name", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) CreateVpcPeering(ctx context.Context, call plan.Call, in catalog.AWSCreateVpcPeeringIn) (catalog.AWSPeeringOut, error) {
+	vpc, peerVpc, peerAccount, peerRegion, name := in.VpcID, in.PeerVpcID, in.PeerAccount, in.PeerRegion, in.Name
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return noPeering, err
 	}
 	c := s.ec2()
 	what := fmt.Sprintf("create VPC peering %s → %s", vpc, peerVpc)
 	found, err := c.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{Filters: []ec2types.Filter{
 		idemFilter(call.IdempotencyKey), {Name: awssdk.String("requester-vpc-info.vpc-id"), Values: []string{vpc}}}})
 	if err != nil {
-		return nil, s.classify(what+": look up an earlier attempt", err)
+		return noPeering, s.classify(what+": look up an earlier attempt", err)
 	}
 	for _, p := range found.VpcPeeringConnections {
 		if p.Status != nil && !peeringGone[string(p.Status.Code)] {
 			return peeringOut(p), nil
 		}
 	}
-	in := &ec2.CreateVpcPeeringConnectionInput{VpcId: awssdk.String(vpc), PeerVpcId: awssdk.String(peerVpc),
+	req := &ec2.CreateVpcPeeringConnectionInput{VpcId: awssdk.String(vpc), PeerVpcId: awssdk.String(peerVpc),
 		TagSpecifications: idemTags(ec2types.ResourceTypeVpcPeeringConnection, call.IdempotencyKey, name)}
 	if peerAccount != "" && peerAccount != s.acct.Name {
 		id, err := a.accountID(call, peerAccount)
 		if err != nil {
-			return nil, err
+			return noPeering, err
 		}
-		in.PeerOwnerId = awssdk.String(id)
+		req.PeerOwnerId = awssdk.String(id)
 	}
 	if peerRegion != "" {
-		in.PeerRegion = awssdk.String(peerRegion)
+		req.PeerRegion = awssdk.String(peerRegion)
 	}
-	out, err := c.CreateVpcPeeringConnection(ctx, in)
+	out, err := c.CreateVpcPeeringConnection(ctx, req)
 	if err != nil {
-		return nil, s.classify(what, err)
+		return noPeering, s.classify(what, err)
 	}
 	return peeringOut(*out.VpcPeeringConnection), nil
 }
@@ -111,90 +96,73 @@ func (s *session) describePeering(ctx context.Context, id string) (*ec2types.Vpc
 		return nil, s.classify("describe VPC peering "+id, err)
 	}
 	if len(out.VpcPeeringConnections) == 0 {
-		return nil, notFoundErr("describe VPC peering %s as %s: not found", id, s.acct.Name)
+		return nil, activities.NotFound("describe VPC peering %s as %s: not found", id, s.acct.Name)
 	}
 	return &out.VpcPeeringConnections[0], nil
 }
 
 // AcceptVpcPeering accepts a peering as the accepter account in its region;
 // an already accepted peering counts as done.
-func (a *Actions) AcceptVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := activities.String(call, "peeringId", true)
-	if err != nil {
-		return nil, err
-	}
-	region, err := activities.String(call, "region", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) AcceptVpcPeering(ctx context.Context, call plan.Call, in catalog.AWSPeeringIn) (catalog.AWSPeeringOut, error) {
+	id, region := in.PeeringID, in.Region
 	s, err := a.session(ctx, call, "", region)
 	if err != nil {
-		return nil, err
+		return noPeering, err
 	}
 	p, err := s.describePeering(ctx, id)
 	if err != nil {
-		return nil, err
+		return noPeering, err
 	}
 	switch st := string(p.Status.Code); st {
 	case "active", "provisioning":
 		return peeringOut(*p), nil
 	case "initiating-request":
-		return nil, conflict("accept VPC peering %s as %s: it is still %s", id, s.acct.Name, st)
+		return noPeering, activities.Conflict("accept VPC peering %s as %s: it is still %s", id, s.acct.Name, st)
 	case "pending-acceptance":
 	default:
-		return nil, activities.Invalid("accept VPC peering %s as %s: it is %s (%s)", id, s.acct.Name, st, awssdk.ToString(p.Status.Message))
+		return noPeering, activities.Invalid("accept VPC peering %s as %s: it is %s (%s)", id, s.acct.Name, st, awssdk.ToString(p.Status.Message))
 	}
 	out, err := s.ec2().AcceptVpcPeeringConnection(ctx, &ec2.AcceptVpcPeeringConnectionInput{VpcPeeringConnectionId: awssdk.String(id)})
 	if err != nil {
-		return nil, s.classify("accept VPC peering "+id, err)
+		return noPeering, s.classify("accept VPC peering "+id, err)
 	}
 	return peeringOut(*out.VpcPeeringConnection), nil
 }
 
 // DescribeVpcPeering reads a peering's status.
-func (a *Actions) DescribeVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := activities.String(call, "peeringId", true)
-	if err != nil {
-		return nil, err
-	}
-	region, err := activities.String(call, "region", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) DescribeVpcPeering(ctx context.Context, call plan.Call, in catalog.AWSPeeringIn) (catalog.AWSPeeringOut, error) {
+	id, region := in.PeeringID, in.Region
 	s, err := a.session(ctx, call, "", region)
 	if err != nil {
-		return nil, err
+		return noPeering, err
 	}
 	p, err := s.describePeering(ctx, id)
 	if err != nil {
-		return nil, err
+		return noPeering, err
 	}
 	return peeringOut(*p), nil
 }
 
 // DeleteVpcPeering deletes a peering; a missing or finished one counts as deleted.
-func (a *Actions) DeleteVpcPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := activities.String(call, "peeringId", true)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) DeleteVpcPeering(ctx context.Context, call plan.Call, in catalog.AWSDeleteVpcPeeringIn) (catalog.AWSDeletedPeeringOut, error) {
+	id := in.PeeringID
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return catalog.AWSDeletedPeeringOut{}, err
 	}
-	done := plan.Outputs{"peeringId": id, "deleted": true}
+	done := catalog.AWSDeletedPeeringOut{PeeringID: id, Deleted: true}
 	p, err := s.describePeering(ctx, id)
 	if isTyped(err, plan.ErrNotFound) {
 		return done, nil
 	}
 	if err != nil {
-		return nil, err
+		return catalog.AWSDeletedPeeringOut{}, err
 	}
 	if peeringGone[string(p.Status.Code)] {
 		return done, nil
 	}
 	if _, err := s.ec2().DeleteVpcPeeringConnection(ctx, &ec2.DeleteVpcPeeringConnectionInput{VpcPeeringConnectionId: awssdk.String(id)}); err != nil && !isNotFound(err) {
-		return nil, s.classify("delete VPC peering "+id, err)
+		return catalog.AWSDeletedPeeringOut{}, s.classify("delete VPC peering "+id, err)
 	}
 	return done, nil
 }
@@ -237,38 +205,23 @@ func (a *Actions) routeTableSession(ctx context.Context, call plan.Call, rtb str
 			return o, err
 		}
 	}
-	return nil, notFoundErr("route table %s of %s is in none of its regions", rtb, s.acct.Name)
+	return nil, activities.NotFound("route table %s of %s is in none of its regions", rtb, s.acct.Name)
 }
 
 // CreateRoute adds a route to a peering or a transit gateway. An existing
 // route to the same target is reused (created=true only if an earlier attempt
 // of this step made it); one to another target is a conflict.
-func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	rtb, err := activities.String(call, "routeTableId", true)
-	if err != nil {
-		return nil, err
-	}
-	dest, err := activities.String(call, "destination", true)
-	if err != nil {
-		return nil, err
-	}
-	pcx, err := activities.String(call, "peeringId", false)
-	if err != nil {
-		return nil, err
-	}
-	tgw, err := activities.String(call, "transitGatewayId", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) CreateRoute(ctx context.Context, call plan.Call, rin catalog.AWSCreateRouteIn) (catalog.AWSCreateRouteOut, error) {
+	rtb, dest, pcx, tgw := rin.RouteTableID, rin.Destination, rin.PeeringID, rin.TransitGatewayID
 	if (pcx == "") == (tgw == "") {
-		return nil, activities.Invalid("%s: give exactly one of peeringId and transitGatewayId", call.Action)
+		return catalog.AWSCreateRouteOut{}, activities.Invalid("%s: give exactly one of peeringId and transitGatewayId", call.Action)
 	}
 	s, err := a.routeTableSession(ctx, call, rtb)
 	if err != nil {
-		return nil, err
+		return catalog.AWSCreateRouteOut{}, err
 	}
 	c := s.ec2()
-	out := plan.Outputs{"routeTableId": rtb, "destination": dest, "created": true}
+	out := catalog.AWSCreateRouteOut{RouteTableID: rtb, Destination: dest, Created: true}
 	prior, tried := priorAttempt(ctx)
 	remember(ctx, prior)
 	in := &ec2.CreateRouteInput{RouteTableId: awssdk.String(rtb), DestinationCidrBlock: awssdk.String(dest)}
@@ -284,11 +237,11 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs
 		return out, nil
 	}
 	if errorCode(err) != "RouteAlreadyExists" {
-		return nil, s.classify(what, err)
+		return catalog.AWSCreateRouteOut{}, s.classify(what, err)
 	}
 	rts, derr := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{rtb}})
 	if derr != nil {
-		return nil, s.classify(what+": read the existing route", derr)
+		return catalog.AWSCreateRouteOut{}, s.classify(what+": read the existing route", derr)
 	}
 	for _, rt := range rts.RouteTables {
 		for _, r := range rt.Routes {
@@ -296,45 +249,34 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs
 				continue
 			}
 			if awssdk.ToString(r.VpcPeeringConnectionId) == target || awssdk.ToString(r.TransitGatewayId) == target {
-				out["created"] = tried
+				out.Created = tried
 				return out, nil
 			}
 			have := awssdk.ToString(r.VpcPeeringConnectionId) + awssdk.ToString(r.TransitGatewayId) + awssdk.ToString(r.GatewayId)
-			return nil, activities.Invalid("%s as %s: route table %s already routes %s to %s", what, s.acct.Name, rtb, dest, have)
+			return catalog.AWSCreateRouteOut{}, activities.Invalid("%s as %s: route table %s already routes %s to %s", what, s.acct.Name, rtb, dest, have)
 		}
 	}
-	return nil, s.classify(what, err)
+	return catalog.AWSCreateRouteOut{}, s.classify(what, err)
 }
 
 // DeleteRoute deletes a route; created=false skips it, a missing route counts as deleted.
-func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	rtb, err := activities.String(call, "routeTableId", true)
-	if err != nil {
-		return nil, err
-	}
-	dest, err := activities.String(call, "destination", true)
-	if err != nil {
-		return nil, err
-	}
-	created, err := activities.Bool(call, "created", true)
-	if err != nil {
-		return nil, err
-	}
-	if !created {
-		return plan.Outputs{"deleted": false}, nil
+func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call, in catalog.AWSDeleteRouteIn) (catalog.AWSDeleteRouteOut, error) {
+	rtb, dest := in.RouteTableID, in.Destination
+	if in.Created != nil && !*in.Created {
+		return catalog.AWSDeleteRouteOut{Deleted: false}, nil
 	}
 	s, err := a.routeTableSession(ctx, call, rtb)
 	if isTyped(err, plan.ErrNotFound) {
-		return plan.Outputs{"deleted": true}, nil
+		return catalog.AWSDeleteRouteOut{Deleted: true}, nil
 	}
 	if err != nil {
-		return nil, err
+		return catalog.AWSDeleteRouteOut{}, err
 	}
 	_, err = s.ec2().DeleteRoute(ctx, &ec2.DeleteRouteInput{RouteTableId: awssdk.String(rtb), DestinationCidrBlock: awssdk.String(dest)})
 	if err != nil && !isNotFound(err) {
-		return nil, s.classify(fmt.Sprintf("delete route %s in %s", dest, rtb), err)
+		return catalog.AWSDeleteRouteOut{}, s.classify(fmt.Sprintf("delete route %s in %s", dest, rtb), err)
 	}
-	return plan.Outputs{"deleted": true}, nil
+	return catalog.AWSDeleteRouteOut{Deleted: true}, nil
 }
 
 // --- security groups ---
@@ -344,36 +286,14 @@ func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs
 // rule's description carries the idempotency marker; a duplicate rule with
 // our marker is ours (created=true), any other duplicate is reused with
 // created=false.
-func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	group, err := activities.String(call, "groupId", true)
-	if err != nil {
-		return nil, err
-	}
-	proto, err := activities.String(call, "protocol", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call, in catalog.AWSAuthorizeIngressIn) (catalog.AWSAuthorizeIngressOut, error) {
+	var none catalog.AWSAuthorizeIngressOut
+	group, proto, port, cidr, source, desc := in.GroupID, in.Protocol, in.Port, in.CIDR, in.SourceGroup, in.Description
 	if proto == "" {
 		proto = "tcp"
 	}
-	port, err := activities.Int(call, "port", 0, true)
-	if err != nil {
-		return nil, err
-	}
-	cidr, err := activities.String(call, "cidr", false)
-	if err != nil {
-		return nil, err
-	}
-	source, err := activities.String(call, "sourceGroup", false)
-	if err != nil {
-		return nil, err
-	}
 	if (cidr == "") == (source == "") {
-		return nil, activities.Invalid("%s: give exactly one of cidr and sourceGroup", call.Action)
-	}
-	desc, err := activities.String(call, "description", false)
-	if err != nil {
-		return nil, err
+		return none, activities.Invalid("%s: give exactly one of cidr and sourceGroup", call.Action)
 	}
 	desc = describe(desc, call.IdempotencyKey)
 	perm := ec2types.IpPermission{IpProtocol: awssdk.String(proto), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port))}
@@ -392,23 +312,23 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Ou
 	}
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	c := s.ec2()
 	what := fmt.Sprintf("allow %s/%d from %s in %s", proto, port, from, group)
 	out, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(group), IpPermissions: []ec2types.IpPermission{perm}})
 	if err == nil {
 		if len(out.SecurityGroupRules) == 0 {
-			return nil, s.classify(what, fmt.Errorf("the response names no security group rule"))
+			return none, s.classify(what, fmt.Errorf("the response names no security group rule"))
 		}
-		return plan.Outputs{"ruleId": awssdk.ToString(out.SecurityGroupRules[0].SecurityGroupRuleId), "created": true}, nil
+		return catalog.AWSAuthorizeIngressOut{RuleID: awssdk.ToString(out.SecurityGroupRules[0].SecurityGroupRuleId), Created: true}, nil
 	}
 	if errorCode(err) != "InvalidPermission.Duplicate" {
-		return nil, s.classify(what, err)
+		return none, s.classify(what, err)
 	}
 	rules, derr := c.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{Filters: []ec2types.Filter{{Name: awssdk.String("group-id"), Values: []string{group}}}})
 	if derr != nil {
-		return nil, s.classify(what+": read the existing rule", derr)
+		return none, s.classify(what+": read the existing rule", derr)
 	}
 	for _, r := range rules.SecurityGroupRules {
 		if awssdk.ToBool(r.IsEgress) || awssdk.ToInt32(r.FromPort) != int32(port) || awssdk.ToInt32(r.ToPort) != int32(port) || !strings.EqualFold(awssdk.ToString(r.IpProtocol), proto) {
@@ -421,36 +341,26 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Ou
 		}
 		if same {
 			ours := strings.Contains(awssdk.ToString(r.Description), marker(call.IdempotencyKey))
-			return plan.Outputs{"ruleId": awssdk.ToString(r.SecurityGroupRuleId), "created": ours}, nil
+			return catalog.AWSAuthorizeIngressOut{RuleID: awssdk.ToString(r.SecurityGroupRuleId), Created: ours}, nil
 		}
 	}
-	return nil, s.classify(what, err)
+	return none, s.classify(what, err)
 }
 
 // RevokeIngress revokes a rule by ID; created=false skips it, a missing rule counts as done.
-func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	group, err := activities.String(call, "groupId", true)
-	if err != nil {
-		return nil, err
-	}
-	rule, err := activities.String(call, "ruleId", true)
-	if err != nil {
-		return nil, err
-	}
-	created, err := activities.Bool(call, "created", true)
-	if err != nil {
-		return nil, err
-	}
-	if !created {
-		return plan.Outputs{"ruleId": rule, "revoked": false}, nil
+func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call, in catalog.AWSRevokeIngressIn) (catalog.AWSRevokeIngressOut, error) {
+	var none catalog.AWSRevokeIngressOut
+	group, rule := in.GroupID, in.RuleID
+	if in.Created != nil && !*in.Created {
+		return catalog.AWSRevokeIngressOut{RuleID: rule, Revoked: false}, nil
 	}
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	_, err = s.ec2().RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: awssdk.String(group), SecurityGroupRuleIds: []string{rule}})
 	if err != nil && !isNotFound(err) {
-		return nil, s.classify(fmt.Sprintf("revoke rule %s of %s", rule, group), err)
+		return none, s.classify(fmt.Sprintf("revoke rule %s of %s", rule, group), err)
 	}
-	return plan.Outputs{"ruleId": rule, "revoked": err == nil}, nil
+	return catalog.AWSRevokeIngressOut{RuleID: rule, Revoked: err == nil}, nil
 }

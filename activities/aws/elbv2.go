@@ -66,7 +66,7 @@ func (a *Actions) ListBrokers(ctx context.Context, call plan.Call) (plan.Outputs
 		}
 	}
 	if len(nodes) == 0 {
-		return nil, notFoundErr("list the brokers of %s as %s: no broker with an endpoint and an IP", arn, s.acct.Name)
+		return nil, activities.NotFound("list the brokers of %s as %s: no broker with an endpoint and an IP", arn, s.acct.Name)
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i]["brokerId"].(int64) < nodes[j]["brokerId"].(int64) })
 	// MSK broker names are b-N.<cluster>.<id>.c<k>.kafka.<region>.amazonaws.com; they share the domain after "b-N.".
@@ -90,7 +90,7 @@ func (a *Actions) ListBrokers(ctx context.Context, call plan.Call) (plan.Outputs
 		return nil, s.classify("describe subnet "+subnets[0].(string), err)
 	}
 	if len(sn.Subnets) == 0 {
-		return nil, notFoundErr("describe subnet %s as %s: not found", subnets[0], s.acct.Name)
+		return nil, activities.NotFound("describe subnet %s as %s: not found", subnets[0], s.acct.Name)
 	}
 	vpc := awssdk.ToString(sn.Subnets[0].VpcId)
 	vs, err := s.ec2().DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpc}})
@@ -146,7 +146,7 @@ func (a *Actions) CreateLoadBalancer(ctx context.Context, call plan.Call) (plan.
 		return nil, s.classify("create network load balancer "+name, err)
 	}
 	if len(out.LoadBalancers) == 0 {
-		return nil, notFoundErr("create network load balancer %s as %s: empty answer", name, s.acct.Name)
+		return nil, activities.NotFound("create network load balancer %s as %s: empty answer", name, s.acct.Name)
 	}
 	return lbOut(out.LoadBalancers[0]), nil
 }
@@ -166,7 +166,7 @@ func (a *Actions) DescribeLoadBalancer(ctx context.Context, call plan.Call) (pla
 		return nil, s.classify("describe load balancer "+arn, err)
 	}
 	if len(out.LoadBalancers) == 0 {
-		return nil, notFoundErr("describe load balancer %s as %s: not found", arn, s.acct.Name)
+		return nil, activities.NotFound("describe load balancer %s as %s: not found", arn, s.acct.Name)
 	}
 	return lbOut(out.LoadBalancers[0]), nil
 }
@@ -217,7 +217,7 @@ func (a *Actions) CreateTargetGroup(ctx context.Context, call plan.Call) (plan.O
 		return nil, s.classify("create target group "+name, err)
 	}
 	if len(out.TargetGroups) == 0 {
-		return nil, notFoundErr("create target group %s as %s: empty answer", name, s.acct.Name)
+		return nil, activities.NotFound("create target group %s as %s: empty answer", name, s.acct.Name)
 	}
 	arn := awssdk.ToString(out.TargetGroups[0].TargetGroupArn)
 	var ts []elbtypes.TargetDescription
@@ -273,7 +273,7 @@ func (a *Actions) CreateListener(ctx context.Context, call plan.Call) (plan.Outp
 		return nil, s.classify(fmt.Sprintf("create listener %d on %s", port, lb), err)
 	}
 	if len(out.Listeners) == 0 {
-		return nil, notFoundErr("create listener %d on %s as %s: empty answer", port, lb, s.acct.Name)
+		return nil, activities.NotFound("create listener %d on %s as %s: empty answer", port, lb, s.acct.Name)
 	}
 	return plan.Outputs{"listenerArn": awssdk.ToString(out.Listeners[0].ListenerArn)}, nil
 }

@@ -12,6 +12,7 @@ import (
 	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
 
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -75,35 +76,31 @@ func (s *session) describeCluster(ctx context.Context, arn string) (*kafkatypes.
 		return nil, s.classify("describe MSK cluster "+arn, err)
 	}
 	if out.ClusterInfo == nil {
-		return nil, notFoundErr("describe MSK cluster %s as %s: empty answer", arn, s.acct.Name)
+		return nil, activities.NotFound("describe MSK cluster %s as %s: empty answer", arn, s.acct.Name)
 	}
 	return out.ClusterInfo, nil
 }
 
 // DescribeCluster reads the MSK cluster: state, version, client subnets and security groups.
-func (a *Actions) DescribeCluster(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "clusterArn", true)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) DescribeCluster(ctx context.Context, call plan.Call, in catalog.AWSClusterIn) (catalog.AWSDescribeClusterOut, error) {
+	var none catalog.AWSDescribeClusterOut
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	c, err := s.describeCluster(ctx, arn)
+	c, err := s.describeCluster(ctx, in.ClusterARN)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	out := plan.Outputs{"clusterArn": awssdk.ToString(c.ClusterArn), "clusterName": awssdk.ToString(c.ClusterName), "state": string(c.State),
-		"currentVersion": awssdk.ToString(c.CurrentVersion), "clientSubnets": []any{}, "securityGroupIds": []any{}, "securityGroupId": "",
-		"numberOfBrokerNodes": 0, "vpcConnectivity": connOf(c).out()}
+	out := catalog.AWSDescribeClusterOut{ClusterARN: awssdk.ToString(c.ClusterArn), ClusterName: awssdk.ToString(c.ClusterName), State: string(c.State),
+		CurrentVersion: awssdk.ToString(c.CurrentVersion), ClientSubnets: []string{}, SecurityGroupIDs: []string{}, VpcConnectivity: connOf(c).out()}
 	if p := c.Provisioned; p != nil {
-		out["numberOfBrokerNodes"] = int(awssdk.ToInt32(p.NumberOfBrokerNodes))
+		out.NumberOfBrokerNodes = int(awssdk.ToInt32(p.NumberOfBrokerNodes))
 		if g := p.BrokerNodeGroupInfo; g != nil {
-			out["clientSubnets"] = anyStrings(g.ClientSubnets)
-			out["securityGroupIds"] = anyStrings(g.SecurityGroups)
+			out.ClientSubnets = append(out.ClientSubnets, g.ClientSubnets...)
+			out.SecurityGroupIDs = append(out.SecurityGroupIDs, g.SecurityGroups...)
 			if len(g.SecurityGroups) > 0 {
-				out["securityGroupId"] = g.SecurityGroups[0]
+				out.SecurityGroupID = g.SecurityGroups[0]
 			}
 		}
 	}
@@ -112,19 +109,9 @@ func (a *Actions) DescribeCluster(ctx context.Context, call plan.Call) (plan.Out
 
 // GetBootstrapBrokers returns the bootstrap list for an authentication
 // (plaintext, tls, scram, iam) and connectivity (private, vpc).
-func (a *Actions) GetBootstrapBrokers(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "clusterArn", true)
-	if err != nil {
-		return nil, err
-	}
-	auth, err := activities.String(call, "authentication", false)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := activities.String(call, "connectivity", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) GetBootstrapBrokers(ctx context.Context, call plan.Call, in catalog.AWSGetBootstrapBrokersIn) (catalog.AWSGetBootstrapBrokersOut, error) {
+	var none catalog.AWSGetBootstrapBrokersOut
+	arn, auth, conn := in.ClusterARN, in.Authentication, in.Connectivity
 	if auth == "" {
 		auth = "plaintext"
 	}
@@ -133,11 +120,11 @@ func (a *Actions) GetBootstrapBrokers(ctx context.Context, call plan.Call) (plan
 	}
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	out, err := s.kafka().GetBootstrapBrokers(ctx, &kafka.GetBootstrapBrokersInput{ClusterArn: awssdk.String(arn)})
 	if err != nil {
-		return nil, s.classify("get bootstrap brokers of "+arn, err)
+		return none, s.classify("get bootstrap brokers of "+arn, err)
 	}
 	pick := map[string]*string{
 		"private/plaintext": out.BootstrapBrokerString, "private/tls": out.BootstrapBrokerStringTls,
@@ -148,19 +135,19 @@ func (a *Actions) GetBootstrapBrokers(ctx context.Context, call plan.Call) (plan
 	key := conn + "/" + auth
 	v, known := pick[key]
 	if !known {
-		return nil, activities.Invalid("%s: no bootstrap string for authentication %q and connectivity %q", call.Action, auth, conn)
+		return none, activities.Invalid("%s: no bootstrap string for authentication %q and connectivity %q", call.Action, auth, conn)
 	}
 	str := awssdk.ToString(v)
 	if str == "" {
-		return nil, activities.Invalid("get bootstrap brokers of %s as %s: the cluster offers no %s bootstrap string for %s connectivity (is that authentication turned on?)", arn, s.acct.Name, auth, conn)
+		return none, activities.Invalid("get bootstrap brokers of %s as %s: the cluster offers no %s bootstrap string for %s connectivity (is that authentication turned on?)", arn, s.acct.Name, auth, conn)
 	}
-	var list []any
+	var list []string
 	for _, h := range strings.Split(str, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			list = append(list, h)
 		}
 	}
-	return plan.Outputs{"bootstrap": list, "bootstrapString": str}, nil
+	return catalog.AWSGetBootstrapBrokersOut{Bootstrap: list, BootstrapString: str}, nil
 }
 
 // UpdateConnectivity sets the cluster's multi-VPC client authentication.
@@ -214,31 +201,29 @@ func (a *Actions) UpdateConnectivity(ctx context.Context, call plan.Call) (plan.
 }
 
 // DescribeClusterOperation reads an operation's state; an empty ARN (nothing changed) is UPDATE_COMPLETE.
-func (a *Actions) DescribeClusterOperation(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "clusterOperationArn", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) DescribeClusterOperation(ctx context.Context, call plan.Call, in catalog.AWSDescribeClusterOperationIn) (catalog.AWSDescribeClusterOperationOut, error) {
+	var none catalog.AWSDescribeClusterOperationOut
+	arn := in.ClusterOperationARN
 	if arn == "" {
-		return plan.Outputs{"status": "UPDATE_COMPLETE", "operationType": "", "error": ""}, nil
+		return catalog.AWSDescribeClusterOperationOut{Status: "UPDATE_COMPLETE"}, nil
 	}
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	out, err := s.kafka().DescribeClusterOperationV2(ctx, &kafka.DescribeClusterOperationV2Input{ClusterOperationArn: awssdk.String(arn)})
 	if err != nil {
-		return nil, s.classify("describe cluster operation "+arn, err)
+		return none, s.classify("describe cluster operation "+arn, err)
 	}
 	info := out.ClusterOperationInfo
 	if info == nil {
-		return nil, notFoundErr("describe cluster operation %s as %s: empty answer", arn, s.acct.Name)
+		return none, activities.NotFound("describe cluster operation %s as %s: empty answer", arn, s.acct.Name)
 	}
 	msg := ""
 	if info.ErrorInfo != nil {
 		msg = awssdk.ToString(info.ErrorInfo.ErrorCode) + ": " + awssdk.ToString(info.ErrorInfo.ErrorString)
 	}
-	return plan.Outputs{"status": awssdk.ToString(info.OperationState), "operationType": awssdk.ToString(info.OperationType), "error": msg}, nil
+	return catalog.AWSDescribeClusterOperationOut{Status: awssdk.ToString(info.OperationState), OperationType: awssdk.ToString(info.OperationType), Error: msg}, nil
 }
 
 // policyDoc is an IAM policy document.

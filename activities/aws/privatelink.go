@@ -87,7 +87,7 @@ func (a *Actions) DescribeEndpointService(ctx context.Context, call plan.Call) (
 		return nil, s.classify("describe endpoint service "+id, err)
 	}
 	if len(out.ServiceConfigurations) == 0 {
-		return nil, notFoundErr("describe endpoint service %s as %s: not found", id, s.acct.Name)
+		return nil, activities.NotFound("describe endpoint service %s as %s: not found", id, s.acct.Name)
 	}
 	return serviceOut(out.ServiceConfigurations[0]), nil
 }
@@ -226,7 +226,7 @@ func (a *Actions) DescribeVpcEndpoint(ctx context.Context, call plan.Call) (plan
 		return nil, s.classify("describe endpoint "+id, err)
 	}
 	if len(out.VpcEndpoints) == 0 {
-		return nil, notFoundErr("describe endpoint %s as %s: not found", id, s.acct.Name)
+		return nil, activities.NotFound("describe endpoint %s as %s: not found", id, s.acct.Name)
 	}
 	return endpointOut(out.VpcEndpoints[0]), nil
 }
@@ -356,7 +356,7 @@ func (s *session) describeAttachment(ctx context.Context, id string) (*ec2types.
 		return nil, s.classify("describe transit gateway attachment "+id, err)
 	}
 	if len(out.TransitGatewayVpcAttachments) == 0 {
-		return nil, notFoundErr("describe transit gateway attachment %s as %s: not found", id, s.acct.Name)
+		return nil, activities.NotFound("describe transit gateway attachment %s as %s: not found", id, s.acct.Name)
 	}
 	return &out.TransitGatewayVpcAttachments[0], nil
 }
@@ -379,7 +379,7 @@ func (a *Actions) AcceptTGWAttachment(ctx context.Context, call plan.Call) (plan
 		if st == "pending" || st == "available" || st == "modifying" {
 			return attachmentOut(*t), nil
 		}
-		return nil, conflict("accept transit gateway attachment %s as %s: it is %s", id, s.acct.Name, st)
+		return nil, activities.Conflict("accept transit gateway attachment %s as %s: it is %s", id, s.acct.Name, st)
 	}
 	out, err := s.ec2().AcceptTransitGatewayVpcAttachment(ctx, &ec2.AcceptTransitGatewayVpcAttachmentInput{TransitGatewayAttachmentId: awssdk.String(id)})
 	if err != nil {

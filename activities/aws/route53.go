@@ -83,7 +83,7 @@ func (a *Actions) CreateHostedZone(ctx context.Context, call plan.Call) (plan.Ou
 			return plan.Outputs{"hostedZoneId": zoneID(awssdk.ToString(z.Id)), "name": name, "changeId": "", "status": "INSYNC"}, nil
 		}
 	}
-	return nil, conflict("create private hosted zone %s as %s: the caller reference is taken by a zone not named %s", name, s.acct.Name, name)
+	return nil, activities.Conflict("create private hosted zone %s as %s: the caller reference is taken by a zone not named %s", name, s.acct.Name, name)
 }
 
 // DeleteHostedZone deletes a hosted zone; a missing one counts as done.

@@ -88,7 +88,7 @@ func need(call plan.Call, keys ...string) (map[string]string, error) {
 	for _, k := range keys {
 		v := str(call.Inputs, k)
 		if v == "" {
-			return nil, appErr(plan.ErrInvalid, "%s: input %q is required", call.Action, k)
+			return nil, activities.Fail(plan.ErrInvalid, "%s: input %q is required", call.Action, k)
 		}
 		out[k] = v
 	}
@@ -126,7 +126,7 @@ func VNetID(sub, rg, vnet string) string {
 func (a *Actions) peerings(s *session) (*armnetwork.VirtualNetworkPeeringsClient, error) {
 	c, err := armnetwork.NewVirtualNetworkPeeringsClient(s.acct.Azure.SubscriptionID, s.cred, s.opts)
 	if err != nil {
-		return nil, appErr(plan.ErrInvalid, "build peering client for account %q: %v", s.acct.Name, err)
+		return nil, activities.Fail(plan.ErrInvalid, "build peering client for account %q: %v", s.acct.Name, err)
 	}
 	return c, nil
 }
@@ -207,10 +207,10 @@ func (a *Actions) CreatePeering(ctx context.Context, call plan.Call) (plan.Outpu
 	if ra := str(call.Inputs, "remoteAccount"); ra != "" && ra != call.Account {
 		racct, ok := a.accts.Get(ra)
 		if !ok || racct.Azure == nil {
-			return nil, appErr(plan.ErrInvalid, "%s: remoteAccount %q is not an azure account of the worker's registry", call.Action, ra)
+			return nil, activities.Fail(plan.ErrInvalid, "%s: remoteAccount %q is not an azure account of the worker's registry", call.Action, ra)
 		}
 		if err := SameTenant(s.acct, racct); err != nil {
-			return nil, appErr(plan.ErrInvalid, "%s: %v", call.Action, err)
+			return nil, activities.Fail(plan.ErrInvalid, "%s: %v", call.Action, err)
 		}
 		remoteSub = racct.Azure.SubscriptionID
 	}
@@ -320,7 +320,7 @@ func (a *Actions) GetCluster(ctx context.Context, call plan.Call) (plan.Outputs,
 	}
 	c, err := armhdinsight.NewClustersClient(s.acct.Azure.SubscriptionID, s.cred, s.opts)
 	if err != nil {
-		return nil, appErr(plan.ErrInvalid, "%s: build HDInsight client: %v", call.Action, err)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: build HDInsight client: %v", call.Action, err)
 	}
 	got, err := c.Get(ctx, in["resourceGroup"], in["cluster"], nil)
 	if err != nil {

@@ -39,6 +39,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/accounts"
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -146,26 +147,21 @@ type session struct {
 	opts *arm.ClientOptions
 }
 
-func appErr(typ, format string, args ...any) error {
-	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), typ,
-		temporal.ApplicationErrorOptions{NonRetryable: typ == plan.ErrInvalid || typ == plan.ErrUnauthorized})
-}
-
 // session resolves an azure account and builds its credential and options.
 func (a *Actions) session(ctx context.Context, action, account string) (*session, error) {
 	if account == "" {
-		return nil, appErr(plan.ErrInvalid, "%s: the step names no account", action)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: the step names no account", action)
 	}
 	acct, ok := a.accts.Get(account)
 	if !ok {
-		return nil, appErr(plan.ErrInvalid, "%s: account %q is not in the worker's account registry", action, account)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: account %q is not in the worker's account registry", action, account)
 	}
 	if acct.Provider != accounts.ProviderAzure || acct.Azure == nil {
-		return nil, appErr(plan.ErrInvalid, "%s: account %q is a %s account, not azure", action, account, acct.Provider)
+		return nil, activities.Fail(plan.ErrInvalid, "%s: account %q is a %s account, not azure", action, account, acct.Provider)
 	}
 	creds, err := acct.Resolve(ctx)
 	if err != nil {
-		return nil, appErr(plan.ErrUnauthorized, "%s: %v", action, err)
+		return nil, activities.Fail(plan.ErrUnauthorized, "%s: %v", action, err)
 	}
 	armURL, err := acct.Endpoint("arm")
 	if err != nil {
@@ -248,11 +244,11 @@ func classify(what string, err error) error {
 		if te.Status >= 500 || te.Status == http.StatusTooManyRequests {
 			typ = plan.ErrUnavailable
 		}
-		return appErr(typ, "%s: %v", what, te)
+		return activities.Fail(typ, "%s: %v", what, te)
 	}
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
-		return appErr(plan.ErrUnavailable, "%s: %v", what, err)
+		return activities.Fail(plan.ErrUnavailable, "%s: %v", what, err)
 	}
 	msg := fmt.Sprintf("%s: HTTP %d %s", what, re.StatusCode, re.ErrorCode)
 	if m := armMessage(re); m != "" {
@@ -286,5 +282,5 @@ func classify(what string, err error) error {
 		// A long-running operation that ended Failed: the cloud refused it.
 		typ = plan.ErrConflict
 	}
-	return appErr(typ, "%s", msg)
+	return activities.Fail(typ, "%s", msg)
 }

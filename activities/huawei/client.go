@@ -100,10 +100,10 @@ func (a *Actions) Funcs() map[string]activities.Func {
 		catalog.HuaweiVPCEPRejectConnection:      a.RejectConnection,
 		catalog.HuaweiVPCAddSecurityGroupRule:    a.AddSecurityGroupRule,
 		catalog.HuaweiVPCDeleteSecurityGroupRule: a.DeleteSecurityGroupRule,
-		catalog.HuaweiVPCCreatePeering:           a.CreatePeering,
-		catalog.HuaweiVPCAcceptPeering:           a.AcceptPeering,
-		catalog.HuaweiVPCGetPeering:              a.GetPeering,
-		catalog.HuaweiVPCDeletePeering:           a.DeletePeering,
+		catalog.HuaweiVPCCreatePeering:           activities.Typed(a.CreatePeering),
+		catalog.HuaweiVPCAcceptPeering:           activities.Typed(a.AcceptPeering),
+		catalog.HuaweiVPCGetPeering:              activities.Typed(a.GetPeering),
+		catalog.HuaweiVPCDeletePeering:           activities.Typed(a.DeletePeering),
 		catalog.HuaweiVPCAddRoute:                a.AddRoute,
 		catalog.HuaweiVPCDeleteRoute:             a.DeleteRoute,
 		catalog.HuaweiVPCAllowNetworkACL:         a.AllowNetworkACL,
@@ -262,10 +262,6 @@ func (t *retryAfterTripper) retryAfter() time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.last
-}
-
-func conflict(format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), plan.ErrConflict)
 }
 
 // classify turns an SDK error into a typed Temporal application error.

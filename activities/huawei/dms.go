@@ -179,12 +179,12 @@ func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.O
 				return nil, perr
 			}
 			if !ok {
-				return nil, conflict("update advertised IPs of Kafka instance %s: the instance is %s, not RUNNING, after waiting %s", id, st, a.busyBudget)
+				return nil, activities.Conflict("update advertised IPs of Kafka instance %s: the instance is %s, not RUNNING, after waiting %s", id, st, a.busyBudget)
 			}
 			continue
 		}
 		if len(v.advertised) == 0 {
-			return nil, conflict("update advertised IPs of Kafka instance %s: cross_vpc_info is empty (ports not bound yet)", id)
+			return nil, activities.Conflict("update advertised IPs of Kafka instance %s: cross_vpc_info is empty (ports not bound yet)", id)
 		}
 		complete := map[string]string{}
 		for ip, cur := range v.advertised {
@@ -230,7 +230,7 @@ func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.O
 			}
 		}
 		if !deref(resp.Success) || len(failed) > 0 {
-			return nil, conflict("update advertised IPs of Kafka instance %s: the cloud reported failure for listeners %s", id, strings.Join(failed, ","))
+			return nil, activities.Conflict("update advertised IPs of Kafka instance %s: the cloud reported failure for listeners %s", id, strings.Join(failed, ","))
 		}
 		return out, nil
 	}

@@ -21,6 +21,7 @@ import (
 	hwsim "github.com/topoflow/topoflow/cloudsim/huawei"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/cloudsim/simtest"
+	"github.com/topoflow/topoflow/internal/contract"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -70,6 +71,8 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	reg := activities.NewRegistry()
+	// Every call checks its outputs against the action's descriptor.
+	reg.CheckOutputs(contract.CheckOutputs)
 	Register(reg, accts)
 	return &env{sim: sim, acts: New(accts), reg: reg}
 }

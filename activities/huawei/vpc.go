@@ -13,6 +13,7 @@ import (
 	v3m "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v3/model"
 
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -160,35 +161,21 @@ func peeringName(prefix, key string) string {
 }
 
 // CreatePeering requests a VPC peering (looked up by its name first).
-func (a *Actions) CreatePeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	vpcID, err := activities.String(call, "vpcId", true)
-	if err != nil {
-		return nil, err
-	}
-	peerVPC, err := activities.String(call, "peerVpcId", true)
-	if err != nil {
-		return nil, err
-	}
-	peerAcct, err := activities.String(call, "peerAccount", false)
-	if err != nil {
-		return nil, err
-	}
-	prefix, err := activities.String(call, "name", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) CreatePeering(ctx context.Context, call plan.Call, in catalog.HuaweiCreatePeeringIn) (catalog.HuaweiCreatePeeringOut, error) {
+	var none catalog.HuaweiCreatePeeringOut
+	vpcID, peerVPC, peerAcct, prefix := in.VpcID, in.PeerVpcID, in.PeerAccount, in.Name
 	if call.IdempotencyKey == "" {
-		return nil, activities.Invalid("%s: the call has no idempotency key", call.Action)
+		return none, activities.Invalid("%s: the call has no idempotency key", call.Action)
 	}
 	s, c, err := a.vpc2For(ctx, call)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	peerProject := s.acct.Huawei.ProjectID
 	if peerAcct != "" {
 		pa, ok := a.accts.Get(peerAcct)
 		if !ok || pa.Huawei == nil {
-			return nil, activities.Invalid("%s: peer account %q is not a huawei account in the worker's registry", call.Action, peerAcct)
+			return none, activities.Invalid("%s: peer account %q is not a huawei account in the worker's registry", call.Action, peerAcct)
 		}
 		peerProject = pa.Huawei.ProjectID
 	}
@@ -196,11 +183,11 @@ func (a *Actions) CreatePeering(ctx context.Context, call plan.Call) (plan.Outpu
 	what := fmt.Sprintf("create peering %s from VPC %s to VPC %s", name, vpcID, peerVPC)
 	list, err := c.ListVpcPeerings(&v2m.ListVpcPeeringsRequest{Name: ptr(name)})
 	if err != nil {
-		return nil, s.classify("look up before "+what, err)
+		return none, s.classify("look up before "+what, err)
 	}
 	for _, p := range deref(list.Peerings) {
 		if p.Name == name && p.Status.Value() != "DELETED" {
-			return plan.Outputs{"peeringId": p.Id, "status": p.Status.Value(), "existing": true}, nil
+			return catalog.HuaweiCreatePeeringOut{PeeringID: p.Id, Status: p.Status.Value(), Existing: true}, nil
 		}
 	}
 	resp, err := c.CreateVpcPeering(&v2m.CreateVpcPeeringRequest{Body: &v2m.CreateVpcPeeringRequestBody{Peering: &v2m.CreateVpcPeeringOption{
@@ -210,84 +197,78 @@ func (a *Actions) CreatePeering(ctx context.Context, call plan.Call) (plan.Outpu
 		AcceptVpcInfo:  &v2m.VpcInfo{VpcId: peerVPC, TenantId: ptr(peerProject)},
 	}}})
 	if err != nil {
-		return nil, s.classify(what, err)
+		return none, s.classify(what, err)
 	}
 	if resp.Peering == nil {
-		return nil, s.classify(what, fmt.Errorf("empty response"))
+		return none, s.classify(what, fmt.Errorf("empty response"))
 	}
-	return plan.Outputs{"peeringId": resp.Peering.Id, "status": resp.Peering.Status.Value(), "existing": false}, nil
+	return catalog.HuaweiCreatePeeringOut{PeeringID: resp.Peering.Id, Status: resp.Peering.Status.Value()}, nil
 }
 
 // AcceptPeering accepts a peering as the accepter account.
-func (a *Actions) AcceptPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := activities.String(call, "peeringId", true)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) AcceptPeering(ctx context.Context, call plan.Call, in catalog.HuaweiPeeringIn) (catalog.HuaweiPeeringOut, error) {
+	var none catalog.HuaweiPeeringOut
+	id := in.PeeringID
 	s, c, err := a.vpc2For(ctx, call)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	cur, err := c.ShowVpcPeering(&v2m.ShowVpcPeeringRequest{PeeringId: id})
 	if err != nil {
-		return nil, s.classify("get peering "+id, err)
+		return none, s.classify("get peering "+id, err)
 	}
 	if cur.Peering != nil && cur.Peering.Status.Value() == "ACTIVE" {
-		return plan.Outputs{"peeringId": id, "status": "ACTIVE"}, nil
+		return catalog.HuaweiPeeringOut{PeeringID: id, Status: "ACTIVE"}, nil
 	}
 	resp, err := c.AcceptVpcPeering(&v2m.AcceptVpcPeeringRequest{PeeringId: id})
 	if err != nil {
-		return nil, s.classify("accept peering "+id, err)
+		return none, s.classify("accept peering "+id, err)
 	}
 	st := "ACTIVE"
 	if resp.Status != nil {
 		st = resp.Status.Value()
 	}
-	return plan.Outputs{"peeringId": id, "status": st}, nil
+	return catalog.HuaweiPeeringOut{PeeringID: id, Status: st}, nil
 }
 
 // GetPeering reads a peering's status.
-func (a *Actions) GetPeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := activities.String(call, "peeringId", true)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) GetPeering(ctx context.Context, call plan.Call, in catalog.HuaweiPeeringIn) (catalog.HuaweiGetPeeringOut, error) {
+	var none catalog.HuaweiGetPeeringOut
+	id := in.PeeringID
 	s, c, err := a.vpc2For(ctx, call)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	resp, err := c.ShowVpcPeering(&v2m.ShowVpcPeeringRequest{PeeringId: id})
 	if err != nil {
-		return nil, s.classify("get peering "+id, err)
+		return none, s.classify("get peering "+id, err)
 	}
 	p := resp.Peering
 	if p == nil {
-		return nil, temporalNotFound("get peering " + id + ": empty response")
+		return none, temporalNotFound("get peering " + id + ": empty response")
 	}
-	out := plan.Outputs{"peeringId": p.Id, "status": p.Status.Value()}
+	out := catalog.HuaweiGetPeeringOut{PeeringID: p.Id, Status: p.Status.Value()}
 	if p.RequestVpcInfo != nil {
-		out["vpcId"] = p.RequestVpcInfo.VpcId
+		out.VpcID = ptr(p.RequestVpcInfo.VpcId)
 	}
 	if p.AcceptVpcInfo != nil {
-		out["peerVpcId"] = p.AcceptVpcInfo.VpcId
+		out.PeerVpcID = ptr(p.AcceptVpcInfo.VpcId)
 	}
 	return out, nil
 }
 
 // DeletePeering deletes a peering; missing is done.
-func (a *Actions) DeletePeering(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := activities.String(call, "peeringId", true)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) DeletePeering(ctx context.Context, call plan.Call, in catalog.HuaweiPeeringIn) (catalog.HuaweiDeletePeeringOut, error) {
+	var none catalog.HuaweiDeletePeeringOut
+	id := in.PeeringID
 	s, c, err := a.vpc2For(ctx, call)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	if _, err := c.DeleteVpcPeering(&v2m.DeleteVpcPeeringRequest{PeeringId: id}); err != nil && !isNotFound(err) {
-		return nil, s.classify("delete peering "+id, err)
+		return none, s.classify("delete peering "+id, err)
 	}
-	return plan.Outputs{"peeringId": id, "deleted": true}, nil
+	return catalog.HuaweiDeletePeeringOut{PeeringID: id, Deleted: true}, nil
 }
 
 // AddRoute adds destination → peering to a VPC's routes, reusing an

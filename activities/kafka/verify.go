@@ -25,11 +25,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
 
 // ActionVerify is the catalog name of the verification action.
-const ActionVerify = "kafka.verify"
+const ActionVerify = catalog.KafkaVerify
 
 // DefaultTopic is the canary topic when the step names none.
 const DefaultTopic = "topoflow-verify"
@@ -59,7 +60,7 @@ type Options struct {
 // Register adds kafka.verify to reg.
 func Register(reg *activities.Registry, opts Options) {
 	v := &verifier{opts: opts}
-	reg.Add(ActionVerify, v.Verify)
+	reg.Add(ActionVerify, activities.Typed(v.Verify))
 }
 
 type verifier struct{ opts Options }
@@ -77,51 +78,33 @@ type verifyInputs struct {
 	Timeout       time.Duration
 }
 
-func parseInputs(in map[string]any) (verifyInputs, error) {
+func parseInputs(in catalog.KafkaVerifyIn) (verifyInputs, error) {
 	v := verifyInputs{Topic: DefaultTopic, Timeout: 20 * time.Second}
-	bs, err := stringList(in["bootstrap"])
-	if err != nil || len(bs) == 0 {
-		return v, fmt.Errorf("input bootstrap: want a non-empty list of host:port (%v)", err)
+	if len(in.Bootstrap) == 0 {
+		return v, fmt.Errorf("input bootstrap: want a non-empty list of host:port")
 	}
-	for _, b := range bs {
+	for _, b := range in.Bootstrap {
 		if _, _, err := net.SplitHostPort(b); err != nil {
 			return v, fmt.Errorf("input bootstrap: %q is not host:port: %w", b, err)
 		}
 	}
-	v.Bootstrap = bs
-	if eb, ok := in["expectBrokers"]; ok && eb != nil {
-		m, ok := eb.(map[string]any)
-		if !ok {
-			return v, fmt.Errorf("input expectBrokers: want a map of broker ID to host:port, got %T", eb)
-		}
+	v.Bootstrap = in.Bootstrap
+	if in.ExpectBrokers != nil {
 		v.ExpectBrokers = map[int32]string{}
-		for k, a := range m {
+		for k, a := range in.ExpectBrokers {
 			id, err := strconv.ParseInt(k, 10, 32)
 			if err != nil {
 				return v, fmt.Errorf("input expectBrokers: key %q is not a broker ID", k)
 			}
-			s, ok := a.(string)
-			if !ok {
-				return v, fmt.Errorf("input expectBrokers[%s]: want host:port, got %T", k, a)
-			}
-			v.ExpectBrokers[int32(id)] = s
+			v.ExpectBrokers[int32(id)] = a
 		}
 	}
-	str := func(key string, dst *string) error {
-		if x, ok := in[key]; ok && x != nil {
-			s, ok := x.(string)
-			if !ok {
-				return fmt.Errorf("input %s: want a string, got %T", key, x)
-			}
-			*dst = s
-		}
-		return nil
+	if in.Topic != "" {
+		v.Topic = in.Topic
 	}
-	if err := errors.Join(str("topic", &v.Topic), str("clientNetwork", &v.ClientNetwork)); err != nil {
-		return v, err
-	}
-	if s, ok := in["sasl"].(map[string]any); ok {
-		mech, _ := s["mechanism"].(string)
+	v.ClientNetwork = in.ClientNetwork
+	if in.SASL != nil {
+		mech := in.SASL.Mechanism
 		v.SASLMechanism = strings.ToUpper(mech)
 		if v.SASLMechanism == "" {
 			v.SASLMechanism = "PLAIN"
@@ -132,17 +115,17 @@ func parseInputs(in map[string]any) (verifyInputs, error) {
 			return v, fmt.Errorf("input sasl.mechanism: %q is not PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM", mech)
 		}
 	}
-	if t, ok := in["tls"].(map[string]any); ok {
+	if t, ok := in.TLS.(map[string]any); ok {
 		v.TLS = true
 		if e, ok := t["enabled"].(bool); ok {
 			v.TLS = e
 		}
 		v.TLSCAPEM, _ = t["caPem"].(string)
 		v.TLSServerName, _ = t["serverName"].(string)
-	} else if b, ok := in["tls"].(bool); ok {
+	} else if b, ok := in.TLS.(bool); ok {
 		v.TLS = b
 	}
-	if x, ok := in["timeout"].(string); ok && x != "" {
+	if x := in.Timeout; x != "" {
 		d, err := time.ParseDuration(x)
 		if err != nil || d <= 0 {
 			return v, fmt.Errorf("input timeout: %q is not a positive duration", x)
@@ -150,28 +133,6 @@ func parseInputs(in map[string]any) (verifyInputs, error) {
 		v.Timeout = d
 	}
 	return v, nil
-}
-
-func stringList(x any) ([]string, error) {
-	switch l := x.(type) {
-	case []string:
-		return l, nil
-	case []any:
-		out := make([]string, 0, len(l))
-		for i, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("item %d is %T", i, e)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	case string:
-		return strings.Split(l, ","), nil
-	case nil:
-		return nil, errors.New("missing")
-	}
-	return nil, fmt.Errorf("got %T", x)
 }
 
 // failure is a verification error: retryable when the cause may clear by
@@ -220,29 +181,29 @@ func invalid(err error) error {
 //
 // Outputs and errors say where the verification dialed from (dialedFrom,
 // origin): a probe in the client's network, or the worker's own network.
-func (v *verifier) Verify(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	in, err := parseInputs(call.Inputs)
+func (v *verifier) Verify(ctx context.Context, call plan.Call, c catalog.KafkaVerifyIn) (out catalog.KafkaVerifyOut, err error) {
+	in, err := parseInputs(c)
 	if err != nil {
-		return nil, invalid(fmt.Errorf("%s: %w", ActionVerify, err))
+		return out, invalid(fmt.Errorf("%s: %w", ActionVerify, err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, in.Timeout)
 	defer cancel()
 	o, raw, err := v.origin(ctx, in)
 	if err != nil {
-		return nil, withOrigin(err, o)
+		return out, withOrigin(err, o)
 	}
 	var dropped atomic.Bool
-	out, err := v.verify(ctx, call, in, raw, &dropped)
+	out, err = v.verify(ctx, call, in, raw, &dropped)
 	// Connections that got no answer until the verification's own deadline
 	// were dropped too, even when no single dial reported its timeout.
 	if err != nil && (dropped.Load() || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
 		err = withDropHint(err)
 	}
 	if err != nil {
-		return nil, withOrigin(err, o)
+		return out, withOrigin(err, o)
 	}
-	out["dialedFrom"] = o.Sentence()
-	out["origin"] = o.Map()
+	out.DialedFrom = o.Sentence()
+	out.Origin = o.Map()
 	return out, nil
 }
 
@@ -260,11 +221,11 @@ func withDropHint(err error) error {
 	return temporal.NewApplicationError(msg, ae.Type())
 }
 
-func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, raw DialFunc, dropped *atomic.Bool) (plan.Outputs, error) {
+func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, raw DialFunc, dropped *atomic.Bool) (catalog.KafkaVerifyOut, error) {
 	start := time.Now()
 	dial, err := withTLS(raw, in)
 	if err != nil {
-		return nil, invalid(fmt.Errorf("%s: %w", ActionVerify, err))
+		return catalog.KafkaVerifyOut{}, invalid(fmt.Errorf("%s: %w", ActionVerify, err))
 	}
 	// A connect that timed out (no answer at all, unlike a refusal) marks the
 	// verification as having met dropped packets.
@@ -293,7 +254,7 @@ func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, 
 			m, err = v.mechanism(ctx, call.Account, in.SASLMechanism)
 		}
 		if err != nil {
-			return nil, err
+			return catalog.KafkaVerifyOut{}, err
 		}
 		base = append(base, kgo.SASL(m))
 	}
@@ -301,7 +262,7 @@ func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, 
 	// 1. Metadata through the bootstrap addresses.
 	meta, err := v.metadata(ctx, base, in.Bootstrap)
 	if err != nil {
-		return nil, err
+		return catalog.KafkaVerifyOut{}, err
 	}
 	brokers := map[int32]string{}
 	var ids []int32
@@ -330,7 +291,7 @@ func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, 
 		}
 		if len(diffs) > 0 {
 			sort.Strings(diffs)
-			return nil, failure(false, "%s: advertised brokers differ from expectBrokers: %s", ActionVerify, strings.Join(diffs, "; "))
+			return catalog.KafkaVerifyOut{}, failure(false, "%s: advertised brokers differ from expectBrokers: %s", ActionVerify, strings.Join(diffs, "; "))
 		}
 	}
 	for _, id := range ids {
@@ -339,7 +300,7 @@ func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, 
 		if err != nil {
 			var dnsErr *net.DNSError
 			retry := !errors.As(err, &dnsErr) // an unresolvable advertised name is a configuration fault
-			return nil, failure(retry, "%s: broker %d advertises %s, which the client cannot reach: %v", ActionVerify, id, addr, err)
+			return catalog.KafkaVerifyOut{}, failure(retry, "%s: broker %d advertises %s, which the client cannot reach: %v", ActionVerify, id, addr, err)
 		}
 		_ = c.Close()
 	}
@@ -347,30 +308,30 @@ func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, 
 	// 3. Identity of the broker behind each advertised address.
 	leaders, err := v.canaryTopic(ctx, base, in, ids, brokers)
 	if err != nil {
-		return nil, err
+		return catalog.KafkaVerifyOut{}, err
 	}
 	if err := v.checkIdentity(ctx, base, in.Topic, ids, brokers, leaders); err != nil {
-		return nil, err
+		return catalog.KafkaVerifyOut{}, err
 	}
 
 	// 4. Produce and consume.
 	recs, err := v.roundTrip(ctx, base, in, call.IdempotencyKey, leaders)
 	if err != nil {
-		return nil, err
+		return catalog.KafkaVerifyOut{}, err
 	}
-	out := map[string]any{}
+	out := map[string]string{}
 	for id, a := range brokers {
 		out[strconv.Itoa(int(id))] = a
 	}
 	first := recs[0]
-	return plan.Outputs{
-		"bootstrap":   in.Bootstrap,
-		"brokers":     out,
-		"topic":       in.Topic,
-		"partition":   int(first.Partition),
-		"offset":      first.Offset,
-		"records":     len(recs),
-		"roundTripMs": time.Since(start).Milliseconds(),
+	return catalog.KafkaVerifyOut{
+		Bootstrap:   in.Bootstrap,
+		Brokers:     out,
+		Topic:       in.Topic,
+		Partition:   int(first.Partition),
+		Offset:      first.Offset,
+		Records:     len(recs),
+		RoundTripMs: time.Since(start).Milliseconds(),
 	}, nil
 }
 

@@ -285,17 +285,18 @@ func fault(op string, r Rule, status int, code, msg string) *Fault {
 // rule hits: (Stuck, "") keeps it pending, (Reject, state) ends it in state;
 // ("", "") lets it proceed.
 func (in *Injector) Outcome(op string) (Kind, string) {
-	for _, r := range in.hit(op, Stuck, Reject) {
-		if r.Kind == Stuck {
-			return Stuck, ""
-		}
-		st := r.State
-		if st == "" {
-			st = "rejected"
-		}
-		return Reject, st
+	hits := in.hit(op, Stuck, Reject)
+	if len(hits) == 0 {
+		return "", ""
 	}
-	return "", ""
+	r := hits[0]
+	if r.Kind == Stuck {
+		return Stuck, ""
+	}
+	if r.State != "" {
+		return Reject, r.State
+	}
+	return Reject, "rejected"
 }
 
 // VisibilityDelay returns how long a new resource stays hidden (op "visible.<kind>").

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/internal/contract"
 	"github.com/topoflow/topoflow/worker/app"
 )
 
@@ -205,12 +206,24 @@ func (s *Stack) WorkerConfig() app.Config {
 	}
 }
 
+// checkContracts makes the worker's actions fail when they return outputs
+// their descriptors do not declare (every test run against the twin checks
+// the implementations against the catalog), then calls register.
+func checkContracts(register func(w worker.Registry, reg *activities.Registry)) func(w worker.Registry, reg *activities.Registry) {
+	return func(w worker.Registry, reg *activities.Registry) {
+		reg.CheckOutputs(contract.CheckOutputs)
+		if register != nil {
+			register(w, reg)
+		}
+	}
+}
+
 // StartWorker starts the in-process worker (again, after StopWorker).
 func (s *Stack) StartWorker(ctx context.Context) error {
 	if s.workerCancel != nil {
 		return errors.New("worker already running")
 	}
-	stop, addr, err := s.runWorker(ctx, s.WorkerConfig(), app.Options{Register: s.opts.Register})
+	stop, addr, err := s.runWorker(ctx, s.WorkerConfig(), app.Options{Register: checkContracts(s.opts.Register)})
 	if err != nil {
 		return fmt.Errorf("start in-process worker: %w", err)
 	}

@@ -18,28 +18,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/topoflow/topoflow/internal/temporalconn"
 	"github.com/topoflow/topoflow/workflows"
 )
 
-// Conn is how to reach a Temporal frontend: address, namespace and
-// credentials (mTLS client certificate, API key for Temporal Cloud).
-type Conn struct {
-	// Address is the frontend's host:port.
-	Address string
-	// Namespace is the Temporal namespace.
-	Namespace string
-	// TLSCert and TLSKey are PEM files of a client certificate (mTLS).
-	TLSCert, TLSKey string
-	// TLSCA is a PEM file of CA certificates that sign the server's certificate;
-	// empty means the system roots.
-	TLSCA string
-	// TLSServerName overrides the server name checked in the server's certificate.
-	TLSServerName string
-	// TLS forces TLS on even without certificates (implied by TLSCert, TLSCA and APIKey).
-	TLS bool
-	// APIKey authenticates to Temporal Cloud (sent as a bearer token over TLS).
-	APIKey string
-}
+// Conn is how to reach a Temporal frontend (see package temporalconn).
+type Conn = temporalconn.Conn
 
 // Config is the worker's configuration.
 type Config struct {
@@ -93,14 +77,14 @@ type Setting struct {
 
 // Environment variable names of the worker's settings.
 const (
-	EnvAddress          = "TEMPORAL_ADDRESS"
-	EnvNamespace        = "TEMPORAL_NAMESPACE"
-	EnvTLSCert          = "TEMPORAL_TLS_CERT"
-	EnvTLSKey           = "TEMPORAL_TLS_KEY"
-	EnvTLSCA            = "TEMPORAL_TLS_CA"
-	EnvTLSServerName    = "TEMPORAL_TLS_SERVER_NAME"
-	EnvTLS              = "TEMPORAL_TLS"
-	EnvAPIKey           = "TEMPORAL_API_KEY"
+	EnvAddress          = temporalconn.EnvAddress
+	EnvNamespace        = temporalconn.EnvNamespace
+	EnvTLSCert          = temporalconn.EnvTLSCert
+	EnvTLSKey           = temporalconn.EnvTLSKey
+	EnvTLSCA            = temporalconn.EnvTLSCA
+	EnvTLSServerName    = temporalconn.EnvTLSServerName
+	EnvTLS              = temporalconn.EnvTLS
+	EnvAPIKey           = temporalconn.EnvAPIKey
 	EnvTaskQueue        = "TOPOFLOW_TASK_QUEUE"
 	EnvIdentity         = "TOPOFLOW_WORKER_IDENTITY"
 	EnvAccounts         = "TOPOFLOW_ACCOUNTS"
@@ -294,7 +278,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("address", c.Address),
 		slog.String("namespace", c.Namespace),
 		slog.String("taskQueue", c.TaskQueue),
-		slog.Bool("tls", c.useTLS()),
+		slog.Bool("tls", c.UseTLS()),
 		slog.Bool("mTLS", c.TLSCert != ""),
 		slog.Bool("apiKey", c.APIKey != ""),
 		slog.String("accounts", c.Accounts),
@@ -308,10 +292,6 @@ func (c Config) LogValue() slog.Value {
 		attrs = append(attrs, slog.Group("probe", slog.String("name", c.Probe.Name), slog.String("network", c.Probe.Network), slog.String("socks5", c.Probe.SOCKS5)))
 	}
 	return slog.GroupValue(attrs...)
-}
-
-func (c Conn) useTLS() bool {
-	return c.TLS || c.TLSCert != "" || c.TLSCA != "" || c.APIKey != "" || c.TLSServerName != ""
 }
 
 // parseEndpoints parses "account.service=URL,account.service=URL".

@@ -54,7 +54,7 @@ func TestParseConfig(t *testing.T) {
 				if !reflect.DeepEqual(c.Endpoints, want) {
 					t.Errorf("endpoints = %v, want %v", c.Endpoints, want)
 				}
-				if !c.useTLS() {
+				if !c.UseTLS() {
 					t.Error("an API key must imply TLS")
 				}
 			},

@@ -1,4 +1,7 @@
-package app
+// Package temporalconn holds how to reach a Temporal frontend (address,
+// namespace, TLS, API key) and its environment variables, shared by the
+// worker and the CLI; it links no cloud SDK, so the CLI does not either.
+package temporalconn
 
 import (
 	"context"
@@ -14,6 +17,44 @@ import (
 	tlog "go.temporal.io/sdk/log"
 )
 
+// Conn is how to reach a Temporal frontend: address, namespace and
+// credentials (mTLS client certificate, API key for Temporal Cloud).
+type Conn struct {
+	// Address is the frontend's host:port.
+	Address string
+	// Namespace is the Temporal namespace.
+	Namespace string
+	// TLSCert and TLSKey are PEM files of a client certificate (mTLS).
+	TLSCert, TLSKey string
+	// TLSCA is a PEM file of CA certificates that sign the server's certificate;
+	// empty means the system roots.
+	TLSCA string
+	// TLSServerName overrides the server name checked in the server's certificate.
+	TLSServerName string
+	// TLS forces TLS on even without certificates (implied by TLSCert, TLSCA and APIKey).
+	TLS bool
+	// APIKey authenticates to Temporal Cloud (sent as a bearer token over TLS).
+	APIKey string
+}
+
+// Environment variable names of the connection settings.
+const (
+	EnvAddress       = "TEMPORAL_ADDRESS"
+	EnvNamespace     = "TEMPORAL_NAMESPACE"
+	EnvTLSCert       = "TEMPORAL_TLS_CERT"
+	EnvTLSKey        = "TEMPORAL_TLS_KEY"
+	EnvTLSCA         = "TEMPORAL_TLS_CA"
+	EnvTLSServerName = "TEMPORAL_TLS_SERVER_NAME"
+	EnvTLS           = "TEMPORAL_TLS"
+	EnvAPIKey        = "TEMPORAL_API_KEY"
+)
+
+// UseTLS reports whether the connection uses TLS: forced on, or implied by
+// a client certificate, a CA, an API key or a server name.
+func (c Conn) UseTLS() bool {
+	return c.TLS || c.TLSCert != "" || c.TLSCA != "" || c.APIKey != "" || c.TLSServerName != ""
+}
+
 // ClientOptions returns the Temporal client options of c: address,
 // namespace, TLS (client certificate, custom CA, server name) and API-key
 // credentials. logger and metrics may be nil.
@@ -22,7 +63,7 @@ func (c Conn) ClientOptions(logger *slog.Logger, metrics client.MetricsHandler) 
 	if logger != nil {
 		opts.Logger = tlog.NewStructuredLogger(logger)
 	}
-	if c.useTLS() {
+	if c.UseTLS() {
 		tc, err := c.tlsConfig()
 		if err != nil {
 			return client.Options{}, err

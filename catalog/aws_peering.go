@@ -1,0 +1,117 @@
+package catalog
+
+import (
+	"time"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// AWS VPC peering and routes: the contracts (input and output types) and
+// descriptors of aws.ec2.{create,accept,describe,delete}VpcPeering and
+// aws.ec2.{create,delete}Route. This file is the example to copy for a new
+// action (docs/adding-an-action.md).
+
+// AWSCreateVpcPeeringIn are the inputs of aws.ec2.createVpcPeering.
+type AWSCreateVpcPeeringIn struct {
+	VpcID       string `json:"vpcId" required:"true" doc:"requester VPC"`
+	PeerVpcID   string `json:"peerVpcId" required:"true" doc:"accepter VPC"`
+	PeerAccount string `json:"peerAccount" doc:"account-registry name of the accepter (default: same account)"`
+	PeerRegion  string `json:"peerRegion" doc:"accepter region (default: same region)"`
+	Name        string `json:"name" doc:"Name tag"`
+}
+
+// AWSPeeringIn names a peering connection (accept and describe).
+type AWSPeeringIn struct {
+	PeeringID string `json:"peeringId" required:"true" doc:"peering connection ID"`
+	Region    string `json:"region" doc:"region to query (default: the account's; the accepter's region to accept)"`
+}
+
+// AWSPeeringOut is a peering connection as the peering actions return it.
+type AWSPeeringOut struct {
+	PeeringID      string  `json:"peeringId" doc:"peering connection ID"`
+	Status         *string `json:"status,omitempty" doc:"status code (pending-acceptance, active, deleted, ...)"`
+	StatusMessage  *string `json:"statusMessage,omitempty" doc:"status message"`
+	RequesterVpcID *string `json:"requesterVpcId,omitempty" doc:"requester VPC"`
+	AccepterVpcID  *string `json:"accepterVpcId,omitempty" doc:"accepter VPC"`
+}
+
+// AWSDeleteVpcPeeringIn are the inputs of aws.ec2.deleteVpcPeering.
+type AWSDeleteVpcPeeringIn struct {
+	PeeringID string `json:"peeringId" required:"true" doc:"peering connection ID"`
+}
+
+// AWSDeletedPeeringOut is the result of aws.ec2.deleteVpcPeering.
+type AWSDeletedPeeringOut struct {
+	PeeringID string `json:"peeringId" doc:"peering connection ID"`
+	Deleted   bool   `json:"deleted" doc:"true once the peering is gone or going"`
+}
+
+// AWSCreateRouteIn are the inputs of aws.ec2.createRoute.
+type AWSCreateRouteIn struct {
+	RouteTableID     string `json:"routeTableId" required:"true" doc:"route table ID"`
+	Destination      string `json:"destination" required:"true" format:"cidr" doc:"destination CIDR"`
+	PeeringID        string `json:"peeringId" doc:"target VPC peering connection"`
+	TransitGatewayID string `json:"transitGatewayId" doc:"target transit gateway"`
+}
+
+// AWSCreateRouteOut is the result of aws.ec2.createRoute.
+type AWSCreateRouteOut struct {
+	RouteTableID string `json:"routeTableId" doc:"route table ID"`
+	Destination  string `json:"destination" doc:"destination CIDR"`
+	Created      bool   `json:"created" doc:"false when an identical route existed before (a rollback then keeps it)"`
+}
+
+// AWSDeleteRouteIn are the inputs of aws.ec2.deleteRoute.
+type AWSDeleteRouteIn struct {
+	RouteTableID string `json:"routeTableId" required:"true" doc:"route table ID"`
+	Destination  string `json:"destination" required:"true" format:"cidr" doc:"destination CIDR"`
+	Created      *bool  `json:"created" doc:"false skips the delete"`
+}
+
+// AWSDeleteRouteOut is the result of aws.ec2.deleteRoute.
+type AWSDeleteRouteOut struct {
+	Deleted bool `json:"deleted" doc:"whether a route was deleted"`
+}
+
+func init() {
+	Register(Typed[AWSCreateVpcPeeringIn, AWSPeeringOut](Action{
+		Name: AWSEC2CreateVpcPeering, Provider: "aws",
+		Title: "Request a VPC peering connection",
+		Doc:   "CreateVpcPeeringConnection; peerAccount (account-registry name) gives PeerOwnerId, peerRegion the accepter's region. Tagged with the idempotency key.",
+		Inverse: &Inverse{
+			Action: AWSEC2DeleteVpcPeering, Title: "Delete the VPC peering connection",
+			Inputs: map[string]plan.Value{"peeringId": plan.Expr("output.peeringId")},
+			// AWS keeps deleted, rejected, expired and failed peerings visible; Terraform treats all four as gone
+			// (terraform-provider-aws internal/service/ec2/find.go findVPCPeeringConnectionByID).
+			WaitAction: AWSEC2DescribeVpcPeering, Wait: awsGoneAt("status", []string{"deleted", "rejected", "expired", "failed"},
+				"active", "deleting", "pending-acceptance", "provisioning", "initiating-request"),
+		},
+	}))
+	Register(Typed[AWSPeeringIn, AWSPeeringOut](Action{
+		Name: AWSEC2AcceptVpcPeering, Provider: "aws",
+		Title: "Accept a VPC peering connection (accepter account and region)",
+	}))
+	Register(Typed[AWSPeeringIn, AWSPeeringOut](Action{
+		Name: AWSEC2DescribeVpcPeering, Provider: "aws", Read: true,
+		Title: "Describe a VPC peering connection",
+		Wait: &plan.Wait{Pending: []string{"initiating-request", "pending-acceptance", "provisioning"}, Target: []string{"active"},
+			Failure: []string{"rejected", "failed", "expired", "deleted"}, PollInterval: plan.D(5 * time.Second), Timeout: plan.D(30 * time.Minute)},
+	}))
+	Register(Typed[AWSDeleteVpcPeeringIn, AWSDeletedPeeringOut](Action{
+		Name: AWSEC2DeleteVpcPeering, Provider: "aws",
+		Title: "Delete a VPC peering connection",
+	}))
+	Register(Typed[AWSCreateRouteIn, AWSCreateRouteOut](Action{
+		Name: AWSEC2CreateRoute, Provider: "aws",
+		Title: "Add a route",
+		Doc:   "CreateRoute to a peering connection or a transit gateway. An identical route (RouteAlreadyExists) is reused with created=false.",
+		Inverse: &Inverse{
+			Action: AWSEC2DeleteRoute, Title: "Delete the route",
+			Inputs: map[string]plan.Value{"routeTableId": plan.Expr("input.routeTableId"), "destination": plan.Expr("input.destination"), "created": plan.Expr("output.created")},
+		},
+	}))
+	Register(Typed[AWSDeleteRouteIn, AWSDeleteRouteOut](Action{
+		Name: AWSEC2DeleteRoute, Provider: "aws",
+		Title: "Delete a route",
+	}))
+}
