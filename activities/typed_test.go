@@ -29,13 +29,13 @@ type typedNested struct {
 }
 
 type typedOut struct {
-	ID      string         `json:"id"`
-	Count   int            `json:"count"`
-	List    []string       `json:"list"`
-	Maybe   *string        `json:"maybe,omitempty"`
-	Skip    string         `json:"skip,omitempty"`
-	Obj     map[string]int `json:"obj"`
-	Item    typedNested    `json:"item"`
+	ID    string         `json:"id"`
+	Count int            `json:"count"`
+	List  []string       `json:"list"`
+	Maybe *string        `json:"maybe,omitempty"`
+	Skip  string         `json:"skip,omitempty"`
+	Obj   map[string]int `json:"obj"`
+	Item  typedNested    `json:"item"`
 }
 
 // TestDecodeInputs: the adapter reads inputs as the readers String, Int,
