@@ -119,6 +119,13 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 		}
 		return err
 	}
+	// Refused before anything is created when another live request holds
+	// what this one needs (workflows/conflicts.go).
+	if cs, err := workflows.CheckConflicts(ctx, c, req); err != nil {
+		return fmt.Errorf("check %s against the live requests: %w", file, err)
+	} else if len(cs) > 0 {
+		return fmt.Errorf("refusing to apply %s: %w", file, workflows.ConflictsError(cs))
+	}
 	attached := false
 	if d, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
 		d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {

@@ -15,7 +15,8 @@ import (
 )
 
 func init() {
-	rootCmd.AddCommand(&cobra.Command{
+	var live bool
+	cmd := &cobra.Command{
 		Use:   "plan FILE",
 		Short: "Compile a spec and show its plan (table, --output json or mermaid)",
 		Long: `Plan compiles the spec in FILE and prints the plan the workflow would run:
@@ -35,6 +36,7 @@ Mermaid flowchart (--output mermaid).`,
 				}
 				return exitCode(1)
 			}
+			conflicts := false
 			for i, p := range plans {
 				if i > 0 && globals.Output != "json" {
 					fmt.Fprintln(cmd.OutOrStdout())
@@ -42,10 +44,26 @@ Mermaid flowchart (--output mermaid).`,
 				if err := printPlan(cmd.OutOrStdout(), p, globals.Output); err != nil {
 					return err
 				}
+				if globals.Output == "json" || globals.Output == "mermaid" {
+					continue
+				}
+				printClaims(cmd.OutOrStdout(), p)
+				if live {
+					if clash, err := planConflicts(cmd.Context(), cmd.OutOrStdout(), p); err != nil {
+						return err
+					} else if clash {
+						conflicts = true
+					}
+				}
+			}
+			if conflicts {
+				return exitCode(1)
 			}
 			return nil
 		},
-	})
+	}
+	cmd.Flags().BoolVar(&live, "live", false, "also check the plan against the live requests in Temporal (what apply refuses)")
+	rootCmd.AddCommand(cmd)
 }
 
 // printPlan writes p in the given format.
