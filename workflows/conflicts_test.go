@@ -10,7 +10,9 @@ import (
 func TestClash(t *testing.T) {
 	ex := func(r string) Claim { return Claim{Resource: r, Mode: ClaimExclusive} }
 	sh := func(r string) Claim { return Claim{Resource: r, Mode: ClaimShared} }
-	zone := func(vpc, name string) Claim { return Claim{Resource: "aws:route53:vpc:" + vpc, Holder: name, Mode: ClaimNames} }
+	zone := func(vpc, name string) Claim {
+		return Claim{Resource: "aws:route53:vpc:" + vpc, Holder: name, Mode: ClaimNames}
+	}
 	for _, tc := range []struct {
 		name string
 		a, b Claim
