@@ -184,7 +184,8 @@ func init() {
 		Title: "Allow ingress in a security group",
 		Doc: "AuthorizeSecurityGroupIngress for one port from a CIDR or a security group (sourceGroup: sg-x in the same account, " +
 			"<12-digit account>/sg-x across accounts; groups cannot be referenced across regions). An existing identical rule " +
-			"(InvalidPermission.Duplicate) is reused with created=false.",
+			"(InvalidPermission.Duplicate) is reused with created=false, unless it records users (tags topoflow:user:*, another " +
+			"request's rule): then this request is tagged as a user too (created=true, shared=true).",
 		Inputs: []Param{
 			awsParam("groupId", "string", true, "security group ID"),
 			awsParam("protocol", "string", false, "tcp (default)"),
@@ -193,23 +194,26 @@ func init() {
 			awsParam("sourceGroup", "string", false, "source security group: sg-x, or <12-digit account>/sg-x"),
 			awsParam("description", "string", false, "rule description"),
 		},
-		Outputs: []string{"ruleId", "created"},
+		Outputs: []string{"ruleId", "created", "shared"},
 		Inverse: &Inverse{
 			Action: AWSEC2RevokeIngress, Title: "Revoke the ingress rule",
 			Inputs: map[string]plan.Value{"groupId": plan.Expr("input.groupId"), "ruleId": plan.Expr("output.ruleId"), "created": plan.Expr("output.created")},
 		},
 		Grants: []Grant{{Input: "cidr", Kind: GrantCIDR}},
+		// Adding a user never interleaves with the last user's revoke (activities/aws/owners.go).
+		Locks: []string{`"aws:sg:" + input.groupId`},
 	})
 	Register(Action{
 		Name: AWSEC2RevokeIngress, Provider: "aws",
 		Title: "Revoke an ingress rule",
-		Doc:   "RevokeSecurityGroupIngress by rule ID; a missing rule counts as done; created=false makes it a no-op.",
+		Doc: "Drops this request from the rule's users (its topoflow:user:* tag) and revokes the rule by ID when no user is left " +
+			"(usedBy lists the others); a missing rule counts as done; created=false makes it a no-op.",
 		Inputs: []Param{
 			awsParam("groupId", "string", true, "security group ID"),
 			awsParam("ruleId", "string", true, "security group rule ID"),
 			awsParam("created", "boolean", false, "false skips the revoke"),
 		},
-		Outputs: []string{"ruleId", "revoked"},
+		Outputs: []string{"ruleId", "revoked", "usedBy"},
 	})
 	Register(Action{
 		Name: AWSEC2CreateRoute, Provider: "aws",

@@ -342,7 +342,9 @@ func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs
 // AuthorizeIngress allows one TCP port from a CIDR or from a security group
 // (sourceGroup "sg-x", or "<12-digit account>/sg-x" across accounts). The
 // rule's description carries the idempotency marker; a duplicate rule with
-// our marker is ours (created=true), any other duplicate is reused with
+// our marker is ours (created=true), a duplicate that records users
+// (another request's) is shared: this request is added as a user
+// (created=true, shared=true); any other duplicate is reused with
 // created=false.
 func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
 	group, err := activities.String(call, "groupId", true)
@@ -396,7 +398,9 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Ou
 	}
 	c := s.ec2()
 	what := fmt.Sprintf("allow %s/%d from %s in %s", proto, port, from, group)
-	out, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(group), IpPermissions: []ec2types.IpPermission{perm}})
+	user := ruleUser(ctx, call)
+	out, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(group), IpPermissions: []ec2types.IpPermission{perm},
+		TagSpecifications: userTagSpec(user)})
 	if err == nil {
 		if len(out.SecurityGroupRules) == 0 {
 			return nil, s.classify(what, fmt.Errorf("the response names no security group rule"))
@@ -420,14 +424,25 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Ou
 			same = awssdk.ToString(r.ReferencedGroupInfo.GroupId) == id
 		}
 		if same {
+			id := awssdk.ToString(r.SecurityGroupRuleId)
 			ours := strings.Contains(awssdk.ToString(r.Description), marker(call.IdempotencyKey))
-			return plan.Outputs{"ruleId": awssdk.ToString(r.SecurityGroupRuleId), "created": ours}, nil
+			// A rule another request made (it has users) is shared: this
+			// request becomes a user too (owners.go). A rule nobody
+			// recorded is someone else's and stays theirs.
+			if !ours && len(ruleUsers(r.Tags)) == 0 {
+				return plan.Outputs{"ruleId": id, "created": false}, nil
+			}
+			if err := s.addRuleUser(ctx, id, user); err != nil {
+				return nil, err
+			}
+			return plan.Outputs{"ruleId": id, "created": true, "shared": !ours}, nil
 		}
 	}
 	return nil, s.classify(what, err)
 }
 
-// RevokeIngress revokes a rule by ID; created=false skips it, a missing rule counts as done.
+// RevokeIngress drops this request from the rule's users and revokes the
+// rule when it was the last; created=false skips it, a missing rule counts as done.
 func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call) (plan.Outputs, error) {
 	group, err := activities.String(call, "groupId", true)
 	if err != nil {
@@ -448,9 +463,14 @@ func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call) (plan.Outpu
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.ec2().RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: awssdk.String(group), SecurityGroupRuleIds: []string{rule}})
-	if err != nil && !isNotFound(err) {
-		return nil, s.classify(fmt.Sprintf("revoke rule %s of %s", rule, group), err)
+	// Only the last user revokes the rule (owners.go).
+	revoked, left, err := s.releaseRule(ctx, group, rule, ruleUser(ctx, call))
+	if err != nil {
+		return nil, err
 	}
-	return plan.Outputs{"ruleId": rule, "revoked": err == nil}, nil
+	out := plan.Outputs{"ruleId": rule, "revoked": revoked}
+	if len(left) > 0 {
+		out["usedBy"] = left
+	}
+	return out, nil
 }

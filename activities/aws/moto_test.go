@@ -141,13 +141,36 @@ func TestAgainstMoto(t *testing.T) {
 	if g1["ruleId"] == "" || g1["ruleId"] != g2["ruleId"] || g2["created"] != true {
 		t.Fatalf("authorize then retry: %v, %v", g1, g2)
 	}
-	call(catalog.AWSEC2RevokeIngress, "", map[string]any{"groupId": *sg.GroupId, "ruleId": g1["ruleId"], "created": true})
+	call(catalog.AWSEC2RevokeIngress, "wf/undo-sg", map[string]any{"groupId": *sg.GroupId, "ruleId": g1["ruleId"], "created": true})
 	gs, err := raw.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{*sg.GroupId}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := len(gs.SecurityGroups[0].IpPermissions); n != 0 {
 		t.Fatalf("%d ingress permissions left after the revoke", n)
+	}
+
+	// Two requests share one rule through its user tags: the first revoke
+	// keeps it, the last one removes it.
+	permissions := func() int {
+		t.Helper()
+		gs, err := raw.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{*sg.GroupId}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(gs.SecurityGroups[0].IpPermissions)
+	}
+	rin := map[string]any{"groupId": *sg.GroupId, "port": 9093, "cidr": "10.23.0.0/16", "description": "topoflow moto"}
+	a := call(catalog.AWSEC2AuthorizeIngress, "a/sg", rin)
+	b := call(catalog.AWSEC2AuthorizeIngress, "b/sg", rin)
+	if b["ruleId"] != a["ruleId"] || b["shared"] != true {
+		t.Fatalf("second user of the rule: %v (first %v)", b, a)
+	}
+	if out := call(catalog.AWSEC2RevokeIngress, "a/undo", map[string]any{"groupId": *sg.GroupId, "ruleId": a["ruleId"], "created": true}); out["revoked"] != false || permissions() != 1 {
+		t.Fatalf("first user's revoke: %v, %d permissions", out, permissions())
+	}
+	if out := call(catalog.AWSEC2RevokeIngress, "b/undo", map[string]any{"groupId": *sg.GroupId, "ruleId": a["ruleId"], "created": true}); out["revoked"] != true || permissions() != 0 {
+		t.Fatalf("last user's revoke: %v, %d permissions", out, permissions())
 	}
 
 	// Rollback: routes, then the peering.
