@@ -25,7 +25,7 @@ func TestSecurityGroupRuleTags(t *testing.T) {
 	st, _, body := call(url.Values{"Action": {"AuthorizeSecurityGroupIngress"}, "GroupId": {"sg-0a5c00000000msk01"},
 		"IpPermissions.1.IpProtocol": {"tcp"}, "IpPermissions.1.FromPort": {"9200"}, "IpPermissions.1.ToPort": {"9200"},
 		"IpPermissions.1.IpRanges.1.CidrIp": {"10.99.0.0/16"},
-		"TagSpecification.1.ResourceType": {"security-group-rule"}, "TagSpecification.1.Tag.1.Key": {"user:a"}, "TagSpecification.1.Tag.1.Value": {"wf-a"}})
+		"TagSpecification.1.ResourceType":   {"security-group-rule"}, "TagSpecification.1.Tag.1.Key": {"user:a"}, "TagSpecification.1.Tag.1.Value": {"wf-a"}})
 	if st != 200 {
 		t.Fatalf("authorize: %d %s", st, body)
 	}
