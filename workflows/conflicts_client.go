@@ -141,7 +141,7 @@ func RegisterConflicts(r worker.ActivityRegistry, c client.Client) {
 		cs := FindConflicts(in.Claims, in.Self, in.StartedUnixNano, others)
 		if len(cs) > 0 {
 			activity.GetLogger(ctx).Info("request refused: another live request holds what it needs", "conflicts", len(cs))
-			return cs, temporal.NewNonRetryableApplicationError("refused before any step: "+ConflictsError(cs).Error(), ErrConflict, nil, cs)
+			return cs, temporal.NewNonRetryableApplicationError("refused: "+ConflictsError(cs).Error(), ErrConflict, nil, cs)
 		}
 		return nil, nil
 	}, activity.RegisterOptions{Name: ConflictsActivity})

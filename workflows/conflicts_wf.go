@@ -60,14 +60,15 @@ func (r *interp) checkConflicts(ctx workflow.Context, claims []Claim) error {
 // checkPlanConflicts refuses the request before its first step when an
 // earlier live request holds one of the plan's claims.
 func (r *interp) checkPlanConflicts() error {
+	on := r.conflictsOn() // asked here, in setup, for every plan with claiming steps
 	claims := PlanClaims(r.p)
-	if len(claims) == 0 || !r.conflictsOn() {
+	if len(claims) == 0 || !on {
 		return nil
 	}
 	if err := r.checkConflicts(r.work, claims); err != nil {
 		_ = workflow.UpsertTypedSearchAttributes(r.root, SAPhase.ValueSet(PhaseFailed))
 		r.phase, r.lastUpsertPhase = PhaseFailed, PhaseFailed
-		return temporal.NewNonRetryableApplicationError(errText(err), ErrConflict, nil)
+		return temporal.NewNonRetryableApplicationError("before any step: "+errText(err), ErrConflict, nil)
 	}
 	return nil
 }
