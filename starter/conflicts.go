@@ -34,6 +34,8 @@ func printClaims(w io.Writer, p *plan.Plan) {
 		switch c.Mode {
 		case workflows.ClaimShared:
 			how = "coexists with other requests"
+		case workflows.ClaimSame:
+			how = "coexists with requests making the same change, refused for a different one"
 		case workflows.ClaimNames:
 			how = "refused when another live request's zone has the same or a nested name"
 		}

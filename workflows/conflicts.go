@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,6 +21,8 @@ import (
 //     request that holds it.
 //   - ClaimShared: several requests may use it; each records itself as a user
 //     in the cloud (tags on the resource) and only the last user removes it.
+//   - ClaimSame: requests that write the same change coexist; a different
+//     change conflicts (an Ambari config type).
 //   - ClaimNames: a DNS namespace in one VPC; two claims conflict when their
 //     names are equal or one is inside the other (the more specific zone
 //     would shadow the other request's names: cloudsim/netmodel Resolve).
@@ -30,6 +35,9 @@ const (
 	ClaimExclusive = "exclusive"
 	ClaimShared    = "shared"
 	ClaimNames     = "names"
+	// ClaimSame: requests that put the same thing there coexist (Holder
+	// equal); different things conflict.
+	ClaimSame = "same"
 )
 
 // Claim is one resource a request takes.
@@ -66,16 +74,20 @@ var claimRules = map[string]claimRule{
 				"advertised IP): a second client network on this instance cannot coexist with the first; use another instance or " +
 				"roll the other request back"}, id != ""
 	},
-	// A rollback re-applies the previous desired config version
-	// (catalog ambari.putConfig's inverse: restoreTag = output.previousTag).
+	// Two requests writing the same change to one config type coexist: the
+	// second writes nothing (catalog ambari.putConfig: an unchanged config
+	// writes nothing); a different change to the same type would be
+	// overwritten by the other (Ambari keeps one desired version per type).
 	"ambari.putConfig": func(in map[string]any, locks []string) (Claim, bool) {
 		typ := str(in, "type")
 		if len(locks) == 0 || typ == "" {
 			return Claim{}, false
 		}
-		return Claim{Resource: locks[0] + ":config:" + typ, Mode: ClaimExclusive,
-			Why: "a rollback writes the previous Ambari config version back, which would undo the other request's change to " +
-				"the same config type"}, true
+		change, _ := json.Marshal([]any{in["properties"], in["appendContent"], in["restoreTag"]})
+		sum := sha256.Sum256(change)
+		return Claim{Resource: locks[0] + ":config:" + typ, Holder: hex.EncodeToString(sum[:8]), Mode: ClaimSame,
+			Why: "Ambari keeps one desired version per config type: requests writing the same change share it, a different " +
+				"change would overwrite the other request's"}, true
 	},
 	// A VNet peering has no tags to record its users (armnetwork
 	// VirtualNetworkPeering carries no Tags), so either request's rollback
@@ -188,6 +200,9 @@ func Clash(a, b Claim) bool {
 	}
 	if a.Resource != b.Resource {
 		return false
+	}
+	if a.Mode == ClaimSame && b.Mode == ClaimSame {
+		return a.Holder != b.Holder
 	}
 	return a.Mode == ClaimExclusive || b.Mode == ClaimExclusive
 }
