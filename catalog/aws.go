@@ -218,28 +218,33 @@ func init() {
 	Register(Action{
 		Name: AWSEC2CreateRoute, Provider: "aws",
 		Title: "Add a route",
-		Doc:   "CreateRoute to a peering connection or a transit gateway. An identical route (RouteAlreadyExists) is reused with created=false.",
+		Doc: "CreateRoute to a peering connection or a transit gateway; the request is recorded as the route's user in a tag on " +
+			"the route table (topoflow:route:*). An identical route (RouteAlreadyExists) is reused: created=true when it is this " +
+			"request's or records other users (shared=true, this request is added), created=false when nobody recorded it.",
 		Inputs: []Param{
 			awsParam("routeTableId", "string", true, "route table ID"),
 			awsParam("destination", "string", true, "destination CIDR"),
 			awsParam("peeringId", "string", false, "target VPC peering connection"),
 			awsParam("transitGatewayId", "string", false, "target transit gateway"),
 		},
-		Outputs: []string{"routeTableId", "destination", "created"},
+		Outputs: []string{"routeTableId", "destination", "created", "shared"},
 		Inverse: &Inverse{
 			Action: AWSEC2DeleteRoute, Title: "Delete the route",
 			Inputs: map[string]plan.Value{"routeTableId": plan.Expr("input.routeTableId"), "destination": plan.Expr("input.destination"), "created": plan.Expr("output.created")},
 		},
+		// Adding a user never interleaves with the last user's delete (activities/aws/owners.go).
+		Locks: []string{`"aws:rtb:" + input.routeTableId`},
 	})
 	Register(Action{
 		Name: AWSEC2DeleteRoute, Provider: "aws",
 		Title: "Delete a route",
+		Doc:   "Drops this request from the route's users and deletes the route when no user is left (usedBy lists the others).",
 		Inputs: []Param{
 			awsParam("routeTableId", "string", true, "route table ID"),
 			awsParam("destination", "string", true, "destination CIDR"),
 			awsParam("created", "boolean", false, "false skips the delete"),
 		},
-		Outputs: []string{"deleted"},
+		Outputs: []string{"deleted", "usedBy"},
 	})
 
 	// VPC peering.

@@ -100,15 +100,17 @@ var claimRules = map[string]claimRule{
 		return Claim{Resource: "azure:peering:" + rg + "/" + vnet + "->" + rrg + "/" + rvnet, Holder: str(in, "name"), Mode: ClaimExclusive,
 			Why: "a VNet peering carries no tags to record its users, so one request's rollback would delete the other's peering"}, true
 	},
-	// A route table has one route per destination and a route carries no
-	// tags (aws-sdk-go-v2 service/ec2/types Route has no Tags).
+	// A route table has one route per destination (CreateRoute:
+	// RouteAlreadyExists); requests routing it to the same target share the
+	// route, their users recorded as route-table tags (activities/aws/owners.go).
 	"aws.ec2.createRoute": func(in map[string]any, _ []string) (Claim, bool) {
 		rtb, dest := str(in, "routeTableId"), str(in, "destination")
 		if rtb == "" || dest == "" {
 			return Claim{}, false
 		}
-		return Claim{Resource: "aws:route:" + rtb + ":" + dest, Holder: str(in, "peeringId") + str(in, "transitGatewayId"), Mode: ClaimExclusive,
-			Why: "a route table holds one route per destination and a route carries no tags to record its users"}, true
+		return Claim{Resource: "aws:route:" + rtb + ":" + dest, Holder: str(in, "peeringId") + str(in, "transitGatewayId"), Mode: ClaimSame,
+			Why: "a route table holds one route per destination: requests routing it to the same target share it (each recorded " +
+				"as a user in a tag on the route table, the last one deletes it), another target cannot coexist"}, true
 	},
 	// Two private zones of one name cannot share a VPC (ConflictingDomainExists,
 	// aws-sdk-go-v2 service/route53 api_op_CreateHostedZone.go); a zone

@@ -406,7 +406,7 @@ func TestCrossRegionPeeringRoutes(t *testing.T) {
 	if len(rt.Routes) != 1 || rt.Routes[0].NextHop != pcx {
 		t.Fatalf("routes in eu-central-1: %+v", rt.Routes)
 	}
-	e.must(t, catalog.AWSEC2DeleteRoute, "aws-msk", "", map[string]any{"routeTableId": "rtb-0c1e0000000fra01", "destination": "10.20.0.0/16", "created": true})
+	e.must(t, catalog.AWSEC2DeleteRoute, "aws-msk", "wf/undo-route", map[string]any{"routeTableId": "rtb-0c1e0000000fra01", "destination": "10.20.0.0/16", "created": true})
 	rt, _ = inventory.Get[*inventory.RouteTable](e.sim.Inventory, "rtb-0c1e0000000fra01")
 	if len(rt.Routes) != 0 {
 		t.Fatalf("routes left in eu-central-1: %+v", rt.Routes)

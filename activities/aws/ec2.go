@@ -240,9 +240,11 @@ func (a *Actions) routeTableSession(ctx context.Context, call plan.Call, rtb str
 	return nil, notFoundErr("route table %s of %s is in none of its regions", rtb, s.acct.Name)
 }
 
-// CreateRoute adds a route to a peering or a transit gateway. An existing
-// route to the same target is reused (created=true only if an earlier attempt
-// of this step made it); one to another target is a conflict.
+// CreateRoute adds a route to a peering or a transit gateway and records
+// this request as its user (a route-table tag, owners.go). An existing route
+// to the same target is reused: created=true if an earlier attempt of this
+// step made it or it records users (shared=true, this request is added);
+// otherwise created=false. One to another target is a conflict.
 func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
 	rtb, err := activities.String(call, "routeTableId", true)
 	if err != nil {
@@ -279,8 +281,13 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs
 		in.TransitGatewayId, target = awssdk.String(tgw), tgw
 	}
 	what := fmt.Sprintf("create route %s → %s in %s", dest, target, rtb)
+	user := ruleUser(ctx, call)
 	_, err = c.CreateRoute(ctx, in)
 	if err == nil {
+		// This request is the route's first user (owners.go).
+		if err := s.addRouteUser(ctx, rtb, dest, user); err != nil {
+			return nil, err
+		}
 		return out, nil
 	}
 	if errorCode(err) != "RouteAlreadyExists" {
@@ -296,7 +303,19 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs
 				continue
 			}
 			if awssdk.ToString(r.VpcPeeringConnectionId) == target || awssdk.ToString(r.TransitGatewayId) == target {
-				out["created"] = tried
+				// Ours (an earlier attempt made it), or another request's
+				// (it records users): this request is a user too. A route
+				// nobody recorded is someone else's and stays theirs.
+				mine, others := splitUsers(routeUsers(rt.Tags, dest), user)
+				if !tried && !mine && !others {
+					out["created"] = false
+					return out, nil
+				}
+				shared := others
+				if err := s.addRouteUser(ctx, rtb, dest, user); err != nil {
+					return nil, err
+				}
+				out["created"], out["shared"] = true, shared
 				return out, nil
 			}
 			have := awssdk.ToString(r.VpcPeeringConnectionId) + awssdk.ToString(r.TransitGatewayId) + awssdk.ToString(r.GatewayId)
@@ -306,7 +325,8 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call) (plan.Outputs
 	return nil, s.classify(what, err)
 }
 
-// DeleteRoute deletes a route; created=false skips it, a missing route counts as deleted.
+// DeleteRoute drops this request from the route's users and deletes the
+// route when it was the last; created=false skips it, a missing route counts as deleted.
 func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs, error) {
 	rtb, err := activities.String(call, "routeTableId", true)
 	if err != nil {
@@ -330,11 +350,16 @@ func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call) (plan.Outputs
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.ec2().DeleteRoute(ctx, &ec2.DeleteRouteInput{RouteTableId: awssdk.String(rtb), DestinationCidrBlock: awssdk.String(dest)})
-	if err != nil && !isNotFound(err) {
-		return nil, s.classify(fmt.Sprintf("delete route %s in %s", dest, rtb), err)
+	// Only the last user deletes the route (owners.go).
+	deleted, left, err := s.releaseRoute(ctx, rtb, dest, ruleUser(ctx, call))
+	if err != nil {
+		return nil, err
 	}
-	return plan.Outputs{"deleted": true}, nil
+	out := plan.Outputs{"deleted": deleted}
+	if len(left) > 0 {
+		out["usedBy"] = left
+	}
+	return out, nil
 }
 
 // --- security groups ---
@@ -429,13 +454,14 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call) (plan.Ou
 			// A rule another request made (it has users) is shared: this
 			// request becomes a user too (owners.go). A rule nobody
 			// recorded is someone else's and stays theirs.
-			if !ours && len(ruleUsers(r.Tags)) == 0 {
+			mine, others := splitUsers(ruleUsers(r.Tags), user)
+			if !ours && !mine && !others {
 				return plan.Outputs{"ruleId": id, "created": false}, nil
 			}
 			if err := s.addRuleUser(ctx, id, user); err != nil {
 				return nil, err
 			}
-			return plan.Outputs{"ruleId": id, "created": true, "shared": !ours}, nil
+			return plan.Outputs{"ruleId": id, "created": true, "shared": others}, nil
 		}
 	}
 	return nil, s.classify(what, err)

@@ -127,11 +127,20 @@ func TestAgainstMoto(t *testing.T) {
 		t.Fatalf("status after accept: %v", st)
 	}
 
-	// Routes both ways; an identical route is reused (created=false without a recorded attempt).
+	// Routes both ways; an identical route is reused: the request's own
+	// (it records the request as a user: created=true, not shared), then
+	// another request's (shared), then one nobody recorded (created=false).
 	r1 := call(catalog.AWSEC2CreateRoute, "wf/route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "peeringId": pcx})
 	r2 := call(catalog.AWSEC2CreateRoute, "wf/route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "peeringId": pcx})
-	if r1["created"] != true || r2["created"] != false {
-		t.Fatalf("route created flags: %v, %v", r1["created"], r2["created"])
+	if r1["created"] != true || r2["created"] != true || r2["shared"] != false {
+		t.Fatalf("route created flags: %v, %v", r1, r2)
+	}
+	r3 := call(catalog.AWSEC2CreateRoute, "other/route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "peeringId": pcx})
+	if r3["created"] != true || r3["shared"] != true {
+		t.Fatalf("another request's route: %v", r3)
+	}
+	if out := call(catalog.AWSEC2DeleteRoute, "other/undo-route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true}); out["deleted"] != false {
+		t.Fatalf("a user's delete while another uses the route: %v", out)
 	}
 	call(catalog.AWSEC2CreateRoute, "wf/route-back", map[string]any{"routeTableId": clientRTB, "destination": "10.20.0.0/16", "peeringId": pcx})
 
@@ -174,9 +183,9 @@ func TestAgainstMoto(t *testing.T) {
 	}
 
 	// Rollback: routes, then the peering.
-	call(catalog.AWSEC2DeleteRoute, "", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true})
-	call(catalog.AWSEC2DeleteRoute, "", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true}) // gone: done
-	call(catalog.AWSEC2DeleteRoute, "", map[string]any{"routeTableId": clientRTB, "destination": "10.20.0.0/16", "created": true})
+	call(catalog.AWSEC2DeleteRoute, "wf/undo-route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true})
+	call(catalog.AWSEC2DeleteRoute, "wf/undo-route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true}) // gone: done
+	call(catalog.AWSEC2DeleteRoute, "wf/undo-route-back", map[string]any{"routeTableId": clientRTB, "destination": "10.20.0.0/16", "created": true})
 	call(catalog.AWSEC2DeleteVpcPeering, "", map[string]any{"peeringId": pcx})
 	st, err := acts[catalog.AWSEC2DescribeVpcPeering](ctx, plan.Call{Action: catalog.AWSEC2DescribeVpcPeering, Account: "moto", Inputs: map[string]any{"peeringId": pcx}})
 	if err == nil && st["status"] != "deleted" {

@@ -105,3 +105,82 @@ func (s *session) releaseRule(ctx context.Context, group, rule, user string) (re
 	}
 	return err == nil, nil, nil
 }
+
+// Users of a shared route. A route carries no tags (aws-sdk-go-v2
+// service/ec2/types Route), so its users are tags on its route table:
+// "topoflow:route:<8 hex of sha256(destination)>:<16 hex of sha256(request)>"
+// = the request's workflow ID. The steps that add a route hold the lock
+// "aws:rtb:<route table>" (catalog), so an add never interleaves with the
+// last user's delete. At most 50 tags per route table bound the users.
+
+const routeTagPrefix = "topoflow:route:"
+
+func routeUserTag(dest, user string) ec2types.Tag {
+	h := shortHash(dest)
+	v := user
+	if len(v) > 256 {
+		v = v[:256]
+	}
+	return ec2types.Tag{Key: awssdk.String(routeTagPrefix + h[:8] + ":" + shortHash(user)), Value: awssdk.String(v)}
+}
+
+// routeUsers lists the users recorded for dest in a route table's tags.
+func routeUsers(tags []ec2types.Tag, dest string) []string {
+	prefix := routeTagPrefix + shortHash(dest)[:8] + ":"
+	var out []string
+	for _, t := range tags {
+		if strings.HasPrefix(awssdk.ToString(t.Key), prefix) {
+			out = append(out, awssdk.ToString(t.Value))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// addRouteUser records user as a user of the route to dest in rtb.
+func (s *session) addRouteUser(ctx context.Context, rtb, dest, user string) error {
+	_, err := s.ec2().CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{rtb}, Tags: []ec2types.Tag{routeUserTag(dest, user)}})
+	return s.classify(fmt.Sprintf("record %s as a user of the route %s in %s", user, dest, rtb), err)
+}
+
+// releaseRoute drops user from the users of the route to dest and deletes
+// the route when no user is left. It returns the users still holding it.
+func (s *session) releaseRoute(ctx context.Context, rtb, dest, user string) (deleted bool, left []string, err error) {
+	c := s.ec2()
+	_, err = c.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{rtb}, Tags: []ec2types.Tag{{Key: routeUserTag(dest, user).Key}}})
+	if isNotFound(err) {
+		return true, nil, nil
+	}
+	if err != nil {
+		return false, nil, s.classify(fmt.Sprintf("drop %s from the users of the route %s in %s", user, dest, rtb), err)
+	}
+	out, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{rtb}})
+	if isNotFound(err) {
+		return true, nil, nil
+	}
+	if err != nil {
+		return false, nil, s.classify("read the route users of "+rtb, err)
+	}
+	for _, rt := range out.RouteTables {
+		if left = routeUsers(rt.Tags, dest); len(left) > 0 {
+			return false, left, nil
+		}
+	}
+	_, err = c.DeleteRoute(ctx, &ec2.DeleteRouteInput{RouteTableId: awssdk.String(rtb), DestinationCidrBlock: awssdk.String(dest)})
+	if err != nil && !isNotFound(err) {
+		return false, nil, s.classify(fmt.Sprintf("delete route %s in %s", dest, rtb), err)
+	}
+	return true, nil, nil
+}
+
+// splitUsers reports whether user is among users and whether others are.
+func splitUsers(users []string, user string) (mine, others bool) {
+	for _, u := range users {
+		if u == user {
+			mine = true
+		} else {
+			others = true
+		}
+	}
+	return mine, others
+}

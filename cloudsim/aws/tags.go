@@ -9,8 +9,9 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
 
-// EC2 tags on security-group rules (the only resource the twin tags through
-// CreateTags/DeleteTags; every other ID is refused as not modelled). Limits
+// EC2 tags on security-group rules and route tables (the resources the twin
+// tags through CreateTags/DeleteTags; every other ID is refused as not
+// modelled). Limits
 // and semantics are AWS's:
 //   - key ≤ 127 characters, value ≤ 256, keys may not begin with "aws:"
 //     (aws-sdk-go-v2 service/ec2/types/types.go, Tag);
@@ -139,16 +140,28 @@ func (a *api) deleteTags(c *caller, f form) ([]node, *ec2Error) {
 	})
 }
 
-// updateRuleTags checks every rule first, then changes them all (a request
-// naming one unknown rule changes none).
+// updateRuleTags checks every resource first, then changes them all (a
+// request naming one unknown resource changes none).
 func (a *api) updateRuleTags(c *caller, ids []string, change func(map[string]string) (map[string]string, *ec2Error)) ([]node, *ec2Error) {
 	type target struct {
 		g    *inventory.SecurityGroup
 		id   string
 		tags map[string]string
 	}
-	var ts []target
+	var ts, rts []target
 	for _, id := range ids {
+		if strings.HasPrefix(id, "rtb-") {
+			rt, e := a.ownRouteTable(c, id)
+			if e != nil {
+				return nil, e
+			}
+			tags, e := change(nameTags(rt.Meta))
+			if e != nil {
+				return nil, e
+			}
+			rts = append(rts, target{id: id, tags: tags})
+			continue
+		}
 		g, i, e := a.findRule(c, id)
 		if e != nil {
 			return nil, e
@@ -158,6 +171,18 @@ func (a *api) updateRuleTags(c *caller, ids []string, change func(map[string]str
 			return nil, e
 		}
 		ts = append(ts, target{g, id, tags})
+	}
+	for _, t := range rts {
+		if _, err := inventory.Update(a.inv, t.id, func(x *inventory.RouteTable) error {
+			// The Name tag is the resource's name.
+			x.Name = t.tags["Name"]
+			rest := copyTags(t.tags)
+			delete(rest, "Name")
+			x.Tags = copyTags(rest)
+			return nil
+		}); err != nil {
+			return nil, errf("InternalError", "%v", err)
+		}
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].id < ts[j].id })
 	for _, t := range ts {

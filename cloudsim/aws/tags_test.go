@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
 
 // TestSecurityGroupRuleTags: the rule's tags as EC2 keeps them — set at
@@ -102,5 +104,47 @@ func TestSecurityGroupRuleTags(t *testing.T) {
 	_, _, body = call(url.Values{"Action": {"DescribeSecurityGroupRules"}, "Filter.1.Name": {"tag:user:c"}, "Filter.1.Value.1": {"wf-c"}})
 	if !strings.Contains(body, id) || strings.Count(body, "<securityGroupRuleId>") != 1 {
 		t.Fatalf("tag filter: %s", body)
+	}
+}
+
+// TestRouteTableTags: CreateTags/DeleteTags on a route table keep its Name
+// tag and round-trip the others through DescribeRouteTables.
+func TestRouteTableTags(t *testing.T) {
+	w := start(t)
+	if _, err := inventory.Create(w.sim.Inventory, &inventory.RouteTable{Meta: inventory.Meta{ID: "rtb-0a5c00000000tag01", Account: "aws-msk", Region: "eu-west-1", Name: "rt-tags"},
+		VPCID: "vpc-0a5c0000000msk01"}); err != nil {
+		t.Fatal(err)
+	}
+	call := func(f url.Values) (string, string) {
+		t.Helper()
+		_, body := w.ec2(mskKey, mskSecret, "eu-west-1", f)
+		var e ec2Err
+		_ = xml.Unmarshal(body, &e)
+		return e.Code, string(body)
+	}
+	describe := func() string {
+		t.Helper()
+		_, body := call(url.Values{"Action": {"DescribeRouteTables"}, "RouteTableId.1": {"rtb-0a5c00000000tag01"}})
+		i := strings.Index(body, "<tagSet>")
+		if i < 0 {
+			t.Fatalf("no tagSet: %s", body)
+		}
+		return body[i : strings.Index(body[i:], "</tagSet>")+i+len("</tagSet>")]
+	}
+	before := describe()
+	if code, body := call(url.Values{"Action": {"CreateTags"}, "ResourceId.1": {"rtb-0a5c00000000tag01"}, "Tag.1.Key": {"topoflow:route:x"}, "Tag.1.Value": {"wf"}}); code != "" {
+		t.Fatalf("create tags: %s", body)
+	}
+	if got := describe(); !strings.Contains(got, "<item><key>topoflow:route:x</key><value>wf</value></item>") || !strings.Contains(got, strings.TrimSuffix(strings.TrimPrefix(before, "<tagSet>"), "</tagSet>")) {
+		t.Fatalf("after CreateTags: %s (before %s)", got, before)
+	}
+	if code, body := call(url.Values{"Action": {"DeleteTags"}, "ResourceId.1": {"rtb-0a5c00000000tag01"}, "Tag.1.Key": {"topoflow:route:x"}}); code != "" {
+		t.Fatalf("delete tags: %s", body)
+	}
+	if got := describe(); got != before {
+		t.Fatalf("after DeleteTags: %s, want %s", got, before)
+	}
+	if code, _ := call(url.Values{"Action": {"CreateTags"}, "ResourceId.1": {"rtb-00000000000000000"}, "Tag.1.Key": {"k"}, "Tag.1.Value": {"v"}}); code != "InvalidRouteTableID.NotFound" {
+		t.Fatalf("unknown route table: %s", code)
 	}
 }
