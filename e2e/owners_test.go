@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/catalog"
+	"github.com/topoflow/topoflow/cloudsim"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/plan"
@@ -203,5 +204,27 @@ func rollback(t *testing.T, s *stack.Stack, run client.WorkflowRun) {
 	var ae *temporal.ApplicationError
 	if err := run.Get(ctx, nil); !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
 		t.Fatalf("%s after its rollback: %v", run.GetID(), err)
+	}
+}
+
+// dropRoute removes a route from the twin's route table behind every
+// request's back (as a person in the console would): a request's
+// deleteRoute only drops its own use of a route other users hold.
+func dropRoute(t *testing.T, sim *cloudsim.Sim, rtb, dest string) {
+	t.Helper()
+	found := false
+	if _, err := inventory.Update(sim.Inventory, rtb, func(rt *inventory.RouteTable) error {
+		kept := rt.Routes[:0]
+		for _, r := range rt.Routes {
+			if r.Destination == dest {
+				found = true
+				continue
+			}
+			kept = append(kept, r)
+		}
+		rt.Routes = kept
+		return nil
+	}); err != nil || !found {
+		t.Fatalf("drop route %s from %s: %v (found %v)", dest, rtb, err, found)
 	}
 }
