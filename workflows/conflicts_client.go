@@ -46,10 +46,44 @@ func LiveQuery(provider string) string {
 	return q
 }
 
+// A Done request hands what it created to its grant workflow
+// ("<request ID>/grant", type topoflow.Grant, issue 16); once the grant is
+// Revoked the request holds nothing any more. (Names spelled out here so this
+// file builds before and after that code meets it.)
+const (
+	grantTypeName     = "topoflow.Grant"
+	grantSuffix       = "/grant"
+	grantRevokedPhase = "Revoked"
+)
+
+// revokedRequests lists the requests whose grant was revoked.
+func revokedRequests(ctx context.Context, c client.Client) (map[string]bool, error) {
+	q := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s'", grantTypeName, SAPhase.GetName(), grantRevokedPhase)
+	out := map[string]bool{}
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 1000})
+		if err != nil {
+			return nil, fmt.Errorf("list revoked grants (%s): %w", q, err)
+		}
+		for _, info := range resp.GetExecutions() {
+			out[strings.TrimSuffix(info.GetExecution().GetWorkflowId(), grantSuffix)] = true
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return out, nil
+		}
+	}
+}
+
 // LiveHolders lists the live requests of provider with their claims, which
 // are derived from each request's plan (read from its start event, so
-// requests started before claims existed are covered too).
+// requests started before claims existed are covered too). A Done request
+// whose grant was revoked is not live.
 func LiveHolders(ctx context.Context, c client.Client, provider string) ([]Holder, error) {
+	revoked, err := revokedRequests(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	var out []Holder
 	var token []byte
 	for {
@@ -62,6 +96,9 @@ func LiveHolders(ctx context.Context, c client.Client, provider string) ([]Holde
 				StartedUnixNano: info.GetStartTime().AsTime().UnixNano()}
 			if f := info.GetSearchAttributes().GetIndexedFields()[SAPhase.GetName()]; f != nil {
 				_ = converter.GetDefaultDataConverter().FromPayload(f, &h.Phase)
+			}
+			if h.Phase == PhaseDone && revoked[h.WorkflowID] {
+				continue
 			}
 			req, err := startRequest(ctx, c, h.WorkflowID, h.RunID)
 			if err != nil {
