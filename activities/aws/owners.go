@@ -31,12 +31,14 @@ import (
 const userTagPrefix = "topoflow:user:"
 
 // ruleUser is the requesting workflow (the user) of a call: the activity's
-// workflow ID (an action and its compensation share it). Called outside an
-// activity (direct calls in unit tests), the user is the idempotency key up
-// to its first "/" ("wf/sg" and "wf/undo-sg" are one request).
+// workflow ID (an action and its compensation share it; a Done request's
+// revoke runs in its grant workflow "<request ID>/grant", issue 16, and is
+// the same user). Called outside an activity (direct calls in unit tests),
+// the user is the idempotency key up to its first "/" ("wf/sg" and
+// "wf/undo-sg" are one request).
 func ruleUser(ctx context.Context, call plan.Call) string {
 	if activity.IsActivity(ctx) {
-		return activity.GetInfo(ctx).WorkflowExecution.ID
+		return strings.TrimSuffix(activity.GetInfo(ctx).WorkflowExecution.ID, "/grant")
 	}
 	user, _, _ := strings.Cut(call.IdempotencyKey, "/")
 	return user
