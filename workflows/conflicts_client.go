@@ -100,16 +100,27 @@ func LiveHolders(ctx context.Context, c client.Client, provider string) ([]Holde
 			if h.Phase == PhaseDone && revoked[h.WorkflowID] {
 				continue
 			}
-			req, err := startRequest(ctx, c, h.WorkflowID, h.RunID)
-			if err != nil {
-				return nil, err
-			}
-			h.RequestedBy = req.RequestedBy
-			h.Claims = PlanClaims(&req.Plan)
-			if f := info.GetMemo().GetFields()[MemoClaims]; f != nil {
-				var ran []Claim
-				if err := converter.GetDefaultDataConverter().FromPayload(f, &ran); err == nil {
-					h.Claims = mergeClaims(h.Claims, ran)
+			// The memo holds the claims and the requester (StartOptions, and
+			// the claims resolved at run time); older requests' are read
+			// from their start event.
+			fields := info.GetMemo().GetFields()
+			if f := fields[MemoClaims]; f != nil && fields[MemoRequestedBy] != nil {
+				if err := converter.GetDefaultDataConverter().FromPayload(f, &h.Claims); err != nil {
+					return nil, fmt.Errorf("decode the claims of %s: %w", h.WorkflowID, err)
+				}
+				_ = converter.GetDefaultDataConverter().FromPayload(fields[MemoRequestedBy], &h.RequestedBy)
+			} else {
+				req, err := startRequest(ctx, c, h.WorkflowID, h.RunID)
+				if err != nil {
+					return nil, err
+				}
+				h.RequestedBy = req.RequestedBy
+				h.Claims = PlanClaims(&req.Plan)
+				if f != nil {
+					var ran []Claim
+					if err := converter.GetDefaultDataConverter().FromPayload(f, &ran); err == nil {
+						h.Claims = mergeClaims(h.Claims, ran)
+					}
 				}
 			}
 			out = append(out, h)
@@ -121,7 +132,8 @@ func LiveHolders(ctx context.Context, c client.Client, provider string) ([]Holde
 	}
 }
 
-// startRequest reads a run's Request from its first history event.
+// startRequest reads a run's Request from its first history event (requests
+// started before StartOptions put the claims in the memo).
 func startRequest(ctx context.Context, c client.Client, id, run string) (Request, error) {
 	it := c.GetWorkflowHistory(ctx, id, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {

@@ -15,9 +15,13 @@ import (
 // and plans without claims, run no check.
 const conflictsChange = "topoflow-conflicts"
 
-// MemoClaims is the memo key where a request lists the claims its steps
-// took with their inputs resolved (claims only known at run time).
-const MemoClaims = "claims"
+// MemoClaims is the memo key listing a request's claims: the plan's (set by
+// StartOptions) and those its steps took with their inputs resolved (only
+// known at run time). MemoRequestedBy holds who applied it.
+const (
+	MemoClaims      = "claims"
+	MemoRequestedBy = "requestedBy"
+)
 
 var conflictsActivityOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: time.Minute,
@@ -93,7 +97,7 @@ func (r *interp) checkStepClaim(c cx, sr *stepRun, inputs map[string]any, keys [
 		}
 	}
 	r.claims = append(r.claims, cl)
-	if err := workflow.UpsertMemo(r.root, map[string]any{MemoClaims: r.claims}); err != nil {
+	if err := workflow.UpsertMemo(r.root, map[string]any{MemoClaims: mergeClaims(PlanClaims(r.p), r.claims)}); err != nil {
 		workflow.GetLogger(r.root).Warn("upsert claims memo failed", "error", err)
 	}
 	return nil
