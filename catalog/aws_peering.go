@@ -58,7 +58,8 @@ type AWSCreateRouteIn struct {
 type AWSCreateRouteOut struct {
 	RouteTableID string `json:"routeTableId" doc:"route table ID"`
 	Destination  string `json:"destination" doc:"destination CIDR"`
-	Created      bool   `json:"created" doc:"false when an identical route existed before (a rollback then keeps it)"`
+	Created      bool   `json:"created" doc:"false when an identical route nobody recorded existed before (a rollback then keeps it)"`
+	Shared       bool   `json:"shared" doc:"the route records other requests as users (route-table tags topoflow:route:*): this request was added as one"`
 }
 
 // AWSDeleteRouteIn are the inputs of aws.ec2.deleteRoute.
@@ -70,7 +71,8 @@ type AWSDeleteRouteIn struct {
 
 // AWSDeleteRouteOut is the result of aws.ec2.deleteRoute.
 type AWSDeleteRouteOut struct {
-	Deleted bool `json:"deleted" doc:"whether a route was deleted"`
+	Deleted bool     `json:"deleted" doc:"whether a route was deleted"`
+	UsedBy  []string `json:"usedBy" doc:"the other requests still using the route (it is kept for them)"`
 }
 
 func init() {
@@ -104,14 +106,19 @@ func init() {
 	Register(Typed[AWSCreateRouteIn, AWSCreateRouteOut](Action{
 		Name: AWSEC2CreateRoute, Provider: "aws",
 		Title: "Add a route",
-		Doc:   "CreateRoute to a peering connection or a transit gateway. An identical route (RouteAlreadyExists) is reused with created=false.",
+		Doc: "CreateRoute to a peering connection or a transit gateway; the request is recorded as the route's user in a tag on " +
+			"the route table (topoflow:route:*). An identical route (RouteAlreadyExists) is reused: created=true when it is this " +
+			"request's or records other users (shared=true, this request is added), created=false when nobody recorded it.",
 		Inverse: &Inverse{
 			Action: AWSEC2DeleteRoute, Title: "Delete the route",
 			Inputs: map[string]plan.Value{"routeTableId": plan.Expr("input.routeTableId"), "destination": plan.Expr("input.destination"), "created": plan.Expr("output.created")},
 		},
+		// Adding a user never interleaves with the last user's delete (activities/aws/owners.go).
+		Locks: []string{`"aws:rtb:" + input.routeTableId`},
 	}))
 	Register(Typed[AWSDeleteRouteIn, AWSDeleteRouteOut](Action{
 		Name: AWSEC2DeleteRoute, Provider: "aws",
 		Title: "Delete a route",
+		Doc:   "Drops this request from the route's users and deletes the route when no user is left (usedBy lists the others).",
 	}))
 }

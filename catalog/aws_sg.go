@@ -18,7 +18,8 @@ type AWSAuthorizeIngressIn struct {
 // AWSAuthorizeIngressOut is the result of aws.ec2.authorizeSecurityGroupIngress.
 type AWSAuthorizeIngressOut struct {
 	RuleID  string `json:"ruleId" doc:"security group rule ID"`
-	Created bool   `json:"created" doc:"false when an identical rule of someone else's was reused (a rollback keeps it)"`
+	Created bool   `json:"created" doc:"false when an identical rule nobody recorded was reused (a rollback keeps it)"`
+	Shared  bool   `json:"shared" doc:"the rule records other requests as users (tags topoflow:user:*): this request was added as one"`
 }
 
 // AWSRevokeIngressIn are the inputs of aws.ec2.revokeSecurityGroupIngress.
@@ -31,7 +32,8 @@ type AWSRevokeIngressIn struct {
 // AWSRevokeIngressOut is the result of aws.ec2.revokeSecurityGroupIngress.
 type AWSRevokeIngressOut struct {
 	RuleID  string `json:"ruleId" doc:"security group rule ID"`
-	Revoked bool   `json:"revoked" doc:"whether this call revoked it"`
+	Revoked bool     `json:"revoked" doc:"whether this call revoked it"`
+	UsedBy  []string `json:"usedBy" doc:"the other requests still using the rule (it is kept for them)"`
 }
 
 func init() {
@@ -40,16 +42,20 @@ func init() {
 		Title: "Allow ingress in a security group",
 		Doc: "AuthorizeSecurityGroupIngress for one port from a CIDR or a security group (sourceGroup: sg-x in the same account, " +
 			"<12-digit account>/sg-x across accounts; groups cannot be referenced across regions). An existing identical rule " +
-			"(InvalidPermission.Duplicate) is reused with created=false.",
+			"(InvalidPermission.Duplicate) is reused with created=false, unless it records users (tags topoflow:user:*, another " +
+			"request's rule): then this request is tagged as a user too (created=true, shared=true).",
 		Inverse: &Inverse{
 			Action: AWSEC2RevokeIngress, Title: "Revoke the ingress rule",
 			Inputs: map[string]plan.Value{"groupId": plan.Expr("input.groupId"), "ruleId": plan.Expr("output.ruleId"), "created": plan.Expr("output.created")},
 		},
 		Grants: []Grant{{Input: "cidr", Kind: GrantCIDR}},
+		// Adding a user never interleaves with the last user's revoke (activities/aws/owners.go).
+		Locks: []string{`"aws:sg:" + input.groupId`},
 	}))
 	Register(Typed[AWSRevokeIngressIn, AWSRevokeIngressOut](Action{
 		Name: AWSEC2RevokeIngress, Provider: "aws",
 		Title: "Revoke an ingress rule",
-		Doc:   "RevokeSecurityGroupIngress by rule ID; a missing rule counts as done; created=false makes it a no-op.",
+		Doc: "Drops this request from the rule's users (its topoflow:user:* tag) and revokes the rule by ID when no user is left " +
+			"(usedBy lists the others); a missing rule counts as done; created=false makes it a no-op.",
 	}))
 }

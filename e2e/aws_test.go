@@ -281,7 +281,9 @@ func TestAWSCrossVPC(t *testing.T) {
 		{"rtb-0a5c000000clia01", "10.20.0.0/16", "the route table of VPC " + clientAVPC + " has no route to 10.20.1.11"},
 		{mskRTB, "10.22.0.0/16", "the route table of VPC " + mskVPC + " has no return route to 10.22.1.254/32 through peering " + pcx[0].ID},
 	} {
-		act(t, reg, catalog.AWSEC2DeleteRoute, "aws-msk", map[string]any{"routeTableId": side.rtb, "destination": side.dest})
+		// Removed behind the request's back (its users' tags would keep
+		// the route against another request's deleteRoute).
+		dropRoute(t, s.Sim(), side.rtb, side.dest)
 		wantDropped(t, s, verifyFromVPC(s.Sim(), clientAVPC, "no-route-"+side.rtb), clientAVPC, mskBroker(t, s.Sim()), netmodel.HopRoute, side.want)
 		act(t, reg, catalog.AWSEC2CreateRoute, "aws-msk", map[string]any{"routeTableId": side.rtb, "destination": side.dest, "peeringId": pcx[0].ID})
 		if err := verifyFromVPC(s.Sim(), clientAVPC, "route-back-"+side.rtb); err != nil {
@@ -563,7 +565,11 @@ func TestAWSOnPremTransitGateway(t *testing.T) {
 			map[string]any{"routeTableId": mskRTB, "destination": "172.16.0.0/12", "transitGatewayId": "tgw-0a5c00000000tr001"},
 			"the route table of VPC " + mskVPC + " has no return route to 172.16.1.254/32 through transit gateway tgw-0a5c00000000tr001"},
 	} {
-		act(t, reg, c.drop, c.account, c.del)
+		if c.drop == catalog.AWSEC2DeleteRoute {
+			dropRoute(t, sim, fmt.Sprint(c.del["routeTableId"]), fmt.Sprint(c.del["destination"]))
+		} else {
+			act(t, reg, c.drop, c.account, c.del)
+		}
 		wantDropped(t, s, verifyFromVPC(sim, onPremNet, "tgw-"+c.drop), onPremNet, mskBroker(t, sim), netmodel.HopRoute, c.want)
 		act(t, reg, c.restore, c.account, c.add)
 		if err := verifyFromVPC(sim, onPremNet, "tgw-back-"+c.drop); err != nil {

@@ -18,7 +18,9 @@ import (
 // idempotency keys) on the same instance asks for services repeating those
 // (port_id, 9011/TCP) mappings, which the cloud refuses (SDK
 // model_create_endpoint_service_request_body.go, Ports). The second request
-// rolls back and leaves the first one's services alone.
+// rolls back and leaves the first one's services alone. (A first request
+// that Temporal still lists is refused earlier, before the second creates
+// anything: TestHuaweiSecondClientNetworkIsRefusedBeforeAnything.)
 func TestHuaweiSecondServiceOnAPortIsRefused(t *testing.T) {
 	s := newStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -27,6 +29,10 @@ func TestHuaweiSecondServiceOnAPortIsRefused(t *testing.T) {
 	if err := first.Get(ctx, nil); err != nil {
 		t.Fatalf("first request: %v", err)
 	}
+	// The cloud refuses the duplicate even when Temporal no longer knows the
+	// first request (its record deleted, as retention does), so the
+	// conflict check cannot see it.
+	forget(t, s, first.GetID())
 	before := inventory.List[*inventory.EndpointService](s.Sim().Inventory, inventory.Filter{})
 	second := startPlan(t, s, compile(t, hwSpec("e2e-hw-dup-2", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false)))
 	err := second.Get(ctx, nil)

@@ -138,6 +138,11 @@ func runOne(t *testing.T, s *stack.Stack, name string, limit time.Duration) outc
 	defer cancel()
 	err := run.Get(ctx, nil)
 	o := outcome{done: err == nil, took: time.Since(start), phase: workflows.PhaseDone}
+	if err == nil {
+		// The caller restores the cloud under this Done request: Temporal
+		// forgets it too, or it would hold the instance for the next one.
+		defer forget(t, s, run.GetID())
+	}
 	if err != nil {
 		o.phase = "error: " + err.Error()
 		qctx, qcancel := context.WithTimeout(context.Background(), 10*time.Second)

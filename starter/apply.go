@@ -127,6 +127,13 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	}
 	defer c.Close()
 
+	// Refused before anything is created when another live request holds
+	// what this one needs (workflows/conflicts.go).
+	if cs, err := workflows.CheckConflicts(ctx, c, req); err != nil {
+		return fmt.Errorf("check %s against the live requests: %w", file, err)
+	} else if len(cs) > 0 {
+		return fmt.Errorf("refusing to apply %s: %w", file, workflows.ConflictsError(cs))
+	}
 	// One Update-With-Start call starts the request, attaches to it when it
 	// runs this plan, or is refused by it when it runs another (workflows.Apply).
 	applied, err := workflows.Apply(ctx, c, req, globals.TaskQueue)

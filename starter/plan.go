@@ -16,6 +16,7 @@ import (
 
 func init() {
 	var against string
+	var live bool
 	cmd := &cobra.Command{
 		Use:   "plan FILE",
 		Short: "Compile a spec and show its plan (table, --output wide, json or mermaid)",
@@ -46,6 +47,7 @@ change, remove or keep.`,
 				}
 				return runDelta(cmd.Context(), cmd.OutOrStdout(), plans[0], against) // delta.go
 			}
+			conflicts := false
 			for i, p := range plans {
 				if i > 0 && globals.Output != "json" {
 					fmt.Fprintln(cmd.OutOrStdout())
@@ -53,11 +55,26 @@ change, remove or keep.`,
 				if err := printPlan(cmd.OutOrStdout(), p, globals.Output); err != nil {
 					return err
 				}
+				if globals.Output == "json" || globals.Output == "mermaid" {
+					continue
+				}
+				printClaims(cmd.OutOrStdout(), p)
+				if live {
+					if clash, err := planConflicts(cmd.Context(), cmd.OutOrStdout(), p); err != nil {
+						return err
+					} else if clash {
+						conflicts = true
+					}
+				}
+			}
+			if conflicts {
+				return exitCode(1)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&against, "against", "", "compare with what this Done request created (REQUEST: workflow ID, Kind/Name or spec file)")
+	cmd.Flags().BoolVar(&live, "live", false, "also check the plan against the live requests in Temporal (what apply refuses)")
 	rootCmd.AddCommand(cmd)
 }
 

@@ -146,6 +146,10 @@ type interp struct {
 	// span holds lock keys across steps (nil for workflows started before
 	// lockSpanChange and for plans without locks).
 	span *lockSpan
+	// conflictsV is the conflicts change's version (nil: not asked yet);
+	// claims are the claims its steps took (conflicts_wf.go).
+	conflictsV *workflow.Version
+	claims     []Claim
 	// trustV is the trustChange version: 0 for runs started before
 	// decisions were authenticated (names are checked as given).
 	trustV workflow.Version
@@ -279,6 +283,9 @@ func (r *interp) setup() error {
 			return err
 		}
 		workflow.Go(r.root, r.trustLoop)
+	}
+	if err := r.checkPlanConflicts(); err != nil {
+		return err
 	}
 	if r.hasLocks() {
 		r.locks.start()
@@ -789,6 +796,9 @@ func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any, mem
 		if err != nil {
 			return inputs, nil, err
 		}
+	}
+	if err := r.checkStepClaim(c, sr, inputs, keys); err != nil {
+		return inputs, nil, err
 	}
 	call := plan.Call{Action: s.Action, Account: s.Account, Inputs: inputs, IdempotencyKey: r.idemKey(sr, it)}
 	var out plan.Outputs

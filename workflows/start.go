@@ -54,7 +54,9 @@ func StartOptions(req Request, taskQueue string) client.StartWorkflowOptions {
 			SAProvider.ValueSet(p.Provider),
 			SAPhase.ValueSet(PhaseRunning),
 		),
-		Memo:          map[string]any{MemoPlanSHA256: sha},
+		Memo: map[string]any{MemoPlanSHA256: sha,
+			// Read by the conflict checks (conflicts_client.go) without the history.
+			MemoClaims: PlanClaims(&p), MemoRequestedBy: req.RequestedBy},
 		StaticSummary: p.Summary,
 		StaticDetails: p.Details,
 	}

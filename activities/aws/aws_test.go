@@ -201,9 +201,11 @@ func TestCrossAccountPeeringWithAssumedRole(t *testing.T) {
 	if retry["ruleId"] != rule["ruleId"] || retry["created"] != true {
 		t.Fatalf("retried authorize: %v then %v", rule, retry)
 	}
+	// Another request needing the same rule becomes one of its users (a
+	// tag on the rule), so the first one's revoke keeps it.
 	other := e.must(t, catalog.AWSEC2AuthorizeIngress, "aws-msk", "other/sg", map[string]any{"groupId": mskSG, "port": 9092, "sourceGroup": "222222222222/" + clientBSG})
-	if other["created"] != false {
-		t.Fatalf("another request reusing the rule must not own it: %v", other)
+	if other["ruleId"] != rule["ruleId"] || other["created"] != true || other["shared"] != true {
+		t.Fatalf("another request reusing the rule must share it: %v", other)
 	}
 	g, _ := inventory.Get[*inventory.SecurityGroup](e.sim.Inventory, mskSG)
 	found := false
@@ -213,8 +215,18 @@ func TestCrossAccountPeeringWithAssumedRole(t *testing.T) {
 	if !found {
 		t.Fatalf("rule %v not in %+v", rule, g.Rules)
 	}
-	e.must(t, catalog.AWSEC2RevokeIngress, "aws-msk", "", map[string]any{"groupId": mskSG, "ruleId": rule["ruleId"], "created": true})
-	e.must(t, catalog.AWSEC2RevokeIngress, "aws-msk", "", map[string]any{"groupId": mskSG, "ruleId": rule["ruleId"], "created": true})
+	first := e.must(t, catalog.AWSEC2RevokeIngress, "aws-msk", "wf/undo-sg", map[string]any{"groupId": mskSG, "ruleId": rule["ruleId"], "created": true})
+	if first["revoked"] != false || fmt.Sprint(first["usedBy"]) != "[other]" {
+		t.Fatalf("the first user's revoke: %v, want the rule kept for the other request", first)
+	}
+	if !hasRule(e, mskSG, rule["ruleId"]) {
+		t.Fatal("the first user's revoke removed the rule the other request uses")
+	}
+	last := e.must(t, catalog.AWSEC2RevokeIngress, "aws-msk", "other/undo-sg", map[string]any{"groupId": mskSG, "ruleId": rule["ruleId"], "created": true})
+	if last["revoked"] != true || hasRule(e, mskSG, rule["ruleId"]) {
+		t.Fatalf("the last user's revoke: %v, want the rule gone", last)
+	}
+	e.must(t, catalog.AWSEC2RevokeIngress, "aws-msk", "other/undo-sg", map[string]any{"groupId": mskSG, "ruleId": rule["ruleId"], "created": true})
 	e.must(t, catalog.AWSEC2DeleteVpcPeering, "aws-msk", "", map[string]any{"peeringId": pcx})
 	e.until(t, catalog.AWSEC2DescribeVpcPeering, "aws-msk", map[string]any{"peeringId": pcx}, "status", "deleting")
 	// AWS keeps a deleted peering visible (deleting, then deleted) for hours
@@ -402,7 +414,7 @@ func TestCrossRegionPeeringRoutes(t *testing.T) {
 	if len(rt.Routes) != 1 || rt.Routes[0].NextHop != pcx {
 		t.Fatalf("routes in eu-central-1: %+v", rt.Routes)
 	}
-	e.must(t, catalog.AWSEC2DeleteRoute, "aws-msk", "", map[string]any{"routeTableId": "rtb-0c1e0000000fra01", "destination": "10.20.0.0/16", "created": true})
+	e.must(t, catalog.AWSEC2DeleteRoute, "aws-msk", "wf/undo-route", map[string]any{"routeTableId": "rtb-0c1e0000000fra01", "destination": "10.20.0.0/16", "created": true})
 	rt, _ = inventory.Get[*inventory.RouteTable](e.sim.Inventory, "rtb-0c1e0000000fra01")
 	if len(rt.Routes) != 0 {
 		t.Fatalf("routes left in eu-central-1: %+v", rt.Routes)
@@ -509,4 +521,18 @@ func TestLostCreateResponses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hasRule reports whether group has the rule with that ID in the twin.
+func hasRule(e *env, group string, id any) bool {
+	g, err := inventory.Get[*inventory.SecurityGroup](e.sim.Inventory, group)
+	if err != nil {
+		return false
+	}
+	for _, r := range g.Rules {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
 }

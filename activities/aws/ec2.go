@@ -208,9 +208,11 @@ func (a *Actions) routeTableSession(ctx context.Context, call plan.Call, rtb str
 	return nil, activities.NotFound("route table %s of %s is in none of its regions", rtb, s.acct.Name)
 }
 
-// CreateRoute adds a route to a peering or a transit gateway. An existing
-// route to the same target is reused (created=true only if an earlier attempt
-// of this step made it); one to another target is a conflict.
+// CreateRoute adds a route to a peering or a transit gateway and records
+// this request as its user (a route-table tag, owners.go). An existing route
+// to the same target is reused: created=true if an earlier attempt of this
+// step made it or it records users (shared=true, this request is added);
+// otherwise created=false. One to another target is a conflict.
 func (a *Actions) CreateRoute(ctx context.Context, call plan.Call, rin catalog.AWSCreateRouteIn) (catalog.AWSCreateRouteOut, error) {
 	rtb, dest, pcx, tgw := rin.RouteTableID, rin.Destination, rin.PeeringID, rin.TransitGatewayID
 	if (pcx == "") == (tgw == "") {
@@ -232,8 +234,13 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call, rin catalog.A
 		in.TransitGatewayId, target = awssdk.String(tgw), tgw
 	}
 	what := fmt.Sprintf("create route %s → %s in %s", dest, target, rtb)
+	user := ruleUser(ctx, call)
 	_, err = c.CreateRoute(ctx, in)
 	if err == nil {
+		// This request is the route's first user (owners.go).
+		if err := s.addRouteUser(ctx, rtb, dest, user); err != nil {
+			return catalog.AWSCreateRouteOut{}, err
+		}
 		return out, nil
 	}
 	if errorCode(err) != "RouteAlreadyExists" {
@@ -249,7 +256,18 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call, rin catalog.A
 				continue
 			}
 			if awssdk.ToString(r.VpcPeeringConnectionId) == target || awssdk.ToString(r.TransitGatewayId) == target {
-				out.Created = tried
+				// Ours (an earlier attempt made it), or another request's
+				// (it records users): this request is a user too. A route
+				// nobody recorded is someone else's and stays theirs.
+				mine, others := splitUsers(routeUsers(rt.Tags, dest), user)
+				if !tried && !mine && !others {
+					out.Created = false
+					return out, nil
+				}
+				if err := s.addRouteUser(ctx, rtb, dest, user); err != nil {
+					return catalog.AWSCreateRouteOut{}, err
+				}
+				out.Created, out.Shared = true, others
 				return out, nil
 			}
 			have := awssdk.ToString(r.VpcPeeringConnectionId) + awssdk.ToString(r.TransitGatewayId) + awssdk.ToString(r.GatewayId)
@@ -259,7 +277,8 @@ func (a *Actions) CreateRoute(ctx context.Context, call plan.Call, rin catalog.A
 	return catalog.AWSCreateRouteOut{}, s.classify(what, err)
 }
 
-// DeleteRoute deletes a route; created=false skips it, a missing route counts as deleted.
+// DeleteRoute drops this request from the route's users and deletes the
+// route when it was the last; created=false skips it, a missing route counts as deleted.
 func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call, in catalog.AWSDeleteRouteIn) (catalog.AWSDeleteRouteOut, error) {
 	rtb, dest := in.RouteTableID, in.Destination
 	if in.Created != nil && !*in.Created {
@@ -272,11 +291,12 @@ func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call, in catalog.AW
 	if err != nil {
 		return catalog.AWSDeleteRouteOut{}, err
 	}
-	_, err = s.ec2().DeleteRoute(ctx, &ec2.DeleteRouteInput{RouteTableId: awssdk.String(rtb), DestinationCidrBlock: awssdk.String(dest)})
-	if err != nil && !isNotFound(err) {
-		return catalog.AWSDeleteRouteOut{}, s.classify(fmt.Sprintf("delete route %s in %s", dest, rtb), err)
+	// Only the last user deletes the route (owners.go).
+	deleted, left, err := s.releaseRoute(ctx, rtb, dest, ruleUser(ctx, call))
+	if err != nil {
+		return catalog.AWSDeleteRouteOut{}, err
 	}
-	return catalog.AWSDeleteRouteOut{Deleted: true}, nil
+	return catalog.AWSDeleteRouteOut{Deleted: deleted, UsedBy: left}, nil
 }
 
 // --- security groups ---
@@ -284,7 +304,9 @@ func (a *Actions) DeleteRoute(ctx context.Context, call plan.Call, in catalog.AW
 // AuthorizeIngress allows one TCP port from a CIDR or from a security group
 // (sourceGroup "sg-x", or "<12-digit account>/sg-x" across accounts). The
 // rule's description carries the idempotency marker; a duplicate rule with
-// our marker is ours (created=true), any other duplicate is reused with
+// our marker is ours (created=true), a duplicate that records users
+// (another request's) is shared: this request is added as a user
+// (created=true, shared=true); any other duplicate is reused with
 // created=false.
 func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call, in catalog.AWSAuthorizeIngressIn) (catalog.AWSAuthorizeIngressOut, error) {
 	var none catalog.AWSAuthorizeIngressOut
@@ -316,7 +338,9 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call, in catal
 	}
 	c := s.ec2()
 	what := fmt.Sprintf("allow %s/%d from %s in %s", proto, port, from, group)
-	out, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(group), IpPermissions: []ec2types.IpPermission{perm}})
+	user := ruleUser(ctx, call)
+	out, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(group), IpPermissions: []ec2types.IpPermission{perm},
+		TagSpecifications: userTagSpec(user)})
 	if err == nil {
 		if len(out.SecurityGroupRules) == 0 {
 			return none, s.classify(what, fmt.Errorf("the response names no security group rule"))
@@ -340,14 +364,26 @@ func (a *Actions) AuthorizeIngress(ctx context.Context, call plan.Call, in catal
 			same = awssdk.ToString(r.ReferencedGroupInfo.GroupId) == id
 		}
 		if same {
+			id := awssdk.ToString(r.SecurityGroupRuleId)
 			ours := strings.Contains(awssdk.ToString(r.Description), marker(call.IdempotencyKey))
-			return catalog.AWSAuthorizeIngressOut{RuleID: awssdk.ToString(r.SecurityGroupRuleId), Created: ours}, nil
+			// A rule another request made (it has users) is shared: this
+			// request becomes a user too (owners.go). A rule nobody
+			// recorded is someone else's and stays theirs.
+			mine, others := splitUsers(ruleUsers(r.Tags), user)
+			if !ours && !mine && !others {
+				return catalog.AWSAuthorizeIngressOut{RuleID: id, Created: false}, nil
+			}
+			if err := s.addRuleUser(ctx, id, user); err != nil {
+				return none, err
+			}
+			return catalog.AWSAuthorizeIngressOut{RuleID: id, Created: true, Shared: others}, nil
 		}
 	}
 	return none, s.classify(what, err)
 }
 
-// RevokeIngress revokes a rule by ID; created=false skips it, a missing rule counts as done.
+// RevokeIngress drops this request from the rule's users and revokes the
+// rule when it was the last; created=false skips it, a missing rule counts as done.
 func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call, in catalog.AWSRevokeIngressIn) (catalog.AWSRevokeIngressOut, error) {
 	var none catalog.AWSRevokeIngressOut
 	group, rule := in.GroupID, in.RuleID
@@ -358,9 +394,10 @@ func (a *Actions) RevokeIngress(ctx context.Context, call plan.Call, in catalog.
 	if err != nil {
 		return none, err
 	}
-	_, err = s.ec2().RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: awssdk.String(group), SecurityGroupRuleIds: []string{rule}})
-	if err != nil && !isNotFound(err) {
-		return none, s.classify(fmt.Sprintf("revoke rule %s of %s", rule, group), err)
+	// Only the last user revokes the rule (owners.go).
+	revoked, left, err := s.releaseRule(ctx, group, rule, ruleUser(ctx, call))
+	if err != nil {
+		return none, err
 	}
-	return catalog.AWSRevokeIngressOut{RuleID: rule, Revoked: err == nil}, nil
+	return catalog.AWSRevokeIngressOut{RuleID: rule, Revoked: revoked, UsedBy: left}, nil
 }

@@ -127,11 +127,20 @@ func TestAgainstMoto(t *testing.T) {
 		t.Fatalf("status after accept: %v", st)
 	}
 
-	// Routes both ways; an identical route is reused (created=false without a recorded attempt).
+	// Routes both ways; an identical route is reused: the request's own
+	// (it records the request as a user: created=true, not shared), then
+	// another request's (shared), then one nobody recorded (created=false).
 	r1 := call(catalog.AWSEC2CreateRoute, "wf/route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "peeringId": pcx})
 	r2 := call(catalog.AWSEC2CreateRoute, "wf/route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "peeringId": pcx})
-	if r1["created"] != true || r2["created"] != false {
-		t.Fatalf("route created flags: %v, %v", r1["created"], r2["created"])
+	if r1["created"] != true || r2["created"] != true || r2["shared"] != false {
+		t.Fatalf("route created flags: %v, %v", r1, r2)
+	}
+	r3 := call(catalog.AWSEC2CreateRoute, "other/route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "peeringId": pcx})
+	if r3["created"] != true || r3["shared"] != true {
+		t.Fatalf("another request's route: %v", r3)
+	}
+	if out := call(catalog.AWSEC2DeleteRoute, "other/undo-route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true}); out["deleted"] != false {
+		t.Fatalf("a user's delete while another uses the route: %v", out)
 	}
 	call(catalog.AWSEC2CreateRoute, "wf/route-back", map[string]any{"routeTableId": clientRTB, "destination": "10.20.0.0/16", "peeringId": pcx})
 
@@ -141,7 +150,7 @@ func TestAgainstMoto(t *testing.T) {
 	if g1["ruleId"] == "" || g1["ruleId"] != g2["ruleId"] || g2["created"] != true {
 		t.Fatalf("authorize then retry: %v, %v", g1, g2)
 	}
-	call(catalog.AWSEC2RevokeIngress, "", map[string]any{"groupId": *sg.GroupId, "ruleId": g1["ruleId"], "created": true})
+	call(catalog.AWSEC2RevokeIngress, "wf/undo-sg", map[string]any{"groupId": *sg.GroupId, "ruleId": g1["ruleId"], "created": true})
 	gs, err := raw.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{*sg.GroupId}})
 	if err != nil {
 		t.Fatal(err)
@@ -150,10 +159,33 @@ func TestAgainstMoto(t *testing.T) {
 		t.Fatalf("%d ingress permissions left after the revoke", n)
 	}
 
+	// Two requests share one rule through its user tags: the first revoke
+	// keeps it, the last one removes it.
+	permissions := func() int {
+		t.Helper()
+		gs, err := raw.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{*sg.GroupId}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(gs.SecurityGroups[0].IpPermissions)
+	}
+	rin := map[string]any{"groupId": *sg.GroupId, "port": 9093, "cidr": "10.23.0.0/16", "description": "topoflow moto"}
+	a := call(catalog.AWSEC2AuthorizeIngress, "a/sg", rin)
+	b := call(catalog.AWSEC2AuthorizeIngress, "b/sg", rin)
+	if b["ruleId"] != a["ruleId"] || b["shared"] != true {
+		t.Fatalf("second user of the rule: %v (first %v)", b, a)
+	}
+	if out := call(catalog.AWSEC2RevokeIngress, "a/undo", map[string]any{"groupId": *sg.GroupId, "ruleId": a["ruleId"], "created": true}); out["revoked"] != false || permissions() != 1 {
+		t.Fatalf("first user's revoke: %v, %d permissions", out, permissions())
+	}
+	if out := call(catalog.AWSEC2RevokeIngress, "b/undo", map[string]any{"groupId": *sg.GroupId, "ruleId": a["ruleId"], "created": true}); out["revoked"] != true || permissions() != 0 {
+		t.Fatalf("last user's revoke: %v, %d permissions", out, permissions())
+	}
+
 	// Rollback: routes, then the peering.
-	call(catalog.AWSEC2DeleteRoute, "", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true})
-	call(catalog.AWSEC2DeleteRoute, "", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true}) // gone: done
-	call(catalog.AWSEC2DeleteRoute, "", map[string]any{"routeTableId": clientRTB, "destination": "10.20.0.0/16", "created": true})
+	call(catalog.AWSEC2DeleteRoute, "wf/undo-route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true})
+	call(catalog.AWSEC2DeleteRoute, "wf/undo-route", map[string]any{"routeTableId": mskRTB, "destination": "10.22.0.0/16", "created": true}) // gone: done
+	call(catalog.AWSEC2DeleteRoute, "wf/undo-route-back", map[string]any{"routeTableId": clientRTB, "destination": "10.20.0.0/16", "created": true})
 	call(catalog.AWSEC2DeleteVpcPeering, "", map[string]any{"peeringId": pcx})
 	st, err := acts[catalog.AWSEC2DescribeVpcPeering](ctx, plan.Call{Action: catalog.AWSEC2DescribeVpcPeering, Account: "moto", Inputs: map[string]any{"peeringId": pcx}})
 	if err == nil && st["status"] != "deleted" {

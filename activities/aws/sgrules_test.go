@@ -9,7 +9,7 @@ import (
 
 // TestDescribeSecurityGroupRules lists a group's rules through the twin's
 // DescribeSecurityGroupRules: a rule authorized by the ingress action shows
-// up with its port and source range, and goes once revoked.
+// up with its port and source range, and goes once its only user revokes it.
 func TestDescribeSecurityGroupRules(t *testing.T) {
 	e := newEnv(t)
 	list := func() ([]any, map[string]any) {
@@ -39,7 +39,8 @@ func TestDescribeSecurityGroupRules(t *testing.T) {
 		got["cidr"] != "10.20.0.0/16" {
 		t.Fatalf("rule %v: got %v", rule["ruleId"], got)
 	}
-	e.must(t, catalog.AWSEC2RevokeIngress, "aws-msk", "", map[string]any{"groupId": mskSG, "ruleId": rule["ruleId"], "created": true})
+	// Revoked by the request that authorized it (its user, activities/aws/owners.go).
+	e.must(t, catalog.AWSEC2RevokeIngress, "aws-msk", "wf/sg-rules-undo", map[string]any{"groupId": mskSG, "ruleId": rule["ruleId"], "created": true})
 	if gone, _ := list(); len(gone) != len(before) {
 		t.Fatalf("%d rules after revoke, want %d", len(gone), len(before))
 	}

@@ -25,6 +25,8 @@ func (a *api) ec2Actions() map[string]ec2Handler {
 		"DescribeSecurityGroupRules":               a.describeSecurityGroupRules,
 		"AuthorizeSecurityGroupIngress":            a.authorizeIngress,
 		"RevokeSecurityGroupIngress":               a.revokeIngress,
+		"CreateTags":                               a.createTags,
+		"DeleteTags":                               a.deleteTags,
 		"DescribeRouteTables":                      a.describeRouteTables,
 		"CreateRoute":                              a.createRoute,
 		"DeleteRoute":                              a.deleteRoute,
@@ -493,7 +495,7 @@ func (a *api) ruleNode(g *inventory.SecurityGroup, r inventory.SGRule) node {
 		}
 		kids = append(kids, el("referencedGroupInfo", tx("groupId", id), tx("userId", acct)))
 	}
-	kids = append(kids, opt("description", r.Description), set("tagSet"))
+	kids = append(kids, opt("description", r.Description), tagSet(r.Tags))
 	return el("item", kids...)
 }
 
@@ -518,6 +520,15 @@ func (a *api) authorizeIngress(c *caller, f form) ([]node, *ec2Error) {
 	if e != nil {
 		return nil, e
 	}
+	// TagSpecification.N (ResourceType security-group-rule) tags the new
+	// rules (aws-sdk-go-v2 service/ec2 api_op_AuthorizeSecurityGroupIngress.go, TagSpecifications).
+	tags, e := applyTags(nil, f.tagSpecs("security-group-rule"))
+	if e != nil {
+		return nil, e
+	}
+	if len(tags) == 0 {
+		tags = nil
+	}
 	var added []inventory.SGRule
 	for _, p := range perms {
 		if p.group != "" {
@@ -535,7 +546,7 @@ func (a *api) authorizeIngress(c *caller, f form) ([]node, *ec2Error) {
 			}
 		}
 		added = append(added, inventory.SGRule{ID: newID("sgr-"), Direction: "ingress", Ethertype: "IPv4", Protocol: p.protocol,
-			PortMin: p.fromPort, PortMax: p.toPort, RemoteCIDR: p.cidr, RemoteGroupID: p.group, Description: p.description})
+			PortMin: p.fromPort, PortMax: p.toPort, RemoteCIDR: p.cidr, RemoteGroupID: p.group, Description: p.description, Tags: copyTags(tags)})
 	}
 	if _, err := inventory.Update(a.inv, g.ID, func(x *inventory.SecurityGroup) error {
 		x.Rules = append(x.Rules, added...)
@@ -666,7 +677,7 @@ func (a *api) describeSecurityGroupRules(c *caller, f form) ([]node, *ec2Error) 
 			if len(ids) > 0 && !contains(ids, r.ID) {
 				continue
 			}
-			if !matchFilters(fs, map[string]string{"group-id": g.ID, "security-group-rule-id": r.ID}, nil) {
+			if !matchFilters(fs, map[string]string{"group-id": g.ID, "security-group-rule-id": r.ID}, r.Tags) {
 				continue
 			}
 			items = append(items, a.ruleNode(g, r))

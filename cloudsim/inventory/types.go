@@ -117,6 +117,8 @@ type SGRule struct {
 	RemoteGroupID   string `json:"remoteGroupId,omitempty" yaml:"remoteGroupId"`
 	Description     string `json:"description,omitempty" yaml:"description"`
 	IdempotencyHint string `json:"idempotencyHint,omitempty" yaml:"-"`
+	// Tags are the rule's own tags (AWS security-group-rule resources).
+	Tags map[string]string `json:"tags,omitempty" yaml:"tags,omitempty"`
 }
 
 // SecurityGroup is a security group (or NSG) with its rules.

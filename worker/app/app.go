@@ -121,6 +121,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		RegisterAll(w, reg)
 		RegisterTrust(w, cfg.Trust)
 		RegisterCompile(w, accts)
+		RegisterConflicts(w, c)
 	}
 
 	var missing []string
