@@ -31,7 +31,7 @@ type AWSRevokeIngressIn struct {
 
 // AWSRevokeIngressOut is the result of aws.ec2.revokeSecurityGroupIngress.
 type AWSRevokeIngressOut struct {
-	RuleID  string `json:"ruleId" doc:"security group rule ID"`
+	RuleID  string   `json:"ruleId" doc:"security group rule ID"`
 	Revoked bool     `json:"revoked" doc:"whether this call revoked it"`
 	UsedBy  []string `json:"usedBy" doc:"the other requests still using the rule (it is kept for them)"`
 }
