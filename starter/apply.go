@@ -218,12 +218,7 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 		}
 	} else if runErr != nil {
 		fmt.Fprintf(out, "\nRequest %s did not succeed (%s): %s\n", id, dash(final.Phase), res.Error)
-		if len(final.Leaked) > 0 {
-			fmt.Fprintln(out, "Leaked resources (clean up by hand):")
-			for _, l := range final.Leaked {
-				fmt.Fprintf(out, "  %s %s %s: %s\n", l.Step, l.Action, l.Resource, l.Error)
-			}
-		}
+		printLeaked(out, final.Leaked)
 	} else {
 		fmt.Fprintf(out, "\nRequest %s succeeded.\n", id)
 		printOutputs(out, res.Outputs)

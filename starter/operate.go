@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -223,20 +222,10 @@ func (op operation) run(cmd *cobra.Command, arg string, f opFlags) error {
 		}
 		return err
 	}
-	err = send()
 	// A key the request does not know yet (just added, or an OIDC key
-	// rotation): ask it to refresh its trust, then sign and send again.
-	// An Update the server dropped with a failed workflow task was never
-	// accepted: it is sent again (updateLost, revoke.go).
-	for i := 0; i < 3 && (retryAfterRefresh(err) || updateLost(err)); i++ {
-		if retryAfterRefresh(err) {
-			if rerr := refreshTrust(ctx, c, id); rerr != nil {
-				return rerr
-			}
-		}
-		time.Sleep(time.Duration(i+2) * time.Second)
-		err = send()
-	}
+	// rotation): it refreshes its trust, then the Update is signed and sent
+	// again; one the server dropped is sent again (sendAgainIfLost).
+	err = sendAgainIfLost(ctx, c, id, send)
 	if err != nil {
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) {

@@ -134,12 +134,7 @@ func runRevoke(cmd *cobra.Command, arg string, f revokeFlags) error {
 		}
 	} else if runErr != nil {
 		fmt.Fprintf(out, "\nRevoke of %s did not finish cleanly (%s): %s\n", id, dash(final.Phase), res.Error)
-		if len(final.Leaked) > 0 {
-			fmt.Fprintln(out, "Leaked resources (clean up by hand):")
-			for _, l := range final.Leaked {
-				fmt.Fprintf(out, "  %s %s %s: %s\n", l.Step, l.Action, l.Resource, l.Error)
-			}
-		}
+		printLeaked(out, final.Leaked)
 	} else {
 		fmt.Fprintf(out, "\nRequest %s revoked: everything it created was removed.\n", id)
 	}
@@ -303,16 +298,7 @@ func sendRevoke(ctx context.Context, c client.Client, id, gid, identity, reason 
 		}
 		return err
 	}
-	err := send()
-	for i := 0; i < 3 && (retryAfterRefresh(err) || updateLost(err)); i++ {
-		if retryAfterRefresh(err) {
-			if rerr := refreshTrust(ctx, c, gid); rerr != nil {
-				return rerr
-			}
-		}
-		time.Sleep(time.Duration(i+2) * time.Second)
-		err = send()
-	}
+	err := sendAgainIfLost(ctx, c, gid, send)
 	if err != nil {
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) {
@@ -427,4 +413,33 @@ func printGrant(w io.Writer, id string, p workflows.Progress) {
 		}
 		fmt.Fprintf(w, "          %s: %s\n", what, f.Error)
 	}
+}
+
+// printLeaked lists the resources a rollback or revoke left behind.
+func printLeaked(out io.Writer, leaked []workflows.Leak) {
+	if len(leaked) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "Leaked resources (clean up by hand):")
+	for _, l := range leaked {
+		fmt.Fprintf(out, "  %s %s %s: %s\n", l.Step, l.Action, l.Resource, l.Error)
+	}
+}
+
+// sendAgainIfLost sends an Update with send, then again (at most three
+// times) when the workflow did not know the signer's key yet (it is asked
+// to refresh its trust first) or the server dropped the Update with a
+// failed workflow task (never accepted: updateLost).
+func sendAgainIfLost(ctx context.Context, c client.Client, id string, send func() error) error {
+	err := send()
+	for i := 0; i < 3 && (retryAfterRefresh(err) || updateLost(err)); i++ {
+		if retryAfterRefresh(err) {
+			if rerr := refreshTrust(ctx, c, id); rerr != nil {
+				return rerr
+			}
+		}
+		time.Sleep(time.Duration(i+2) * time.Second)
+		err = send()
+	}
+	return err
 }
