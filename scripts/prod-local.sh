@@ -70,24 +70,29 @@ esac
 mkdir -p "$RUN_DIR"
 
 # stop_all stops the supervisors (and so the processes) a run of this script
-# started, recorded in $RUN_DIR/*.sup, newest first, and nothing else.
+# started, recorded in $RUN_DIR/*.sup, and nothing else: all at once, then
+# SIGKILL for what is still running after 20 s.
 stop_all() {
-  local f pid child
+  local f pid child sups=() children=()
   touch "$RUN_DIR/stopping"
-  for f in $(ls -t "$RUN_DIR"/*.sup 2>/dev/null); do
+  for f in "$RUN_DIR"/*.sup; do
+    [[ -f $f ]] || continue
     pid=$(<"$f")
     child=$(cat "${f%.sup}.pid" 2>/dev/null || true)
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
+      sups+=("$pid")
     fi
-    if [[ -n $child ]] && kill -0 "$child" 2>/dev/null; then
-      kill -KILL "$child" 2>/dev/null || true
-    fi
-    rm -f "$f" "${f%.sup}.pid"
+    [[ -n $child ]] && children+=("$child")
   done
-  rm -f "$RUN_DIR/stopping"
+  for _ in $(seq 1 200); do
+    local alive=0
+    for pid in "${sups[@]}" "${children[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${sups[@]}" "${children[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -f "$RUN_DIR"/*.sup "$RUN_DIR"/*.pid "$RUN_DIR/stopping"
 }
 
 if [[ $mode == stop ]]; then
@@ -115,12 +120,13 @@ fi
 # supervise NAME COMMAND...: runs COMMAND (output appended to $RUN_DIR/NAME.log)
 # and restarts it a second after it dies, until stopped. $RUN_DIR/NAME.pid is
 # the running process (what make chaos kills), $RUN_DIR/NAME.sup the supervisor.
+# STOP_SIGNAL (TERM) is what the process gets when the stack stops.
 supervise() {
-  local name=$1
+  local name=$1 sig=${STOP_SIGNAL:-TERM}
   shift
   (
     child=
-    trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+    trap 'kill -"$sig" "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
     n=0
     while :; do
       "$@" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
@@ -138,7 +144,6 @@ supervise() {
     done
   ) >/dev/null 2>&1 &
   echo $! >"$RUN_DIR/$name.sup"
-  sleep 0.05 # distinct mtimes: stop_all stops the newest first
 }
 
 wait_for() { # what seconds command...
@@ -175,7 +180,8 @@ if [[ ! -f $PGDATA/PG_VERSION ]]; then
     || { rm -f "$pwfile"; cat "$RUN_DIR/initdb.log" >&2; exit 1; }
   rm -f "$pwfile"
 fi
-supervise postgresql "${as_pg[@]}" "$pgbin/postgres" -D "$PGDATA" -p "$PG_PORT" -k "$PGSOCK" \
+# SIGINT: PostgreSQL's fast shutdown (SIGTERM waits for every client to leave).
+STOP_SIGNAL=INT supervise postgresql "${as_pg[@]}" "$pgbin/postgres" -D "$PGDATA" -p "$PG_PORT" -k "$PGSOCK" \
   -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on
 export PGPASSWORD=$PG_PASSWORD
 wait_for PostgreSQL 60 "$pgbin/pg_isready" -h 127.0.0.1 -p "$PG_PORT" -U temporal \
@@ -265,7 +271,8 @@ Topoflow production stack is up:
   workers    $WORKERS on task queue $TASK_QUEUE (metrics 127.0.0.1:$((WORKER_METRICS_BASE + 1))..$((WORKER_METRICS_BASE + WORKERS)))
   probes     ${#probes[@]}
   logs       $RUN_DIR/*.log (restarts in $RUN_DIR/restarts.log)
-Every process restarts when it dies. Try: TEMPORAL_ADDRESS=$ADDRESS bin/topoflow apply specs/huawei-vpcep-cross-account.yaml
+Every process restarts when it dies. Try:
+  TEMPORAL_ADDRESS=$ADDRESS TOPOFLOW_UI_URL=http://127.0.0.1:$UI_PORT bin/topoflow apply specs/huawei-vpcep-cross-account.yaml
 EOF
 
 if [[ $mode == background ]]; then
