@@ -111,9 +111,9 @@ prod-local: tools prod-tools build
 
 ## chaos: the chaos suite on the production stack and the twin (SIGKILLs of workers,
 ## Temporal services, PostgreSQL and the twin; the twin's faults), then the inventory
-## check and the secrets grep. CHAOS_WAVES copies of every example (default 2),
+## check and the secrets grep. CHAOS_WAVES copies of every example (default 3),
 ## CHAOS_WORKER_KILLS (default 24). Minutes; not in `make test`.
-CHAOS_WAVES ?= 2
+CHAOS_WAVES ?= 3
 CHAOS_WORKER_KILLS ?= 24
 chaos: tools prod-tools build
 	@bash deps/install.sh deps/prod-apt.txt
