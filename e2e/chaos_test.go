@@ -141,7 +141,6 @@ func (p *prodEnv) start(t *testing.T) {
 	t.Logf("CHAOS stack up in %s", p.runDir)
 }
 
-
 // try runs bin/topoflow with a time limit; error outputs are kept.
 func (p *prodEnv) try(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)

@@ -17,7 +17,8 @@
 # logs, pid files), PROD_PG_PORT (5433), TEMPORAL_FRONTEND_PORT (7233),
 # TEMPORAL_FRONTEND_HTTP_PORT (7243), TEMPORAL_HISTORY_PORT (7234),
 # TEMPORAL_MATCHING_PORT (7235), TEMPORAL_WORKER_PORT (7239), their
-# *_MEMBERSHIP_PORT (6933, 6934, 6935, 6939), PROD_METRICS_PORT_BASE (8000:
+# *_MEMBERSHIP_PORT (6933, 6934, 6935, 6939; below 32768: Temporal's SQL schema
+# keeps them in a smallint column, cluster_membership.rpc_port), PROD_METRICS_PORT_BASE (8000:
 # frontend, history, matching, worker get 8000..8003), TEMPORAL_UI_PORT (8080),
 # CLOUDSIM_ADDR (127.0.0.1:8700), CLOUDSIM_WORLDS, CLOUDSIM_SHIFT (0),
 # TOPOFLOW_WORKERS (2), WORKER_METRICS_PORT_BASE (9090: worker i gets 9090+i),
@@ -147,10 +148,11 @@ supervise() {
 }
 
 wait_for() { # what seconds command...
-  local what=$1 secs=$2
+  local what=$1 secs=$2 end
   shift 2
-  for _ in $(seq 1 $((secs * 5))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
+  end=$((SECONDS + secs))
+  while ((SECONDS < end)); do
+    if timeout 10 "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.2
   done
   echo "prod-local: $what did not come up within ${secs}s; its log:" >&2
