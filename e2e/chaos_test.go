@@ -581,12 +581,18 @@ func TestChaos(t *testing.T) {
 				}
 				for _, w := range []string{"worker-1", "worker-2"} {
 					old := map[string]int{w: p.pid(w)}
-					if err := syscall.Kill(old[w], syscall.SIGTERM); err != nil {
+					// ESRCH: the monkey has just killed it; its supervisor
+					// starts it again, from build B all the same.
+					if err := syscall.Kill(old[w], syscall.SIGTERM); err != nil && err != syscall.ESRCH {
 						t.Errorf("CHAOS upgrade %s: %v", w, err)
 						continue
 					}
 					if err := p.waitRestarted(old, 90*time.Second); err != nil {
 						t.Errorf("CHAOS upgrade %s: %v", w, err)
+					}
+					// The restarted worker runs build B.
+					if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid(w))); err == nil && exe != buildB {
+						t.Errorf("CHAOS upgrade %s: it runs %s, not build B %s", w, exe, buildB)
 					}
 					time.Sleep(5 * time.Second)
 				}
