@@ -109,3 +109,31 @@ FAULTS_RUN ?= TestFaultMatrix|TestRecoveryUnderWorkerKills
 faults: tools
 	set -o pipefail; FAULTS_N=$(FAULTS_N) $(GO) test -tags faults -count=1 -timeout 120m -run '$(FAULTS_RUN)' -v ./e2e \
 		| grep -E --line-buffered 'FAULTS|RECOVERY|request [0-9]+:|^\s*--- |^(ok|FAIL|panic)|_test.go:[0-9]+'
+
+## prod-tools: build the pinned Temporal server, temporal-sql-tool and the Web UI
+## server into .tools/bin (no-op when present; minutes the first time)
+TEMPORAL_SERVER_VERSION ?= 1.32.1
+TEMPORAL_UI_SERVER_VERSION ?= 2.55.0
+export TEMPORAL_SERVER_VERSION TEMPORAL_UI_SERVER_VERSION
+.PHONY: prod-tools prod-local chaos
+prod-tools:
+	@bash scripts/prod-tools.sh
+
+## prod-local: the production shape in the foreground (PostgreSQL, Temporal as four
+## services, Web UI, cloudsim, 2 workers, probes; every process restarted when it
+## dies); Ctrl-C stops all. See README.md.
+prod-local: tools prod-tools build
+	@bash deps/install.sh deps/prod-apt.txt
+	@bash scripts/prod-local.sh
+
+## chaos: the chaos suite on the production stack and the twin (SIGKILLs of workers,
+## Temporal services, PostgreSQL and the twin; the twin's faults), then the inventory
+## check and the secrets grep. CHAOS_WAVES copies of every example (default 3),
+## CHAOS_WORKER_KILLS (default 24). Minutes; not in `make test`.
+CHAOS_WAVES ?= 3
+CHAOS_WORKER_KILLS ?= 24
+chaos: tools prod-tools build
+	@bash deps/install.sh deps/prod-apt.txt
+	set -o pipefail; CHAOS_WAVES=$(CHAOS_WAVES) CHAOS_WORKER_KILLS=$(CHAOS_WORKER_KILLS) TOOLS_BIN=$(TOOLS_BIN) \
+		$(GO) test -tags chaos -count=1 -timeout 90m -run 'TestChaos$$' -v ./e2e \
+		| grep -E --line-buffered 'CHAOS|^\s*--- |^(ok|FAIL|panic)|_test.go:[0-9]+'

@@ -47,12 +47,14 @@ func loadCompose(t *testing.T, profiles ...string) *types.Project {
 
 func TestComposeServicesAndDependencies(t *testing.T) {
 	p := loadCompose(t)
-	want := []string{"postgresql", "temporal", "temporal-admin-tools", "temporal-ui", "worker"}
+	want := []string{"postgresql", "temporal", "temporal-admin-tools", "temporal-schema", "temporal-ui", "worker"}
 	if got := p.ServiceNames(); !slices.Equal(sorted(got), want) {
 		t.Fatalf("services = %v, want %v (cloudsim only with --profile sim)", sorted(got), want)
 	}
 	deps := []struct{ service, on, condition string }{
 		{"temporal", "postgresql", types.ServiceConditionHealthy},
+		{"temporal", "temporal-schema", types.ServiceConditionCompletedSuccessfully},
+		{"temporal-schema", "postgresql", types.ServiceConditionHealthy},
 		{"temporal-admin-tools", "temporal", types.ServiceConditionStarted},
 		{"temporal-ui", "temporal", types.ServiceConditionStarted},
 		{"worker", "temporal", types.ServiceConditionStarted},
@@ -210,5 +212,114 @@ func TestREADMEDocumentsEveryWorkerSetting(t *testing.T) {
 		if !strings.Contains(string(b), "`--"+s.Flag+"`") || !strings.Contains(string(b), "`"+s.Env+"`") {
 			t.Errorf("README.md does not document --%s / %s", s.Flag, s.Env)
 		}
+	}
+}
+
+// TestComposeSharesTheProdLocalConfig keeps docker-compose.yml and make
+// prod-local (scripts/prod-local.sh) on one Temporal configuration: the
+// temporal service runs temporalio/server (not the deprecated auto-setup
+// image) from deploy/temporal/config.yaml, both set every variable the file
+// reads without a default, both set up the schema with the same embedded
+// schema names, and the images are the versions prod-local builds.
+func TestComposeSharesTheProdLocalConfig(t *testing.T) {
+	root, _ := stack.RepoRoot()
+	p := loadCompose(t)
+	tmp := p.Services["temporal"]
+	image, tag, _ := strings.Cut(tmp.Image, ":")
+	if image != "temporalio/server" {
+		t.Errorf("temporal runs %s, want temporalio/server (auto-setup is deprecated)", tmp.Image)
+	}
+	// The config file is mounted from deploy/temporal and named by --config-file.
+	mounted := ""
+	for _, v := range tmp.Volumes {
+		if filepath.Clean(v.Source) == filepath.Join(root, "deploy", "temporal") {
+			mounted = v.Target
+		}
+	}
+	entry := strings.Join(tmp.Entrypoint, " ")
+	if mounted == "" || !strings.Contains(entry, "--config-file "+mounted+"/config.yaml") {
+		t.Errorf("temporal must mount ./deploy/temporal and start from its config.yaml: volumes %+v, entrypoint %q", tmp.Volumes, entry)
+	}
+	local, err := os.ReadFile(filepath.Join(root, "scripts", "prod-local.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(local), "--config-file deploy/temporal/config.yaml") {
+		t.Error("scripts/prod-local.sh does not start Temporal from deploy/temporal/config.yaml")
+	}
+
+	cfg, err := os.ReadFile(filepath.Join(root, "deploy", "temporal", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := regexp.MustCompile(`env "([A-Z0-9_]+)"( \| default)?`)
+	refs := ref.FindAllStringSubmatch(string(cfg), -1)
+	if len(refs) < 10 {
+		t.Fatalf("deploy/temporal/config.yaml reads %d variables: is it still a template?", len(refs))
+	}
+	for _, m := range refs {
+		name, hasDefault := m[1], m[2] != ""
+		// Every variable is set by prod-local.sh (exported or passed to the services).
+		if !regexp.MustCompile(`\b` + name + `=`).Match(local) {
+			t.Errorf("scripts/prod-local.sh does not set %s, which deploy/temporal/config.yaml reads", name)
+		}
+		if _, ok := tmp.Environment[name]; !ok && !hasDefault {
+			t.Errorf("the temporal service does not set %s, which deploy/temporal/config.yaml reads without a default", name)
+		}
+	}
+	// Inside a container, the services bind every interface and announce the container's fixed address.
+	env := func(k string) string {
+		if v := tmp.Environment[k]; v != nil {
+			return *v
+		}
+		return ""
+	}
+	if env("BIND_ON_IP") != "0.0.0.0" || env("POSTGRES_SEEDS") != "postgresql" {
+		t.Errorf("temporal BIND_ON_IP=%q POSTGRES_SEEDS=%q, want 0.0.0.0 and postgresql", env("BIND_ON_IP"), env("POSTGRES_SEEDS"))
+	}
+	if n := tmp.Networks["default"]; n == nil || n.Ipv4Address == "" || n.Ipv4Address != env("TEMPORAL_BROADCAST_ADDRESS") {
+		t.Errorf("TEMPORAL_BROADCAST_ADDRESS %q must be the temporal container's fixed address %+v", env("TEMPORAL_BROADCAST_ADDRESS"), n)
+	}
+
+	// The schema job runs the same steps as prod-local.sh.
+	schema := strings.Join(p.Services["temporal-schema"].Command, " ")
+	for _, step := range []string{"create-database", "setup-schema -v 0.0", `update-schema --schema-name "postgresql/v12/$$schema"`,
+		"temporal:temporal temporal_visibility:visibility"} {
+		step = strings.ReplaceAll(step, "$$", "$")
+		if !strings.Contains(schema, step) || !strings.Contains(string(local), step) {
+			t.Errorf("the schema step %q is not in both the temporal-schema job and scripts/prod-local.sh", step)
+		}
+	}
+
+	// The images are the versions make prod-local builds (Makefile and scripts/prod-tools.sh).
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools, err := os.ReadFile(filepath.Join(root, "scripts", "prod-tools.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := func(name string) string {
+		m := regexp.MustCompile(`(?m)^` + name + ` \?= (\S+)$`).FindSubmatch(mk)
+		if m == nil {
+			t.Fatalf("the Makefile does not pin %s", name)
+		}
+		if !strings.Contains(string(tools), name+":-"+string(m[1])+"}") {
+			t.Errorf("scripts/prod-tools.sh's default %s is not the Makefile's %s", name, m[1])
+		}
+		return string(m[1])
+	}
+	server, ui := pin("TEMPORAL_SERVER_VERSION"), pin("TEMPORAL_UI_SERVER_VERSION")
+	if tag != server {
+		t.Errorf("temporalio/server:%s, but make prod-local builds server %s", tag, server)
+	}
+	for _, svc := range []string{"temporal-schema", "temporal-admin-tools"} {
+		if img := p.Services[svc].Image; img != "temporalio/admin-tools:"+server {
+			t.Errorf("%s runs %s, want temporalio/admin-tools:%s", svc, img, server)
+		}
+	}
+	if img := p.Services["temporal-ui"].Image; img != "temporalio/ui:"+ui {
+		t.Errorf("temporal-ui runs %s, want temporalio/ui:%s (the ui-server make prod-local builds)", img, ui)
 	}
 }
