@@ -153,6 +153,9 @@ func approveAll(t *testing.T, s *stack.Stack, id, step string, approvers ...stri
 			if strings.Contains(err.Error(), "not waiting") && who != approvers[0] {
 				return // the gate opened with the earlier approvals
 			}
+			if cause := closedCause(t, s, id); cause != "" {
+				t.Fatalf("approve %s as %s: the workflow ended before its gate: %s", step, who, cause)
+			}
 			if time.Now().After(deadline) {
 				t.Fatalf("approve %s as %s: %v", step, who, err)
 			}
@@ -215,12 +218,22 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	p := compile(t, scaleSpec(t))
 	t0 := time.Now()
 	run := startPlan(t, s, p)
+	stopWatch := watchScale(t, s, run.GetID(), t0)
+	defer stopWatch()
 	approvers := []string{"kafka-owner@example.com", "platform-oncall@example.com"}
+	defer func() {
+		if t.Failed() {
+			ev, by, runs := historyStats(t, s, run.GetID(), run.GetRunID())
+			cpu, peak := cpuAndPeak(t)
+			t.Logf("SCALE FAILED after %s: request history %d events, %d bytes, %d runs; %d endpoint services and %d endpoints left in the twin; CPU %s, peak RSS %s",
+				time.Since(t0).Round(time.Second), ev, by, runs, count(s, inventory.KindEndpointService), count(s, inventory.KindEndpoint), (cpu - cpu0).Round(time.Millisecond), peak)
+		}
+	}()
 	approveAll(t, s, run.GetID(), "approve-connection", approvers...)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	if err := run.Get(ctx, nil); err != nil {
-		t.Fatalf("request failed after %s: %v", time.Since(t0).Round(time.Second), err)
+		t.Fatalf("request failed after %s: %v (%s)", time.Since(t0).Round(time.Second), err, closedCause(t, s, run.GetID()))
 	}
 	applyWall := time.Since(t0)
 	if got := count(s, inventory.KindEndpoint); got != n {
@@ -261,4 +274,63 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	t.Logf("SCALE total: brokers=%d apply=%s revoke=%s events=%d+%d bytes=%d+%d runs=%d+%d cpu=%s peakRSS=%s (request's last run: %d events, %d bytes)",
 		n, applyWall.Round(time.Millisecond), revokeWall.Round(time.Millisecond), ev, gev, by, gby, runs, gruns,
 		(cpu2 - cpu0).Round(time.Millisecond), peak2, desc.GetWorkflowExecutionInfo().GetHistoryLength(), desc.GetWorkflowExecutionInfo().GetHistorySizeBytes())
+}
+
+// watchScale logs, every 30 s until stopped, the twin's endpoint count, the
+// request's and its grant's history lengths and the process's CPU and peak
+// RSS, so a run that wedges shows where.
+func watchScale(t *testing.T, s *stack.Stack, id string, t0 time.Time) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(30 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			line := fmt.Sprintf("SCALE at %s: %d endpoints, %d endpoint services", time.Since(t0).Round(time.Second),
+				count(s, inventory.KindEndpoint), count(s, inventory.KindEndpointService))
+			for _, wid := range []string{id, workflows.GrantWorkflowID(id)} {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if d, err := s.Client.DescribeWorkflowExecution(ctx, wid, ""); err == nil {
+					i := d.GetWorkflowExecutionInfo()
+					line += fmt.Sprintf("; %s %s %d events %d bytes, %d pending activities", wid, i.GetStatus(), i.GetHistoryLength(), i.GetHistorySizeBytes(), len(d.GetPendingActivities()))
+				}
+				cancel()
+			}
+			var ru syscall.Rusage
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+			t.Logf("%s; CPU %s", line, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Round(time.Second))
+		}
+	}()
+	return func() { close(done) }
+}
+
+// closedCause is "" while the workflow's latest run is running, else its
+// status and the last event of its history (the reason a run was terminated,
+// e.g. by the server).
+func closedCause(t *testing.T, s *stack.Stack, id string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil || d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return ""
+	}
+	i := d.GetWorkflowExecutionInfo()
+	it := s.Client.GetWorkflowHistory(ctx, id, i.GetExecution().GetRunId(), false, enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	last := ""
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			break
+		}
+		last = e.String()
+		if len(last) > 600 {
+			last = last[:600]
+		}
+	}
+	return fmt.Sprintf("run %s %s at event %d: %s", i.GetExecution().GetRunId(), i.GetStatus(), i.GetHistoryLength(), last)
 }
