@@ -137,3 +137,14 @@ chaos: tools prod-tools build
 	set -o pipefail; CHAOS_WAVES=$(CHAOS_WAVES) CHAOS_WORKER_KILLS=$(CHAOS_WORKER_KILLS) TOOLS_BIN=$(TOOLS_BIN) \
 		$(GO) test -tags chaos -count=1 -timeout 90m -run 'TestChaos$$' -v ./e2e \
 		| grep -E --line-buffered 'CHAOS|^\s*--- |^(ok|FAIL|panic)|_test.go:[0-9]+'
+
+## scale: issue 14's scale run: runbook 000 across accounts (specs/huawei-vpcep-cross-account.yaml,
+## verification off) against a generated Huawei DMS instance of SCALE_BROKERS brokers (default
+## 1000) on the real Temporal dev server and the twin, to Done and revoked back to the seed world;
+## reports history events/bytes/runs, wall time, CPU and peak RSS. SCALE_PROFILE=dir writes a CPU
+## profile. Minutes; not in `make test`.
+SCALE_BROKERS ?= 1000
+.PHONY: scale
+scale: tools
+	set -o pipefail; SCALE_BROKERS=$(SCALE_BROKERS) $(GO) test -tags scale -count=1 -timeout 20m -run 'TestScaleHuaweiCrossAccount$$' -v ./e2e \
+		| grep -E --line-buffered 'SCALE|^\s*--- |^(ok|FAIL|panic)|_test.go:[0-9]+'
