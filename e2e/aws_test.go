@@ -796,16 +796,23 @@ spec:
 	if len(conns) != 1 || conns[0].Status != "AVAILABLE" || conns[0].Account != "aws-client-b" || conns[0].VPCID != clientBVPC {
 		t.Fatalf("VPC connections: %+v", conns)
 	}
-	steps, _ := out["steps"].([]any)
+	// The result is a summary (issue 14): the steps' outputs are in the progress query.
+	pq, err := s.Client.QueryWorkflow(context.Background(), "topoflow/KafkaAccess/e2e-aws-multi-vpc", "", workflows.QueryProgress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prog workflows.Progress
+	if err := pq.Get(&prog); err != nil {
+		t.Fatal(err)
+	}
 	found := false
-	for _, st := range steps {
-		m := st.(map[string]any)
-		if m["id"] == "get-bootstrap" && strings.Contains(fmt.Sprint(m["outputs"]), "b-1.iam.msk-prod") && strings.Contains(fmt.Sprint(m["outputs"]), ":14001") {
+	for _, st := range prog.Steps {
+		if st.ID == "get-bootstrap" && strings.Contains(fmt.Sprint(st.Outputs), "b-1.iam.msk-prod") && strings.Contains(fmt.Sprint(st.Outputs), ":14001") {
 			found = true
 		}
 	}
 	if !found {
-		t.Fatalf("no multi-VPC bootstrap string in %v", out)
+		t.Fatalf("no multi-VPC bootstrap string in the progress %+v (result %v)", prog.Steps, out)
 	}
 	// The request ended with kafka.verify's produce/consume from the client
 	// VPC through the multi-VPC names and ports, authenticated with MSK IAM

@@ -173,6 +173,16 @@ func (d *devEnv) cli(t *testing.T, args ...string) string {
 	return string(out)
 }
 
+// cliResult runs bin/topoflow and returns its combined output and error
+// (for commands expected to fail).
+func (d *devEnv) cliResult(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(d.bin, "topoflow"), args...)
+	cmd.Dir, cmd.Env = d.root, d.env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 func (d *devEnv) phase(t *testing.T, id string) (status, phase string) {
 	t.Helper()
 	var s struct{ Status, Phase string }

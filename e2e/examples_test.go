@@ -42,8 +42,9 @@ type example struct {
 	plan struct {
 		Accounts []string `json:"accounts"`
 		Steps    []struct {
-			ID     string `json:"id"`
-			Action string `json:"action"`
+			ID           string          `json:"id"`
+			Action       string          `json:"action"`
+			Compensation json.RawMessage `json:"compensation"`
 			Inputs map[string]struct {
 				Value any `json:"value"`
 			} `json:"inputs"`

@@ -106,6 +106,19 @@ func (d *devEnv) revoke(t *testing.T, ex *example, id string) {
 	if id == "" {
 		return // rolled back (a twin exception), nothing granted
 	}
+	undoes := false
+	for _, st := range ex.plan.Steps {
+		undoes = undoes || len(st.Compensation) > 0 && string(st.Compensation) != "null"
+	}
+	if !undoes {
+		// Nothing to take back (e.g. a Workflow of manual steps and a
+		// verification): revoke must say so and change nothing.
+		out, err := d.cliResult(t, "revoke", id, "--reason", "examples e2e", "--as", exampleOperator)
+		if err == nil || !strings.Contains(out, "has nothing to revoke") {
+			t.Fatalf("%s: revoke of a request with no compensation: %v\n%s", ex.file, err, out)
+		}
+		return
+	}
 	start := time.Now()
 	d.cli(t, "revoke", id, "--reason", "examples e2e", "--as", exampleOperator)
 	gid := workflows.GrantWorkflowID(id)
