@@ -45,7 +45,7 @@ type example struct {
 			ID           string          `json:"id"`
 			Action       string          `json:"action"`
 			Compensation json.RawMessage `json:"compensation"`
-			Inputs map[string]struct {
+			Inputs       map[string]struct {
 				Value any `json:"value"`
 			} `json:"inputs"`
 		} `json:"steps"`
