@@ -536,3 +536,44 @@ func hasRule(e *env, group string, id any) bool {
 	}
 	return false
 }
+
+// TestConnectivityUndoWaitsForTheForwardUpdate: a rollback that reaches the
+// connectivity restore while the forward update still runs (the cluster
+// UPDATING, DescribeClusterV2 still showing the old setting) must not read
+// "nothing to change" and leave the new setting on (make chaos saw that):
+// it is refused as a conflict, retried, and restores once the cluster is ACTIVE.
+func TestConnectivityUndoWaitsForTheForwardUpdate(t *testing.T) {
+	e := newEnv(t)
+	if _, err := inventory.Update(e.sim.Inventory, mskARN, func(k *inventory.KafkaInstance) error {
+		// The forward update turning IAM on is in flight: old setting shown, operation active.
+		k.Attrs = map[string]string{"iamAuth": "true", "activeOperationArn": "arn:aws:kafka:eu-west-1:111111111111:cluster-operation/msk-prod/x",
+			"pendingConnectivity": `{"iam":true,"scram":false,"tls":false}`}
+		k.Status = "UPDATING"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	off := map[string]any{"clusterArn": mskARN, "vpcConnectivity": map[string]any{"iam": false, "scram": false, "tls": false}}
+	out, err := e.call(catalog.AWSMSKUpdateConnectivity, "aws-msk", "wf/undo", off)
+	if !isTyped(err, plan.ErrConflict) || !strings.Contains(fmt.Sprint(err), "UPDATING") {
+		t.Fatalf("undo during the forward update: %v, %v; want a Conflict naming UPDATING", out, err)
+	}
+	// The forward update completes: IAM on, cluster ACTIVE. The retried undo turns it off.
+	if _, err := inventory.Update(e.sim.Inventory, mskARN, func(k *inventory.KafkaInstance) error {
+		k.Status = "ACTIVE"
+		k.Attrs["vpcConnectivity"] = `{"iam":true,"scram":false,"tls":false}`
+		delete(k.Attrs, "activeOperationArn")
+		delete(k.Attrs, "pendingConnectivity")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	down := e.must(t, catalog.AWSMSKUpdateConnectivity, "aws-msk", "wf/undo", off)
+	if down["changed"] != true || down["clusterOperationArn"] == "" {
+		t.Fatalf("undo once ACTIVE: %v", down)
+	}
+	e.until(t, catalog.AWSMSKDescribeClusterOperation, "aws-msk", map[string]any{"clusterOperationArn": down["clusterOperationArn"]}, "status", "UPDATE_COMPLETE")
+	if k, _ := inventory.Get[*inventory.KafkaInstance](e.sim.Inventory, mskARN); !strings.Contains(k.Attrs["vpcConnectivity"], `"iam":false`) {
+		t.Fatalf("connectivity after the undo: %s", k.Attrs["vpcConnectivity"])
+	}
+}

@@ -184,6 +184,18 @@ func (a *Actions) UpdateConnectivity(ctx context.Context, call plan.Call) (plan.
 			return plan.Outputs{"clusterArn": arn, "clusterOperationArn": op, "previous": previous, "current": want.out(), "changed": true}, nil
 		}
 	}
+	if c.State != kafkatypes.ClusterStateActive {
+		// While another operation runs (the forward update a rollback caught
+		// mid-way, say) DescribeClusterV2 still shows the setting it is
+		// replacing, and MSK refuses updates until the cluster is ACTIVE
+		// again (UpdateConnectivity: BadRequestException; Terraform's
+		// aws_msk_cluster waits for ACTIVE before every update,
+		// internal/service/kafka/cluster.go waitClusterUpdated). Comparing
+		// now would find nothing to change and leave the new setting on
+		// (make chaos saw exactly that): retried until the cluster settles.
+		return nil, activities.Conflict("update multi-VPC connectivity of %s as %s: the cluster is %s (operation %s); "+
+			"it is read and updated once ACTIVE", arn, s.acct.Name, c.State, awssdk.ToString(c.ActiveOperationArn))
+	}
 	if have == want {
 		changed := tried && fmt.Sprint(prior.Previous) != fmt.Sprint(want.out())
 		return plan.Outputs{"clusterArn": arn, "clusterOperationArn": "", "previous": previous, "current": want.out(), "changed": changed}, nil
