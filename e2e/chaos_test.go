@@ -336,6 +336,10 @@ func (p *prodEnv) request(t *testing.T, f *chaosFigures, ex *example, path strin
 	}
 }
 
+// errNothingToRevoke is revokeTolerant's answer for a Done request that
+// created nothing to undo.
+const errNothingToRevoke = "nothing to revoke"
+
 // verifiedProblem is what is wrong with a Done request's verify step ("" when
 // records were produced and consumed through every bootstrap address's
 // broker, dialed from a probe in the client's network), as checkVerified.
@@ -361,7 +365,9 @@ func verifiedProblem(st exStatus) string {
 // revokeTolerant revokes a Done request with topoflow revoke as the on-call
 // operator (sent again while a kill or a fault keeps it from landing), opens
 // the grant's gates as their people, and waits for the grant to end. It
-// returns "" once the grant ended Revoked, else what went wrong.
+// returns "" once the grant ended Revoked, errNothingToRevoke when the
+// request created nothing to undo (no step with a compensation: the
+// emqx example's manual steps), else what went wrong.
 func (p *prodEnv) revokeTolerant(t *testing.T, ex *example, id string) string {
 	gid := id + "/grant"
 	deadline := time.Now().Add(6 * time.Minute)
@@ -376,6 +382,10 @@ func (p *prodEnv) revokeTolerant(t *testing.T, ex *example, id string) string {
 			out, err := p.try("revoke", id, "--reason", "chaos: revoke", "--as", exampleOperator)
 			if err == nil || strings.Contains(out, "already being revoked") || strings.Contains(out, "already revoked") {
 				sent = true
+			}
+			// starter/revoke.go revocable: a Done request with no grant.
+			if strings.Contains(out, "has nothing to revoke") {
+				return errNothingToRevoke
 			}
 		}
 		out, err := p.try("status", gid, "-o", "json")
@@ -697,25 +707,30 @@ func TestChaos(t *testing.T) {
 							// The rollback was sent too late: the request ended Done first.
 							outcome = "done before its rollback landed"
 						}
-						if msg := p.revokeTolerant(t, ex, id); msg != "" {
-							outcome, detail = outcome+", revoke failed", detail+"\n"+msg
-						} else {
+						switch msg := p.revokeTolerant(t, ex, id); msg {
+						case "":
 							outcome += ", revoked"
+						case errNothingToRevoke:
+							// Checked by the inventory: it must have created nothing.
+							outcome += ", nothing to revoke"
+						default:
+							outcome, detail = outcome+", revoke failed", detail+"\n"+msg
 						}
 					}
 					f.add(f.outcomes, outcome, 1)
 					switch outcome {
-					case "done, revoked", "rolled back deliberately", "done before its rollback landed, revoked",
+					case "done, revoked", "done, nothing to revoke", "rolled back deliberately", "done before its rollback landed, revoked",
 						"rolled back (parked)", "rolled back (no progress for 2m)":
 					default:
 						f.mu.Lock()
 						failures = append(failures, fmt.Sprintf("%s (%s): %s %s", id, ex.file, outcome, detail))
 						f.mu.Unlock()
 					}
-					if !rollback {
-						at = 0
+					plan := fmt.Sprintf("meant to run to Done, %d steps", n)
+					if rollback {
+						plan = fmt.Sprintf("meant to be rolled back after %d of %d steps", at, n)
 					}
-					t.Logf("CHAOS wave %d %s: %s (deliberate rollback after %d of %d steps, 0: none)", wave+1, id, outcome, at, n)
+					t.Logf("CHAOS wave %d %s: %s (%s)", wave+1, id, outcome, plan)
 				}
 			}(chain)
 			total += len(chain)
@@ -796,8 +811,8 @@ func TestChaos(t *testing.T) {
 	stuck := f.outcomes["stuck"]
 	t.Logf("CHAOS requests %d (%d examples x %d waves, up to %d at once): %s; parked then rolled back %d",
 		total, len(exs), waves, len(chains(exs)), strings.Join(outFig, ", "), f.parked)
-	t.Logf("CHAOS Done (verified) then revoked %d, rolled back deliberately %d, other rollbacks %d",
-		f.outcomes["done, revoked"], f.outcomes["rolled back deliberately"],
+	t.Logf("CHAOS Done (verified) then revoked %d, Done with nothing to revoke %d, rolled back deliberately %d, other rollbacks %d",
+		f.outcomes["done, revoked"], f.outcomes["done, nothing to revoke"], f.outcomes["rolled back deliberately"],
 		f.outcomes["rolled back (parked)"]+f.outcomes["rolled back (no progress for 2m)"]+f.outcomes["rolled back unasked"])
 	t.Logf("CHAOS kills (SIGKILL): %s; rolling worker upgrades to a second build %d", strings.Join(killFig, ", "), f.upgrades)
 	t.Logf("CHAOS faults: %s", strings.Join(faultFig, "; "))
@@ -828,7 +843,7 @@ func TestChaos(t *testing.T) {
 		t.Errorf("CHAOS %d requests stuck, failed, not verified or not revoked", n)
 	}
 	// Most requests (two in three are meant to) run to Done and are revoked.
-	if n := f.outcomes["done, revoked"]; 2*n <= total {
+	if n := f.outcomes["done, revoked"] + f.outcomes["done, nothing to revoke"]; 2*n <= total {
 		t.Errorf("CHAOS only %d of %d requests ran to Done and were revoked, want most", n, total)
 	}
 	if got := int(workerKills.Load()); got < wantWorkerKills {
