@@ -127,8 +127,9 @@ prod-local: tools prod-tools build
 	@bash scripts/prod-local.sh
 
 ## chaos: the chaos suite on the production stack and the twin (SIGKILLs of workers,
-## Temporal services, PostgreSQL and the twin; the twin's faults), then the inventory
-## check and the secrets grep. CHAOS_WAVES copies of every example (default 3),
+## Temporal services, PostgreSQL and the twin; the twin's faults; 2 requests in 3 run
+## to Done and are revoked, the third rolled back), then the inventory check and the
+## secrets grep. CHAOS_WAVES copies of every example (default 3),
 ## CHAOS_WORKER_KILLS (default 24). Minutes; not in `make test`.
 CHAOS_WAVES ?= 3
 CHAOS_WORKER_KILLS ?= 24
