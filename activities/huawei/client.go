@@ -32,7 +32,6 @@ import (
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -83,32 +82,18 @@ var sharedTransport = &http.Transport{
 	IdleConnTimeout:     90 * time.Second,
 }
 
+// typed holds every Huawei action: each resource's file (one per cloud
+// resource: endpointservice.go, endpoint.go, peering.go, ...) adds its
+// actions' typed adapters in its init.
+var typed = map[string]func(a *Actions) activities.Func{}
+
 // Funcs returns every Huawei action implementation by catalog name.
 func (a *Actions) Funcs() map[string]activities.Func {
-	return map[string]activities.Func{
-		catalog.HuaweiDMSShowInstance:            a.ShowInstance,
-		catalog.HuaweiDMSUpdateCrossVpcIps:       a.UpdateCrossVpcIps,
-		catalog.HuaweiVPCEPCreateEndpointService: a.CreateEndpointService,
-		catalog.HuaweiVPCEPGetEndpointService:    a.GetEndpointService,
-		catalog.HuaweiVPCEPDeleteEndpointService: a.DeleteEndpointService,
-		catalog.HuaweiVPCEPAddWhitelist:          a.AddWhitelist,
-		catalog.HuaweiVPCEPRemoveWhitelist:       a.RemoveWhitelist,
-		catalog.HuaweiVPCEPCreateEndpoint:        a.CreateEndpoint,
-		catalog.HuaweiVPCEPGetEndpoint:           a.GetEndpoint,
-		catalog.HuaweiVPCEPDeleteEndpoint:        a.DeleteEndpoint,
-		catalog.HuaweiVPCEPAcceptConnection:      a.AcceptConnection,
-		catalog.HuaweiVPCEPRejectConnection:      a.RejectConnection,
-		catalog.HuaweiVPCAddSecurityGroupRule:    a.AddSecurityGroupRule,
-		catalog.HuaweiVPCDeleteSecurityGroupRule: a.DeleteSecurityGroupRule,
-		catalog.HuaweiVPCCreatePeering:           activities.Typed(a.CreatePeering),
-		catalog.HuaweiVPCAcceptPeering:           activities.Typed(a.AcceptPeering),
-		catalog.HuaweiVPCGetPeering:              activities.Typed(a.GetPeering),
-		catalog.HuaweiVPCDeletePeering:           activities.Typed(a.DeletePeering),
-		catalog.HuaweiVPCAddRoute:                a.AddRoute,
-		catalog.HuaweiVPCDeleteRoute:             a.DeleteRoute,
-		catalog.HuaweiVPCAllowNetworkACL:         a.AllowNetworkACL,
-		catalog.HuaweiVPCRemoveNetworkACLRules:   a.RemoveNetworkACLRules,
+	funcs := make(map[string]activities.Func, len(typed))
+	for name, fn := range typed {
+		funcs[name] = fn(a)
 	}
+	return funcs
 }
 
 // Register adds every Huawei action to reg under its catalog name.
@@ -344,42 +329,6 @@ func describe(desc, key string) string {
 		return m
 	}
 	return strings.TrimSpace(desc) + " " + m
-}
-
-// --- inputs ---
-
-func inStrMap(call plan.Call, key string) (map[string]string, error) {
-	v, ok := call.Inputs[key]
-	if !ok || v == nil {
-		return nil, activities.Invalid("%s: input %q is required", call.Action, key)
-	}
-	out := map[string]string{}
-	switch m := v.(type) {
-	case map[string]string:
-		for k, x := range m {
-			out[k] = x
-		}
-	case map[string]any:
-		for k, x := range m {
-			s, ok := x.(string)
-			if !ok {
-				return nil, activities.Invalid("%s: input %q[%q] must be a string, got %T", call.Action, key, k, x)
-			}
-			out[k] = s
-		}
-	case map[any]any: // expr-lang's fromPairs
-		for k, x := range m {
-			ks, ok1 := k.(string)
-			s, ok2 := x.(string)
-			if !ok1 || !ok2 {
-				return nil, activities.Invalid("%s: input %q must map strings to strings", call.Action, key)
-			}
-			out[ks] = s
-		}
-	default:
-		return nil, activities.Invalid("%s: input %q must be an object, got %T", call.Action, key, v)
-	}
-	return out, nil
 }
 
 // --- attempt memory ---

@@ -399,7 +399,7 @@ func TestOTCByEndpointConfiguration(t *testing.T) {
 // retryable Conflict, never a permanent InvalidInput.
 func TestModifyWhileBusy(t *testing.T) {
 	e := setup(t)
-	view, err := e.acts.ShowInstance(context.Background(), plan.Call{Action: catalog.HuaweiDMSShowInstance, Account: owner, Inputs: map[string]any{"instanceId": kafkaID}})
+	view, err := activities.Typed(e.acts.ShowInstance)(context.Background(), plan.Call{Action: catalog.HuaweiDMSShowInstance, Account: owner, Inputs: map[string]any{"instanceId": kafkaID}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func TestModifyWhileBusy(t *testing.T) {
 				first, second = orig, changed
 			}
 			call := func(m map[string]any, key string) error {
-				_, err := acts.UpdateCrossVpcIps(context.Background(), plan.Call{Action: catalog.HuaweiDMSUpdateCrossVpcIps, Account: owner,
+				_, err := activities.Typed(acts.UpdateCrossVpcIps)(context.Background(), plan.Call{Action: catalog.HuaweiDMSUpdateCrossVpcIps, Account: owner,
 					IdempotencyKey: key, Inputs: map[string]any{"instanceId": kafkaID, "advertised": m}})
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	hwsim "github.com/topoflow/topoflow/cloudsim/huawei"
@@ -45,7 +46,7 @@ func TestCreateResponseLost(t *testing.T) {
 				}()
 			}
 			start := time.Now()
-			if _, err := e.acts.CreateEndpointService(ctx, call); err == nil {
+			if _, err := activities.Typed(e.acts.CreateEndpointService)(ctx, call); err == nil {
 				t.Fatal("the first call must fail: its response was lost")
 			}
 			if d := time.Since(start); d > 10*time.Second {
@@ -55,7 +56,7 @@ func TestCreateResponseLost(t *testing.T) {
 			if len(svcs) != 1 {
 				t.Fatalf("%d services after the lost response, want 1 (the cloud applied the create)", len(svcs))
 			}
-			out, err := e.acts.CreateEndpointService(context.Background(), call)
+			out, err := activities.Typed(e.acts.CreateEndpointService)(context.Background(), call)
 			if err != nil {
 				t.Fatalf("retry: %v", err)
 			}

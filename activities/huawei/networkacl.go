@@ -10,8 +10,17 @@ import (
 	v3m "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v3/model"
 
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
+
+// The network ACL rule resource (VPC v3 firewall rules of a subnet's
+// network ACL): allow (insert) and remove.
+
+func init() {
+	typed[catalog.HuaweiVPCAllowNetworkACL] = func(a *Actions) activities.Func { return activities.Typed(a.AllowNetworkACL) }
+	typed[catalog.HuaweiVPCRemoveNetworkACLRules] = func(a *Actions) activities.Func { return activities.Typed(a.RemoveNetworkACLRules) }
+}
 
 // AllowNetworkACL opens a port to source CIDRs in the network ACL of a
 // subnet, if the subnet has one (runbook 001: "If a network access control
@@ -23,34 +32,20 @@ import (
 // insert_after_rule inserts first: model_firewall_insert_rule_option.go),
 // so that no later deny rule shadows them. ruleIds lists the rules Topoflow
 // inserted (only those are removed by the inverse).
-func (a *Actions) AllowNetworkACL(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	subnet, err := activities.String(call, "subnetId", true)
-	if err != nil {
-		return nil, err
-	}
-	cidrs, err := activities.Strings(call, "cidrs", true)
-	if err != nil {
-		return nil, err
-	}
-	port, err := activities.Int(call, "port", 0, true)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) AllowNetworkACL(ctx context.Context, call plan.Call, in catalog.HuaweiAllowNetworkACLIn) (catalog.HuaweiAllowNetworkACLOut, error) {
+	var none catalog.HuaweiAllowNetworkACLOut
+	subnet, cidrs, port, desc := in.SubnetID, in.CIDRs, in.Port, in.Description
 	if port < 1 || port > 65535 {
-		return nil, activities.Invalid("%s: port must be 1..65535", call.Action)
-	}
-	desc, err := activities.String(call, "description", false)
-	if err != nil {
-		return nil, err
+		return none, activities.Invalid("%s: port must be 1..65535", call.Action)
 	}
 	s, c, err := a.vpc3For(ctx, call)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	what := fmt.Sprintf("allow tcp/%d from %s in the network ACL of subnet %s", port, strings.Join(cidrs, ", "), subnet)
 	lr, err := c.ListFirewall(&v3m.ListFirewallRequest{})
 	if err != nil {
-		return nil, s.classify("list network ACLs to "+what, err)
+		return none, s.classify("list network ACLs to "+what, err)
 	}
 	aclID := ""
 	for _, f := range deref(lr.Firewalls) {
@@ -61,11 +56,11 @@ func (a *Actions) AllowNetworkACL(ctx context.Context, call plan.Call) (plan.Out
 		}
 	}
 	if aclID == "" {
-		return plan.Outputs{"aclId": "", "ruleIds": []any{}, "created": false}, nil
+		return catalog.HuaweiAllowNetworkACLOut{RuleIDs: []string{}}, nil
 	}
 	sr, err := c.ShowFirewall(&v3m.ShowFirewallRequest{FirewallId: aclID})
 	if err != nil {
-		return nil, s.classify("read network ACL "+aclID+" to "+what, err)
+		return none, s.classify("read network ACL "+aclID+" to "+what, err)
 	}
 	var existing []v3m.FirewallRuleDetail
 	if sr.Firewall != nil {
@@ -75,7 +70,7 @@ func (a *Actions) AllowNetworkACL(ctx context.Context, call plan.Call) (plan.Out
 	if call.IdempotencyKey != "" {
 		m = marker(call.IdempotencyKey)
 	}
-	var mine []any
+	mine := []string{}
 	var add []v3m.FirewallInsertRuleItemOption
 	for _, cidr := range cidrs {
 		covered := false
@@ -108,10 +103,10 @@ func (a *Actions) AllowNetworkACL(ctx context.Context, call plan.Call) (plan.Out
 			Firewall: &v3m.FirewallInsertRuleOption{IngressRules: &add},
 		}})
 		if err != nil {
-			return nil, s.classify(what, err)
+			return none, s.classify(what, err)
 		}
 		if ar.Firewall == nil {
-			return nil, s.classify(what, fmt.Errorf("empty response"))
+			return none, s.classify(what, fmt.Errorf("empty response"))
 		}
 		for _, r := range ar.Firewall.IngressRules {
 			if !before[r.Id] {
@@ -119,39 +114,31 @@ func (a *Actions) AllowNetworkACL(ctx context.Context, call plan.Call) (plan.Out
 			}
 		}
 	}
-	if mine == nil {
-		mine = []any{}
-	}
-	return plan.Outputs{"aclId": aclID, "ruleIds": mine, "created": len(mine) > 0}, nil
+	return catalog.HuaweiAllowNetworkACLOut{ACLID: aclID, RuleIDs: mine, Created: len(mine) > 0}, nil
 }
 
 // RemoveNetworkACLRules removes the inbound rules AllowNetworkACL inserted;
 // rules or an ACL already gone count as done, no ACL (aclId "") is a no-op.
-func (a *Actions) RemoveNetworkACLRules(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	aclID, err := activities.String(call, "aclId", false)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := activities.Strings(call, "ruleIds", false)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) RemoveNetworkACLRules(ctx context.Context, call plan.Call, in catalog.HuaweiRemoveNetworkACLRulesIn) (catalog.HuaweiRemoveNetworkACLRulesOut, error) {
+	var none catalog.HuaweiRemoveNetworkACLRulesOut
+	aclID, ids := in.ACLID, in.RuleIDs
+	nothing := catalog.HuaweiRemoveNetworkACLRulesOut{ACLID: aclID, Removed: []string{}}
 	if aclID == "" || len(ids) == 0 {
-		return plan.Outputs{"aclId": aclID, "removed": []any{}}, nil
+		return nothing, nil
 	}
 	s, c, err := a.vpc3For(ctx, call)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	sr, err := c.ShowFirewall(&v3m.ShowFirewallRequest{FirewallId: aclID})
 	if err != nil {
 		if isNotFound(err) {
-			return plan.Outputs{"aclId": aclID, "removed": []any{}}, nil
+			return nothing, nil
 		}
-		return nil, s.classify("read network ACL "+aclID, err)
+		return none, s.classify("read network ACL "+aclID, err)
 	}
 	var gone []v3m.FirewallRemoveRuleItemOption
-	removed := []any{}
+	removed := []string{}
 	if sr.Firewall != nil {
 		for _, r := range sr.Firewall.IngressRules {
 			if slices.Contains(ids, r.Id) {
@@ -160,15 +147,16 @@ func (a *Actions) RemoveNetworkACLRules(ctx context.Context, call plan.Call) (pl
 			}
 		}
 	}
+	out := catalog.HuaweiRemoveNetworkACLRulesOut{ACLID: aclID, Removed: removed}
 	if len(gone) == 0 {
-		return plan.Outputs{"aclId": aclID, "removed": removed}, nil
+		return out, nil
 	}
 	if _, err := c.RemoveFirewallRules(&v3m.RemoveFirewallRulesRequest{FirewallId: aclID, Body: &v3m.RemoveFirewallRulesRequestBody{
 		Firewall: &v3m.FirewallRemoveRuleOption{IngressRules: &gone},
 	}}); err != nil && !isNotFound(err) {
-		return nil, s.classify("remove rules from network ACL "+aclID, err)
+		return none, s.classify("remove rules from network ACL "+aclID, err)
 	}
-	return plan.Outputs{"aclId": aclID, "removed": removed}, nil
+	return out, nil
 }
 
 // portListHas matches a port against a rule's "80", "80-90" or "80,443" list.

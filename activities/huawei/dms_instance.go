@@ -13,8 +13,17 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
+
+// The DMS for Kafka instance resource (Kafka v2): read and the cross-VPC
+// advertised-IP modification.
+
+func init() {
+	typed[catalog.HuaweiDMSShowInstance] = func(a *Actions) activities.Func { return activities.Typed(a.ShowInstance) }
+	typed[catalog.HuaweiDMSUpdateCrossVpcIps] = func(a *Actions) activities.Func { return activities.Typed(a.UpdateCrossVpcIps) }
+}
 
 // crossVpcEntry is one listener of cross_vpc_info (a JSON string in ShowInstance).
 type crossVpcEntry struct {
@@ -24,7 +33,7 @@ type crossVpcEntry struct {
 }
 
 type instanceView struct {
-	out        plan.Outputs
+	out        catalog.HuaweiShowInstanceOut
 	advertised map[string]string
 }
 
@@ -56,9 +65,9 @@ func showInstance(s *session, c *kafka.KafkaClient, id string) (*instanceView, e
 		listeners = append(listeners, ip)
 	}
 	sortIPs(listeners)
-	brokers := make([]any, 0, len(listeners))
+	brokers := make([]catalog.HuaweiBroker, 0, len(listeners))
 	adv := map[string]string{}
-	advOut := map[string]any{}
+	advOut := map[string]string{}
 	for i, ip := range listeners {
 		e := info[ip]
 		a := e.AdvertisedIP
@@ -67,18 +76,18 @@ func showInstance(s *session, c *kafka.KafkaClient, id string) (*instanceView, e
 		}
 		adv[ip] = a
 		advOut[ip] = a
-		brokers = append(brokers, map[string]any{"id": i, "listenerIp": ip, "portId": e.PortID, "advertisedIp": a, "port": e.Port})
+		brokers = append(brokers, catalog.HuaweiBroker{ID: i, ListenerIP: ip, PortID: e.PortID, AdvertisedIP: a, Port: e.Port})
 	}
-	return &instanceView{advertised: adv, out: plan.Outputs{
-		"instanceId": deref(resp.InstanceId), "name": deref(resp.Name), "status": deref(resp.Status),
-		"vpcId": deref(resp.VpcId), "subnetId": deref(resp.SubnetId), "securityGroupId": deref(resp.SecurityGroupId),
+	return &instanceView{advertised: adv, out: catalog.HuaweiShowInstanceOut{
+		InstanceID: deref(resp.InstanceId), Name: deref(resp.Name), Status: deref(resp.Status),
+		VpcID: deref(resp.VpcId), SubnetID: deref(resp.SubnetId), SecurityGroupID: deref(resp.SecurityGroupId),
 		// user_id is the ID of the user who created the instance, not the account (domain) ID
 		// (huaweicloud-sdk-go-v3 services/kafka/v2/model/model_show_instance_response.go UserId).
-		"userId": deref(resp.UserId), "connectAddress": deref(resp.ConnectAddress),
+		UserID: deref(resp.UserId), ConnectAddress: deref(resp.ConnectAddress),
 		// The instance's connection port: the private listener on connect_address
 		// (model_show_instance_response.go Port, "实例连接端口"; 9092/9093).
-		"port":    int(deref(resp.Port)),
-		"brokers": brokers, "advertised": advOut,
+		Port:    int(deref(resp.Port)),
+		Brokers: brokers, Advertised: advOut,
 	}}, nil
 }
 
@@ -100,18 +109,15 @@ func sortIPs(ips []string) {
 }
 
 // ShowInstance reads a DMS Kafka instance and its brokers' cross-VPC listeners.
-func (a *Actions) ShowInstance(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := activities.String(call, "instanceId", true)
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) ShowInstance(ctx context.Context, call plan.Call, in catalog.HuaweiInstanceIn) (catalog.HuaweiShowInstanceOut, error) {
+	var none catalog.HuaweiShowInstanceOut
 	s, c, err := a.dmsFor(ctx, call)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	v, err := showInstance(s, c, id)
+	v, err := showInstance(s, c, in.InstanceID)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	return v.out, nil
 }
@@ -133,18 +139,12 @@ type crossVpcMemo struct {
 // previous modify still being applied) waits and posts again, for up to the
 // busy budget; then it returns a retryable Conflict. The rollback's restore
 // runs this same action, so it waits the same way.
-func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	id, err := activities.String(call, "instanceId", true)
-	if err != nil {
-		return nil, err
-	}
-	want, err := inStrMap(call, "advertised")
-	if err != nil {
-		return nil, err
-	}
+func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call, in catalog.HuaweiUpdateCrossVpcIpsIn) (catalog.HuaweiUpdateCrossVpcIpsOut, error) {
+	var none catalog.HuaweiUpdateCrossVpcIpsOut
+	id, want := in.InstanceID, in.Advertised
 	s, c, err := a.dmsFor(ctx, call)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	var memo crossVpcMemo
 	prior := priorAttempt(ctx, &memo) && memo.Previous != nil
@@ -171,20 +171,20 @@ func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.O
 	for {
 		v, err := showInstance(s, c, id)
 		if err != nil {
-			return nil, err
+			return none, err
 		}
-		if st, _ := v.out["status"].(string); st != "" && st != "RUNNING" {
+		if st := v.out.Status; st != "" && st != "RUNNING" {
 			ok, perr := pause()
 			if perr != nil {
-				return nil, perr
+				return none, perr
 			}
 			if !ok {
-				return nil, activities.Conflict("update advertised IPs of Kafka instance %s: the instance is %s, not RUNNING, after waiting %s", id, st, a.busyBudget)
+				return none, activities.Conflict("update advertised IPs of Kafka instance %s: the instance is %s, not RUNNING, after waiting %s", id, st, a.busyBudget)
 			}
 			continue
 		}
 		if len(v.advertised) == 0 {
-			return nil, activities.Conflict("update advertised IPs of Kafka instance %s: cross_vpc_info is empty (ports not bound yet)", id)
+			return none, activities.Conflict("update advertised IPs of Kafka instance %s: cross_vpc_info is empty (ports not bound yet)", id)
 		}
 		complete := map[string]string{}
 		for ip, cur := range v.advertised {
@@ -192,10 +192,10 @@ func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.O
 		}
 		for ip, adv := range want {
 			if _, ok := v.advertised[ip]; !ok {
-				return nil, activities.Invalid("update advertised IPs of Kafka instance %s: %s is not one of its listener IPs", id, ip)
+				return none, activities.Invalid("update advertised IPs of Kafka instance %s: %s is not one of its listener IPs", id, ip)
 			}
 			if adv == "" {
-				return nil, activities.Invalid("update advertised IPs of Kafka instance %s: empty advertised IP for listener %s", id, ip)
+				return none, activities.Invalid("update advertised IPs of Kafka instance %s: empty advertised IP for listener %s", id, ip)
 			}
 			complete[ip] = adv
 		}
@@ -203,7 +203,7 @@ func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.O
 			memo.Previous = v.advertised
 			remember(ctx, memo)
 		}
-		out := plan.Outputs{"instanceId": id, "previous": toAny(memo.Previous), "current": toAny(complete)}
+		out := catalog.HuaweiUpdateCrossVpcIpsOut{InstanceID: id, Previous: memo.Previous, Current: complete}
 		if equalMaps(complete, v.advertised) {
 			return out, nil
 		}
@@ -214,14 +214,14 @@ func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.O
 		if isInstanceBusy(err) {
 			ok, perr := pause()
 			if perr != nil {
-				return nil, perr
+				return none, perr
 			}
 			if ok {
 				continue
 			}
 		}
 		if err != nil {
-			return nil, s.classify("update advertised IPs of Kafka instance "+id, err)
+			return none, s.classify("update advertised IPs of Kafka instance "+id, err)
 		}
 		var failed []string
 		for _, r := range deref(resp.Results) {
@@ -230,18 +230,10 @@ func (a *Actions) UpdateCrossVpcIps(ctx context.Context, call plan.Call) (plan.O
 			}
 		}
 		if !deref(resp.Success) || len(failed) > 0 {
-			return nil, activities.Conflict("update advertised IPs of Kafka instance %s: the cloud reported failure for listeners %s", id, strings.Join(failed, ","))
+			return none, activities.Conflict("update advertised IPs of Kafka instance %s: the cloud reported failure for listeners %s", id, strings.Join(failed, ","))
 		}
 		return out, nil
 	}
-}
-
-func toAny(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func equalMaps(a, b map[string]string) bool {
