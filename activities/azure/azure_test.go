@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/accounts"
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/activities/azure"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/cloudsim"
@@ -109,14 +110,14 @@ func TestPeeringLifecycleWithTheSDK(t *testing.T) {
 		kafkaSide string // expected state of the Kafka side afterwards ("gone" = 404)
 		reachable bool
 	}{
-		{"first side stays Initiated", a.CreatePeering, catalog.AzureNetworkCreatePeering, kafkaSide, "Initiated", "Initiated", false},
-		{"PUT again is idempotent", a.CreatePeering, catalog.AzureNetworkCreatePeering, kafkaSide, "Initiated", "Initiated", false},
-		{"second side connects both", a.CreatePeering, catalog.AzureNetworkCreatePeering, aksSide, "Connected", "Connected", true},
-		{"deleting one side disconnects the other", a.DeletePeering, catalog.AzureNetworkDeletePeering, map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": "aks-to-hdi"}, "", "Disconnected", false},
-		{"deleting a missing peering is done", a.DeletePeering, catalog.AzureNetworkDeletePeering, map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": "aks-to-hdi"}, "", "Disconnected", false},
-		{"a Disconnected peering is re-created", a.CreatePeering, catalog.AzureNetworkCreatePeering, kafkaSide, "Initiated", "Initiated", false},
-		{"and connects again", a.CreatePeering, catalog.AzureNetworkCreatePeering, aksSide, "Connected", "Connected", true},
-		{"rollback deletes the Kafka side", a.DeletePeering, catalog.AzureNetworkDeletePeering, getKafka, "", "gone", false},
+		{"first side stays Initiated", activities.Typed(a.CreatePeering), catalog.AzureNetworkCreatePeering, kafkaSide, "Initiated", "Initiated", false},
+		{"PUT again is idempotent", activities.Typed(a.CreatePeering), catalog.AzureNetworkCreatePeering, kafkaSide, "Initiated", "Initiated", false},
+		{"second side connects both", activities.Typed(a.CreatePeering), catalog.AzureNetworkCreatePeering, aksSide, "Connected", "Connected", true},
+		{"deleting one side disconnects the other", activities.Typed(a.DeletePeering), catalog.AzureNetworkDeletePeering, map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": "aks-to-hdi"}, "", "Disconnected", false},
+		{"deleting a missing peering is done", activities.Typed(a.DeletePeering), catalog.AzureNetworkDeletePeering, map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": "aks-to-hdi"}, "", "Disconnected", false},
+		{"a Disconnected peering is re-created", activities.Typed(a.CreatePeering), catalog.AzureNetworkCreatePeering, kafkaSide, "Initiated", "Initiated", false},
+		{"and connects again", activities.Typed(a.CreatePeering), catalog.AzureNetworkCreatePeering, aksSide, "Connected", "Connected", true},
+		{"rollback deletes the Kafka side", activities.Typed(a.DeletePeering), catalog.AzureNetworkDeletePeering, getKafka, "", "gone", false},
 	}
 	for _, st := range steps {
 		out := mustRun(t, st.fn, call(st.action, st.in))
@@ -126,7 +127,7 @@ func TestPeeringLifecycleWithTheSDK(t *testing.T) {
 		if st.state != "" && out["provisioningState"] != "Succeeded" {
 			t.Fatalf("%s: provisioningState %v", st.name, out["provisioningState"])
 		}
-		got, err := a.GetPeering(context.Background(), call(catalog.AzureNetworkGetPeering, getKafka))
+		got, err := activities.Typed(a.GetPeering)(context.Background(), call(catalog.AzureNetworkGetPeering, getKafka))
 		switch {
 		case st.kafkaSide == "gone":
 			if errType(err) != plan.ErrNotFound {
@@ -142,7 +143,7 @@ func TestPeeringLifecycleWithTheSDK(t *testing.T) {
 		}
 	}
 	// Clean up the AKS side too: nothing may leak.
-	mustRun(t, a.DeletePeering, call(catalog.AzureNetworkDeletePeering, map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": "aks-to-hdi"}))
+	mustRun(t, activities.Typed(a.DeletePeering), call(catalog.AzureNetworkDeletePeering, map[string]any{"resourceGroup": "rg-aks", "vnet": "aks-vnet", "name": "aks-to-hdi"}))
 	if ps := inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}); len(ps) != 0 {
 		t.Fatalf("peerings left: %d", len(ps))
 	}
@@ -172,7 +173,7 @@ func TestConcurrentPeeringOperationsOnOneVNet(t *testing.T) {
 					defer wg.Done()
 					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 					defer cancel()
-					_, errs[i] = tc.a.CreatePeering(ctx, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", name, "rg-aks", "aks-vnet")))
+					_, errs[i] = activities.Typed(tc.a.CreatePeering)(ctx, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", name, "rg-aks", "aks-vnet")))
 				}()
 			}
 			wg.Wait()
@@ -205,13 +206,13 @@ func TestErrorsAreTyped(t *testing.T) {
 		call     plan.Call
 		wantType string
 	}{
-		{"unknown VNet", nil, a.GetPeering, call(catalog.AzureNetworkGetPeering, map[string]any{"resourceGroup": "rg-x", "vnet": "nope", "name": "p"}), plan.ErrNotFound},
-		{"unknown remote VNet", nil, a.CreatePeering, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", "p", "rg-aks", "nope")), plan.ErrInvalid},
-		{"peer with itself", nil, a.CreatePeering, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", "p", "rg-kafka", "hdi-vnet")), plan.ErrInvalid},
-		{"missing input", nil, a.CreatePeering, call(catalog.AzureNetworkCreatePeering, map[string]any{"resourceGroup": "rg-kafka"}), plan.ErrInvalid},
-		{"wrong account provider", nil, a.GetCluster, plan.Call{Action: catalog.AzureHDInsightGetCluster, Account: "az-ambari", Inputs: map[string]any{"resourceGroup": "rg-kafka", "cluster": "kafka1"}}, plan.ErrInvalid},
-		{"unknown cluster", nil, a.GetCluster, call(catalog.AzureHDInsightGetCluster, map[string]any{"resourceGroup": "rg-kafka", "cluster": "nope"}), plan.ErrNotFound},
-		{"wrong client secret", func(t *testing.T) { t.Setenv("TOPOFLOW_AZ_HDINSIGHT_CLIENT_SECRET", "wrong") }, azure.New(reg).GetCluster,
+		{"unknown VNet", nil, activities.Typed(a.GetPeering), call(catalog.AzureNetworkGetPeering, map[string]any{"resourceGroup": "rg-x", "vnet": "nope", "name": "p"}), plan.ErrNotFound},
+		{"unknown remote VNet", nil, activities.Typed(a.CreatePeering), call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", "p", "rg-aks", "nope")), plan.ErrInvalid},
+		{"peer with itself", nil, activities.Typed(a.CreatePeering), call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", "p", "rg-kafka", "hdi-vnet")), plan.ErrInvalid},
+		{"missing input", nil, activities.Typed(a.CreatePeering), call(catalog.AzureNetworkCreatePeering, map[string]any{"resourceGroup": "rg-kafka"}), plan.ErrInvalid},
+		{"wrong account provider", nil, activities.Typed(a.GetCluster), plan.Call{Action: catalog.AzureHDInsightGetCluster, Account: "az-ambari", Inputs: map[string]any{"resourceGroup": "rg-kafka", "cluster": "kafka1"}}, plan.ErrInvalid},
+		{"unknown cluster", nil, activities.Typed(a.GetCluster), call(catalog.AzureHDInsightGetCluster, map[string]any{"resourceGroup": "rg-kafka", "cluster": "nope"}), plan.ErrNotFound},
+		{"wrong client secret", func(t *testing.T) { t.Setenv("TOPOFLOW_AZ_HDINSIGHT_CLIENT_SECRET", "wrong") }, activities.Typed(azure.New(reg).GetCluster),
 			call(catalog.AzureHDInsightGetCluster, map[string]any{"resourceGroup": "rg-kafka", "cluster": "kafka1"}), plan.ErrUnauthorized},
 	}
 	for _, tc := range cases {
@@ -233,7 +234,7 @@ func TestErrorsAreTyped(t *testing.T) {
 
 func TestGetClusterFindsTheAmbariEndpoint(t *testing.T) {
 	_, reg := env(t)
-	out := mustRun(t, azure.New(reg).GetCluster, call(catalog.AzureHDInsightGetCluster, map[string]any{"resourceGroup": "rg-kafka", "cluster": "kafka1"}))
+	out := mustRun(t, activities.Typed(azure.New(reg).GetCluster), call(catalog.AzureHDInsightGetCluster, map[string]any{"resourceGroup": "rg-kafka", "cluster": "kafka1"}))
 	want := map[string]any{"clusterState": "Running", "provisioningState": "Succeeded", "kind": "KAFKA",
 		"ambariUrl": "https://kafka1.azurehdinsight.net", "vnetId": hdiVNet, "clusterId": kafkaID}
 	for k, v := range want {
@@ -275,7 +276,7 @@ func TestCloudFaults(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
-			_, err := a.CreatePeering(ctx, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", fmt.Sprintf("f%d", i), "rg-aks", "aks-vnet")))
+			_, err := activities.Typed(a.CreatePeering)(ctx, call(catalog.AzureNetworkCreatePeering, peering("rg-kafka", "hdi-vnet", fmt.Sprintf("f%d", i), "rg-aks", "aks-vnet")))
 			if errType(err) != tc.wantType {
 				t.Fatalf("error %v (type %q), want %q", err, errType(err), tc.wantType)
 			}
@@ -312,7 +313,7 @@ func TestBothSidesInParallel(t *testing.T) {
 					defer wg.Done()
 					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 					defer cancel()
-					_, errs[i] = tc.a.CreatePeering(ctx, call(catalog.AzureNetworkCreatePeering, sides[i]))
+					_, errs[i] = activities.Typed(tc.a.CreatePeering)(ctx, call(catalog.AzureNetworkCreatePeering, sides[i]))
 				}()
 			}
 			wg.Wait()
@@ -329,7 +330,7 @@ func TestBothSidesInParallel(t *testing.T) {
 				t.Fatalf("conflicts = %d, want %d (%v)", conflicts, tc.conflicts, errs)
 			}
 			if tc.conflicts == 0 {
-				got := mustRun(t, tc.a.GetPeering, call(catalog.AzureNetworkGetPeering, map[string]any{"resourceGroup": "rg-kafka", "vnet": "hdi-vnet", "name": name}))
+				got := mustRun(t, activities.Typed(tc.a.GetPeering), call(catalog.AzureNetworkGetPeering, map[string]any{"resourceGroup": "rg-kafka", "vnet": "hdi-vnet", "name": name}))
 				if got["peeringState"] != "Connected" {
 					t.Fatalf("peering state %v, want Connected", got["peeringState"])
 				}
@@ -337,7 +338,7 @@ func TestBothSidesInParallel(t *testing.T) {
 			// Leave no peering between the two VNets for the next case (a
 			// VNet pair has one peering each way).
 			for _, side := range sides {
-				mustRun(t, tc.a.DeletePeering, call(catalog.AzureNetworkDeletePeering, map[string]any{
+				mustRun(t, activities.Typed(tc.a.DeletePeering), call(catalog.AzureNetworkDeletePeering, map[string]any{
 					"resourceGroup": side["resourceGroup"], "vnet": side["vnet"], "name": name}))
 			}
 		})
@@ -351,8 +352,8 @@ func TestRejectedCachedTokenIsRenewed(t *testing.T) {
 	sim, reg := env(t)
 	a := azure.New(reg)
 	in := peering("rg-kafka", "hdi-vnet", "reauth", "rg-aks", "aks-vnet")
-	mustRun(t, a.CreatePeering, call(catalog.AzureNetworkCreatePeering, in))               // caches a token
-	tokens := sim.Faults.MustAdd(faults.Rule{Op: "azure.aad.token", Kind: faults.Latency}) // counts token requests
+	mustRun(t, activities.Typed(a.CreatePeering), call(catalog.AzureNetworkCreatePeering, in)) // caches a token
+	tokens := sim.Faults.MustAdd(faults.Rule{Op: "azure.aad.token", Kind: faults.Latency})     // counts token requests
 	hits := func(id string) int {
 		for _, r := range sim.Faults.Rules() {
 			if r.ID == id {
@@ -378,7 +379,7 @@ func TestRejectedCachedTokenIsRenewed(t *testing.T) {
 			defer sim.Faults.Remove(rej)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			_, err := a.GetPeering(ctx, call(catalog.AzureNetworkGetPeering, in))
+			_, err := activities.Typed(a.GetPeering)(ctx, call(catalog.AzureNetworkGetPeering, in))
 			if errType(err) != tc.wantType || (tc.wantType == "" && err != nil) {
 				t.Fatalf("error %v (type %q), want type %q", err, errType(err), tc.wantType)
 			}
