@@ -125,7 +125,7 @@ func (f *fixture) waitRequest(t *testing.T, id any) plan.Outputs {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		out := f.run(t, f.a.GetRequest, call(catalog.AmbariGetRequest, "poll", map[string]any{"requestId": id}))
+		out := f.run(t, activities.Typed(f.a.GetRequest), call(catalog.AmbariGetRequest, "poll", map[string]any{"requestId": id}))
 		switch out["status"] {
 		case "PENDING", "QUEUED", "IN_PROGRESS":
 			time.Sleep(20 * time.Millisecond)
@@ -161,23 +161,23 @@ func TestRunbookSequenceMakesTheBrokersReachableFromAKS(t *testing.T) {
 		t.Fatalf("verification failed for another reason than the host names: %v", err)
 	}
 
-	env0 := f.run(t, f.a.GetConfig, call(catalog.AmbariGetConfig, "get", map[string]any{"type": "kafka-env"}))
-	env := f.run(t, f.a.PutConfig, call(catalog.AmbariPutConfig, "advertise-ips", map[string]any{"type": "kafka-env", "appendContent": snippet, "note": "advertise IPs"}))
+	env0 := f.run(t, activities.Typed(f.a.GetConfig), call(catalog.AmbariGetConfig, "get", map[string]any{"type": "kafka-env"}))
+	env := f.run(t, activities.Typed(f.a.PutConfig), call(catalog.AmbariPutConfig, "advertise-ips", map[string]any{"type": "kafka-env", "appendContent": snippet, "note": "advertise IPs"}))
 	if env["changed"] != true || env["previousTag"] != env0["tag"] || !strings.HasPrefix(env["tag"].(string), "version") {
 		t.Fatalf("put kafka-env: %v (before: %v)", env, env0)
 	}
 	// A retried attempt (same idempotency key) reports the same version.
-	again := f.run(t, f.a.PutConfig, call(catalog.AmbariPutConfig, "advertise-ips", map[string]any{"type": "kafka-env", "appendContent": snippet, "note": "advertise IPs"}))
+	again := f.run(t, activities.Typed(f.a.PutConfig), call(catalog.AmbariPutConfig, "advertise-ips", map[string]any{"type": "kafka-env", "appendContent": snippet, "note": "advertise IPs"}))
 	if again["tag"] != env["tag"] || again["previousTag"] != env0["tag"] {
 		t.Fatalf("retried put: %v, first: %v", again, env)
 	}
 	// Another call with the same change writes nothing.
-	same := f.run(t, f.a.PutConfig, call(catalog.AmbariPutConfig, "other", map[string]any{"type": "kafka-env", "appendContent": snippet}))
+	same := f.run(t, activities.Typed(f.a.PutConfig), call(catalog.AmbariPutConfig, "other", map[string]any{"type": "kafka-env", "appendContent": snippet}))
 	if same["changed"] != false || same["tag"] != env["tag"] {
 		t.Fatalf("unchanged put: %v", same)
 	}
-	brk := f.run(t, f.a.PutConfig, call(catalog.AmbariPutConfig, "listen-all", map[string]any{"type": "kafka-broker", "properties": map[string]any{"listeners": "PLAINTEXT://0.0.0.0:9092"}}))
-	got := f.run(t, f.a.GetConfig, call(catalog.AmbariGetConfig, "get2", map[string]any{"type": "kafka-broker"}))
+	brk := f.run(t, activities.Typed(f.a.PutConfig), call(catalog.AmbariPutConfig, "listen-all", map[string]any{"type": "kafka-broker", "properties": map[string]any{"listeners": "PLAINTEXT://0.0.0.0:9092"}}))
+	got := f.run(t, activities.Typed(f.a.GetConfig), call(catalog.AmbariGetConfig, "get2", map[string]any{"type": "kafka-broker"}))
 	if props := got["properties"].(map[string]any); props["listeners"] != "PLAINTEXT://0.0.0.0:9092" || props["log.dirs"] == nil {
 		t.Fatalf("kafka-broker after put (full map expected): %v", props)
 	}
@@ -191,13 +191,13 @@ func TestRunbookSequenceMakesTheBrokersReachableFromAKS(t *testing.T) {
 		t.Fatal("verification passed after saving but before restarting")
 	}
 
-	on := f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "mm-on", map[string]any{"service": "KAFKA", "state": "ON"}))
+	on := f.run(t, activities.Typed(f.a.SetMaintenance), call(catalog.AmbariSetMaintenance, "mm-on", map[string]any{"service": "KAFKA", "state": "ON"}))
 	if on["previous"] != "OFF" || on["state"] != "ON" {
 		t.Fatalf("maintenance on: %v", on)
 	}
-	rs := f.run(t, f.a.RestartComponents, call(catalog.AmbariRestartComponents, "restart", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
+	rs := f.run(t, activities.Typed(f.a.RestartComponents), call(catalog.AmbariRestartComponents, "restart", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
 	// A retried restart finds its request instead of restarting twice.
-	rs2 := f.run(t, f.a.RestartComponents, call(catalog.AmbariRestartComponents, "restart", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
+	rs2 := f.run(t, activities.Typed(f.a.RestartComponents), call(catalog.AmbariRestartComponents, "restart", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
 	if rs2["requestId"] != rs["requestId"] {
 		t.Fatalf("retried restart created request %v, first %v", rs2["requestId"], rs["requestId"])
 	}
@@ -205,7 +205,7 @@ func TestRunbookSequenceMakesTheBrokersReachableFromAKS(t *testing.T) {
 	if done["status"] != "COMPLETED" || done["progress"] != 100.0 || done["taskCount"] != 3 {
 		t.Fatalf("restart request: %v", done)
 	}
-	off := f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "mm-off", map[string]any{"service": "KAFKA", "state": "OFF"}))
+	off := f.run(t, activities.Typed(f.a.SetMaintenance), call(catalog.AmbariSetMaintenance, "mm-off", map[string]any{"service": "KAFKA", "state": "OFF"}))
 	if off["previous"] != "ON" {
 		t.Fatalf("maintenance off: %v", off)
 	}
@@ -214,7 +214,7 @@ func TestRunbookSequenceMakesTheBrokersReachableFromAKS(t *testing.T) {
 			t.Fatalf("a broker still advertises %s after the restart", a)
 		}
 	}
-	hosts := f.run(t, f.a.ListBrokerHosts, call(catalog.AmbariListBrokerHosts, "list", nil))
+	hosts := f.run(t, activities.Typed(f.a.ListBrokerHosts), call(catalog.AmbariListBrokerHosts, "list", nil))
 	bs := hosts["brokers"].([]any)
 	if len(bs) != 3 || !strings.HasPrefix(bs[0].(map[string]any)["hostName"].(string), "wn0-") || !isIP(bs[0].(map[string]any)["ip"].(string)) {
 		t.Fatalf("brokers: %v", hosts)
@@ -236,11 +236,11 @@ func TestRunbookSequenceMakesTheBrokersReachableFromAKS(t *testing.T) {
 
 func TestFailedRestartAndRollback(t *testing.T) {
 	f := setup(t)
-	env0 := f.run(t, f.a.GetConfig, call(catalog.AmbariGetConfig, "get", map[string]any{"type": "kafka-env"}))
-	env := f.run(t, f.a.PutConfig, call(catalog.AmbariPutConfig, "advertise-ips", map[string]any{"type": "kafka-env", "appendContent": snippet}))
-	f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "mm-on", map[string]any{"service": "KAFKA", "state": "ON"}))
+	env0 := f.run(t, activities.Typed(f.a.GetConfig), call(catalog.AmbariGetConfig, "get", map[string]any{"type": "kafka-env"}))
+	env := f.run(t, activities.Typed(f.a.PutConfig), call(catalog.AmbariPutConfig, "advertise-ips", map[string]any{"type": "kafka-env", "appendContent": snippet}))
+	f.run(t, activities.Typed(f.a.SetMaintenance), call(catalog.AmbariSetMaintenance, "mm-on", map[string]any{"service": "KAFKA", "state": "ON"}))
 	f.sim.Faults.MustAdd(faults.Rule{Op: "ambari.request.task", Kind: faults.Reject, Times: 1})
-	rs := f.run(t, f.a.RestartComponents, call(catalog.AmbariRestartComponents, "restart", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
+	rs := f.run(t, activities.Typed(f.a.RestartComponents), call(catalog.AmbariRestartComponents, "restart", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
 	done := f.waitRequest(t, rs["requestId"])
 	// Ambari runs every host of the command in one stage, in parallel
 	// (AmbariCustomCommandExecutionHelper.java addCustomCommandAction): one
@@ -255,23 +255,23 @@ func TestFailedRestartAndRollback(t *testing.T) {
 	// (restore the previous versions and restart again, still in maintenance
 	// mode), then maintenance back to its previous state.
 	cfgs := []any{map[string]any{"type": "kafka-env", "tag": env["previousTag"]}}
-	rb := f.run(t, f.a.RestoreAndRestart, call(catalog.AmbariRestoreAndRestart, "restart-undo", map[string]any{"configs": cfgs, "pollInterval": "20ms"}))
+	rb := f.run(t, activities.Typed(f.a.RestoreAndRestart), call(catalog.AmbariRestoreAndRestart, "restart-undo", map[string]any{"configs": cfgs, "pollInterval": "20ms"}))
 	if rb["status"] != "COMPLETED" {
 		t.Fatalf("restore and restart: %v", rb)
 	}
 	// A retried attempt writes nothing and restarts nothing more.
 	n := len(f.amb.Events())
-	again := f.run(t, f.a.RestoreAndRestart, call(catalog.AmbariRestoreAndRestart, "restart-undo", map[string]any{"configs": cfgs, "pollInterval": "20ms"}))
+	again := f.run(t, activities.Typed(f.a.RestoreAndRestart), call(catalog.AmbariRestoreAndRestart, "restart-undo", map[string]any{"configs": cfgs, "pollInterval": "20ms"}))
 	if again["requestId"] != rb["requestId"] || len(f.amb.Events()) != n {
 		t.Fatalf("retried restore: %v (first %v), events %v", again, rb, f.amb.Events()[n:])
 	}
-	f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "mm-on-undo", map[string]any{"service": "KAFKA", "state": "OFF"}))
+	f.run(t, activities.Typed(f.a.SetMaintenance), call(catalog.AmbariSetMaintenance, "mm-on-undo", map[string]any{"service": "KAFKA", "state": "OFF"}))
 	// The putConfig compensation then finds nothing to change.
-	back := f.run(t, f.a.PutConfig, call(catalog.AmbariPutConfig, "advertise-ips-undo", map[string]any{"type": "kafka-env", "restoreTag": env["previousTag"], "note": "topoflow rollback"}))
+	back := f.run(t, activities.Typed(f.a.PutConfig), call(catalog.AmbariPutConfig, "advertise-ips-undo", map[string]any{"type": "kafka-env", "restoreTag": env["previousTag"], "note": "topoflow rollback"}))
 	if back["changed"] != false {
 		t.Fatalf("restore after restoreAndRestart: %v", back)
 	}
-	cur := f.run(t, f.a.GetConfig, call(catalog.AmbariGetConfig, "get2", map[string]any{"type": "kafka-env"}))
+	cur := f.run(t, activities.Typed(f.a.GetConfig), call(catalog.AmbariGetConfig, "get2", map[string]any{"type": "kafka-env"}))
 	if fmt.Sprint(cur["properties"]) != fmt.Sprint(env0["properties"]) {
 		t.Fatalf("restored properties differ:\n%v\nwant\n%v", cur["properties"], env0["properties"])
 	}
@@ -299,15 +299,15 @@ func TestFailedRestartAndRollback(t *testing.T) {
 func TestMaintenanceOnRefusesAnotherWindow(t *testing.T) {
 	f := setup(t)
 	// Another request (or an operator) opened a maintenance window.
-	f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "other-on", map[string]any{"service": "KAFKA", "state": "ON"}))
-	_, err := f.a.SetMaintenance(context.Background(), call(catalog.AmbariSetMaintenance, "mine", map[string]any{"service": "KAFKA", "state": "ON"}))
+	f.run(t, activities.Typed(f.a.SetMaintenance), call(catalog.AmbariSetMaintenance, "other-on", map[string]any{"service": "KAFKA", "state": "ON"}))
+	_, err := activities.Typed(f.a.SetMaintenance)(context.Background(), call(catalog.AmbariSetMaintenance, "mine", map[string]any{"service": "KAFKA", "state": "ON"}))
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != plan.ErrConflict || !ae.NonRetryable() {
 		t.Fatalf("error %v, want a non-retryable Conflict", err)
 	}
 	// Once it is closed, ours opens with previous OFF.
-	f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "other-off", map[string]any{"service": "KAFKA", "state": "OFF"}))
-	if out := f.run(t, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "mine", map[string]any{"service": "KAFKA", "state": "ON"})); out["previous"] != "OFF" {
+	f.run(t, activities.Typed(f.a.SetMaintenance), call(catalog.AmbariSetMaintenance, "other-off", map[string]any{"service": "KAFKA", "state": "OFF"}))
+	if out := f.run(t, activities.Typed(f.a.SetMaintenance), call(catalog.AmbariSetMaintenance, "mine", map[string]any{"service": "KAFKA", "state": "ON"})); out["previous"] != "OFF" {
 		t.Fatalf("maintenance on: %v", out)
 	}
 }
@@ -329,18 +329,18 @@ func TestErrorsAreTyped(t *testing.T) {
 		call     plan.Call
 		wantType string
 	}{
-		{"wrong password", func(t *testing.T) { t.Setenv("TOPOFLOW_AZ_AMBARI_PASSWORD", "nope") }, f.a.GetConfig, call(catalog.AmbariGetConfig, "x", map[string]any{"type": "kafka-env"}), plan.ErrUnauthorized},
-		{"unknown config type", nil, f.a.GetConfig, call(catalog.AmbariGetConfig, "x", map[string]any{"type": "nope"}), plan.ErrNotFound},
-		{"unknown restore tag", nil, f.a.PutConfig, call(catalog.AmbariPutConfig, "x", map[string]any{"type": "kafka-env", "restoreTag": "nope"}), plan.ErrNotFound},
-		{"bad maintenance state", nil, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "x", map[string]any{"service": "KAFKA", "state": "MAYBE"}), plan.ErrInvalid},
-		{"unknown service", nil, f.a.SetMaintenance, call(catalog.AmbariSetMaintenance, "x", map[string]any{"service": "HDFS", "state": "ON"}), plan.ErrNotFound},
-		{"unknown request", nil, f.a.GetRequest, call(catalog.AmbariGetRequest, "x", map[string]any{"requestId": 999999}), plan.ErrNotFound},
-		{"unknown host", nil, f.a.RestartComponents, call(catalog.AmbariRestartComponents, "x", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER", "hosts": []any{"nope"}}), plan.ErrInvalid},
-		{"not an ambari account", nil, f.a.GetConfig, plan.Call{Action: catalog.AmbariGetConfig, Account: "az-hdinsight", Inputs: map[string]any{"type": "kafka-env"}}, plan.ErrInvalid},
+		{"wrong password", func(t *testing.T) { t.Setenv("TOPOFLOW_AZ_AMBARI_PASSWORD", "nope") }, activities.Typed(f.a.GetConfig), call(catalog.AmbariGetConfig, "x", map[string]any{"type": "kafka-env"}), plan.ErrUnauthorized},
+		{"unknown config type", nil, activities.Typed(f.a.GetConfig), call(catalog.AmbariGetConfig, "x", map[string]any{"type": "nope"}), plan.ErrNotFound},
+		{"unknown restore tag", nil, activities.Typed(f.a.PutConfig), call(catalog.AmbariPutConfig, "x", map[string]any{"type": "kafka-env", "restoreTag": "nope"}), plan.ErrNotFound},
+		{"bad maintenance state", nil, activities.Typed(f.a.SetMaintenance), call(catalog.AmbariSetMaintenance, "x", map[string]any{"service": "KAFKA", "state": "MAYBE"}), plan.ErrInvalid},
+		{"unknown service", nil, activities.Typed(f.a.SetMaintenance), call(catalog.AmbariSetMaintenance, "x", map[string]any{"service": "HDFS", "state": "ON"}), plan.ErrNotFound},
+		{"unknown request", nil, activities.Typed(f.a.GetRequest), call(catalog.AmbariGetRequest, "x", map[string]any{"requestId": 999999}), plan.ErrNotFound},
+		{"unknown host", nil, activities.Typed(f.a.RestartComponents), call(catalog.AmbariRestartComponents, "x", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER", "hosts": []any{"nope"}}), plan.ErrInvalid},
+		{"not an ambari account", nil, activities.Typed(f.a.GetConfig), plan.Call{Action: catalog.AmbariGetConfig, Account: "az-hdinsight", Inputs: map[string]any{"type": "kafka-env"}}, plan.ErrInvalid},
 		{"server error", func(t *testing.T) {
 			id := f.sim.Faults.MustAdd(faults.Rule{Op: "ambari.GET.cluster", Kind: faults.Error})
 			t.Cleanup(func() { f.sim.Faults.Remove(id) })
-		}, f.a.GetConfig, call(catalog.AmbariGetConfig, "x", map[string]any{"type": "kafka-env"}), plan.ErrUnavailable},
+		}, activities.Typed(f.a.GetConfig), call(catalog.AmbariGetConfig, "x", map[string]any{"type": "kafka-env"}), plan.ErrUnavailable},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -452,7 +452,7 @@ func TestRestartAllAffected(t *testing.T) {
 	for _, b := range k.Brokers {
 		all = append(all, b.Host)
 	}
-	f.run(t, f.a.PutConfig, call(catalog.AmbariPutConfig, "advertise-ips", map[string]any{"type": "kafka-env", "appendContent": snippet}))
+	f.run(t, activities.Typed(f.a.PutConfig), call(catalog.AmbariPutConfig, "advertise-ips", map[string]any{"type": "kafka-env", "appendContent": snippet}))
 	inMM := all[1]
 	req, _ := http.NewRequest(http.MethodPut, f.sim.URL()+"/api/v1/clusters/kafka1/hosts", strings.NewReader(
 		`{"RequestInfo":{"context":"Turn On Maintenance Mode","query":"Hosts/host_name.in(`+inMM+`)"},"Body":{"Hosts":{"maintenance_state":"ON"}}}`))
@@ -464,7 +464,7 @@ func TestRestartAllAffected(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	rs := f.run(t, f.a.RestartComponents, call(catalog.AmbariRestartComponents, "restart", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
+	rs := f.run(t, activities.Typed(f.a.RestartComponents), call(catalog.AmbariRestartComponents, "restart", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
 	want := []any{all[0], all[2]}
 	if fmt.Sprint(rs["hosts"]) != fmt.Sprint(want) {
 		t.Fatalf("restarted hosts %v, want the stale ones out of maintenance %v", rs["hosts"], want)
@@ -474,11 +474,11 @@ func TestRestartAllAffected(t *testing.T) {
 	}
 	// Only the host in maintenance is still stale: a second "all affected"
 	// restart finds nothing to do.
-	again := f.run(t, f.a.RestartComponents, call(catalog.AmbariRestartComponents, "restart-2", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
+	again := f.run(t, activities.Typed(f.a.RestartComponents), call(catalog.AmbariRestartComponents, "restart-2", map[string]any{"service": "KAFKA", "component": "KAFKA_BROKER"}))
 	if again["requestId"] != 0 || again["status"] != "COMPLETED" || len(again["hosts"].([]any)) != 0 {
 		t.Fatalf("restart with nothing affected: %v", again)
 	}
-	if got := f.run(t, f.a.GetRequest, call(catalog.AmbariGetRequest, "get", map[string]any{"requestId": 0})); got["status"] != "COMPLETED" {
+	if got := f.run(t, activities.Typed(f.a.GetRequest), call(catalog.AmbariGetRequest, "get", map[string]any{"requestId": 0})); got["status"] != "COMPLETED" {
 		t.Fatalf("request 0: %v", got)
 	}
 }
