@@ -80,6 +80,19 @@ type api struct {
 	busyUntil map[string]time.Time
 }
 
+// resources holds the route registrations of every cloud resource the twin
+// serves: each resource's file (endpointservice.go, endpoint.go, peering.go,
+// route.go, sgrule.go, networkacl.go, dms_instance.go, ...) appends its own
+// in init.
+var resources []func(*api)
+
+// routes registers every resource's routes.
+func (a *api) routes() {
+	for _, r := range resources {
+		r(a)
+	}
+}
+
 // Mount mounts the Huawei APIs on a sim.
 func Mount(s *cloudsim.Sim) error {
 	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, mux: http.NewServeMux(), busyUntil: map[string]time.Time{}}

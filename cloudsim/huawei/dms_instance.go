@@ -15,6 +15,8 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
 
+func init() { resources = append(resources, (*api).dmsRoutes) }
+
 func (a *api) dmsRoutes() {
 	a.handle("GET /v2/{project_id}/instances/{instance_id}", "huawei.kafka.ShowInstance", a.showInstance)
 	a.handle("POST /v2/{project_id}/instances/{instance_id}/crossvpc/modify", "huawei.kafka.UpdateInstanceCrossVpcIp", a.modifyCrossVpc)

@@ -18,6 +18,8 @@ import (
 // GenReqDefForAddFirewallRules, GenReqDefForRemoveFirewallRules) and
 // terraform-provider-huaweicloud resource_huaweicloud_vpc_network_acl.go
 // call them. The network model (cloudsim/netmodel) enforces the rules.
+func init() { resources = append(resources, (*api).firewallRoutes) }
+
 func (a *api) firewallRoutes() {
 	const base = "/v3/{project_id}/vpc/firewalls"
 	a.handle("GET "+base, "huawei.vpc.ListFirewall", a.listFirewalls)
