@@ -142,6 +142,11 @@ func Mount(s *cloudsim.Sim) error {
 	return err
 }
 
+// resources holds the route registrations of every resource the twin serves:
+// each resource's file (config.go, service.go, request.go, host.go) appends
+// its own in init.
+var resources []func(*Server)
+
 // MountWith registers Ambari on s and returns the server (tests use it to
 // read the event log).
 func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
@@ -149,19 +154,9 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 		opts.TaskDuration = 60 * time.Millisecond
 	}
 	srv := &Server{sim: s, opts: opts, mux: http.NewServeMux(), clusters: map[string]*cluster{}, nextReq: 10}
-	const c = "/api/v1/clusters/{c}"
-	srv.handle("GET "+c, "GET.cluster", srv.getCluster)
-	srv.handle("PUT "+c, "PUT.cluster", srv.putCluster)
-	srv.handle("GET "+c+"/configurations", "GET.configurations", srv.getConfigurations)
-	srv.handle("GET "+c+"/services/{svc}", "GET.service", srv.getService)
-	srv.handle("PUT "+c+"/services/{svc}", "PUT.service", srv.putService)
-	srv.handle("GET "+c+"/services/{svc}/components/{comp}", "GET.component", srv.getComponent)
-	srv.handle("POST "+c+"/requests", "POST.requests", srv.postRequest)
-	srv.handle("GET "+c+"/requests", "GET.requests", srv.listRequests)
-	srv.handle("GET "+c+"/requests/{id}", "GET.request", srv.getRequest)
-	srv.handle("GET "+c+"/hosts", "GET.hosts", srv.getHosts)
-	srv.handle("PUT "+c+"/hosts", "PUT.hosts", srv.putHosts)
-	srv.handle("GET "+c+"/host_components", "GET.host_components", srv.getHostComponents)
+	for _, r := range resources {
+		r(srv)
+	}
 	srv.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := srv.auth(w, r); !ok {
 			return

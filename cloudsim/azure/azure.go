@@ -132,6 +132,11 @@ func Mount(s *cloudsim.Sim) error {
 	return err
 }
 
+// resources holds the route registrations of every resource the twin
+// serves: each resource's file (peering.go, hdinsight.go) appends its own in
+// init.
+var resources []func(*Server)
+
 // MountWith registers the Azure endpoints on s and returns the server (for
 // tests that tune or inspect it).
 func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
@@ -146,15 +151,11 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 	}
 	srv := &Server{sim: s, opts: opts, mux: http.NewServeMux(),
 		tokens: map[string]tokenInfo{}, ops: map[string]*operation{}, busy: map[string]string{}, timers: map[string]*time.Timer{}}
-	const vnet = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}"
 	login := http.NewServeMux()
 	login.HandleFunc("POST /{tenant}/oauth2/v2.0/token", srv.token)
-	srv.mux.Handle("PUT "+vnet+"/virtualNetworkPeerings/{name}", srv.arm("Microsoft.Network", srv.putPeering))
-	srv.mux.Handle("GET "+vnet+"/virtualNetworkPeerings/{name}", srv.arm("Microsoft.Network", srv.getPeering))
-	srv.mux.Handle("DELETE "+vnet+"/virtualNetworkPeerings/{name}", srv.arm("Microsoft.Network", srv.deletePeering))
-	srv.mux.Handle("GET "+vnet+"/virtualNetworkPeerings", srv.arm("Microsoft.Network", srv.listPeerings))
-	srv.mux.Handle("GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{loc}/operations/{op}", srv.arm("Microsoft.Network", srv.getOperation))
-	srv.mux.Handle("GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.HDInsight/clusters/{name}", srv.arm("Microsoft.HDInsight", srv.getCluster))
+	for _, r := range resources {
+		r(srv)
+	}
 	srv.mux.HandleFunc("/subscriptions/", func(w http.ResponseWriter, r *http.Request) {
 		armError(w, http.StatusNotFound, "InvalidResourceType", fmt.Sprintf("The resource type could not be found for %s %s.", r.Method, r.URL.Path))
 	})

@@ -8,6 +8,14 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
 
+// The HDInsight cluster resource (Microsoft.HDInsight clusters): read.
+
+func init() { resources = append(resources, (*Server).clusterRoutes) }
+
+func (srv *Server) clusterRoutes() {
+	srv.mux.Handle("GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.HDInsight/clusters/{name}", srv.arm("Microsoft.HDInsight", srv.getCluster))
+}
+
 // EngineHDInsight is the inventory.KafkaInstance engine of HDInsight Kafka clusters.
 const EngineHDInsight = "hdinsight"
 

@@ -14,6 +14,20 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
 
+// The VNet peering resource (Microsoft.Network virtualNetworkPeerings) and
+// the asynchronous operations of its PUT and DELETE.
+
+func init() { resources = append(resources, (*Server).peeringRoutes) }
+
+func (srv *Server) peeringRoutes() {
+	const vnet = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}"
+	srv.mux.Handle("PUT "+vnet+"/virtualNetworkPeerings/{name}", srv.arm("Microsoft.Network", srv.putPeering))
+	srv.mux.Handle("GET "+vnet+"/virtualNetworkPeerings/{name}", srv.arm("Microsoft.Network", srv.getPeering))
+	srv.mux.Handle("DELETE "+vnet+"/virtualNetworkPeerings/{name}", srv.arm("Microsoft.Network", srv.deletePeering))
+	srv.mux.Handle("GET "+vnet+"/virtualNetworkPeerings", srv.arm("Microsoft.Network", srv.listPeerings))
+	srv.mux.Handle("GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{loc}/operations/{op}", srv.arm("Microsoft.Network", srv.getOperation))
+}
+
 // peeringBody is the part of an ARM VirtualNetworkPeering request we read.
 type peeringBody struct {
 	Properties struct {
