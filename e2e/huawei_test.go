@@ -18,6 +18,7 @@ import (
 	hwsim "github.com/topoflow/topoflow/cloudsim/huawei" // registers the Huawei provider
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/compiler"
+	"github.com/topoflow/topoflow/internal/contract"
 	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/spec"
@@ -57,6 +58,11 @@ func compile(t *testing.T, doc string) *plan.Plan {
 	p, err := compiler.CompileFile(path, spec.Options{})
 	if err != nil {
 		t.Fatalf("compile: %v", err)
+	}
+	// Every inline spec's plan keeps the catalog's contracts (input keys,
+	// types, required inputs, outputs read), as internal/contract checks for specs/*.yaml.
+	if errs := contract.CheckPlan(p); len(errs) > 0 {
+		t.Fatalf("the compiled plan disagrees with the catalog:\n%s", strings.Join(errs, "\n"))
 	}
 	return p
 }
