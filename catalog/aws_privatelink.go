@@ -28,18 +28,6 @@ const (
 
 func init() {
 	Register(Action{
-		Name: AWSMSKListBrokers, Provider: "aws", Read: true,
-		Title: "List the MSK brokers",
-		Doc: "ListNodes: per broker its node ID, DNS name (b-N.<cluster>.<id>.c<k>.kafka.<region>.amazonaws.com), private IP " +
-			"and client subnet, with the given broker port; plus the domain the names share, the client subnets, the VPC and its CIDR.",
-		Inputs: []Param{
-			awsParam("clusterArn", "string", true, "MSK cluster ARN"),
-			awsParam("port", "integer", true, "broker port of the authentication used (9092, 9094, 9096, 9098)"),
-		},
-		Outputs: []string{"brokers", "domain", "subnets", "vpcId", "vpcCidr"},
-	})
-
-	Register(Action{
 		Name: AWSELBCreateLoadBalancer, Provider: "aws",
 		Title: "Create an internal network load balancer",
 		Doc: "CreateLoadBalancer (Type network, Scheme internal) named tf-<hash of the idempotency key>; ELBv2 creates are " +

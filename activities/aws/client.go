@@ -98,36 +98,26 @@ func (a *Actions) Funcs() map[string]activities.Func {
 // listed are the actions listed here by name.
 func (a *Actions) listed() map[string]activities.Func {
 	return map[string]activities.Func{
-		catalog.AWSMSKDescribeCluster:          activities.Typed(a.DescribeCluster),
-		catalog.AWSMSKGetBootstrapBrokers:      activities.Typed(a.GetBootstrapBrokers),
-		catalog.AWSMSKUpdateConnectivity:       a.UpdateConnectivity,
-		catalog.AWSMSKDescribeClusterOperation: activities.Typed(a.DescribeClusterOperation),
-		catalog.AWSMSKPutClusterPolicy:         a.PutClusterPolicy,
-		catalog.AWSMSKRestoreClusterPolicy:     a.RestoreClusterPolicy,
-		catalog.AWSMSKCreateVpcConnection:      a.CreateVpcConnection,
-		catalog.AWSMSKDescribeVpcConnection:    a.DescribeVpcConnection,
-		catalog.AWSMSKDeleteVpcConnection:      a.DeleteVpcConnection,
-		catalog.AWSEC2AuthorizeIngress:         activities.Typed(a.AuthorizeIngress),
-		catalog.AWSEC2RevokeIngress:            activities.Typed(a.RevokeIngress),
-		catalog.AWSEC2CreateVpcPeering:         activities.Typed(a.CreateVpcPeering),
-		catalog.AWSEC2AcceptVpcPeering:         activities.Typed(a.AcceptVpcPeering),
-		catalog.AWSEC2DescribeVpcPeering:       activities.Typed(a.DescribeVpcPeering),
-		catalog.AWSEC2DeleteVpcPeering:         activities.Typed(a.DeleteVpcPeering),
-		catalog.AWSEC2CreateRoute:              activities.Typed(a.CreateRoute),
-		catalog.AWSEC2DeleteRoute:              activities.Typed(a.DeleteRoute),
-		catalog.AWSMSKListBrokers:              a.ListBrokers,
-		catalog.AWSELBCreateLoadBalancer:       a.CreateLoadBalancer,
-		catalog.AWSELBDescribeLoadBalancer:     a.DescribeLoadBalancer,
-		catalog.AWSELBDeleteLoadBalancer:       a.DeleteLoadBalancer,
-		catalog.AWSELBCreateTargetGroup:        a.CreateTargetGroup,
-		catalog.AWSELBDeleteTargetGroup:        a.DeleteTargetGroup,
-		catalog.AWSELBCreateListener:           a.CreateListener,
-		catalog.AWSELBDeleteListener:           a.DeleteListener,
-		catalog.AWSR53CreateHostedZone:         a.CreateHostedZone,
-		catalog.AWSR53DeleteHostedZone:         a.DeleteHostedZone,
-		catalog.AWSR53UpsertRecord:             a.UpsertRecord,
-		catalog.AWSR53DeleteRecord:             a.DeleteRecord,
-		catalog.AWSR53GetChange:                a.GetChange,
+		catalog.AWSEC2AuthorizeIngress:     activities.Typed(a.AuthorizeIngress),
+		catalog.AWSEC2RevokeIngress:        activities.Typed(a.RevokeIngress),
+		catalog.AWSEC2CreateVpcPeering:     activities.Typed(a.CreateVpcPeering),
+		catalog.AWSEC2AcceptVpcPeering:     activities.Typed(a.AcceptVpcPeering),
+		catalog.AWSEC2DescribeVpcPeering:   activities.Typed(a.DescribeVpcPeering),
+		catalog.AWSEC2DeleteVpcPeering:     activities.Typed(a.DeleteVpcPeering),
+		catalog.AWSEC2CreateRoute:          activities.Typed(a.CreateRoute),
+		catalog.AWSEC2DeleteRoute:          activities.Typed(a.DeleteRoute),
+		catalog.AWSELBCreateLoadBalancer:   a.CreateLoadBalancer,
+		catalog.AWSELBDescribeLoadBalancer: a.DescribeLoadBalancer,
+		catalog.AWSELBDeleteLoadBalancer:   a.DeleteLoadBalancer,
+		catalog.AWSELBCreateTargetGroup:    a.CreateTargetGroup,
+		catalog.AWSELBDeleteTargetGroup:    a.DeleteTargetGroup,
+		catalog.AWSELBCreateListener:       a.CreateListener,
+		catalog.AWSELBDeleteListener:       a.DeleteListener,
+		catalog.AWSR53CreateHostedZone:     a.CreateHostedZone,
+		catalog.AWSR53DeleteHostedZone:     a.DeleteHostedZone,
+		catalog.AWSR53UpsertRecord:         a.UpsertRecord,
+		catalog.AWSR53DeleteRecord:         a.DeleteRecord,
+		catalog.AWSR53GetChange:            a.GetChange,
 	}
 }
 
@@ -388,16 +378,6 @@ func remember(ctx context.Context, at attempt) {
 		at.Tried = true
 		activity.RecordHeartbeat(ctx, at)
 	}
-}
-
-// --- inputs ---
-
-func anyStrings(s []string) []any {
-	out := make([]any, 0, len(s))
-	for _, v := range s {
-		out = append(out, v)
-	}
-	return out
 }
 
 // isTyped reports whether err is a Temporal application error of type typ.

@@ -3,14 +3,10 @@ package aws
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/aws-sdk-go-v2/service/kafka"
 
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
@@ -32,90 +28,6 @@ func (s *session) elbv2() *elb.Client {
 // name returns the same resource (api_op_CreateLoadBalancer.go,
 // api_op_CreateTargetGroup.go, api_op_CreateListener.go).
 func resourceName(key string) string { return "tf-" + shortHash(key) }
-
-// ListBrokers reads the cluster's brokers with ListNodes (ID, DNS name,
-// private IP, client subnet), the broker port given, the DNS domain the
-// broker names share (b-N.<domain>), and the brokers' VPC and its CIDR.
-func (a *Actions) ListBrokers(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "clusterArn", true)
-	if err != nil {
-		return nil, err
-	}
-	port, err := activities.Int(call, "port", 0, true)
-	if err != nil {
-		return nil, err
-	}
-	s, err := a.session(ctx, call, "", "")
-	if err != nil {
-		return nil, err
-	}
-	var nodes []map[string]any
-	p := kafka.NewListNodesPaginator(s.kafka(), &kafka.ListNodesInput{ClusterArn: awssdk.String(arn)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, s.classify("list the brokers of "+arn, err)
-		}
-		for _, n := range page.NodeInfoList {
-			b := n.BrokerNodeInfo
-			if b == nil || len(b.Endpoints) == 0 || awssdk.ToString(b.ClientVpcIpAddress) == "" {
-				continue
-			}
-			nodes = append(nodes, map[string]any{"brokerId": int64(awssdk.ToFloat64(b.BrokerId)), "host": strings.ToLower(b.Endpoints[0]),
-				"ip": awssdk.ToString(b.ClientVpcIpAddress), "port": int64(port), "subnet": awssdk.ToString(b.ClientSubnet)})
-		}
-	}
-	if len(nodes) == 0 {
-		return nil, activities.NotFound("list the brokers of %s as %s: no broker with an endpoint and an IP", arn, s.acct.Name)
-	}
-	sort.Slice(nodes, func(i, j int) bool { return nodes[i]["brokerId"].(int64) < nodes[j]["brokerId"].(int64) })
-	// MSK broker names are b-N.<cluster>.<id>.c<k>.kafka.<region>.amazonaws.com; they share the domain after "b-N.".
-	domain := ""
-	var subnets []any
-	for _, n := range nodes {
-		_, d, ok := strings.Cut(n["host"].(string), ".")
-		if !ok || (domain != "" && d != domain) {
-			return nil, activities.Invalid("%s: broker names of %s do not share one domain (%s)", call.Action, arn, n["host"])
-		}
-		domain = d
-		if sn := n["subnet"].(string); sn != "" && !containsAny(subnets, sn) {
-			subnets = append(subnets, sn)
-		}
-	}
-	if len(subnets) == 0 {
-		return nil, activities.Invalid("%s: ListNodes of %s names no client subnet", call.Action, arn)
-	}
-	sn, err := s.ec2().DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnets[0].(string)}})
-	if err != nil {
-		return nil, s.classify("describe subnet "+subnets[0].(string), err)
-	}
-	if len(sn.Subnets) == 0 {
-		return nil, activities.NotFound("describe subnet %s as %s: not found", subnets[0], s.acct.Name)
-	}
-	vpc := awssdk.ToString(sn.Subnets[0].VpcId)
-	vs, err := s.ec2().DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpc}})
-	if err != nil {
-		return nil, s.classify("describe VPC "+vpc, err)
-	}
-	cidr := ""
-	if len(vs.Vpcs) > 0 {
-		cidr = awssdk.ToString(vs.Vpcs[0].CidrBlock)
-	}
-	brokers := make([]any, len(nodes))
-	for i, n := range nodes {
-		brokers[i] = n
-	}
-	return plan.Outputs{"brokers": brokers, "domain": domain, "subnets": subnets, "vpcId": vpc, "vpcCidr": cidr}, nil
-}
-
-func containsAny(l []any, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 func lbOut(lb elbtypes.LoadBalancer) plan.Outputs {
 	state := ""
