@@ -10,6 +10,10 @@ import (
 // aws.msk.getBootstrapBrokers, aws.msk.describeClusterOperation and
 // aws.msk.listBrokers.
 
+// AWSMSKListBrokers names the action that lists an MSK cluster's brokers
+// (the MSK PrivateLink pattern's first step).
+const AWSMSKListBrokers = "aws.msk.listBrokers"
+
 // AWSClusterIn names an MSK cluster.
 type AWSClusterIn struct {
 	ClusterARN string `json:"clusterArn" required:"true" doc:"MSK cluster ARN"`

@@ -98,26 +98,14 @@ func (a *Actions) Funcs() map[string]activities.Func {
 // listed are the actions listed here by name.
 func (a *Actions) listed() map[string]activities.Func {
 	return map[string]activities.Func{
-		catalog.AWSEC2AuthorizeIngress:     activities.Typed(a.AuthorizeIngress),
-		catalog.AWSEC2RevokeIngress:        activities.Typed(a.RevokeIngress),
-		catalog.AWSEC2CreateVpcPeering:     activities.Typed(a.CreateVpcPeering),
-		catalog.AWSEC2AcceptVpcPeering:     activities.Typed(a.AcceptVpcPeering),
-		catalog.AWSEC2DescribeVpcPeering:   activities.Typed(a.DescribeVpcPeering),
-		catalog.AWSEC2DeleteVpcPeering:     activities.Typed(a.DeleteVpcPeering),
-		catalog.AWSEC2CreateRoute:          activities.Typed(a.CreateRoute),
-		catalog.AWSEC2DeleteRoute:          activities.Typed(a.DeleteRoute),
-		catalog.AWSELBCreateLoadBalancer:   a.CreateLoadBalancer,
-		catalog.AWSELBDescribeLoadBalancer: a.DescribeLoadBalancer,
-		catalog.AWSELBDeleteLoadBalancer:   a.DeleteLoadBalancer,
-		catalog.AWSELBCreateTargetGroup:    a.CreateTargetGroup,
-		catalog.AWSELBDeleteTargetGroup:    a.DeleteTargetGroup,
-		catalog.AWSELBCreateListener:       a.CreateListener,
-		catalog.AWSELBDeleteListener:       a.DeleteListener,
-		catalog.AWSR53CreateHostedZone:     a.CreateHostedZone,
-		catalog.AWSR53DeleteHostedZone:     a.DeleteHostedZone,
-		catalog.AWSR53UpsertRecord:         a.UpsertRecord,
-		catalog.AWSR53DeleteRecord:         a.DeleteRecord,
-		catalog.AWSR53GetChange:            a.GetChange,
+		catalog.AWSEC2AuthorizeIngress:   activities.Typed(a.AuthorizeIngress),
+		catalog.AWSEC2RevokeIngress:      activities.Typed(a.RevokeIngress),
+		catalog.AWSEC2CreateVpcPeering:   activities.Typed(a.CreateVpcPeering),
+		catalog.AWSEC2AcceptVpcPeering:   activities.Typed(a.AcceptVpcPeering),
+		catalog.AWSEC2DescribeVpcPeering: activities.Typed(a.DescribeVpcPeering),
+		catalog.AWSEC2DeleteVpcPeering:   activities.Typed(a.DeleteVpcPeering),
+		catalog.AWSEC2CreateRoute:        activities.Typed(a.CreateRoute),
+		catalog.AWSEC2DeleteRoute:        activities.Typed(a.DeleteRoute),
 	}
 }
 
