@@ -13,6 +13,15 @@
 // rules carry a marker in their description; routes remember the attempt in
 // the activity's heartbeat. Deletes treat "not found" as done. Errors are
 // Temporal application errors typed with the plan.Err* constants.
+//
+// One file per cloud resource (peering.go, route.go, sg.go, sgrules.go,
+// endpointservice.go, vpcendpoint.go, tgwattachment.go, tgwroute.go,
+// loadbalancer.go, targetgroup.go, listener.go, hostedzone.go, record.go,
+// msk.go, mskconnectivity.go, mskpolicy.go, vpcconnection.go): its actions
+// over their catalog contracts, a find…ByID returning a typed NotFound, and
+// an init registering the actions' typed adapters; waits are the catalog
+// descriptors'. This file, ec2.go, elbv2.go and route53.go hold the shared
+// session, clients, error classification and idempotency helpers.
 package aws
 
 import (
@@ -40,7 +49,6 @@ import (
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -82,31 +90,17 @@ func New(accts *accounts.Registry, opts ...Option) *Actions {
 	return a
 }
 
-// typed holds the actions whose files register themselves (one file per
-// action: its init adds the typed adapter here).
+// typed holds every AWS action: each resource's file registers its actions'
+// typed adapters here from its init (endpointservice.go, peering.go, ...).
 var typed = map[string]func(a *Actions) activities.Func{}
 
 // Funcs returns every AWS action implementation by catalog name.
 func (a *Actions) Funcs() map[string]activities.Func {
-	funcs := a.listed()
+	funcs := make(map[string]activities.Func, len(typed))
 	for name, fn := range typed {
 		funcs[name] = fn(a)
 	}
 	return funcs
-}
-
-// listed are the actions listed here by name.
-func (a *Actions) listed() map[string]activities.Func {
-	return map[string]activities.Func{
-		catalog.AWSEC2AuthorizeIngress:   activities.Typed(a.AuthorizeIngress),
-		catalog.AWSEC2RevokeIngress:      activities.Typed(a.RevokeIngress),
-		catalog.AWSEC2CreateVpcPeering:   activities.Typed(a.CreateVpcPeering),
-		catalog.AWSEC2AcceptVpcPeering:   activities.Typed(a.AcceptVpcPeering),
-		catalog.AWSEC2DescribeVpcPeering: activities.Typed(a.DescribeVpcPeering),
-		catalog.AWSEC2DeleteVpcPeering:   activities.Typed(a.DeleteVpcPeering),
-		catalog.AWSEC2CreateRoute:        activities.Typed(a.CreateRoute),
-		catalog.AWSEC2DeleteRoute:        activities.Typed(a.DeleteRoute),
-	}
 }
 
 // Register adds every AWS action to reg under its catalog name.
