@@ -232,4 +232,3 @@ func cidrOverlap(a, b string) bool {
 	pb, err2 := netip.ParsePrefix(b)
 	return err1 == nil && err2 == nil && pa.Overlaps(pb)
 }
-

@@ -121,4 +121,3 @@ func strMembers(name string, vals []string) node {
 }
 
 func elbSuffix() string { return randHex(8) }
-
