@@ -7,7 +7,11 @@ import (
 )
 
 // AWS actions: EC2 (VPC peering, routes, security groups, PrivateLink,
-// transit gateway) and MSK (cluster, multi-VPC connectivity, bootstrap brokers).
+// transit gateway) and MSK (cluster, multi-VPC connectivity, bootstrap
+// brokers). Each resource's contracts and descriptors are in its own file
+// (aws_peering.go, aws_sg.go, aws_sgrules.go, aws_endpointservice.go,
+// aws_vpcendpoint.go, aws_tgw.go, aws_msk.go, aws_msk_connectivity.go,
+// aws_msk_policy.go, aws_msk_vpcconnection.go, aws_elbv2.go, aws_route53.go).
 const (
 	AWSMSKDescribeCluster          = "aws.msk.describeCluster"
 	AWSMSKGetBootstrapBrokers      = "aws.msk.getBootstrapBrokers"
@@ -44,10 +48,6 @@ const (
 	AWSEC2DeleteTGWRoute           = "aws.ec2.deleteTransitGatewayRoute"
 )
 
-func awsParam(name, typ string, required bool, doc string) Param {
-	return Param{Name: name, Type: typ, Required: required, Doc: doc}
-}
-
 // awsGone polls a describe action until the resource is gone.
 func awsGone(pending ...string) *plan.Wait {
 	return &plan.Wait{Target: []string{"deleted"}, Pending: pending, Gone: true,
@@ -60,11 +60,4 @@ func awsGoneAt(path string, targets []string, pending ...string) *plan.Wait {
 	w := awsGone(pending...)
 	w.StatusPath, w.Target = path, targets
 	return w
-}
-
-func init() {
-	// EC2 security groups and routes.
-
-	// VPC peering.
-
 }

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -90,15 +91,35 @@ func New(accts *accounts.Registry, opts ...Option) *Actions {
 	return a
 }
 
-// typed holds every AWS action: each resource's file registers its actions'
-// typed adapters here from its init (endpointservice.go, peering.go, ...).
-var typed = map[string]func(a *Actions) activities.Func{}
+// action is one registered AWS action: its contract types and its
+// implementation bound to an Actions.
+type action struct {
+	in, out reflect.Type
+	bind    func(a *Actions) activities.Func
+}
+
+// typed holds every AWS action: each resource's file registers its actions
+// from its init (endpointservice.go, peering.go, ...).
+var typed = map[string]action{}
+
+// register adds the action name implemented by method, a method of Actions
+// over the action's contract types (catalog.Typed), through
+// activities.Typed. The types are kept so a test can check them against the
+// descriptor's.
+func register[In, Out any](name string, method func(*Actions, context.Context, plan.Call, In) (Out, error)) {
+	if _, dup := typed[name]; dup {
+		panic("aws: action " + name + " registered twice")
+	}
+	typed[name] = action{in: reflect.TypeFor[In](), out: reflect.TypeFor[Out](), bind: func(a *Actions) activities.Func {
+		return activities.Typed(func(ctx context.Context, call plan.Call, in In) (Out, error) { return method(a, ctx, call, in) })
+	}}
+}
 
 // Funcs returns every AWS action implementation by catalog name.
 func (a *Actions) Funcs() map[string]activities.Func {
 	funcs := make(map[string]activities.Func, len(typed))
-	for name, fn := range typed {
-		funcs[name] = fn(a)
+	for name, act := range typed {
+		funcs[name] = act.bind(a)
 	}
 	return funcs
 }

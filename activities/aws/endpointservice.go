@@ -18,13 +18,13 @@ import (
 // waits are the descriptors' (catalog/aws_endpointservice.go).
 
 func init() {
-	typed[catalog.AWSEC2CreateEndpointService] = func(a *Actions) activities.Func { return activities.Typed(a.CreateEndpointService) }
-	typed[catalog.AWSEC2DescribeEndpointService] = func(a *Actions) activities.Func { return activities.Typed(a.DescribeEndpointService) }
-	typed[catalog.AWSEC2DeleteEndpointService] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteEndpointService) }
-	typed[catalog.AWSEC2AddServicePermission] = func(a *Actions) activities.Func { return activities.Typed(a.AddServicePermission) }
-	typed[catalog.AWSEC2RemoveServicePermission] = func(a *Actions) activities.Func { return activities.Typed(a.RemoveServicePermission) }
-	typed[catalog.AWSEC2AcceptEndpointConnection] = func(a *Actions) activities.Func { return activities.Typed(a.AcceptEndpointConnection) }
-	typed[catalog.AWSEC2RejectEndpointConnection] = func(a *Actions) activities.Func { return activities.Typed(a.RejectEndpointConnection) }
+	register(catalog.AWSEC2CreateEndpointService, (*Actions).CreateEndpointService)
+	register(catalog.AWSEC2DescribeEndpointService, (*Actions).DescribeEndpointService)
+	register(catalog.AWSEC2DeleteEndpointService, (*Actions).DeleteEndpointService)
+	register(catalog.AWSEC2AddServicePermission, (*Actions).AddServicePermission)
+	register(catalog.AWSEC2RemoveServicePermission, (*Actions).RemoveServicePermission)
+	register(catalog.AWSEC2AcceptEndpointConnection, (*Actions).AcceptEndpointConnection)
+	register(catalog.AWSEC2RejectEndpointConnection, (*Actions).RejectEndpointConnection)
 }
 
 func serviceOut(c ec2types.ServiceConfiguration) catalog.AWSEndpointServiceOut {

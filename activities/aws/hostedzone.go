@@ -17,8 +17,8 @@ import (
 // creation: create and delete (catalog/aws_route53.go).
 
 func init() {
-	typed[catalog.AWSR53CreateHostedZone] = func(a *Actions) activities.Func { return activities.Typed(a.CreateHostedZone) }
-	typed[catalog.AWSR53DeleteHostedZone] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteHostedZone) }
+	register(catalog.AWSR53CreateHostedZone, (*Actions).CreateHostedZone)
+	register(catalog.AWSR53DeleteHostedZone, (*Actions).DeleteHostedZone)
 }
 
 // CreateHostedZone creates a private hosted zone associated with a VPC. The

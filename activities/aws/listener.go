@@ -17,8 +17,8 @@ import (
 // (catalog/aws_elbv2.go).
 
 func init() {
-	typed[catalog.AWSELBCreateListener] = func(a *Actions) activities.Func { return activities.Typed(a.CreateListener) }
-	typed[catalog.AWSELBDeleteListener] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteListener) }
+	register(catalog.AWSELBCreateListener, (*Actions).CreateListener)
+	register(catalog.AWSELBDeleteListener, (*Actions).DeleteListener)
 }
 
 // CreateListener adds a TCP listener forwarding a port to a target group.

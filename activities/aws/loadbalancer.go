@@ -16,9 +16,9 @@ import (
 // waits are the descriptors' (catalog/aws_elbv2.go).
 
 func init() {
-	typed[catalog.AWSELBCreateLoadBalancer] = func(a *Actions) activities.Func { return activities.Typed(a.CreateLoadBalancer) }
-	typed[catalog.AWSELBDescribeLoadBalancer] = func(a *Actions) activities.Func { return activities.Typed(a.DescribeLoadBalancer) }
-	typed[catalog.AWSELBDeleteLoadBalancer] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteLoadBalancer) }
+	register(catalog.AWSELBCreateLoadBalancer, (*Actions).CreateLoadBalancer)
+	register(catalog.AWSELBDescribeLoadBalancer, (*Actions).DescribeLoadBalancer)
+	register(catalog.AWSELBDeleteLoadBalancer, (*Actions).DeleteLoadBalancer)
 }
 
 func lbOut(lb elbtypes.LoadBalancer) catalog.AWSLoadBalancerOut {

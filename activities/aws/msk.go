@@ -21,10 +21,10 @@ import (
 // are the descriptors' (catalog/aws_msk.go).
 
 func init() {
-	typed[catalog.AWSMSKDescribeCluster] = func(a *Actions) activities.Func { return activities.Typed(a.DescribeCluster) }
-	typed[catalog.AWSMSKGetBootstrapBrokers] = func(a *Actions) activities.Func { return activities.Typed(a.GetBootstrapBrokers) }
-	typed[catalog.AWSMSKDescribeClusterOperation] = func(a *Actions) activities.Func { return activities.Typed(a.DescribeClusterOperation) }
-	typed[catalog.AWSMSKListBrokers] = func(a *Actions) activities.Func { return activities.Typed(a.ListBrokers) }
+	register(catalog.AWSMSKDescribeCluster, (*Actions).DescribeCluster)
+	register(catalog.AWSMSKGetBootstrapBrokers, (*Actions).GetBootstrapBrokers)
+	register(catalog.AWSMSKDescribeClusterOperation, (*Actions).DescribeClusterOperation)
+	register(catalog.AWSMSKListBrokers, (*Actions).ListBrokers)
 }
 
 // connOf returns a cluster's multi-VPC client authentication.

@@ -18,7 +18,7 @@ import (
 // rollback's wait is the descriptor's (catalog/aws_msk_connectivity.go).
 
 func init() {
-	typed[catalog.AWSMSKUpdateConnectivity] = func(a *Actions) activities.Func { return activities.Typed(a.UpdateConnectivity) }
+	register(catalog.AWSMSKUpdateConnectivity, (*Actions).UpdateConnectivity)
 }
 
 // connFromMap reads a setting a heartbeat recorded (connMap's shape).

@@ -19,8 +19,8 @@ import (
 // (catalog/aws_msk_policy.go).
 
 func init() {
-	typed[catalog.AWSMSKPutClusterPolicy] = func(a *Actions) activities.Func { return activities.Typed(a.PutClusterPolicy) }
-	typed[catalog.AWSMSKRestoreClusterPolicy] = func(a *Actions) activities.Func { return activities.Typed(a.RestoreClusterPolicy) }
+	register(catalog.AWSMSKPutClusterPolicy, (*Actions).PutClusterPolicy)
+	register(catalog.AWSMSKRestoreClusterPolicy, (*Actions).RestoreClusterPolicy)
 }
 
 // policyDoc is an IAM policy document.

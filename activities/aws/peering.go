@@ -18,10 +18,10 @@ import (
 // (catalog/aws_peering.go).
 
 func init() {
-	typed[catalog.AWSEC2CreateVpcPeering] = func(a *Actions) activities.Func { return activities.Typed(a.CreateVpcPeering) }
-	typed[catalog.AWSEC2AcceptVpcPeering] = func(a *Actions) activities.Func { return activities.Typed(a.AcceptVpcPeering) }
-	typed[catalog.AWSEC2DescribeVpcPeering] = func(a *Actions) activities.Func { return activities.Typed(a.DescribeVpcPeering) }
-	typed[catalog.AWSEC2DeleteVpcPeering] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteVpcPeering) }
+	register(catalog.AWSEC2CreateVpcPeering, (*Actions).CreateVpcPeering)
+	register(catalog.AWSEC2AcceptVpcPeering, (*Actions).AcceptVpcPeering)
+	register(catalog.AWSEC2DescribeVpcPeering, (*Actions).DescribeVpcPeering)
+	register(catalog.AWSEC2DeleteVpcPeering, (*Actions).DeleteVpcPeering)
 }
 
 // peeringGone are the terminal peering states in which nothing is left to undo.

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
-	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
@@ -18,8 +17,8 @@ import (
 // return is read by aws.route53.getChange (route53.go; catalog/aws_route53.go).
 
 func init() {
-	typed[catalog.AWSR53UpsertRecord] = func(a *Actions) activities.Func { return activities.Typed(a.UpsertRecord) }
-	typed[catalog.AWSR53DeleteRecord] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteRecord) }
+	register(catalog.AWSR53UpsertRecord, (*Actions).UpsertRecord)
+	register(catalog.AWSR53DeleteRecord, (*Actions).DeleteRecord)
 }
 
 // recordSet is the record set of the inputs (ttl 60 when not given).

@@ -17,8 +17,8 @@ import (
 // delete (catalog/aws_peering.go).
 
 func init() {
-	typed[catalog.AWSEC2CreateRoute] = func(a *Actions) activities.Func { return activities.Typed(a.CreateRoute) }
-	typed[catalog.AWSEC2DeleteRoute] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteRoute) }
+	register(catalog.AWSEC2CreateRoute, (*Actions).CreateRoute)
+	register(catalog.AWSEC2DeleteRoute, (*Actions).DeleteRoute)
 }
 
 // routeTableSession returns a session in the region of a route table: the

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
-	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
@@ -18,7 +17,7 @@ import (
 // (hostedzone.go, record.go; catalog/aws_route53.go).
 
 func init() {
-	typed[catalog.AWSR53GetChange] = func(a *Actions) activities.Func { return activities.Typed(a.GetChange) }
+	register(catalog.AWSR53GetChange, (*Actions).GetChange)
 }
 
 // route53 returns a Route 53 client of the session (a global service,

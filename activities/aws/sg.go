@@ -18,8 +18,8 @@ import (
 // tags (owners.go): authorize and revoke (catalog/aws_sg.go).
 
 func init() {
-	typed[catalog.AWSEC2AuthorizeIngress] = func(a *Actions) activities.Func { return activities.Typed(a.AuthorizeIngress) }
-	typed[catalog.AWSEC2RevokeIngress] = func(a *Actions) activities.Func { return activities.Typed(a.RevokeIngress) }
+	register(catalog.AWSEC2AuthorizeIngress, (*Actions).AuthorizeIngress)
+	register(catalog.AWSEC2RevokeIngress, (*Actions).RevokeIngress)
 }
 
 // AuthorizeIngress allows one TCP port from a CIDR or from a security group

@@ -17,8 +17,8 @@ import (
 // registered, and deleted (catalog/aws_elbv2.go).
 
 func init() {
-	typed[catalog.AWSELBCreateTargetGroup] = func(a *Actions) activities.Func { return activities.Typed(a.CreateTargetGroup) }
-	typed[catalog.AWSELBDeleteTargetGroup] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteTargetGroup) }
+	register(catalog.AWSELBCreateTargetGroup, (*Actions).CreateTargetGroup)
+	register(catalog.AWSELBDeleteTargetGroup, (*Actions).DeleteTargetGroup)
 }
 
 // CreateTargetGroup creates a TCP target group of IP targets, named from the

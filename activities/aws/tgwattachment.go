@@ -18,10 +18,10 @@ import (
 // descriptors' (catalog/aws_tgw.go).
 
 func init() {
-	typed[catalog.AWSEC2CreateTGWAttachment] = func(a *Actions) activities.Func { return activities.Typed(a.CreateTGWAttachment) }
-	typed[catalog.AWSEC2AcceptTGWAttachment] = func(a *Actions) activities.Func { return activities.Typed(a.AcceptTGWAttachment) }
-	typed[catalog.AWSEC2DescribeTGWAttachment] = func(a *Actions) activities.Func { return activities.Typed(a.DescribeTGWAttachment) }
-	typed[catalog.AWSEC2DeleteTGWAttachment] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteTGWAttachment) }
+	register(catalog.AWSEC2CreateTGWAttachment, (*Actions).CreateTGWAttachment)
+	register(catalog.AWSEC2AcceptTGWAttachment, (*Actions).AcceptTGWAttachment)
+	register(catalog.AWSEC2DescribeTGWAttachment, (*Actions).DescribeTGWAttachment)
+	register(catalog.AWSEC2DeleteTGWAttachment, (*Actions).DeleteTGWAttachment)
 }
 
 func attachmentOut(t ec2types.TransitGatewayVpcAttachment) catalog.AWSTGWAttachmentOut {

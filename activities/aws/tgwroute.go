@@ -17,8 +17,8 @@ import (
 // table, created and deleted (catalog/aws_tgw.go).
 
 func init() {
-	typed[catalog.AWSEC2CreateTGWRoute] = func(a *Actions) activities.Func { return activities.Typed(a.CreateTGWRoute) }
-	typed[catalog.AWSEC2DeleteTGWRoute] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteTGWRoute) }
+	register(catalog.AWSEC2CreateTGWRoute, (*Actions).CreateTGWRoute)
+	register(catalog.AWSEC2DeleteTGWRoute, (*Actions).DeleteTGWRoute)
 }
 
 // CreateTGWRoute adds a static route to a transit gateway route table; an

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
 
-	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
@@ -18,9 +17,9 @@ import (
 // (catalog/aws_msk_vpcconnection.go).
 
 func init() {
-	typed[catalog.AWSMSKCreateVpcConnection] = func(a *Actions) activities.Func { return activities.Typed(a.CreateVpcConnection) }
-	typed[catalog.AWSMSKDescribeVpcConnection] = func(a *Actions) activities.Func { return activities.Typed(a.DescribeVpcConnection) }
-	typed[catalog.AWSMSKDeleteVpcConnection] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteVpcConnection) }
+	register(catalog.AWSMSKCreateVpcConnection, (*Actions).CreateVpcConnection)
+	register(catalog.AWSMSKDescribeVpcConnection, (*Actions).DescribeVpcConnection)
+	register(catalog.AWSMSKDeleteVpcConnection, (*Actions).DeleteVpcConnection)
 }
 
 // vpcConnectionGone are states in which a VPC connection is not reused.

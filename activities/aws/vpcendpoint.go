@@ -17,9 +17,9 @@ import (
 // and delete. Its waits are the descriptors' (catalog/aws_vpcendpoint.go).
 
 func init() {
-	typed[catalog.AWSEC2CreateVpcEndpoint] = func(a *Actions) activities.Func { return activities.Typed(a.CreateVpcEndpoint) }
-	typed[catalog.AWSEC2DescribeVpcEndpoint] = func(a *Actions) activities.Func { return activities.Typed(a.DescribeVpcEndpoint) }
-	typed[catalog.AWSEC2DeleteVpcEndpoint] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteVpcEndpoint) }
+	register(catalog.AWSEC2CreateVpcEndpoint, (*Actions).CreateVpcEndpoint)
+	register(catalog.AWSEC2DescribeVpcEndpoint, (*Actions).DescribeVpcEndpoint)
+	register(catalog.AWSEC2DeleteVpcEndpoint, (*Actions).DeleteVpcEndpoint)
 }
 
 func endpointOut(e ec2types.VpcEndpoint) catalog.AWSVpcEndpointOut {
