@@ -7,7 +7,12 @@ import (
 )
 
 // AWS MSK reads: the contracts and descriptors of aws.msk.describeCluster,
-// aws.msk.getBootstrapBrokers and aws.msk.describeClusterOperation.
+// aws.msk.getBootstrapBrokers, aws.msk.describeClusterOperation and
+// aws.msk.listBrokers.
+
+// AWSMSKListBrokers names the action that lists an MSK cluster's brokers
+// (the MSK PrivateLink pattern's first step).
+const AWSMSKListBrokers = "aws.msk.listBrokers"
 
 // AWSClusterIn names an MSK cluster.
 type AWSClusterIn struct {
@@ -52,6 +57,30 @@ type AWSDescribeClusterOperationOut struct {
 	Error         string `json:"error" doc:"error code and message of a failed operation"`
 }
 
+// AWSListBrokersIn are the inputs of aws.msk.listBrokers.
+type AWSListBrokersIn struct {
+	ClusterARN string `json:"clusterArn" required:"true" doc:"MSK cluster ARN"`
+	Port       int    `json:"port" required:"true" doc:"broker port of the authentication used (9092, 9094, 9096, 9098)"`
+}
+
+// AWSBroker is one MSK broker as aws.msk.listBrokers returns it.
+type AWSBroker struct {
+	BrokerID int64  `json:"brokerId" doc:"broker ID"`
+	Host     string `json:"host" doc:"broker DNS name (lower case)"`
+	IP       string `json:"ip" doc:"private IP in the client subnet"`
+	Port     int64  `json:"port" doc:"the broker port given"`
+	Subnet   string `json:"subnet" doc:"client subnet"`
+}
+
+// AWSListBrokersOut is the result of aws.msk.listBrokers.
+type AWSListBrokersOut struct {
+	Brokers []AWSBroker `json:"brokers" doc:"the brokers, by broker ID"`
+	Domain  string      `json:"domain" doc:"the DNS domain the broker names share (b-N.<domain>)"`
+	Subnets []string    `json:"subnets" doc:"the brokers' client subnets"`
+	VpcID   string      `json:"vpcId" doc:"the brokers' VPC"`
+	VpcCIDR string      `json:"vpcCidr" doc:"that VPC's CIDR"`
+}
+
 func init() {
 	Register(Typed[AWSClusterIn, AWSDescribeClusterOut](Action{
 		Name: AWSMSKDescribeCluster, Provider: "aws", Read: true,
@@ -73,5 +102,11 @@ func init() {
 		Doc:   "DescribeClusterOperationV2; an empty operation ARN (nothing changed) reports UPDATE_COMPLETE.",
 		Wait: &plan.Wait{Pending: []string{"PENDING", "UPDATE_IN_PROGRESS"}, Target: []string{"UPDATE_COMPLETE"},
 			Failure: []string{"UPDATE_FAILED"}, PollInterval: plan.D(30 * time.Second), Timeout: plan.D(3 * time.Hour)},
+	}))
+	Register(Typed[AWSListBrokersIn, AWSListBrokersOut](Action{
+		Name: AWSMSKListBrokers, Provider: "aws", Read: true,
+		Title: "List the MSK brokers",
+		Doc: "ListNodes: per broker its node ID, DNS name (b-N.<cluster>.<id>.c<k>.kafka.<region>.amazonaws.com), private IP " +
+			"and client subnet, with the given broker port; plus the domain the names share, the client subnets, the VPC and its CIDR.",
 	}))
 }

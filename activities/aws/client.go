@@ -13,6 +13,15 @@
 // rules carry a marker in their description; routes remember the attempt in
 // the activity's heartbeat. Deletes treat "not found" as done. Errors are
 // Temporal application errors typed with the plan.Err* constants.
+//
+// One file per cloud resource (peering.go, route.go, sg.go, sgrules.go,
+// endpointservice.go, vpcendpoint.go, tgwattachment.go, tgwroute.go,
+// loadbalancer.go, targetgroup.go, listener.go, hostedzone.go, record.go,
+// msk.go, mskconnectivity.go, mskpolicy.go, vpcconnection.go): its actions
+// over their catalog contracts, a find…ByID returning a typed NotFound, and
+// an init registering the actions' typed adapters; waits are the catalog
+// descriptors'. This file, ec2.go, elbv2.go and route53.go hold the shared
+// session, clients, error classification and idempotency helpers.
 package aws
 
 import (
@@ -22,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +50,6 @@ import (
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -82,69 +91,37 @@ func New(accts *accounts.Registry, opts ...Option) *Actions {
 	return a
 }
 
-// typed holds the actions whose files register themselves (one file per
-// action: its init adds the typed adapter here).
-var typed = map[string]func(a *Actions) activities.Func{}
+// action is one registered AWS action: its contract types and its
+// implementation bound to an Actions.
+type action struct {
+	in, out reflect.Type
+	bind    func(a *Actions) activities.Func
+}
+
+// typed holds every AWS action: each resource's file registers its actions
+// from its init (endpointservice.go, peering.go, ...).
+var typed = map[string]action{}
+
+// register adds the action name implemented by method, a method of Actions
+// over the action's contract types (catalog.Typed), through
+// activities.Typed. The types are kept so a test can check them against the
+// descriptor's.
+func register[In, Out any](name string, method func(*Actions, context.Context, plan.Call, In) (Out, error)) {
+	if _, dup := typed[name]; dup {
+		panic("aws: action " + name + " registered twice")
+	}
+	typed[name] = action{in: reflect.TypeFor[In](), out: reflect.TypeFor[Out](), bind: func(a *Actions) activities.Func {
+		return activities.Typed(func(ctx context.Context, call plan.Call, in In) (Out, error) { return method(a, ctx, call, in) })
+	}}
+}
 
 // Funcs returns every AWS action implementation by catalog name.
 func (a *Actions) Funcs() map[string]activities.Func {
-	funcs := a.listed()
-	for name, fn := range typed {
-		funcs[name] = fn(a)
+	funcs := make(map[string]activities.Func, len(typed))
+	for name, act := range typed {
+		funcs[name] = act.bind(a)
 	}
 	return funcs
-}
-
-// listed are the actions listed here by name.
-func (a *Actions) listed() map[string]activities.Func {
-	return map[string]activities.Func{
-		catalog.AWSMSKDescribeCluster:          activities.Typed(a.DescribeCluster),
-		catalog.AWSMSKGetBootstrapBrokers:      activities.Typed(a.GetBootstrapBrokers),
-		catalog.AWSMSKUpdateConnectivity:       a.UpdateConnectivity,
-		catalog.AWSMSKDescribeClusterOperation: activities.Typed(a.DescribeClusterOperation),
-		catalog.AWSMSKPutClusterPolicy:         a.PutClusterPolicy,
-		catalog.AWSMSKRestoreClusterPolicy:     a.RestoreClusterPolicy,
-		catalog.AWSMSKCreateVpcConnection:      a.CreateVpcConnection,
-		catalog.AWSMSKDescribeVpcConnection:    a.DescribeVpcConnection,
-		catalog.AWSMSKDeleteVpcConnection:      a.DeleteVpcConnection,
-		catalog.AWSEC2AuthorizeIngress:         activities.Typed(a.AuthorizeIngress),
-		catalog.AWSEC2RevokeIngress:            activities.Typed(a.RevokeIngress),
-		catalog.AWSEC2CreateVpcPeering:         activities.Typed(a.CreateVpcPeering),
-		catalog.AWSEC2AcceptVpcPeering:         activities.Typed(a.AcceptVpcPeering),
-		catalog.AWSEC2DescribeVpcPeering:       activities.Typed(a.DescribeVpcPeering),
-		catalog.AWSEC2DeleteVpcPeering:         activities.Typed(a.DeleteVpcPeering),
-		catalog.AWSEC2CreateRoute:              activities.Typed(a.CreateRoute),
-		catalog.AWSEC2DeleteRoute:              activities.Typed(a.DeleteRoute),
-		catalog.AWSEC2CreateEndpointService:    a.CreateEndpointService,
-		catalog.AWSEC2DescribeEndpointService:  a.DescribeEndpointService,
-		catalog.AWSEC2DeleteEndpointService:    a.DeleteEndpointService,
-		catalog.AWSEC2AddServicePermission:     a.AddServicePermission,
-		catalog.AWSEC2RemoveServicePermission:  a.RemoveServicePermission,
-		catalog.AWSEC2CreateVpcEndpoint:        a.CreateVpcEndpoint,
-		catalog.AWSEC2DescribeVpcEndpoint:      a.DescribeVpcEndpoint,
-		catalog.AWSEC2DeleteVpcEndpoint:        a.DeleteVpcEndpoint,
-		catalog.AWSEC2AcceptEndpointConnection: a.AcceptEndpointConnection,
-		catalog.AWSEC2RejectEndpointConnection: a.RejectEndpointConnection,
-		catalog.AWSEC2CreateTGWAttachment:      a.CreateTGWAttachment,
-		catalog.AWSEC2AcceptTGWAttachment:      a.AcceptTGWAttachment,
-		catalog.AWSEC2DescribeTGWAttachment:    a.DescribeTGWAttachment,
-		catalog.AWSEC2DeleteTGWAttachment:      a.DeleteTGWAttachment,
-		catalog.AWSEC2CreateTGWRoute:           a.CreateTGWRoute,
-		catalog.AWSEC2DeleteTGWRoute:           a.DeleteTGWRoute,
-		catalog.AWSMSKListBrokers:              a.ListBrokers,
-		catalog.AWSELBCreateLoadBalancer:       a.CreateLoadBalancer,
-		catalog.AWSELBDescribeLoadBalancer:     a.DescribeLoadBalancer,
-		catalog.AWSELBDeleteLoadBalancer:       a.DeleteLoadBalancer,
-		catalog.AWSELBCreateTargetGroup:        a.CreateTargetGroup,
-		catalog.AWSELBDeleteTargetGroup:        a.DeleteTargetGroup,
-		catalog.AWSELBCreateListener:           a.CreateListener,
-		catalog.AWSELBDeleteListener:           a.DeleteListener,
-		catalog.AWSR53CreateHostedZone:         a.CreateHostedZone,
-		catalog.AWSR53DeleteHostedZone:         a.DeleteHostedZone,
-		catalog.AWSR53UpsertRecord:             a.UpsertRecord,
-		catalog.AWSR53DeleteRecord:             a.DeleteRecord,
-		catalog.AWSR53GetChange:                a.GetChange,
-	}
 }
 
 // Register adds every AWS action to reg under its catalog name.
@@ -404,16 +381,6 @@ func remember(ctx context.Context, at attempt) {
 		at.Tried = true
 		activity.RecordHeartbeat(ctx, at)
 	}
-}
-
-// --- inputs ---
-
-func anyStrings(s []string) []any {
-	out := make([]any, 0, len(s))
-	for _, v := range s {
-		out = append(out, v)
-	}
-	return out
 }
 
 // isTyped reports whether err is a Temporal application error of type typ.

@@ -2,12 +2,12 @@ package aws
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
 
@@ -16,15 +16,20 @@ import (
 	"github.com/topoflow/topoflow/plan"
 )
 
-// vpcConn is the multi-VPC client authentication of a cluster.
-type vpcConn struct{ iam, scram, tls bool }
+// The MSK cluster (read only: Topoflow never creates one): DescribeClusterV2,
+// GetBootstrapBrokers, DescribeClusterOperationV2 and ListNodes. Its waits
+// are the descriptors' (catalog/aws_msk.go).
 
-func (v vpcConn) out() map[string]any {
-	return map[string]any{"iam": v.iam, "scram": v.scram, "tls": v.tls}
+func init() {
+	register(catalog.AWSMSKDescribeCluster, (*Actions).DescribeCluster)
+	register(catalog.AWSMSKGetBootstrapBrokers, (*Actions).GetBootstrapBrokers)
+	register(catalog.AWSMSKDescribeClusterOperation, (*Actions).DescribeClusterOperation)
+	register(catalog.AWSMSKListBrokers, (*Actions).ListBrokers)
 }
 
-func connOf(c *kafkatypes.Cluster) vpcConn {
-	var v vpcConn
+// connOf returns a cluster's multi-VPC client authentication.
+func connOf(c *kafkatypes.Cluster) catalog.AWSVpcConnectivity {
+	var v catalog.AWSVpcConnectivity
 	if c == nil || c.Provisioned == nil || c.Provisioned.BrokerNodeGroupInfo == nil || c.Provisioned.BrokerNodeGroupInfo.ConnectivityInfo == nil {
 		return v
 	}
@@ -34,43 +39,24 @@ func connOf(c *kafkatypes.Cluster) vpcConn {
 	}
 	ca := vc.ClientAuthentication
 	if ca.Sasl != nil && ca.Sasl.Iam != nil {
-		v.iam = awssdk.ToBool(ca.Sasl.Iam.Enabled)
+		v.IAM = awssdk.ToBool(ca.Sasl.Iam.Enabled)
 	}
 	if ca.Sasl != nil && ca.Sasl.Scram != nil {
-		v.scram = awssdk.ToBool(ca.Sasl.Scram.Enabled)
+		v.SCRAM = awssdk.ToBool(ca.Sasl.Scram.Enabled)
 	}
 	if ca.Tls != nil {
-		v.tls = awssdk.ToBool(ca.Tls.Enabled)
+		v.TLS = awssdk.ToBool(ca.Tls.Enabled)
 	}
 	return v
 }
 
-func connFrom(call plan.Call, m map[string]any) (vpcConn, error) {
-	get := func(k string) (bool, error) {
-		x, ok := m[k]
-		if !ok || x == nil {
-			return false, nil
-		}
-		b, ok := x.(bool)
-		if !ok {
-			return false, activities.Invalid("%s: vpcConnectivity.%s must be a boolean, got %T", call.Action, k, x)
-		}
-		return b, nil
-	}
-	var v vpcConn
-	var err error
-	if v.iam, err = get("iam"); err != nil {
-		return v, err
-	}
-	if v.scram, err = get("scram"); err != nil {
-		return v, err
-	}
-	v.tls, err = get("tls")
-	return v, err
+// connMap is v as a map (describeCluster's output, a heartbeat's record).
+func connMap(v catalog.AWSVpcConnectivity) map[string]any {
+	return map[string]any{"iam": v.IAM, "scram": v.SCRAM, "tls": v.TLS}
 }
 
-// describeCluster reads a cluster with DescribeClusterV2.
-func (s *session) describeCluster(ctx context.Context, arn string) (*kafkatypes.Cluster, error) {
+// findClusterByARN reads a cluster with DescribeClusterV2 (NotFound when MSK answers with none).
+func (s *session) findClusterByARN(ctx context.Context, arn string) (*kafkatypes.Cluster, error) {
 	out, err := s.kafka().DescribeClusterV2(ctx, &kafka.DescribeClusterV2Input{ClusterArn: awssdk.String(arn)})
 	if err != nil {
 		return nil, s.classify("describe MSK cluster "+arn, err)
@@ -88,12 +74,12 @@ func (a *Actions) DescribeCluster(ctx context.Context, call plan.Call, in catalo
 	if err != nil {
 		return none, err
 	}
-	c, err := s.describeCluster(ctx, in.ClusterARN)
+	c, err := s.findClusterByARN(ctx, in.ClusterARN)
 	if err != nil {
 		return none, err
 	}
 	out := catalog.AWSDescribeClusterOut{ClusterARN: awssdk.ToString(c.ClusterArn), ClusterName: awssdk.ToString(c.ClusterName), State: string(c.State),
-		CurrentVersion: awssdk.ToString(c.CurrentVersion), ClientSubnets: []string{}, SecurityGroupIDs: []string{}, VpcConnectivity: connOf(c).out()}
+		CurrentVersion: awssdk.ToString(c.CurrentVersion), ClientSubnets: []string{}, SecurityGroupIDs: []string{}, VpcConnectivity: connMap(connOf(c))}
 	if p := c.Provisioned; p != nil {
 		out.NumberOfBrokerNodes = int(awssdk.ToInt32(p.NumberOfBrokerNodes))
 		if g := p.BrokerNodeGroupInfo; g != nil {
@@ -150,68 +136,6 @@ func (a *Actions) GetBootstrapBrokers(ctx context.Context, call plan.Call, in ca
 	return catalog.AWSGetBootstrapBrokersOut{Bootstrap: list, BootstrapString: str}, nil
 }
 
-// UpdateConnectivity sets the cluster's multi-VPC client authentication.
-// It returns the previous setting (for the rollback); an unchanged setting
-// starts no operation (clusterOperationArn is empty, changed false). A retry
-// after a started update returns that update's operation.
-func (a *Actions) UpdateConnectivity(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "clusterArn", true)
-	if err != nil {
-		return nil, err
-	}
-	m, err := activities.Object(call, "vpcConnectivity")
-	if err != nil {
-		return nil, err
-	}
-	want, err := connFrom(call, m)
-	if err != nil {
-		return nil, err
-	}
-	s, err := a.session(ctx, call, "", "")
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.describeCluster(ctx, arn)
-	if err != nil {
-		return nil, err
-	}
-	have := connOf(c)
-	prior, tried := priorAttempt(ctx)
-	previous := have.out()
-	if tried && prior.Previous != nil {
-		previous = prior.Previous
-		if op := awssdk.ToString(c.ActiveOperationArn); op != "" && c.State == kafkatypes.ClusterStateUpdating {
-			return plan.Outputs{"clusterArn": arn, "clusterOperationArn": op, "previous": previous, "current": want.out(), "changed": true}, nil
-		}
-	}
-	if c.State != kafkatypes.ClusterStateActive {
-		// While another operation runs (the forward update a rollback caught
-		// mid-way, say) DescribeClusterV2 still shows the setting it is
-		// replacing, and MSK refuses updates until the cluster is ACTIVE
-		// again (UpdateConnectivity: BadRequestException; Terraform's
-		// aws_msk_cluster waits for ACTIVE before every update,
-		// internal/service/kafka/cluster.go waitClusterUpdated). Comparing
-		// now would find nothing to change and leave the new setting on
-		// (make chaos saw exactly that): retried until the cluster settles.
-		return nil, activities.Conflict("update multi-VPC connectivity of %s as %s: the cluster is %s (operation %s); "+
-			"it is read and updated once ACTIVE", arn, s.acct.Name, c.State, awssdk.ToString(c.ActiveOperationArn))
-	}
-	if have == want {
-		changed := tried && fmt.Sprint(prior.Previous) != fmt.Sprint(want.out())
-		return plan.Outputs{"clusterArn": arn, "clusterOperationArn": "", "previous": previous, "current": want.out(), "changed": changed}, nil
-	}
-	remember(ctx, attempt{Previous: previous})
-	ci := &kafkatypes.ConnectivityInfo{VpcConnectivity: &kafkatypes.VpcConnectivity{ClientAuthentication: &kafkatypes.VpcConnectivityClientAuthentication{
-		Sasl: &kafkatypes.VpcConnectivitySasl{Iam: &kafkatypes.VpcConnectivityIam{Enabled: awssdk.Bool(want.iam)}, Scram: &kafkatypes.VpcConnectivityScram{Enabled: awssdk.Bool(want.scram)}},
-		Tls:  &kafkatypes.VpcConnectivityTls{Enabled: awssdk.Bool(want.tls)},
-	}}}
-	out, err := s.kafka().UpdateConnectivity(ctx, &kafka.UpdateConnectivityInput{ClusterArn: awssdk.String(arn), CurrentVersion: c.CurrentVersion, ConnectivityInfo: ci})
-	if err != nil {
-		return nil, s.classify("update multi-VPC connectivity of "+arn, err)
-	}
-	return plan.Outputs{"clusterArn": arn, "clusterOperationArn": awssdk.ToString(out.ClusterOperationArn), "previous": previous, "current": want.out(), "changed": true}, nil
-}
-
 // DescribeClusterOperation reads an operation's state; an empty ARN (nothing changed) is UPDATE_COMPLETE.
 func (a *Actions) DescribeClusterOperation(ctx context.Context, call plan.Call, in catalog.AWSDescribeClusterOperationIn) (catalog.AWSDescribeClusterOperationOut, error) {
 	var none catalog.AWSDescribeClusterOperationOut
@@ -238,230 +162,67 @@ func (a *Actions) DescribeClusterOperation(ctx context.Context, call plan.Call, 
 	return catalog.AWSDescribeClusterOperationOut{Status: awssdk.ToString(info.OperationState), OperationType: awssdk.ToString(info.OperationType), Error: msg}, nil
 }
 
-// policyDoc is an IAM policy document.
-type policyDoc struct {
-	Version   string           `json:"Version"`
-	Statement []map[string]any `json:"Statement"`
-}
-
-// PutClusterPolicy merges a statement (Sid derived from the idempotency key)
-// allowing the client accounts the multi-VPC actions into the cluster
-// policy. previous is the policy without that statement ("" when none).
-func (a *Actions) PutClusterPolicy(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "clusterArn", true)
-	if err != nil {
-		return nil, err
-	}
-	names, err := activities.Strings(call, "clientAccounts", true)
-	if err != nil {
-		return nil, err
-	}
-	var principals []string
-	for _, n := range names {
-		id, err := a.accountID(call, n)
-		if err != nil {
-			return nil, err
-		}
-		principals = append(principals, "arn:aws:iam::"+id+":root")
-	}
-	sort.Strings(principals)
+// ListBrokers reads the cluster's brokers with ListNodes (ID, DNS name,
+// private IP, client subnet), the broker port given, the DNS domain the
+// broker names share (b-N.<domain>), and the brokers' VPC and its CIDR.
+func (a *Actions) ListBrokers(ctx context.Context, call plan.Call, in catalog.AWSListBrokersIn) (catalog.AWSListBrokersOut, error) {
+	var none catalog.AWSListBrokersOut
+	arn, port := in.ClusterARN, in.Port
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	c := s.kafka()
-	cur, version, err := s.clusterPolicy(ctx, arn)
-	if err != nil {
-		return nil, err
-	}
-	sid := "topoflow" + shortHash(call.IdempotencyKey)
-	doc := policyDoc{Version: "2012-10-17"}
-	if cur != "" {
-		if err := json.Unmarshal([]byte(cur), &doc); err != nil {
-			return nil, activities.Invalid("put cluster policy of %s as %s: the current policy is not a JSON policy document: %v", arn, s.acct.Name, err)
-		}
-	}
-	var kept []map[string]any
-	for _, st := range doc.Statement {
-		if st["Sid"] != sid {
-			kept = append(kept, st)
-		}
-	}
-	previous := ""
-	if len(kept) > 0 {
-		b, _ := json.Marshal(policyDoc{Version: doc.Version, Statement: kept})
-		previous = string(b)
-	}
-	// The multi-VPC actions, and "kafka-cluster:*" on the cluster, its topics
-	// and groups so that IAM-authenticated clients of the account may
-	// connect, produce and consume (the cluster policy example of
-	// https://docs.aws.amazon.com/msk/latest/developerguide/mvpc-cluster-owner-action-policy.html;
-	// resource ARNs: https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html).
-	doc.Statement = append(kept, map[string]any{
-		"Sid": sid, "Effect": "Allow", "Principal": map[string]any{"AWS": principals},
-		"Action":   []string{"kafka:CreateVpcConnection", "kafka:GetBootstrapBrokers", "kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka-cluster:*"},
-		"Resource": []string{arn, strings.Replace(arn, ":cluster/", ":topic/", 1) + "/*", strings.Replace(arn, ":cluster/", ":group/", 1) + "/*"},
-	})
-	body, _ := json.Marshal(doc)
-	in := &kafka.PutClusterPolicyInput{ClusterArn: awssdk.String(arn), Policy: awssdk.String(string(body))}
-	if version != "" {
-		in.CurrentVersion = awssdk.String(version)
-	}
-	out, err := c.PutClusterPolicy(ctx, in)
-	if err != nil {
-		return nil, s.classify("put cluster policy of "+arn, err)
-	}
-	return plan.Outputs{"currentVersion": awssdk.ToString(out.CurrentVersion), "previous": previous}, nil
-}
-
-// clusterPolicy returns the cluster's policy and its version ("" when there is none).
-func (s *session) clusterPolicy(ctx context.Context, arn string) (string, string, error) {
-	out, err := s.kafka().GetClusterPolicy(ctx, &kafka.GetClusterPolicyInput{ClusterArn: awssdk.String(arn)})
-	if isNotFound(err) {
-		return "", "", nil
-	}
-	if err != nil {
-		return "", "", s.classify("get cluster policy of "+arn, err)
-	}
-	return awssdk.ToString(out.Policy), awssdk.ToString(out.CurrentVersion), nil
-}
-
-// RestoreClusterPolicy puts a previous policy back, or deletes the policy when it is empty.
-func (a *Actions) RestoreClusterPolicy(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "clusterArn", true)
-	if err != nil {
-		return nil, err
-	}
-	policy, err := activities.String(call, "policy", false)
-	if err != nil {
-		return nil, err
-	}
-	s, err := a.session(ctx, call, "", "")
-	if err != nil {
-		return nil, err
-	}
-	c := s.kafka()
-	if policy == "" {
-		if _, err := c.DeleteClusterPolicy(ctx, &kafka.DeleteClusterPolicyInput{ClusterArn: awssdk.String(arn)}); err != nil && !isNotFound(err) {
-			return nil, s.classify("delete cluster policy of "+arn, err)
-		}
-		return plan.Outputs{"currentVersion": ""}, nil
-	}
-	_, version, err := s.clusterPolicy(ctx, arn)
-	if err != nil {
-		return nil, err
-	}
-	in := &kafka.PutClusterPolicyInput{ClusterArn: awssdk.String(arn), Policy: awssdk.String(policy)}
-	if version != "" {
-		in.CurrentVersion = awssdk.String(version)
-	}
-	out, err := c.PutClusterPolicy(ctx, in)
-	if err != nil {
-		return nil, s.classify("restore cluster policy of "+arn, err)
-	}
-	return plan.Outputs{"currentVersion": awssdk.ToString(out.CurrentVersion)}, nil
-}
-
-// vpcConnectionGone are states in which a VPC connection is not reused.
-var vpcConnectionGone = map[kafkatypes.VpcConnectionState]bool{
-	kafkatypes.VpcConnectionStateDeleting: true, kafkatypes.VpcConnectionStateFailed: true,
-	kafkatypes.VpcConnectionStateRejected: true, kafkatypes.VpcConnectionStateRejecting: true,
-}
-
-// CreateVpcConnection creates a VPC connection from the client VPC (as the
-// client account), tagged with the idempotency key; a connection an earlier
-// attempt created is reused.
-func (a *Actions) CreateVpcConnection(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "clusterArn", true)
-	if err != nil {
-		return nil, err
-	}
-	auth, err := activities.String(call, "authentication", true)
-	if err != nil {
-		return nil, err
-	}
-	vpc, err := activities.String(call, "vpcId", true)
-	if err != nil {
-		return nil, err
-	}
-	subnets, err := activities.Strings(call, "subnetIds", true)
-	if err != nil {
-		return nil, err
-	}
-	groups, err := activities.Strings(call, "securityGroupIds", true)
-	if err != nil {
-		return nil, err
-	}
-	s, err := a.session(ctx, call, "", "")
-	if err != nil {
-		return nil, err
-	}
-	c := s.kafka()
-	what := fmt.Sprintf("create VPC connection from %s to %s", vpc, arn)
-	tag := shortHash(call.IdempotencyKey)
-	p := kafka.NewListVpcConnectionsPaginator(c, &kafka.ListVpcConnectionsInput{})
+	var nodes []catalog.AWSBroker
+	p := kafka.NewListNodesPaginator(s.kafka(), &kafka.ListNodesInput{ClusterArn: awssdk.String(arn)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, s.classify(what+": look up an earlier attempt", err)
+			return none, s.classify("list the brokers of "+arn, err)
 		}
-		for _, vc := range page.VpcConnections {
-			if awssdk.ToString(vc.TargetClusterArn) != arn || awssdk.ToString(vc.VpcId) != vpc || vpcConnectionGone[vc.State] {
+		for _, n := range page.NodeInfoList {
+			b := n.BrokerNodeInfo
+			if b == nil || len(b.Endpoints) == 0 || awssdk.ToString(b.ClientVpcIpAddress) == "" {
 				continue
 			}
-			d, err := c.DescribeVpcConnection(ctx, &kafka.DescribeVpcConnectionInput{Arn: vc.VpcConnectionArn})
-			if err != nil {
-				if isNotFound(err) {
-					continue
-				}
-				return nil, s.classify(what+": look up an earlier attempt", err)
-			}
-			if d.Tags[TagKey] == tag {
-				return plan.Outputs{"vpcConnectionArn": awssdk.ToString(d.VpcConnectionArn), "state": string(d.State)}, nil
-			}
+			nodes = append(nodes, catalog.AWSBroker{BrokerID: int64(awssdk.ToFloat64(b.BrokerId)), Host: strings.ToLower(b.Endpoints[0]),
+				IP: awssdk.ToString(b.ClientVpcIpAddress), Port: int64(port), Subnet: awssdk.ToString(b.ClientSubnet)})
 		}
 	}
-	out, err := c.CreateVpcConnection(ctx, &kafka.CreateVpcConnectionInput{TargetClusterArn: awssdk.String(arn), Authentication: awssdk.String(auth),
-		VpcId: awssdk.String(vpc), ClientSubnets: subnets, SecurityGroups: groups, Tags: map[string]string{TagKey: tag}})
+	if len(nodes) == 0 {
+		return none, activities.NotFound("list the brokers of %s as %s: no broker with an endpoint and an IP", arn, s.acct.Name)
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].BrokerID < nodes[j].BrokerID })
+	// MSK broker names are b-N.<cluster>.<id>.c<k>.kafka.<region>.amazonaws.com; they share the domain after "b-N.".
+	domain := ""
+	var subnets []string
+	for _, n := range nodes {
+		_, d, ok := strings.Cut(n.Host, ".")
+		if !ok || (domain != "" && d != domain) {
+			return none, activities.Invalid("%s: broker names of %s do not share one domain (%s)", call.Action, arn, n.Host)
+		}
+		domain = d
+		if sn := n.Subnet; sn != "" && !slices.Contains(subnets, sn) {
+			subnets = append(subnets, sn)
+		}
+	}
+	if len(subnets) == 0 {
+		return none, activities.Invalid("%s: ListNodes of %s names no client subnet", call.Action, arn)
+	}
+	sn, err := s.ec2().DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnets[0]}})
 	if err != nil {
-		return nil, s.classify(what, err)
+		return none, s.classify("describe subnet "+subnets[0], err)
 	}
-	return plan.Outputs{"vpcConnectionArn": awssdk.ToString(out.VpcConnectionArn), "state": string(out.State)}, nil
-}
-
-// DescribeVpcConnection reads a VPC connection's state.
-func (a *Actions) DescribeVpcConnection(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "vpcConnectionArn", true)
+	if len(sn.Subnets) == 0 {
+		return none, activities.NotFound("describe subnet %s as %s: not found", subnets[0], s.acct.Name)
+	}
+	vpc := awssdk.ToString(sn.Subnets[0].VpcId)
+	vs, err := s.ec2().DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpc}})
 	if err != nil {
-		return nil, err
+		return none, s.classify("describe VPC "+vpc, err)
 	}
-	s, err := a.session(ctx, call, "", "")
-	if err != nil {
-		return nil, err
+	cidr := ""
+	if len(vs.Vpcs) > 0 {
+		cidr = awssdk.ToString(vs.Vpcs[0].CidrBlock)
 	}
-	out, err := s.kafka().DescribeVpcConnection(ctx, &kafka.DescribeVpcConnectionInput{Arn: awssdk.String(arn)})
-	if err != nil {
-		return nil, s.classify("describe VPC connection "+arn, err)
-	}
-	return plan.Outputs{"vpcConnectionArn": arn, "state": string(out.State), "vpcId": awssdk.ToString(out.VpcId), "subnets": anyStrings(out.Subnets)}, nil
-}
-
-// DeleteVpcConnection deletes a VPC connection; a missing one counts as deleted.
-func (a *Actions) DeleteVpcConnection(ctx context.Context, call plan.Call) (plan.Outputs, error) {
-	arn, err := activities.String(call, "vpcConnectionArn", true)
-	if err != nil {
-		return nil, err
-	}
-	s, err := a.session(ctx, call, "", "")
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.kafka().DeleteVpcConnection(ctx, &kafka.DeleteVpcConnectionInput{Arn: awssdk.String(arn)})
-	if isNotFound(err) {
-		return plan.Outputs{"vpcConnectionArn": arn, "state": "DELETED"}, nil
-	}
-	if err != nil {
-		return nil, s.classify("delete VPC connection "+arn, err)
-	}
-	return plan.Outputs{"vpcConnectionArn": arn, "state": string(out.State)}, nil
+	return catalog.AWSListBrokersOut{Brokers: nodes, Domain: domain, Subnets: subnets, VpcID: vpc, VpcCIDR: cidr}, nil
 }

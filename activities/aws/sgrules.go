@@ -8,15 +8,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
 
 func init() {
-	typed[catalog.AWSEC2DescribeSecurityGroupRules] = func(a *Actions) activities.Func {
-		return activities.Typed(a.DescribeSecurityGroupRules)
-	}
+	register(catalog.AWSEC2DescribeSecurityGroupRules, (*Actions).DescribeSecurityGroupRules)
 }
 
 // DescribeSecurityGroupRules lists a security group's rules (every page),
