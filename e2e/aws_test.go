@@ -133,12 +133,14 @@ func iamVerifyFromVPC(sim *cloudsim.Sim, vpc string, boot []any, key, secret str
 		},
 		Probe: &kafka.Probe{Name: "e2e-probe", Network: vpc, TaskQueue: "e2e-probe",
 			Dialer: func(context.Context) (kafka.DialFunc, string, error) { return socksDial(sim, vpc), "", nil }},
+		// The IAM listeners are TLS-only; their certificates come from the twin's CA.
+		ExtraRootCAs: func(context.Context) ([]byte, error) { return sim.Net.CAPEM() },
 	})
 	verify, _ := reg.Get(kafka.ActionVerify)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	_, err := verify(ctx, plan.Call{Action: kafka.ActionVerify, Account: "aws-client-b", IdempotencyKey: "aws-e2e/iam",
-		Inputs: map[string]any{"bootstrap": boot, "clientNetwork": vpc, "topic": "topoflow-verify", "sasl": map[string]any{"mechanism": "AWS_MSK_IAM"}}})
+		Inputs: map[string]any{"bootstrap": boot, "clientNetwork": vpc, "topic": "topoflow-verify", "sasl": map[string]any{"mechanism": "AWS_MSK_IAM"}, "tls": true}})
 	return err
 }
 
