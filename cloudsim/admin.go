@@ -92,6 +92,17 @@ func (s *Sim) AdminHandler() http.Handler {
 		writeErr(w, 404, fmt.Errorf("%s %s: %w", kind, r.PathValue("id"), inventory.ErrNotFound))
 	})
 	mux.HandleFunc("GET /network", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Net.State()) })
+	// The CA that signs the TLS listeners' certificates (netmodel/tls.go):
+	// clients of the twin trust it where they trust public CAs on the cloud.
+	mux.HandleFunc("GET /ca.pem", func(w http.ResponseWriter, _ *http.Request) {
+		pem, err := s.Net.CAPEM()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		_, _ = w.Write(pem)
+	})
 	mux.HandleFunc("GET /network/socks", func(w http.ResponseWriter, _ *http.Request) {
 		addrs, err := s.SOCKS.Addrs()
 		if err != nil {

@@ -18,7 +18,7 @@ func mskAuth(s *spec.KafkaAccess) (string, int) {
 			auth, port = "iam", 9098
 		case v.SASL != nil:
 			auth, port = "scram", 9096
-		case v.TLS:
+		case v.TLS != nil && *v.TLS:
 			auth, port = "tls", 9094
 		}
 	}

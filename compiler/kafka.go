@@ -118,8 +118,9 @@ func (b *builder) verifyStep(s *spec.KafkaAccess, bootstrap, expect string, deps
 		if v.Topic != "" {
 			in["topic"] = plan.Lit(v.Topic)
 		}
-		in["tls"] = plan.Lit(v.TLS)
 	}
+	// TLS as the spec says, or where the listener accepts nothing else.
+	in["tls"] = plan.Lit(s.VerifyTLS())
 	account := ""
 	if v := s.Verify; v != nil && v.SASL != nil {
 		// The worker resolves the SASL credentials from the step's account.

@@ -24,6 +24,7 @@ import (
 // rejected peering visible for days, so the gone-wait must take rejected as
 // gone (Terraform's findVPCPeeringConnectionByID), not poll for 15 minutes.
 func TestAWSPeeringRejectedByAccepterRollsBackPromptly(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	sim := s.Sim()
 	p := compile(t, awsSpec("e2e-aws-accepter-rejects",

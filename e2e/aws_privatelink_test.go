@@ -29,6 +29,7 @@ import (
 // carries the probe routing every compiled verify step gets on main, so it
 // dials from the client VPC there too; a branch without plan.Probe ignores it.)
 func TestAWSPrivateLinkSharedNLBPlanFailsVerify(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	sim := s.Sim()
 	raw, err := os.ReadFile(filepath.Join("testdata", "aws-privatelink-shared-nlb.plan.json"))
@@ -138,6 +139,7 @@ func awsInventoryDiff(want, got map[string]string) string {
 // group, listener, endpoint service, endpoint, zone and record exists, and
 // its rollback leaves the inventory exactly as the seed world.
 func TestAWSPrivateLinkRollbackRestoresSeed(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	sim := s.Sim()
 	seed := awsInventory(t, sim)

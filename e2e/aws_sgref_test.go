@@ -14,6 +14,7 @@ import (
 // reference, <account ID>/sg-x (an EC2 UserIdGroupPair with UserId), not the
 // client CIDR; the clients reach the brokers through the peering.
 func TestAWSPeeringBySecurityGroupReference(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	// The client hosts of the twin carry their VPC's default group (every AWS VPC
 	// has one: https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html);

@@ -42,13 +42,10 @@ const (
 	clientFRVPC = "vpc-0c1e0000000fra01"
 )
 
-// awsStack starts the stack with the AWS actions on the worker (registered
-// here unless the worker already wires them) and the AWS world additions.
-func awsStack(t *testing.T) *stack.Stack {
-	t.Helper()
-	if !hasProvider("aws") {
-		t.Fatal("cloudsim/aws is not registered")
-	}
+// init shortens the AWS twin's durations for this package's in-process
+// stacks, once before any test runs: tests run in parallel, and
+// awssim.DefaultTiming is read by every cloudsim.New.
+func init() {
 	awssim.DefaultTiming.PeeringRequest = 200 * time.Millisecond
 	awssim.DefaultTiming.PeeringProvision = 200 * time.Millisecond
 	awssim.DefaultTiming.Delete = 200 * time.Millisecond
@@ -57,6 +54,15 @@ func awsStack(t *testing.T) *stack.Stack {
 	awssim.DefaultTiming.AttachmentCreate = 200 * time.Millisecond
 	awssim.DefaultTiming.VpcConnectionCreate = 200 * time.Millisecond
 	awssim.DefaultTiming.BrokerRestart = 100 * time.Millisecond
+}
+
+// awsStack starts the stack with the AWS actions on the worker (registered
+// here unless the worker already wires them) and the AWS world additions.
+func awsStack(t *testing.T) *stack.Stack {
+	t.Helper()
+	if !hasProvider("aws") {
+		t.Fatal("cloudsim/aws is not registered")
+	}
 	root, err := stack.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -127,12 +133,14 @@ func iamVerifyFromVPC(sim *cloudsim.Sim, vpc string, boot []any, key, secret str
 		},
 		Probe: &kafka.Probe{Name: "e2e-probe", Network: vpc, TaskQueue: "e2e-probe",
 			Dialer: func(context.Context) (kafka.DialFunc, string, error) { return socksDial(sim, vpc), "", nil }},
+		// The IAM listeners are TLS-only; their certificates come from the twin's CA.
+		ExtraRootCAs: func(context.Context) ([]byte, error) { return sim.Net.CAPEM() },
 	})
 	verify, _ := reg.Get(kafka.ActionVerify)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	_, err := verify(ctx, plan.Call{Action: kafka.ActionVerify, Account: "aws-client-b", IdempotencyKey: "aws-e2e/iam",
-		Inputs: map[string]any{"bootstrap": boot, "clientNetwork": vpc, "topic": "topoflow-verify", "sasl": map[string]any{"mechanism": "AWS_MSK_IAM"}}})
+		Inputs: map[string]any{"bootstrap": boot, "clientNetwork": vpc, "topic": "topoflow-verify", "sasl": map[string]any{"mechanism": "AWS_MSK_IAM"}, "tls": true}})
 	return err
 }
 
@@ -246,6 +254,7 @@ func checkPeered(t *testing.T, s *stack.Stack, out map[string]any, clientVPC, cl
 }
 
 func TestAWSSameVPC(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	p := compile(t, awsSpec("e2e-aws-same-vpc", "{account: aws-msk, cidr: 10.20.1.0/24}", "sameVpc", "  verify: {clientNetwork: "+mskVPC+"}\n"))
 	out := runToEnd(t, s, p)
@@ -262,6 +271,7 @@ func TestAWSSameVPC(t *testing.T) {
 }
 
 func TestAWSCrossVPC(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	// Before the peering the client VPC has no route to the brokers: the
 	// packets are dropped and verify times out.
@@ -293,6 +303,7 @@ func TestAWSCrossVPC(t *testing.T) {
 }
 
 func TestAWSCrossRegion(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	p := compile(t, awsSpec("e2e-aws-cross-region",
 		"{account: aws-msk, region: eu-central-1, vpcId: "+clientFRVPC+", cidr: 10.40.0.0/16, routeTableIds: [rtb-0c1e0000000fra01]}", "vpcPeering", ""))
@@ -305,6 +316,7 @@ func TestAWSCrossRegion(t *testing.T) {
 }
 
 func TestAWSCrossAccountApproval(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	sim := s.Sim()
 	p := compile(t, awsSpec("e2e-aws-cross-account",
@@ -346,6 +358,7 @@ func TestAWSCrossAccountApproval(t *testing.T) {
 // A failure after the peering, the routes and the rule exist (the
 // verification dials from a VPC nothing is peered with) rolls all of them back.
 func TestAWSFailureRollsBackPeering(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	sim := s.Sim()
 	p := compile(t, strings.Replace(awsSpec("e2e-aws-rollback",
@@ -437,6 +450,7 @@ func cli(t *testing.T, s *stack.Stack, account, region string, args ...string) m
 // The AWS CLI (an implementation no one here wrote) reads back what the
 // cross-account workflow created in cloudsim, as each account sees it.
 func TestAWSCLIReadsBack(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	p := compile(t, awsSpec("e2e-aws-cli",
 		"{account: aws-client-b, region: eu-west-1, vpcId: "+clientBVPC+", cidr: 10.21.0.0/16, routeTableIds: [rtb-0a5c000000clib01]}", "vpcPeering",
@@ -501,6 +515,7 @@ func TestAWSCLIReadsBack(t *testing.T) {
 // approval, routes in both route tables and the on-premises range opened,
 // checked in the inventory (the on-premises network is outside the simulator).
 func TestAWSOnPremTransitGateway(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	sim := s.Sim()
 	p := compile(t, awsSpec("e2e-aws-onprem", "{account: aws-transit, onPremCidr: 172.16.0.0/12}", "transitGateway",
@@ -609,6 +624,7 @@ func apiVersions(sim *cloudsim.Sim, vpc string, seeds []string) error {
 // the acceptance), the brokers' own metadata names the brokers, and
 // kafka.verify produces and consumes from the client VPC.
 func TestAWSPrivateLink(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	sim := s.Sim()
 	p := compile(t, fmt.Sprintf(`apiVersion: topoflow.io/v1
@@ -756,6 +772,7 @@ spec:
 // policy, its VPC connection becomes AVAILABLE and it reads the multi-VPC
 // bootstrap string.
 func TestAWSMultiVPC(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	sim := s.Sim()
 	if _, err := inventory.Update(sim.Inventory, mskARN, func(k *inventory.KafkaInstance) error {
@@ -853,6 +870,7 @@ spec:
 // The client account's owner rejects: the pending peering is deleted and
 // nothing else was created.
 func TestAWSCrossAccountRejectedRollsBack(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	sim := s.Sim()
 	p := compile(t, awsSpec("e2e-aws-cross-account-reject",

@@ -14,6 +14,7 @@ import (
 // runbook 004 schedules maintenance mode for); the request must still end
 // with the verification passing, after the brokers are back.
 func TestAzureRestartIsAFullOutage(t *testing.T) {
+	t.Parallel()
 	s := azStack(t)
 	sim := s.Sim()
 	stop := make(chan struct{})

@@ -14,6 +14,7 @@ import (
 // Azure does; the activity retries it (as azurerm does) and the request
 // completes with both sides Connected.
 func TestAzurePeeringSidesInParallel(t *testing.T) {
+	t.Parallel()
 	s := azStack(t)
 	p := compile(t, azSpec("e2e-az-parallel", "rg-aks", "aks-vnet", "10.31.0.0/16"))
 	first := p.Step("peer-kafka-to-client")

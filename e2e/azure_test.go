@@ -143,6 +143,7 @@ func eventTrail(evs []ambarisim.Event) []string {
 }
 
 func TestAzureAKSToHDInsight(t *testing.T) {
+	t.Parallel()
 	s := azStack(t)
 	sim := s.Sim()
 	amb, _ := ambarisim.ServerOf(sim)
@@ -231,6 +232,7 @@ func TestAzureAKSToHDInsight(t *testing.T) {
 }
 
 func TestAzureFailedRestartRollsBack(t *testing.T) {
+	t.Parallel()
 	s := azStack(t)
 	sim := s.Sim()
 	tags0, _ := ambariState(t, s)
@@ -274,6 +276,7 @@ func TestAzureFailedRestartRollsBack(t *testing.T) {
 // sections run one after the other: the restarts never overlap, each runs
 // inside its own request's maintenance window, and maintenance ends OFF.
 func TestAzureConcurrentRequestsOnOneCluster(t *testing.T) {
+	t.Parallel()
 	// A second AKS VNet requests the same cluster; its verify runs on a probe
 	// in that VNet, like the first one's.
 	aks2 := azVNetID("rg-aks2", "aks2-vnet")
@@ -368,6 +371,7 @@ func matches(pattern, s string) bool { return regexp.MustCompile(pattern).MatchS
 // restart step is compensated by ambari.restoreAndRestart: a failed restart
 // leaves every broker up again, on the previous configs, and maintenance off.
 func TestAzureFailedRestartRestoresAndRestartsAgain(t *testing.T) {
+	t.Parallel()
 	s := azStack(t)
 	sim := s.Sim()
 	amb, _ := ambarisim.ServerOf(sim)

@@ -24,6 +24,7 @@ import (
 // who applied it, and the second workflow, started without that check,
 // refuses before its first step: the cloud is exactly as the first left it.
 func TestHuaweiSecondClientNetworkIsRefusedBeforeAnything(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -74,6 +75,7 @@ func TestHuaweiSecondClientNetworkIsRefusedBeforeAnything(t *testing.T) {
 // refused (before its first step, or before it writes the advertised map if
 // visibility had not shown the earlier one yet) and leaves nothing behind.
 func TestHuaweiConcurrentRequestsOneKeepsTheInstance(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

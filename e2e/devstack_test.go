@@ -8,7 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
+	"github.com/topoflow/topoflow/internal/worldshift"
 	"net"
 	"os"
 	"os/exec"
@@ -88,7 +88,8 @@ func newDevEnv(t *testing.T) *devEnv {
 	// The world moves to a random part of 127/8 (as internal/stack's does), so
 	// the test's stack does not collide with a make dev on the same machine,
 	// whose world stays at its written addresses (127.16-127.31).
-	shift := 32 + rand.IntN(190)
+	shift, release := worldshift.Take()
+	t.Cleanup(release)
 	ports := make([]int, 4)
 	for i := range ports {
 		if ports[i], err = stack.FreePort(); err != nil {
@@ -208,6 +209,7 @@ func (d *devEnv) waitPhase(t *testing.T, id, want string) {
 }
 
 func TestDevStackKeepsInFlightWorkflowAcrossKill(t *testing.T) {
+	t.Parallel()
 	d := newDevEnv(t)
 	dev, _ := d.startDev(t)
 
@@ -268,6 +270,7 @@ spec:
 }
 
 func TestMakeRunDemo(t *testing.T) {
+	t.Parallel()
 	d := newDevEnv(t)
 	cmd := exec.Command("bash", "scripts/run.sh")
 	cmd.Dir, cmd.Env = d.root, d.env
@@ -300,6 +303,7 @@ func TestMakeRunDemo(t *testing.T) {
 // TestShippedBinariesAsMakefile checks that the tests build the binaries
 // `make build` ships, under the same names.
 func TestShippedBinariesAsMakefile(t *testing.T) {
+	t.Parallel()
 	root, err := stack.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

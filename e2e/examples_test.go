@@ -10,8 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/topoflow/topoflow/internal/worldshift"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -69,6 +69,7 @@ type exStatus struct {
 }
 
 func TestExamples(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	d := newDevEnv(t)
 	d.env = append(d.env, "TOPOFLOW_ACCOUNTS=specs/accounts.yaml") // the CLI validates against the registry, as users' does
@@ -262,7 +263,9 @@ func (d *devEnv) startBackground(t *testing.T) {
 		stop := exec.Command("bash", "scripts/dev.sh", "--stop")
 		stop.Dir, stop.Env = d.root, d.env
 		_ = stop.Run()
-		d.shift = 32 + rand.IntN(190)
+		var release func()
+		d.shift, release = worldshift.Take()
+		t.Cleanup(release)
 		d.env = append(d.env, fmt.Sprintf("CLOUDSIM_SHIFT=%d", d.shift))
 	}
 	if err != nil || !bytes.Contains(out, []byte("Topoflow local stack is up")) {
@@ -774,6 +777,7 @@ func inventoryDiff(want, got any) string {
 // dev runs), an in-process stack (internal/stack) and a second dev.sh stack
 // with its own ports and shift both start and verify a request.
 func TestBesideMakeDev(t *testing.T) {
+	t.Parallel()
 	def := newDevEnv(t)
 	if addressesFree(t, "127.16.0.61:9011", "127.20.1.11:9092", "127.30.0.10:9092") {
 		def.shift = 0

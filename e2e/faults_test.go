@@ -33,6 +33,7 @@ import (
 // (issue 15): at least 95% Done, none rolled back for a transient error;
 // nothing duplicated.
 func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
 	n := envInt("FAULTS_N", 10)
 	s := newStack(t)
 	inv := s.Sim().Inventory

@@ -66,6 +66,7 @@ func busyTiming(t *testing.T, restart, modify time.Duration) {
 // while the instance is still RESTARTING, which the cloud refuses with
 // 400 DMS.00400026. The request must wait for RUNNING and complete.
 func TestHuaweiModifyRightAfterRestart(t *testing.T) {
+	t.Parallel()
 	busyTiming(t, 8*time.Second, 1500*time.Millisecond)
 	s := newStack(t)
 	dms := ownerDMS(t, s)
@@ -102,6 +103,7 @@ func TestHuaweiModifyRightAfterRestart(t *testing.T) {
 // answers 400 DMS.00400026). The rollback must wait and restore the
 // original map, leaving nothing behind.
 func TestHuaweiRestoreRightAfterModify(t *testing.T) {
+	t.Parallel()
 	busyTiming(t, 2*time.Second, 6*time.Second)
 	s := newStack(t)
 	before := advertised(t, s)

@@ -22,6 +22,7 @@ import (
 // that Temporal still lists is refused earlier, before the second creates
 // anything: TestHuaweiSecondClientNetworkIsRefusedBeforeAnything.)
 func TestHuaweiSecondServiceOnAPortIsRefused(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

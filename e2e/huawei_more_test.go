@@ -54,6 +54,7 @@ func permissions(s *stack.Stack) []string {
 // patched (the modify's response is lost), so the restore must use the map
 // remembered by the first attempt, not the one the retry reads back.
 func TestHuaweiLateFailureRollsBack(t *testing.T) {
+	t.Parallel()
 	for i, kill := range []bool{false, true} {
 		name := "verification fails"
 		if kill {
@@ -207,6 +208,7 @@ func routes(s *stack.Stack, vpc string) []inventory.Route {
 // consumes from the client VPC straight to the brokers' listener IPs on the
 // instance's connection port (9092, read from the instance).
 func TestHuaweiPeering(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	rulesBefore := sgRules(s)
 	doc := repoSpec(t, "huawei-vpc-peering.yaml", "e2e-hw-peering",
@@ -283,6 +285,7 @@ func TestHuaweiPeering(t *testing.T) {
 // Cloud, reached through the otc-kafka account's endpoint configuration; no
 // whitelist and no approval are needed.
 func TestOTCSameAccount(t *testing.T) {
+	t.Parallel()
 	const otcKafka, otcClientVPC = "9c1d2e3f-0000-4000-8000-0000000e0010", "9c1d2e3f-0000-4000-8000-0000000e0b01"
 	s := newStack(t)
 	// The stack's world (make dev's) holds runbook 001's Open Telekom Cloud

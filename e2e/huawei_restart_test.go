@@ -227,6 +227,7 @@ func describeVPCEP(svcs []*inventory.EndpointService, eps []*inventory.Endpoint)
 // applies the call, then holds its response until the worker is stopped, so
 // the next attempt (on the new worker) must find what the first created.
 func TestHuaweiWorkerRestart(t *testing.T) {
+	t.Parallel()
 	hold := plan.Duration(2 * time.Minute)
 	cases := []struct {
 		name string

@@ -143,6 +143,7 @@ func count(s *stack.Stack, k inventory.Kind) int {
 }
 
 func TestHuaweiSameAccount(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	p := compile(t, hwSpec("e2e-hw-same", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false))
 	run := startPlan(t, s, p)
@@ -170,6 +171,7 @@ func TestHuaweiSameAccount(t *testing.T) {
 // approval gate before the client account is whitelisted, endpoints accepted
 // by the cloud without any provider-side accept.
 func TestHuaweiCrossAccountApproved(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	p := compile(t, hwSpec("e2e-hw-cross", "hw-client-b", hwClientVPC, hwClientSub, true))
 	accepts := s.Sim().Faults.MustAdd(faults.Rule{Op: "huawei.vpcep.AcceptOrRejectEndpoint", Kind: faults.Latency})
@@ -218,6 +220,7 @@ func TestHuaweiCrossAccountApproved(t *testing.T) {
 }
 
 func TestHuaweiRejectedRollsBack(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	before := advertised(t, s)
 	p := compile(t, hwSpec("e2e-hw-reject", "hw-client-b", hwClientVPC, hwClientSub, true))

@@ -75,6 +75,7 @@ func sharedRulePlan(t *testing.T, name, cidr string, withRule bool) *plan.Plan {
 // first, so the verifications depend on the shared rule (checked by a request
 // without it, which cannot connect).
 func TestSharedRuleSurvivesTheFirstOwnersRollback(t *testing.T) {
+	t.Parallel()
 	s := awsStack(t)
 	inv := s.Sim().Inventory
 	cidr := ""

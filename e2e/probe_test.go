@@ -108,6 +108,7 @@ func parkedStep(t *testing.T, s *stack.Stack, run client.WorkflowRun, timeout ti
 }
 
 func TestVerifyDialsFromTheClientProbe(t *testing.T) {
+	t.Parallel()
 	s := probeStack(t, stack.Options{})
 	if s.Probes[hwProbeQueue] != hwClientVPC {
 		t.Fatalf("the stack runs probes %v, want %s in %s", s.Probes, hwProbeQueue, hwClientVPC)
@@ -137,6 +138,7 @@ func TestVerifyDialsFromTheClientProbe(t *testing.T) {
 }
 
 func TestVerifyWithoutProbeSaysItDialedFromTheWorker(t *testing.T) {
+	t.Parallel()
 	noProbes := registryVariant(t, func(doc string) string {
 		return regexp.MustCompile(`(?m)^    probes:\n(      - .*\n)+`).ReplaceAllString(doc, "")
 	})
@@ -163,6 +165,7 @@ func TestVerifyWithoutProbeSaysItDialedFromTheWorker(t *testing.T) {
 }
 
 func TestProbeNobodyPollsFailsClearly(t *testing.T) {
+	t.Parallel()
 	fast := registryVariant(t, func(doc string) string {
 		return strings.ReplaceAll(doc, "taskQueue: "+hwProbeQueue+"}", "taskQueue: "+hwProbeQueue+", startTimeout: 3s}")
 	})
@@ -198,6 +201,7 @@ func TestProbeNobodyPollsFailsClearly(t *testing.T) {
 // operator; verify from the worker's host would pass (it reaches every
 // loopback address), verify from the probe in the client VPC must not.
 func TestVerifyFromProbeFailsWithoutTheClientsPeering(t *testing.T) {
+	t.Parallel()
 	s := probeStack(t, stack.Options{})
 	doc := repoSpec(t, "huawei-vpc-peering.yaml", "e2e-probe-peering",
 		"  approval:\n", "  timeouts: {pollInterval: 300ms, wait: 2m}\n  onFailure: park\n  approval:\n")

@@ -26,6 +26,7 @@ import (
 // compensation runs a second round, which issues a new restart: every broker
 // is up again, maintenance is off and nothing is reported as left behind.
 func TestAzureRestoreAndRestartKeepsTrying(t *testing.T) {
+	t.Parallel()
 	s := azStack(t)
 	sim := s.Sim()
 	change := sim.Faults.MustAdd(faults.Rule{Op: "ambari.request.task", Kind: faults.Reject, Times: 1})
@@ -178,6 +179,7 @@ func median(ds []time.Duration) time.Duration {
 // end Done. Typically 30-50 s; an unlucky run of faults on one action
 // (backoff up to 1 min between attempts) can make it take a few minutes.
 func TestTransientFaultsDoNotRollBack(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	inv := s.Sim().Inventory
 	id := s.Sim().Faults.MustAdd(faults.Rule{Op: "huawei.*", Kind: faults.Error, Rate: 0.3})

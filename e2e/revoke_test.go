@@ -65,6 +65,7 @@ func updateGrant(t *testing.T, s *stack.Stack, gid, name string, arg any) {
 // on the real Temporal server and the twin: the revoke waits for the
 // approval gate again, then the twin's inventory is the seed world again.
 func TestRevokeHuaweiCrossAccount(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	seed := twinState(t, s)
 	p := compile(t, hwSpec("e2e-hw-revoke", "hw-client-b", hwClientVPC, hwClientSub, true))
@@ -147,6 +148,7 @@ func (d *devEnv) revoke(t *testing.T, ex *example, id string) {
 // (the endpoint's status wait and the verification fail), and the grant is
 // then revoked: the twin is the seed world again.
 func TestDriftOfADeletedEndpoint(t *testing.T) {
+	t.Parallel()
 	s := newStack(t)
 	seed := twinState(t, s)
 	p := compile(t, hwSpec("e2e-hw-drift", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false))

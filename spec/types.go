@@ -238,7 +238,7 @@ type Policy struct {
 type Verify struct {
 	Enabled       *bool  `json:"enabled,omitempty" doc:"Run the verification (default true)."`
 	Topic         string `json:"topic,omitempty" doc:"Topic produced to and consumed from (default topoflow-verify)."`
-	TLS           bool   `json:"tls,omitempty" doc:"Connect with TLS."`
+	TLS           *bool  `json:"tls,omitempty" doc:"Connect with TLS (default false; on AWS MSK, true and required with sasl and with method mskMultiVpc, whose listeners accept only TLS)."`
 	SASL          *SASL  `json:"sasl,omitempty" doc:"SASL authentication."`
 	ClientNetwork string `json:"clientNetwork,omitempty" doc:"Network the verification dials from, for workers that model networks such as cloudsim (default: client.vpcId)."`
 }
@@ -341,4 +341,25 @@ type Compensation struct {
 	Action  string         `json:"action,omitempty" format:"action" doc:"Undoing action."`
 	Account string         `json:"account,omitempty" format:"account" doc:"Account to act as (default: the step's)."`
 	Inputs  map[string]any `json:"inputs,omitempty" doc:"Inputs; expressions may read input and output (the step's own)."`
+}
+
+// TLSRequired reports whether the spec's verification must use TLS because
+// the listener it reaches accepts nothing else: on AWS MSK the SASL/SCRAM
+// (9096) and IAM (9098) listeners, and every multi-VPC private connectivity
+// listener (https://docs.aws.amazon.com/msk/latest/developerguide/port-info.html,
+// https://docs.aws.amazon.com/msk/latest/developerguide/aws-access-mult-vpc.html).
+func (s *KafkaAccess) TLSRequired() bool {
+	if s.Kafka.Provider != ProviderAWS {
+		return false
+	}
+	return s.Method == MethodMSKMultiVPC || (s.Verify != nil && s.Verify.SASL != nil)
+}
+
+// VerifyTLS reports whether the verification connects with TLS: as the spec
+// says, else when the listener requires it ([KafkaAccess.TLSRequired]).
+func (s *KafkaAccess) VerifyTLS() bool {
+	if s.Verify != nil && s.Verify.TLS != nil {
+		return *s.Verify.TLS
+	}
+	return s.TLSRequired()
 }

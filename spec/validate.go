@@ -276,6 +276,9 @@ func (v *validator) kafkaAccess(s *KafkaAccess) {
 	if s.Verify != nil && s.Verify.SASL != nil && s.Verify.SASL.Mechanism == "AWS_MSK_IAM" && s.Kafka.Provider != ProviderAWS {
 		v.errorf("spec.verify.sasl.mechanism", "mechanism AWS_MSK_IAM only works with provider aws")
 	}
+	if s.TLSRequired() && s.Verify != nil && s.Verify.TLS != nil && !*s.Verify.TLS {
+		v.errorf("spec.verify.tls", "MSK's SASL (9096, 9098) and multi-VPC listeners accept only TLS (https://docs.aws.amazon.com/msk/latest/developerguide/port-info.html): remove tls: false (TLS is then used) or set tls: true")
+	}
 }
 
 func isMethod(m string) bool {

@@ -40,6 +40,9 @@ type Resume struct {
 	FoldedN     int            `json:"foldedN,omitempty"`
 	// Used holds the hashes of signed statements already accepted.
 	Used []string `json:"used,omitempty"`
+	// KeyBase is the prefix of the chain's idempotency keys (runkeys.go;
+	// empty: the workflow ID, for chains started before it).
+	KeyBase string `json:"keyBase,omitempty"`
 }
 
 // ResumeStep is one step's state.
@@ -109,6 +112,9 @@ func (r *interp) quiet() bool {
 // resume builds the state the next run starts from.
 func (r *interp) resume() *Resume {
 	rs := &Resume{Runs: r.runs, Audit: r.audit, AuditFolded: r.auditFolded, FoldedN: r.auditFoldedN}
+	if r.keyBase != r.wfID {
+		rs.KeyBase = r.keyBase
+	}
 	rs.Used = append(rs.Used, sortedKeys(r.used)...)
 	itemIndex := map[*itemRun]int{}
 	for _, sr := range r.steps {

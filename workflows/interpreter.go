@@ -127,6 +127,7 @@ type interp struct {
 	sha      string
 	wfID     string
 	runID    string
+	keyBase  string // prefix of idempotency keys (runkeys.go)
 	meta     map[string]any
 	steps    []*stepRun
 	byID     map[string]*stepRun
@@ -238,12 +239,13 @@ func newInterp(ctx workflow.Context, req Request) (*interp, error) {
 		return nil, temporal.NewNonRetryableApplicationError("invalid plan: "+err.Error(), plan.ErrInvalid, nil)
 	}
 	info := workflow.GetInfo(ctx)
+	keyBase := keyBaseOf(ctx, req)
 	work, _ := workflow.NewDisconnectedContext(ctx)
 	intr, cancel := workflow.WithCancel(work)
 	r := &interp{
 		root: ctx, work: work, intr: intr, stopIntr: cancel,
 		req: req, p: &req.Plan, sha: sha,
-		wfID: info.WorkflowExecution.ID, runID: info.WorkflowExecution.RunID,
+		wfID: info.WorkflowExecution.ID, runID: info.WorkflowExecution.RunID, keyBase: keyBase,
 		byID: map[string]*stepRun{}, trustV: trustV, used: map[string]bool{},
 	}
 	r.meta = map[string]any{"workflowId": r.wfID, "specName": req.Plan.Source.Name, "planSha256": sha}
@@ -727,7 +729,11 @@ func asList(v any) ([]any, error) {
 
 // idemKey is the idempotency key of a step or item.
 func (r *interp) idemKey(sr *stepRun, it *itemRun) string {
-	k := r.wfID + "/" + sr.s.ID
+	base := r.keyBase
+	if base == "" {
+		base = r.wfID
+	}
+	k := base + "/" + sr.s.ID
 	if it != nil {
 		k += "/" + it.key
 	}

@@ -41,7 +41,7 @@ func (r *interp) probeRoute(c cx, s *plan.Step) (route, error) {
 		Summary: "find the probe of " + s.Probe.Account,
 	})
 	call := plan.Call{Action: plan.ActionProbeRoute, Account: s.Probe.Account,
-		Inputs: map[string]any{"network": s.Probe.Network}, IdempotencyKey: r.wfID + "/" + s.ID + "/probe-route"}
+		Inputs: map[string]any{"network": s.Probe.Network}, IdempotencyKey: r.wfID + "/" + s.ID + "/probe-route"} // a read: no create to repeat
 	var out plan.Outputs
 	if err := workflow.ExecuteActivity(ctx, plan.ActionProbeRoute, call).Get(c.work, &out); err != nil {
 		return route{}, fmt.Errorf("find the probe of account %s, network %q: %s", s.Probe.Account, s.Probe.Network, errText(err))

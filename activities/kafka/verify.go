@@ -55,6 +55,11 @@ type Options struct {
 	// Probe, if set, makes this a probe worker's kafka.verify: it dials from
 	// the probe's network and says so (DialFrom is then ignored).
 	Probe *Probe
+	// ExtraRootCAs, if set, returns PEM CA certificates trusted besides the
+	// system roots for TLS connections whose step gives no tls.caPem: a
+	// company's private CA, or the twin's CA (which signs its TLS listeners'
+	// certificates where public CAs sign the real services').
+	ExtraRootCAs func(ctx context.Context) ([]byte, error)
 }
 
 // Register adds kafka.verify to reg.
@@ -223,7 +228,14 @@ func withDropHint(err error) error {
 
 func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, raw DialFunc, dropped *atomic.Bool) (catalog.KafkaVerifyOut, error) {
 	start := time.Now()
-	dial, err := withTLS(raw, in)
+	var extra []byte
+	if in.TLS && in.TLSCAPEM == "" && v.opts.ExtraRootCAs != nil {
+		var err error
+		if extra, err = v.opts.ExtraRootCAs(ctx); err != nil {
+			return catalog.KafkaVerifyOut{}, fmt.Errorf("%s: trusted CAs: %w", ActionVerify, err)
+		}
+	}
+	dial, err := withTLS(raw, in, extra)
 	if err != nil {
 		return catalog.KafkaVerifyOut{}, invalid(fmt.Errorf("%s: %w", ActionVerify, err))
 	}
@@ -335,16 +347,28 @@ func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, 
 	}, nil
 }
 
-// withTLS wraps dial with the step's TLS settings, if any.
-func withTLS(dial DialFunc, in verifyInputs) (DialFunc, error) {
+// withTLS wraps dial with the step's TLS settings, if any. The server's
+// certificate is checked against the step's caPem, else the system roots
+// plus extra (PEM; Options.ExtraRootCAs).
+func withTLS(dial DialFunc, in verifyInputs, extra []byte) (DialFunc, error) {
 	if !in.TLS {
 		return dial, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: in.TLSServerName}
-	if in.TLSCAPEM != "" {
+	switch {
+	case in.TLSCAPEM != "":
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM([]byte(in.TLSCAPEM)) {
 			return nil, errors.New("input tls.caPem: no certificate found")
+		}
+		cfg.RootCAs = pool
+	case len(extra) > 0:
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(extra) {
+			return nil, errors.New("the worker's extra trusted CAs hold no certificate")
 		}
 		cfg.RootCAs = pool
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -147,7 +148,7 @@ var _ netmodel.SASLAuthenticator = (*api)(nil).mskIAMAuth
 
 // iamPort is the port of MSK's IAM listener for clients inside AWS
 // (https://docs.aws.amazon.com/msk/latest/developerguide/port-info.html:
-// 9098 for IAM access control within AWS; TLS on the real service).
+// 9098 for IAM access control within AWS, TLS only; the twin's is TLS-only too).
 const iamPort = 9098
 
 func iamListenerKey(clusterArn string, broker int32) string {
@@ -169,15 +170,24 @@ func (a *api) watchIAMListeners() {
 		keep := map[string]bool{}
 		if k != nil && k.Engine == "msk" && k.Attrs["iamAuth"] == "true" {
 			adv := map[int32]string{}
+			var names []string
 			for _, b := range k.Brokers {
 				adv[b.ID] = fmt.Sprintf("%s:%d", b.AdvertisedHost(), iamPort)
+				if net.ParseIP(b.AdvertisedHost()) == nil {
+					names = append(names, b.AdvertisedHost())
+				}
 			}
 			for _, b := range k.Brokers {
 				key := iamListenerKey(k.ID, b.ID)
 				keep[key] = true
+				// TLS-only, with a certificate for the brokers' names and
+				// none for their addresses, as the real listener
+				// (https://docs.aws.amazon.com/msk/latest/developerguide/port-info.html:
+				// 9098 "TLS"); netmodel/tls.go.
 				l := netmodel.Listener{
 					Listen: fmt.Sprintf("%s:%d", b.ListenerIP, iamPort), Target: fmt.Sprintf("%s:%d", b.ListenerIP, b.Port),
-					Advertised: adv, Attrs: map[string]string{netmodel.AttrKafkaAuth: saslIAM, "clusterArn": k.ID},
+					Advertised: adv, Attrs: map[string]string{netmodel.AttrKafkaAuth: saslIAM, "clusterArn": k.ID,
+						netmodel.AttrTLS: "true", netmodel.AttrTLSNames: strings.Join(names, ",")},
 				}
 				_ = a.sim.Net.SetListener(key, l) // a failure is in Net.Errors
 			}

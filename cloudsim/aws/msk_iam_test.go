@@ -89,7 +89,7 @@ func TestMSKIAMListener(t *testing.T) {
 		}
 	}
 	metadata := func(m sasl.Mechanism) error {
-		opts := []kgo.Opt{kgo.SeedBrokers(seed), kgo.Dialer(w.sim.Net.DialFrom(client)), kgo.RetryTimeout(2 * time.Second), kgo.RequestRetries(0)}
+		opts := []kgo.Opt{kgo.SeedBrokers(seed), kgo.Dialer(tlsDialer(t, w, client)), kgo.RetryTimeout(2 * time.Second), kgo.RequestRetries(0)}
 		if m != nil {
 			opts = append(opts, kgo.SASL(m))
 		}
@@ -151,7 +151,7 @@ func TestMSKIAMListenerInVPC(t *testing.T) {
 		seed   = "b-1.msk-prod.abc123.c2.kafka.eu-west-1.amazonaws.com:9098"
 	)
 	metadata := func(m sasl.Mechanism) (*kmsg.MetadataResponse, error) {
-		opts := []kgo.Opt{kgo.SeedBrokers(seed), kgo.Dialer(w.sim.Net.DialFrom(mskVPC)), kgo.RetryTimeout(2 * time.Second), kgo.RequestRetries(0)}
+		opts := []kgo.Opt{kgo.SeedBrokers(seed), kgo.Dialer(tlsDialer(t, w, mskVPC)), kgo.RetryTimeout(2 * time.Second), kgo.RequestRetries(0)}
 		if m != nil {
 			opts = append(opts, kgo.SASL(m))
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/cloudsim/netmodel"
@@ -97,8 +98,10 @@ func (a *api) vpcConnectionListeners(conn *inventory.Endpoint) {
 	bs := append([]inventory.Broker(nil), k.Brokers...)
 	sort.Slice(bs, func(i, j int) bool { return bs[i].ID < bs[j].ID })
 	adv := map[int32]string{}
+	var names []string
 	for i, b := range bs {
 		adv[b.ID] = vpcBrokerHost(k.Name, scheme, region, i) + ":" + strconv.Itoa(vpcPort(i))
+		names = append(names, vpcBrokerHost(k.Name, scheme, region, i))
 	}
 	for i, b := range bs {
 		if b.PortID == "" {
@@ -122,7 +125,7 @@ func (a *api) vpcConnectionListeners(conn *inventory.Endpoint) {
 			Meta:      inventory.Meta{ID: id, Account: conn.Account, Region: conn.Region, Status: inventory.EndpointAccepted},
 			ServiceID: id, VPCID: conn.VPCID, SubnetID: conn.SubnetID, IP: ip,
 			DNSNames: []string{vpcBrokerHost(k.Name, scheme, region, i)}, Advertised: adv,
-			Attrs: listenerAttrs(conn.ID, k.ID, scheme),
+			Attrs: listenerAttrs(conn.ID, k, scheme, names),
 		}); err != nil {
 			_ = a.inv.Delete(inventory.KindEndpointService, id)
 			a.inv.ReleaseIP(ip)
@@ -150,10 +153,19 @@ func (a *api) removeVpcConnectionListeners(connID string) {
 // listenerAttrs are the attributes of a VPC connection's client-side
 // listener; an iam one authenticates with MSK IAM (SASL/OAUTHBEARER; the
 // VPC-connectivity SASL/IAM bootstrap string of GetBootstrapBrokers).
-func listenerAttrs(connID, clusterArn, scheme string) map[string]string {
-	m := map[string]string{attrType: typeVpcConnListener, "parent": connID, "clusterArn": clusterArn}
+func listenerAttrs(connID string, k *inventory.KafkaInstance, scheme string, names []string) map[string]string {
+	m := map[string]string{attrType: typeVpcConnListener, "parent": connID, "clusterArn": k.ID}
 	if scheme == "iam" {
 		m[netmodel.AttrKafkaAuth] = saslIAM
+	}
+	if !k.TLS {
+		// Multi-VPC private connectivity encrypts in transit, whatever the
+		// scheme (https://docs.aws.amazon.com/msk/latest/developerguide/aws-access-mult-vpc.html:
+		// "TLS encryption in transit"); the twin terminates TLS here when
+		// the brokers behind it are plaintext (netmodel/tls.go), and passes
+		// the brokers' own TLS through when they have it.
+		m[netmodel.AttrTLS] = "true"
+		m[netmodel.AttrTLSNames] = strings.Join(names, ",")
 	}
 	return m
 }

@@ -60,7 +60,7 @@ func TestVpcConnectionListeners(t *testing.T) {
 	if len(ips) != 3 {
 		t.Fatalf("%d listeners, want 3", len(ips))
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(fmt.Sprintf(host, 2)+":14002"), kgo.Dialer(w.sim.Net.DialFrom(client)), kgo.RetryTimeout(3*time.Second))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(fmt.Sprintf(host, 2)+":14002"), kgo.Dialer(tlsDialer(t, w, client)), kgo.RetryTimeout(3*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

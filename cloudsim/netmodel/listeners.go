@@ -18,7 +18,8 @@ import (
 type Listener struct {
 	Listen, Target string
 	Advertised     map[int32]string
-	// Attrs are handed to the SASL authenticator as its endpoint's Attrs.
+	// Attrs are handed to the SASL authenticator as its endpoint's Attrs;
+	// AttrTLS and AttrTLSNames make the listener TLS-only (tls.go).
 	Attrs map[string]string
 }
 
@@ -36,6 +37,7 @@ func (n *Network) SetListener(key string, l Listener) error {
 	if len(old) == 1 && old[0].Listen == l.Listen && old[0].Target == l.Target {
 		n.setAdvertised(key, old[0], l.Advertised)
 		old[0].setSASL(n.saslFor(ep))
+		old[0].setTLS(n.tlsFor(ep))
 		return nil
 	}
 	n.RemoveListener(key)
@@ -46,6 +48,7 @@ func (n *Network) SetListener(key string, l Listener) error {
 	}
 	n.setAdvertised(key, f, l.Advertised)
 	f.setSASL(n.saslFor(ep))
+	f.setTLS(n.tlsFor(ep))
 	n.mu.Lock()
 	n.forwarders[listenerKey(key)] = []*Forwarder{f}
 	n.mu.Unlock()

@@ -32,6 +32,7 @@ package netmodel
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +61,7 @@ type Network struct {
 	errs       []string
 	drops      []Drop
 	sasl       map[string]saslMech // by AttrKafkaAuth name (kafkasasl.go)
+	ca         ca                  // signs the TLS listeners' certificates (tls.go)
 }
 
 // New returns a network that follows inv.
@@ -176,6 +178,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 						target: net.JoinHostPort(ip, strconv.Itoa(pm.ServerPort)),
 						adv:    ep.Advertised,
 						sasl:   n.saslFor(ep),
+						tls:    n.tlsFor(ep),
 						check:  n.endpointCheck(id, pm.ClientPort),
 					})
 				}
@@ -192,6 +195,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 				f.setCheck(w.check, n.drop)
 				n.setAdvertised(id, f, w.adv)
 				f.setSASL(w.sasl)
+				f.setTLS(w.tls)
 				want = append(want[:i], want[i+1:]...)
 				break
 			}
@@ -211,6 +215,7 @@ func (n *Network) reconcileEndpoint(id string, obj inventory.Object) {
 		f.setCheck(w.check, n.drop)
 		n.setAdvertised(id, f, w.adv)
 		f.setSASL(w.sasl)
+		f.setTLS(w.tls)
 		keep = append(keep, f)
 	}
 	if len(keep) > 0 {
@@ -224,6 +229,7 @@ type forwardSpec struct {
 	listen, target string
 	adv            map[int32]string
 	sasl           *saslServer
+	tls            *tls.Config
 	check          func() Verdict
 }
 
@@ -565,6 +571,7 @@ type Forwarder struct {
 	advRaw         map[int32]string
 	adv            map[int32]hostPort
 	sasl           *saslServer
+	tls            *tls.Config // non-nil: terminate TLS first (tls.go)
 	check          func() Verdict
 	dropped        func(Verdict)
 }
@@ -574,6 +581,14 @@ type Forwarder struct {
 func (f *Forwarder) setSASL(s *saslServer) {
 	f.mu.Lock()
 	f.sasl = s
+	f.mu.Unlock()
+}
+
+// setTLS makes the forwarder terminate TLS with cfg (nil: plain TCP) on
+// connections accepted from now on.
+func (f *Forwarder) setTLS(cfg *tls.Config) {
+	f.mu.Lock()
+	f.tls = cfg
 	f.mu.Unlock()
 }
 
@@ -668,15 +683,30 @@ func (f *Forwarder) pipe(c net.Conn) {
 			return
 		}
 	}
+	f.mu.Lock()
+	tcfg := f.tls
+	f.mu.Unlock()
+	raw := c
+	if tcfg != nil {
+		// A TLS-only listener: the handshake comes first; a plaintext
+		// client fails it and is closed, as on the real service.
+		tc := tls.Server(c, tcfg)
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			return
+		}
+		_ = c.SetDeadline(time.Time{})
+		c = tc
+	}
 	up, err := net.DialTimeout("tcp", f.Target, 5*time.Second)
 	if err != nil {
 		return // the target is down: the client sees the connection close
 	}
 	defer up.Close()
-	if !f.track(c, true) || !f.track(up, true) {
+	if !f.track(raw, true) || !f.track(up, true) {
 		return
 	}
-	defer f.track(c, false)
+	defer f.track(raw, false)
 	defer f.track(up, false)
 	f.mu.Lock()
 	adv, srv := f.adv, f.sasl
@@ -684,8 +714,8 @@ func (f *Forwarder) pipe(c net.Conn) {
 	done := make(chan struct{}, 2)
 	cp := func(dst, src net.Conn, copyFn func(io.Writer, io.Reader)) {
 		copyFn(dst, src)
-		if tc, ok := dst.(*net.TCPConn); ok {
-			_ = tc.CloseWrite()
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok { // *net.TCPConn, *tls.Conn
+			_ = cw.CloseWrite()
 		}
 		done <- struct{}{}
 	}

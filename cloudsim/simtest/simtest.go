@@ -4,7 +4,7 @@
 package simtest
 
 import (
-	"math/rand/v2"
+	"github.com/topoflow/topoflow/internal/worldshift"
 	"net"
 	"path/filepath"
 	"runtime"
@@ -32,7 +32,8 @@ func Shifted(t testing.TB, path string) (*world.World, int) {
 	if err != nil {
 		t.Fatalf("read world: %v", err)
 	}
-	delta := 32 + rand.IntN(190)
+	delta, release := worldshift.Take() // never a shift another running stack holds
+	t.Cleanup(release)
 	if err := w.Shift(delta); err != nil {
 		t.Fatalf("shift world: %v", err)
 	}

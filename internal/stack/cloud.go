@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/cloudsim"
 	"github.com/topoflow/topoflow/cloudsim/world"
+	"github.com/topoflow/topoflow/internal/worldshift"
 )
 
 // DefaultWorld is cloudsim's seed world, relative to the repository root:
@@ -25,6 +26,8 @@ type cloud struct {
 	url   string
 	env   map[string]string
 	shift int
+	// releaseShift gives the world's shift back (worldshift.Take).
+	releaseShift func()
 }
 
 // startCloud starts cloudsim on a free port with make dev's world moved
@@ -39,21 +42,27 @@ func startCloud() (*cloud, error) {
 	}
 	var sim *cloudsim.Sim
 	var w *world.World
-	shift := 0
+	shift, release := 0, func() {}
 	for attempt := 0; ; attempt++ {
 		if w, err = world.ReadFile(filepath.Join(root, DefaultWorld)); err != nil {
 			return nil, err
 		}
 		// The default world uses 127.16–127.31; make dev keeps it there.
-		shift = 32 + rand.IntN(190)
+		// Stacks running at once on this machine never share a shift (their
+		// listeners would collide: worldshift); anything else holding an
+		// address is told apart by the retry below.
+		shift, release = worldshift.Take()
 		if err := w.Shift(shift); err != nil {
+			release()
 			return nil, fmt.Errorf("shift cloudsim world: %w", err)
 		}
 		if sim, err = cloudsim.New(cloudsim.Options{}); err != nil {
+			release()
 			return nil, err
 		}
 		if err := sim.LoadWorld(w); err != nil {
 			_ = sim.Close()
+			release()
 			return nil, fmt.Errorf("load cloudsim world: %w", err)
 		}
 		errs := sim.Net.Errors()
@@ -61,6 +70,7 @@ func startCloud() (*cloud, error) {
 			break
 		}
 		_ = sim.Close()
+		release()
 		if attempt == 4 || !strings.Contains(strings.Join(errs, " "), "address already in use") {
 			return nil, fmt.Errorf("start cloudsim world: %s", strings.Join(errs, "; "))
 		}
@@ -68,23 +78,62 @@ func startCloud() (*cloud, error) {
 	url, err := sim.Start("127.0.0.1:0", "")
 	if err != nil {
 		_ = sim.Close()
+		release()
 		return nil, err
 	}
 	env := CredentialEnv(w)
+	if err := exportEnv(env); err != nil {
+		_ = sim.Close()
+		release()
+		return nil, err
+	}
+	return &cloud{sim: sim, url: url, env: env, shift: shift, releaseShift: release}, nil
+}
+
+// exported counts, per environment variable, the running stacks of this
+// process that exported it: tests run stacks in parallel (t.Parallel), and
+// the first one to close must not unset what the others' workers still read.
+var (
+	exportMu sync.Mutex
+	exported = map[string]int{}
+)
+
+// exportEnv sets env in the process environment, refusing a variable that a
+// parallel stack exported with another value (the worlds' credentials are
+// the same in every stack of a process).
+func exportEnv(env map[string]string) error {
+	exportMu.Lock()
+	defer exportMu.Unlock()
 	for k, v := range env {
-		if err := os.Setenv(k, v); err != nil {
-			_ = sim.Close()
-			return nil, fmt.Errorf("export %s: %w", k, err)
+		if exported[k] > 0 && os.Getenv(k) != v {
+			return fmt.Errorf("export %s: a parallel stack exported another value", k)
 		}
 	}
-	return &cloud{sim: sim, url: url, env: env, shift: shift}, nil
+	for k, v := range env {
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("export %s: %w", k, err)
+		}
+		exported[k]++
+	}
+	return nil
+}
+
+// unexportEnv undoes exportEnv, unsetting a variable when its last stack closes.
+func unexportEnv(env map[string]string) {
+	exportMu.Lock()
+	defer exportMu.Unlock()
+	for k := range env {
+		if exported[k]--; exported[k] <= 0 {
+			delete(exported, k)
+			_ = os.Unsetenv(k)
+		}
+	}
 }
 
 func (c *cloud) close() error {
-	for k := range c.env {
-		_ = os.Unsetenv(k)
-	}
+	unexportEnv(c.env)
 	err := c.sim.Close()
+	c.releaseShift()
 	// A request held open on purpose (fault injection of timeouts and lost
 	// responses) outlives cloudsim's 2s graceful shutdown; that is expected.
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -68,7 +68,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	var reg *activities.Registry
 	if cfg.Probe != nil {
 		reg = BuildProbeActivities(accts, cfg)
-	} else if reg, err = BuildActivities(accts, opts); err != nil {
+	} else if reg, err = buildActivities(accts, cfg, opts); err != nil {
 		return err
 	}
 	if cfg.Trust != "" {

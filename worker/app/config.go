@@ -38,8 +38,12 @@ type Config struct {
 	// empty means dev mode without identities (names are taken as given).
 	Trust string
 	// CloudsimURL, when set, is exported as CLOUDSIM_URL before the account
-	// registry is loaded, so every ${CLOUDSIM_URL} endpoint points at it.
+	// registry is loaded, so every ${CLOUDSIM_URL} endpoint points at it;
+	// kafka.verify then also trusts the twin's CA (its TLS listeners').
 	CloudsimURL string
+	// KafkaCA is a PEM file of CA certificates kafka.verify trusts besides
+	// the system roots (a private CA of the company's Kafka).
+	KafkaCA string
 	// Endpoints override account endpoints: "account.service" → base URL.
 	Endpoints map[string]string
 	// MetricsAddr is the listen address of /metrics and /healthz; empty disables it.
@@ -90,6 +94,7 @@ const (
 	EnvAccounts         = "TOPOFLOW_ACCOUNTS"
 	EnvTrust            = "TOPOFLOW_TRUST"
 	EnvCloudsimURL      = "CLOUDSIM_URL"
+	EnvKafkaCA          = "TOPOFLOW_KAFKA_CA"
 	EnvEndpoints        = "TOPOFLOW_ENDPOINTS"
 	EnvMetricsAddr      = "TOPOFLOW_METRICS_ADDR"
 	EnvLogLevel         = "TOPOFLOW_LOG_LEVEL"
@@ -152,6 +157,8 @@ func Settings() []Setting {
 			set: str(func(c *Config) *string { return &c.Trust })},
 		{Flag: "cloudsim-url", Env: EnvCloudsimURL, Usage: "base URL substituted for ${CLOUDSIM_URL} in the registry's endpoints",
 			set: str(func(c *Config) *string { return &c.CloudsimURL })},
+		{Flag: "kafka-ca", Env: EnvKafkaCA, Usage: "PEM CA certificates kafka.verify trusts besides the system roots (a private CA; the twin's CA comes from --cloudsim-url)",
+			set: str(func(c *Config) *string { return &c.KafkaCA })},
 		{Flag: "endpoint", Env: EnvEndpoints, Usage: "endpoint overrides, comma-separated account.service=URL (e.g. hw-kafka-owner.vpcep=https://vpcep.eu-de.otc.t-systems.com)",
 			set: func(c *Config, v string) error {
 				m, err := parseEndpoints(v)
@@ -284,6 +291,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("accounts", c.Accounts),
 		slog.String("trust", c.Trust),
 		slog.String("cloudsimURL", c.CloudsimURL),
+		slog.String("kafkaCA", c.KafkaCA),
 		slog.Any("endpointOverrides", eps),
 		slog.String("metricsAddr", c.MetricsAddr),
 		slog.Bool("strictCatalog", c.StrictCatalog),

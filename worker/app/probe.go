@@ -269,7 +269,8 @@ func cloudsimRefusalSoon(ctx context.Context, base, network, target string) stri
 // dialing from the probe's network, with SASL credentials from accts.
 func BuildProbeActivities(accts *accounts.Registry, cfg Config) *activities.Registry {
 	reg := activities.NewRegistry()
-	kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials, Probe: probeOptions(cfg)})
+	kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials, Probe: probeOptions(cfg),
+		ExtraRootCAs: kafkaRootCAs(cfg)})
 	return reg
 }
 

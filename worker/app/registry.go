@@ -3,6 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
 
 	"go.temporal.io/sdk/worker"
 
@@ -23,6 +27,12 @@ import (
 // acting as the accounts of accts (nil: no cloud accounts; actions then
 // fail with an error naming the missing account when called).
 func BuildActivities(accts *accounts.Registry, opts Options) (reg *activities.Registry, err error) {
+	return buildActivities(accts, Config{}, opts)
+}
+
+// buildActivities is BuildActivities with the worker's configuration (the
+// CAs kafka.verify trusts).
+func buildActivities(accts *accounts.Registry, cfg Config, opts Options) (reg *activities.Registry, err error) {
 	defer func() {
 		// Registries panic on duplicate names, a programming error we
 		// report as a start-up failure rather than a crash.
@@ -32,7 +42,7 @@ func BuildActivities(accts *accounts.Registry, opts Options) (reg *activities.Re
 	}()
 	reg = activities.NewRegistry()
 	for _, p := range providers {
-		p.register(reg, accts, opts)
+		p.register(reg, accts, cfg, opts)
 	}
 	return reg, nil
 }
@@ -40,19 +50,28 @@ func BuildActivities(accts *accounts.Registry, opts Options) (reg *activities.Re
 // provider is one package of actions.
 type provider struct {
 	name     string
-	register func(reg *activities.Registry, accts *accounts.Registry, opts Options)
+	register func(reg *activities.Registry, accts *accounts.Registry, cfg Config, opts Options)
 }
 
 // providers lists every provider package wired into the worker.
 var providers = []provider{
-	{"huawei", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { huawei.Register(reg, accts) }},
-	{"aws", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { aws.Register(reg, accts) }},
-	{"azure", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { azure.Register(reg, accts) }},
-	{"ambari", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { ambari.Register(reg, accts) }},
-	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, _ Options) {
-		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials})
+	{"huawei", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
+		huawei.Register(reg, accts)
 	}},
-	{"topoflow", func(reg *activities.Registry, accts *accounts.Registry, _ Options) {
+	{"aws", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
+		aws.Register(reg, accts)
+	}},
+	{"azure", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
+		azure.Register(reg, accts)
+	}},
+	{"ambari", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
+		ambari.Register(reg, accts)
+	}},
+	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, cfg Config, _ Options) {
+		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials,
+			ExtraRootCAs: kafkaRootCAs(cfg)})
+	}},
+	{"topoflow", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
 		reg.Add(plan.ActionProbeRoute, probeRoute(accts))
 	}},
 }
@@ -99,4 +118,43 @@ func MissingActions(reg *activities.Registry) []string {
 		}
 	}
 	return missing
+}
+
+// kafkaRootCAs returns what kafka.verify trusts besides the system roots:
+// the --kafka-ca file and, against the twin (--cloudsim-url), the twin's CA,
+// read on every verification (a restarted twin may have a new one); nil when
+// neither is configured.
+func kafkaRootCAs(cfg Config) func(context.Context) ([]byte, error) {
+	if cfg.KafkaCA == "" && cfg.CloudsimURL == "" {
+		return nil
+	}
+	return func(ctx context.Context) ([]byte, error) {
+		var pem []byte
+		if cfg.KafkaCA != "" {
+			b, err := os.ReadFile(cfg.KafkaCA)
+			if err != nil {
+				return nil, fmt.Errorf("--kafka-ca: %w", err)
+			}
+			pem = append(pem, b...)
+		}
+		if cfg.CloudsimURL != "" {
+			u := strings.TrimSuffix(cfg.CloudsimURL, "/") + "/_cloudsim/ca.pem"
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			if err != nil {
+				return nil, err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return nil, fmt.Errorf("the twin's CA: %w", err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			if err != nil || resp.StatusCode != http.StatusOK {
+				return nil, fmt.Errorf("the twin's CA: GET %s: %s %v", u, resp.Status, err)
+			}
+			pem = append(pem, '\n')
+			pem = append(pem, b...)
+		}
+		return pem, nil
+	}
 }
