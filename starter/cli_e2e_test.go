@@ -250,16 +250,16 @@ func TestApplyApproveCompleteStatusList(t *testing.T) {
 		t.Errorf("status FILE resolved to %s", got.WorkflowID)
 	}
 
-	// list by phase and by who must act (visibility is eventually consistent).
+	// list by phase (in any case) and by who must act (visibility is eventually consistent).
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var rows []listRow
-		if err := json.Unmarshal([]byte(mustCLI(t, "list", "--phase", "WaitingApproval", "--awaiting", "alice", "-o", "json")), &rows); err != nil {
+		if err := json.Unmarshal([]byte(mustCLI(t, "list", "--phase", "waitingapproval", "--awaiting", "alice", "-o", "json")), &rows); err != nil {
 			t.Fatal(err)
 		}
 		found := false
 		for _, r := range rows {
-			found = found || (r.WorkflowID == id && r.Kind == "Workflow" && r.Spec == "cli-gated" && r.Status == "Running")
+			found = found || (r.WorkflowID == id && r.Kind == "Workflow" && r.Spec == "cli-gated" && r.Status == "Running" && r.Summary != "")
 		}
 		if found {
 			break
