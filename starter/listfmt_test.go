@@ -26,7 +26,7 @@ func TestPrintList(t *testing.T) {
 			want:  []string{"REQUEST", "SUMMARY", "LABELS", "topoflow/KafkaAccess/hw-orders-to-client-b", "Kafka access: hw…", "team=analyt…", "kafka-owner@example.com +1", "-o wide"},
 			avoid: []string{"PROVIDER", "STARTED"}},
 		{name: "wide", wide: true,
-			want: []string{"STATUS", "PROVIDER", "STARTED", rows[0].Summary, "team=analytics,ticket=NET-1042", "huawei", "Completed", "kafka-owner@example.com,platform-oncall@example.com"},
+			want:  []string{"STATUS", "PROVIDER", "STARTED", rows[0].Summary, "team=analytics,ticket=NET-1042", "huawei", "Completed", "kafka-owner@example.com,platform-oncall@example.com"},
 			avoid: []string{"…"}},
 	}
 	for _, tt := range tests {
