@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -146,6 +147,9 @@ func newEnv(t *testing.T, rec *recorder) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(30 * time.Second)
+	// As on the worker (worker/app): the lock replies reach the requests
+	// through the interceptor's channels (lockinbox.go).
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{LockSignalsInterceptor()}})
 	register(t, env, rec)
 	return env
 }
