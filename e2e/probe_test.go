@@ -116,7 +116,7 @@ func TestVerifyDialsFromTheClientProbe(t *testing.T) {
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	v := stepOf(t, progress(t, s, run), "verify")
@@ -148,7 +148,7 @@ func TestVerifyWithoutProbeSaysItDialedFromTheWorker(t *testing.T) {
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	v := stepOf(t, progress(t, s, run), "verify")
@@ -185,7 +185,7 @@ func TestProbeNobodyPollsFailsClearly(t *testing.T) {
 	operate(t, s, run, workflows.UpdateRetry, "verify")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed after the probe started: %v", err)
 	}
 	if from, _ := stepOf(t, progress(t, s, run), "verify").Outputs["dialedFrom"].(string); !strings.HasPrefix(from, "from probe "+hwProbeQueue) {
@@ -262,7 +262,7 @@ func TestVerifyFromProbeFailsWithoutTheClientsPeering(t *testing.T) {
 	operate(t, s, run, workflows.UpdateRetry, "verify")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed after the peering was accepted: %v", err)
 	}
 }

@@ -209,6 +209,9 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	}
 	if runErr != nil {
 		res.Status, res.Error = "Failed", failureMessage(runErr)
+		if errors.As(runErr, new(rolledBackRun)) {
+			res.Status = "Completed" // as Temporal says; the phase says RolledBack
+		}
 	} else {
 		res.Status = "Completed"
 	}
@@ -318,6 +321,10 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 			if err == nil && len(last.Outputs) == 0 {
 				last.Outputs = result.Outputs
 			}
+			if err == nil && result.Outcome == workflows.OutcomeRolledBack {
+				// It completed rolled back (outcome.go): not a success.
+				last.Phase, err = workflows.PhaseRolledBack, rolledBackRun{result.Err()}
+			}
 			return last, err
 		case <-ctx.Done():
 			return last, ctx.Err()
@@ -325,6 +332,12 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 		}
 	}
 }
+
+// rolledBackRun is follow's error for a request that completed rolled back
+// (its workflow did not fail: Temporal says Completed).
+type rolledBackRun struct{ error }
+
+func (e rolledBackRun) Unwrap() error { return e.error }
 
 // failureMessage is the innermost application error's message.
 func failureMessage(err error) string {

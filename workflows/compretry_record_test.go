@@ -51,7 +51,7 @@ func TestRecordCompensationRetry(t *testing.T) {
 	if err := e.update(id, UpdateRetry, OperatorAction{Step: "a", Identity: "ops"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := run.Get(context.Background(), nil); appErrType(err) != ErrRolledBack {
+	if err := Wait(context.Background(), run); appErrType(err) != ErrRolledBack {
 		t.Fatalf("comp-retry: %v", err)
 	}
 	h := saveHistory(t, c, id, name)

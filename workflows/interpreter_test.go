@@ -20,7 +20,25 @@ func run(t *testing.T, env *testsuite.TestWorkflowEnvironment, req Request) erro
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
-	return env.GetWorkflowError()
+	return outcome(t, env)
+}
+
+// outcome is the finished workflow's error; a request that completed rolled
+// back (rolledBackChange) is returned as the ErrRolledBack error it failed
+// with before, its details the final progress (as the failure's were).
+func outcome(t *testing.T, env *testsuite.TestWorkflowEnvironment) error {
+	t.Helper()
+	if err := env.GetWorkflowError(); err != nil {
+		return err
+	}
+	var res Result
+	if err := env.GetWorkflowResult(&res); err != nil || res.Outcome != OutcomeRolledBack {
+		return err
+	}
+	if res.Message == "" || res.Summary == nil || res.Summary.States[StepCompensated]+res.Summary.States[StepFailed]+res.Summary.States[StepSkipped]+res.Summary.States[StepPending] == 0 {
+		t.Errorf("rolled-back result %+v lacks its message or states", res)
+	}
+	return temporal.NewNonRetryableApplicationError(res.Message, ErrRolledBack, nil, queryProgress(t, env))
 }
 
 func TestHappyPath(t *testing.T) {
