@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -245,40 +244,10 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 	defer stopGet()
 	go func() { done <- run.Get(gctx, &result) }()
 	var last workflows.Progress
-	seen := map[string]string{}
-	lastPhase, lastHint := "", ""
+	fp := newFollowPrinter(w, run.GetID(), isTerminal(w))
 	report := func(p workflows.Progress) {
-		if !verbose {
-			return
-		}
-		now := time.Now().Format(time.TimeOnly)
-		if p.Phase != lastPhase {
-			line := fmt.Sprintf("%s  phase %s", now, p.Phase)
-			if len(p.Awaiting) > 0 {
-				line += " — awaiting " + strings.Join(p.Awaiting, ", ")
-			}
-			fmt.Fprintln(w, line)
-			lastPhase = p.Phase
-		}
-		for _, s := range p.Steps {
-			key := s.State + "|" + s.Observed + "|" + fmt.Sprint(s.ItemsDone)
-			if seen[s.ID] == key {
-				continue
-			}
-			if seen[s.ID] == "" && s.State == workflows.StepPending {
-				seen[s.ID] = key
-				continue
-			}
-			seen[s.ID] = key
-			detail := stepDetail(s)
-			if detail == "-" {
-				detail = ""
-			}
-			fmt.Fprintf(w, "%s  %-34s %-12s %s\n", now, s.ID, s.State, detail)
-		}
-		if hint := nextHint(run.GetID(), p); hint != "" && hint != lastHint {
-			fmt.Fprintf(w, "%s  next: %s\n", now, hint)
-			lastHint = hint
+		if verbose {
+			fp.report(p, time.Now())
 		}
 	}
 	ticker := time.NewTicker(poll)

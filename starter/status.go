@@ -324,7 +324,7 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress, ext
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tSTATE\tACTION\tATTEMPTS\tDETAIL")
 	for _, s := range p.Steps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, s.Action, attempts(s.Attempts), stepDetail(s))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, s.Action, attempts(s.Attempts), stepDetailFor(s, isTerminal(w)))
 	}
 	_ = tw.Flush()
 	if lines := dialedFrom(p); len(lines) > 0 {
