@@ -40,7 +40,7 @@ func printList(w io.Writer, rows []listRow, wide bool) error {
 		table = append(table, line)
 	}
 	if !wide {
-		fitColumns(table, listWidth, 3, 4)
+		fitColumns(table, listWidth, fitCol{3, 12}, fitCol{4, 16})
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, line := range table {
@@ -56,19 +56,28 @@ func printList(w io.Writer, rows []listRow, wide bool) error {
 	return nil
 }
 
-// labelsText is metadata.labels as "k=v,k=v", sorted by key.
+// labelsText is metadata.labels as "k=v,k=v": a ticket first (what people
+// look for when the column is shortened), then by key.
 func labelsText(l map[string]string) string {
 	var parts []string
+	if v, ok := l["ticket"]; ok {
+		parts = append(parts, "ticket="+v)
+	}
 	for _, k := range slices.Sorted(maps.Keys(l)) {
-		parts = append(parts, k+"="+l[k])
+		if k != "ticket" {
+			parts = append(parts, k+"="+l[k])
+		}
 	}
 	return strings.Join(parts, ",")
 }
 
+// fitCol is a column fitColumns may shorten, and to how few runes at least.
+type fitCol struct{ col, floor int }
+
 // fitColumns shortens the cells of the columns shrink (last first, each to
-// no less than 12 runes) so that every line of table, its columns separated
-// by two spaces, fits in width.
-func fitColumns(table [][]string, width int, shrink ...int) {
+// no less than its floor) so that every line of table, its columns
+// separated by two spaces, fits in width.
+func fitColumns(table [][]string, width int, shrink ...fitCol) {
 	colw := func(c int) int {
 		n := 0
 		for _, line := range table {
@@ -84,8 +93,8 @@ func fitColumns(table [][]string, width int, shrink ...int) {
 		return n - 2
 	}
 	for i := len(shrink) - 1; i >= 0 && total() > width; i-- {
-		c := shrink[i]
-		floor := max(utf8.RuneCountInString(table[0][c]), 12)
+		c := shrink[i].col
+		floor := max(utf8.RuneCountInString(table[0][c]), shrink[i].floor)
 		target := max(floor, colw(c)-(total()-width))
 		for _, line := range table[1:] {
 			line[c] = shorten(line[c], target)

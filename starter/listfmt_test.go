@@ -23,10 +23,10 @@ func TestPrintList(t *testing.T) {
 		maxWidth    int
 	}{
 		{name: "120 columns", maxWidth: listWidth,
-			want:  []string{"REQUEST", "SUMMARY", "LABELS", "topoflow/KafkaAccess/hw-orders-to-client-b", "Kafka access: hw…", "team=analyt…", "kafka-owner@example.com +1", "-o wide"},
+			want:  []string{"REQUEST", "SUMMARY", "LABELS", "topoflow/KafkaAccess/hw-orders-to-client-b", "Kafka access…", "ticket=NET-1042…", "kafka-owner@example.com +1", "-o wide"},
 			avoid: []string{"PROVIDER", "STARTED"}},
 		{name: "wide", wide: true,
-			want:  []string{"STATUS", "PROVIDER", "STARTED", rows[0].Summary, "team=analytics,ticket=NET-1042", "huawei", "Completed", "kafka-owner@example.com,platform-oncall@example.com"},
+			want:  []string{"STATUS", "PROVIDER", "STARTED", rows[0].Summary, "ticket=NET-1042,team=analytics", "huawei", "Completed", "kafka-owner@example.com,platform-oncall@example.com"},
 			avoid: []string{"…"}},
 	}
 	for _, tt := range tests {
@@ -59,7 +59,7 @@ func TestPrintList(t *testing.T) {
 
 func TestFitColumns(t *testing.T) {
 	table := [][]string{{"A", "SUMMARY", "LABELS"}, {"x", strings.Repeat("s", 50), strings.Repeat("l", 50)}}
-	fitColumns(table, 60, 1, 2)
+	fitColumns(table, 60, fitCol{1, 12}, fitCol{2, 12})
 	// Labels shrink first (to at most what fits), then the summary.
 	if got := utf8.RuneCountInString(table[1][1]) + utf8.RuneCountInString(table[1][2]) + 1 + 4; got > 60 {
 		t.Errorf("row of %d columns: %q", got, table[1])
