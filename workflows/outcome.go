@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -57,12 +58,16 @@ type Waiter interface {
 // error of Result.Err, so that callers see every request that did not
 // succeed as an error, whichever version ran it.
 func Wait(ctx context.Context, run Waiter) error {
+	var raw json.RawMessage
+	if err := run.Get(ctx, &raw); err != nil {
+		return err
+	}
 	var res struct {
 		Outcome string `json:"outcome"`
 		Message string `json:"message"`
 	}
-	if err := run.Get(ctx, &res); err != nil {
-		return err
+	if json.Unmarshal(raw, &res) != nil {
+		return nil // not a Result (another workflow's): it succeeded
 	}
 	return Result{Outcome: res.Outcome, Message: res.Message}.Err()
 }

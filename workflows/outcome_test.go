@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +129,49 @@ func TestRecordRolledBackCompletes(t *testing.T) {
 	h := saveHistory(t, c, run.GetID(), name)
 	if countEvents(h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) != 1 || countEvents(h, enumspb.EVENT_TYPE_MARKER_RECORDED) == 0 {
 		t.Error("not completed, or no version marker recorded")
+	}
+}
+
+// fakeRun is a finished run whose result is a JSON document.
+type fakeRun struct {
+	result string
+	err    error
+}
+
+func (f fakeRun) Get(_ context.Context, v any) error {
+	if f.err != nil {
+		return f.err
+	}
+	return json.Unmarshal([]byte(f.result), v)
+}
+
+func TestWaitOutcome(t *testing.T) {
+	failed := errors.New("workflow failed")
+	for _, tt := range []struct {
+		name    string
+		run     fakeRun
+		wantErr string // "" : nil; else the application error type, or "failed"
+	}{
+		{"done", fakeRun{result: `{"outputs":{"a":1},"summary":{"workflowId":"x"}}`}, ""},
+		{"rolled back", fakeRun{result: `{"outcome":"RolledBack","message":"request rolled back as designed"}`}, ErrRolledBack},
+		{"failed", fakeRun{err: failed}, "failed"},
+		{"not a Result", fakeRun{result: `"just a string"`}, ""},
+		{"no result", fakeRun{result: `null`}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Wait(context.Background(), tt.run)
+			switch {
+			case tt.wantErr == "":
+				if err != nil {
+					t.Errorf("Wait = %v, want nil", err)
+				}
+			case tt.wantErr == "failed":
+				if !errors.Is(err, failed) {
+					t.Errorf("Wait = %v, want the workflow's error", err)
+				}
+			case appErrType(err) != tt.wantErr || !strings.Contains(err.Error(), "rolled back as designed"):
+				t.Errorf("Wait = %v, want a %s error with the message", err, tt.wantErr)
+			}
+		})
 	}
 }
