@@ -60,7 +60,7 @@ func TestAWSPeeringRejectedByAccepterRollsBackPromptly(t *testing.T) {
 	}
 	acancel()
 	start := time.Now()
-	err := run.Get(ctx, nil)
+	err := workflows.Wait(ctx, run)
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
 		pr := progress(t, s, run)

@@ -55,7 +55,7 @@ func TestAWSPrivateLinkSharedNLBPlanFailsVerify(t *testing.T) {
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err = run.Get(ctx, nil)
+	err = workflows.Wait(ctx, run)
 	if err == nil {
 		t.Fatal("the shared-NLB PrivateLink plan verified: something rewrites the brokers' metadata")
 	}
@@ -158,7 +158,7 @@ spec:
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := run.Get(ctx, nil)
+	err := workflows.Wait(ctx, run)
 	if err == nil || !strings.Contains(err.Error(), "verify") {
 		t.Fatalf("the request must fail at verify (it dials from %s): %v", clientAVPC, err)
 	}

@@ -382,7 +382,7 @@ func TestAWSFailureRollsBackPeering(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := run.Get(ctx, nil)
+	err := workflows.Wait(ctx, run)
 	if err == nil {
 		t.Fatal("the request must fail: its verification cannot reach the brokers")
 	}
@@ -541,7 +541,7 @@ func TestAWSOnPremTransitGateway(t *testing.T) {
 	decide(t, s, run, workflows.UpdateApprove, "approve-attachment")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	var att *inventory.Peering
@@ -880,7 +880,7 @@ func TestAWSCrossAccountRejectedRollsBack(t *testing.T) {
 	decide(t, s, run, workflows.UpdateReject, "approve-peering")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err == nil {
+	if err := workflows.Wait(ctx, run); err == nil {
 		t.Fatal("a rejected request must not complete")
 	}
 	deadline := time.Now().Add(30 * time.Second)

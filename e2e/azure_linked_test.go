@@ -114,7 +114,7 @@ func TestAzurePeeringAcrossSubscriptionsNeedsRemoteRights(t *testing.T) {
 
 	run := startPlan(t, s, compile(t, spec("e2e-az-sub2-denied")))
 	decide(t, s, run, workflows.UpdateApprove, "approve-peering")
-	err := run.Get(ctx, nil)
+	err := workflows.Wait(ctx, run)
 	if err == nil || !strings.Contains(err.Error(), "LinkedAuthorizationFailed") {
 		t.Fatalf("request without rights on the remote VNet: %v, want a failure on 403 LinkedAuthorizationFailed", err)
 	}
@@ -134,7 +134,7 @@ func TestAzurePeeringAcrossSubscriptionsNeedsRemoteRights(t *testing.T) {
 	grant(azHDIVNet, sub2Account)
 	run = startPlan(t, s, compile(t, spec("e2e-az-sub2-granted")))
 	decide(t, s, run, workflows.UpdateApprove, "approve-peering")
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request with rights on both VNets: %v", err)
 	}
 }

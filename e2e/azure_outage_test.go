@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/workflows"
 )
 
 // TestAzureRestartIsAFullOutage runs the AKS ↔ HDInsight request and samples
@@ -48,7 +49,7 @@ func TestAzureRestartIsAFullOutage(t *testing.T) {
 	run := startPlan(t, s, compile(t, azSpec("e2e-az-outage", "rg-aks", "aks-vnet", "10.31.0.0/16")))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := run.Get(ctx, nil)
+	err := workflows.Wait(ctx, run)
 	close(stop)
 	if err != nil {
 		t.Fatalf("request failed: %v", err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/workflows"
 )
 
 // TestAzurePeeringSidesInParallel runs a plan whose two peering PUTs start at
@@ -31,7 +32,7 @@ func TestAzurePeeringSidesInParallel(t *testing.T) {
 	run := startPlan(t, s, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	ps := cloudPeerings(s.Sim().Inventory)

@@ -25,6 +25,7 @@ import (
 	"github.com/topoflow/topoflow/cloudsim/netmodel"
 	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/workflows"
 
 	ambariacts "github.com/topoflow/topoflow/activities/ambari"
 )
@@ -241,7 +242,7 @@ func TestAzureFailedRestartRollsBack(t *testing.T) {
 	run := startPlan(t, s, compile(t, azSpec("e2e-az-fail", "rg-aks", "aks-vnet", "10.31.0.0/16")))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err == nil {
+	if err := workflows.Wait(ctx, run); err == nil {
 		t.Fatal("the request succeeded although the restart failed")
 	}
 	tags, mm := ambariState(t, s)
@@ -303,7 +304,7 @@ func TestAzureConcurrentRequestsOnOneCluster(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			errs[i] = run.Get(ctx, nil)
+			errs[i] = workflows.Wait(ctx, run)
 		}()
 	}
 	wg.Wait()
@@ -385,7 +386,7 @@ func TestAzureFailedRestartRestoresAndRestartsAgain(t *testing.T) {
 	run := startPlan(t, s, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err == nil {
+	if err := workflows.Wait(ctx, run); err == nil {
 		t.Fatal("the request succeeded although the restart failed")
 	}
 	tags, mm := ambariState(t, s)

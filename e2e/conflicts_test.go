@@ -29,7 +29,7 @@ func TestHuaweiSecondClientNetworkIsRefusedBeforeAnything(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	first := startPlan(t, s, compile(t, hwSpec("e2e-hw-owner-1", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false)))
-	if err := first.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, first); err != nil {
 		t.Fatalf("first request: %v", err)
 	}
 	before := worldJSON(t, s)
@@ -51,7 +51,7 @@ func TestHuaweiSecondClientNetworkIsRefusedBeforeAnything(t *testing.T) {
 	}
 
 	second := startPlan(t, s, p)
-	err = second.Get(ctx, nil)
+	err = workflows.Wait(ctx, second)
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != workflows.ErrConflict || !strings.Contains(err.Error(), first.GetID()) {
 		t.Fatalf("second request: %v, want a %s refusal naming %s", err, workflows.ErrConflict, first.GetID())
@@ -82,7 +82,7 @@ func TestHuaweiConcurrentRequestsOneKeepsTheInstance(t *testing.T) {
 	seed := worldJSON(t, s)
 	a := startPlan(t, s, compile(t, hwSpec("e2e-hw-race-a", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false)))
 	b := startPlan(t, s, compile(t, hwSpec("e2e-hw-race-b", "hw-client-b", hwClientVPC, hwClientSub, true)))
-	errA, errB := a.Get(ctx, nil), b.Get(ctx, nil)
+	errA, errB := workflows.Wait(ctx, a), workflows.Wait(ctx, b)
 	if errA != nil {
 		t.Fatalf("earlier request: %v", errA)
 	}

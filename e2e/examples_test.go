@@ -795,7 +795,7 @@ func TestBesideMakeDev(t *testing.T) {
 	run := startPlan(t, s, compile(t, hwSpec("e2e-beside-make-dev", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false)))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("in-process stack beside make dev: %v", err)
 	}
 	if pr := progress(t, s, run); stepState(pr, "verify") != workflows.StepDone {

@@ -87,7 +87,7 @@ func TestHuaweiModifyRightAfterRestart(t *testing.T) {
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	if d := time.Since(restarted); d < 8*time.Second {
@@ -114,7 +114,7 @@ func TestHuaweiRestoreRightAfterModify(t *testing.T) {
 	run := startPlan(t, s, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err := run.Get(ctx, nil)
+	err := workflows.Wait(ctx, run)
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
 		t.Fatalf("want a %s failure, got %v", workflows.ErrRolledBack, err)

@@ -27,7 +27,7 @@ func TestHuaweiSecondServiceOnAPortIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	first := startPlan(t, s, compile(t, hwSpec("e2e-hw-dup-1", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false)))
-	if err := first.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, first); err != nil {
 		t.Fatalf("first request: %v", err)
 	}
 	// The cloud refuses the duplicate even when Temporal no longer knows the
@@ -36,7 +36,7 @@ func TestHuaweiSecondServiceOnAPortIsRefused(t *testing.T) {
 	forget(t, s, first.GetID())
 	before := inventory.List[*inventory.EndpointService](s.Sim().Inventory, inventory.Filter{})
 	second := startPlan(t, s, compile(t, hwSpec("e2e-hw-dup-2", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false)))
-	err := second.Get(ctx, nil)
+	err := workflows.Wait(ctx, second)
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack || !strings.Contains(err.Error(), "already maps server_port 9011/TCP") {
 		t.Fatalf("second request: %v, want a rollback after the refused endpoint service", err)

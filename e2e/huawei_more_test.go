@@ -123,7 +123,7 @@ func TestHuaweiLateFailureRollsBack(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			err = run.Get(ctx, nil)
+			err = workflows.Wait(ctx, run)
 			var ae *temporal.ApplicationError
 			if !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
 				t.Fatalf("want a %s failure, got %v", workflows.ErrRolledBack, err)
@@ -218,7 +218,7 @@ func TestHuaweiPeering(t *testing.T) {
 	decideAs(t, s, run, workflows.UpdateApprove, "approve-peering", "client-b-netadmin@example.com")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	pe := cloudPeerings(s.Sim().Inventory)
@@ -298,7 +298,7 @@ func TestOTCSameAccount(t *testing.T) {
 	run := startPlan(t, s, compile(t, doc))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	checkOnePerBroker(t, s, otcKafka, "otc-kafka", otcClientVPC)

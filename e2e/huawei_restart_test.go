@@ -294,7 +294,7 @@ func TestHuaweiWorkerRestart(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			if err := run.Get(ctx, nil); err != nil {
+			if err := workflows.Wait(ctx, run); err != nil {
 				t.Fatalf("request failed after the worker restart: %v", err)
 			}
 			checkOnePerBroker(t, s, hwKafka, "hw-client-b", hwClientVPC)

@@ -190,7 +190,7 @@ func TestHuaweiCrossAccountApproved(t *testing.T) {
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	eps := inventory.List[*inventory.Endpoint](s.Sim().Inventory, inventory.Filter{})
@@ -228,7 +228,7 @@ func TestHuaweiRejectedRollsBack(t *testing.T) {
 	decide(t, s, run, workflows.UpdateReject, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := run.Get(ctx, nil)
+	err := workflows.Wait(ctx, run)
 	if err == nil {
 		t.Fatal("a rejected request must not complete")
 	}

@@ -134,7 +134,7 @@ func TestSharedRuleSurvivesTheFirstOwnersRollback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var ae *temporal.ApplicationError
-	if err := c.Get(ctx, nil); !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
+	if err := workflows.Wait(ctx, c); !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
 		t.Fatalf("a request without the rule: %v, want its verify to fail and roll it back", err)
 	}
 }
@@ -203,7 +203,7 @@ func rollback(t *testing.T, s *stack.Stack, run client.WorkflowRun) {
 		t.Fatalf("roll back %s: %v", run.GetID(), err)
 	}
 	var ae *temporal.ApplicationError
-	if err := run.Get(ctx, nil); !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
+	if err := workflows.Wait(ctx, run); !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
 		t.Fatalf("%s after its rollback: %v", run.GetID(), err)
 	}
 }

@@ -117,7 +117,7 @@ func TestVerifyDialsFromTheClientProbe(t *testing.T) {
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	v := stepOf(t, progress(t, s, run), "verify")
@@ -150,7 +150,7 @@ func TestVerifyWithoutProbeSaysItDialedFromTheWorker(t *testing.T) {
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	v := stepOf(t, progress(t, s, run), "verify")
@@ -188,7 +188,7 @@ func TestProbeNobodyPollsFailsClearly(t *testing.T) {
 	operate(t, s, run, workflows.UpdateRetry, "verify")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed after the probe started: %v", err)
 	}
 	if from, _ := stepOf(t, progress(t, s, run), "verify").Outputs["dialedFrom"].(string); !strings.HasPrefix(from, "from probe "+hwProbeQueue) {
@@ -266,7 +266,7 @@ func TestVerifyFromProbeFailsWithoutTheClientsPeering(t *testing.T) {
 	operate(t, s, run, workflows.UpdateRetry, "verify")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed after the peering was accepted: %v", err)
 	}
 }

@@ -36,7 +36,7 @@ func TestAzureRestoreAndRestartKeepsTrying(t *testing.T) {
 	undo := sim.Faults.MustAdd(faults.Rule{Op: "ambari.request.task", Kind: faults.Reject, Times: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	err := run.Get(ctx, nil)
+	err := workflows.Wait(ctx, run)
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
 		t.Fatalf("request ended %v, want %s with nothing left behind", err, workflows.ErrRolledBack)
@@ -137,7 +137,7 @@ func runOne(t *testing.T, s *stack.Stack, name string, limit time.Duration) outc
 	run := startPlan(t, s, p)
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	err := run.Get(ctx, nil)
+	err := workflows.Wait(ctx, run)
 	o := outcome{done: err == nil, took: time.Since(start), phase: workflows.PhaseDone}
 	if err == nil {
 		// The caller restores the cloud under this Done request: Temporal

@@ -73,7 +73,7 @@ func TestRevokeHuaweiCrossAccount(t *testing.T) {
 	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	if n := count(s, inventory.KindEndpoint); n != 3 {
@@ -160,7 +160,7 @@ func TestDriftOfADeletedEndpoint(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed: %v", err)
 	}
 	gid := workflows.GrantWorkflowID(run.GetID())

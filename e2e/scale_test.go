@@ -232,7 +232,7 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	approveAll(t, s, run.GetID(), "approve-connection", approvers...)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	if err := run.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed after %s: %v (%s)", time.Since(t0).Round(time.Second), err, closedCause(t, s, run.GetID()))
 	}
 	applyWall := time.Since(t0)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -209,6 +208,9 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	}
 	if runErr != nil {
 		res.Status, res.Error = "Failed", failureMessage(runErr)
+		if errors.As(runErr, new(rolledBackRun)) {
+			res.Status = "Completed" // as Temporal says; the phase says RolledBack
+		}
 	} else {
 		res.Status = "Completed"
 	}
@@ -242,40 +244,10 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 	defer stopGet()
 	go func() { done <- run.Get(gctx, &result) }()
 	var last workflows.Progress
-	seen := map[string]string{}
-	lastPhase, lastHint := "", ""
+	fp := newFollowPrinter(w, run.GetID(), isTerminal(w))
 	report := func(p workflows.Progress) {
-		if !verbose {
-			return
-		}
-		now := time.Now().Format(time.TimeOnly)
-		if p.Phase != lastPhase {
-			line := fmt.Sprintf("%s  phase %s", now, p.Phase)
-			if len(p.Awaiting) > 0 {
-				line += " — awaiting " + strings.Join(p.Awaiting, ", ")
-			}
-			fmt.Fprintln(w, line)
-			lastPhase = p.Phase
-		}
-		for _, s := range p.Steps {
-			key := s.State + "|" + s.Observed + "|" + fmt.Sprint(s.ItemsDone)
-			if seen[s.ID] == key {
-				continue
-			}
-			if seen[s.ID] == "" && s.State == workflows.StepPending {
-				seen[s.ID] = key
-				continue
-			}
-			seen[s.ID] = key
-			detail := stepDetail(s)
-			if detail == "-" {
-				detail = ""
-			}
-			fmt.Fprintf(w, "%s  %-34s %-12s %s\n", now, s.ID, s.State, detail)
-		}
-		if hint := nextHint(run.GetID(), p); hint != "" && hint != lastHint {
-			fmt.Fprintf(w, "%s  next: %s\n", now, hint)
-			lastHint = hint
+		if verbose {
+			fp.report(p, time.Now())
 		}
 	}
 	ticker := time.NewTicker(poll)
@@ -318,6 +290,10 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 			if err == nil && len(last.Outputs) == 0 {
 				last.Outputs = result.Outputs
 			}
+			if err == nil && result.Outcome == workflows.OutcomeRolledBack {
+				// It completed rolled back (outcome.go): not a success.
+				last.Phase, err = workflows.PhaseRolledBack, rolledBackRun{result.Err()}
+			}
 			return last, err
 		case <-ctx.Done():
 			return last, ctx.Err()
@@ -325,6 +301,12 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, poll t
 		}
 	}
 }
+
+// rolledBackRun is follow's error for a request that completed rolled back
+// (its workflow did not fail: Temporal says Completed).
+type rolledBackRun struct{ error }
+
+func (e rolledBackRun) Unwrap() error { return e.error }
 
 // failureMessage is the innermost application error's message.
 func failureMessage(err error) string {

@@ -147,10 +147,16 @@ func TestRevokeRefusals(t *testing.T) {
 		t.Errorf("revoke of a running request: exit %d, stderr %q", code, errs)
 	}
 	mustCLI(t, "rollback", id, "--reason", "test")
-	waitFor(t, id, "rolled back", closedWith("Failed", workflows.PhaseRolledBack))
+	waitFor(t, id, "rolled back", closedWith("Completed", workflows.PhaseRolledBack))
 	if code, _, errs := cli(t, "revoke", id); code != 1 || !strings.Contains(errs, "nothing granted to revoke") {
 		t.Errorf("revoke of a rolled-back request: exit %d, stderr %q", code, errs)
 	}
+	// A request that completed rolled back is applied again as a new run
+	// (the reuse policy refuses it; Apply sees the RolledBack outcome).
+	if out := mustCLI(t, "apply", file); !strings.Contains(out, "Started request "+id) {
+		t.Errorf("apply after a rollback:\n%s", out)
+	}
+	mustCLI(t, "rollback", id, "--reason", "test")
 	if code, _, errs := cli(t, "revoke", "topoflow/Workflow/cli-no-such"); code != 1 || !strings.Contains(errs, "no request") {
 		t.Errorf("revoke of an unknown request: exit %d, stderr %q", code, errs)
 	}

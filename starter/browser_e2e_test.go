@@ -182,6 +182,11 @@ const approveSpec = `  steps:
 func TestBrowserApproveThroughTheWebUI(t *testing.T) {
 	ctx := newBrowser(t)
 	start := time.Now()
+	// A second request, rejected at once, is looked at once rolled back.
+	rbID := "topoflow/Workflow/ui-rolled-back"
+	mustCLI(t, "apply", writeSpec(t, "ui-rolled-back", gatedSpec("x")))
+	waitFor(t, rbID, "approval", phaseIs(workflows.PhaseWaitingApproval))
+	mustCLI(t, "reject", rbID, "--as", "alice", "--comment", "browser test: rejected")
 	file := writeSpec(t, "ui-approve", approveSpec)
 	id := "topoflow/Workflow/ui-approve"
 	out := mustCLI(t, "apply", file)
@@ -299,5 +304,18 @@ func TestBrowserApproveThroughTheWebUI(t *testing.T) {
 	clickVisible(t, ctx, `[data-testid="user-metadata-tab"]`, "User Metadata")
 	waitText(t, ctx, "the finished request", `Completed`, `🟢 Done — every step is done`,
 		`🟢\s+Test action: fails when fail is true \(echo\)\s+done`, `approved in the browser`)
+
+	// A request rolled back on purpose (rejected) is no crash: the Web UI
+	// shows it Completed, its details say it was undone (workflows/outcome.go).
+	waitFor(t, rbID, "rolled back", closedWith("Completed", workflows.PhaseRolledBack))
+	if err := chromedp.Do(ctx, chromedp.Navigate(testStack.UIWorkflowURL(rbID))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "the rolled-back request's page", `topoflow/Workflow/ui-rolled-back`, `Completed`, `User Metadata`)
+	clickVisible(t, ctx, `[data-testid="user-metadata-tab"]`, "User Metadata")
+	text = waitText(t, ctx, "the rolled-back request", `Completed`, `↩️ RolledBack — the request was undone on purpose \(not a crash\)`)
+	if regexp.MustCompile(`(?m)^\s*Failed\s*$`).MatchString(text) {
+		t.Errorf("the rolled-back request shows a Failed status:\n%s", text)
+	}
 	t.Logf("browser test took %s", time.Since(start).Round(time.Second))
 }

@@ -160,7 +160,16 @@ func progressFromHistory(ctx context.Context, c client.Client, id string, desc *
 		case ev.GetWorkflowExecutionCompletedEventAttributes() != nil:
 			var res workflows.Result
 			if decodeFirst(ev.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &res) == nil {
-				final = &workflows.Progress{Phase: workflows.PhaseDone, Steps: res.Steps, Outputs: res.Outputs}
+				phase := workflows.PhaseDone
+				if res.Outcome == workflows.OutcomeRolledBack {
+					phase = workflows.PhaseRolledBack // completed rolled back (workflows/outcome.go)
+				}
+				// Only requests before the summary result carry their steps in it.
+				steps := res.Steps
+				if len(steps) == 0 {
+					steps = p.Steps
+				}
+				final = &workflows.Progress{Phase: phase, Steps: steps, Outputs: res.Outputs}
 			}
 		case ev.GetWorkflowExecutionFailedEventAttributes() != nil:
 			// A rolled-back or failed request's error carries its final progress.

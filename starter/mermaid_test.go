@@ -110,7 +110,7 @@ func TestStatusMermaidOnTheServer(t *testing.T) {
 		}
 	}
 	mustCLI(t, "rollback", id, "--as", "carol", "--reason", "test done")
-	waitFor(t, id, "rolled back", closedWith("Failed", workflows.PhaseRolledBack))
+	waitFor(t, id, "rolled back", closedWith("Completed", workflows.PhaseRolledBack))
 	out = mustCLI(t, "status", id, "-o", "mermaid")
 	// The interrupted manual step failed; gates have nothing to undo and stay done.
 	for _, w := range []string{"class s_cabling st_failed", "class s_ok st_done", "🔴 failed"} {

@@ -176,6 +176,9 @@ func revocable(ctx context.Context, c client.Client, id, gid string) error {
 		return fmt.Errorf("request %s is still running: only a Done request can be revoked; roll it back with topoflow rollback %s", id, id)
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 		p, perr := queryProgress(ctx, c, id)
+		if perr == nil && p.Phase == workflows.PhaseRolledBack {
+			return fmt.Errorf("request %s was rolled back: nothing it created is left, there is nothing granted to revoke", id)
+		}
 		if perr == nil && p.GrantError != "" {
 			return fmt.Errorf("request %s is Done but cannot be revoked: %s", id, p.GrantError)
 		}

@@ -116,13 +116,7 @@ visibility clause (e.g. "StartTime > '2026-01-01T00:00:00Z'").`,
 				}
 				return emitJSON(cmd.OutOrStdout(), rows)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "REQUEST\tSTATUS\tPHASE\tAWAITING\tPROVIDER\tSTARTED")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.WorkflowID, r.Status, dash(r.Phase),
-					dash(strings.Join(r.Awaiting, ",")), dash(r.Provider), r.StartTime.Local().Format(time.DateTime))
-			}
-			return tw.Flush()
+			return printList(cmd.OutOrStdout(), rows, globals.Output == "wide")
 		},
 	}
 	list.Flags().StringVar(&f.phase, "phase", "", "only requests in this phase (Running, WaitingApproval, WaitingManual, Parked, RollingBack, Done, RolledBack, Failed)")
@@ -193,16 +187,20 @@ func quoteVis(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) +
 
 // listRow is one request in list's output.
 type listRow struct {
-	WorkflowID string    `json:"workflowId"`
-	RunID      string    `json:"runId"`
-	Status     string    `json:"status"`
-	Phase      string    `json:"phase,omitempty"`
-	Kind       string    `json:"kind,omitempty"`
-	Spec       string    `json:"spec,omitempty"`
-	Provider   string    `json:"provider,omitempty"`
-	Awaiting   []string  `json:"awaiting,omitempty"`
-	StartTime  time.Time `json:"startTime"`
-	CloseTime  time.Time `json:"closeTime,omitzero"`
+	WorkflowID string   `json:"workflowId"`
+	RunID      string   `json:"runId"`
+	Status     string   `json:"status"`
+	Phase      string   `json:"phase,omitempty"`
+	Kind       string   `json:"kind,omitempty"`
+	Spec       string   `json:"spec,omitempty"`
+	Provider   string   `json:"provider,omitempty"`
+	Awaiting   []string `json:"awaiting,omitempty"`
+	// Summary and Labels are the plan's summary and metadata.labels (from
+	// the memo: requests started before they were kept there have none).
+	Summary   string            `json:"summary,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	StartTime time.Time         `json:"startTime"`
+	CloseTime time.Time         `json:"closeTime,omitzero"`
 }
 
 func listRequests(ctx context.Context, c interface {
@@ -230,6 +228,8 @@ func listRequests(ctx context.Context, c interface {
 				Awaiting:   saStrings(sa, workflows.SAAwaiting.GetName()),
 				StartTime:  e.GetStartTime().AsTime(),
 			}
+			memoValue(e.GetMemo(), workflows.MemoSummary, &r.Summary)
+			memoValue(e.GetMemo(), workflows.MemoLabels, &r.Labels)
 			if e.GetCloseTime() != nil {
 				r.CloseTime = e.GetCloseTime().AsTime()
 			}
@@ -324,7 +324,7 @@ func printStatus(w io.Writer, id, status, link string, p workflows.Progress, ext
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tSTATE\tACTION\tATTEMPTS\tDETAIL")
 	for _, s := range p.Steps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, s.Action, attempts(s.Attempts), stepDetail(s))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, s.Action, attempts(s.Attempts), stepDetailFor(s, isTerminal(w)))
 	}
 	_ = tw.Flush()
 	if lines := dialedFrom(p); len(lines) > 0 {

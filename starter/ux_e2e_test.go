@@ -75,6 +75,12 @@ func TestStatusShowsTheGateAndWorksWithoutAWorker(t *testing.T) {
 	if strings.Contains(out, "rebuilt from") {
 		t.Errorf("status with the worker up says it used the history:\n%s", out)
 	}
+	// A request that completed rolled back (workflows/outcome.go), looked at below without a worker.
+	rbID := "topoflow/Workflow/cli-gate-rolled-back"
+	mustCLI(t, "apply", writeSpec(t, "cli-gate-rolled-back", gatedSpec("x")))
+	waitFor(t, rbID, "approval", phaseIs(workflows.PhaseWaitingApproval))
+	mustCLI(t, "rollback", rbID, "--reason", "test")
+	waitFor(t, rbID, "rolled back", closedWith("Completed", workflows.PhaseRolledBack))
 
 	if err := testStack.StopWorker(); err != nil {
 		t.Fatal(err)
@@ -111,6 +117,11 @@ func TestStatusShowsTheGateAndWorksWithoutAWorker(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil || s.Source != sourceHistory || s.Phase != workflows.PhaseWaitingApproval {
 		t.Errorf("status -o json with the worker down: exit %d %v\n%s", code, err, out)
+	}
+	// The rolled-back request's phase and steps, from its history (it said Done, with no steps).
+	code, out, errs = cli(t, "status", rbID)
+	if code != 0 || !strings.Contains(out, "(Completed)") || !strings.Contains(out, "Phase     RolledBack") || !hasLine(out, "ok", "approval") {
+		t.Errorf("status of a rolled-back request with the worker down: exit %d\n%s\n%s", code, out, errs)
 	}
 }
 

@@ -246,6 +246,11 @@ type Result struct {
 	Steps []StepProgress `json:"steps,omitempty"`
 	// Summary counts the steps and items (requests since the summary result).
 	Summary *ResultSummary `json:"summary,omitempty"`
+	// Outcome is OutcomeRolledBack for a request that was rolled back and
+	// left nothing behind (outcome.go), empty when it is Done; Message then
+	// says why it was rolled back.
+	Outcome string `json:"outcome,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // ResultSummary is what a finished request did, in counts, and where to

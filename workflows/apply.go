@@ -83,8 +83,8 @@ var ErrDone = errors.New("this spec's request is Done with a different plan")
 // runs the same plan, in one Update-With-Start call; it refuses (ErrPlanChanged)
 // when the running request runs a different plan. When the request is Done it
 // starts nothing: it reports AppliedDone for the same plan and refuses
-// (ErrDone) a different one; once the Done request was revoked, it starts a
-// new run.
+// (ErrDone) a different one; once the Done request was revoked, or when it
+// completed rolled back, it starts a new run.
 func Apply(ctx context.Context, c client.Client, req Request, taskQueue string) (Applied, error) {
 	id := WorkflowID(req.Plan.Source)
 	if req.PlanSHA256 == "" {
@@ -138,8 +138,9 @@ func Apply(ctx context.Context, c client.Client, req Request, taskQueue string) 
 		if err != nil {
 			return Applied{}, err
 		}
-		if done.revoked && attempt == 0 {
-			// Its grant was revoked: nothing it created is left; a new run may start.
+		if (done.revoked || done.rolledBack) && attempt == 0 {
+			// Its grant was revoked, or it completed rolled back
+			// (rolledBackChange): nothing it created is left; a new run may start.
 			opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 			continue
 		}
@@ -154,7 +155,7 @@ func Apply(ctx context.Context, c client.Client, req Request, taskQueue string) 
 
 type doneReq struct {
 	Applied
-	revoked bool
+	revoked, rolledBack bool
 }
 
 // doneRequest describes the last run of a request that ended successfully.
@@ -172,6 +173,10 @@ func doneRequest(ctx context.Context, c client.Client, id string) (doneReq, erro
 		PlanSHA256: sha, Phase: PhaseDone, StartedAt: info.GetStartTime().AsTime(), DoneAt: info.GetCloseTime().AsTime()}}
 	var res Result
 	if err := c.GetWorkflow(ctx, id, out.RunID).Get(ctx, &res); err == nil {
+		if res.Outcome == OutcomeRolledBack {
+			out.rolledBack = true
+			return out, nil
+		}
 		out.Outputs = res.Outputs
 	}
 	gid := GrantWorkflowID(id)

@@ -13,24 +13,43 @@ import (
 // reported as left behind at once: the rollback parks it and waits for an
 // operator, who retries it once the cause is fixed (the compensation runs
 // again, with the inputs it had) or skips it (the resource is left behind,
-// as reported before). Under onFailure rollback the rollback ends at once,
-// reporting the leaks, as before.
+// as reported before). Under onFailure rollback the same holds since
+// compensationRetryRollbackChange: a leak needs a person whatever the
+// policy, and ending the request would leave nobody a way to retry once the
+// cause is fixed. (A revoke's leaks under rollback still end the grant.)
 
 // compensationRetryChange guards the parking of failed compensations:
 // histories recorded before it end the rollback with the leaks reported.
 const compensationRetryChange = "topoflow-compensation-retry"
 
-// retryLeaks parks the steps (under onFailure park) whose compensation
-// failed, in failed, until an operator retries or skips each. A retried
+// compensationRetryRollbackChange extends it to steps under onFailure
+// rollback: histories recorded before it end such a rollback with the leaks
+// reported.
+const compensationRetryRollbackChange = "topoflow-compensation-retry-rollback"
+
+// retryLeaks parks the steps (under onFailure park, and rollback since
+// compensationRetryRollbackChange) whose compensation failed, in failed, until an operator retries or skips each. A retried
 // compensation that succeeds removes its leak; one that fails again parks
 // the step again. It runs in the rollback's disconnected context, before
 // the request is final.
 func (r *interp) retryLeaks(ctx workflow.Context, failed []completion) {
 	pending := map[*stepRun][]completion{}
 	var order []*stepRun
+	rollbackToo := 0 // 1: leaks under onFailure rollback park too, -1: they do not (0: not asked yet)
 	for _, c := range failed {
-		if r.policy(c.step) != plan.FailPark {
-			continue
+		if pol := r.policy(c.step); pol != plan.FailPark {
+			if pol != plan.FailRollback || r.revoking {
+				continue
+			}
+			if rollbackToo == 0 {
+				rollbackToo = -1
+				if workflow.GetVersion(ctx, compensationRetryRollbackChange, workflow.DefaultVersion, 1) >= 1 {
+					rollbackToo = 1
+				}
+			}
+			if rollbackToo < 0 {
+				continue
+			}
 		}
 		if _, ok := pending[c.step]; !ok {
 			order = append(order, c.step)

@@ -51,11 +51,55 @@ func TestRecordCompensationRetry(t *testing.T) {
 	if err := e.update(id, UpdateRetry, OperatorAction{Step: "a", Identity: "ops"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := run.Get(context.Background(), nil); appErrType(err) != ErrRolledBack {
+	if err := Wait(context.Background(), run); appErrType(err) != ErrRolledBack {
 		t.Fatalf("comp-retry: %v", err)
 	}
 	h := saveHistory(t, c, id, name)
 	if countEvents(h, enumspb.EVENT_TYPE_MARKER_RECORDED) == 0 {
 		t.Error("no version marker recorded")
+	}
+}
+
+// TestRecordCompensationRetryRollback records
+// testdata/comp-retry-rollback.json (go test ./workflows -run
+// TestRecordCompensationRetryRollback -record): under onFailure rollback, b
+// fails, a's compensation fails and parks a (the
+// topoflow-compensation-retry-rollback marker), an operator retries it once
+// fixed, the request completes rolled back.
+func TestRecordCompensationRetryRollback(t *testing.T) {
+	if !*record {
+		t.Skip("recording needs -record and a Temporal dev server; the recorded history is checked by TestReplay")
+	}
+	c := devServer(t)
+	rec := newRecorder()
+	reg := activities.NewRegistry()
+	for _, a := range fakeActions {
+		reg.Add(a, rec.action(a))
+	}
+	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.HeartbeatInterceptor(), LockSignalsInterceptor()}})
+	Register(w)
+	reg.RegisterWith(w)
+	core.RegisterWith(w, reg)
+	RegisterTrust(w, rec.loadTrust)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	e := &recEnv{t: t, c: c, rec: rec}
+	const name = "comp-retry-rollback"
+	id := WorkflowID(plan.Source{Kind: "Workflow", Name: name})
+	var fixed atomic.Bool
+	run := e.start(named(compRetryPlanUnder(rec, &fixed, plan.FailRollback), name))
+	e.waitFor(id, func(p Progress) bool { return p.Phase == PhaseParked && stepState(p, "a") == StepParked })
+	fixed.Store(true)
+	if err := e.update(id, UpdateRetry, OperatorAction{Step: "a", Identity: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Wait(context.Background(), run); appErrType(err) != ErrRolledBack {
+		t.Fatalf("%s: %v", name, err)
+	}
+	h := saveHistory(t, c, id, name)
+	if countEvents(h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) != 1 || countEvents(h, enumspb.EVENT_TYPE_MARKER_RECORDED) < 2 {
+		t.Error("not completed, or the version markers not recorded")
 	}
 }

@@ -15,6 +15,11 @@ import (
 // fails (once, no retries) while fixed is false, like a 403 until a
 // permission is fixed.
 func compRetryPlan(rec *recorder, fixed *atomic.Bool) plan.Plan {
+	return compRetryPlanUnder(rec, fixed, plan.FailPark)
+}
+
+// compRetryPlanUnder is compRetryPlan under the failure policy pol.
+func compRetryPlanUnder(rec *recorder, fixed *atomic.Bool, pol plan.FailurePolicy) plan.Plan {
 	rec.fail = func(c plan.Call, n int) error {
 		switch {
 		case c.Action == "fake.undo" && !fixed.Load():
@@ -26,18 +31,19 @@ func compRetryPlan(rec *recorder, fixed *atomic.Bool) plan.Plan {
 	}
 	a := create("a")
 	a.Compensation.Retry = &plan.Retry{MaximumAttempts: 1}
-	return mkPlan(plan.FailPark, a, create("b", "a"))
+	return mkPlan(pol, a, create("b", "a"))
 }
 
 // TestRetryOfAFailedCompensation: under onFailure park, a compensation that
 // failed parks its step; a retry with inputs is refused, a retry once the
 // cause is fixed runs the compensation again and the request ends rolled
 // back with nothing left behind; a skip leaves the resource behind as
-// reported. Under onFailure rollback the leak is reported at once
-// (TestCompensationLeak).
+// reported. The same under onFailure rollback (compensationRetryRollbackChange),
+// where b's failure starts the rollback without an operator.
 func TestRetryOfAFailedCompensation(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
+		pol       plan.FailurePolicy
 		act       OperatorAction
 		fix       bool
 		wantErr   string
@@ -45,8 +51,10 @@ func TestRetryOfAFailedCompensation(t *testing.T) {
 		wantState string
 		wantLeaks int
 	}{
-		{"retry once fixed", OperatorAction{Step: "a", Identity: "ops"}, true, ErrRolledBack, 2, StepCompensated, 0},
-		{"skip leaves it behind", OperatorAction{Step: "a", Identity: "ops", Reason: "deleted by hand"}, false, ErrCompensationFailed, 1, StepCompFailed, 1},
+		{"retry once fixed", plan.FailPark, OperatorAction{Step: "a", Identity: "ops"}, true, ErrRolledBack, 2, StepCompensated, 0},
+		{"skip leaves it behind", plan.FailPark, OperatorAction{Step: "a", Identity: "ops", Reason: "deleted by hand"}, false, ErrCompensationFailed, 1, StepCompFailed, 1},
+		{"rollback: retry once fixed", plan.FailRollback, OperatorAction{Step: "a", Identity: "ops"}, true, ErrRolledBack, 2, StepCompensated, 0},
+		{"rollback: skip leaves it behind", plan.FailRollback, OperatorAction{Step: "a", Identity: "ops", Reason: "deleted by hand"}, false, ErrCompensationFailed, 1, StepCompFailed, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder()
@@ -54,9 +62,11 @@ func TestRetryOfAFailedCompensation(t *testing.T) {
 			env := newEnv(t, rec)
 			var rollback, withInputs, act updateCB
 			var parked Progress
-			env.RegisterDelayedCallback(func() {
-				env.UpdateWorkflow(UpdateRollback, "r", &rollback, OperatorAction{Identity: "ops", Reason: "b is wrong"})
-			}, time.Minute)
+			if tc.pol == plan.FailPark {
+				env.RegisterDelayedCallback(func() {
+					env.UpdateWorkflow(UpdateRollback, "r", &rollback, OperatorAction{Identity: "ops", Reason: "b is wrong"})
+				}, time.Minute)
+			}
 			env.RegisterDelayedCallback(func() {
 				parked = queryProgress(t, env)
 				env.UpdateWorkflow(UpdateRetry, "i", &withInputs, OperatorAction{Step: "a", Identity: "ops", Inputs: map[string]any{"name": "x"}})
@@ -67,7 +77,7 @@ func TestRetryOfAFailedCompensation(t *testing.T) {
 				}
 				env.UpdateWorkflow(name, "a", &act, tc.act)
 			}, 2*time.Minute)
-			err := run(t, env, request(compRetryPlan(rec, &fixed)))
+			err := run(t, env, request(compRetryPlanUnder(rec, &fixed, tc.pol)))
 			if rollback.err != nil || act.err != nil {
 				t.Fatalf("rollback %v, %s %v", rollback.err, tc.name, act.err)
 			}

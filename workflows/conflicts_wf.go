@@ -17,10 +17,13 @@ const conflictsChange = "topoflow-conflicts"
 
 // MemoClaims is the memo key listing a request's claims: the plan's (set by
 // StartOptions) and those its steps took with their inputs resolved (only
-// known at run time). MemoRequestedBy holds who applied it.
+// known at run time). MemoRequestedBy holds who applied it; MemoSummary and
+// MemoLabels the plan's summary and metadata.labels (for topoflow list).
 const (
 	MemoClaims      = "claims"
 	MemoRequestedBy = "requestedBy"
+	MemoSummary     = "summary"
+	MemoLabels      = "labels"
 )
 
 var conflictsActivityOptions = workflow.ActivityOptions{

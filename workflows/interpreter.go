@@ -187,9 +187,11 @@ type interp struct {
 
 // Interpreter is the workflow that runs a compiled plan (registered as
 // WorkflowType). It returns a Result when every step is done or skipped; after
-// a rollback it fails with an application error of type ErrRolledBack, or
-// ErrCompensationFailed when a compensation left resources behind, whose
-// details hold the final Progress.
+// a rollback that left nothing behind it returns a Result whose Outcome is
+// OutcomeRolledBack (before rolledBackChange: an application error of type
+// ErrRolledBack); after an abort it fails with ErrRolledBack, and with
+// ErrCompensationFailed when a compensation left resources behind (the
+// errors' details hold the final Progress).
 func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 	r, err := newInterp(ctx, req)
 	if err != nil {
@@ -215,6 +217,9 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 	}
 	err = r.rollback()
 	r.releaseLocks()
+	if res, ok := r.rolledBackResult(err); ok { // outcome.go
+		return res, nil
+	}
 	return Result{}, err
 }
 

@@ -20,7 +20,25 @@ func run(t *testing.T, env *testsuite.TestWorkflowEnvironment, req Request) erro
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
-	return env.GetWorkflowError()
+	return outcome(t, env)
+}
+
+// outcome is the finished workflow's error; a request that completed rolled
+// back (rolledBackChange) is returned as the ErrRolledBack error it failed
+// with before, its details the final progress (as the failure's were).
+func outcome(t *testing.T, env *testsuite.TestWorkflowEnvironment) error {
+	t.Helper()
+	if err := env.GetWorkflowError(); err != nil {
+		return err
+	}
+	var res Result
+	if err := env.GetWorkflowResult(&res); err != nil || res.Outcome != OutcomeRolledBack {
+		return err
+	}
+	if res.Message == "" || res.Summary == nil || res.Summary.States[StepCompensated]+res.Summary.States[StepFailed]+res.Summary.States[StepSkipped]+res.Summary.States[StepPending] == 0 {
+		t.Errorf("rolled-back result %+v lacks its message or states", res)
+	}
+	return temporal.NewNonRetryableApplicationError(res.Message, ErrRolledBack, nil, queryProgress(t, env))
 }
 
 func TestHappyPath(t *testing.T) {
@@ -185,7 +203,12 @@ func TestCompensationLeak(t *testing.T) {
 	env := newEnv(t, rec)
 	a := create("a")
 	a.Compensation.Retry = &plan.Retry{MaximumAttempts: 3, InitialInterval: plan.D(time.Second)}
+	// The leak parks a (compensationRetryRollbackChange); an operator accepts it.
+	skipped := skipParkedLeaks(t, env)
 	err := run(t, env, request(mkPlan(plan.FailRollback, a, create("b", "a"))))
+	if !slices.Equal(*skipped, []string{"a"}) {
+		t.Errorf("parked for an operator: %v, want [a]", *skipped)
+	}
 	if appErrType(err) != ErrCompensationFailed {
 		t.Fatalf("error %v, want %s", err, ErrCompensationFailed)
 	}

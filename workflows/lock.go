@@ -193,7 +193,7 @@ func newLockClient(r *interp) *lockClient {
 
 // start receives grants.
 func (lc *lockClient) start() {
-	ch := signalChannel(lc.r.root, SignalLockGranted)
+	ch := lockReply(lc.r.root, SignalLockGranted) // lockinbox.go
 	workflow.Go(lc.r.root, func(ctx workflow.Context) {
 		for {
 			var g LockGrant
@@ -207,7 +207,7 @@ func (lc *lockClient) start() {
 			lc.granted[g.Token] = true
 		}
 	})
-	qch := signalChannel(lc.r.root, SignalLockQueued)
+	qch := lockReply(lc.r.root, SignalLockQueued)
 	workflow.Go(lc.r.root, func(ctx workflow.Context) {
 		for {
 			var q LockQueued

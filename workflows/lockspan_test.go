@@ -281,7 +281,7 @@ func twoRequestsOutcome(ctx workflow.Context, a, b Request) ([]string, error) {
 	}
 	out := make([]string, len(futs))
 	for i, f := range futs {
-		if err := f.Get(ctx, nil); err != nil {
+		if err := childErr(ctx, f); err != nil {
 			out[i] = appErrType(err)
 			if out[i] == "" {
 				out[i] = err.Error()
@@ -289,6 +289,16 @@ func twoRequestsOutcome(ctx workflow.Context, a, b Request) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// childErr is a child request's error, a completed rolled-back one's
+// (rolledBackChange) as its Result.Err.
+func childErr(ctx workflow.Context, f workflow.Future) error {
+	var res Result
+	if err := f.Get(ctx, &res); err != nil {
+		return err
+	}
+	return res.Err()
 }
 
 // endThenThird runs the first request to its end (cancelling it once it
@@ -303,7 +313,7 @@ func endThenThird(ctx workflow.Context, first, third Request, cancel bool) (stri
 		stop()
 	}
 	firstOutcome := "done"
-	if err := f.Get(ctx, nil); err != nil {
+	if err := childErr(ctx, f); err != nil {
 		firstOutcome = appErrType(err)
 		if firstOutcome == "" {
 			firstOutcome = err.Error()

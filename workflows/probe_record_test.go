@@ -81,11 +81,11 @@ func TestRecordProbeHistories(t *testing.T) {
 	{
 		name := "probe-absent"
 		start := time.Now()
-		err := e.start(named(mkPlan(plan.FailRollback, probeStep("routed", "client-absent")), name)).Get(ctx, nil)
+		err := Wait(ctx, e.start(named(mkPlan(plan.FailRollback, probeStep("routed", "client-absent")), name)))
 		if appErrType(err) != ErrRolledBack {
 			t.Fatalf("probe-absent: %v", err)
 		}
-		p := finalProgress(t, err)
+		p := e.waitFor(id(name), func(Progress) bool { return true })
 		want := "no probe polls task queue topoflow-record-nobody (client account client-absent, network net-client-absent) within 2s"
 		if len(p.Steps) != 1 || !strings.Contains(p.Steps[0].LastError, want) {
 			t.Fatalf("steps %+v, want the error %q", p.Steps, want)

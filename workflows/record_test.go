@@ -256,7 +256,7 @@ func TestRecordHistories(t *testing.T) {
 	{
 		name := "expiry"
 		run := e.start(named(mkPlan(plan.FailRollback, create("a"), approval("ok", []string{"alice"}, 2*time.Second, "a"), create("b", "ok")), name))
-		if err := run.Get(ctx, nil); appErrType(err) != ErrRolledBack {
+		if err := Wait(ctx, run); appErrType(err) != ErrRolledBack {
 			t.Fatalf("expiry: %v", err)
 		}
 		saveHistory(t, c, id(name), name)
@@ -272,7 +272,7 @@ func TestRecordHistories(t *testing.T) {
 			return nil
 		}
 		p := named(mkPlan(plan.FailRollback, create("s1"), create("s2", "s1"), create("s3", "s2")), name)
-		if err := e.start(p).Get(ctx, nil); appErrType(err) != ErrRolledBack {
+		if err := Wait(ctx, e.start(p)); appErrType(err) != ErrRolledBack {
 			t.Fatalf("rollback: %v", err)
 		}
 		rec.fail = nil
@@ -379,7 +379,7 @@ func TestRecordHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := r3.Get(ctx, nil); appErrType(err) != ErrRolledBack {
+		if err := Wait(ctx, r3); appErrType(err) != ErrRolledBack {
 			t.Fatalf("lock-span-rollback: %v", err)
 		}
 		sr.delay = nil
@@ -479,7 +479,7 @@ func TestRecordHistories(t *testing.T) {
 		a.Compensation.WaitAction = "fake.get"
 		a.Compensation.Wait = &plan.Wait{Target: []string{"deleted"}, Failure: []string{"failed"}, PollInterval: plan.D(100 * time.Millisecond), Timeout: plan.D(time.Minute)}
 		p := named(mkPlan(plan.FailRollback, a, create("b", "a")), name)
-		if err := e.start(p).Get(ctx, nil); appErrType(err) != ErrRolledBack {
+		if err := Wait(ctx, e.start(p)); appErrType(err) != ErrRolledBack {
 			t.Fatalf("%s: %v, want rolled back with nothing left behind", name, err)
 		}
 		if n := rec.count("fake.undo"); n < 2 {

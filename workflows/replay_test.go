@@ -10,6 +10,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -46,16 +47,26 @@ func TestReplay(t *testing.T) {
 	for _, file := range historyFiles(t) {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
 			name := strings.TrimSuffix(filepath.Base(file), ".json")
-			h := loadHistory(t, name)
-			r := worker.NewWorkflowReplayer()
-			Register(r)
-			// Workflow IDs reach the workflow's logic (lock tokens), so replay
-			// under the original ID rather than the replayer's default.
-			err := r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
-				OriginalExecution: workflow.Execution{ID: originalID(t, h), RunID: originalRunID(h)},
-			})
-			if err != nil {
-				t.Fatalf("replay %s: %v", file, err)
+			// Replayed by a worker with the lock replies' interceptor (as
+			// worker/app runs) and by one without (lockinbox.go): the same
+			// history either way.
+			for _, opts := range []worker.WorkflowReplayerOptions{
+				{Interceptors: []interceptor.WorkerInterceptor{LockSignalsInterceptor()}}, {},
+			} {
+				h := loadHistory(t, name) // a replay consumes its history
+				r, err := worker.NewWorkflowReplayerWithOptions(opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				Register(r)
+				// Workflow IDs reach the workflow's logic (lock tokens), so replay
+				// under the original ID rather than the replayer's default.
+				err = r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
+					OriginalExecution: workflow.Execution{ID: originalID(t, h), RunID: originalRunID(h)},
+				})
+				if err != nil {
+					t.Fatalf("replay %s (%d interceptors): %v", file, len(opts.Interceptors), err)
+				}
 			}
 		})
 	}

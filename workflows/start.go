@@ -56,7 +56,9 @@ func StartOptions(req Request, taskQueue string) client.StartWorkflowOptions {
 		),
 		Memo: map[string]any{MemoPlanSHA256: sha,
 			// Read by the conflict checks (conflicts_client.go) without the history.
-			MemoClaims: PlanClaims(&p), MemoRequestedBy: req.RequestedBy},
+			MemoClaims: PlanClaims(&p), MemoRequestedBy: req.RequestedBy,
+			// Read by topoflow list (a list returns memos, not the user metadata).
+			MemoSummary: p.Summary, MemoLabels: p.Source.Labels},
 		StaticSummary: p.Summary,
 		StaticDetails: p.Details,
 	}

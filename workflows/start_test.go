@@ -23,6 +23,9 @@ func TestStartOptions(t *testing.T) {
 		o.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY {
 		t.Errorf("policies %v %v", o.WorkflowIDConflictPolicy, o.WorkflowIDReusePolicy)
 	}
+	if o.Memo[MemoSummary] != p.Summary || len(o.Memo[MemoLabels].(map[string]string)) != 0 {
+		t.Errorf("memo summary %v labels %v", o.Memo[MemoSummary], o.Memo[MemoLabels])
+	}
 	if o.StaticSummary != p.Summary || o.StaticDetails != p.Details {
 		t.Errorf("summary %q details %q", o.StaticSummary, o.StaticDetails)
 	}

@@ -212,11 +212,10 @@ func taskBoxes(line string) string {
 	return line
 }
 
-// rolledBackMessage is the failure message of a rolled-back request. The
-// Web UI shows any failed workflow in red beside a Reset button, so the
-// message says first that this is a deliberate, clean undo, not a crash
-// (the workflow still fails, with type ErrRolledBack: re-applying the spec
-// relies on the ID reuse policy ALLOW_DUPLICATE_FAILED_ONLY).
+// rolledBackMessage is the message of a rolled-back request: Result.Message
+// since rolledBackChange (the workflow completes, outcome.go), the failure
+// message before it (the Web UI shows a failed workflow in red beside a
+// Reset button). It says first that this is a deliberate, clean undo.
 func rolledBackMessage(reason string, leaked bool) string {
 	if leaked {
 		return "request rolled back: " + reason

@@ -27,7 +27,7 @@ func BenchmarkRequestOneStep(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := run.Get(ctx, nil); err != nil {
+		if err := workflows.Wait(ctx, run); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -62,7 +62,7 @@ func BenchmarkApprovalRoundTrip(b *testing.B) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		if err := run.Get(ctx, nil); err != nil {
+		if err := workflows.Wait(ctx, run); err != nil {
 			b.Fatal(err)
 		}
 	}

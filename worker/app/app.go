@@ -19,6 +19,7 @@ import (
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/trust"
+	"github.com/topoflow/topoflow/workflows"
 )
 
 // Options are the parts of a worker that are not configuration: the logger
@@ -103,7 +104,8 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		MaxConcurrentActivityExecutionSize:     cfg.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.MaxConcurrentWorkflowTasks,
 		WorkerStopTimeout:                      cfg.ShutdownTimeout,
-		Interceptors:                           []interceptor.WorkerInterceptor{&actionMetrics{}, activities.HeartbeatInterceptor()},
+		// LockSignalsInterceptor keeps the lock replies out of the Web UI's Send a Signal.
+		Interceptors: []interceptor.WorkerInterceptor{&actionMetrics{}, activities.HeartbeatInterceptor(), workflows.LockSignalsInterceptor()},
 		OnFatalError: func(err error) {
 			select {
 			case fatal <- err:
