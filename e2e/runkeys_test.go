@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
@@ -63,16 +64,28 @@ func TestReappliedRequestGetsFreshIdempotencyKeys(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	first := startPlan(t, s, p)
+	sha, err := p.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both through apply's own path (Update-With-Start), as the CLI does.
+	apply := func() client.WorkflowRun {
+		a, err := workflows.Apply(ctx, s.Client, workflows.Request{Plan: *p, PlanSHA256: sha, RequestedBy: "e2e"}, s.TaskQueue)
+		if err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		return s.Client.GetWorkflow(ctx, a.WorkflowID, a.RunID)
+	}
+	first := apply()
 	var ae *temporal.ApplicationError
-	if err := first.Get(ctx, nil); !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
+	if err := workflows.Wait(ctx, first); !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack {
 		t.Fatalf("first run: %v, want it rolled back", err)
 	}
-	second := startPlan(t, s, p)
+	second := apply()
 	if second.GetID() != first.GetID() || second.GetRunID() == first.GetRunID() {
 		t.Fatalf("second apply: workflow %s run %s, want a new run of %s", second.GetID(), second.GetRunID(), first.GetID())
 	}
-	if err := second.Get(ctx, nil); err != nil {
+	if err := workflows.Wait(ctx, second); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
 	mu.Lock()
