@@ -51,6 +51,9 @@ func (v *validator) validate() {
 		v.kafkaAccess(v.doc.KafkaAccess)
 		v.kafkaAccessPolicy(v.doc.KafkaAccess)
 		v.concurrency("spec.maxParallel", v.doc.KafkaAccess.MaxParallel)
+	case v.doc.SaaSPeering != nil:
+		v.saasPeering(v.doc.SaaSPeering)
+		v.saasPeeringPolicy(v.doc.SaaSPeering)
 	case v.doc.Workflow != nil:
 		v.workflow(v.doc.Workflow)
 		v.concurrency("spec.maxParallel", v.doc.Workflow.MaxParallel)

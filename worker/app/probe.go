@@ -17,6 +17,7 @@ import (
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/activities/aws"
 	"github.com/topoflow/topoflow/activities/kafka"
+	"github.com/topoflow/topoflow/activities/mqtt"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
 )
@@ -265,11 +266,14 @@ func cloudsimRefusalSoon(ctx context.Context, base, network, target string) stri
 	}
 }
 
-// BuildProbeActivities returns the registry of a probe: kafka.verify alone,
+// BuildProbeActivities returns the registry of a probe: kafka.verify and mqtt.verify,
 // dialing from the probe's network, with SASL credentials from accts.
 func BuildProbeActivities(accts *accounts.Registry, cfg Config) *activities.Registry {
 	reg := activities.NewRegistry()
-	kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials, Probe: probeOptions(cfg)})
+	probe := probeOptions(cfg)
+	kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials, Probe: probe})
+	// mqtt.verify dials from the probe's network as kafka.verify does (SaaSPeering verification).
+	mqtt.Register(reg, mqtt.Options{Probe: probe})
 	return reg
 }
 
