@@ -647,9 +647,9 @@ func (v *validator) stepFrom(p string, st *WorkflowStep) {
 	case st.Action == plan.ActionApproval || st.Action == plan.ActionManual:
 		v.d.errorf(v.key(p+".from"), "from is not used by %s steps: a person acts on them, no worker runs them", st.Action)
 		return
-	case st.Action != "kafka.verify":
-		// A probe worker registers kafka.verify alone (topoflow-worker probe).
-		v.d.errorf(v.key(p+".from"), "from is only supported on kafka.verify steps (probe workers run kafka.verify alone), not %q", st.Action)
+	case st.Action != "kafka.verify" && st.Action != catalog.MQTTVerify:
+		// A probe worker registers kafka.verify and mqtt.verify alone (topoflow-worker probe).
+		v.d.errorf(v.key(p+".from"), "from is only supported on kafka.verify and mqtt.verify steps (probe workers run only those), not %q", st.Action)
 		return
 	case st.Wait != nil || st.ForEach != nil:
 		v.d.errorf(v.key(p+".from"), "from is only supported on a plain action step (no wait or forEach)")
