@@ -136,7 +136,21 @@ func (b *builder) consoleStep(s *spec.SaaSPeering, instructions string, inputs m
 // configures its side, and the peering is deleted only once that is over
 // (runbook 003 删除对等连接: only from running), so a rollback waits for the
 // peering to leave its pending states first.
-func (b *builder) checkConsole(s *spec.SaaSPeering, expected map[string]plan.Value, patterns map[string]string, read string, readIn map[string]plan.Value, guard plan.Wait) {
+func (b *builder) checkConsole(s *spec.SaaSPeering, expected map[string]plan.Value, patterns map[string]string, read string, readIn map[string]plan.Value, guard plan.Wait) error {
+	// What is checked is what the console step asks for (spec.SaaSHandback).
+	var keys []string
+	for k := range expected {
+		keys = append(keys, k)
+	}
+	for k := range patterns {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := append([]string(nil), spec.SaaSHandback(s.Cloud)...)
+	sort.Strings(want)
+	if strings.Join(keys, ",") != strings.Join(want, ",") {
+		return fmt.Errorf("console check of cloud %s checks %v, but the console step hands back %v", s.Cloud, keys, want)
+	}
 	var lits []string
 	for k, v := range expected {
 		if v.IsExpr() {
@@ -167,6 +181,7 @@ func (b *builder) checkConsole(s *spec.SaaSPeering, expected map[string]plan.Val
 		Action: catalog.EMQXCheckConsole, Inputs: in, Compensation: comp,
 		DependsOn: []string{"console-confirm", "create-peering"}, Timeout: saasTimeout(s),
 	})
+	return nil
 }
 
 // mqttVerify adds the MQTT verification from a probe in our VPC.
@@ -220,9 +235,11 @@ func (b *builder) emqxHuawei(s *spec.SaaSPeering) error {
 	// EMQX project accepts; every other state is final.
 	guard := plan.Wait{Pending: []string{"PENDING_ACCEPTANCE"}, Target: []string{"ACTIVE", "REJECTED", "EXPIRED", "DELETED"}, Gone: true,
 		PollInterval: plan.D(5 * time.Second), Timeout: plan.D(consoleSettle)}
-	b.checkConsole(s, map[string]plan.Value{"peeringId": peering, "vpcCidr": plan.Lit(o.CIDR), "vpcId": plan.Lit(o.VPCID)},
+	if err := b.checkConsole(s, map[string]plan.Value{"peeringId": peering, "vpcCidr": plan.Lit(o.CIDR), "vpcId": plan.Lit(o.VPCID)},
 		// Huawei user IDs are 32 hex digits (IAM KeystoneShowUser id).
-		map[string]string{"userId": `^[0-9a-f]{32}$`}, catalog.HuaweiVPCGetPeering, readIn, guard)
+		map[string]string{"userId": `^[0-9a-f]{32}$`}, catalog.HuaweiVPCGetPeering, readIn, guard); err != nil {
+		return err
+	}
 	b.add(plan.Step{
 		ID: "wait-peering-active", Title: "Wait until EMQX Platform has accepted the peering (ACTIVE)",
 		Action: catalog.HuaweiVPCGetPeering, Account: o.Account,
@@ -294,8 +311,10 @@ func (b *builder) emqxAWS(s *spec.SaaSPeering) error {
 	guard := plan.Wait{Pending: []string{"initiating-request", "pending-acceptance", "provisioning"},
 		Target: []string{"active", "rejected", "expired", "failed", "deleted", "deleting"}, Gone: true,
 		PollInterval: plan.D(5 * time.Second), Timeout: plan.D(consoleSettle)}
-	b.checkConsole(s, map[string]plan.Value{"peeringId": peering, "accountId": plan.Expr(`steps["create-peering"].requesterOwnerId`), "vpcId": plan.Lit(o.VPCID)},
-		nil, catalog.AWSEC2DescribeVpcPeering, map[string]plan.Value{"peeringId": plan.Expr("input.expected.peeringId")}, guard)
+	if err := b.checkConsole(s, map[string]plan.Value{"peeringId": peering, "accountId": plan.Expr(`steps["create-peering"].requesterOwnerId`), "vpcId": plan.Lit(o.VPCID)},
+		nil, catalog.AWSEC2DescribeVpcPeering, map[string]plan.Value{"peeringId": plan.Expr("input.expected.peeringId")}, guard); err != nil {
+		return err
+	}
 	b.add(plan.Step{
 		ID: "wait-peering-active", Title: "Wait until EMQX Platform has accepted the peering (active)",
 		Action: catalog.AWSEC2DescribeVpcPeering, Account: o.Account,

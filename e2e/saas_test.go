@@ -7,12 +7,23 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/compiler"
+	"github.com/topoflow/topoflow/spec"
+	"github.com/topoflow/topoflow/workflows"
 )
 
 // isSaaS reports whether an example is a SaaSPeering (it has the EMQX console step).
@@ -120,4 +131,65 @@ func checkMQTTVerified(t *testing.T, ex *example, s exStep) bool {
 	}
 	t.Logf("%s: MQTT nonce round trip %s via %v", ex.file, from, s.Outputs["address"])
 	return true
+}
+
+// TestEMQXConsoleMismatchRollsBack: the EMQX console step completed with
+// data that is not our peering's (a mistyped VPC CIDR) fails the check with
+// what was entered and what is right, and the request rolls back: the
+// peering request is deleted, nothing is left.
+func TestEMQXConsoleMismatchRollsBack(t *testing.T) {
+	s := newStack(t)
+	sim := s.Sim()
+	p, err := compiler.CompileFile("../specs/emqx-huawei-peering.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := startPlan(t, s, p)
+	update := func(name string, d workflows.Decision) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(),
+			UpdateName: name, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", name, d.Step, err)
+		}
+	}
+	eventually(t, time.Minute, "the approval waits", func() bool { return stepState(progress(t, s, run), "approve-peering") == workflows.StepWaiting })
+	update(workflows.UpdateApprove, workflows.Decision{Step: "approve-peering", Identity: "network-lead@example.com", Comment: "e2e"})
+	var peering string
+	eventually(t, time.Minute, "the console step waits", func() bool {
+		pr := progress(t, s, run)
+		for _, st := range pr.Steps {
+			if st.ID == "create-peering" {
+				peering, _ = st.Outputs["peeringId"].(string)
+			}
+		}
+		return stepState(pr, "console-confirm") == workflows.StepWaiting
+	})
+	update(workflows.UpdateComplete, workflows.Decision{Step: "console-confirm", Identity: "cloud-admin@example.com", Data: map[string]any{
+		"peeringId": peering, "vpcCidr": "172.16.0.0/16", "vpcId": "4f1a0c3e-0000-4000-8000-00000000e001", "userId": "0605767a2e80d5a20f2bc00c5c2f2a22"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	err = run.Get(ctx, nil)
+	var ae *temporal.ApplicationError
+	pr := progress(t, s, run)
+	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack || pr.Phase != workflows.PhaseRolledBack || len(pr.Leaked) > 0 {
+		t.Fatalf("want a clean rollback, got %v (phase %s, leaked %+v)", err, pr.Phase, pr.Leaked)
+	}
+	want := `vpcCidr "172.16.0.0/16" was entered in the huawei console, but ours is "172.16.0.0/20"`
+	for _, st := range pr.Steps {
+		if st.ID == "check-console" && !strings.Contains(st.LastError, want) {
+			t.Fatalf("check-console: %s %q, want the error to say %q", st.State, st.LastError, want)
+		}
+	}
+	if st := stepState(pr, "create-peering"); st != workflows.StepCompensated {
+		t.Fatalf("create-peering is %s, want %s", st, workflows.StepCompensated)
+	}
+	if _, err := inventory.Get[*inventory.Peering](sim.Inventory, peering); err == nil {
+		t.Fatalf("peering %s is still there after the rollback", peering)
+	}
 }
