@@ -45,9 +45,6 @@ func TestCatalogIsConsistent(t *testing.T) {
 // declared outputs read (steps.<id>.<key>, a compensation's output.<key>).
 func TestCompiledPlansKeepTheContracts(t *testing.T) {
 	files, _ := filepath.Glob("../../specs/*.yaml")
-	// The SaaSPeering examples waiting for the twin's EMQX side.
-	saas, _ := filepath.Glob("../../specs/testdata/saas/*.yaml")
-	files = append(files, saas...)
 	var n, steps int
 	for _, f := range files {
 		if strings.HasSuffix(f, "accounts.yaml") {
