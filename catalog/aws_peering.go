@@ -16,6 +16,8 @@ type AWSCreateVpcPeeringIn struct {
 	VpcID       string `json:"vpcId" required:"true" doc:"requester VPC"`
 	PeerVpcID   string `json:"peerVpcId" required:"true" doc:"accepter VPC"`
 	PeerAccount string `json:"peerAccount" doc:"account-registry name of the accepter (default: same account)"`
+	// A SaaS provider's account is in no registry of ours (runbook 003 AWS step 2: EMQX Platform 账户 ID).
+	PeerOwnerID string `json:"peerOwnerId" doc:"accepter's 12-digit account ID outside the registry (e.g. the EMQX Platform account); instead of peerAccount"`
 	PeerRegion  string `json:"peerRegion" doc:"accepter region (default: same region)"`
 	Name        string `json:"name" doc:"Name tag"`
 }
@@ -32,7 +34,9 @@ type AWSPeeringOut struct {
 	Status         *string `json:"status,omitempty" doc:"status code (pending-acceptance, active, deleted, ...)"`
 	StatusMessage  *string `json:"statusMessage,omitempty" doc:"status message"`
 	RequesterVpcID *string `json:"requesterVpcId,omitempty" doc:"requester VPC"`
-	AccepterVpcID  *string `json:"accepterVpcId,omitempty" doc:"accepter VPC"`
+	// VpcPeeringConnectionVpcInfo.OwnerId (aws-sdk-go-v2 service/ec2/types/types.go): runbook 003 AWS step 3's 请求方拥有者 ID.
+	RequesterOwnerID *string `json:"requesterOwnerId,omitempty" doc:"requester's AWS account ID"`
+	AccepterVpcID    *string `json:"accepterVpcId,omitempty" doc:"accepter VPC"`
 }
 
 // AWSDeleteVpcPeeringIn are the inputs of aws.ec2.deleteVpcPeering.

@@ -14,7 +14,9 @@ type HuaweiCreatePeeringIn struct {
 	VpcID       string `json:"vpcId" required:"true" doc:"requester VPC"`
 	PeerVpcID   string `json:"peerVpcId" required:"true" doc:"accepter VPC"`
 	PeerAccount string `json:"peerAccount" doc:"account-registry name of the accepter (default: same account)"`
-	Name        string `json:"name" doc:"peering name prefix"`
+	// A SaaS provider's project is in no registry of ours (runbook 003 华为云 step 3: 对端项目 ID).
+	PeerProjectID string `json:"peerProjectId" doc:"accepter project ID outside the registry (e.g. the EMQX Platform account ID); instead of peerAccount"`
+	Name          string `json:"name" doc:"peering name prefix"`
 }
 
 // HuaweiCreatePeeringOut is the result of huawei.vpc.createPeering.

@@ -41,6 +41,8 @@ func Compile(doc *spec.Document) (*plan.Plan, error) {
 		err = b.kafkaAccess(doc.KafkaAccess)
 	case doc.Workflow != nil:
 		err = b.workflow(doc.Workflow)
+	case doc.SaaSPeering != nil:
+		err = b.saasPeering(doc.SaaSPeering)
 	default:
 		err = fmt.Errorf("kind %q has no compiler", doc.Kind)
 	}

@@ -54,18 +54,21 @@ type example struct {
 
 // status is `topoflow status -o json`.
 type exStatus struct {
-	Status   string   `json:"status"`
-	Phase    string   `json:"phase"`
-	Awaiting []string `json:"awaiting"`
-	Steps    []struct {
-		ID        string         `json:"id"`
-		Action    string         `json:"action"`
-		State     string         `json:"state"`
-		Awaiting  []string       `json:"awaiting"`
-		LastError string         `json:"lastError"`
-		Outputs   map[string]any `json:"outputs"`
-	} `json:"steps"`
-	Outputs map[string]any `json:"outputs"`
+	Status   string         `json:"status"`
+	Phase    string         `json:"phase"`
+	Awaiting []string       `json:"awaiting"`
+	Steps    []exStep       `json:"steps"`
+	Outputs  map[string]any `json:"outputs"`
+}
+
+// exStep is one step of `topoflow status -o json`.
+type exStep struct {
+	ID        string         `json:"id"`
+	Action    string         `json:"action"`
+	State     string         `json:"state"`
+	Awaiting  []string       `json:"awaiting"`
+	LastError string         `json:"lastError"`
+	Outputs   map[string]any `json:"outputs"`
 }
 
 func TestExamples(t *testing.T) {
@@ -405,7 +408,11 @@ func (d *devEnv) openGates(t *testing.T, ex *example, id string, st exStatus, ho
 			case "approval":
 				out, err = d.tryCLI(append([]string{"approve", id}, args...)...)
 			case "manual":
-				if data := manualData[ex.file][s.ID]; data != nil {
+				data := manualData[ex.file][s.ID]
+				if data == nil && ex.isSaaS() && s.ID == "console-confirm" {
+					data = d.emqxConsole(t, ex, st) // the person at the EMQX console (e2e/saas_test.go)
+				}
+				if data != nil {
 					b, _ := json.Marshal(data)
 					args = append(args, "--data-json", string(b))
 				}
@@ -454,6 +461,9 @@ func (d *devEnv) runToDone(t *testing.T, ex *example) string {
 func checkVerified(t *testing.T, ex *example, st exStatus) {
 	t.Helper()
 	for _, s := range st.Steps {
+		if checkMQTTVerified(t, ex, s) {
+			return
+		}
 		if s.Action != "kafka.verify" {
 			continue
 		}
@@ -471,7 +481,7 @@ func checkVerified(t *testing.T, ex *example, st exStatus) {
 		t.Logf("%s: verified %s: %d records through %v (brokers %v)", ex.file, from, int(records), boot, brokers)
 		return
 	}
-	t.Fatalf("%s: the plan has no kafka.verify step", ex.file)
+	t.Fatalf("%s: the plan has no kafka.verify or mqtt.verify step", ex.file)
 }
 
 // runRolledBack applies an example and rolls it back as late as the product
@@ -482,7 +492,7 @@ func checkVerified(t *testing.T, ex *example, st exStatus) {
 func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 	last := map[string]bool{} // providers of the steps before verify
 	for _, s := range ex.plan.Steps {
-		if p, _, ok := strings.Cut(s.Action, "."); ok && s.Action != "kafka.verify" {
+		if p, _, ok := strings.Cut(s.Action, "."); ok && s.Action != "kafka.verify" && s.Action != "mqtt.verify" {
 			last[p] = true
 		}
 	}
@@ -506,7 +516,7 @@ func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 		st := d.status(t, id)
 		pending, running := 0, 0
 		for _, s := range st.Steps {
-			if s.Action == "kafka.verify" {
+			if s.Action == "kafka.verify" || s.Action == "mqtt.verify" {
 				continue
 			}
 			switch s.State {
@@ -525,6 +535,9 @@ func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 				t.Fatalf("%s: rollback: %v\n%s\n%s", ex.file, err, out, stepTable(st))
 			}
 			removeRules()
+			if ex.isSaaS() {
+				d.emqxConsoleDelete(t, ex, st) // runbook 003 删除对等连接, in the EMQX console
+			}
 			break
 		}
 		if st.Phase == "WaitingApproval" || st.Phase == "WaitingManual" {

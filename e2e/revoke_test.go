@@ -122,6 +122,9 @@ func (d *devEnv) revoke(t *testing.T, ex *example, id string) {
 	}
 	start := time.Now()
 	d.cli(t, "revoke", id, "--reason", "examples e2e", "--as", exampleOperator)
+	if ex.isSaaS() {
+		d.emqxConsoleDelete(t, ex, d.status(t, id)) // runbook 003 删除对等连接, in the EMQX console
+	}
 	gid := workflows.GrantWorkflowID(id)
 	deadline := time.Now().Add(3 * time.Minute)
 	for {

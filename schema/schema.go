@@ -48,7 +48,7 @@ func Generate() ([]byte, error) {
 	g := &generator{defs: map[string]any{}}
 	header := g.object(reflect.TypeOf(spec.Header{}))
 	props := header["properties"].(map[string]any)
-	props["spec"] = map[string]any{"description": "The request: a KafkaAccess or a Workflow, depending on kind."}
+	props["spec"] = map[string]any{"description": "The request: a KafkaAccess, a Workflow or a SaaSPeering, depending on kind."}
 	header["required"] = append(header["required"].([]string), "spec")
 	root := map[string]any{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
@@ -62,6 +62,7 @@ func Generate() ([]byte, error) {
 		"allOf": []any{
 			ifKind(spec.KindKafkaAccess, g.ref(reflect.TypeOf(spec.KafkaAccess{}))),
 			ifKind(spec.KindWorkflow, g.ref(reflect.TypeOf(spec.Workflow{}))),
+			ifKind(spec.KindSaaSPeering, g.ref(reflect.TypeOf(spec.SaaSPeering{}))),
 		},
 		"$defs": g.defs,
 	}

@@ -54,7 +54,7 @@ func FuzzValidate(f *testing.F) {
 		}
 		if err == nil {
 			for _, d := range docs {
-				if d.SHA256 == "" || (d.KafkaAccess == nil && d.Workflow == nil) {
+				if d.SHA256 == "" || (d.KafkaAccess == nil && d.Workflow == nil && d.SaaSPeering == nil) {
 					t.Fatalf("valid document without hash or body: %+v", d)
 				}
 			}

@@ -78,13 +78,16 @@ func MethodNames() []string {
 }
 
 // EnumValues resolves a field's enum tag: a comma-separated list, or
-// "@methods" for the KafkaAccess methods of [MethodTable].
+// "@methods" for the KafkaAccess methods of [MethodTable], "@saasClouds"
+// for the SaaSPeering clouds of [SaaSCloudTable].
 func EnumValues(tag string) []string {
 	switch tag {
 	case "":
 		return nil
 	case "@methods":
 		return MethodNames()
+	case "@saasClouds":
+		return SaaSCloudNames()
 	}
 	return strings.Split(tag, ",")
 }

@@ -236,6 +236,9 @@ func decodeDocument(file string, index int, n *yaml.Node, opts Options, errs *Er
 	case KindWorkflow:
 		doc.Workflow = &Workflow{}
 		d.decode(specNode, reflect.ValueOf(doc.Workflow).Elem(), "spec", nil, 1)
+	case KindSaaSPeering:
+		doc.SaaSPeering = &SaaSPeering{}
+		d.decode(specNode, reflect.ValueOf(doc.SaaSPeering).Elem(), "spec", nil, 1)
 	default:
 		// The kind error is already reported; still look for secrets.
 		d.plain(specNode, "spec", 1)

@@ -66,12 +66,14 @@ type Document struct {
 	KafkaAccess *KafkaAccess `json:"-"`
 	// Workflow is set when Kind is Workflow.
 	Workflow *Workflow `json:"-"`
+	// SaaSPeering is set when Kind is SaaSPeering.
+	SaaSPeering *SaaSPeering `json:"-"`
 }
 
 // Header is the part common to every kind.
 type Header struct {
 	APIVersion string   `json:"apiVersion" required:"true" enum:"topoflow.io/v1" doc:"Spec format version."`
-	Kind       string   `json:"kind" required:"true" enum:"KafkaAccess,Workflow" doc:"What the document describes."`
+	Kind       string   `json:"kind" required:"true" enum:"KafkaAccess,Workflow,SaaSPeering" doc:"What the document describes."`
 	Metadata   Metadata `json:"metadata" required:"true"`
 }
 

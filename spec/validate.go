@@ -51,6 +51,9 @@ func (v *validator) validate() {
 		v.kafkaAccess(v.doc.KafkaAccess)
 		v.kafkaAccessPolicy(v.doc.KafkaAccess)
 		v.concurrency("spec.maxParallel", v.doc.KafkaAccess.MaxParallel)
+	case v.doc.SaaSPeering != nil:
+		v.saasPeering(v.doc.SaaSPeering)
+		v.saasPeeringPolicy(v.doc.SaaSPeering)
 	case v.doc.Workflow != nil:
 		v.workflow(v.doc.Workflow)
 		v.concurrency("spec.maxParallel", v.doc.Workflow.MaxParallel)
@@ -647,9 +650,9 @@ func (v *validator) stepFrom(p string, st *WorkflowStep) {
 	case st.Action == plan.ActionApproval || st.Action == plan.ActionManual:
 		v.d.errorf(v.key(p+".from"), "from is not used by %s steps: a person acts on them, no worker runs them", st.Action)
 		return
-	case st.Action != "kafka.verify":
-		// A probe worker registers kafka.verify alone (topoflow-worker probe).
-		v.d.errorf(v.key(p+".from"), "from is only supported on kafka.verify steps (probe workers run kafka.verify alone), not %q", st.Action)
+	case st.Action != "kafka.verify" && st.Action != catalog.MQTTVerify:
+		// A probe worker registers kafka.verify and mqtt.verify alone (topoflow-worker probe).
+		v.d.errorf(v.key(p+".from"), "from is only supported on kafka.verify and mqtt.verify steps (probe workers run only those), not %q", st.Action)
 		return
 	case st.Wait != nil || st.ForEach != nil:
 		v.d.errorf(v.key(p+".from"), "from is only supported on a plain action step (no wait or forEach)")

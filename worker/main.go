@@ -1,7 +1,7 @@
 // Command topoflow-worker runs a Topoflow worker: it polls a Temporal task
 // queue for the interpreter workflow and every cloud action. With the
 // subcommand probe (topoflow-worker probe --task-queue Q --network N) it runs
-// a probe instead: only kafka.verify, on its own task queue, dialing from the
+// a probe instead: only kafka.verify and mqtt.verify, on its own task queue, dialing from the
 // client network it is deployed in (or through --socks5); `topoflow-worker
 // probes --accounts FILE` lists the probes a registry names (task queue,
 // network, accounts; tab-separated), the ones to deploy. Configure it with

@@ -35,6 +35,9 @@ func peeringOut(p ec2types.VpcPeeringConnection) catalog.AWSPeeringOut {
 	}
 	if p.RequesterVpcInfo != nil {
 		out.RequesterVpcID = awssdk.String(awssdk.ToString(p.RequesterVpcInfo.VpcId))
+		if p.RequesterVpcInfo.OwnerId != nil {
+			out.RequesterOwnerID = awssdk.String(*p.RequesterVpcInfo.OwnerId)
+		}
 	}
 	if p.AccepterVpcInfo != nil {
 		out.AccepterVpcID = awssdk.String(awssdk.ToString(p.AccepterVpcInfo.VpcId))
@@ -73,6 +76,13 @@ func (a *Actions) CreateVpcPeering(ctx context.Context, call plan.Call, in catal
 			return noPeering, err
 		}
 		req.PeerOwnerId = awssdk.String(id)
+	}
+	if in.PeerOwnerID != "" {
+		if peerAccount != "" {
+			return noPeering, activities.Invalid("%s: give peerAccount or peerOwnerId, not both", call.Action)
+		}
+		// PeerOwnerId: the accepter's AWS account ID (aws-sdk-go-v2 service/ec2 api_op_CreateVpcPeeringConnection.go).
+		req.PeerOwnerId = awssdk.String(in.PeerOwnerID)
 	}
 	if peerRegion != "" {
 		req.PeerRegion = awssdk.String(peerRegion)

@@ -49,6 +49,13 @@ func (a *Actions) CreatePeering(ctx context.Context, call plan.Call, in catalog.
 		return none, err
 	}
 	peerProject := s.acct.Huawei.ProjectID
+	if peerAcct != "" && in.PeerProjectID != "" {
+		return none, activities.Invalid("%s: give peerAccount or peerProjectId, not both", call.Action)
+	}
+	if in.PeerProjectID != "" {
+		// AcceptVpcInfo.TenantId is the accepter's project ID (services/vpc/v2/model/model_vpc_info.go).
+		peerProject = in.PeerProjectID
+	}
 	if peerAcct != "" {
 		pa, ok := a.accts.Get(peerAcct)
 		if !ok || pa.Huawei == nil {

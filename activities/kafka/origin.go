@@ -83,8 +83,16 @@ func hostname() string {
 
 // origin returns where this call dials from and its dialer (before TLS).
 func (v *verifier) origin(ctx context.Context, in verifyInputs) (Origin, DialFunc, error) {
+	return ResolveOrigin(ctx, v.opts, ActionVerify, in.ClientNetwork)
+}
+
+// ResolveOrigin returns where a verification of action from clientNetwork
+// dials from and its dialer, under opts (a probe's network, the network
+// model of activity-level tests, or the worker's own network). mqtt.verify
+// shares it with kafka.verify.
+func ResolveOrigin(ctx context.Context, opts Options, action, clientNetwork string) (Origin, DialFunc, error) {
 	direct := (&net.Dialer{Timeout: 3 * time.Second}).DialContext
-	if p := v.opts.Probe; p != nil {
+	if p := opts.Probe; p != nil {
 		o := Origin{Kind: "probe", Host: p.Host, Probe: p.Name, Network: p.Network, TaskQueue: p.TaskQueue, Via: p.Via}
 		if o.Host == "" {
 			o.Host = hostname()
@@ -95,34 +103,34 @@ func (v *verifier) origin(ctx context.Context, in verifyInputs) (Origin, DialFun
 		if o.Via == "" {
 			o.Via = "direct"
 		}
-		if in.ClientNetwork != "" && p.Network != "" && in.ClientNetwork != p.Network {
+		if clientNetwork != "" && p.Network != "" && clientNetwork != p.Network {
 			return o, nil, invalid(fmt.Errorf("%s: the step verifies from network %s, but probe %s sits in network %s: fix the probes of the client account in the account registry",
-				ActionVerify, in.ClientNetwork, o.Probe, p.Network))
+				action, clientNetwork, o.Probe, p.Network))
 		}
 		if p.Dialer == nil {
 			return o, direct, nil
 		}
 		d, via, err := p.Dialer(ctx)
 		if err != nil {
-			return o, nil, temporal.NewApplicationError(fmt.Sprintf("%s: probe %s cannot dial from network %s: %v", ActionVerify, o.Probe, p.Network, err), "ProbeUnavailable")
+			return o, nil, temporal.NewApplicationError(fmt.Sprintf("%s: probe %s cannot dial from network %s: %v", action, o.Probe, p.Network, err), "ProbeUnavailable")
 		}
 		if via != "" {
 			o.Via = via
 		}
 		return o, d, nil
 	}
-	if in.ClientNetwork != "" && v.opts.DialFrom != nil {
+	if clientNetwork != "" && opts.DialFrom != nil {
 		// The same connect timeout as the direct dialer: a dropped SYN fails
 		// this address after 3 s, not the whole verification.
-		from := v.opts.DialFrom(in.ClientNetwork)
+		from := opts.DialFrom(clientNetwork)
 		dial := func(ctx context.Context, network, address string) (net.Conn, error) {
 			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
 			return from(ctx, network, address)
 		}
-		return Origin{Kind: "network-model", Network: in.ClientNetwork}, dial, nil
+		return Origin{Kind: "network-model", Network: clientNetwork}, dial, nil
 	}
-	return Origin{Kind: "worker", Host: hostname(), Network: in.ClientNetwork}, direct, nil
+	return Origin{Kind: "worker", Host: hostname(), Network: clientNetwork}, direct, nil
 }
 
 // withOrigin appends where the verification dialed from to an application

@@ -8,8 +8,9 @@ import (
 	_ "github.com/topoflow/topoflow/cloudsim/ambari" // Ambari v1 (HDInsight Kafka configs, restarts, maintenance)
 	_ "github.com/topoflow/topoflow/cloudsim/aws"    // AWS EC2 Query, MSK REST-JSON, STS
 	_ "github.com/topoflow/topoflow/cloudsim/azure"  // Azure Resource Manager (network, HDInsight), AAD tokens
+	_ "github.com/topoflow/topoflow/cloudsim/emqx"   // EMQX Platform deployments (MQTT brokers) and the peering dialog of its console
 	_ "github.com/topoflow/topoflow/cloudsim/huawei" // Huawei VPCEP v1, DMS Kafka v2, VPC (Huawei Cloud and OTC)
 )
 
 // Providers are the provider names this package registers, sorted.
-var Providers = []string{"ambari", "aws", "azure", "huawei"}
+var Providers = []string{"ambari", "aws", "azure", "emqx", "huawei"}

@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		},
 	})
 	if cfg.Probe != nil {
-		// A probe runs kafka.verify only: no workflows, no waits.
+		// A probe runs kafka.verify and mqtt.verify only: no workflows, no waits.
 		reg.RegisterWith(w)
 	} else {
 		if opts.Register != nil {
@@ -156,7 +156,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	started.Store(true)
 	if cfg.Probe != nil {
-		log.Info("topoflow probe polling: kafka.verify dials from its network", "taskQueue", cfg.TaskQueue,
+		log.Info("topoflow probe polling: kafka.verify and mqtt.verify dial from its network", "taskQueue", cfg.TaskQueue,
 			"network", cfg.Probe.Network, "socks5", cfg.Probe.SOCKS5, "namespace", cfg.Namespace, "metricsAddr", addr)
 	} else {
 		log.Info("topoflow worker polling", "taskQueue", cfg.TaskQueue, "namespace", cfg.Namespace,

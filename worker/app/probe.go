@@ -17,12 +17,13 @@ import (
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/activities/aws"
 	"github.com/topoflow/topoflow/activities/kafka"
+	"github.com/topoflow/topoflow/activities/mqtt"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
 )
 
 // ProbeConfig configures probe mode (topoflow-worker probe): the worker
-// runs only kafka.verify, on its own task queue, dialing from the network
+// runs only kafka.verify and mqtt.verify, on its own task queue, dialing from the network
 // it sits in.
 type ProbeConfig struct {
 	// Name identifies the probe in verify outputs (default: the task queue).
@@ -85,7 +86,7 @@ func ParseProbeConfig(args []string, getenv func(string) string, out io.Writer) 
 			s.Default = ""
 			s.Usage = "the probe's own task queue, as the account registry's probes name it; required"
 		case "strict-catalog":
-			continue // a probe implements kafka.verify only
+			continue // a probe implements kafka.verify and mqtt.verify only
 		}
 		settings = append(settings, s)
 	}
@@ -94,7 +95,7 @@ func ParseProbeConfig(args []string, getenv func(string) string, out io.Writer) 
 	fs.SetOutput(out)
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: topoflow-worker probe --task-queue Q --network N [--socks5 URL|cloudsim] [flags]\n\n"+
-			"Runs a probe: only kafka.verify, on its own task queue, dialing from the network the probe sits in.\n"+
+			"Runs a probe: only kafka.verify and mqtt.verify, on its own task queue, dialing from the network the probe sits in.\n"+
 			"Start it inside the client network and name it in the client account's probes in the account registry.\n\n")
 		for _, s := range settings {
 			def := s.Default
@@ -265,12 +266,15 @@ func cloudsimRefusalSoon(ctx context.Context, base, network, target string) stri
 	}
 }
 
-// BuildProbeActivities returns the registry of a probe: kafka.verify alone,
+// BuildProbeActivities returns the registry of a probe: kafka.verify and mqtt.verify,
 // dialing from the probe's network, with SASL credentials from accts.
 func BuildProbeActivities(accts *accounts.Registry, cfg Config) *activities.Registry {
 	reg := activities.NewRegistry()
-	kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials, Probe: probeOptions(cfg),
+	probe := probeOptions(cfg)
+	kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials, Probe: probe,
 		ExtraRootCAs: kafkaRootCAs(cfg)})
+	// mqtt.verify dials from the probe's network as kafka.verify does (SaaSPeering verification).
+	mqtt.Register(reg, mqtt.Options{Probe: probe})
 	return reg
 }
 

@@ -16,8 +16,10 @@ import (
 	"github.com/topoflow/topoflow/activities/aws"
 	"github.com/topoflow/topoflow/activities/azure"
 	"github.com/topoflow/topoflow/activities/core"
+	"github.com/topoflow/topoflow/activities/emqx"
 	"github.com/topoflow/topoflow/activities/huawei"
 	"github.com/topoflow/topoflow/activities/kafka"
+	"github.com/topoflow/topoflow/activities/mqtt"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -70,6 +72,10 @@ var providers = []provider{
 	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, cfg Config, _ Options) {
 		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials,
 			ExtraRootCAs: kafkaRootCAs(cfg)})
+	}},
+	{"emqx", func(reg *activities.Registry, _ *accounts.Registry, _ Config, _ Options) { emqx.Register(reg) }},
+	{"mqtt", func(reg *activities.Registry, _ *accounts.Registry, _ Config, _ Options) {
+		mqtt.Register(reg, mqtt.Options{})
 	}},
 	{"topoflow", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
 		reg.Add(plan.ActionProbeRoute, probeRoute(accts))

@@ -1,0 +1,95 @@
+package emqx_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/topoflow/topoflow/cloudsim"
+	_ "github.com/topoflow/topoflow/cloudsim/emqx"
+	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/cloudsim/world"
+)
+
+func worldFile(name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "worlds", name)
+}
+
+// TestConsoleChecksWhatIsEntered: the console stand-in refuses data that
+// is not the peering's (as EMQX Platform's dialog does), accepts the right
+// data (AWS: provisioning, then active), and deletes only a running peering.
+func TestConsoleChecksWhatIsEntered(t *testing.T) {
+	s, err := cloudsim.New(cloudsim.Options{Providers: []string{"emqx"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := world.ReadFiles(worldFile("default.yaml"), worldFile("emqx-peering.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Shift(211); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadWorld(w); err != nil {
+		t.Fatal(err)
+	}
+	url, err := s.Start("127.0.0.1:0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const pcx = "pcx-0e3e0000000000001"
+	if _, err := inventory.Create(s.Inventory, &inventory.Peering{
+		Meta:  inventory.Meta{ID: pcx, Account: "aws-client-b", Region: "eu-west-1", Status: "pending-acceptance"},
+		VPCID: "vpc-0a5c000000e00001", PeerVPCID: "vpc-0e3e00000000d0001", PeerAccount: "emqx-platform-aws",
+		Attrs: map[string]string{"awsType": "vpc-peering-connection"}}); err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path string, body map[string]string) int {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, url+path, bytes.NewReader(b))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	good := map[string]string{"deploymentVpcId": "vpc-0e3e00000000d0001", "peeringId": pcx, "vpcId": "vpc-0a5c000000e00001", "accountId": "222222222222"}
+	for _, c := range []struct {
+		name, key, value string
+		want             int
+	}{
+		{"wrong account ID", "accountId", "111111111111", http.StatusBadRequest},
+		{"wrong VPC", "vpcId", "vpc-0a5c000000clib01", http.StatusBadRequest},
+		{"unknown peering", "peeringId", "pcx-0000", http.StatusBadRequest},
+		{"no such deployment", "deploymentVpcId", "vpc-0a5c000000clib01", http.StatusNotFound},
+	} {
+		bad := map[string]string{}
+		for k, v := range good {
+			bad[k] = v
+		}
+		bad[c.key] = c.value
+		if got := call("POST", "/emqx-platform/v1/peerings", bad); got != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, got, c.want)
+		}
+	}
+	if got := call("DELETE", "/emqx-platform/v1/peerings/"+pcx, nil); got != http.StatusConflict {
+		t.Errorf("delete of a pending peering: %d, want 409 (only from running)", got)
+	}
+	if got := call("POST", "/emqx-platform/v1/peerings", good); got != http.StatusOK {
+		t.Fatalf("confirm: %d", got)
+	}
+	p, _ := inventory.Get[*inventory.Peering](s.Inventory, pcx)
+	if p.Status != "provisioning" {
+		t.Errorf("AWS peering after the console: %s, want provisioning first", p.Status)
+	}
+	rt, _ := inventory.Get[*inventory.RouteTable](s.Inventory, "rtb-0e3e00000000d0001")
+	if len(rt.Routes) != 1 || rt.Routes[0].Destination != "172.17.0.0/20" || rt.Routes[0].NextHop != pcx {
+		t.Errorf("deployment routes: %+v", rt.Routes)
+	}
+}

@@ -1,0 +1,365 @@
+package compiler
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/topoflow/topoflow/catalog"
+	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/spec"
+)
+
+// saasBuilders compile each available provider/cloud pair of
+// spec.SaaSCloudTable (TestEverySaaSCloudCompiles checks that none is
+// missing and that no unavailable cloud has one).
+var saasBuilders = map[string]func(*builder, *spec.SaaSPeering) error{
+	spec.SaaSEMQX + "/" + spec.CloudHuawei: (*builder).emqxHuawei,
+	spec.SaaSEMQX + "/" + spec.CloudAWS:    (*builder).emqxAWS,
+}
+
+// Defaults of SaaSPeering specs.
+const (
+	defaultMQTTTopic = "topoflow/verify"
+	// consoleSettle bounds the deletion guard: once the console step is
+	// done the provider is configuring its side; the peering is deleted only
+	// once it is running (runbook 003 删除对等连接: 状态为 running).
+	consoleSettle = 30 * time.Minute
+)
+
+// saasPeering compiles a SaaSPeering document.
+func (b *builder) saasPeering(s *spec.SaaSPeering) error {
+	b.p.Provider = s.Cloud
+	if s.OnFailure != "" {
+		b.p.OnFailure = plan.FailurePolicy(s.OnFailure)
+	}
+	b.operatorsAndPolicy(s.Operators, s.Policy)
+	build, ok := saasBuilders[s.Provider+"/"+s.Cloud]
+	if !ok {
+		return fmt.Errorf("cloud %q is not available for provider %q", s.Cloud, s.Provider)
+	}
+	info, _ := spec.LookupSaaSCloud(s.Provider, s.Cloud)
+	b.p.Summary = fmt.Sprintf("%s: our VPC %s (%s, %s) ↔ deployment VPC %s (%s, account %s)",
+		info.Title, s.Ours.VPCID, s.Ours.Account, s.Ours.CIDR, s.Provided.VPCID, s.Provided.CIDR, s.Provided.AccountID)
+	if err := build(b, s); err != nil {
+		return err
+	}
+	b.saasDetails(s, info)
+	return nil
+}
+
+// saasWait is a read action's wait contract under the spec's timeouts, adjusted.
+func saasWait(s *spec.SaaSPeering, action string, adjust func(w *plan.Wait)) *plan.Wait {
+	w := plan.Wait{PollInterval: plan.D(defaultPollInterval), Timeout: plan.D(defaultWaitTimeout)}
+	if d, ok := catalog.Lookup(action); ok && d.Wait != nil {
+		w = copyWait(*d.Wait)
+	}
+	if t := s.Timeouts; t != nil {
+		if t.Wait != "" {
+			w.Timeout = dur(t.Wait)
+		}
+		if t.PollInterval != "" {
+			w.PollInterval = dur(t.PollInterval)
+		}
+	}
+	if adjust != nil {
+		adjust(&w)
+	}
+	return &w
+}
+
+func saasTimeout(s *spec.SaaSPeering) plan.Duration {
+	if s.Timeouts != nil {
+		return dur(s.Timeouts.Step)
+	}
+	return 0
+}
+
+func (b *builder) saasDescription(s *spec.SaaSPeering) string {
+	if s.Ours.Description != "" {
+		return s.Ours.Description
+	}
+	return "topoflow " + b.doc.Metadata.Name
+}
+
+func (b *builder) saasPeeringName() string {
+	n := "topoflow-" + b.doc.Metadata.Name
+	if len(n) > peeringNameMaxLength {
+		n = n[:peeringNameMaxLength]
+	}
+	return strings.TrimRight(n, "-")
+}
+
+// saasApproval is our side's approval, before anything is created.
+func (b *builder) saasApproval(s *spec.SaaSPeering) {
+	b.add(plan.Step{
+		ID: "approve-peering", Title: "Approve peering our VPC with the " + s.Provider + " deployment",
+		Action: plan.ActionApproval,
+		Gate: gate(s.Approval, fmt.Sprintf(
+			"Approve a VPC peering from our VPC `%s` (account `%s`, %s) to the %s deployment's VPC `%s` (account `%s`, %s, region `%s`), "+
+				"a route to %s through it, and TCP %s from %s in security group `%s`.",
+			s.Ours.VPCID, s.Ours.Account, s.Ours.CIDR, s.Provider, s.Provided.VPCID, s.Provided.AccountID, s.Provided.CIDR, s.Provided.Region,
+			s.Provided.CIDR, ports(s.Ours.Ports), s.Provided.CIDR, s.Ours.SecurityGroupID)),
+	})
+}
+
+func ports(ps []int) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = strconv.Itoa(p)
+	}
+	return strings.Join(out, ", ")
+}
+
+// consoleStep is the manual step in the provider's console, with the values
+// to enter as its inputs (shown to the person) and the keys to hand back.
+func (b *builder) consoleStep(s *spec.SaaSPeering, instructions string, inputs map[string]plan.Value, deps ...string) {
+	g := s.Console
+	pg := &plan.Gate{Who: append([]string(nil), g.Who...), Deadline: dur(g.Deadline), OnExpiry: plan.ExpiryPolicy(g.OnExpiry),
+		AllowSelfApproval: g.AllowSelfApproval, Instructions: instructions}
+	if g.Instructions != "" {
+		pg.Instructions = g.Instructions + "\n\n" + instructions
+	}
+	if pg.OnExpiry == "" {
+		pg.OnExpiry = plan.ExpireReject
+	}
+	b.add(plan.Step{
+		ID: "console-confirm", Title: "Enter our peering in the " + s.Provider + " console and confirm it",
+		Action: plan.ActionManual, Gate: pg, Inputs: inputs, DependsOn: deps,
+	})
+}
+
+// checkConsole adds the check of the console step's data. Its compensation
+// is the deletion guard: once the console step is done the provider
+// configures its side, and the peering is deleted only once that is over
+// (runbook 003 删除对等连接: only from running), so a rollback waits for the
+// peering to leave its pending states first.
+func (b *builder) checkConsole(s *spec.SaaSPeering, expected map[string]plan.Value, patterns map[string]string, read string, readIn map[string]plan.Value, guard plan.Wait) error {
+	// What is checked is what the console step asks for (spec.SaaSHandback).
+	var keys []string
+	for k := range expected {
+		keys = append(keys, k)
+	}
+	for k := range patterns {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := append([]string(nil), spec.SaaSHandback(s.Cloud)...)
+	sort.Strings(want)
+	if strings.Join(keys, ",") != strings.Join(want, ",") {
+		return fmt.Errorf("console check of cloud %s checks %v, but the console step hands back %v", s.Cloud, keys, want)
+	}
+	var lits []string
+	for k, v := range expected {
+		if v.IsExpr() {
+			lits = append(lits, fmt.Sprintf("%q: %s", k, v.Expr))
+		} else {
+			lits = append(lits, fmt.Sprintf("%q: %s", k, literal(v.Literal)))
+		}
+	}
+	sort.Strings(lits)
+	in := map[string]plan.Value{
+		"cloud":    plan.Lit(s.Cloud),
+		"data":     plan.Expr(`steps["console-confirm"].data`),
+		"expected": plan.Expr("{" + strings.Join(lits, ", ") + "}"),
+	}
+	if len(patterns) > 0 {
+		m := map[string]any{}
+		for k, v := range patterns {
+			m[k] = v
+		}
+		in["patterns"] = plan.Lit(m)
+	}
+	comp := &plan.Compensation{
+		Title:  "Wait until the peering is running (or gone) before it is deleted",
+		Action: read, Account: s.Ours.Account, Inputs: readIn, WaitAction: read, Wait: &guard,
+	}
+	b.add(plan.Step{
+		ID: "check-console", Title: "Check the data entered in the " + s.Provider + " console against our peering",
+		Action: catalog.EMQXCheckConsole, Inputs: in, Compensation: comp,
+		DependsOn: []string{"console-confirm", "create-peering"}, Timeout: saasTimeout(s),
+	})
+	return nil
+}
+
+// mqttVerify adds the MQTT verification from a probe in our VPC.
+func (b *builder) mqttVerify(s *spec.SaaSPeering, deps ...string) {
+	if !s.VerifyEnabled() {
+		return
+	}
+	topic := defaultMQTTTopic
+	if s.Verify.Topic != "" {
+		topic = s.Verify.Topic
+	}
+	b.add(plan.Step{
+		ID: "verify", Title: "Verify MQTT subscribe/publish to the deployment from our VPC",
+		Action: catalog.MQTTVerify,
+		Inputs: map[string]plan.Value{
+			"address": plan.Lit(s.Verify.Address), "topic": plan.Lit(topic), "clientNetwork": plan.Lit(s.Ours.VPCID),
+		},
+		DependsOn: deps, Timeout: saasTimeout(s),
+		Probe: &plan.Probe{Account: s.Ours.Account, Network: s.Ours.VPCID},
+	})
+}
+
+// emqxHuawei compiles runbook 003 华为云: the peering request to the EMQX
+// project and VPC (step 3), the EMQX console confirmation with the peering
+// ID, our VPC CIDR, VPC ID and user ID (steps 4-6, a manual step whose data
+// is checked), the peering active, the route to the deployment CIDR with the
+// peering as next hop in our VPC's route table (step 7), the security-group
+// rule for the deployment CIDR (step 8), and an MQTT verification.
+func (b *builder) emqxHuawei(s *spec.SaaSPeering) error {
+	o, d := &s.Ours, &s.Provided
+	timeout := saasTimeout(s)
+	b.saasApproval(s)
+	b.add(plan.Step{
+		ID: "create-peering", Title: fmt.Sprintf("Request a VPC peering from %s to the EMQX project %s, VPC %s", o.VPCID, d.AccountID, d.VPCID),
+		Action: catalog.HuaweiVPCCreatePeering, Account: o.Account,
+		Inputs: map[string]plan.Value{
+			"vpcId": plan.Lit(o.VPCID), "peerVpcId": plan.Lit(d.VPCID), "peerProjectId": plan.Lit(d.AccountID),
+			"name": plan.Lit(b.saasPeeringName()),
+		},
+		DependsOn: []string{"approve-peering"}, Timeout: timeout,
+	})
+	peering := plan.Expr(`steps["create-peering"].peeringId`)
+	b.consoleStep(s, fmt.Sprintf(
+		"In the EMQX Platform console (deployment detail, +VPC peering), enter: 对等连接 ID = the peering ID shown in this step's inputs, "+
+			"VPC 网段 = `%s`, VPC ID = `%s`, 用户 ID = your Huawei user ID (我的凭证), and confirm. "+
+			"Complete this step with data {peeringId, vpcCidr, vpcId, userId} exactly as entered there.", o.CIDR, o.VPCID),
+		map[string]plan.Value{"peeringId": peering, "vpcCidr": plan.Lit(o.CIDR), "vpcId": plan.Lit(o.VPCID)},
+		"create-peering")
+	readIn := map[string]plan.Value{"peeringId": plan.Expr("input.expected.peeringId")}
+	// VpcPeeringStatusEnum (services/vpc/v2/model/model_vpc_peering.go): PENDING_ACCEPTANCE until the
+	// EMQX project accepts; every other state is final.
+	guard := plan.Wait{Pending: []string{"PENDING_ACCEPTANCE"}, Target: []string{"ACTIVE", "REJECTED", "EXPIRED", "DELETED"}, Gone: true,
+		PollInterval: plan.D(5 * time.Second), Timeout: plan.D(consoleSettle)}
+	if err := b.checkConsole(s, map[string]plan.Value{"peeringId": peering, "vpcCidr": plan.Lit(o.CIDR), "vpcId": plan.Lit(o.VPCID)},
+		// Huawei user IDs are 32 hex digits (IAM KeystoneShowUser id).
+		map[string]string{"userId": `^[0-9a-f]{32}$`}, catalog.HuaweiVPCGetPeering, readIn, guard); err != nil {
+		return err
+	}
+	b.add(plan.Step{
+		ID: "wait-peering-active", Title: "Wait until EMQX Platform has accepted the peering (ACTIVE)",
+		Action: catalog.HuaweiVPCGetPeering, Account: o.Account,
+		Inputs:    map[string]plan.Value{"peeringId": peering},
+		Wait:      saasWait(s, catalog.HuaweiVPCGetPeering, func(w *plan.Wait) { w.Timeout = plan.D(defaultWaitTimeout) }),
+		DependsOn: []string{"check-console", "create-peering"},
+	})
+	b.add(plan.Step{
+		ID: "route-to-deployment", Title: fmt.Sprintf("Route %s from our VPC through the peering", d.CIDR),
+		Action: catalog.HuaweiVPCAddRoute, Account: o.Account,
+		Inputs: map[string]plan.Value{
+			"vpcId": plan.Lit(o.VPCID), "destination": plan.Lit(d.CIDR), "nexthop": peering,
+		},
+		DependsOn: []string{"wait-peering-active", "create-peering"}, Timeout: timeout,
+	})
+	b.add(plan.Step{
+		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %s from the deployment %s in security group %s", ports(o.Ports), d.CIDR, o.SecurityGroupID),
+		Action: catalog.HuaweiVPCAddSecurityGroupRule, Account: o.Account,
+		ForEach: &plan.ForEach{Items: literal(o.Ports), As: "port", Key: "string(port)"},
+		Inputs: map[string]plan.Value{
+			"securityGroupId": plan.Lit(o.SecurityGroupID), "direction": plan.Lit("ingress"), "protocol": plan.Lit("tcp"),
+			"port": plan.Expr("port"), "cidr": plan.Lit(d.CIDR), "description": plan.Lit(b.saasDescription(s)),
+		},
+		DependsOn: []string{"wait-peering-active"}, Timeout: timeout,
+	})
+	b.mqttVerify(s, "route-to-deployment", "open-security-group")
+	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
+	return nil
+}
+
+// emqxAWS compiles runbook 003 AWS: the peering request to the EMQX
+// account and deployment VPC in this region (step 2), the EMQX console
+// confirmation with the peering ID, our account ID and VPC (steps 3-4, a
+// manual step whose data is checked), the peering active, the route to the
+// deployment CIDR through the peering in each of our route tables (step 5),
+// the security-group rule (step 6), and an MQTT verification.
+func (b *builder) emqxAWS(s *spec.SaaSPeering) error {
+	o, d := &s.Ours, &s.Provided
+	timeout := saasTimeout(s)
+	b.saasApproval(s)
+	b.add(plan.Step{
+		ID: "create-peering", Title: fmt.Sprintf("Request a VPC peering from %s to the EMQX account %s, VPC %s", o.VPCID, d.AccountID, d.VPCID),
+		Action: catalog.AWSEC2CreateVpcPeering, Account: o.Account,
+		Inputs: map[string]plan.Value{
+			"vpcId": plan.Lit(o.VPCID), "peerVpcId": plan.Lit(d.VPCID), "peerOwnerId": plan.Lit(d.AccountID),
+			"name": plan.Lit(b.saasPeeringName()),
+		},
+		DependsOn: []string{"approve-peering"}, Timeout: timeout,
+	})
+	peering := plan.Expr(`steps["create-peering"].peeringId`)
+	b.add(plan.Step{
+		ID: "wait-peering-pending", Title: "Wait until the peering awaits EMQX Platform's acceptance",
+		Action: catalog.AWSEC2DescribeVpcPeering, Account: o.Account,
+		Inputs: map[string]plan.Value{"peeringId": peering},
+		Wait: saasWait(s, catalog.AWSEC2DescribeVpcPeering, func(w *plan.Wait) {
+			w.Pending = []string{"initiating-request"}
+			w.Target = []string{"pending-acceptance", "provisioning", "active"}
+		}),
+		DependsOn: []string{"create-peering"},
+	})
+	b.consoleStep(s, fmt.Sprintf(
+		"In the EMQX Platform console (deployment detail, +VPC peering), enter: 对等连接 ID = the peering ID shown in this step's inputs, "+
+			"账户 ID = our account ID shown in the inputs (请求方拥有者 ID), VPC ID = `%s` (请求者 VPC), and confirm. "+
+			"Complete this step with data {peeringId, accountId, vpcId} exactly as entered there.", o.VPCID),
+		map[string]plan.Value{"peeringId": peering, "accountId": plan.Expr(`steps["create-peering"].requesterOwnerId`), "vpcId": plan.Lit(o.VPCID)},
+		"wait-peering-pending")
+	// Deleting while the accepter provisions the peering: wait out provisioning
+	// (terraform-provider-aws internal/service/ec2/wait.go waitVPCPeeringConnectionActive pending states).
+	guard := plan.Wait{Pending: []string{"initiating-request", "pending-acceptance", "provisioning"},
+		Target: []string{"active", "rejected", "expired", "failed", "deleted", "deleting"}, Gone: true,
+		PollInterval: plan.D(5 * time.Second), Timeout: plan.D(consoleSettle)}
+	if err := b.checkConsole(s, map[string]plan.Value{"peeringId": peering, "accountId": plan.Expr(`steps["create-peering"].requesterOwnerId`), "vpcId": plan.Lit(o.VPCID)},
+		nil, catalog.AWSEC2DescribeVpcPeering, map[string]plan.Value{"peeringId": plan.Expr("input.expected.peeringId")}, guard); err != nil {
+		return err
+	}
+	b.add(plan.Step{
+		ID: "wait-peering-active", Title: "Wait until EMQX Platform has accepted the peering (active)",
+		Action: catalog.AWSEC2DescribeVpcPeering, Account: o.Account,
+		Inputs:    map[string]plan.Value{"peeringId": peering},
+		Wait:      saasWait(s, catalog.AWSEC2DescribeVpcPeering, nil),
+		DependsOn: []string{"check-console", "create-peering"},
+	})
+	b.add(plan.Step{
+		ID: "route-to-deployment", Title: fmt.Sprintf("Route %s from our route tables through the peering", d.CIDR),
+		Action: catalog.AWSEC2CreateRoute, Account: o.Account,
+		ForEach: &plan.ForEach{Items: literalList(o.RouteTableIDs), As: "routeTable", Key: "routeTable"},
+		Inputs: map[string]plan.Value{
+			"routeTableId": plan.Expr("routeTable"), "destination": plan.Lit(d.CIDR), "peeringId": peering,
+		},
+		DependsOn: []string{"wait-peering-active", "create-peering"}, Timeout: timeout,
+	})
+	b.add(plan.Step{
+		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %s from the deployment %s in security group %s", ports(o.Ports), d.CIDR, o.SecurityGroupID),
+		Action: catalog.AWSEC2AuthorizeIngress, Account: o.Account,
+		ForEach: &plan.ForEach{Items: literal(o.Ports), As: "port", Key: "string(port)"},
+		Inputs: map[string]plan.Value{
+			"groupId": plan.Lit(o.SecurityGroupID), "protocol": plan.Lit("tcp"), "port": plan.Expr("port"),
+			"cidr": plan.Lit(d.CIDR), "description": plan.Lit(b.saasDescription(s)),
+		},
+		DependsOn: []string{"wait-peering-active"}, Timeout: timeout,
+	})
+	b.mqttVerify(s, "route-to-deployment", "open-security-group")
+	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
+	return nil
+}
+
+// saasDetails writes the plan's Markdown details.
+func (b *builder) saasDetails(s *spec.SaaSPeering, info spec.SaaSCloudInfo) {
+	var d strings.Builder
+	if b.doc.Metadata.Description != "" {
+		fmt.Fprintf(&d, "%s\n\n", b.doc.Metadata.Description)
+	}
+	fmt.Fprintf(&d, "**Ours**: VPC %s (account `%s`, %s, region `%s`)  \n**Deployment**: VPC %s (account `%s`, %s, region `%s`)  \n**Method**: %s\n\n",
+		s.Ours.VPCID, s.Ours.Account, s.Ours.CIDR, s.OurRegion(), s.Provided.VPCID, s.Provided.AccountID, s.Provided.CIDR, s.Provided.Region, info.Title)
+	for i, st := range b.p.Steps {
+		fmt.Fprintf(&d, "%d. %s", i+1, st.Title)
+		if st.Gate != nil {
+			fmt.Fprintf(&d, " — waits for %s", strings.Join(st.Gate.Who, ", "))
+		}
+		d.WriteString("\n")
+	}
+	b.p.Details = d.String()
+}
