@@ -5,11 +5,12 @@
 package all
 
 import (
-	_ "github.com/topoflow/topoflow/cloudsim/ambari" // Ambari v1 (HDInsight Kafka configs, restarts, maintenance)
-	_ "github.com/topoflow/topoflow/cloudsim/aws"    // AWS EC2 Query, MSK REST-JSON, STS
-	_ "github.com/topoflow/topoflow/cloudsim/azure"  // Azure Resource Manager (network, HDInsight), AAD tokens
-	_ "github.com/topoflow/topoflow/cloudsim/huawei" // Huawei VPCEP v1, DMS Kafka v2, VPC (Huawei Cloud and OTC)
+	_ "github.com/topoflow/topoflow/cloudsim/alibaba" // Alibaba Cloud VpcPeer, VPC route entries, ECS security groups (ACS3 RPC)
+	_ "github.com/topoflow/topoflow/cloudsim/ambari"  // Ambari v1 (HDInsight Kafka configs, restarts, maintenance)
+	_ "github.com/topoflow/topoflow/cloudsim/aws"     // AWS EC2 Query, MSK REST-JSON, STS
+	_ "github.com/topoflow/topoflow/cloudsim/azure"   // Azure Resource Manager (network, HDInsight), AAD tokens
+	_ "github.com/topoflow/topoflow/cloudsim/huawei"  // Huawei VPCEP v1, DMS Kafka v2, VPC (Huawei Cloud and OTC)
 )
 
 // Providers are the provider names this package registers, sorted.
-var Providers = []string{"ambari", "aws", "azure", "huawei"}
+var Providers = []string{"alibaba", "ambari", "aws", "azure", "huawei"}

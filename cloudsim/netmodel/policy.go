@@ -500,7 +500,9 @@ func (n *Network) path(src source, t target) (string, string) {
 	}
 	back, brt := n.bestRoute(t.vpc, src.prefix)
 	switch r.NextHopType {
-	case "vpc-peering-connection", "peering":
+	// Alibaba Cloud's next hop to a VPC peering is "VpcPeer" (vpc-20160428
+	// create_route_entry_request_model.go NextHopType).
+	case "vpc-peering-connection", "peering", "VpcPeer":
 		p, err := inventory.Get[*inventory.Peering](n.inv, r.NextHop)
 		if err != nil || !strings.EqualFold(p.Status, inventory.PeeringActive) {
 			return fmt.Sprintf("route %s in %s goes to peering %s, which is not active (%s)", r.Destination, rt, r.NextHop, statusOf(p)), HopPeering
