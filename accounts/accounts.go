@@ -86,9 +86,9 @@ var (
 		ProviderExternal: {},
 	}
 	requiredKeys = map[string][]string{
-		ProviderHuawei: {"ak", "sk"},
-		ProviderAWS:    {"accessKeyId", "secretAccessKey"},
-		ProviderAzure:  {"clientSecret"},
+		ProviderHuawei:  {"ak", "sk"},
+		ProviderAWS:     {"accessKeyId", "secretAccessKey"},
+		ProviderAzure:   {"clientSecret"},
 		ProviderAmbari:  {"username", "password"},
 		ProviderAlibaba: {"accessKeyId", "accessKeySecret"},
 		ProviderTencent: {"secretId", "secretKey"},
