@@ -41,7 +41,6 @@ const (
 
 func startSim(t *testing.T) (*cloudsim.Sim, int) {
 	t.Helper()
-	alibaba.DefaultTiming.Create, alibaba.DefaultTiming.Accept, alibaba.DefaultTiming.Delete = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
 	for attempt := 0; ; attempt++ {
 		s, err := cloudsim.New(cloudsim.Options{Providers: []string{"alibaba"}})
 		if err != nil {
@@ -133,6 +132,10 @@ func waitStatus(t *testing.T, c clients, id, want string) {
 	}
 }
 
+func init() {
+	alibaba.DefaultTiming.Create, alibaba.DefaultTiming.Accept, alibaba.DefaultTiming.Delete = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
+}
+
 func TestSignatureRefusals(t *testing.T) {
 	s, _ := startSim(t)
 	for _, tc := range []struct{ name, ak, secret, code string }{
@@ -163,7 +166,10 @@ func brokerReach(s *cloudsim.Sim, delta int) (bool, string) {
 }
 
 func TestPeeringRouteAndRule(t *testing.T) {
+	old := alibaba.DefaultTiming
+	alibaba.DefaultTiming.Create = 2 * time.Second // long enough to see Creating on a loaded machine
 	s, delta := startSim(t)
+	alibaba.DefaultTiming = old
 	ours, emqx := newClients(t, s, ourAK, ourSecret), newClients(t, s, emqxAK, emqxSec)
 
 	// Missing parameters and unknown VPCs are refused.

@@ -15,6 +15,10 @@ import (
 // "VpcPeer: a VPC peering connection").
 const NextHopVpcPeer = "VpcPeer"
 
+// tagEntryName keeps a custom entry's RouteEntryName on its route table
+// (inventory routes have no name of their own).
+const tagEntryName = "alibaba:rteName:"
+
 func newID(prefix string) string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, 20)
@@ -65,6 +69,7 @@ func (a *api) createRouteEntry(c *caller) (any, *apiError) {
 	}
 	typ, _ := c.str("NextHopType", false)
 	hop, _ := c.str("NextHopId", false)
+	name, _ := c.str("RouteEntryName", false)
 	rt, e := a.table(c, rtID)
 	if e != nil {
 		return nil, e
@@ -91,6 +96,12 @@ func (a *api) createRouteEntry(c *caller) (any, *apiError) {
 	}
 	_, _ = inventory.Update(a.inv, rt.ID, func(rt *inventory.RouteTable) error {
 		rt.Routes = append(rt.Routes, inventory.Route{Destination: pfx.String(), NextHopType: NextHopVpcPeer, NextHop: p.ID})
+		if name != "" {
+			if rt.Tags == nil {
+				rt.Tags = map[string]string{}
+			}
+			rt.Tags[tagEntryName+pfx.String()] = name
+		}
 		return nil
 	})
 	return map[string]any{"RouteEntryId": routeEntryID(rt.ID, pfx.String())}, nil
@@ -126,6 +137,10 @@ func (a *api) deleteRouteEntry(c *caller) (any, *apiError) {
 					}
 				}
 				rt.Routes = kept
+				delete(rt.Tags, tagEntryName+d)
+				if len(rt.Tags) == 0 {
+					rt.Tags = nil
+				}
 				return nil
 			})
 			return nil, nil
@@ -155,7 +170,7 @@ func (a *api) describeRouteEntries(c *caller) (any, *apiError) {
 			continue
 		}
 		entries = append(entries, map[string]any{
-			"RouteEntryId": routeEntryID(rt.ID, r.Destination), "RouteTableId": rt.ID,
+			"RouteEntryId": routeEntryID(rt.ID, r.Destination), "RouteTableId": rt.ID, "RouteEntryName": rt.Tags[tagEntryName+r.Destination],
 			"DestinationCidrBlock": r.Destination, "Type": "Custom", "Status": "Available", "IpVersion": "ipv4",
 			"NextHops": map[string]any{"NextHop": []map[string]any{{"NextHopType": r.NextHopType, "NextHopId": r.NextHop, "Enabled": 1}}},
 		})

@@ -320,6 +320,8 @@ func (a *api) deletePeer(c *caller) (any, *apiError) {
 			for _, r := range rt.Routes {
 				if r.NextHop != p.ID {
 					kept = append(kept, r)
+				} else {
+					delete(rt.Tags, tagEntryName+r.Destination)
 				}
 			}
 			rt.Routes = kept

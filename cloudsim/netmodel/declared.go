@@ -43,7 +43,7 @@ func (n *Network) fromDeclared(vpcID string, ip netip.Addr) (netip.Addr, string,
 		}
 		other := ""
 		switch r.NextHopType {
-		case "vpc-peering-connection", "peering":
+		case "vpc-peering-connection", "peering", "VpcPeer": // VpcPeer: Alibaba Cloud (see policy.go)
 			if p, err := inventory.Get[*inventory.Peering](n.inv, r.NextHop); err == nil {
 				other = otherSide(p, vpcID)
 			}

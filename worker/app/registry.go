@@ -8,6 +8,7 @@ import (
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/alibaba"
 	"github.com/topoflow/topoflow/activities/ambari"
 	"github.com/topoflow/topoflow/activities/aws"
 	"github.com/topoflow/topoflow/activities/azure"
@@ -49,6 +50,7 @@ var providers = []provider{
 	{"aws", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { aws.Register(reg, accts) }},
 	{"azure", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { azure.Register(reg, accts) }},
 	{"ambari", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { ambari.Register(reg, accts) }},
+	{"alibaba", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { alibaba.Register(reg, accts) }},
 	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, _ Options) {
 		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials})
 	}},
