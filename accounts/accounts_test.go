@@ -16,7 +16,7 @@ func TestLoadExampleRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"ali-ours", "aws-client-b", "aws-msk", "aws-transit", "az-ambari", "az-hdinsight", "emqx-alibaba", "emqx-deployment", "hw-client-b", "hw-kafka-owner", "otc-kafka"}
+	want := []string{"ali-ours", "aws-client-b", "aws-msk", "aws-transit", "az-ambari", "az-hdinsight", "emqx-alibaba", "emqx-deployment", "emqx-tencent", "hw-client-b", "hw-kafka-owner", "otc-kafka", "tc-ours"}
 	if got := strings.Join(reg.Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("names = %s", got)
 	}

@@ -10,7 +10,8 @@ import (
 	_ "github.com/topoflow/topoflow/cloudsim/aws"     // AWS EC2 Query, MSK REST-JSON, STS
 	_ "github.com/topoflow/topoflow/cloudsim/azure"   // Azure Resource Manager (network, HDInsight), AAD tokens
 	_ "github.com/topoflow/topoflow/cloudsim/huawei"  // Huawei VPCEP v1, DMS Kafka v2, VPC (Huawei Cloud and OTC)
+	_ "github.com/topoflow/topoflow/cloudsim/tencent" // Tencent Cloud VPC API 3.0 (CCN, security-group policies; TC3-HMAC-SHA256)
 )
 
 // Providers are the provider names this package registers, sorted.
-var Providers = []string{"alibaba", "ambari", "aws", "azure", "huawei"}
+var Providers = []string{"alibaba", "ambari", "aws", "azure", "huawei", "tencent"}

@@ -495,6 +495,9 @@ func (n *Network) path(src source, t target) (string, string) {
 	// https://docs.aws.amazon.com/vpc/latest/tgw/how-transit-gateways-work.html,
 	// https://support.huaweicloud.com/intl/en-us/usermanual-vpc/en-us_topic_0046655037.html).
 	r, rt := n.bestRoute(src.vpc, netip.PrefixFrom(t.addr, 32))
+	if r == nil && n.ccnJoins(src.vpc.ID, t.vpc.ID) != "" {
+		return "", "" // Tencent CCN-learned routes both ways (ccn.go)
+	}
 	if r == nil {
 		return fmt.Sprintf("the route table of VPC %s has no route to %s", src.vpc.ID, t.addr), HopRoute
 	}

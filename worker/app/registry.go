@@ -15,6 +15,7 @@ import (
 	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/activities/huawei"
 	"github.com/topoflow/topoflow/activities/kafka"
+	"github.com/topoflow/topoflow/activities/tencent"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -51,6 +52,7 @@ var providers = []provider{
 	{"azure", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { azure.Register(reg, accts) }},
 	{"ambari", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { ambari.Register(reg, accts) }},
 	{"alibaba", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { alibaba.Register(reg, accts) }},
+	{"tencent", func(reg *activities.Registry, accts *accounts.Registry, _ Options) { tencent.Register(reg, accts) }},
 	{"kafka", func(reg *activities.Registry, accts *accounts.Registry, _ Options) {
 		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials})
 	}},
