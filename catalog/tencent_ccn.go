@@ -98,7 +98,7 @@ func init() {
 			Inputs:     map[string]plan.Value{"ccnId": plan.Expr("input.ccnId"), "vpcId": plan.Expr("input.vpcId"), "region": plan.Expr("input.region")},
 			WaitAction: TencentVpcDescribeCcnAttachment, Wait: tencentDetached(),
 		},
-		Locks:  []string{`"tencent:ccn:" + input.ccnId`},
+		Locks: []string{`"tencent:ccn:" + input.ccnId`},
 	}))
 	Register(Typed[TencentCcnInstanceIn, TencentCcnAttachmentOut](Action{
 		Name: TencentVpcDescribeCcnAttachment, Provider: "tencent", Read: true,
