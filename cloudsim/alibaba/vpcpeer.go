@@ -281,6 +281,8 @@ func (a *api) getPeer(c *caller) (any, *apiError) {
 	}
 	if p.Status == StatusAccepting {
 		// GmtExpired is returned only while Accepting or Expired (vpcpeer-20220101 client.go).
+		// The period is not documented in the SDK: the twin reports 7 days and never
+		// expires a request itself (a test can set Status Expired through the admin API).
 		out["GmtExpired"] = ts(p.CreatedAt.Add(7 * 24 * time.Hour))
 	}
 	return out, nil
