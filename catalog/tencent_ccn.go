@@ -70,7 +70,8 @@ func init() {
 	Register(Typed[TencentCcnIn, TencentCcnOut](Action{
 		Name: TencentVpcDeleteCcn, Provider: "tencent",
 		Title: "Delete a CCN instance",
-		Doc:   "DeleteCcn; retried (Conflict) while instances are still attached (ResourceInUse); a missing CCN is done.",
+		Doc: "DeleteCcn; retried (Conflict) while instances are still attached (ResourceInUse), after detaching the requests " +
+			"of other accounts that were never accepted (EXPIRED, REJECTED); a missing CCN is done.",
 	}))
 	Register(Typed[TencentCcnInstanceIn, TencentCcnAttachmentOut](Action{
 		Name: TencentVpcAttachCcnInstance, Provider: "tencent",

@@ -64,11 +64,39 @@ func (a *Actions) DeleteCcn(ctx context.Context, call plan.Call, in catalog.Tenc
 	req := vpc.NewDeleteCcnRequest()
 	req.CcnId = common.StringPtr(in.CcnID)
 	if _, err := s.vpc.DeleteCcnWithContext(ctx, req); err != nil {
+		if code(err) == "ResourceInUse" {
+			// Still attached instances (DeleteCcn error codes): requests of other
+			// accounts that were never accepted (EXPIRED, REJECTED: they never
+			// carried traffic, e.g. an EMQX request that missed the 10-minute
+			// window) are detached by us, the CCN's owner; anything else is the
+			// business of its own compensation. Retried either way.
+			s.detachLeftovers(ctx, in.CcnID)
+		}
 		if e := s.classify("delete CCN "+in.CcnID, err); !isNotFound(e) {
 			return none, e
 		}
 	}
 	return catalog.TencentCcnOut{CcnID: in.CcnID, Deleted: true}, nil
+}
+
+// detachLeftovers detaches the CCN's EXPIRED and REJECTED attachments
+// (best effort: the caller retries the delete).
+func (s *session) detachLeftovers(ctx context.Context, ccn string) {
+	req := vpc.NewDescribeCcnAttachedInstancesRequest()
+	req.CcnId = common.StringPtr(ccn)
+	resp, err := s.vpc.DescribeCcnAttachedInstancesWithContext(ctx, req)
+	if err != nil {
+		return
+	}
+	for _, x := range resp.Response.InstanceSet {
+		if st := str(x.State); st != "EXPIRED" && st != "REJECTED" {
+			continue
+		}
+		d := vpc.NewDetachCcnInstancesRequest()
+		d.CcnId = common.StringPtr(ccn)
+		d.Instances = []*vpc.CcnInstance{{InstanceId: x.InstanceId, InstanceRegion: x.InstanceRegion, InstanceType: common.StringPtr("VPC")}}
+		_, _ = s.vpc.DetachCcnInstancesWithContext(ctx, d)
+	}
 }
 
 func (s *session) region(in catalog.TencentCcnInstanceIn) string {

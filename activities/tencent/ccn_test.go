@@ -141,3 +141,35 @@ func TestAcceptOutsideTheWindowFails(t *testing.T) {
 		t.Fatalf("a second accept: %v", out)
 	}
 }
+
+// TestDeleteCcnDetachesAnExpiredRequest: a request that missed the window
+// stays EXPIRED on our CCN; the rollback's delete detaches it (it never
+// carried traffic) and then deletes the CCN, leaving nothing behind.
+func TestDeleteCcnDetachesAnExpiredRequest(t *testing.T) {
+	e := newEnv(t, 200*time.Millisecond)
+	id := e.must(t, catalog.TencentVpcCreateCcn, "tc-ours", "wf/ccn", map[string]any{"name": "emqx-ccn"})["ccnId"].(string)
+	if err := emqxAttach(e, id); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(t, id, "vpc-tcemqx01", tcsim.StateExpired)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := e.call(catalog.TencentVpcDeleteCcn, "tc-ours", "wf/ccn-undo", map[string]any{"ccnId": id})
+		if err == nil {
+			break
+		}
+		if errType := func() string {
+			var ae *temporal.ApplicationError
+			if errors.As(err, &ae) {
+				return ae.Type()
+			}
+			return ""
+		}(); errType != plan.ErrConflict || time.Now().After(deadline) {
+			t.Fatalf("delete CCN: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(inventory.List[*inventory.Peering](e.sim.Inventory, inventory.Filter{})); n != 0 {
+		t.Fatalf("%d CCNs/attachments left after the delete", n)
+	}
+}
