@@ -11,7 +11,7 @@
 //
 //	accounts:
 //	  hw-kafka-owner:
-//	    provider: huawei            # huawei | aws | azure | ambari | external (probes only)
+//	    provider: huawei            # huawei | aws | azure | ambari | alibaba | tencent | external (probes only)
 //	    region: cn-north-4
 //	    huawei: {projectId: ..., domainId: ..., cloud: huaweicloud}   # or cloud: otc
 //	    endpoints:                  # service -> base URL (vpcep, dms, vpc, iam, ec2, kafka, sts, arm, ambari)
@@ -49,6 +49,10 @@ const (
 	ProviderAWS    = "aws"
 	ProviderAzure  = "azure"
 	ProviderAmbari = "ambari"
+	// ProviderAlibaba is Alibaba Cloud (VPC, VPC peering, ECS security groups).
+	ProviderAlibaba = "alibaba"
+	// ProviderTencent is Tencent Cloud (VPC, CCN, security groups).
+	ProviderTencent = "tencent"
 	// ProviderExternal is a network outside the clouds Topoflow calls (an
 	// on-premises site, a SaaS deployment's VPC, a cloud without an SDK here
 	// such as Alibaba Cloud): no endpoints or credentials, only probes, so
@@ -66,6 +70,7 @@ const (
 var knownServices = map[string]bool{
 	"vpcep": true, "dms": true, "vpc": true, "iam": true, "ec2": true, "kafka": true,
 	"sts": true, "arm": true, "ambari": true, "login": true, "msk": true, "elasticloadbalancing": true, "route53": true,
+	"vpcpeer": true, "ecs": true,
 }
 
 // Credential keys each provider accepts; the first ones listed in
@@ -76,13 +81,17 @@ var (
 		ProviderAWS:      {"accessKeyId", "secretAccessKey", "sessionToken"},
 		ProviderAzure:    {"clientSecret"},
 		ProviderAmbari:   {"username", "password"},
+		ProviderAlibaba:  {"accessKeyId", "accessKeySecret", "securityToken"},
+		ProviderTencent:  {"secretId", "secretKey", "token"},
 		ProviderExternal: {},
 	}
 	requiredKeys = map[string][]string{
-		ProviderHuawei: {"ak", "sk"},
-		ProviderAWS:    {"accessKeyId", "secretAccessKey"},
-		ProviderAzure:  {"clientSecret"},
-		ProviderAmbari: {"username", "password"},
+		ProviderHuawei:  {"ak", "sk"},
+		ProviderAWS:     {"accessKeyId", "secretAccessKey"},
+		ProviderAzure:   {"clientSecret"},
+		ProviderAmbari:  {"username", "password"},
+		ProviderAlibaba: {"accessKeyId", "accessKeySecret"},
+		ProviderTencent: {"secretId", "secretKey"},
 	}
 )
 
@@ -107,6 +116,10 @@ type Account struct {
 	Azure *Azure
 	// Ambari holds the Ambari cluster address, for provider ambari.
 	Ambari *Ambari
+	// Alibaba holds the Alibaba Cloud identity, for provider alibaba.
+	Alibaba *Alibaba
+	// Tencent holds the Tencent Cloud identity, for provider tencent.
+	Tencent *Tencent
 	// Endpoints maps a service (vpcep, dms, vpc, iam, ec2, kafka, sts, arm, ambari) to its base URL.
 	Endpoints map[string]string
 	// Credentials says where the secrets come from (never the secrets).
@@ -143,6 +156,19 @@ type Azure struct {
 	SubscriptionID string
 	TenantID       string
 	ClientID       string
+}
+
+// Alibaba is the identity of an Alibaba Cloud account.
+type Alibaba struct {
+	// AccountID is the account's UID (a 16-digit number; AcceptingAliUid of a
+	// peering it receives).
+	AccountID string
+}
+
+// Tencent is the identity of a Tencent Cloud account.
+type Tencent struct {
+	// AccountID is the account's UIN (the owner uin of a CCN it attaches to).
+	AccountID string
 }
 
 // Ambari is the address of an Ambari-managed cluster (e.g. HDInsight).
@@ -212,6 +238,10 @@ type Credentials struct {
 	ClientSecret string
 	// Ambari
 	Username, Password string
+	// Alibaba: AccessKeyID, SecurityToken (above) and AccessKeySecret
+	AccessKeySecret string
+	// Tencent
+	SecretID, SecretKey, Token string
 }
 
 // String redacts every value.
@@ -300,6 +330,8 @@ func (a *Account) Resolve(ctx context.Context) (Credentials, error) {
 	c.AccessKeyID, c.SecretAccessKey, c.SessionToken = vals["accessKeyId"], vals["secretAccessKey"], vals["sessionToken"]
 	c.ClientSecret = vals["clientSecret"]
 	c.Username, c.Password = vals["username"], vals["password"]
+	c.AccessKeySecret = vals["accessKeySecret"]
+	c.SecretID, c.SecretKey, c.Token = vals["secretId"], vals["secretKey"], vals["token"]
 	return c, nil
 }
 
@@ -402,6 +434,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+var digits = regexp.MustCompile(`^[0-9]{1,20}$`)
+
 var accountName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Parse parses a registry document; filename is used in error positions.
@@ -445,7 +479,7 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 	var provNode *yaml.Node
 	blocks := map[string]*yaml.Node{}
 	before := len(p.errs)
-	p.mapping(n, "account "+name, []string{"provider", "region", "huawei", "aws", "azure", "ambari", "endpoints", "credentials", "probes"}, func(key string, k, v *yaml.Node) {
+	p.mapping(n, "account "+name, []string{"provider", "region", "huawei", "aws", "azure", "ambari", "alibaba", "tencent", "endpoints", "credentials", "probes"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "provider":
 			provNode = v
@@ -503,6 +537,18 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 					a.Ambari.Cluster = p.str(v, "ambari.cluster")
 				}
 			})
+		case "alibaba":
+			blocks[key] = k
+			a.Alibaba = &Alibaba{}
+			p.mapping(v, "alibaba", []string{"accountId"}, func(_ string, _, v *yaml.Node) {
+				a.Alibaba.AccountID = p.str(v, "alibaba.accountId")
+			})
+		case "tencent":
+			blocks[key] = k
+			a.Tencent = &Tencent{}
+			p.mapping(v, "tencent", []string{"accountId"}, func(_ string, _, v *yaml.Node) {
+				a.Tencent.AccountID = p.str(v, "tencent.accountId")
+			})
 		case "endpoints":
 			p.mapping(v, "endpoints", nil, func(svc string, k, v *yaml.Node) {
 				if !knownServices[svc] {
@@ -540,7 +586,7 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 		if provNode != nil {
 			at = provNode
 		}
-		p.errf(at, "account %s: provider must be one of huawei, aws, azure, ambari, external (got %q)", name, a.Provider)
+		p.errf(at, "account %s: provider must be one of huawei, aws, azure, ambari, alibaba, tencent, external (got %q)", name, a.Provider)
 		return nil
 	}
 	for blk, k := range blocks {
@@ -571,6 +617,20 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 	case ProviderAzure:
 		if a.Azure == nil || a.Azure.SubscriptionID == "" || a.Azure.TenantID == "" || a.Azure.ClientID == "" {
 			p.errf(n, "account %s: provider azure needs azure.subscriptionId, tenantId and clientId", name)
+		}
+	case ProviderAlibaba:
+		if a.Alibaba == nil || !digits.MatchString(a.Alibaba.AccountID) {
+			p.errf(n, "account %s: provider alibaba needs alibaba.accountId (the account UID, digits)", name)
+		}
+		if a.Region == "" {
+			p.errf(n, "account %s: provider alibaba needs region", name)
+		}
+	case ProviderTencent:
+		if a.Tencent == nil || !digits.MatchString(a.Tencent.AccountID) {
+			p.errf(n, "account %s: provider tencent needs tencent.accountId (the account UIN, digits)", name)
+		}
+		if a.Region == "" {
+			p.errf(n, "account %s: provider tencent needs region", name)
 		}
 	case ProviderAmbari:
 		if a.Ambari == nil || a.Ambari.URL == "" || a.Ambari.Cluster == "" {

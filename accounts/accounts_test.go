@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ func TestLoadExampleRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"aws-client-b", "aws-msk", "aws-transit", "az-ambari", "az-hdinsight", "emqx-deployment", "hw-client-b", "hw-kafka-owner", "otc-kafka"}
+	want := []string{"ali-ours", "aws-client-b", "aws-msk", "aws-transit", "az-ambari", "az-hdinsight", "emqx-alibaba", "emqx-deployment", "emqx-tencent", "hw-client-b", "hw-kafka-owner", "otc-kafka", "tc-ours"}
 	if got := strings.Join(reg.Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("names = %s", got)
 	}
@@ -32,6 +33,45 @@ func TestLoadExampleRegistry(t *testing.T) {
 	}
 	if _, err := owner.Endpoint("arm"); err == nil {
 		t.Fatal("expected missing endpoint error")
+	}
+	ali, _ := reg.Get("ali-ours")
+	if ali.Provider != ProviderAlibaba || ali.Alibaba.AccountID != "1234567890123456" || ali.Region != "cn-hangzhou" {
+		t.Fatalf("ali-ours = %+v", ali)
+	}
+	if u, _ := ali.Endpoint("vpcpeer"); u != "http://127.0.0.1:39999" {
+		t.Fatalf("vpcpeer endpoint = %q", u)
+	}
+}
+
+// TestAlibabaAndTencentCredentials: the two clouds' keys resolve from their
+// default variables into their own fields, and never format.
+func TestAlibabaAndTencentCredentials(t *testing.T) {
+	reg, err := Parse("r.yaml", []byte("accounts:\n"+
+		"  ali:\n    provider: alibaba\n    region: cn-hangzhou\n    alibaba: {accountId: '1234567890123456'}\n"+
+		"  tc:\n    provider: tencent\n    region: ap-guangzhou\n    tencent: {accountId: '100000000001'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TOPOFLOW_ALI_ACCESS_KEY_ID", "ali-id")
+	t.Setenv("TOPOFLOW_ALI_ACCESS_KEY_SECRET", "ali-secret")
+	t.Setenv("TOPOFLOW_TC_SECRET_ID", "tc-id")
+	t.Setenv("TOPOFLOW_TC_SECRET_KEY", "tc-key")
+	a, _ := reg.Get("ali")
+	c, err := a.Resolve(context.Background())
+	if err != nil || c.AccessKeyID != "ali-id" || c.AccessKeySecret != "ali-secret" {
+		t.Fatalf("alibaba credentials: %v", err)
+	}
+	tc, _ := reg.Get("tc")
+	c, err = tc.Resolve(context.Background())
+	if err != nil || c.SecretID != "tc-id" || c.SecretKey != "tc-key" || tc.Tencent.AccountID != "100000000001" {
+		t.Fatalf("tencent credentials: %v", err)
+	}
+	if s := fmt.Sprintf("%v %#v", c, c); strings.Contains(s, "tc-key") {
+		t.Fatalf("credentials format: %s", s)
+	}
+	t.Setenv("TOPOFLOW_TC_SECRET_KEY", "")
+	if _, err := tc.Resolve(context.Background()); err == nil || !strings.Contains(err.Error(), "TOPOFLOW_TC_SECRET_KEY") {
+		t.Fatalf("missing secret key: %v", err)
 	}
 }
 
@@ -60,6 +100,9 @@ func TestParseErrors(t *testing.T) {
 		{"probe unknown key", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{queue: q}]\n", "r.yaml:5:15: probe: unknown key \"queue\""},
 		{"probe bad timeout", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{taskQueue: q, startTimeout: soon}]\n", "r.yaml:5:43: probe startTimeout must be a positive duration"},
 		{"external with credentials", "accounts:\n  a:\n    provider: external\n    credentials: {password: {env: X}}\n    probes: [{taskQueue: q}]\n", "r.yaml:4:19: account a: unknown credential \"password\" for provider external"},
+		{"alibaba without uid", "accounts:\n  a:\n    provider: alibaba\n    region: r\n    alibaba: {accountId: abc}\n", "r.yaml:3:5: account a: provider alibaba needs alibaba.accountId"},
+		{"tencent without region", "accounts:\n  a:\n    provider: tencent\n    tencent: {accountId: '1'}\n", "r.yaml:3:5: account a: provider tencent needs region"},
+		{"alibaba huawei key", "accounts:\n  a:\n    provider: alibaba\n    region: r\n    alibaba: {accountId: '1'}\n    credentials: {ak: {env: X}}\n", "unknown credential \"ak\" for provider alibaba"},
 		{"two probes one network", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{taskQueue: q, network: n}, {taskQueue: r, network: n}]\n", "r.yaml:5:42: a second probe for network n"},
 	}
 	for _, tc := range tests {

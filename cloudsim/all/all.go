@@ -5,12 +5,14 @@
 package all
 
 import (
-	_ "github.com/topoflow/topoflow/cloudsim/ambari" // Ambari v1 (HDInsight Kafka configs, restarts, maintenance)
-	_ "github.com/topoflow/topoflow/cloudsim/aws"    // AWS EC2 Query, MSK REST-JSON, STS
-	_ "github.com/topoflow/topoflow/cloudsim/azure"  // Azure Resource Manager (network, HDInsight), AAD tokens
-	_ "github.com/topoflow/topoflow/cloudsim/emqx"   // EMQX Platform deployments (MQTT brokers) and the peering dialog of its console
-	_ "github.com/topoflow/topoflow/cloudsim/huawei" // Huawei VPCEP v1, DMS Kafka v2, VPC (Huawei Cloud and OTC)
+	_ "github.com/topoflow/topoflow/cloudsim/alibaba" // Alibaba Cloud VpcPeer, VPC route entries, ECS security groups (ACS3 RPC)
+	_ "github.com/topoflow/topoflow/cloudsim/ambari"  // Ambari v1 (HDInsight Kafka configs, restarts, maintenance)
+	_ "github.com/topoflow/topoflow/cloudsim/aws"     // AWS EC2 Query, MSK REST-JSON, STS
+	_ "github.com/topoflow/topoflow/cloudsim/azure"   // Azure Resource Manager (network, HDInsight), AAD tokens
+	_ "github.com/topoflow/topoflow/cloudsim/emqx"    // EMQX Platform deployments (MQTT brokers) and the peering dialog of its console
+	_ "github.com/topoflow/topoflow/cloudsim/huawei"  // Huawei VPCEP v1, DMS Kafka v2, VPC (Huawei Cloud and OTC)
+	_ "github.com/topoflow/topoflow/cloudsim/tencent" // Tencent Cloud VPC API 3.0 (CCN, security-group policies; TC3-HMAC-SHA256)
 )
 
 // Providers are the provider names this package registers, sorted.
-var Providers = []string{"ambari", "aws", "azure", "emqx", "huawei"}
+var Providers = []string{"alibaba", "ambari", "aws", "azure", "emqx", "huawei", "tencent"}

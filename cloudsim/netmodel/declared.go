@@ -39,11 +39,14 @@ func (n *Network) fromDeclared(vpcID string, ip netip.Addr) (netip.Addr, string,
 	if c, err := netip.ParsePrefix(v.CIDR); err != nil || !c.Masked().Contains(ip) {
 		r, rt := n.bestRoute(v, netip.PrefixFrom(ip, 32))
 		if r == nil {
+			if cv := n.ccnNetwork(vpcID, ip); cv != nil {
+				return n.fromDeclaredIn(cv, ip) // a Tencent CCN-learned route (ccn.go)
+			}
 			return netip.Addr{}, fmt.Sprintf("the route table of VPC %s has no route to %s", vpcID, ip), false
 		}
 		other := ""
 		switch r.NextHopType {
-		case "vpc-peering-connection", "peering":
+		case "vpc-peering-connection", "peering", "VpcPeer": // VpcPeer: Alibaba Cloud (see policy.go)
 			if p, err := inventory.Get[*inventory.Peering](n.inv, r.NextHop); err == nil {
 				other = otherSide(p, vpcID)
 			}
@@ -59,6 +62,11 @@ func (n *Network) fromDeclared(vpcID string, ip netip.Addr) (netip.Addr, string,
 			return netip.Addr{}, fmt.Sprintf("network %s behind %s does not exist", other, r.NextHop), false
 		}
 	}
+	return n.fromDeclaredIn(dst, ip)
+}
+
+// fromDeclaredIn maps cloud address ip inside VPC dst to its loopback address.
+func (n *Network) fromDeclaredIn(dst *inventory.VPC, ip netip.Addr) (netip.Addr, string, bool) {
 	for _, sn := range inventory.List[*inventory.Subnet](n.inv, inventory.Filter{}) {
 		if sn.VPCID != dst.ID || sn.CIDR == "" {
 			continue

@@ -495,12 +495,17 @@ func (n *Network) path(src source, t target) (string, string) {
 	// https://docs.aws.amazon.com/vpc/latest/tgw/how-transit-gateways-work.html,
 	// https://support.huaweicloud.com/intl/en-us/usermanual-vpc/en-us_topic_0046655037.html).
 	r, rt := n.bestRoute(src.vpc, netip.PrefixFrom(t.addr, 32))
+	if r == nil && n.ccnJoins(src.vpc.ID, t.vpc.ID) != "" {
+		return "", "" // Tencent CCN-learned routes both ways (ccn.go)
+	}
 	if r == nil {
 		return fmt.Sprintf("the route table of VPC %s has no route to %s", src.vpc.ID, t.addr), HopRoute
 	}
 	back, brt := n.bestRoute(t.vpc, src.prefix)
 	switch r.NextHopType {
-	case "vpc-peering-connection", "peering":
+	// Alibaba Cloud's next hop to a VPC peering is "VpcPeer" (vpc-20160428
+	// create_route_entry_request_model.go NextHopType).
+	case "vpc-peering-connection", "peering", "VpcPeer":
 		p, err := inventory.Get[*inventory.Peering](n.inv, r.NextHop)
 		if err != nil || !strings.EqualFold(p.Status, inventory.PeeringActive) {
 			return fmt.Sprintf("route %s in %s goes to peering %s, which is not active (%s)", r.Destination, rt, r.NextHop, statusOf(p)), HopPeering

@@ -177,6 +177,10 @@ func CredentialEnv(w *world.World) map[string]string {
 				secretKey = "clientSecret"
 			case a.Provider == accounts.ProviderAmbari && c.Type == "basic":
 				idKey, secretKey = "username", "password"
+			case a.Provider == accounts.ProviderAlibaba && c.Type == "aksk":
+				idKey, secretKey = "accessKeyId", "accessKeySecret"
+			case a.Provider == accounts.ProviderTencent && c.Type == "aksk":
+				idKey, secretKey = "secretId", "secretKey"
 			default:
 				continue
 			}

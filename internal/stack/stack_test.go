@@ -102,17 +102,30 @@ func TestStackRunsAPlanAndServesHealthAndMetrics(t *testing.T) {
 	if code, body := get(t, "http://"+s.MetricsAddr+"/healthz"); code != 200 {
 		t.Errorf("/healthz = %d %s", code, body)
 	}
-	_, metrics := get(t, "http://"+s.MetricsAddr+"/metrics")
-	for _, want := range [][]string{
+	wants := [][]string{
 		{"topoflow_action_calls_total{", `action="test.echo"`, `outcome="ok"`, `provider="test"`, `error_type=""`, "} 1"},
 		{"topoflow_action_latency_seconds_bucket{", `action="test.echo"`, `le="0.01"} 1`},
 		{"temporal_workflow_completed_total{", `workflow_type="topoflow.Interpreter"`},
 		{"topoflow_catalog_actions_missing "},
 		{"go_goroutines "},
-	} {
-		if !hasLine(metrics, want) {
-			t.Errorf("/metrics has no line with %q", want)
+	}
+	// The worker counts the completion after it reports it, so the server
+	// (run.Get) can answer first: read /metrics until every line is there.
+	var missing [][]string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, metrics := get(t, "http://"+s.MetricsAddr+"/metrics")
+		missing = missing[:0]
+		for _, want := range wants {
+			if !hasLine(metrics, want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("/metrics has no line with %q", want)
 	}
 
 	// The Web UI serves the workflow page.

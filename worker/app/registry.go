@@ -12,6 +12,7 @@ import (
 
 	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/alibaba"
 	"github.com/topoflow/topoflow/activities/ambari"
 	"github.com/topoflow/topoflow/activities/aws"
 	"github.com/topoflow/topoflow/activities/azure"
@@ -20,6 +21,7 @@ import (
 	"github.com/topoflow/topoflow/activities/huawei"
 	"github.com/topoflow/topoflow/activities/kafka"
 	"github.com/topoflow/topoflow/activities/mqtt"
+	"github.com/topoflow/topoflow/activities/tencent"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/workflows"
@@ -59,6 +61,12 @@ type provider struct {
 var providers = []provider{
 	{"huawei", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
 		huawei.Register(reg, accts)
+	}},
+	{"alibaba", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
+		alibaba.Register(reg, accts)
+	}},
+	{"tencent", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
+		tencent.Register(reg, accts)
 	}},
 	{"aws", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
 		aws.Register(reg, accts)
