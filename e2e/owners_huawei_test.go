@@ -162,4 +162,3 @@ func dropSGRule(t *testing.T, s *stack.Stack, sg, rule string) {
 		t.Fatalf("drop rule %s from %s: %v (found %v)", rule, sg, err, found)
 	}
 }
-
