@@ -194,6 +194,7 @@ func RegisterConflicts(r worker.ActivityRegistry, c client.Client) {
 		}
 		return nil, nil
 	}, activity.RegisterOptions{Name: ConflictsActivity})
+	registerSharedHolders(r, c) // samechange.go
 }
 
 // mergeClaims appends the claims of more that a does not have.
