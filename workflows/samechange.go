@@ -2,10 +2,12 @@ package workflows
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -34,8 +36,10 @@ import (
 //     config.go), so whichever of them rolls back last restores the version
 //     the first one replaced.
 //
-// Limits: two holders rolling back at the same instant may each see the
-// other still live (visibility lags) and both keep the change; a restart
+// Requests rolling back, and Done requests whose grant is being revoked, do
+// not count as holders (two let go together: both restore the same base).
+// Limits: visibility lags, so a holder that has just started letting go may
+// still count, and the other keeps the change; a restart
 // step undoing several config types is skipped only when every one is still
 // held by another request (otherwise it restores them all).
 const sameChangeKeptChange = "topoflow-same-change-kept"
@@ -92,12 +96,39 @@ func registerSharedHolders(r worker.ActivityRegistry, c client.Client) {
 		if err != nil {
 			return nil, err
 		}
+		// A Done request whose grant is being revoked is letting go too: of
+		// two revoked together both restore (the same base, twice), rather
+		// than both keeping the change.
+		revoking, err := revokingRequests(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		others = slices.DeleteFunc(others, func(h Holder) bool { return revoking[h.WorkflowID] })
 		out := SharedHolders(in.Claims, in.Self, others)
 		if len(out) > 0 {
 			activity.GetLogger(ctx).Info("change kept: other live requests hold it", "holders", out)
 		}
 		return out, nil
 	}, activity.RegisterOptions{Name: SharedHoldersActivity})
+}
+
+// revokingRequests lists the requests whose grant is being revoked.
+func revokingRequests(ctx context.Context, c client.Client) (map[string]bool, error) {
+	q := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s'", GrantWorkflowType, SAPhase.GetName(), PhaseRevoking)
+	out := map[string]bool{}
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 1000})
+		if err != nil {
+			return nil, fmt.Errorf("list revoking grants (%s): %w", q, err)
+		}
+		for _, info := range resp.GetExecutions() {
+			out[strings.TrimSuffix(info.GetExecution().GetWorkflowId(), grantSuffix)] = true
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return out, nil
+		}
+	}
 }
 
 // sameChangeClaims are the ClaimSame claims a compensation of step s would
