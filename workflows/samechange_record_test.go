@@ -32,7 +32,12 @@ func TestRecordSameChangeHistories(t *testing.T) {
 	for _, a := range fakeActions {
 		reg.Add(a, rec.action(a))
 	}
-	restores := map[string]int{} // by request
+	restores := map[string]int{} // by request, under rec.mu
+	restored := func(id string) int {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return restores[id]
+	}
 	requestOf := func(key string) string { return key[:strings.Index(key, "/cfg/")] }
 	reg.Add("ambari.putConfig", func(_ context.Context, call plan.Call) (plan.Outputs, error) {
 		if call.Inputs["restoreTag"] != nil {
@@ -81,7 +86,7 @@ func TestRecordSameChangeHistories(t *testing.T) {
 	if err := runB.Get(ctx, nil); appErrType(err) != ErrRolledBack {
 		t.Fatalf("%s: %v", second, err)
 	}
-	if n := restores[id(second)]; n != 0 {
+	if n := restored(id(second)); n != 0 {
 		t.Fatalf("%s restored the shared change %d times while %s holds it", second, n, first)
 	}
 	h := saveHistory(t, c, id(second), second)
@@ -95,7 +100,7 @@ func TestRecordSameChangeHistories(t *testing.T) {
 	if err := runA.Get(ctx, nil); appErrType(err) != ErrRolledBack {
 		t.Fatalf("%s: %v", first, err)
 	}
-	if n := restores[id(first)]; n != 1 {
+	if n := restored(id(first)); n != 1 {
 		t.Fatalf("%s (the last holder) restored %d times, want 1 (restores %v)", first, n, restores)
 	}
 	saveHistory(t, c, id(first), first)
