@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/accounts"
@@ -295,10 +296,13 @@ func TestAzureConcurrentRequestsOnOneCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	vnets := []string{azVNetID("rg-aks", "aks-vnet"), aks2}
+	seed := ambariProps(t, s)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
+	runs := make([]client.WorkflowRun, 2)
 	for i, sp := range []string{azSpec("e2e-az-one", "rg-aks", "aks-vnet", "10.31.0.0/16"), azSpec("e2e-az-two", "rg-aks2", "aks2-vnet", "10.33.0.0/16")} {
 		run := startPlan(t, s, compile(t, sp))
+		runs[i] = run
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -359,6 +363,8 @@ func TestAzureConcurrentRequestsOnOneCluster(t *testing.T) {
 	if _, mmNow := ambariState(t, s); mmNow != "OFF" {
 		t.Fatalf("maintenance mode left %s: %v", mmNow, trail)
 	}
+	// Issue 15: the first revoke keeps the shared change for the other (owners_ambari_test.go).
+	checkSharedChangeSurvivesRevoke(t, s, runs, vnets, seed)
 }
 
 func planCall(boot []any, vnet, key string) plan.Call {

@@ -68,6 +68,17 @@ func TestHuaweiSecondClientNetworkIsRefusedBeforeAnything(t *testing.T) {
 	if after := worldJSON(t, s); after != before {
 		t.Errorf("the refused request changed the cloud:\nbefore %s\nafter  %s", before, after)
 	}
+
+	// Past the namespace's retention the first request's record is gone;
+	// its grant, running until revoked, still holds its claims.
+	forget(t, s, first.GetID())
+	cs, err = workflows.CheckConflicts(ctx, s.Client, workflows.Request{Plan: *p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].Holder.WorkflowID != first.GetID() || cs[0].Holder.RequestedBy != "e2e" || cs[0].Holder.Phase != workflows.PhaseDone {
+		t.Fatalf("after the first request's record is deleted, apply's check found %+v, want its grant's hold on the advertised IPs", cs)
+	}
 }
 
 // TestHuaweiConcurrentRequestsOneKeepsTheInstance: two requests on one

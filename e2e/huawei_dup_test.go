@@ -31,9 +31,11 @@ func TestHuaweiSecondServiceOnAPortIsRefused(t *testing.T) {
 		t.Fatalf("first request: %v", err)
 	}
 	// The cloud refuses the duplicate even when Temporal no longer knows the
-	// first request (its record deleted, as retention does), so the
-	// conflict check cannot see it.
+	// first request (its record deleted, as retention does, and its grant,
+	// which would otherwise keep its claims: workflows/conflicts_grants.go),
+	// so the conflict check cannot see it.
 	forget(t, s, first.GetID())
+	forget(t, s, workflows.GrantWorkflowID(first.GetID()))
 	before := inventory.List[*inventory.EndpointService](s.Sim().Inventory, inventory.Filter{})
 	second := startPlan(t, s, compile(t, hwSpec("e2e-hw-dup-2", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false)))
 	err := workflows.Wait(ctx, second)

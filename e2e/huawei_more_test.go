@@ -321,8 +321,8 @@ const (
 )
 
 // checkVPCEPRulesEnforced removes, one at a time, the network ACL rule and
-// the security group rule the plan added for the VPCEP range (through the
-// real SDK clients), shows kafka.verify from the client VPC failing at that
+// the security group rule the plan added for the VPCEP range (the ACL rule
+// through the real SDK clients, the rule behind the request's back), shows kafka.verify from the client VPC failing at that
 // hop, restores the rule and shows verify passing again.
 func checkVPCEPRulesEnforced(t *testing.T, s *stack.Stack, owner, clientVPC, aclID, sgID, subnetID string) {
 	t.Helper()
@@ -373,7 +373,10 @@ func checkVPCEPRulesEnforced(t *testing.T, s *stack.Stack, owner, clientVPC, acl
 	if ruleID == "" {
 		t.Fatalf("the plan did not allow %s on 9011 in security group %s", netmodel.VPCEPSourceRange, sgID)
 	}
-	act(t, reg, catalog.HuaweiVPCDeleteSecurityGroupRule, owner, map[string]any{"ruleId": ruleID, "created": true})
+	// Removed behind the request's back (as a person in the console would):
+	// the request's own deleteSecurityGroupRule only drops its use of a rule
+	// it records itself on (activities/huawei/owners.go).
+	dropSGRule(t, s, sgID, ruleID)
 	wantDropped(t, s, verifyVia(s.Sim(), clientVPC, boot, "sg-removed"), clientVPC, boot[0], netmodel.HopSecurityGroup,
 		"security group "+sgID, "no ingress rule for "+netmodel.VPCEPSourceRange+" tcp/9011")
 	act(t, reg, catalog.HuaweiVPCAddSecurityGroupRule, owner, map[string]any{"securityGroupId": sgID, "port": 9011, "cidr": netmodel.VPCEPSourceRange})

@@ -127,9 +127,22 @@ func LiveHolders(ctx context.Context, c client.Client, provider string) ([]Holde
 		}
 		token = resp.GetNextPageToken()
 		if len(token) == 0 {
-			return out, nil
+			break
 		}
 	}
+	// Done requests past the namespace's retention hold through their grant (conflicts_grants.go).
+	known := map[string]bool{}
+	for _, h := range out {
+		known[h.WorkflowID] = true
+	}
+	for id := range revoked {
+		known[id] = true
+	}
+	more, err := grantHolders(ctx, c, provider, known)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, more...), nil
 }
 
 // startRequest reads a run's Request from its first history event (requests
@@ -194,6 +207,7 @@ func RegisterConflicts(r worker.ActivityRegistry, c client.Client) {
 		}
 		return nil, nil
 	}, activity.RegisterOptions{Name: ConflictsActivity})
+	registerSharedHolders(r, c) // samechange.go
 }
 
 // mergeClaims appends the claims of more that a does not have.

@@ -132,6 +132,11 @@ func (r *interp) compensate(ctx workflow.Context, c completion) error {
 	if title == "" {
 		title = "Undo " + s.Title
 	}
+	// A change other live requests share stays for them (samechange.go).
+	if kept := r.keptForOthers(ctx, s); len(kept) > 0 {
+		workflow.GetLogger(ctx).Info("compensation skipped: other live requests still need the change", "step", s.ID, "keptFor", kept)
+		return nil
+	}
 	if r.budgets {
 		return r.compensateRounds(ctx, s, account, inputs, title, key)
 	}

@@ -176,6 +176,11 @@ func TestRunbookSequenceMakesTheBrokersReachableFromAKS(t *testing.T) {
 	if same["changed"] != false || same["tag"] != env["tag"] {
 		t.Fatalf("unchanged put: %v", same)
 	}
+	// It shares the change another call wrote: what it replaced is that
+	// version's base, which the last of the two restores.
+	if same["previousTag"] != env0["tag"] {
+		t.Fatalf("unchanged put over another call's version: previousTag %v, want the base %v", same["previousTag"], env0["tag"])
+	}
 	brk := f.run(t, activities.Typed(f.a.PutConfig), call(catalog.AmbariPutConfig, "listen-all", map[string]any{"type": "kafka-broker", "properties": map[string]any{"listeners": "PLAINTEXT://0.0.0.0:9092"}}))
 	got := f.run(t, activities.Typed(f.a.GetConfig), call(catalog.AmbariGetConfig, "get2", map[string]any{"type": "kafka-broker"}))
 	if props := got["properties"].(map[string]any); props["listeners"] != "PLAINTEXT://0.0.0.0:9092" || props["log.dirs"] == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -54,6 +55,9 @@ func current(ctx context.Context, c *Client, typ string) (ConfigVersion, error) 
 	}
 	return c.Config(ctx, typ, d.Tag)
 }
+
+// topoflowTag matches the tags PutConfig writes (version<ms>-tf<10 hex>).
+var topoflowTag = regexp.MustCompile(`^version[0-9]+-tf[0-9a-f]{10}$`)
 
 // tagMarker is the suffix that ties a config version to the call that wrote it.
 func tagMarker(idemKey string) string {
@@ -122,7 +126,18 @@ func (a *Actions) applyConfig(ctx context.Context, c *Client, typ string, set ma
 		}
 	}
 	if maps.Equal(next, cur.Properties) {
-		return catalog.AmbariPutConfigOut{Type: typ, Tag: cur.Tag, PreviousTag: cur.Tag, Version: cur.Version}, nil
+		prev := cur.Tag
+		if restoreTag == "" && topoflowTag.MatchString(cur.Tag) {
+			// The change is already desired because another request wrote
+			// it (its tag carries a call's marker): this request shares the
+			// change, and what it replaced is that version's base. The last
+			// of the requests sharing it restores the base
+			// (workflows/samechange.go); restoring cur.Tag would keep it forever.
+			if base, err := previousVersion(ctx, c, typ, cur.Version); err == nil {
+				prev = base
+			}
+		}
+		return catalog.AmbariPutConfigOut{Type: typ, Tag: cur.Tag, PreviousTag: prev, Version: cur.Version}, nil
 	}
 	tag := "version" + strconv.FormatInt(a.now().UnixMilli(), 10) + marker
 	if err := c.PutConfig(ctx, typ, tag, next, note); err != nil {

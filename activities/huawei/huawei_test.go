@@ -217,7 +217,7 @@ func TestCrossAccountFlow(t *testing.T) {
 	}
 
 	// Roll back: the inverses in reverse order.
-	e.must(t, catalog.HuaweiVPCDeleteSecurityGroupRule, owner, "", map[string]any{"ruleId": rule["ruleId"], "created": true})
+	e.must(t, catalog.HuaweiVPCDeleteSecurityGroupRule, owner, "wf-1/undo-sg", map[string]any{"ruleId": rule["ruleId"], "created": true})
 	e.must(t, catalog.HuaweiDMSUpdateCrossVpcIps, owner, "wf-1/adv-undo", map[string]any{"instanceId": kafkaID, "advertised": upd["previous"]})
 	for _, m := range made {
 		e.must(t, catalog.HuaweiVPCEPRejectConnection, owner, "", map[string]any{"serviceId": m.svc, "endpointId": m.ep})

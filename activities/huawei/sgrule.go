@@ -2,10 +2,13 @@ package huawei
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
+	vpc2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v2"
+	v2m "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v2/model"
 	v3m "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v3/model"
 
 	"github.com/topoflow/topoflow/activities"
@@ -21,8 +24,10 @@ func init() {
 	typed[catalog.HuaweiVPCDeleteSecurityGroupRule] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteSecurityGroupRule) }
 }
 
-// AddSecurityGroupRule adds an allow rule, reusing an identical one. created
-// reports whether Topoflow made the rule (only then does the inverse delete it).
+// AddSecurityGroupRule adds an allow rule and records this request as its
+// user (owners.go). An identical rule another request uses is shared (this
+// request becomes a user too: created=true, shared=true); an identical rule
+// nobody recorded is reused with created=false (the inverse keeps it).
 func (a *Actions) AddSecurityGroupRule(ctx context.Context, call plan.Call, in catalog.HuaweiAddSGRuleIn) (catalog.HuaweiAddSGRuleOut, error) {
 	var none catalog.HuaweiAddSGRuleOut
 	sg, direction, protocol, port, cidr := in.SecurityGroupID, in.Direction, in.Protocol, in.Port, in.CIDR
@@ -54,11 +59,37 @@ func (a *Actions) AddSecurityGroupRule(ctx context.Context, call plan.Call, in c
 	if call.IdempotencyKey != "" {
 		m = marker(call.IdempotencyKey)
 	}
+	// The rule's users are tags on its security group (owners.go).
+	c2 := vpc2.NewVpcClient(c.HcClient)
+	tags, err := s.sgTags(c2, sg)
+	if err != nil {
+		return none, err
+	}
+	user := ruleUser(ctx, call)
 	for _, r := range deref(resp.SecurityGroupRules) {
 		if r.RemoteIpPrefix == cidr && r.Multiport == strconv.Itoa(port) && (r.Action == "" || r.Action == "allow") {
-			mine := m != "" && strings.Contains(r.Description, m)
-			return catalog.HuaweiAddSGRuleOut{RuleID: r.Id, Created: mine}, nil
+			ours := m != "" && strings.Contains(r.Description, m)
+			others, mine := sgRuleUsers(tags, r.Id, user)
+			// A rule nobody recorded is someone else's and stays theirs; a
+			// rule we made or others use is shared: this request becomes a user.
+			if !ours && !mine && len(others) == 0 {
+				return catalog.HuaweiAddSGRuleOut{RuleID: r.Id, Created: false}, nil
+			}
+			if !mine {
+				if err := roomForUser(call, sg, tags); err != nil {
+					return none, err
+				}
+				if err := s.addRuleUser(c2, sg, r.Id, user); err != nil {
+					return none, err
+				}
+			}
+			return catalog.HuaweiAddSGRuleOut{RuleID: r.Id, Created: true, Shared: len(others) > 0}, nil
 		}
+	}
+	// Refused before the rule exists: a rule we could not record a user on
+	// would be deleted by nobody.
+	if err := roomForUser(call, sg, tags); err != nil {
+		return none, err
 	}
 	body := &v3m.CreateSecurityGroupRuleOption{
 		SecurityGroupId: sg, Direction: direction, Protocol: ptr(protocol), Multiport: ptr(strconv.Itoa(port)),
@@ -71,10 +102,26 @@ func (a *Actions) AddSecurityGroupRule(ctx context.Context, call plan.Call, in c
 	if cr.SecurityGroupRule == nil {
 		return none, s.classify(what, fmt.Errorf("empty response"))
 	}
+	// A crash here leaves a rule with our marker: the retry finds it (ours) and records the user.
+	if err := s.addRuleUser(c2, sg, cr.SecurityGroupRule.Id, user); err != nil {
+		return none, err
+	}
 	return catalog.HuaweiAddSGRuleOut{RuleID: cr.SecurityGroupRule.Id, Created: true}, nil
 }
 
-// DeleteSecurityGroupRule deletes a rule Topoflow created; missing is done.
+// roomForUser refuses when the security group has no room for one more tag
+// (20 per resource, the group's own tags included: cloudsim/huawei/sgtags.go).
+func roomForUser(call plan.Call, sg string, tags []v2m.ResourceTag) error {
+	if len(tags) >= maxSGUserTags {
+		return activities.Invalid("%s: security group %s already has %d tags (the most a resource can have), so this request "+
+			"cannot be recorded as a user of the rule; remove an unused tag from the group", call.Action, sg, len(tags))
+	}
+	return nil
+}
+
+// DeleteSecurityGroupRule drops this request from the rule's users and
+// deletes the rule when it was the last (owners.go); created=false skips it,
+// a missing rule counts as done.
 func (a *Actions) DeleteSecurityGroupRule(ctx context.Context, call plan.Call, in catalog.HuaweiDeleteSGRuleIn) (catalog.HuaweiDeleteSGRuleOut, error) {
 	var none catalog.HuaweiDeleteSGRuleOut
 	id := in.RuleID
@@ -84,6 +131,33 @@ func (a *Actions) DeleteSecurityGroupRule(ctx context.Context, call plan.Call, i
 	s, c, err := a.vpc3For(ctx, call)
 	if err != nil {
 		return none, err
+	}
+	// Plans compiled before the users were recorded do not pass the group:
+	// the rule names it.
+	sg := in.SecurityGroupID
+	if sg == "" {
+		shown, err := c.ShowSecurityGroupRule(&v3m.ShowSecurityGroupRuleRequest{SecurityGroupRuleId: id})
+		if isNotFound(err) {
+			return catalog.HuaweiDeleteSGRuleOut{RuleID: id, Deleted: true}, nil
+		}
+		if err != nil {
+			return none, s.classify("read security group rule "+id, err)
+		}
+		if shown.SecurityGroupRule != nil {
+			sg = shown.SecurityGroupRule.SecurityGroupId
+		}
+	}
+	if sg != "" {
+		left, err := s.dropRuleUser(vpc2.NewVpcClient(c.HcClient), sg, id, ruleUser(ctx, call))
+		if errors.Is(err, errGroupGone) {
+			return catalog.HuaweiDeleteSGRuleOut{RuleID: id, Deleted: true}, nil
+		}
+		if err != nil {
+			return none, err
+		}
+		if len(left) > 0 {
+			return catalog.HuaweiDeleteSGRuleOut{RuleID: id, UsedBy: left}, nil
+		}
 	}
 	if _, err := c.DeleteSecurityGroupRule(&v3m.DeleteSecurityGroupRuleRequest{SecurityGroupRuleId: id}); err != nil && !isNotFound(err) {
 		return none, s.classify("delete security group rule "+id, err)
