@@ -162,6 +162,9 @@ func (r *interp) grantRecord() GrantRecord {
 		g.Steps = append(g.Steps, gs)
 	}
 	g.DriftEvery = r.req.DriftEvery
+	if g.DriftEvery == 0 && r.p.Drift != nil {
+		g.DriftEvery = r.p.Drift.Every // the spec's drift.every
+	}
 	if g.DriftEvery == 0 {
 		g.DriftEvery = plan.D(DefaultDriftEvery)
 	}
