@@ -560,6 +560,7 @@ func (r *interp) runChange(ctx workflow.Context, g *GrantRecord) {
 	if err := workflow.UpsertMemo(r.root, map[string]any{MemoPlanSHA256: r.sha}); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert plan memo failed", "error", err)
 	}
+	r.upsertGrantClaims() // grant_claims.go
 	outcome := ChangeChanged
 	if len(res.Added)+len(res.Updated)+len(res.Removed) == 0 {
 		outcome = ChangeNothing

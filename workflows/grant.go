@@ -360,6 +360,7 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 			r.basePhase = PhaseRevoking
 			r.refresh("")
 			r.partialRevoke(r.revoke.why)
+			r.upsertGrantClaims() // grant_claims.go: what was undone is released
 			r.basePhase = PhaseGranted
 			if r.hasCompensation() {
 				r.revoke = nil
