@@ -67,6 +67,24 @@ func TestHuaweiSecondClientNetworkIsRefusedBeforeAnything(t *testing.T) {
 	if after := worldJSON(t, s); after != before {
 		t.Errorf("the refused request changed the cloud:\nbefore %s\nafter  %s", before, after)
 	}
+
+	// A partial revoke of the advertised map (and what depends on it)
+	// releases the claim: the first grant keeps its endpoints but no longer
+	// stands in the way (issue 15: it did until the whole grant was revoked).
+	gid := workflows.GrantWorkflowID(first.GetID())
+	updateGrant(t, s, gid, workflows.UpdateRevoke, workflows.OperatorAction{Identity: "e2e-ops", Only: []string{"set-advertised-ips"}})
+	eventually(t, time.Minute, "the partial revoke done", func() bool {
+		g := grantProgress(t, s, gid)
+		return g.Phase == workflows.PhaseGranted && stepState(g, "set-advertised-ips") == workflows.StepCompensated
+	})
+	var left []workflows.Conflict
+	eventually(t, 30*time.Second, "the claim released (visibility of the grant's memo)", func() bool {
+		left, err = workflows.CheckConflicts(ctx, s.Client, workflows.Request{Plan: *p})
+		return err == nil && len(left) == 0
+	})
+	if g := grantProgress(t, s, gid); stepState(g, "create-endpoint") != workflows.StepDone {
+		t.Errorf("the partial revoke undid the endpoints too: create-endpoint %s", stepState(g, "create-endpoint"))
+	}
 }
 
 // TestHuaweiConcurrentRequestsOneKeepsTheInstance: two requests on one

@@ -58,7 +58,7 @@ const (
 
 // revokedRequests lists the requests whose grant was revoked, and the
 // claims the others' grants say they still hold (after a partial revoke or
-// a change: the grant's MemoClaims, grant_claims.go; absent: the request's).
+// a change: the grant's MemoHeldClaims, grant_claims.go; absent: the request's).
 func revokedRequests(ctx context.Context, c client.Client) (map[string]bool, map[string][]Claim, error) {
 	q := fmt.Sprintf("WorkflowType = '%s'", grantTypeName)
 	out := map[string]bool{}
@@ -82,13 +82,10 @@ func revokedRequests(ctx context.Context, c client.Client) (map[string]bool, map
 			if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				continue
 			}
-			if f := info.GetMemo().GetFields()[MemoClaims]; f != nil {
-				var cs []Claim
-				if err := converter.GetDefaultDataConverter().FromPayload(f, &cs); err == nil {
-					held[req] = cs
-					if cs == nil {
-						held[req] = []Claim{}
-					}
+			if f := info.GetMemo().GetFields()[MemoHeldClaims]; f != nil {
+				var hc HeldClaims
+				if err := converter.GetDefaultDataConverter().FromPayload(f, &hc); err == nil {
+					held[req] = append([]Claim{}, hc.Claims...)
 				}
 			}
 		}

@@ -8,6 +8,14 @@ import "go.temporal.io/sdk/workflow"
 // of the request's (conflicts_client.go): what was undone is released.
 const grantClaimsChange = "topoflow-grant-claims"
 
+// MemoHeldClaims is the memo key of a grant's HeldClaims.
+const MemoHeldClaims = "heldClaims"
+
+// HeldClaims are the claims a grant still holds.
+type HeldClaims struct {
+	Claims []Claim `json:"claims"`
+}
+
 // heldClaims are the claims of the completed units a grant holds.
 func (r *interp) heldClaims() []Claim {
 	out := []Claim{}
@@ -32,7 +40,9 @@ func (r *interp) upsertGrantClaims() {
 	if workflow.GetVersion(r.root, grantClaimsChange, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
-	if err := workflow.UpsertMemo(r.root, map[string]any{MemoClaims: r.heldClaims()}); err != nil {
+	// An object, never an empty value: the server drops a memo field whose
+	// value is an empty list (seen on the dev server 1.29: the key was gone).
+	if err := workflow.UpsertMemo(r.root, map[string]any{MemoHeldClaims: HeldClaims{Claims: r.heldClaims()}}); err != nil {
 		workflow.GetLogger(r.root).Warn("upsert the grant's claims failed", "error", err)
 	}
 }
