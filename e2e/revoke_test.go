@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"context"
-	"slices"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
