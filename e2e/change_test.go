@@ -297,7 +297,6 @@ func TestChangeAddsTwoBrokers(t *testing.T) {
 	if gap > 2*time.Second {
 		t.Fatalf("the consumer stopped for %s during the change (bound 2s); errors: %v", gap, st.errs)
 	}
-	_ = grown
 
 	// Revoke: everything, the change's resources included.
 	updateGrant(t, s, gid, workflows.UpdateRevoke, workflows.OperatorAction{Identity: "e2e-ops", Reason: "done"})
