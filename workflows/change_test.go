@@ -137,3 +137,45 @@ func TestDriftAutoRepair(t *testing.T) {
 		t.Errorf("%d undos, want 2 (the replaced a, then the revoke of the new one)", n)
 	}
 }
+
+// TestFailedChangeIsUndone: a change whose new step fails undoes what it
+// created (newest first), keeps the record as it was (same plan), and a
+// revoke then undoes only what the request created.
+func TestFailedChangeIsUndone(t *testing.T) {
+	old := mkPlan(plan.FailRollback, create("a"))
+	rec := newRecorder()
+	g := doneRecord(t, rec, request(old))
+
+	bad := plan.Step{ID: "bad", Title: "Fail", Action: "fake.fail", DependsOn: []string{"c"}, Retry: &plan.Retry{MaximumAttempts: 1}}
+	next := mkPlan(plan.FailRollback, create("a"), create("c", "a"), bad)
+	rec = newRecorder()
+	rec.fail = func(call plan.Call, _ int) error {
+		if call.Action == "fake.fail" {
+			return nonRetryable("boom")
+		}
+		return nil
+	}
+	env := newEnv(t, rec)
+	var after Progress
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateChange, "c1", &updateCB{}, ChangeRequest{Request: request(next)})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		after = queryProgress(t, env)
+		env.UpdateWorkflow(UpdateRevoke, "r", &updateCB{}, OperatorAction{Identity: "ops"})
+	}, 10*time.Minute)
+	runGrant(env, g)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if after.Change == nil || after.Change.Outcome != ChangeUndone || after.Phase != PhaseGranted || after.PlanSHA256 != request(old).PlanSHA256 {
+		t.Fatalf("after the failed change: %+v, phase %s, plan %.12s", after.Change, after.Phase, after.PlanSHA256)
+	}
+	gp := GrantWorkflowID(WorkflowID(old.Source)) + "/"
+	want := []string{"fake.create:" + gp + "c/change-1", "fake.fail:" + gp + "bad/change-1",
+		"fake.undo:" + gp + "c/change-1/undo", // the change undone
+		"fake.undo:" + gp + "a/undo"} // the revoke: only what the request created
+	if seq := rec.sequence(); !slices.Equal(seq, want) {
+		t.Errorf("calls:\n got %v\nwant %v", seq, want)
+	}
+}
