@@ -174,7 +174,7 @@ func TestFailedChangeIsUndone(t *testing.T) {
 	gp := GrantWorkflowID(WorkflowID(old.Source)) + "/"
 	want := []string{"fake.create:" + gp + "c/change-1", "fake.fail:" + gp + "bad/change-1",
 		"fake.undo:" + gp + "c/change-1/undo", // the change undone
-		"fake.undo:" + gp + "a/undo"} // the revoke: only what the request created
+		"fake.undo:" + gp + "a/undo"}          // the revoke: only what the request created
 	if seq := rec.sequence(); !slices.Equal(seq, want) {
 		t.Errorf("calls:\n got %v\nwant %v", seq, want)
 	}
