@@ -7,11 +7,14 @@ const KafkaVerify = "kafka.verify"
 type KafkaVerifyIn struct {
 	Bootstrap     []string          `json:"bootstrap" required:"true" split:"," doc:"bootstrap addresses (host:port)"`
 	ExpectBrokers map[string]string `json:"expectBrokers" doc:"broker ID → expected advertised host:port"`
-	Topic         string            `json:"topic" doc:"canary topic (default topoflow-verify); created with one partition per broker"`
-	ClientNetwork string            `json:"clientNetwork" doc:"VPC/VNet the client sits in: the probe registered for it runs the step, and a probe in another network refuses it"`
-	SASL          *KafkaSASL        `json:"sasl" doc:"{mechanism: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|AWS_MSK_IAM}; credentials come from the step's account (AWS_MSK_IAM: its AWS keys sign the OAUTHBEARER token)"`
-	TLS           any               `json:"tls" doc:"true, or {enabled, caPem, serverName}"`
-	Timeout       string            `json:"timeout" format:"duration" doc:"overall time limit (default 20s)"`
+	// DMS's cross_vpc_info names listener IPs, not broker IDs
+	// (huaweicloud-sdk-go-v3 services/kafka/v2/model/model_show_instance_response.go CrossVpcInfo).
+	ExpectAddresses []string   `json:"expectAddresses" doc:"the expected set of advertised host:port, when the cloud does not say which broker has which (the identity check still finds swaps)"`
+	Topic           string     `json:"topic" doc:"canary topic (default topoflow-verify); created with one partition per broker"`
+	ClientNetwork   string     `json:"clientNetwork" doc:"VPC/VNet the client sits in: the probe registered for it runs the step, and a probe in another network refuses it"`
+	SASL            *KafkaSASL `json:"sasl" doc:"{mechanism: PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|AWS_MSK_IAM}; credentials come from the step's account (AWS_MSK_IAM: its AWS keys sign the OAUTHBEARER token)"`
+	TLS             any        `json:"tls" doc:"true, or {enabled, caPem, serverName}"`
+	Timeout         string     `json:"timeout" format:"duration" doc:"overall time limit (default 20s)"`
 }
 
 // KafkaSASL is kafka.verify's SASL setting.

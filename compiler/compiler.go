@@ -49,6 +49,7 @@ func Compile(doc *spec.Document) (*plan.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile %s %q: %w", doc.Kind, doc.Metadata.Name, err)
 	}
+	b.drift(doc)
 	b.finish()
 	if err := b.p.Check(); err != nil {
 		if l := stepErrors(doc, err); l != nil {
@@ -350,4 +351,19 @@ func (b *builder) finish() {
 	if len(b.p.Summary) > 200 {
 		b.p.Summary = b.p.Summary[:197] + "..."
 	}
+}
+
+// drift copies the spec's drift watch into the plan.
+func (b *builder) drift(doc *spec.Document) {
+	var d *spec.Drift
+	switch {
+	case doc.KafkaAccess != nil:
+		d = doc.KafkaAccess.Drift
+	case doc.Workflow != nil:
+		d = doc.Workflow.Drift
+	}
+	if d == nil || (d.Every == "" && !d.AutoRepair) {
+		return
+	}
+	b.p.Drift = &plan.Drift{Every: dur(d.Every), AutoRepair: d.AutoRepair}
 }

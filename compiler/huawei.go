@@ -224,7 +224,7 @@ func (b *builder) huaweiVPCEndpoint(s *spec.KafkaAccess) error {
 	p := strconv.Itoa(port)
 	b.verifyStep(s,
 		`map(steps["wait-endpoint-accepted"], #.ip + ":`+p+`")`,
-		`let adv = steps["set-advertised-ips"].current; fromPairs(map(steps.discover.brokers, [string(#.id), adv[#.listenerIp] + ":`+p+`"]))`,
+		`let adv = steps["set-advertised-ips"].current; map(steps.discover.brokers, adv[#.listenerIp] + ":`+p+`")`,
 		"open-security-group", "open-network-acl", "set-advertised-ips", "wait-endpoint-accepted", "discover")
 	return nil
 }

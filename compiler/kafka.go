@@ -112,7 +112,7 @@ func (b *builder) verifyStep(s *spec.KafkaAccess, bootstrap, expect string, deps
 		"tls":       plan.Lit(false),
 	}
 	if expect != "" {
-		in["expectBrokers"] = plan.Expr(expect)
+		in["expectAddresses"] = plan.Expr(expect)
 	}
 	if v := s.Verify; v != nil {
 		if v.Topic != "" {

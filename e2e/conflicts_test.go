@@ -79,6 +79,24 @@ func TestHuaweiSecondClientNetworkIsRefusedBeforeAnything(t *testing.T) {
 	if len(cs) != 1 || cs[0].Holder.WorkflowID != first.GetID() || cs[0].Holder.RequestedBy != "e2e" || cs[0].Holder.Phase != workflows.PhaseDone {
 		t.Fatalf("after the first request's record is deleted, apply's check found %+v, want its grant's hold on the advertised IPs", cs)
 	}
+
+	// A partial revoke of the advertised map (and what depends on it)
+	// releases the claim: the first grant keeps its endpoints but no longer
+	// stands in the way (issue 15: it did until the whole grant was revoked).
+	gid := workflows.GrantWorkflowID(first.GetID())
+	updateGrant(t, s, gid, workflows.UpdateRevoke, workflows.OperatorAction{Identity: "e2e-ops", Only: []string{"set-advertised-ips"}})
+	eventually(t, time.Minute, "the partial revoke done", func() bool {
+		g := grantProgress(t, s, gid)
+		return g.Phase == workflows.PhaseGranted && stepState(g, "set-advertised-ips") == workflows.StepCompensated
+	})
+	var left []workflows.Conflict
+	eventually(t, 30*time.Second, "the claim released (visibility of the grant's memo)", func() bool {
+		left, err = workflows.CheckConflicts(ctx, s.Client, workflows.Request{Plan: *p})
+		return err == nil && len(left) == 0
+	})
+	if g := grantProgress(t, s, gid); stepState(g, "create-endpoint") != workflows.StepDone {
+		t.Errorf("the partial revoke undid the endpoints too: create-endpoint %s", stepState(g, "create-endpoint"))
+	}
 }
 
 // TestHuaweiConcurrentRequestsOneKeepsTheInstance: two requests on one

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,19 +149,23 @@ func (d *devEnv) revoke(t *testing.T, ex *example, id string) {
 
 // TestDriftOfADeletedEndpoint: an endpoint of a Done Huawei request deleted
 // by hand in the twin is reported as drift by the next check of its grant
-// (the endpoint's status wait and the verification fail), and the grant is
-// then revoked: the twin is the seed world again.
+// (the endpoint's status wait and the verification fail); topoflow repair's
+// Update runs the repair as a delta plan, which waits for the approval gate
+// (nothing is created before), then creates exactly that endpoint again and
+// updates the advertised map; verify passes and the phase is Granted again.
+// The grant is then revoked: the twin is the seed world again.
 func TestDriftOfADeletedEndpoint(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
 	seed := twinState(t, s)
-	p := compile(t, hwSpec("e2e-hw-drift", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, false))
+	p := compile(t, hwSpec("e2e-hw-drift", "hw-kafka-owner", hwOwnerVPC, hwOwnerSub, true))
 	sha, _ := p.Hash()
 	req := workflows.Request{Plan: *p, PlanSHA256: sha, RequestedBy: "e2e", DriftEvery: plan.D(2 * time.Second)}
 	run, err := s.Client.ExecuteWorkflow(context.Background(), workflows.StartOptions(req, s.TaskQueue), workflows.WorkflowType, req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	if err := workflows.Wait(ctx, run); err != nil {
@@ -192,10 +197,15 @@ func TestDriftOfADeletedEndpoint(t *testing.T) {
 	}
 	deleted := time.Now()
 	var drifted workflows.Progress
-	eventually(t, 3*time.Minute, "drift reported", func() bool {
+	// The first check that starts after the deletion reports it.
+	eventually(t, 3*time.Minute, "a drift check started after the deletion", func() bool {
 		drifted = grant()
-		return drifted.Phase == workflows.PhaseDrifted && drifted.Drift.CheckedAt.After(deleted)
+		return drifted.Drift != nil && drifted.Drift.StartedAt.After(deleted)
 	})
+	if drifted.Phase != workflows.PhaseDrifted {
+		t.Fatalf("the first check after the deletion (started %s later) found no drift: %+v",
+			drifted.Drift.StartedAt.Sub(deleted), drifted.Drift)
+	}
 	t.Logf("drift reported %s after the deletion: %+v", time.Since(deleted).Round(time.Millisecond), drifted.Drift.Findings)
 	found := false
 	for _, f := range drifted.Drift.Findings {
@@ -206,7 +216,43 @@ func TestDriftOfADeletedEndpoint(t *testing.T) {
 	if !found {
 		t.Errorf("no finding for the deleted endpoint's status wait: %+v", drifted.Drift.Findings)
 	}
+	if since := drifted.Drift.StartedAt.Sub(deleted); since > 2*time.Second+drifted.Drift.CheckedAt.Sub(drifted.Drift.StartedAt) {
+		t.Errorf("the check that reported the drift started %s after the deletion: more than one interval (2s) after the check running then", since)
+	}
+
+	// Repair, gated by the approval: nothing is created until it is given.
+	svc, err := inventory.Get[*inventory.EndpointService](s.Sim().Inventory, eps[0].ServiceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updateGrant(t, s, gid, workflows.UpdateRepair, workflows.OperatorAction{Identity: "e2e-ops", Reason: "endpoint deleted by hand"})
+	eventually(t, time.Minute, "the repair waiting for approval", func() bool { return grant().Phase == workflows.PhaseWaitingApproval })
+	if n := count(s, inventory.KindEndpoint); n != 2 {
+		t.Fatalf("%d endpoints while the repair waits for approval, want 2", n)
+	}
+	updateGrant(t, s, gid, workflows.UpdateApprove, workflows.Decision{Step: "approve-connection", Identity: "kafka-owner@example.com"})
+	repaired := waitChange(t, s, gid, 1, false)
+	ch := repaired.Change
+	unit := "create-endpoint[" + svc.PortID + "]"
+	// The advertised map changes only when the new endpoint got another address.
+	var wantUpdated []string
+	for _, e := range inventory.List[*inventory.Endpoint](s.Sim().Inventory, inventory.Filter{}) {
+		if e.ServiceID == svc.ID && e.IP != eps[0].IP {
+			wantUpdated = []string{"set-advertised-ips"}
+		}
+	}
+	if ch.Outcome != workflows.ChangeChanged || ch.Kind != workflows.UpdateRepair || !slices.Equal(ch.Added, []string{unit}) ||
+		!slices.Equal(ch.Removed, []string{unit}) || !slices.Equal(ch.Updated, wantUpdated) {
+		t.Fatalf("repair: %+v, want %s added and removed, updated %v", ch, unit, wantUpdated)
+	}
+	if repaired.Phase != workflows.PhaseGranted || repaired.Drift == nil || len(repaired.Drift.Findings) != 0 || stepState(repaired, "verify") != workflows.StepDone {
+		t.Fatalf("after the repair: phase %s, drift %+v, verify %s", repaired.Phase, repaired.Drift, stepState(repaired, "verify"))
+	}
+	checkOnePerBroker(t, s, hwKafka, "hw-kafka-owner", hwOwnerVPC)
+	t.Logf("repaired in %s after the approval: %s", ch.EndedAt.Sub(ch.StartedAt).Round(time.Millisecond), ch.Added)
+
 	updateGrant(t, s, gid, workflows.UpdateRevoke, workflows.OperatorAction{Identity: "e2e-ops", Reason: "drifted"})
+	updateGrant(t, s, gid, workflows.UpdateApprove, workflows.Decision{Step: "approve-connection", Identity: "kafka-owner@example.com"})
 	var final workflows.Progress
 	if err := s.Client.GetWorkflow(ctx, gid, "").Get(ctx, &final); err != nil || final.Phase != workflows.PhaseRevoked {
 		t.Fatalf("revoke of the drifted grant: %s, %v", final.Phase, err)

@@ -93,6 +93,16 @@ type Plan struct {
 	// Policy records the spec's explicit opt-ins past Topoflow's gate policy
 	// (see package policy); nil means none.
 	Policy *Policy `json:"policy,omitempty"`
+	// Drift is the drift watch of the granted access (nil: the defaults).
+	Drift *Drift `json:"drift,omitempty"`
+}
+
+// Drift is how a granted access is watched once its request is Done.
+type Drift struct {
+	// Every is the check interval (0: the default, one hour).
+	Every Duration `json:"every,omitempty"`
+	// AutoRepair repairs a drift without waiting for the approval gates again.
+	AutoRepair bool `json:"autoRepair,omitempty"`
 }
 
 // Policy records a spec's explicit opt-ins past the gate policy, so that the

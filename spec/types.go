@@ -106,6 +106,13 @@ type KafkaAccess struct {
 	OnFailure   string    `json:"onFailure,omitempty" enum:"rollback,park" doc:"What to do when a step fails for good: roll back everything (default) or park the step and wait for an operator."`
 	MaxParallel int       `json:"maxParallel,omitempty" doc:"Maximum steps and fan-out items running at once, 1..1000 (default 1000: Temporal refuses more than 2,000 pending activities in one workflow)."`
 	Timeouts    *Timeouts `json:"timeouts,omitempty" doc:"Bounds on waits."`
+	Drift       *Drift    `json:"drift,omitempty" doc:"Once granted: how often what the request created is checked again, and whether a drift is repaired without approval."`
+}
+
+// Drift is a spec's drift watch of its granted access.
+type Drift struct {
+	Every      string `json:"every,omitempty" format:"duration" doc:"Time between drift checks of the granted access (default 1h; apply --drift-every overrides it)."`
+	AutoRepair bool   `json:"autoRepair,omitempty" doc:"Repair a drift (a resource deleted or changed by hand) as a delta plan without waiting for the approval gates again (default false: a repair waits for them, like the request did)."`
 }
 
 // KafkaRef identifies a Kafka cluster.
@@ -268,6 +275,7 @@ type Workflow struct {
 	Outputs     map[string]string `json:"outputs,omitempty" doc:"Results of the request: name -> ${{ expression }}."`
 	Operators   []string          `json:"operators,omitempty" format:"principal" doc:"Who may retry, skip, roll back or abort the request: identities or group:<name> (default: every gate's approvers plus group:platform-oncall)."`
 	Policy      *Policy           `json:"policy,omitempty" doc:"Explicit opt-ins past the gate policy (steps that change things need an approval before them; no broad grants), recorded in the plan."`
+	Drift       *Drift            `json:"drift,omitempty" doc:"Once granted: how often what the request created is checked again, and whether a drift is repaired without approval."`
 }
 
 // WorkflowStep is one explicit step.

@@ -32,8 +32,10 @@ one runs is refused (both plan hashes are printed): wait for it, or roll it
 back first. Start, attach or refusal happen in one call (Temporal's
 Update-With-Start), so two concurrent applies of different plans cannot both
 pass. Applying the unchanged spec of a Done request starts nothing and says
-when it was done and with which outputs; a changed spec is refused until the
-Done request is revoked (topoflow revoke).
+when it was done and with which outputs; a changed spec (or, with --refresh,
+the unchanged one, to follow a changed cloud such as new brokers) runs as a
+delta in the request's grant: only what differs from what exists is created,
+updated or removed, after the spec's approval.
 
 With --wait, apply follows the request's steps live until it ends or parks,
 and exits with a status scripts can tell apart: 0 succeeded, 3 failed, 4
@@ -52,6 +54,7 @@ usual errors (invalid spec, refused, unreachable Temporal; usage).`,
 	cmd.Flags().StringVar(&f.as, "identity", "", "the same as --as: the principal the plan is signed as")
 	f.sign.add(cmd.Flags())
 	cmd.Flags().StringVar(&f.uiURL, "ui-url", "", "Web UI base URL (env TOPOFLOW_UI_URL; default: frontend port + 1000)")
+	cmd.Flags().BoolVar(&f.refresh, "refresh", false, "for a Done request of this very plan: read the cloud again and add what changed there (e.g. new brokers) as a delta")
 	cmd.Flags().DurationVar(&f.driftEvery, "drift-every", 0, "once Done, re-check what the request created this often (default 1h; negative: never)")
 	rootCmd.AddCommand(cmd)
 }
@@ -62,6 +65,7 @@ type applyFlags struct {
 	as, uiURL     string
 	sign          signFlags
 	driftEvery    time.Duration
+	refresh       bool
 }
 
 // applyResult is apply's JSON output.
@@ -135,7 +139,11 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	}
 	// One Update-With-Start call starts the request, attaches to it when it
 	// runs this plan, or is refused by it when it runs another (workflows.Apply).
-	applied, err := workflows.Apply(ctx, c, req, globals.TaskQueue)
+	applyFn := workflows.Apply
+	if f.refresh {
+		applyFn = workflows.ApplyRefresh
+	}
+	applied, err := applyFn(ctx, c, req, globals.TaskQueue)
 	if err != nil {
 		if errors.Is(err, workflows.ErrPlanChanged) || errors.Is(err, workflows.ErrDone) {
 			return fmt.Errorf("refusing to apply %s: %w", file, err)
@@ -145,6 +153,9 @@ func runApply(cmd *cobra.Command, file string, f applyFlags) error {
 	attached := applied.Outcome != workflows.AppliedStarted
 	res := applyResult{WorkflowID: id, RunID: applied.RunID, PlanSHA256: sha, Attached: attached, Outcome: applied.Outcome,
 		UIURL: uiLink(uiBase(f.uiURL), id)}
+	if applied.Outcome == workflows.AppliedChanging {
+		return reportChange(ctx, c, out, applied, f.wait, f.poll) // change.go
+	}
 	if applied.Outcome == workflows.AppliedDone {
 		res.Status, res.Phase, res.Outputs, res.Grant = "Completed", applied.Phase, applied.Outputs, applied.Grant
 		res.DoneAt = applied.DoneAt

@@ -82,8 +82,9 @@ func TestConcurrentApplyOfDifferentPlans(t *testing.T) {
 
 // TestApplyOfADoneRequestAndRevoke: apply of the unchanged spec of a Done
 // request starts nothing and says when it was done and with which outputs; a
-// changed spec is refused until the request is revoked; topoflow revoke
-// undoes it (the compensation runs) and then the changed spec starts.
+// changed spec runs as a delta in its grant (it was refused until revoked
+// before changes by delta); topoflow revoke undoes it (the compensations
+// run) and then the changed spec starts a new request.
 func TestApplyOfADoneRequestAndRevoke(t *testing.T) {
 	body := func(msg string) string {
 		return `  policy: {allowUngated: true, reason: test action test.flaky}
@@ -115,10 +116,17 @@ func TestApplyOfADoneRequestAndRevoke(t *testing.T) {
 	if res.Outcome != workflows.AppliedDone || res.Outputs["msg"] != "granted" || res.DoneAt.IsZero() || res.Grant != workflows.GrantWorkflowID(id) {
 		t.Errorf("apply -o json of the Done spec: %+v", res)
 	}
+	// A changed spec runs as a delta in the grant: echo's inputs changed and
+	// its undo is the same action, so it is updated in place (both undos
+	// stay in the record, newest first).
 	changed := writeSpec(t, "cli-done", body("changed"))
-	code, _, errs := cli(t, "apply", changed)
-	if code != 1 || !strings.Contains(errs, "is Done with plan "+res.PlanSHA256[:12]) || !strings.Contains(errs, "topoflow revoke "+id) {
-		t.Errorf("apply of a changed spec over a Done request: exit %d, stderr %q", code, errs)
+	code, out, errs := cli(t, "apply", changed, "--wait", "--poll", "100ms")
+	if code != 0 || !strings.Contains(out, "change 1 runs plan") || !strings.Contains(out, "in grant "+workflows.GrantWorkflowID(id)) ||
+		!strings.Contains(out, "Change 1: changed (0 added, 1 updated in place, 0 removed, 0 kept)") || !strings.Contains(out, "  ~ echo") {
+		t.Errorf("apply of a changed spec over a Done request: exit %d\n%s\n%s", code, out, errs)
+	}
+	if out := mustCLI(t, "apply", changed); !strings.Contains(out, "is already done with this plan: nothing was started") {
+		t.Errorf("apply of the changed spec the grant now holds:\n%s", out)
 	}
 
 	code, out, errs = cli(t, "revoke", id, "--wait", "--poll", "100ms", "--reason", "test")

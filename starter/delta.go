@@ -156,7 +156,7 @@ func runDelta(ctx context.Context, w io.Writer, p *plan.Plan, against string) er
 		return err
 	}
 	fmt.Fprintf(w, "%d to add, %d to change, %d to remove, %d unchanged. Fan-out items (e.g. per broker) are known when "+
-		"the request's discovery runs; applying only the delta is not supported yet: revoke, then apply.\n",
+		"the request's discovery runs; topoflow apply runs this as a delta (apply --refresh: the same spec against a changed cloud).\n",
 		n["add"], n["change"], n["remove"], n["keep"])
 	return nil
 }

@@ -119,7 +119,7 @@ visibility clause (e.g. "StartTime > '2026-01-01T00:00:00Z'").`,
 			return printList(cmd.OutOrStdout(), rows, globals.Output == "wide")
 		},
 	}
-	list.Flags().StringVar(&f.phase, "phase", "", "only requests in this phase (Running, WaitingApproval, WaitingManual, Parked, RollingBack, Done, RolledBack, Failed)")
+	list.Flags().StringVar(&f.phase, "phase", "", "only requests in this phase (Running, WaitingApproval, WaitingManual, Parked, RollingBack, Done, RolledBack, Failed; grants: Granted, Drifted, Changing, Revoking, Revoked)")
 	list.Flags().StringVar(&f.kind, "kind", "", "only specs of this kind (KafkaAccess, Workflow)")
 	list.Flags().StringVar(&f.spec, "spec", "", "only the spec with this metadata.name")
 	list.Flags().StringVar(&f.provider, "provider", "", "only requests on this provider (huawei, aws, azure)")
@@ -168,6 +168,8 @@ func (f listFlags) query() string {
 var phases = []string{
 	workflows.PhaseRunning, workflows.PhaseWaitingApproval, workflows.PhaseWaitingManual, workflows.PhaseParked,
 	workflows.PhaseRollingBack, workflows.PhaseDone, workflows.PhaseRolledBack, workflows.PhaseFailed,
+	// The phases of a Done request's grant (workflow ID REQUEST/grant).
+	workflows.PhaseGranted, workflows.PhaseDrifted, workflows.PhaseChanging, workflows.PhaseRevoking, workflows.PhaseRevoked,
 }
 
 // canonicalPhase matches a phase case-insensitively ("parked" is Parked):

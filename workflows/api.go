@@ -169,6 +169,8 @@ type Progress struct {
 	GrantError string `json:"grantError,omitempty"`
 	// Drift is a grant's last drift check (drift.go).
 	Drift *Drift `json:"drift,omitempty"`
+	// Change is a grant's last change by delta (change.go).
+	Change *ChangeResult `json:"change,omitempty"`
 }
 
 // PlanTrust is how a request's plan was admitted.

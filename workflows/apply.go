@@ -57,6 +57,9 @@ const (
 	AppliedAttached = "attached"
 	// AppliedDone: a request of the same plan is Done (granted); nothing was started.
 	AppliedDone = "done"
+	// AppliedChanging: the request is Done and granted; its grant runs the
+	// new plan as a delta (Applied.Change).
+	AppliedChanging = "changing"
 )
 
 // Applied is what Apply did.
@@ -71,8 +74,32 @@ type Applied struct {
 	// DoneAt and Outputs are set when Outcome is AppliedDone.
 	DoneAt  time.Time      `json:"doneAt,omitempty"`
 	Outputs map[string]any `json:"outputs,omitempty"`
-	// Grant is the Done request's grant workflow (AppliedDone).
+	// Grant is the Done request's grant workflow (AppliedDone, AppliedChanging).
 	Grant string `json:"grant,omitempty"`
+	// Change is the change the grant accepted (AppliedChanging).
+	Change *ChangeResult `json:"change,omitempty"`
+}
+
+// changeGrant sends a change Update to a Done request's grant.
+func changeGrant(ctx context.Context, c client.Client, done doneReq, req Request) (Applied, error) {
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: done.Grant, UpdateName: UpdateChange, Args: []any{ChangeRequest{Request: req}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var res ChangeResult
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	if err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			return Applied{}, fmt.Errorf("%w: grant %s refused the change: %s", ErrPlanChanged, done.Grant, app.Message())
+		}
+		return Applied{}, fmt.Errorf("change grant %s: %w", done.Grant, err)
+	}
+	a := done.Applied
+	a.Outcome, a.PlanSHA256, a.Phase, a.Change = AppliedChanging, req.PlanSHA256, PhaseChanging, &res
+	return a, nil
 }
 
 // ErrDone is returned by Apply when the spec's request is Done with a
@@ -86,6 +113,17 @@ var ErrDone = errors.New("this spec's request is Done with a different plan")
 // (ErrDone) a different one; once the Done request was revoked, or when it
 // completed rolled back, it starts a new run.
 func Apply(ctx context.Context, c client.Client, req Request, taskQueue string) (Applied, error) {
+	return apply(ctx, c, req, taskQueue, false)
+}
+
+// ApplyRefresh is Apply, except that a Done request whose grant holds this
+// very plan runs it again as a delta (change.go): the cloud is read again
+// and what changed there (e.g. new brokers) is added.
+func ApplyRefresh(ctx context.Context, c client.Client, req Request, taskQueue string) (Applied, error) {
+	return apply(ctx, c, req, taskQueue, true)
+}
+
+func apply(ctx context.Context, c client.Client, req Request, taskQueue string, refresh bool) (Applied, error) {
 	id := WorkflowID(req.Plan.Source)
 	if req.PlanSHA256 == "" {
 		sha, err := req.Plan.Hash()
@@ -144,6 +182,10 @@ func Apply(ctx context.Context, c client.Client, req Request, taskQueue string) 
 			opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 			continue
 		}
+		if done.Grant != "" && (done.PlanSHA256 != req.PlanSHA256 || refresh) {
+			// Granted: the change runs as a delta in the grant.
+			return changeGrant(ctx, c, done, req)
+		}
 		if done.PlanSHA256 != req.PlanSHA256 {
 			return Applied{}, fmt.Errorf("%w: request %s (run %s) is Done with plan %.12s since %s; this spec compiles to plan %.12s; "+
 				"revoke it first (topoflow revoke %s), then apply again", ErrDone, id, done.RunID, done.PlanSHA256,
@@ -191,6 +233,9 @@ func doneRequest(ctx context.Context, c client.Client, id string) (doneReq, erro
 	case g.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		out.Grant = gid
 		out.Phase = PhaseGranted
+		if sha, err := PlanSHA256FromMemo(g.GetWorkflowExecutionInfo().GetMemo()); err == nil && sha != "" {
+			out.PlanSHA256 = sha // the plan the grant holds now (changed by a delta)
+		}
 	case g.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 		out.revoked = true
 	}

@@ -150,7 +150,11 @@ func (r *interp) checkPlan() error {
 	}
 	// The plan was signed when it was applied: its clock limits count from
 	// the workflow's start, so a request that waited for a worker still runs.
-	p, err := r.snap.Verify(sig, workflow.GetInfo(r.root).WorkflowStartTime)
+	at := workflow.GetInfo(r.root).WorkflowStartTime
+	if !r.verifyAt.IsZero() {
+		at = r.verifyAt // a grant's change, signed when it was applied (change.go)
+	}
+	p, err := r.snap.Verify(sig, at)
 	if err != nil {
 		return fail(err)
 	}

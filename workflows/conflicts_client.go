@@ -56,21 +56,41 @@ const (
 	grantRevokedPhase = "Revoked"
 )
 
-// revokedRequests lists the requests whose grant was revoked.
-func revokedRequests(ctx context.Context, c client.Client) (map[string]bool, error) {
-	q := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s'", grantTypeName, SAPhase.GetName(), grantRevokedPhase)
+// revokedRequests lists the requests whose grant was revoked, and the
+// claims the others' grants say they still hold (after a partial revoke or
+// a change: the grant's MemoHeldClaims, grant_claims.go; absent: the request's).
+func revokedRequests(ctx context.Context, c client.Client) (map[string]bool, map[string][]Claim, error) {
+	q := fmt.Sprintf("WorkflowType = '%s'", grantTypeName)
 	out := map[string]bool{}
+	held := map[string][]Claim{}
 	var token []byte
 	for {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 1000})
 		if err != nil {
-			return nil, fmt.Errorf("list revoked grants (%s): %w", q, err)
+			return nil, nil, fmt.Errorf("list grants (%s): %w", q, err)
 		}
 		for _, info := range resp.GetExecutions() {
-			out[strings.TrimSuffix(info.GetExecution().GetWorkflowId(), grantSuffix)] = true
+			req := strings.TrimSuffix(info.GetExecution().GetWorkflowId(), grantSuffix)
+			var phase string
+			if f := info.GetSearchAttributes().GetIndexedFields()[SAPhase.GetName()]; f != nil {
+				_ = converter.GetDefaultDataConverter().FromPayload(f, &phase)
+			}
+			if phase == grantRevokedPhase {
+				out[req] = true
+				continue
+			}
+			if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				continue
+			}
+			if f := info.GetMemo().GetFields()[MemoHeldClaims]; f != nil {
+				var hc HeldClaims
+				if err := converter.GetDefaultDataConverter().FromPayload(f, &hc); err == nil {
+					held[req] = append([]Claim{}, hc.Claims...)
+				}
+			}
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return out, nil
+			return out, held, nil
 		}
 	}
 }
@@ -80,7 +100,7 @@ func revokedRequests(ctx context.Context, c client.Client) (map[string]bool, err
 // requests started before claims existed are covered too). A Done request
 // whose grant was revoked is not live.
 func LiveHolders(ctx context.Context, c client.Client, provider string) ([]Holder, error) {
-	revoked, err := revokedRequests(ctx, c)
+	revoked, held, err := revokedRequests(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +143,9 @@ func LiveHolders(ctx context.Context, c client.Client, provider string) ([]Holde
 					}
 				}
 			}
+			if cs, ok := held[h.WorkflowID]; ok && h.Phase == PhaseDone {
+				h.Claims = cs // what its grant still holds
+			}
 			out = append(out, h)
 		}
 		token = resp.GetNextPageToken()
@@ -141,6 +164,11 @@ func LiveHolders(ctx context.Context, c client.Client, provider string) ([]Holde
 	more, err := grantHolders(ctx, c, provider, known)
 	if err != nil {
 		return nil, err
+	}
+	for i := range more {
+		if cs, ok := held[more[i].WorkflowID]; ok {
+			more[i].Claims = cs // what its grant still holds (a partial revoke or a change)
+		}
 	}
 	return append(out, more...), nil
 }

@@ -29,6 +29,8 @@ const DefaultDriftEvery = time.Hour
 
 // Drift is the result of a grant's last drift check.
 type Drift struct {
+	// StartedAt is when the check began, CheckedAt when it ended.
+	StartedAt time.Time `json:"startedAt,omitempty"`
 	CheckedAt time.Time `json:"checkedAt"`
 	// Checks is how many read units ran; Findings those that failed.
 	Checks   int            `json:"checks"`
@@ -71,7 +73,7 @@ func (r *interp) driftChecks() []GrantUnit {
 
 // checkDrift runs the drift checks once and records the result.
 func (r *interp) checkDrift(ctx workflow.Context, g *GrantRecord) {
-	d := Drift{Every: g.DriftEvery}
+	d := Drift{Every: g.DriftEvery, StartedAt: workflow.Now(ctx)}
 	c := cx{work: ctx, intr: ctx}
 	for _, u := range g.DriftChecks {
 		sr := r.byID[u.Step]
@@ -150,4 +152,9 @@ func (r *interp) checkDrift(ctx workflow.Context, g *GrantRecord) {
 		r.basePhase = PhaseDrifted
 	}
 	r.refresh("")
+	// The spec allows repairing a drift without approval (change.go).
+	if drifted && r.p.Drift != nil && r.p.Drift.AutoRepair && r.change == nil && r.revoke == nil &&
+		workflow.GetVersion(ctx, driftRepairChange, workflow.DefaultVersion, 1) >= 1 {
+		r.change = &changeReq{kind: UpdateRepair, by: "topoflow (drift.autoRepair)", redo: r.repairSet(), auto: true}
+	}
 }

@@ -87,6 +87,10 @@ type GrantRecord struct {
 	DriftEvery  plan.Duration `json:"driftEvery,omitempty"`
 	DriftChecks []GrantUnit   `json:"driftChecks,omitempty"`
 	Drift       *Drift        `json:"drift,omitempty"`
+	// Changes counts the changes run against the record (change.go) and
+	// Change is the last one's result.
+	Changes int           `json:"changes,omitempty"`
+	Change  *ChangeResult `json:"change,omitempty"`
 }
 
 // GrantStep is one step of a GrantRecord.
@@ -118,6 +122,14 @@ type GrantItem struct {
 type GrantUnit struct {
 	Step string `json:"step"`
 	Item *int   `json:"item,omitempty"`
+	// Suffix is the idempotency key suffix of a unit a change ran; Inputs,
+	// Outputs and Keys, when Held, are the unit's own (an older in-place
+	// update under a newer one of the same step or item).
+	Suffix  string         `json:"suffix,omitempty"`
+	Held    bool           `json:"held,omitempty"`
+	Inputs  map[string]any `json:"inputs,omitempty"`
+	Outputs plan.Outputs   `json:"outputs,omitempty"`
+	Keys    []string       `json:"keys,omitempty"`
 }
 
 // hasCompensation reports whether any completed unit has something to undo.
@@ -150,18 +162,28 @@ func (r *interp) grantRecord() GrantRecord {
 		g.Steps = append(g.Steps, gs)
 	}
 	g.DriftEvery = r.req.DriftEvery
+	if g.DriftEvery == 0 && r.p.Drift != nil {
+		g.DriftEvery = r.p.Drift.Every // the spec's drift.every
+	}
 	if g.DriftEvery == 0 {
 		g.DriftEvery = plan.D(DefaultDriftEvery)
 	}
 	g.DriftChecks = r.driftChecks()
 	g.Drift = r.drift
 	for _, c := range r.done {
-		u := GrantUnit{Step: c.step.s.ID}
+		u := GrantUnit{Step: c.step.s.ID, Suffix: c.suffix}
 		if c.item != nil {
 			i := c.item.index
 			u.Item = &i
 		}
+		if c.held {
+			u.Held, u.Inputs, u.Outputs, u.Keys = true, c.inputs, c.outputs, c.keys
+		}
 		g.Done = append(g.Done, u)
+	}
+	g.Change = r.lastChange
+	if r.lastChange != nil {
+		g.Changes = r.lastChange.N
 	}
 	return g
 }
@@ -227,11 +249,16 @@ func (r *interp) restoreGrant(g GrantRecord) error {
 			}
 			c = completion{step: sr, item: it, inputs: it.inputs, outputs: it.outputs, keys: it.keys}
 		}
+		c.suffix = u.Suffix
+		if u.Held {
+			c.held, c.inputs, c.outputs, c.keys = true, u.Inputs, u.Outputs, u.Keys
+		}
 		r.done = append(r.done, c)
 	}
 	r.outputs = g.Outputs
 	r.audit = append([]AuditEntry(nil), g.Audit...)
 	r.drift = g.Drift
+	r.lastChange = g.Change
 	if g.Trust != nil {
 		r.planTrust = *g.Trust
 	}
@@ -261,6 +288,9 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 		return Progress{}, fmt.Errorf("set progress query: %w", err)
 	}
 	if err := r.registerGrantHandlers(); err != nil {
+		return Progress{}, err
+	}
+	if err := r.registerChangeHandlers(&g); err != nil { // change.go
 		return Progress{}, err
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryRollbackPreview, r.preview); err != nil {
@@ -299,7 +329,9 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	r.budgets = true
 	r.refresh("")
 	for {
-		cond := func() bool { return r.revoke != nil || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
+		cond := func() bool {
+			return r.revoke != nil || r.change != nil || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		}
 		if every := g.DriftEvery.Std(); every > 0 {
 			ok, _ := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: every,
 				TimerOptions: workflow.TimerOptions{Summary: "next drift check"}}, cond)
@@ -309,6 +341,10 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 			}
 		} else {
 			_ = workflow.Await(ctx, cond)
+		}
+		if r.change != nil && r.revoke == nil {
+			r.runChange(ctx, &g) // change.go
+			continue
 		}
 		if r.revoke == nil {
 			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
@@ -324,6 +360,7 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 			r.basePhase = PhaseRevoking
 			r.refresh("")
 			r.partialRevoke(r.revoke.why)
+			r.upsertGrantClaims() // grant_claims.go: what was undone is released
 			r.basePhase = PhaseGranted
 			if r.hasCompensation() {
 				r.revoke = nil
@@ -345,6 +382,7 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 func (r *interp) carry(g GrantRecord) GrantRecord {
 	now := r.grantRecord()
 	g.Steps, g.Done, g.Audit, g.Drift = now.Steps, now.Done, now.Audit, r.drift
+	g.Changes, g.Change = now.Changes, now.Change
 	return g
 }
 

@@ -100,6 +100,11 @@ type completion struct {
 	inputs  map[string]any
 	outputs plan.Outputs
 	keys    []string // lock keys it ran under
+	// suffix is the idempotency key suffix of a unit a grant's change ran
+	// (change.go); held: its inputs and outputs are its own, not its unit's
+	// (an older in-place update under a newer one).
+	suffix string
+	held   bool
 }
 
 // cx holds one coroutine's contexts: work is never cancelled (actions,
@@ -175,6 +180,13 @@ type interp struct {
 	revoke            *revokeReq
 	revoking          bool
 	drift             *Drift // a grant's last drift check (drift.go)
+	// change is an accepted change or repair of a grant, delta the state of
+	// the one running, lastChange its result (change.go); verifyAt, when
+	// set, is the time a plan signature is checked at.
+	change     *changeReq
+	delta      *deltaState
+	lastChange *ChangeResult
+	verifyAt   time.Time
 	// sched is the scheduler's state (nil before schedulerChange).
 	sched *schedState
 	// bounded: default and maximum concurrency bounds apply (fanoutBoundChange).
@@ -482,6 +494,9 @@ func (r *interp) stopReason() string {
 }
 
 func (r *interp) policy(sr *stepRun) plan.FailurePolicy {
+	if r.delta != nil {
+		return plan.FailRollback // a grant's change is undone, never parked
+	}
 	if sr.s.OnFailure != "" {
 		return sr.s.OnFailure
 	}
@@ -551,6 +566,11 @@ func (r *interp) attempt(c cx, sr *stepRun) (skipped bool, err error) {
 		if ok, err := r.when(s.When, r.env()); err != nil || !ok {
 			return err == nil, err
 		}
+		if r.delta != nil {
+			if settled, err := r.deltaGate(c, sr); settled || err != nil {
+				return false, err
+			}
+		}
 		out, err := r.runGate(c, sr)
 		if err != nil {
 			return false, err
@@ -576,7 +596,7 @@ func (r *interp) attempt(c cx, sr *stepRun) (skipped bool, err error) {
 		return false, err
 	}
 	sr.outputs = out
-	r.done = append(r.done, completion{step: sr, inputs: inputs, outputs: out, keys: sr.keys})
+	r.complete(sr, nil, inputs, out, sr.keys) // change.go
 	return false, nil
 }
 
@@ -687,7 +707,7 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 				return
 			}
 			it.state, it.outputs, it.lastErr = StepDone, out, ""
-			r.done = append(r.done, completion{step: sr, item: it, inputs: inputs, outputs: out, keys: it.keys})
+			r.complete(sr, it, inputs, out, it.keys) // change.go
 			r.refresh("")
 		})
 	}
@@ -757,6 +777,15 @@ func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any, mem
 	for _, k := range sortedKeys(sr.overrides) {
 		inputs[k] = sr.overrides[k]
 	}
+	idem := r.idemKey(sr, it)
+	if r.delta != nil {
+		// A grant's change: a recorded unit with the same inputs is kept.
+		out, kept, err := r.deltaUnit(c, sr, it, inputs)
+		if kept || err != nil {
+			return inputs, out, err
+		}
+		idem += r.delta.suffix
+	}
 	keys, err := lockKeys(s.Locks, env)
 	if err != nil {
 		return inputs, nil, err
@@ -808,10 +837,12 @@ func (r *interp) runUnit(c cx, sr *stepRun, it *itemRun, env map[string]any, mem
 			return inputs, nil, err
 		}
 	}
-	if err := r.checkStepClaim(c, sr, inputs, keys); err != nil {
-		return inputs, nil, err
+	if r.delta == nil { // a grant's change holds its request's claims
+		if err := r.checkStepClaim(c, sr, inputs, keys); err != nil {
+			return inputs, nil, err
+		}
 	}
-	call := plan.Call{Action: s.Action, Account: s.Account, Inputs: inputs, IdempotencyKey: r.idemKey(sr, it)}
+	call := plan.Call{Action: s.Action, Account: s.Account, Inputs: inputs, IdempotencyKey: idem}
 	var out plan.Outputs
 	if s.Wait != nil {
 		out, err = r.wait(c.intr, s.Title, call, *s.Wait, func(obs string) {

@@ -116,7 +116,7 @@ func (r *interp) compensate(ctx workflow.Context, c completion) error {
 	env := r.env()
 	env[plan.RootInput] = c.inputs
 	env[plan.RootOutput] = map[string]any(c.outputs)
-	key := r.idemKey(c.step, c.item) + "/undo"
+	key := r.idemKey(c.step, c.item) + c.suffix + "/undo"
 	if c.item != nil {
 		env = itemEnv(env, s.ForEach, c.item)
 	}

@@ -63,7 +63,7 @@ var phaseEmoji = map[string]string{
 	PhaseRunning: "🔵", PhaseWaitingApproval: "🟡", PhaseWaitingManual: "🟡", PhaseParked: "🟠",
 	PhaseRollingBack: "↩️", PhaseDone: "🟢", PhaseRolledBack: "↩️", PhaseFailed: "🔴",
 	// The phases of a Done request's grant (day-two work on main).
-	"Granted": "🟢", "Drifted": "🟠", "Revoking": "↩️", "Revoked": "⚪",
+	"Granted": "🟢", "Drifted": "🟠", "Revoking": "↩️", "Revoked": "⚪", "Changing": "🔵",
 }
 
 // Act is one way a person can move a request on: the topoflow command and
@@ -237,6 +237,9 @@ func (r *interp) phaseLine() string {
 		// RollingBack, or a final Failed.
 	case len(r.awaiting) > 0:
 		fmt.Fprintf(&b, " — **%s** must act", mdText(strings.Join(r.awaiting, ", ")))
+	case r.phase == PhaseDrifted && r.drift != nil:
+		fmt.Fprintf(&b, " — %d of %d drift checks failed; an operator repairs it with `topoflow repair %s`", len(r.drift.Findings), r.drift.Checks,
+			strings.TrimSuffix(r.wfID, "/grant"))
 	default:
 		b.WriteString(" — nobody needs to act now")
 	}
@@ -268,6 +271,7 @@ func (r *interp) detailsMarkdown() string {
 		}
 		b.WriteString("\n")
 	}
+	r.writeGrantState(&b) // summary_grant.go
 	r.writeSteps(&b)
 	if len(r.leaks) > 0 {
 		b.WriteString("\n**Left behind** (clean up by hand):\n\n")

@@ -118,6 +118,22 @@ func TestDetailsMarkdownRendersInTheWebUI(t *testing.T) {
 			lead:  "↩️ RolledBack — the request was undone on purpose (not a crash)",
 			prose: []string{"compensated", "rejected by alice"},
 		}},
+		{"drifted grant", func() *interp {
+			r := testInterp(&stepRun{s: approval, state: StepDone}, &stepRun{s: action, state: StepDone})
+			r.wfID = "topoflow/Workflow/demo/grant"
+			r.phase, r.basePhase = PhaseDrifted, PhaseDrifted
+			r.drift = &Drift{CheckedAt: started, Checks: 3, Every: plan.D(time.Hour),
+				Findings: []DriftFinding{{Step: "wait-endpoint", Item: "port-1", Action: "huawei.vpcep.getEndpoint", Error: "NotFound | gone"}}}
+			r.lastChange = &ChangeResult{N: 2, Kind: "apply", PlanSHA256: "abcdef0123456789", Outcome: ChangeChanged,
+				Added: []string{"create-endpoint[port-4]"}, Updated: []string{"set-advertised-ips"}, Kept: 9}
+			return r
+		}, want{
+			lead:     "🟠 Drifted — 1 of 3 drift checks failed; an operator repairs it with",
+			commands: []string{"topoflow repair topoflow/Workflow/demo --reason '…'"},
+			prose: []string{"Drift found by the check at 2026-12-01T10:00:00Z (every 1h0m0s): 1 of 3 checks failed", "wait-endpoint", "port-1",
+				"NotFound / gone", "after the approval gates of the plan", "Last change", "1 added, 1 updated, 0 removed, 9 kept", "create-endpoint[port-4]"},
+			codes: []string{"topoflow repair topoflow/Workflow/demo", "huawei.vpcep.getEndpoint"},
+		}},
 		{"done", func() *interp {
 			r := testInterp(&stepRun{s: approval, state: StepDone}, &stepRun{s: action, state: StepDone})
 			r.phase, r.final = PhaseDone, true

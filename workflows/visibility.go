@@ -91,6 +91,7 @@ func (r *interp) progress() Progress {
 		Grant:      r.grantID,
 		GrantError: r.grantErr,
 		Drift:      r.drift,
+		Change:     r.lastChange,
 	}
 	if r.trustV >= 1 && r.snap != nil {
 		pt := r.planTrust

@@ -74,13 +74,15 @@ type verifier struct{ opts Options }
 type verifyInputs struct {
 	Bootstrap     []string
 	ExpectBrokers map[int32]string
-	Topic         string
-	ClientNetwork string
-	SASLMechanism string
-	TLS           bool
-	TLSCAPEM      string
-	TLSServerName string
-	Timeout       time.Duration
+	// ExpectAddresses is the expected set of advertised addresses (nil: not checked).
+	ExpectAddresses []string
+	Topic           string
+	ClientNetwork   string
+	SASLMechanism   string
+	TLS             bool
+	TLSCAPEM        string
+	TLSServerName   string
+	Timeout         time.Duration
 }
 
 func parseInputs(in catalog.KafkaVerifyIn) (verifyInputs, error) {
@@ -103,6 +105,14 @@ func parseInputs(in catalog.KafkaVerifyIn) (verifyInputs, error) {
 			}
 			v.ExpectBrokers[int32(id)] = a
 		}
+	}
+	if in.ExpectAddresses != nil {
+		for _, a := range in.ExpectAddresses {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return v, fmt.Errorf("input expectAddresses: %q is not host:port: %w", a, err)
+			}
+		}
+		v.ExpectAddresses = in.ExpectAddresses
 	}
 	if in.Topic != "" {
 		v.Topic = in.Topic
@@ -306,6 +316,11 @@ func (v *verifier) verify(ctx context.Context, call plan.Call, in verifyInputs, 
 			return catalog.KafkaVerifyOut{}, failure(false, "%s: advertised brokers differ from expectBrokers: %s", ActionVerify, strings.Join(diffs, "; "))
 		}
 	}
+	if in.ExpectAddresses != nil {
+		if diff := addressDiff(in.ExpectAddresses, brokers, ids); diff != "" {
+			return catalog.KafkaVerifyOut{}, failure(false, "%s: advertised brokers differ from expectAddresses: %s", ActionVerify, diff)
+		}
+	}
 	for _, id := range ids {
 		addr := brokers[id]
 		c, err := dial(ctx, "tcp", addr)
@@ -491,6 +506,9 @@ func (v *verifier) canaryTopic(ctx context.Context, base []kgo.Opt, in verifyInp
 	}
 	if !created {
 		return nil, failure(true, "%s: cannot create canary topic %s: %s", ActionVerify, in.Topic, strings.Join(errs, "; "))
+	}
+	if err := v.growCanary(ctx, base, addrs, in, ids); err != nil {
+		return nil, err
 	}
 	want := map[int32]int32{}
 	for i, id := range ids {
@@ -707,4 +725,94 @@ func (v *verifier) roundTrip(ctx context.Context, base []kgo.Opt, in verifyInput
 		})
 	}
 	return recs, nil
+}
+
+// addressDiff compares the advertised addresses with the expected set.
+func addressDiff(want []string, brokers map[int32]string, ids []int32) string {
+	need := map[string]int{}
+	for _, a := range want {
+		need[a]++
+	}
+	var diffs []string
+	for _, id := range ids {
+		a := brokers[id]
+		if need[a] == 0 {
+			diffs = append(diffs, fmt.Sprintf("broker %d advertises %s, which is not expected", id, a))
+			continue
+		}
+		need[a]--
+	}
+	for _, a := range sortedAddrs(need) {
+		diffs = append(diffs, fmt.Sprintf("no broker advertises %s", a))
+	}
+	sort.Strings(diffs)
+	return strings.Join(diffs, "; ")
+}
+
+func sortedAddrs(m map[string]int) []string {
+	var out []string
+	for a, n := range m {
+		for ; n > 0; n-- {
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// growCanary adds partitions to a canary topic created when the cluster
+// had fewer brokers (brokers added since), each new one assigned to a
+// broker that leads none (CreatePartitions with an explicit assignment,
+// first replica the preferred leader:
+// https://kafka.apache.org/protocol#The_Messages_CreatePartitions, KIP-195).
+func (v *verifier) growCanary(ctx context.Context, base []kgo.Opt, addrs []string, in verifyInputs, ids []int32) error {
+	leaders, err := v.topicLeaders(ctx, base, in.Bootstrap, in.Topic)
+	if err != nil {
+		return err
+	}
+	if len(leaders) >= len(ids) {
+		return nil
+	}
+	led := map[int32]bool{}
+	for _, l := range leaders {
+		led[l] = true
+	}
+	var free []int32
+	for _, id := range ids {
+		if !led[id] {
+			free = append(free, id)
+		}
+	}
+	t := kmsg.NewCreatePartitionsRequestTopic()
+	t.Topic, t.Count = in.Topic, int32(len(ids))
+	for i := len(leaders); i < len(ids); i++ {
+		a := kmsg.NewCreatePartitionsRequestTopicAssignment()
+		a.Replicas = []int32{ids[i%len(ids)]}
+		if j := i - len(leaders); j < len(free) {
+			a.Replicas = []int32{free[j]}
+		}
+		t.Assignment = append(t.Assignment, a)
+	}
+	req := kmsg.NewPtrCreatePartitionsRequest()
+	req.Topics = append(req.Topics, t)
+	req.TimeoutMillis = 5000
+	var errs []string
+	for _, addr := range addrs {
+		cl, b, err := direct(base, addr)
+		if err != nil {
+			return invalid(err)
+		}
+		resp, err := b.Request(ctx, req)
+		cl.Close()
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", addr, err))
+			continue
+		}
+		code := resp.(*kmsg.CreatePartitionsResponse).Topics[0].ErrorCode
+		if code == 0 || code == kerr.InvalidPartitions.Code { // InvalidPartitions: another verify added them first
+			return nil
+		}
+		errs = append(errs, fmt.Sprintf("%s: add partitions to %s: %v", addr, in.Topic, kerr.ErrorForCode(code)))
+	}
+	return failure(true, "%s: cannot add partitions to canary topic %s for the new brokers: %s", ActionVerify, in.Topic, strings.Join(errs, "; "))
 }

@@ -22,6 +22,7 @@ func (a *api) dmsRoutes() {
 	a.handle("POST /v2/{project_id}/instances/{instance_id}/crossvpc/modify", "huawei.kafka.UpdateInstanceCrossVpcIp", a.modifyCrossVpc)
 	// SDK kafka/v2/kafka_meta.go GenReqDefForBatchRestartOrDeleteInstances: POST /v2/{project_id}/instances/action.
 	a.handle("POST /v2/{project_id}/instances/action", "huawei.kafka.BatchRestartOrDeleteInstances", a.instanceAction)
+	a.dmsExtendRoutes() // dms_extend.go
 }
 
 // DMS instance statuses (https://support.huaweicloud.com/intl/en-us/api-kafka/kafka-api-180514012.html).

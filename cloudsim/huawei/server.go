@@ -53,6 +53,8 @@ type Timing struct {
 	DMSModifyBusy time.Duration
 	// DMSRestart: how long a restarted DMS instance stays RESTARTING.
 	DMSRestart time.Duration
+	// DMSExtend: how long a DMS instance stays EXTENDING while brokers are added.
+	DMSExtend time.Duration
 }
 
 // DefaultTiming is used by Mount; tests may change it before cloudsim.New.
@@ -63,6 +65,7 @@ var DefaultTiming = Timing{
 	MaxClockSkew:   15 * time.Minute,
 	DMSModifyBusy:  1500 * time.Millisecond,
 	DMSRestart:     2 * time.Second,
+	DMSExtend:      2 * time.Second,
 }
 
 // api is one mounted Huawei provider.

@@ -36,6 +36,10 @@ type Cluster struct {
 	// private are the brokers' private listeners (KafkaInstance.PrivatePort),
 	// indexed by broker ID; nil without one.
 	private []*Forwarder
+	// next is the next listener kfake's ListenFn hands out; inst is the
+	// instance as started (for brokers added later).
+	next int
+	inst *inventory.KafkaInstance
 }
 
 type clusterBroker struct {
@@ -51,7 +55,7 @@ func StartCluster(inst *inventory.KafkaInstance) (*Cluster, error) {
 	if len(bs) == 0 {
 		return nil, fmt.Errorf("kafka instance %s has no brokers", inst.ID)
 	}
-	c := &Cluster{ID: inst.ID}
+	c := &Cluster{ID: inst.ID, inst: inst}
 	for i, b := range bs {
 		if b.ID != int32(i) {
 			return nil, fmt.Errorf("kafka instance %s: broker IDs must be 0..%d, got %d", inst.ID, len(bs)-1, b.ID)
@@ -63,17 +67,18 @@ func StartCluster(inst *inventory.KafkaInstance) (*Cluster, error) {
 		ln.setAdvertised(advertisedAddr(b))
 		c.brokers = append(c.brokers, &clusterBroker{id: b.ID, ln: ln})
 	}
-	next := 0
 	opts := []kfake.Opt{
 		kfake.NumBrokers(len(bs)),
 		kfake.ClusterID("cloudsim-" + inst.ID),
 		kfake.DefaultNumPartitions(3),
 		kfake.ListenFn(func(_, _ string) (net.Listener, error) {
-			if next >= len(c.brokers) {
+			// kfake asks for its brokers' listeners in order, at the start
+			// and for each node added later (kafka_grow.go).
+			if c.next >= len(c.brokers) {
 				return nil, fmt.Errorf("kafka instance %s: unexpected extra listener", inst.ID)
 			}
-			l := c.brokers[next].ln
-			next++
+			l := c.brokers[c.next].ln
+			c.next++
 			return l, nil
 		}),
 	}
@@ -192,6 +197,9 @@ func advertisedAddr(b inventory.Broker) string {
 // Apply brings the running brokers in line with the instance: advertised
 // hosts and up/down. Listener addresses cannot change.
 func (c *Cluster) Apply(inst *inventory.KafkaInstance) error {
+	if err := c.grow(inst); err != nil { // kafka_grow.go
+		return err
+	}
 	for _, b := range inst.Brokers {
 		if b.ID < 0 || int(b.ID) >= len(c.brokers) {
 			return fmt.Errorf("broker %d: not part of the running cluster", b.ID)
