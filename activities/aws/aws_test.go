@@ -317,6 +317,30 @@ func TestPrivateLinkIdempotentAndStates(t *testing.T) {
 	e.must(t, catalog.AWSEC2RemoveServicePermission, "aws-msk", "", map[string]any{"serviceId": svc, "principalAccount": "aws-client-b"})
 	e.must(t, catalog.AWSEC2DeleteEndpointService, "aws-msk", "", map[string]any{"serviceId": svc})
 	e.must(t, catalog.AWSEC2DeleteEndpointService, "aws-msk", "", map[string]any{"serviceId": svc})
+	// EC2 answers a used ClientToken with the original result long after the
+	// resource is gone (at least 24 h, EC2 idempotency docs), and refuses it
+	// with other parameters: a create must never reuse a deleted resource's
+	// key (workflows' run-scoped keys), or it is handed the deleted ID.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := e.call(catalog.AWSEC2DescribeEndpointService, "aws-msk", "", map[string]any{"serviceId": svc}); errType(err) == plan.ErrNotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service %s still there after its delete", svc)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if again := e.must(t, catalog.AWSEC2CreateEndpointService, "aws-msk", "wf/svc", in); again["serviceId"] != svc {
+		t.Fatalf("create with the deleted service's token: %v, want the original result %s (EC2 returns it)", again, svc)
+	}
+	other := map[string]any{"loadBalancerArns": []any{nlb}, "acceptanceRequired": false}
+	if _, err := e.call(catalog.AWSEC2CreateEndpointService, "aws-msk", "wf/svc", other); err == nil || !strings.Contains(err.Error(), "IdempotentParameterMismatch") {
+		t.Fatalf("the token with other parameters: %v, want IdempotentParameterMismatch", err)
+	}
+	if fresh := e.must(t, catalog.AWSEC2CreateEndpointService, "aws-msk", "wf@run2/svc", in); fresh["serviceId"] == svc {
+		t.Fatalf("a new key got the deleted service %s", svc)
+	}
 }
 
 // Multi-VPC: connectivity update and its rollback, the cluster policy merge

@@ -37,6 +37,9 @@ func (a *api) createEndpointService(c *caller, f form) ([]node, *ec2Error) {
 			}
 		}
 	}
+	if nodes, e, ok := a.tokens.replay(c, "CreateVpcEndpointServiceConfiguration", f); ok {
+		return nodes, e // the token of a create whose resource is gone: its original result
+	}
 	arns := f.list("NetworkLoadBalancerArn")
 	if len(arns) == 0 {
 		return nil, errf("InvalidParameter", "NetworkLoadBalancerArns or GatewayLoadBalancerArns must be given")
@@ -85,7 +88,9 @@ func (a *api) createEndpointService(c *caller, f form) ([]node, *ec2Error) {
 			return nil
 		})
 	})
-	return []node{a.serviceNode("serviceConfiguration", s), opt("clientToken", token)}, nil
+	nodes := []node{a.serviceNode("serviceConfiguration", s), opt("clientToken", token)}
+	a.tokens.record(c, "CreateVpcEndpointServiceConfiguration", f, nodes)
+	return nodes, nil
 }
 
 func (a *api) describeEndpointServices(c *caller, f form) ([]node, *ec2Error) {

@@ -110,6 +110,8 @@ type api struct {
 	// changes holds the Route 53 changes by ID.
 	cmu     sync.Mutex
 	changes map[string]*r53ChangeState
+	// tokens remembers the ClientTokens of idempotent creates (clienttoken.go).
+	tokens tokens
 }
 
 // session is one set of temporary credentials.

@@ -53,6 +53,9 @@ func (a *api) createEndpoint(c *caller, f form) ([]node, *ec2Error) {
 			}
 		}
 	}
+	if nodes, e, ok := a.tokens.replay(c, "CreateVpcEndpoint", f); ok {
+		return nodes, e // the token of a create whose resource is gone: its original result
+	}
 	if t := f.str("VpcEndpointType"); t != "" && t != "Interface" {
 		return nil, errf("InvalidParameter", "only Interface endpoints are simulated, got %s", t)
 	}
@@ -99,7 +102,9 @@ func (a *api) createEndpoint(c *caller, f form) ([]node, *ec2Error) {
 	if state == "pending" {
 		a.endpointAvailable(id)
 	}
-	return []node{a.endpointNode("vpcEndpoint", ep), opt("clientToken", token)}, nil
+	nodes := []node{a.endpointNode("vpcEndpoint", ep), opt("clientToken", token)}
+	a.tokens.record(c, "CreateVpcEndpoint", f, nodes)
+	return nodes, nil
 }
 
 // endpointAvailable moves a pending endpoint to available after the
