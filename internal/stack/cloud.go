@@ -42,7 +42,8 @@ func startCloud() (*cloud, error) {
 	}
 	var sim *cloudsim.Sim
 	var w *world.World
-	shift, release := 0, func() {}
+	shift := 0
+	var release func()
 	for attempt := 0; ; attempt++ {
 		if w, err = world.ReadFile(filepath.Join(root, DefaultWorld)); err != nil {
 			return nil, err
