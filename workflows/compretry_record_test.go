@@ -22,22 +22,8 @@ func TestRecordCompensationRetry(t *testing.T) {
 	if !*record {
 		t.Skip("recording needs -record and a Temporal dev server; the recorded history is checked by TestReplay")
 	}
-	c := devServer(t)
-	rec := newRecorder()
-	reg := activities.NewRegistry()
-	for _, a := range fakeActions {
-		reg.Add(a, rec.action(a))
-	}
-	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.HeartbeatInterceptor()}})
-	Register(w)
-	reg.RegisterWith(w)
-	core.RegisterWith(w, reg)
-	RegisterTrust(w, rec.loadTrust)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	e := &recEnv{t: t, c: c, rec: rec}
+	e := startRecording(t)
+	c, rec := e.c, e.rec
 	const name = "comp-retry"
 	id := WorkflowID(plan.Source{Kind: "Workflow", Name: name})
 	var fixed atomic.Bool

@@ -9,11 +9,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/worker"
 
-	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -95,22 +91,8 @@ func TestRecordRolledBackCompletes(t *testing.T) {
 	if !*record {
 		t.Skip("recording needs -record and a Temporal dev server; the recorded history is checked by TestReplay")
 	}
-	c := devServer(t)
-	rec := newRecorder()
-	reg := activities.NewRegistry()
-	for _, a := range fakeActions {
-		reg.Add(a, rec.action(a))
-	}
-	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.HeartbeatInterceptor()}})
-	Register(w)
-	reg.RegisterWith(w)
-	core.RegisterWith(w, reg)
-	RegisterTrust(w, rec.loadTrust)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	e := &recEnv{t: t, c: c, rec: rec}
+	e := startRecording(t)
+	c, rec := e.c, e.rec
 	const name = "rolled-back-completes"
 	rec.fail = func(call plan.Call, n int) error {
 		if strings.HasSuffix(call.IdempotencyKey, name+"/b") {

@@ -174,6 +174,29 @@ func named(p plan.Plan, name string) plan.Plan {
 	return p
 }
 
+// startRecording starts a worker of the interpreter and the fake actions on
+// the dev server of the recording tests (-record), stopped at the end of the
+// test.
+func startRecording(t *testing.T) *recEnv {
+	t.Helper()
+	c := devServer(t)
+	rec := newRecorder()
+	reg := activities.NewRegistry()
+	for _, a := range fakeActions {
+		reg.Add(a, rec.action(a))
+	}
+	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.HeartbeatInterceptor()}})
+	Register(w)
+	reg.RegisterWith(w)
+	core.RegisterWith(w, reg)
+	RegisterTrust(w, rec.loadTrust)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return &recEnv{t: t, c: c, rec: rec}
+}
+
 func TestRecordHistories(t *testing.T) {
 	if !*record {
 		t.Skip("recording needs -record and a Temporal dev server; the recorded histories are checked by TestReplay")
