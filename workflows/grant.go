@@ -135,6 +135,11 @@ func (r *interp) hasCompensation() bool {
 func (r *interp) grantRecord() (GrantRecord, error) {
 	req := r.req
 	req.Spec, req.Signature, req.PlanSHA256 = nil, nil, r.sha
+	if r.recordV() {
+		// What this run carried in is in the record already: a grant
+		// restoring it too would hold every unit twice.
+		req.Resume = nil
+	}
 	g := GrantRecord{Request: req, RequestID: r.wfID, RequestRunID: r.runID, DoneAt: workflow.Now(r.root),
 		Outputs: r.outputs, Audit: append([]AuditEntry(nil), r.audit...)}
 	if r.trustV >= 1 && r.snap != nil {
@@ -301,6 +306,11 @@ func (r *interp) restoreExpanded(g *GrantRecord) error {
 // or fails with ErrCompensationFailed (phase Failed) when resources were left
 // behind. It continues as new when Temporal suggests it.
 func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
+	if g.Request.Resume != nil && workflow.GetVersion(ctx, recordChange, workflow.DefaultVersion, 1) >= 1 {
+		// Records before recordChange kept the request's carried state of
+		// its last run in Request: it is in the record's steps already.
+		g.Request.Resume = nil
+	}
 	r, err := newInterp(ctx, g.Request)
 	if err != nil {
 		return Progress{}, err
@@ -355,7 +365,18 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	}
 	r.budgets = true
 	r.refresh("")
-	for {
+	if g.Revoking != nil {
+		// A revoke that continued as new: go on undoing what is left.
+		r.revoke = &revokeReq{by: g.Revoking.By, reason: g.Revoking.Reason}
+		r.leaks = append(r.leaks, g.Revoking.Leaked...)
+		r.compensated = map[*stepRun]bool{}
+		for _, id := range g.Revoking.Compensated {
+			if sr, ok := r.byID[id]; ok {
+				r.compensated[sr] = true
+			}
+		}
+	}
+	for g.Revoking == nil {
 		cond := func() bool { return r.revoke != nil || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
 		if every := g.DriftEvery.Std(); every > 0 {
 			ok, _ := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: every,
@@ -398,8 +419,44 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	r.stop = &stopReq{by: r.revoke.by, reason: r.revoke.reason}
 	r.revoking = true
 	err = r.rollback()
+	if errors.Is(err, errUndoPaused) {
+		// Too many units for one run's history: continue as new with what
+		// is left to undo (the lock span's keys are taken again there).
+		r.releaseLocks()
+		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+		next, err := r.carry(g)
+		if err != nil {
+			return Progress{}, err
+		}
+		next.Revoking = &GrantRevoking{By: r.revoke.by, Reason: r.revoke.reason, Leaked: r.leaks}
+		for _, sr := range r.steps {
+			if r.compensated[sr] {
+				next.Revoking.Compensated = append(next.Revoking.Compensated, sr.s.ID)
+			}
+		}
+		if msg := tooBig("the revoke's state", next); msg != "" {
+			return Progress{}, temporal.NewNonRetryableApplicationError("cannot continue the revoke as new: "+msg, ErrCompensationFailed, nil)
+		}
+		return Progress{}, workflow.NewContinueAsNewError(ctx, GrantWorkflowType, next)
+	}
 	r.releaseLocks()
+	if r.recordV() {
+		return r.compactProgress(), err
+	}
 	return r.progress(), err
+}
+
+// compactProgress is the progress without the fan-out items' outputs (a
+// grant's result, since recordChange: thousands of items would be over the
+// payload limit; the progress query has them).
+func (r *interp) compactProgress() Progress {
+	p := r.progress()
+	for i := range p.Steps {
+		if p.Steps[i].Items > 0 {
+			p.Steps[i].Outputs = nil
+		}
+	}
+	return p
 }
 
 // carry is the record a grant continues as new with: what it still holds.
@@ -563,7 +620,11 @@ func (r *interp) revoked() error {
 			msg += " " + l.Step + " " + l.Resource + ";"
 		}
 		r.refresh(PhaseFailed)
-		return temporal.NewNonRetryableApplicationError(msg, ErrCompensationFailed, nil, r.progress())
+		details := r.progress()
+		if r.recordV() {
+			details = r.compactProgress()
+		}
+		return temporal.NewNonRetryableApplicationError(msg, ErrCompensationFailed, nil, details)
 	}
 	r.refresh(PhaseRevoked)
 	return nil
@@ -668,14 +729,16 @@ func (r *interp) partialRevoke(why map[string]string) {
 		r.span.holdForRollback(ctx)
 	}
 	touched := map[*stepRun]bool{}
+	var order []int
 	for i := len(sel) - 1; i >= 0; i-- {
-		c := sel[i]
-		if c.step.s.Compensation == nil {
-			continue
+		if sel[i].step.s.Compensation != nil {
+			order = append(order, i)
 		}
+	}
+	r.undoAll(ctx, order, false, func(c completion, err error) { // undo.go
 		touched[c.step] = true
 		state := StepCompensated
-		if err := r.compensate(ctx, c); err != nil {
+		if err != nil {
 			state = StepCompFailed
 			l := Leak{Step: c.step.s.ID, Action: c.step.s.Action, Resource: describeResource(c.outputs), Error: err.Error()}
 			if c.item != nil {
@@ -689,7 +752,7 @@ func (r *interp) partialRevoke(why map[string]string) {
 			c.step.state = state
 		}
 		r.refresh("")
-	}
+	})
 	for _, sr := range r.steps {
 		if !sr.fanout || !touched[sr] {
 			continue

@@ -184,6 +184,10 @@ type interp struct {
 	pausing, pauseDecided, handOver bool
 	// packed caches the recordChange version (record.go; nil: not asked yet).
 	packed *bool
+	// parallelUndo caches the parallelUndoChange version (undo.go);
+	// compensated are the steps a rollback has compensated units of.
+	parallelUndo *bool
+	compensated  map[*stepRun]bool
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as

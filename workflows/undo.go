@@ -1,0 +1,151 @@
+package workflows
+
+// Parallel compensation (issue 14): rollback, revoke and partial revoke
+// undo the completed units newest first in waves. A wave is a run of
+// consecutive units (in reverse completion order) none of whose steps
+// depends, directly or not, on another's: the items of one fan-out, or
+// steps that ran side by side. A wave's units are compensated concurrently,
+// at most the fan-out's bound at a time (the same bound as forward); the
+// next wave starts when the wave has settled, so a step is still undone
+// only after everything that depends on it. Runs before parallelUndoChange
+// undo one unit at a time.
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/topoflow/topoflow/plan"
+)
+
+// parallelUndoChange guards compensating a wave's units concurrently.
+const parallelUndoChange = "topoflow-parallel-undo"
+
+// errUndoPaused ends a revoke's rollback that stopped between units to
+// continue as new (the grant carries what is left).
+var errUndoPaused = errors.New("revoke paused to continue as new")
+
+// undoAll compensates the units of r.done at the positions order (newest
+// first, each with a compensation), calling settled after each. With
+// mayPause (a revoke of a packed record) it stops starting units when
+// Temporal suggests continuing as new, lets the running ones settle and
+// returns true; r.done is then what is left to undo, oldest first.
+func (r *interp) undoAll(ctx workflow.Context, order []int, mayPause bool, settled func(c completion, err error)) (paused bool) {
+	if r.parallelUndo == nil {
+		v := workflow.GetVersion(ctx, parallelUndoChange, workflow.DefaultVersion, 1) >= 1
+		r.parallelUndo = &v
+	}
+	if !*r.parallelUndo {
+		for _, i := range order {
+			c := r.done[i]
+			settled(c, r.compensate(ctx, c))
+		}
+		return false
+	}
+	anc := r.ancestors()
+	pos := make(map[*stepRun]int, len(r.steps))
+	for i, sr := range r.steps {
+		pos[sr] = i
+	}
+	undone := map[int]bool{}
+	pause := func() bool {
+		return mayPause && workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+	}
+	for start := 0; start < len(order) && !paused; {
+		// The wave: units from start on whose steps are independent.
+		end := start + 1
+		in := map[int]bool{pos[r.done[order[start]].step]: true}
+		for end < len(order) {
+			s := pos[r.done[order[end]].step]
+			if !in[s] {
+				dependent := false
+				for t := range in {
+					if anc[s][t] || anc[t][s] {
+						dependent = true
+						break
+					}
+				}
+				if dependent {
+					break
+				}
+				in[s] = true
+			}
+			end++
+		}
+		limit := bound(r.p.MaxParallel, plan.DefaultMaxParallel)
+		for s := range in {
+			if fe := r.steps[s].s.ForEach; fe != nil {
+				limit = min(limit, bound(fe.Concurrency, plan.DefaultFanoutConcurrency))
+			}
+		}
+		inflight := 0
+		wg := workflow.NewWaitGroup(ctx)
+		for _, i := range order[start:end] {
+			_ = workflow.Await(ctx, func() bool { return inflight < limit })
+			if pause() {
+				paused = true
+				break
+			}
+			inflight++
+			wg.Add(1)
+			c := r.done[i]
+			undone[i] = true
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				defer wg.Done()
+				err := r.compensate(ctx, c)
+				inflight--
+				settled(c, err)
+			})
+		}
+		wg.Wait(ctx)
+		start = end
+		if !paused && start < len(order) && pause() {
+			paused = true
+		}
+	}
+	if paused {
+		var left []completion
+		for i, c := range r.done {
+			if !undone[i] {
+				left = append(left, c)
+			}
+		}
+		r.done = left
+	}
+	return paused
+}
+
+// ancestors is, for each step, the steps it depends on directly or not
+// (by plan position).
+func (r *interp) ancestors() [][]bool {
+	pos := make(map[string]int, len(r.steps))
+	for i, sr := range r.steps {
+		pos[sr.s.ID] = i
+	}
+	anc := make([][]bool, len(r.steps))
+	var visit func(i int) []bool
+	visit = func(i int) []bool {
+		if anc[i] != nil {
+			return anc[i]
+		}
+		a := make([]bool, len(r.steps))
+		anc[i] = a
+		for _, d := range r.steps[i].s.DependsOn {
+			j, ok := pos[d]
+			if !ok {
+				continue
+			}
+			a[j] = true
+			for k, in := range visit(j) {
+				if in {
+					a[k] = true
+				}
+			}
+		}
+		return a
+	}
+	for i := range r.steps {
+		visit(i)
+	}
+	return anc
+}
