@@ -7,6 +7,7 @@ import (
 
 	vpcep "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1"
 	vm "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/model"
+	"go.temporal.io/sdk/activity"
 
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/plan"
@@ -38,8 +39,17 @@ const pageSize = 500
 // findServiceByMarker lists the account's endpoint services for one whose
 // description carries the idempotency marker.
 func findServiceByMarker(c *vpcep.VpcepClient, m string) (*vm.ServiceList, error) {
+	return findService(c, m, nil)
+}
+
+// findService pages through the endpoint services (those whose name
+// contains name, when name is set: ListEndpointServiceRequest's
+// endpoint_service_name, "前后模糊匹配", huaweicloud-sdk-go-v3
+// services/vpcep/v1/model/model_list_endpoint_service_request.go) for the
+// one whose description holds the marker m.
+func findService(c *vpcep.VpcepClient, m string, name *string) (*vm.ServiceList, error) {
 	for offset := int32(0); ; offset += pageSize {
-		resp, err := c.ListEndpointService(&vm.ListEndpointServiceRequest{Limit: ptr(int32(pageSize)), Offset: ptr(offset)})
+		resp, err := c.ListEndpointService(&vm.ListEndpointServiceRequest{EndpointServiceName: name, Limit: ptr(int32(pageSize)), Offset: ptr(offset)})
 		if err != nil {
 			return nil, err
 		}
@@ -54,6 +64,13 @@ func findServiceByMarker(c *vpcep.VpcepClient, m string) (*vm.ServiceList, error
 		}
 	}
 }
+
+// serviceNameOf is the service_name a create gives the service of an
+// idempotency key (16 hex digits: at most 16 letters, digits, "_" or "-",
+// model_create_endpoint_service_request_body.go ServiceName), so that a
+// retry finds it with one filtered list call instead of listing every
+// service of the account (N calls for N brokers against the API's rate limit).
+func serviceNameOf(key string) string { return shortHash(key) }
 
 // CreateEndpointService creates an interface endpoint service (server_type VM)
 // in front of one broker port, or returns the one an earlier attempt created.
@@ -91,7 +108,13 @@ func (a *Actions) CreateEndpointService(ctx context.Context, call plan.Call) (pl
 	}
 	what := fmt.Sprintf("create endpoint service for port %s", portID)
 	m := marker(call.IdempotencyKey)
-	found, err := findServiceByMarker(c, m)
+	name := serviceNameOf(call.IdempotencyKey)
+	found, err := findService(c, m, &name)
+	if err == nil && found == nil && activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1 {
+		// An earlier attempt may have run on a worker that did not name the
+		// service yet: look at every service once more.
+		found, err = findServiceByMarker(c, m)
+	}
 	if err != nil {
 		return nil, s.classify("look up "+what, err)
 	}
@@ -110,6 +133,7 @@ func (a *Actions) CreateEndpointService(ctx context.Context, call plan.Call) (pl
 			Protocol:   ptr(vm.GetPortListProtocolEnum().TCP),
 		}},
 		Description: ptr(describe(desc, call.IdempotencyKey)),
+		ServiceName: ptr(name),
 	}
 	resp, err := c.CreateEndpointService(&vm.CreateEndpointServiceRequest{Body: body})
 	if err != nil {
@@ -278,7 +302,14 @@ func (a *Actions) CreateEndpoint(ctx context.Context, call plan.Call) (plan.Outp
 	what := fmt.Sprintf("create endpoint to service %s in VPC %s", serviceID, vpcID)
 	m := marker(call.IdempotencyKey)
 	for offset := int32(0); ; offset += pageSize {
-		resp, err := c.ListEndpoints(&vm.ListEndpointsRequest{VpcId: ptr(vpcID), Limit: ptr(int32(pageSize)), Offset: ptr(offset)})
+		// Only the endpoints of this service, when its name is known
+		// (endpoint_service_name, model_list_endpoints_request.go): one call,
+		// not one page per thousand endpoints in the VPC.
+		req := &vm.ListEndpointsRequest{VpcId: ptr(vpcID), Limit: ptr(int32(pageSize)), Offset: ptr(offset)}
+		if serviceName != "" {
+			req.EndpointServiceName = ptr(serviceName)
+		}
+		resp, err := c.ListEndpoints(req)
 		if err != nil {
 			return nil, s.classify("look up "+what, err)
 		}
