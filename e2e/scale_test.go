@@ -230,7 +230,9 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 		}
 	}()
 	approveAll(t, s, run.GetID(), "approve-connection", approvers...)
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	// 12 minutes and 0.2 s per broker (5,000: 29 minutes) for the request,
+	// as long again for the revoke.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*(12*time.Minute+time.Duration(n)*200*time.Millisecond))
 	defer cancel()
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("request failed after %s: %v (%s)", time.Since(t0).Round(time.Second), err, closedCause(t, s, run.GetID()))
