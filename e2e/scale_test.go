@@ -106,11 +106,16 @@ func scaleSpec(t *testing.T) string {
 	return doc
 }
 
-// historyStats walks a workflow's chain of runs (continue-as-new) from
-// runID: events and bytes (the events' encoded size) summed over the runs.
-func historyStats(t *testing.T, s *stack.Stack, id, runID string) (events, bytes, runs int) {
+// historyStats walks a workflow's chain of runs (continue-as-new) from its
+// first run: events and bytes (the events' encoded size) summed over the runs.
+func historyStats(t *testing.T, s *stack.Stack, id string) (events, bytes, runs int) {
 	t.Helper()
 	ctx := context.Background()
+	d, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		t.Fatalf("describe %s: %v", id, err)
+	}
+	runID := d.GetWorkflowExecutionInfo().GetFirstRunId()
 	for runID != "" {
 		runs++
 		next := ""
@@ -223,7 +228,7 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	approvers := []string{"kafka-owner@example.com", "platform-oncall@example.com"}
 	defer func() {
 		if t.Failed() {
-			ev, by, runs := historyStats(t, s, run.GetID(), run.GetRunID())
+			ev, by, runs := historyStats(t, s, run.GetID())
 			cpu, peak := cpuAndPeak(t)
 			t.Logf("SCALE FAILED after %s: request history %d events, %d bytes, %d runs; %d endpoint services and %d endpoints left in the twin; CPU %s, peak RSS %s",
 				time.Since(t0).Round(time.Second), ev, by, runs, count(s, inventory.KindEndpointService), count(s, inventory.KindEndpoint), (cpu - cpu0).Round(time.Millisecond), peak)
@@ -241,7 +246,7 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	if got := count(s, inventory.KindEndpoint); got != n {
 		t.Fatalf("%d endpoints after Done, want %d", got, n)
 	}
-	ev, by, runs := historyStats(t, s, run.GetID(), run.GetRunID())
+	ev, by, runs := historyStats(t, s, run.GetID())
 	cpu1, peak1 := cpuAndPeak(t)
 	t.Logf("SCALE apply: %d brokers Done in %s; request history %d events, %d bytes, %d runs (%d continue-as-new); CPU %s, peak RSS %s",
 		n, applyWall.Round(time.Millisecond), ev, by, runs, runs-1, (cpu1 - cpu0).Round(time.Millisecond), peak1)
@@ -262,11 +267,7 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	if final.Phase != workflows.PhaseRevoked || len(final.Leaked) != 0 {
 		t.Fatalf("grant ended %s with leaks %v", final.Phase, final.Leaked)
 	}
-	gdesc, err := s.Client.DescribeWorkflowExecution(ctx, gid, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gev, gby, gruns := historyStats(t, s, gid, gdesc.GetWorkflowExecutionInfo().GetFirstRunId())
+	gev, gby, gruns := historyStats(t, s, gid)
 	cpu2, peak2 := cpuAndPeak(t)
 	t.Logf("SCALE revoke: %d brokers Revoked in %s; grant history %d events, %d bytes, %d runs (%d continue-as-new); CPU %s, peak RSS %s",
 		n, revokeWall.Round(time.Millisecond), gev, gby, gruns, gruns-1, (cpu2 - cpu1).Round(time.Millisecond), peak2)
