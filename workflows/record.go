@@ -42,8 +42,8 @@ const recordChange = "topoflow-packed-record"
 const PayloadLimit = 2 * 1024 * 1024
 
 // carryLimit is the most a request hands over in one input: the limit less
-// a margin for the payload's own framing.
-const carryLimit = PayloadLimit - 64*1024
+// a margin for the payload's own framing (a variable for tests).
+var carryLimit = PayloadLimit - 64*1024
 
 // Units is a record's steps, fan-out items, saga stack and drift checks,
 // packed (see packedUnits) and compressed.

@@ -82,3 +82,32 @@ func keysOf(calls []plan.Call) []string {
 	}
 	return out
 }
+
+// TestTooBigToHandOverRollsBack: a request whose state to continue as new,
+// or whose record for its grant, is over the payload limit (lowered here)
+// rolls back what it created, saying why, instead of handing over (which
+// the server answers by terminating it, leaking everything).
+func TestTooBigToHandOverRollsBack(t *testing.T) {
+	saved := carryLimit
+	carryLimit = 2000
+	defer func() { carryLimit = saved }()
+
+	rec := newRecorder()
+	p := mkPlan(plan.FailRollback, brokers(8), fanout(2), create("after", "endpoint"))
+	err := handOver(t, rec, request(p), "fake.patch", 3)
+	if appErrType(err) != ErrRolledBack || !strings.Contains(err.Error(), "cannot continue as new") || !strings.Contains(err.Error(), "payload limit") {
+		t.Fatalf("continue-as-new over the limit: %v, want rolled back saying why", err)
+	}
+	if rec.count("fake.undo") != rec.count("fake.patch") || rec.count("fake.patch") < 3 {
+		t.Errorf("%d items patched, %d undone: want every one undone", rec.count("fake.patch"), rec.count("fake.undo"))
+	}
+
+	rec = newRecorder()
+	err = run(t, newEnv(t, rec), request(p))
+	if appErrType(err) != ErrRolledBack || !strings.Contains(err.Error(), "cannot hand the record to its grant") {
+		t.Fatalf("a record over the limit: %v, want rolled back saying why", err)
+	}
+	if rec.count("fake.undo") != 9 {
+		t.Errorf("%d undo calls, want 9 (8 items and after)", rec.count("fake.undo"))
+	}
+}
