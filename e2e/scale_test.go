@@ -138,9 +138,9 @@ func historyStats(t *testing.T, s *stack.Stack, id string) (events, bytes, runs 
 
 // approveAll approves a gate as each of the spec's approvers in turn, until
 // the request no longer waits there.
-func approveAll(t *testing.T, s *stack.Stack, id, step string, approvers ...string) {
+func approveAll(t *testing.T, s *stack.Stack, id, step string, within time.Duration, approvers ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(within)
 	for _, who := range approvers {
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -234,7 +234,8 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 				time.Since(t0).Round(time.Second), ev, by, runs, count(s, inventory.KindEndpointService), count(s, inventory.KindEndpoint), (cpu - cpu0).Round(time.Millisecond), peak)
 		}
 	}()
-	approveAll(t, s, run.GetID(), "approve-connection", approvers...)
+	// The gate comes after the endpoint services: 5 minutes and 0.3 s per broker.
+	approveAll(t, s, run.GetID(), "approve-connection", 5*time.Minute+time.Duration(n)*300*time.Millisecond, approvers...)
 	// 12 minutes and 0.2 s per broker (5,000: 29 minutes) for the request,
 	// as long again for the revoke.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*(12*time.Minute+time.Duration(n)*200*time.Millisecond))
@@ -258,7 +259,7 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	gid := workflows.GrantWorkflowID(run.GetID())
 	t1 := time.Now()
 	updateGrant(t, s, gid, workflows.UpdateRevoke, workflows.OperatorAction{Identity: "scale-ops", Reason: "make scale"})
-	approveAll(t, s, gid, "approve-connection", approvers...)
+	approveAll(t, s, gid, "approve-connection", 5*time.Minute, approvers...)
 	var final workflows.Progress
 	if err := s.Client.GetWorkflow(ctx, gid, "").Get(ctx, &final); err != nil {
 		t.Fatalf("revoke failed after %s: %v", time.Since(t1).Round(time.Second), err)
