@@ -2,13 +2,13 @@ package workflows
 
 // Parallel compensation (issue 14): rollback, revoke and partial revoke
 // undo the completed units newest first in waves. A wave is a run of
-// consecutive units (in reverse completion order) none of whose steps
-// depends, directly or not, on another's: the items of one fan-out, or
-// steps that ran side by side. A wave's units are compensated concurrently,
-// at most the fan-out's bound at a time (the same bound as forward); the
-// next wave starts when the wave has settled, so a step is still undone
-// only after everything that depends on it. Runs before parallelUndoChange
-// undo one unit at a time.
+// consecutive units (in reverse completion order) of one fan-out step: its
+// items, which depend on nothing of one another. A wave's units are
+// compensated concurrently, at most the fan-out's bound at a time (the same
+// bound as forward); the next wave starts when the wave has settled, so
+// steps are still undone in reverse completion order, each only after
+// everything that depends on it. Runs before parallelUndoChange undo one
+// unit at a time.
 
 import (
 	"errors"
@@ -42,40 +42,22 @@ func (r *interp) undoAll(ctx workflow.Context, order []int, mayPause bool, settl
 		}
 		return false
 	}
-	anc := r.ancestors()
-	pos := make(map[*stepRun]int, len(r.steps))
-	for i, sr := range r.steps {
-		pos[sr] = i
-	}
 	undone := map[int]bool{}
 	pause := func() bool {
 		return mayPause && workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 	}
 	for start := 0; start < len(order) && !paused; {
-		// The wave: units from start on whose steps are independent.
+		// The wave: the consecutive items of one fan-out step.
+		sr := r.done[order[start]].step
 		end := start + 1
-		in := map[int]bool{pos[r.done[order[start]].step]: true}
-		for end < len(order) {
-			s := pos[r.done[order[end]].step]
-			if !in[s] {
-				dependent := false
-				for t := range in {
-					if anc[s][t] || anc[t][s] {
-						dependent = true
-						break
-					}
-				}
-				if dependent {
-					break
-				}
-				in[s] = true
-			}
+		for end < len(order) && sr.fanout && r.done[order[end]].step == sr && r.done[order[end]].item != nil {
 			end++
 		}
-		limit := bound(r.p.MaxParallel, plan.DefaultMaxParallel)
-		for s := range in {
-			if fe := r.steps[s].s.ForEach; fe != nil {
-				limit = min(limit, bound(fe.Concurrency, plan.DefaultFanoutConcurrency))
+		limit := 1
+		if sr.fanout {
+			limit = bound(sr.s.ForEach.Concurrency, plan.DefaultFanoutConcurrency)
+			if r.p.MaxParallel > 0 {
+				limit = min(limit, r.p.MaxParallel)
 			}
 		}
 		inflight := 0
@@ -113,39 +95,4 @@ func (r *interp) undoAll(ctx workflow.Context, order []int, mayPause bool, settl
 		r.done = left
 	}
 	return paused
-}
-
-// ancestors is, for each step, the steps it depends on directly or not
-// (by plan position).
-func (r *interp) ancestors() [][]bool {
-	pos := make(map[string]int, len(r.steps))
-	for i, sr := range r.steps {
-		pos[sr.s.ID] = i
-	}
-	anc := make([][]bool, len(r.steps))
-	var visit func(i int) []bool
-	visit = func(i int) []bool {
-		if anc[i] != nil {
-			return anc[i]
-		}
-		a := make([]bool, len(r.steps))
-		anc[i] = a
-		for _, d := range r.steps[i].s.DependsOn {
-			j, ok := pos[d]
-			if !ok {
-				continue
-			}
-			a[j] = true
-			for k, in := range visit(j) {
-				if in {
-					a[k] = true
-				}
-			}
-		}
-		return a
-	}
-	for i := range r.steps {
-		visit(i)
-	}
-	return anc
 }
