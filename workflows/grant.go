@@ -205,7 +205,11 @@ func (r *interp) grantTooBig() string {
 	if err != nil {
 		return "the record: " + err.Error()
 	}
-	return tooBig("the record", g)
+	if msg := tooBig("the record", g); msg != "" {
+		return msg
+	}
+	r.checkedGrant = &g // handOff starts the grant with it: built and encoded once
+	return ""
 }
 
 // handOff starts the grant workflow of a Done request (runs with
@@ -215,10 +219,15 @@ func (r *interp) handOff() {
 	if !r.hasCompensation() || workflow.GetVersion(r.root, grantChange, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
-	g, err := r.grantRecord()
-	if err != nil {
-		r.grantErr = "grant record not built: " + err.Error()
-		return
+	var g GrantRecord
+	if r.checkedGrant != nil {
+		g = *r.checkedGrant
+	} else {
+		var err error
+		if g, err = r.grantRecord(); err != nil {
+			r.grantErr = "grant record not built: " + err.Error()
+			return
+		}
 	}
 	id := GrantWorkflowID(r.wfID)
 	ctx := workflow.WithChildOptions(r.work, workflow.ChildWorkflowOptions{

@@ -188,6 +188,8 @@ type interp struct {
 	// compensated are the steps a rollback has compensated units of.
 	parallelUndo *bool
 	compensated  map[*stepRun]bool
+	// checkedGrant is the grant record grantTooBig built and measured.
+	checkedGrant *GrantRecord
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
