@@ -153,5 +153,5 @@ chaos: tools prod-tools build
 SCALE_BROKERS ?= 1000
 .PHONY: scale
 scale: tools
-	set -o pipefail; SCALE_BROKERS=$(SCALE_BROKERS) $(GO) test -tags scale -count=1 -timeout 20m -run 'TestScaleHuaweiCrossAccount$$' -v ./e2e \
+	set -o pipefail; SCALE_BROKERS=$(SCALE_BROKERS) $(GO) test -tags scale -count=1 -timeout 75m -run 'TestScaleHuaweiCrossAccount$$' -v ./e2e \
 		| grep -E --line-buffered 'SCALE|^\s*--- |^(ok|FAIL|panic)|_test.go:[0-9]+'

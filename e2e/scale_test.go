@@ -106,11 +106,16 @@ func scaleSpec(t *testing.T) string {
 	return doc
 }
 
-// historyStats walks a workflow's chain of runs (continue-as-new) from
-// runID: events and bytes (the events' encoded size) summed over the runs.
-func historyStats(t *testing.T, s *stack.Stack, id, runID string) (events, bytes, runs int) {
+// historyStats walks a workflow's chain of runs (continue-as-new) from its
+// first run: events and bytes (the events' encoded size) summed over the runs.
+func historyStats(t *testing.T, s *stack.Stack, id string) (events, bytes, runs int) {
 	t.Helper()
 	ctx := context.Background()
+	d, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		t.Fatalf("describe %s: %v", id, err)
+	}
+	runID := d.GetWorkflowExecutionInfo().GetFirstRunId()
 	for runID != "" {
 		runs++
 		next := ""
@@ -133,9 +138,9 @@ func historyStats(t *testing.T, s *stack.Stack, id, runID string) (events, bytes
 
 // approveAll approves a gate as each of the spec's approvers in turn, until
 // the request no longer waits there.
-func approveAll(t *testing.T, s *stack.Stack, id, step string, approvers ...string) {
+func approveAll(t *testing.T, s *stack.Stack, id, step string, within time.Duration, approvers ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(within)
 	for _, who := range approvers {
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -223,14 +228,17 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	approvers := []string{"kafka-owner@example.com", "platform-oncall@example.com"}
 	defer func() {
 		if t.Failed() {
-			ev, by, runs := historyStats(t, s, run.GetID(), run.GetRunID())
+			ev, by, runs := historyStats(t, s, run.GetID())
 			cpu, peak := cpuAndPeak(t)
 			t.Logf("SCALE FAILED after %s: request history %d events, %d bytes, %d runs; %d endpoint services and %d endpoints left in the twin; CPU %s, peak RSS %s",
 				time.Since(t0).Round(time.Second), ev, by, runs, count(s, inventory.KindEndpointService), count(s, inventory.KindEndpoint), (cpu - cpu0).Round(time.Millisecond), peak)
 		}
 	}()
-	approveAll(t, s, run.GetID(), "approve-connection", approvers...)
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	// The gate comes after the endpoint services: 5 minutes and 0.3 s per broker.
+	approveAll(t, s, run.GetID(), "approve-connection", 5*time.Minute+time.Duration(n)*300*time.Millisecond, approvers...)
+	// 12 minutes and 0.2 s per broker (5,000: 29 minutes) for the request,
+	// as long again for the revoke.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*(12*time.Minute+time.Duration(n)*200*time.Millisecond))
 	defer cancel()
 	if err := workflows.Wait(ctx, run); err != nil {
 		t.Fatalf("request failed after %s: %v (%s)", time.Since(t0).Round(time.Second), err, closedCause(t, s, run.GetID()))
@@ -239,7 +247,7 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	if got := count(s, inventory.KindEndpoint); got != n {
 		t.Fatalf("%d endpoints after Done, want %d", got, n)
 	}
-	ev, by, runs := historyStats(t, s, run.GetID(), run.GetRunID())
+	ev, by, runs := historyStats(t, s, run.GetID())
 	cpu1, peak1 := cpuAndPeak(t)
 	t.Logf("SCALE apply: %d brokers Done in %s; request history %d events, %d bytes, %d runs (%d continue-as-new); CPU %s, peak RSS %s",
 		n, applyWall.Round(time.Millisecond), ev, by, runs, runs-1, (cpu1 - cpu0).Round(time.Millisecond), peak1)
@@ -251,7 +259,7 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	gid := workflows.GrantWorkflowID(run.GetID())
 	t1 := time.Now()
 	updateGrant(t, s, gid, workflows.UpdateRevoke, workflows.OperatorAction{Identity: "scale-ops", Reason: "make scale"})
-	approveAll(t, s, gid, "approve-connection", approvers...)
+	approveAll(t, s, gid, "approve-connection", 5*time.Minute, approvers...)
 	var final workflows.Progress
 	if err := s.Client.GetWorkflow(ctx, gid, "").Get(ctx, &final); err != nil {
 		t.Fatalf("revoke failed after %s: %v", time.Since(t1).Round(time.Second), err)
@@ -260,11 +268,7 @@ func TestScaleHuaweiCrossAccount(t *testing.T) {
 	if final.Phase != workflows.PhaseRevoked || len(final.Leaked) != 0 {
 		t.Fatalf("grant ended %s with leaks %v", final.Phase, final.Leaked)
 	}
-	gdesc, err := s.Client.DescribeWorkflowExecution(ctx, gid, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gev, gby, gruns := historyStats(t, s, gid, gdesc.GetWorkflowExecutionInfo().GetFirstRunId())
+	gev, gby, gruns := historyStats(t, s, gid)
 	cpu2, peak2 := cpuAndPeak(t)
 	t.Logf("SCALE revoke: %d brokers Revoked in %s; grant history %d events, %d bytes, %d runs (%d continue-as-new); CPU %s, peak RSS %s",
 		n, revokeWall.Round(time.Millisecond), gev, gby, gruns, gruns-1, (cpu2 - cpu1).Round(time.Millisecond), peak2)

@@ -76,7 +76,14 @@ func grantRecord(ctx context.Context, c client.Client, id, run string) (GrantRec
 // its done steps with their final inputs and lock keys.
 func grantClaims(g GrantRecord) []Claim {
 	claims := PlanClaims(&g.Request.Plan)
-	for _, gs := range g.Steps {
+	steps := g.Steps
+	if g.Units != nil {
+		// A packed record (record.go): its steps hold the same inputs and keys.
+		if pu, err := g.Units.unpack(); err == nil {
+			steps = pu.Steps
+		}
+	}
+	for _, gs := range steps {
 		s := g.Request.Plan.Step(gs.ID)
 		if s == nil || gs.State != StepDone || s.ForEach != nil {
 			continue

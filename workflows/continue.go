@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"errors"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -31,8 +30,11 @@ const continueAsNewChange = "topoflow-continue-as-new"
 // Resume is what a request carries into its next run.
 type Resume struct {
 	// Runs counts the runs before this one.
-	Runs  int          `json:"runs"`
-	Steps []ResumeStep `json:"steps"`
+	Runs int `json:"runs"`
+	// Units are the steps, items and saga stack, packed (runs with
+	// recordChange); Steps and Done are the expanded form older runs carried.
+	Units *Units       `json:"units,omitempty"`
+	Steps []ResumeStep `json:"steps,omitempty"`
 	// Done is the saga stack, oldest first.
 	Done        []ResumeDone   `json:"done,omitempty"`
 	Audit       []AuditEntry   `json:"audit,omitempty"`
@@ -45,29 +47,11 @@ type Resume struct {
 	KeyBase string `json:"keyBase,omitempty"`
 }
 
-// ResumeStep is one step's state.
-type ResumeStep struct {
-	State      string         `json:"state"`
-	Attempts   int            `json:"attempts,omitempty"`
-	Outputs    plan.Outputs   `json:"outputs,omitempty"`
-	Inputs     map[string]any `json:"inputs,omitempty"`
-	Overrides  map[string]any `json:"overrides,omitempty"`
-	Keys       []string       `json:"keys,omitempty"`
-	Started    time.Time      `json:"started,omitempty"`
-	Ended      time.Time      `json:"ended,omitempty"`
-	ItemsReady bool           `json:"itemsReady,omitempty"`
-	Items      []ResumeItem   `json:"items,omitempty"`
-}
+// ResumeStep is one step's state (the expanded form).
+type ResumeStep = RecordStep
 
-// ResumeItem is one fan-out item's state.
-type ResumeItem struct {
-	Key     string         `json:"key"`
-	Value   any            `json:"value"`
-	State   string         `json:"state"`
-	Inputs  map[string]any `json:"inputs,omitempty"`
-	Outputs plan.Outputs   `json:"outputs,omitempty"`
-	Keys    []string       `json:"keys,omitempty"`
-}
+// ResumeItem is one fan-out item's state (the expanded form).
+type ResumeItem = RecordItem
 
 // ResumeDone is one entry of the saga stack: a step, or an item of it (-1 for none).
 type ResumeDone struct {
@@ -109,13 +93,22 @@ func (r *interp) quiet() bool {
 	return true
 }
 
-// resume builds the state the next run starts from.
-func (r *interp) resume() *Resume {
+// resume builds the state the next run starts from: packed (runs with
+// recordChange) or expanded.
+func (r *interp) resume() (*Resume, error) {
 	rs := &Resume{Runs: r.runs, Audit: r.audit, AuditFolded: r.auditFolded, FoldedN: r.auditFoldedN}
 	if r.keyBase != r.wfID {
 		rs.KeyBase = r.keyBase
 	}
 	rs.Used = append(rs.Used, sortedKeys(r.used)...)
+	if r.recordV() {
+		u, err := r.packUnits(false, nil)
+		if err != nil {
+			return nil, err
+		}
+		rs.Units = &u
+		return rs, nil
+	}
 	itemIndex := map[*itemRun]int{}
 	for _, sr := range r.steps {
 		st := ResumeStep{State: sr.state, Attempts: sr.attempts, Outputs: sr.outputs, Inputs: sr.inputs,
@@ -136,15 +129,19 @@ func (r *interp) resume() *Resume {
 		}
 		rs.Done = append(rs.Done, d)
 	}
-	return rs
+	return rs, nil
 }
 
 // restore applies a Resume to a new run (before the scheduler starts).
-func (r *interp) restore(rs *Resume) {
+func (r *interp) restore(rs *Resume) error {
 	r.runs = rs.Runs
 	r.audit, r.auditFolded, r.auditFoldedN = rs.Audit, rs.AuditFolded, rs.FoldedN
 	for _, h := range rs.Used {
 		r.used[h] = true
+	}
+	if rs.Units != nil {
+		_, err := r.restoreUnits(*rs.Units, false)
+		return err
 	}
 	for i, st := range rs.Steps {
 		if i >= len(r.steps) {
@@ -168,13 +165,31 @@ func (r *interp) restore(rs *Resume) {
 		}
 		r.done = append(r.done, c)
 	}
+	return nil
 }
 
-// continueAsNew ends the run and starts the next one with the state carried.
+// continueAsNew ends the run and starts the next one with the state
+// carried. It returns errTooBig (and does not hand over) when the next
+// run's input would be over Temporal's payload limit (runs with
+// recordChange): the caller rolls back instead of being terminated.
 func (r *interp) continueAsNew() error {
 	req := r.req
-	rs := r.resume()
+	rs, err := r.resume()
+	if err != nil {
+		return &errTooBig{msg: "the state to continue as new with: " + err.Error()}
+	}
 	rs.Runs++
 	req.Resume = rs
+	if r.recordV() {
+		if msg := tooBig("the state to continue as new with", req); msg != "" {
+			return &errTooBig{msg: msg}
+		}
+	}
 	return workflow.NewContinueAsNewError(r.root, WorkflowType, req)
 }
+
+// errTooBig is a hand-over (continue-as-new, the grant's start) that cannot
+// happen because its input would be over Temporal's payload limit.
+type errTooBig struct{ msg string }
+
+func (e *errTooBig) Error() string { return e.msg }

@@ -54,6 +54,7 @@ func nextRun(t *testing.T, err error) Request {
 	if req.Resume == nil {
 		t.Fatal("continued as new without the state")
 	}
+	expandResume(t, req.Resume) // for the assertions; the run restores from Units
 	return req
 }
 

@@ -73,10 +73,15 @@ type GrantRecord struct {
 	DoneAt time.Time `json:"doneAt"`
 	// Outputs are the request's outputs.
 	Outputs map[string]any `json:"outputs,omitempty"`
+	// Units are the steps, their items, the completed units and the drift
+	// checks, packed (requests and grants with recordChange); Steps, Done
+	// and DriftChecks are the expanded form of older records (and of the
+	// granted query's answer).
+	Units *Units `json:"units,omitempty"`
 	// Steps are the steps' final states, inputs and outputs.
-	Steps []GrantStep `json:"steps"`
+	Steps []GrantStep `json:"steps,omitempty"`
 	// Done lists the completed units in completion order.
-	Done []GrantUnit `json:"done"`
+	Done []GrantUnit `json:"done,omitempty"`
 	// Trust is how the request's plan was admitted.
 	Trust *PlanTrust `json:"trust,omitempty"`
 	// Audit is the request's audit trail, then the grant's.
@@ -91,32 +96,27 @@ type GrantRecord struct {
 	// Change is the last one's result.
 	Changes int           `json:"changes,omitempty"`
 	Change  *ChangeResult `json:"change,omitempty"`
+	// Revoking is a revoke that continued as new while it compensated
+	// (recordChange): the next run goes on compensating what Units still
+	// holds, without asking the gates again.
+	Revoking *GrantRevoking `json:"revoking,omitempty"`
 }
 
-// GrantStep is one step of a GrantRecord.
-type GrantStep struct {
-	ID       string         `json:"id"`
-	State    string         `json:"state"`
-	Attempts int            `json:"attempts,omitempty"`
-	Inputs   map[string]any `json:"inputs,omitempty"`
-	Outputs  plan.Outputs   `json:"outputs,omitempty"`
-	Keys     []string       `json:"keys,omitempty"`
-	Started  time.Time      `json:"started,omitempty"`
-	Ended    time.Time      `json:"ended,omitempty"`
-	Fanout   bool           `json:"fanout,omitempty"`
-	Items    []GrantItem    `json:"items,omitempty"`
+// GrantRevoking is a revoke in progress, carried across continue-as-new.
+type GrantRevoking struct {
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+	// Leaked are the resources whose compensation failed so far.
+	Leaked []Leak `json:"leaked,omitempty"`
+	// Compensated lists the steps some unit of which was compensated.
+	Compensated []string `json:"compensated,omitempty"`
 }
 
-// GrantItem is one fan-out item of a GrantStep.
-type GrantItem struct {
-	Index   int            `json:"index"`
-	Key     string         `json:"key"`
-	Value   any            `json:"value,omitempty"`
-	State   string         `json:"state"`
-	Inputs  map[string]any `json:"inputs,omitempty"`
-	Outputs plan.Outputs   `json:"outputs,omitempty"`
-	Keys    []string       `json:"keys,omitempty"`
-}
+// GrantStep is one step of a GrantRecord (the expanded form).
+type GrantStep = RecordStep
+
+// GrantItem is one fan-out item of a GrantStep (the expanded form).
+type GrantItem = RecordItem
 
 // GrantUnit names one completed unit: a step, and for a fan-out its item index.
 type GrantUnit struct {
@@ -142,24 +142,21 @@ func (r *interp) hasCompensation() bool {
 	return false
 }
 
-// grantRecord captures the record of a Done request.
-func (r *interp) grantRecord() GrantRecord {
+// grantRecord captures the record of a Done request: packed (runs with
+// recordChange), else expanded.
+func (r *interp) grantRecord() (GrantRecord, error) {
 	req := r.req
 	req.Spec, req.Signature, req.PlanSHA256 = nil, nil, r.sha
+	if r.recordV() {
+		// What this run carried in is in the record already: a grant
+		// restoring it too would hold every unit twice.
+		req.Resume = nil
+	}
 	g := GrantRecord{Request: req, RequestID: r.wfID, RequestRunID: r.runID, DoneAt: workflow.Now(r.root),
 		Outputs: r.outputs, Audit: append([]AuditEntry(nil), r.audit...)}
 	if r.trustV >= 1 && r.snap != nil {
 		pt := r.planTrust
 		g.Trust = &pt
-	}
-	for _, sr := range r.steps {
-		gs := GrantStep{ID: sr.s.ID, State: sr.state, Attempts: sr.attempts, Inputs: sr.inputs, Outputs: sr.outputs,
-			Keys: sr.keys, Started: sr.started, Ended: sr.ended, Fanout: sr.fanout}
-		for _, it := range sr.items {
-			gs.Items = append(gs.Items, GrantItem{Index: it.index, Key: it.key, Value: it.value, State: it.state,
-				Inputs: it.inputs, Outputs: it.outputs, Keys: it.keys})
-		}
-		g.Steps = append(g.Steps, gs)
 	}
 	g.DriftEvery = r.req.DriftEvery
 	if g.DriftEvery == 0 && r.p.Drift != nil {
@@ -168,8 +165,52 @@ func (r *interp) grantRecord() GrantRecord {
 	if g.DriftEvery == 0 {
 		g.DriftEvery = plan.D(DefaultDriftEvery)
 	}
-	g.DriftChecks = r.driftChecks()
 	g.Drift = r.drift
+	g.Change = r.lastChange
+	if r.lastChange != nil {
+		g.Changes = r.lastChange.N
+	}
+	if r.recordV() && !r.holdsStacked() {
+		u, err := r.packUnits(true, r.driftChecks())
+		if err != nil {
+			return g, err
+		}
+		g.Units = &u
+		return g, nil
+	}
+	r.expandGrant(&g, true)
+	g.DriftChecks = r.driftChecks()
+	return g, nil
+}
+
+// holdsStacked reports whether the saga holds a unit with data of its own (a
+// change by delta stacked it: change.go) or a suffix: the packed record keeps
+// neither, so such a grant carries the expanded form.
+func (r *interp) holdsStacked() bool {
+	for _, c := range r.done {
+		if c.held || c.suffix != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// expandGrant sets a record's expanded Steps and Done from the run's
+// state; items carry their inputs and outputs when withData.
+func (r *interp) expandGrant(g *GrantRecord, withData bool) {
+	g.Steps, g.Done = nil, nil
+	for _, sr := range r.steps {
+		gs := GrantStep{ID: sr.s.ID, State: sr.state, Attempts: sr.attempts, Inputs: sr.inputs, Outputs: sr.outputs,
+			Keys: sr.keys, Started: sr.started, Ended: sr.ended, Fanout: sr.fanout}
+		for _, it := range sr.items {
+			gi := GrantItem{Index: it.index, Key: it.key, Value: it.value, State: it.state}
+			if withData {
+				gi.Inputs, gi.Outputs, gi.Keys = it.inputs, it.outputs, it.keys
+			}
+			gs.Items = append(gs.Items, gi)
+		}
+		g.Steps = append(g.Steps, gs)
+	}
 	for _, c := range r.done {
 		u := GrantUnit{Step: c.step.s.ID, Suffix: c.suffix}
 		if c.item != nil {
@@ -181,11 +222,28 @@ func (r *interp) grantRecord() GrantRecord {
 		}
 		g.Done = append(g.Done, u)
 	}
-	g.Change = r.lastChange
-	if r.lastChange != nil {
-		g.Changes = r.lastChange.N
+}
+
+// grantTooBig says why the record of a Done request cannot be handed to a
+// grant ("" when it can, or has nothing to hand over): its encoding fails
+// or is over Temporal's payload limit (runs with recordChange; the record
+// is built again when handed over).
+func (r *interp) grantTooBig() string {
+	if !r.hasCompensation() || !r.recordV() {
+		return ""
 	}
-	return g
+	saved := r.outputs
+	r.outputs = r.evalOutputs()
+	defer func() { r.outputs = saved }()
+	g, err := r.grantRecord()
+	if err != nil {
+		return "the record: " + err.Error()
+	}
+	if msg := tooBig("the record", g); msg != "" {
+		return msg
+	}
+	r.checkedGrant = &g // handOff starts the grant with it: built and encoded once
+	return ""
 }
 
 // handOff starts the grant workflow of a Done request (runs with
@@ -195,7 +253,16 @@ func (r *interp) handOff() {
 	if !r.hasCompensation() || workflow.GetVersion(r.root, grantChange, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
-	g := r.grantRecord()
+	var g GrantRecord
+	if r.checkedGrant != nil {
+		g = *r.checkedGrant
+	} else {
+		var err error
+		if g, err = r.grantRecord(); err != nil {
+			r.grantErr = "grant record not built: " + err.Error()
+			return
+		}
+	}
 	id := GrantWorkflowID(r.wfID)
 	ctx := workflow.WithChildOptions(r.work, workflow.ChildWorkflowOptions{
 		WorkflowID:            id,
@@ -216,8 +283,31 @@ func (r *interp) handOff() {
 	r.grantID = id
 }
 
-// restoreGrant rebuilds the state of a Done request from its record.
-func (r *interp) restoreGrant(g GrantRecord) error {
+// restoreGrant rebuilds the state of a Done request from its record (a
+// packed record's drift checks are expanded into g.DriftChecks).
+func (r *interp) restoreGrant(g *GrantRecord) error {
+	if g.Units != nil {
+		drift, err := r.restoreUnits(*g.Units, true)
+		if err != nil {
+			return err
+		}
+		g.DriftChecks, g.Units, g.Steps, g.Done = drift, nil, nil, nil
+	} else if err := r.restoreExpanded(g); err != nil {
+		return err
+	}
+	r.outputs = g.Outputs
+	r.audit = append([]AuditEntry(nil), g.Audit...)
+	r.drift = g.Drift
+	r.lastChange = g.Change
+	if g.Trust != nil {
+		r.planTrust = *g.Trust
+	}
+	return nil
+}
+
+// restoreExpanded rebuilds the steps, items and completed units of an
+// expanded (older) record.
+func (r *interp) restoreExpanded(g *GrantRecord) error {
 	for _, gs := range g.Steps {
 		sr, ok := r.byID[gs.ID]
 		if !ok {
@@ -255,13 +345,6 @@ func (r *interp) restoreGrant(g GrantRecord) error {
 		}
 		r.done = append(r.done, c)
 	}
-	r.outputs = g.Outputs
-	r.audit = append([]AuditEntry(nil), g.Audit...)
-	r.drift = g.Drift
-	r.lastChange = g.Change
-	if g.Trust != nil {
-		r.planTrust = *g.Trust
-	}
 	return nil
 }
 
@@ -271,11 +354,16 @@ func (r *interp) restoreGrant(g GrantRecord) error {
 // or fails with ErrCompensationFailed (phase Failed) when resources were left
 // behind. It continues as new when Temporal suggests it.
 func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
+	if g.Request.Resume != nil && workflow.GetVersion(ctx, recordChange, workflow.DefaultVersion, 1) >= 1 {
+		// Records before recordChange kept the request's carried state of
+		// its last run in Request: it is in the record's steps already.
+		g.Request.Resume = nil
+	}
 	r, err := newInterp(ctx, g.Request)
 	if err != nil {
 		return Progress{}, err
 	}
-	if err := r.restoreGrant(g); err != nil {
+	if err := r.restoreGrant(&g); err != nil {
 		return Progress{}, temporal.NewNonRetryableApplicationError(err.Error(), plan.ErrInvalid, nil)
 	}
 	r.basePhase = PhaseGranted
@@ -296,7 +384,7 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryRollbackPreview, r.preview); err != nil {
 		return Progress{}, fmt.Errorf("set %s query: %w", QueryRollbackPreview, err)
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryGranted, func() (GrantRecord, error) { return r.carry(g), nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryGranted, func() (GrantRecord, error) { return r.grantView(g), nil }); err != nil {
 		return Progress{}, fmt.Errorf("set %s query: %w", QueryGranted, err)
 	}
 	// The worker's trust is loaded now and again until it loads: a grant
@@ -328,7 +416,18 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	}
 	r.budgets = true
 	r.refresh("")
-	for {
+	if g.Revoking != nil {
+		// A revoke that continued as new: go on undoing what is left.
+		r.revoke = &revokeReq{by: g.Revoking.By, reason: g.Revoking.Reason}
+		r.leaks = append(r.leaks, g.Revoking.Leaked...)
+		r.compensated = map[*stepRun]bool{}
+		for _, id := range g.Revoking.Compensated {
+			if sr, ok := r.byID[id]; ok {
+				r.compensated[sr] = true
+			}
+		}
+	}
+	for g.Revoking == nil {
 		cond := func() bool {
 			return r.revoke != nil || r.change != nil || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		}
@@ -348,7 +447,11 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 		}
 		if r.revoke == nil {
 			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-			return Progress{}, workflow.NewContinueAsNewError(ctx, GrantWorkflowType, r.carry(g))
+			next, err := r.carry(g)
+			if err != nil {
+				return Progress{}, err
+			}
+			return Progress{}, workflow.NewContinueAsNewError(ctx, GrantWorkflowType, next)
 		}
 		if err := r.revokeGates(); err != nil {
 			r.addAudit(AuditEntry{At: workflow.Now(ctx), Action: UpdateRevoke + " (refused)", Identity: "topoflow", Comment: err.Error()}, false)
@@ -374,15 +477,70 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	r.stop = &stopReq{by: r.revoke.by, reason: r.revoke.reason}
 	r.revoking = true
 	err = r.rollback()
+	if errors.Is(err, errUndoPaused) {
+		// Too many units for one run's history: continue as new with what
+		// is left to undo (the lock span's keys are taken again there).
+		r.releaseLocks()
+		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+		next, err := r.carry(g)
+		if err != nil {
+			return Progress{}, err
+		}
+		next.Revoking = &GrantRevoking{By: r.revoke.by, Reason: r.revoke.reason, Leaked: r.leaks}
+		for _, sr := range r.steps {
+			if r.compensated[sr] {
+				next.Revoking.Compensated = append(next.Revoking.Compensated, sr.s.ID)
+			}
+		}
+		if msg := tooBig("the revoke's state", next); msg != "" {
+			return Progress{}, temporal.NewNonRetryableApplicationError("cannot continue the revoke as new: "+msg, ErrCompensationFailed, nil)
+		}
+		return Progress{}, workflow.NewContinueAsNewError(ctx, GrantWorkflowType, next)
+	}
 	r.releaseLocks()
+	if r.recordV() {
+		return r.compactProgress(), err
+	}
 	return r.progress(), err
 }
 
+// compactProgress is the progress without the fan-out items' outputs (a
+// grant's result, since recordChange: thousands of items would be over the
+// payload limit; the progress query has them).
+func (r *interp) compactProgress() Progress {
+	p := r.progress()
+	for i := range p.Steps {
+		if p.Steps[i].Items > 0 {
+			p.Steps[i].Outputs = nil
+		}
+	}
+	return p
+}
+
 // carry is the record a grant continues as new with: what it still holds.
-func (r *interp) carry(g GrantRecord) GrantRecord {
-	now := r.grantRecord()
-	g.Steps, g.Done, g.Audit, g.Drift = now.Steps, now.Done, now.Audit, r.drift
-	g.Changes, g.Change = now.Changes, now.Change
+func (r *interp) carry(g GrantRecord) (GrantRecord, error) {
+	g.Audit, g.Drift = append([]AuditEntry(nil), r.audit...), r.drift
+	g.Change = r.lastChange
+	if r.lastChange != nil {
+		g.Changes = r.lastChange.N
+	}
+	if r.recordV() && !r.holdsStacked() {
+		u, err := r.packUnits(true, g.DriftChecks)
+		if err != nil {
+			return g, fmt.Errorf("pack the grant's record: %w", err)
+		}
+		g.Units, g.Steps, g.Done, g.DriftChecks = &u, nil, nil, nil
+		return g, nil
+	}
+	r.expandGrant(&g, true)
+	return g, nil
+}
+
+// grantView is the granted query's answer: the record expanded, items
+// without their inputs and outputs (the record may hold thousands).
+func (r *interp) grantView(g GrantRecord) GrantRecord {
+	g.Audit, g.Drift, g.Units = append([]AuditEntry(nil), r.audit...), r.drift, nil
+	r.expandGrant(&g, false)
 	return g
 }
 
@@ -524,7 +682,11 @@ func (r *interp) revoked() error {
 			msg += " " + l.Step + " " + l.Resource + ";"
 		}
 		r.refresh(PhaseFailed)
-		return temporal.NewNonRetryableApplicationError(msg, ErrCompensationFailed, nil, r.progress())
+		details := r.progress()
+		if r.recordV() {
+			details = r.compactProgress()
+		}
+		return temporal.NewNonRetryableApplicationError(msg, ErrCompensationFailed, nil, details)
 	}
 	r.refresh(PhaseRevoked)
 	return nil
@@ -629,14 +791,16 @@ func (r *interp) partialRevoke(why map[string]string) {
 		r.span.holdForRollback(ctx)
 	}
 	touched := map[*stepRun]bool{}
+	var order []int
 	for i := len(sel) - 1; i >= 0; i-- {
-		c := sel[i]
-		if c.step.s.Compensation == nil {
-			continue
+		if sel[i].step.s.Compensation != nil {
+			order = append(order, i)
 		}
+	}
+	r.undoAll(ctx, order, false, func(c completion, err error) { // undo.go
 		touched[c.step] = true
 		state := StepCompensated
-		if err := r.compensate(ctx, c); err != nil {
+		if err != nil {
 			state = StepCompFailed
 			l := Leak{Step: c.step.s.ID, Action: c.step.s.Action, Resource: describeResource(c.outputs), Error: err.Error()}
 			if c.item != nil {
@@ -650,7 +814,7 @@ func (r *interp) partialRevoke(why map[string]string) {
 			c.step.state = state
 		}
 		r.refresh("")
-	}
+	})
 	for _, sr := range r.steps {
 		if !sr.fanout || !touched[sr] {
 			continue

@@ -45,6 +45,7 @@ func grantOf(t *testing.T, p plan.Plan, approvers ...string) (GrantRecord, Progr
 	if want := GrantWorkflowID(WorkflowID(p.Source)); gotID != want || prog.Grant != want {
 		t.Errorf("grant workflow ID %q, progress says %q, want %q", gotID, prog.Grant, want)
 	}
+	expandGrantRecord(t, got) // for the assertions; the grant restores from Units
 	return *got, prog, rec
 }
 
@@ -304,6 +305,7 @@ func TestDriftWatch(t *testing.T) {
 	if err := run(t, env, req); err != nil {
 		t.Fatal(err)
 	}
+	expandGrantRecord(t, g)
 	if g == nil || len(g.DriftChecks) != 1 || g.DriftChecks[0].Step != "w" || g.DriftEvery.Std() != 10*time.Minute {
 		t.Fatalf("record's drift checks: %+v", g)
 	}

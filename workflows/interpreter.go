@@ -195,6 +195,14 @@ type interp struct {
 	// continue as new (decided once, pauseDecided); handOver: continue as new now.
 	runs                            int
 	pausing, pauseDecided, handOver bool
+	// packed caches the recordChange version (record.go; nil: not asked yet).
+	packed *bool
+	// parallelUndo caches the parallelUndoChange version (undo.go);
+	// compensated are the steps a rollback has compensated units of.
+	parallelUndo *bool
+	compensated  map[*stepRun]bool
+	// checkedGrant is the grant record grantTooBig built and measured.
+	checkedGrant *GrantRecord
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -214,7 +222,21 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 	}
 	r.execute()
 	if r.handOver {
-		return Result{}, r.continueAsNew() // continue.go
+		err := r.continueAsNew() // continue.go
+		var big *errTooBig
+		if !errors.As(err, &big) {
+			return Result{}, err
+		}
+		// Fail safe: roll back what was created rather than be terminated.
+		workflow.GetLogger(r.root).Error("cannot continue as new: rolling back", "error", big.msg)
+		r.handOver, r.pausing = false, false
+		r.requestStop(false, "topoflow", "cannot continue as new: "+big.msg)
+	}
+	if r.stop == nil {
+		if msg := r.grantTooBig(); msg != "" { // grant.go
+			workflow.GetLogger(r.root).Error("cannot hand the record to a grant: rolling back", "error", msg)
+			r.requestStop(false, "topoflow", "cannot hand the record to its grant: "+msg)
+		}
 	}
 	if r.stop == nil {
 		r.releaseLocks()
@@ -274,7 +296,9 @@ func newInterp(ctx workflow.Context, req Request) (*interp, error) {
 	}
 	r.locks = newLockClient(r)
 	if req.Resume != nil {
-		r.restore(req.Resume)
+		if err := r.restore(req.Resume); err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("restore the carried state: "+err.Error(), plan.ErrInvalid, nil)
+		}
 	}
 	return r, nil
 }

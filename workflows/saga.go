@@ -39,16 +39,19 @@ func (r *interp) rollback() error {
 	if r.span != nil {
 		r.span.holdForRollback(ctx)
 	}
-	compensated := map[*stepRun]bool{}
+	if r.compensated == nil {
+		r.compensated = map[*stepRun]bool{}
+	}
+	compensated := r.compensated
 	var failed []completion
+	var order []int
 	for i := len(r.done) - 1; i >= 0; i-- {
-		c := r.done[i]
-		comp := c.step.s.Compensation
-		if comp == nil {
-			continue
+		if r.done[i].step.s.Compensation != nil {
+			order = append(order, i)
 		}
+	}
+	paused := r.undoAll(ctx, order, r.revoking && r.recordV(), func(c completion, err error) { // undo.go
 		compensated[c.step] = true
-		err := r.compensate(ctx, c)
 		state := StepCompensated
 		if err != nil {
 			state = StepCompFailed
@@ -65,6 +68,9 @@ func (r *interp) rollback() error {
 			c.step.state = state
 		}
 		r.refresh("")
+	})
+	if paused {
+		return errUndoPaused // the grant continues as new with what is left (grant.go)
 	}
 	r.retryLeaks(ctx, failed) // onFailure park: an operator may retry a failed compensation
 	for _, sr := range r.steps {

@@ -22,11 +22,19 @@ func init() {
 	typed[catalog.HuaweiVPCEPDeleteEndpoint] = func(a *Actions) activities.Func { return activities.Typed(a.DeleteEndpoint) }
 }
 
-// findEndpointByMarker lists the endpoints of vpcID for one whose
-// description carries the idempotency marker (nil when there is none).
-func findEndpointByMarker(c *vpcep.VpcepClient, vpcID, m string) (*vm.EndpointResponseBody, error) {
+// findEndpointByMarker lists the endpoints of vpcID (of the service named
+// serviceName, when given) for one whose description carries the
+// idempotency marker (nil when there is none).
+func findEndpointByMarker(c *vpcep.VpcepClient, vpcID, serviceName, m string) (*vm.EndpointResponseBody, error) {
 	for offset := int32(0); ; offset += pageSize {
-		resp, err := c.ListEndpoints(&vm.ListEndpointsRequest{VpcId: ptr(vpcID), Limit: ptr(int32(pageSize)), Offset: ptr(offset)})
+		// Only the endpoints of this service, when its name is known
+		// (endpoint_service_name, model_list_endpoints_request.go): one call,
+		// not one page per thousand endpoints in the VPC.
+		req := &vm.ListEndpointsRequest{VpcId: ptr(vpcID), Limit: ptr(int32(pageSize)), Offset: ptr(offset)}
+		if serviceName != "" {
+			req.EndpointServiceName = ptr(serviceName)
+		}
+		resp, err := c.ListEndpoints(req)
 		if err != nil {
 			return nil, err
 		}
@@ -54,7 +62,7 @@ func (a *Actions) CreateEndpoint(ctx context.Context, call plan.Call, in catalog
 		return none, err
 	}
 	what := fmt.Sprintf("create endpoint to service %s in VPC %s", in.ServiceID, in.VpcID)
-	e, err := findEndpointByMarker(c, in.VpcID, marker(call.IdempotencyKey))
+	e, err := findEndpointByMarker(c, in.VpcID, in.ServiceName, marker(call.IdempotencyKey))
 	if err != nil {
 		return none, s.classify("look up "+what, err)
 	}

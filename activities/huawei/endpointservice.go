@@ -7,6 +7,7 @@ import (
 
 	vpcep "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1"
 	vm "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpcep/v1/model"
+	"go.temporal.io/sdk/activity"
 
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/catalog"
@@ -48,8 +49,17 @@ const pageSize = 500
 // findServiceByMarker lists the account's endpoint services for one whose
 // description carries the idempotency marker (nil when there is none).
 func findServiceByMarker(c *vpcep.VpcepClient, m string) (*vm.ServiceList, error) {
+	return findService(c, m, nil)
+}
+
+// findService pages through the endpoint services (those whose name
+// contains name, when name is set: ListEndpointServiceRequest's
+// endpoint_service_name, "前后模糊匹配", huaweicloud-sdk-go-v3
+// services/vpcep/v1/model/model_list_endpoint_service_request.go) for the
+// one whose description holds the marker m.
+func findService(c *vpcep.VpcepClient, m string, name *string) (*vm.ServiceList, error) {
 	for offset := int32(0); ; offset += pageSize {
-		resp, err := c.ListEndpointService(&vm.ListEndpointServiceRequest{Limit: ptr(int32(pageSize)), Offset: ptr(offset)})
+		resp, err := c.ListEndpointService(&vm.ListEndpointServiceRequest{EndpointServiceName: name, Limit: ptr(int32(pageSize)), Offset: ptr(offset)})
 		if err != nil {
 			return nil, err
 		}
@@ -64,6 +74,13 @@ func findServiceByMarker(c *vpcep.VpcepClient, m string) (*vm.ServiceList, error
 		}
 	}
 }
+
+// serviceNameOf is the service_name a create gives the service of an
+// idempotency key (16 hex digits: at most 16 letters, digits, "_" or "-",
+// model_create_endpoint_service_request_body.go ServiceName), so that a
+// retry finds it with one filtered list call instead of listing every
+// service of the account (N calls for N brokers against the API's rate limit).
+func serviceNameOf(key string) string { return shortHash(key) }
 
 // CreateEndpointService creates an interface endpoint service (server_type VM)
 // in front of one broker port, or returns the one an earlier attempt created.
@@ -85,7 +102,13 @@ func (a *Actions) CreateEndpointService(ctx context.Context, call plan.Call, in 
 	}
 	what := fmt.Sprintf("create endpoint service for port %s", in.PortID)
 	m := marker(call.IdempotencyKey)
-	found, err := findServiceByMarker(c, m)
+	name := serviceNameOf(call.IdempotencyKey)
+	found, err := findService(c, m, &name)
+	if err == nil && found == nil && activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1 {
+		// An earlier attempt may have run on a worker that did not name the
+		// service yet: look at every service once more.
+		found, err = findServiceByMarker(c, m)
+	}
 	if err != nil {
 		return none, s.classify("look up "+what, err)
 	}
@@ -104,6 +127,7 @@ func (a *Actions) CreateEndpointService(ctx context.Context, call plan.Call, in 
 			Protocol:   ptr(vm.GetPortListProtocolEnum().TCP),
 		}},
 		Description: ptr(describe(in.Description, call.IdempotencyKey)),
+		ServiceName: ptr(name),
 	}
 	resp, err := c.CreateEndpointService(&vm.CreateEndpointServiceRequest{Body: body})
 	if err != nil {

@@ -136,26 +136,18 @@ func (a *api) createEndpoint(w http.ResponseWriter, c *caller) {
 
 func (a *api) listEndpoints(w http.ResponseWriter, c *caller) {
 	q := c.r.URL.Query()
-	var list []*inventory.Endpoint
-	for _, e := range inventory.List[*inventory.Endpoint](a.inv, inventory.Filter{Account: c.acct.ID}) {
-		if v := q.Get("vpc_id"); v != "" && e.VPCID != v {
-			continue
-		}
-		if v := q.Get("id"); v != "" && e.ID != v {
-			continue
-		}
-		if v := q.Get("endpoint_service_name"); v != "" && !strings.Contains(e.ServiceName, v) {
-			continue
-		}
-		list = append(list, e)
-	}
+	vpc, id, name := q.Get("vpc_id"), q.Get("id"), q.Get("endpoint_service_name")
+	list := inventory.List[*inventory.Endpoint](a.inv, inventory.Filter{Account: c.acct.ID, Match: func(o inventory.Object) bool {
+		e := o.(*inventory.Endpoint)
+		return (vpc == "" || e.VPCID == vpc) && (id == "" || e.ID == id) && (name == "" || strings.Contains(e.ServiceName, name))
+	}})
 	sort.SliceStable(list, func(i, j int) bool { return list[i].CreatedAt.After(list[j].CreatedAt) })
-	var out []map[string]any
-	for _, e := range list {
+	limit, offset := pageParams(c.r)
+	out := []map[string]any{}
+	for _, e := range page(list, limit, offset) {
 		out = append(out, a.endpointJSON(e))
 	}
-	limit, offset := pageParams(c.r)
-	writeJSON(w, http.StatusOK, map[string]any{"endpoints": page(nonNil(out), limit, offset), "total_count": len(out)})
+	writeJSON(w, http.StatusOK, map[string]any{"endpoints": out, "total_count": len(list)})
 }
 
 func (a *api) ownEndpoint(w http.ResponseWriter, c *caller) (*inventory.Endpoint, bool) {

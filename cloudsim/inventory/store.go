@@ -57,7 +57,8 @@ type Event struct {
 type Filter struct {
 	Account string
 	Region  string
-	// Match, if set, must return true.
+	// Match, if set, must return true. It runs under the store's read lock
+	// on the stored object: it must neither change it nor call the store.
 	Match func(Object) bool
 }
 
@@ -245,18 +246,14 @@ func (s *Store) list(kind Kind, f Filter, all bool) []Object {
 		if (!all && !s.visible(o)) || (f.Account != "" && m.Account != f.Account) || (f.Region != "" && m.Region != f.Region) {
 			continue
 		}
+		// Matched before the copy: a list that keeps a few of thousands
+		// copies only those (Match reads, never changes, the object).
+		if f.Match != nil && !f.Match(o) {
+			continue
+		}
 		out = append(out, clone(o))
 	}
 	s.mu.RUnlock()
-	if f.Match != nil {
-		kept := out[:0]
-		for _, o := range out {
-			if f.Match(o) {
-				kept = append(kept, o)
-			}
-		}
-		out = kept
-	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].GetMeta(), out[j].GetMeta()
 		if !a.CreatedAt.Equal(b.CreatedAt) {
