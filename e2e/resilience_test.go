@@ -141,8 +141,13 @@ func runOne(t *testing.T, s *stack.Stack, name string, limit time.Duration) outc
 	o := outcome{done: err == nil, took: time.Since(start), phase: workflows.PhaseDone}
 	if err == nil {
 		// The caller restores the cloud under this Done request: Temporal
-		// forgets it too, or it would hold the instance for the next one.
-		defer forget(t, s, run.GetID())
+		// forgets it and its grant too, or they would hold the instance for
+		// the next one (a grant holds its request's claims past the
+		// request's retention).
+		defer func() {
+			forget(t, s, run.GetID())
+			forget(t, s, workflows.GrantWorkflowID(run.GetID()))
+		}()
 	}
 	if err != nil {
 		o.phase = "error: " + err.Error()

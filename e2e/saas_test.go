@@ -174,7 +174,7 @@ func TestEMQXConsoleMismatchRollsBack(t *testing.T) {
 		"peeringId": peering, "vpcCidr": "172.16.0.0/16", "vpcId": "4f1a0c3e-0000-4000-8000-00000000e001", "userId": "0605767a2e80d5a20f2bc00c5c2f2a22"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	err = run.Get(ctx, nil)
+	err = workflows.Wait(ctx, run) // a clean rollback completes (topoflow-rolled-back-completes)
 	var ae *temporal.ApplicationError
 	pr := progress(t, s, run)
 	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack || pr.Phase != workflows.PhaseRolledBack || len(pr.Leaked) > 0 {

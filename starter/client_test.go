@@ -27,7 +27,8 @@ func TestCanonicalPhase(t *testing.T) {
 		{"parked", "Parked", ""},
 		{"WAITINGAPPROVAL", "WaitingApproval", ""},
 		{"RolledBack", "RolledBack", ""},
-		{"parkd", "", `--phase "parkd" is not a phase; use one of Running, WaitingApproval, WaitingManual, Parked, RollingBack, Done, RolledBack, Failed`},
+		{"parkd", "", `--phase "parkd" is not a phase; use one of Running, WaitingApproval, WaitingManual, Parked, RollingBack, Done, RolledBack, Failed, Granted, Drifted, Changing, Revoking, Revoked`},
+		{"drifted", "Drifted", ""},
 	}
 	for _, tt := range tests {
 		got, err := canonicalPhase(tt.in)

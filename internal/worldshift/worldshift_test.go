@@ -2,30 +2,38 @@ package worldshift
 
 import "testing"
 
-// TestTakeNeverHandsOutAHeldShift: every shift held at once is distinct, and
-// a released one can be taken again.
-func TestTakeNeverHandsOutAHeldShift(t *testing.T) {
+// TestTakeNeverHandsOutOverlappingShifts: shifts held at once are whole
+// slots apart (their worlds' addresses cannot overlap), and a released one
+// can be taken again.
+func TestTakeNeverHandsOutOverlappingShifts(t *testing.T) {
 	held := map[int]bool{}
 	var releases []func()
-	// Not every shift: stacks of other test processes may hold some.
-	for i := 0; i < 40; i++ {
-		n, release := Take()
-		if n < Min || n > Max {
-			t.Fatalf("shift %d outside [%d, %d]", n, Min, Max)
+	defer func() {
+		for _, r := range releases {
+			r()
 		}
-		if held[n] {
-			t.Fatalf("shift %d handed out twice while held", n)
+	}()
+	// Not every slot: stacks of other test processes may hold some.
+	for i := 0; i < 4; i++ {
+		n, release := Take()
+		releases = append(releases, release)
+		if n < Min || n > Max || n%Span != 0 {
+			t.Fatalf("shift %d is not a slot in [%d, %d]", n, Min, Max)
+		}
+		for m := range held {
+			if d := n - m; d > -Span && d < Span {
+				t.Fatalf("shifts %d and %d held at once: their worlds overlap", n, m)
+			}
 		}
 		held[n] = true
-		releases = append(releases, release)
 	}
 	for _, r := range releases {
 		r()
 	}
-	// Each released shift can be locked again.
+	releases = nil
 	for n := range held {
-		other, release := lockShift(n)
-		if !other {
+		ok, release := lockShift(n)
+		if !ok {
 			t.Fatalf("shift %d still locked after its release", n)
 		}
 		release()
