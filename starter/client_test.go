@@ -37,3 +37,19 @@ func TestCanonicalPhase(t *testing.T) {
 		}
 	}
 }
+
+// TestStepKeyRest: a step's idempotency key is read with and without the
+// run chain that workflows' run-scoped keys put after the request's ID.
+func TestStepKeyRest(t *testing.T) {
+	for _, tt := range []struct{ key, rest string }{
+		{"topoflow/KafkaAccess/a/verify", "verify"},
+		{"topoflow/KafkaAccess/a@0192-run/create/b-1", "create/b-1"},
+		{"topoflow/KafkaAccess/ab/verify", ""},
+		{"topoflow/KafkaAccess/a@run", ""},
+	} {
+		rest, ok := stepKeyRest(tt.key, "topoflow/KafkaAccess/a")
+		if rest != tt.rest || ok != (tt.rest != "") {
+			t.Errorf("stepKeyRest(%q) = %q, %v; want %q", tt.key, rest, ok, tt.rest)
+		}
+	}
+}

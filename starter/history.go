@@ -247,7 +247,7 @@ func activityStep(id string, input *commonpb.Payloads) (string, bool) {
 	if key == "" {
 		key = in.Call.IdempotencyKey
 	}
-	rest, ok := strings.CutPrefix(key, id+"/")
+	rest, ok := stepKeyRest(key, id)
 	if !ok {
 		return "", false
 	}

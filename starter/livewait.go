@@ -32,7 +32,7 @@ func mergeLiveWaits(id string, desc *workflowservice.DescribeWorkflowExecutionRe
 		if err := dc.FromPayloads(pa.GetHeartbeatDetails(), &wp); err != nil || wp.LastStatus == "" && wp.LastError == "" {
 			continue
 		}
-		rest, ok := strings.CutPrefix(wp.Key, id+"/")
+		rest, ok := stepKeyRest(wp.Key, id)
 		if !ok {
 			continue
 		}
@@ -53,4 +53,19 @@ func mergeLiveWaits(id string, desc *workflowservice.DescribeWorkflowExecutionRe
 			s.Observed = strings.Join(obs, "; ")
 		}
 	}
+}
+
+// stepKeyRest is what follows a request's prefix in one of its idempotency
+// keys ("<id>/…", or "<id>@<first run ID>/…" since workflows' run-scoped
+// keys), and whether key is the request's.
+func stepKeyRest(key, id string) (string, bool) {
+	if rest, ok := strings.CutPrefix(key, id+"/"); ok {
+		return rest, true
+	}
+	rest, ok := strings.CutPrefix(key, id+"@")
+	if !ok {
+		return "", false
+	}
+	_, rest, ok = strings.Cut(rest, "/")
+	return rest, ok
 }
