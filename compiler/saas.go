@@ -16,7 +16,7 @@ import (
 // spec.SaaSCloudTable (TestEverySaaSCloudCompiles checks that none is
 // missing and that no unavailable cloud has one).
 var saasBuilders = map[string]func(*builder, *spec.SaaSPeering) error{
-	spec.SaaSEMQX + "/" + spec.CloudHuawei: (*builder).emqxHuawei,
+	spec.SaaSEMQX + "/" + spec.CloudHuawei:  (*builder).emqxHuawei,
 	spec.SaaSEMQX + "/" + spec.CloudAWS:     (*builder).emqxAWS,
 	spec.SaaSEMQX + "/" + spec.CloudAlibaba: (*builder).emqxAlibaba,
 	spec.SaaSEMQX + "/" + spec.CloudTencent: (*builder).emqxTencent,
@@ -457,7 +457,7 @@ func (b *builder) emqxTencent(s *spec.SaaSPeering) error {
 	b.add(plan.Step{
 		ID: "create-ccn", Title: "Create the CCN (云联网) our VPC and the EMQX deployment's VPC attach to",
 		Action: catalog.TencentVpcCreateCcn, Account: o.Account,
-		Inputs: map[string]plan.Value{"name": plan.Lit(tencentCcnName(b.saasPeeringName())), "description": plan.Lit(truncate(b.saasDescription(s), 60))},
+		Inputs:    map[string]plan.Value{"name": plan.Lit(tencentCcnName(b.saasPeeringName())), "description": plan.Lit(truncate(b.saasDescription(s), 60))},
 		DependsOn: []string{"approve-peering"}, Timeout: timeout,
 	})
 	ccn := plan.Expr(`steps["create-ccn"].ccnId`)
@@ -479,7 +479,7 @@ func (b *builder) emqxTencent(s *spec.SaaSPeering) error {
 	// waits until EMQX's attachment is no longer being attached (ATTACHING),
 	// as DetachCcnInstances is refused meanwhile (catalog tencent.vpc.detachCcnInstance).
 	guard := plan.Wait{StatusPath: "state", Pending: []string{"ATTACHING"},
-		Target: []string{"NONE", "PENDING", "ACTIVE", "REJECTED", "EXPIRED", "FAILED", "DETACHING"},
+		Target:       []string{"NONE", "PENDING", "ACTIVE", "REJECTED", "EXPIRED", "FAILED", "DETACHING"},
 		PollInterval: plan.D(5 * time.Second), Timeout: plan.D(consoleSettle)}
 	if err := b.checkConsoleAfter(s, map[string]plan.Value{"ccnId": ccn, "accountId": uin, "vpcId": plan.Lit(d.VPCID)}, nil,
 		catalog.TencentVpcDescribeCcnAttachment, map[string]plan.Value{"ccnId": plan.Expr("input.expected.ccnId"), "vpcId": plan.Expr("input.expected.vpcId")},
