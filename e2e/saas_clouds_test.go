@@ -12,6 +12,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tcvpc "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/activities/kafka"
@@ -209,4 +211,82 @@ func TestSaaSPeeringTencentExample(t *testing.T) {
 		}
 	})
 	t.Logf("CCN joined, verified over MQTT, revoked in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// rolledBackClean waits for the request to end rolled back with nothing
+// leaked and the twin back at the seed world, and returns the progress.
+func rolledBackClean(t *testing.T, s *stack.Stack, run client.WorkflowRun, seed map[string][]map[string]any) workflows.Progress {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := run.Get(ctx, nil)
+	var ae *temporal.ApplicationError
+	pr := progress(t, s, run)
+	// The run ends with ErrRolledBack, or without error once a grant holds the request.
+	if (err != nil && (!errors.As(err, &ae) || ae.Type() != workflows.ErrRolledBack)) || pr.Phase != workflows.PhaseRolledBack || len(pr.Leaked) > 0 {
+		t.Fatalf("want a clean rollback, got %v (phase %s, leaked %+v)", err, pr.Phase, pr.Leaked)
+	}
+	eventually(t, 30*time.Second, "the twin is the seed world again", func() bool { return inventoryDiff(seed, twinState(t, s)) == "" })
+	return pr
+}
+
+// TestSaaSPeeringAlibabaConsoleMismatch: the console step completed with a
+// VPC that is not our initiator fails the check, naming what is right, and
+// the rollback deletes the peering request: the twin is the seed world.
+func TestSaaSPeeringAlibabaConsoleMismatch(t *testing.T) {
+	alisim.DefaultTiming.Create, alisim.DefaultTiming.Accept, alisim.DefaultTiming.Delete = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	s := newStack(t)
+	seed := twinState(t, s)
+	run := startPlan(t, s, saasExample(t, "../specs/emqx-alibaba-peering.yaml"))
+	decideAs(t, s, run, workflows.UpdateApprove, "approve-peering", "network-lead@example.com")
+	completeConsole(t, s, run, map[string]any{"vpcId": aliEmqxVPC})
+	pr := rolledBackClean(t, s, run, seed)
+	want := `vpcId "` + aliEmqxVPC + `" was entered in the alibaba console, but ours is "` + aliOurVPC + `"`
+	if st := stepOf(t, pr, "check-console"); !strings.Contains(st.LastError, want) {
+		t.Fatalf("check-console: %s %q, want the error to say %q", st.State, st.LastError, want)
+	}
+	if st := stepState(pr, "create-peering"); st != workflows.StepCompensated {
+		t.Fatalf("create-peering is %s, want %s", st, workflows.StepCompensated)
+	}
+}
+
+// TestSaaSPeeringTencentWindowMissed: EMQX's attach request is not approved
+// within the runbook's 10 minutes (the twin's expiry shortened): the wait
+// fails at EXPIRED, and the rollback deletes the CCN with the expired
+// request detached: the twin is the seed world.
+func TestSaaSPeeringTencentWindowMissed(t *testing.T) {
+	saved := tcsim.DefaultTiming
+	t.Cleanup(func() { tcsim.DefaultTiming = saved })
+	tcsim.DefaultTiming.Attach, tcsim.DefaultTiming.Detach, tcsim.DefaultTiming.AttachExpiry = 200*time.Millisecond, 200*time.Millisecond, 500*time.Millisecond
+	s := newStack(t)
+	seed := twinState(t, s)
+	sim := s.Sim()
+	emqx := emqxTencent(t, s)
+	run := startPlan(t, s, saasExample(t, "../specs/emqx-tencent-peering.yaml"))
+	decideAs(t, s, run, workflows.UpdateApprove, "approve-peering", "network-lead@example.com")
+	eventually(t, time.Minute, "the console step waits", func() bool {
+		return stepState(progress(t, s, run), "console-confirm") == workflows.StepWaiting
+	})
+	out := stepOf(t, progress(t, s, run), "attach-ours").Outputs
+	ccn, _ := out["ccnId"].(string)
+	// EMQX asks at once, but the console step is completed only after the window.
+	req := tcvpc.NewAttachCcnInstancesRequest()
+	req.CcnId, req.CcnUin = common.StringPtr(ccn), common.StringPtr(tcOurUin)
+	req.Instances = []*tcvpc.CcnInstance{{InstanceId: common.StringPtr(tcEmqxVPC), InstanceRegion: common.StringPtr("ap-guangzhou"), InstanceType: common.StringPtr("VPC")}}
+	if _, err := emqx.AttachCcnInstances(req); err != nil {
+		t.Fatalf("EMQX asks to attach: %v", err)
+	}
+	eventually(t, 30*time.Second, "EMQX's request expires", func() bool {
+		for _, p := range inventory.List[*inventory.Peering](sim.Inventory, inventory.Filter{}) {
+			if p.VPCID == tcEmqxVPC && p.PeerVPCID == ccn && p.Status == tcsim.StateExpired {
+				return true
+			}
+		}
+		return false
+	})
+	completeConsole(t, s, run, map[string]any{"ccnId": ccn, "accountId": tcOurUin, "vpcId": tcEmqxVPC})
+	pr := rolledBackClean(t, s, run, seed)
+	if st := stepOf(t, pr, "wait-emqx-request"); !strings.Contains(st.LastError, "EXPIRED") {
+		t.Fatalf("wait-emqx-request: %s %q, want it to fail at EXPIRED", st.State, st.LastError)
+	}
 }
