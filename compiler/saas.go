@@ -96,14 +96,21 @@ func (b *builder) saasPeeringName() string {
 
 // saasApproval is our side's approval, before anything is created.
 func (b *builder) saasApproval(s *spec.SaaSPeering) {
+	text := fmt.Sprintf(
+		"Approve a VPC peering from our VPC `%s` (account `%s`, %s) to the %s deployment's VPC `%s` (account `%s`, %s, region `%s`), "+
+			"a route to %s through it, and TCP %s from %s in security group `%s`.",
+		s.Ours.VPCID, s.Ours.Account, s.Ours.CIDR, s.Provider, s.Provided.VPCID, s.Provided.AccountID, s.Provided.CIDR, s.Provided.Region,
+		s.Provided.CIDR, ports(s.Ours.Ports), s.Provided.CIDR, s.Ours.SecurityGroupID)
+	if s.Cloud == spec.CloudTencent {
+		text = fmt.Sprintf(
+			"Approve a CCN (云联网) joining our VPC `%s` (account `%s`, %s) with the %s deployment's VPC `%s` (account `%s`, %s, region `%s`), "+
+				"our approval of its attach request, and TCP %s from %s in security group `%s`.",
+			s.Ours.VPCID, s.Ours.Account, s.Ours.CIDR, s.Provider, s.Provided.VPCID, s.Provided.AccountID, s.Provided.CIDR, s.Provided.Region,
+			ports(s.Ours.Ports), s.Provided.CIDR, s.Ours.SecurityGroupID)
+	}
 	b.add(plan.Step{
 		ID: "approve-peering", Title: "Approve peering our VPC with the " + s.Provider + " deployment",
-		Action: plan.ActionApproval,
-		Gate: gate(s.Approval, fmt.Sprintf(
-			"Approve a VPC peering from our VPC `%s` (account `%s`, %s) to the %s deployment's VPC `%s` (account `%s`, %s, region `%s`), "+
-				"a route to %s through it, and TCP %s from %s in security group `%s`.",
-			s.Ours.VPCID, s.Ours.Account, s.Ours.CIDR, s.Provider, s.Provided.VPCID, s.Provided.AccountID, s.Provided.CIDR, s.Provided.Region,
-			s.Provided.CIDR, ports(s.Ours.Ports), s.Provided.CIDR, s.Ours.SecurityGroupID)),
+		Action: plan.ActionApproval, Gate: gate(s.Approval, text),
 	})
 }
 
