@@ -283,9 +283,9 @@ func (d *devEnv) startBackground(t *testing.T) {
 
 // examplesRunElsewhere are examples TestExamples leaves to their own
 // end-to-end test (named here), which plays the other side with its keys
-// through the cloud's SDK: the console stand-in plays EMQX on Huawei and AWS
-// only, and each extra example costs the CI budget an apply, a rollback and
-// a revoke here.
+// through the cloud's SDK: each extra example here costs the CI budget an
+// apply, a rollback and a revoke, and the Alibaba revoke needs EMQX's
+// console delete first (its route entry holds the peering).
 var examplesRunElsewhere = map[string]string{
 	"emqx-alibaba-peering.yaml": "TestSaaSPeeringAlibabaExample (e2e/saas_clouds_test.go)",
 	"emqx-tencent-peering.yaml": "TestSaaSPeeringTencentExample (e2e/saas_clouds_test.go)",
