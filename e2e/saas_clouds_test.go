@@ -13,6 +13,8 @@ package e2e
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -289,4 +291,36 @@ func TestSaaSPeeringTencentWindowMissed(t *testing.T) {
 	if st := stepOf(t, pr, "wait-emqx-request"); !strings.Contains(st.LastError, "EXPIRED") {
 		t.Fatalf("wait-emqx-request: %s %q, want it to fail at EXPIRED", st.State, st.LastError)
 	}
+}
+
+// TestSaaSPeeringAlibabaConsoleStandIn: the make dev path of the Alibaba
+// example: the EMQX console stand-in (cloudsim/emqx) is given our VPC as
+// 发起端实例, accepts and routes back through the Alibaba API; its 删除对等连接
+// (from running) drops the return route before the revoke.
+func TestSaaSPeeringAlibabaConsoleStandIn(t *testing.T) {
+	alisim.DefaultTiming.Create, alisim.DefaultTiming.Accept, alisim.DefaultTiming.Delete = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	s := newStack(t)
+	seed := twinState(t, s)
+	console := func(method, path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.CloudsimURL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("EMQX console %s %s: %s: %s", method, path, resp.Status, out)
+		}
+	}
+	run := startPlan(t, s, saasExample(t, "../specs/emqx-alibaba-peering.yaml"))
+	decideAs(t, s, run, workflows.UpdateApprove, "approve-peering", "network-lead@example.com")
+	eventually(t, time.Minute, "the console step waits", func() bool {
+		return stepState(progress(t, s, run), "console-confirm") == workflows.StepWaiting
+	})
+	pcc, _ := stepOf(t, progress(t, s, run), "create-peering").Outputs["peeringId"].(string)
+	console("POST", "/emqx-platform/v1/peerings", `{"deploymentVpcId":"`+aliEmqxVPC+`","vpcId":"`+aliOurVPC+`"}`)
+	completeConsole(t, s, run, map[string]any{"vpcId": aliOurVPC})
+	finishAndRevoke(t, s, run, seed, func() { console("DELETE", "/emqx-platform/v1/peerings/"+pcc, "") })
 }
