@@ -12,7 +12,7 @@ const (
 
 // EMQXCheckConsoleIn are the inputs of emqx.checkConsole.
 type EMQXCheckConsoleIn struct {
-	Cloud    string            `json:"cloud" required:"true" doc:"cloud of the deployment: huawei or aws"`
+	Cloud    string            `json:"cloud" required:"true" doc:"cloud of the deployment: huawei, aws, alibaba or tencent"`
 	Data     map[string]any    `json:"data" required:"true" doc:"what the console step was completed with (the manual step's data)"`
 	Expected map[string]string `json:"expected" required:"true" doc:"key → the value the console must have been given (e.g. peeringId → the peering created)"`
 	Patterns map[string]string `json:"patterns" doc:"key → regular expression a value with no expected value must match (e.g. userId)"`

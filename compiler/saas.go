@@ -16,8 +16,10 @@ import (
 // spec.SaaSCloudTable (TestEverySaaSCloudCompiles checks that none is
 // missing and that no unavailable cloud has one).
 var saasBuilders = map[string]func(*builder, *spec.SaaSPeering) error{
-	spec.SaaSEMQX + "/" + spec.CloudHuawei: (*builder).emqxHuawei,
-	spec.SaaSEMQX + "/" + spec.CloudAWS:    (*builder).emqxAWS,
+	spec.SaaSEMQX + "/" + spec.CloudHuawei:  (*builder).emqxHuawei,
+	spec.SaaSEMQX + "/" + spec.CloudAWS:     (*builder).emqxAWS,
+	spec.SaaSEMQX + "/" + spec.CloudAlibaba: (*builder).emqxAlibaba,
+	spec.SaaSEMQX + "/" + spec.CloudTencent: (*builder).emqxTencent,
 }
 
 // Defaults of SaaSPeering specs.
@@ -94,14 +96,21 @@ func (b *builder) saasPeeringName() string {
 
 // saasApproval is our side's approval, before anything is created.
 func (b *builder) saasApproval(s *spec.SaaSPeering) {
+	text := fmt.Sprintf(
+		"Approve a VPC peering from our VPC `%s` (account `%s`, %s) to the %s deployment's VPC `%s` (account `%s`, %s, region `%s`), "+
+			"a route to %s through it, and TCP %s from %s in security group `%s`.",
+		s.Ours.VPCID, s.Ours.Account, s.Ours.CIDR, s.Provider, s.Provided.VPCID, s.Provided.AccountID, s.Provided.CIDR, s.Provided.Region,
+		s.Provided.CIDR, ports(s.Ours.Ports), s.Provided.CIDR, s.Ours.SecurityGroupID)
+	if s.Cloud == spec.CloudTencent {
+		text = fmt.Sprintf(
+			"Approve a CCN (云联网) joining our VPC `%s` (account `%s`, %s) with the %s deployment's VPC `%s` (account `%s`, %s, region `%s`), "+
+				"our approval of its attach request, and TCP %s from %s in security group `%s`.",
+			s.Ours.VPCID, s.Ours.Account, s.Ours.CIDR, s.Provider, s.Provided.VPCID, s.Provided.AccountID, s.Provided.CIDR, s.Provided.Region,
+			ports(s.Ours.Ports), s.Provided.CIDR, s.Ours.SecurityGroupID)
+	}
 	b.add(plan.Step{
 		ID: "approve-peering", Title: "Approve peering our VPC with the " + s.Provider + " deployment",
-		Action: plan.ActionApproval,
-		Gate: gate(s.Approval, fmt.Sprintf(
-			"Approve a VPC peering from our VPC `%s` (account `%s`, %s) to the %s deployment's VPC `%s` (account `%s`, %s, region `%s`), "+
-				"a route to %s through it, and TCP %s from %s in security group `%s`.",
-			s.Ours.VPCID, s.Ours.Account, s.Ours.CIDR, s.Provider, s.Provided.VPCID, s.Provided.AccountID, s.Provided.CIDR, s.Provided.Region,
-			s.Provided.CIDR, ports(s.Ours.Ports), s.Provided.CIDR, s.Ours.SecurityGroupID)),
+		Action: plan.ActionApproval, Gate: gate(s.Approval, text),
 	})
 }
 
@@ -135,8 +144,15 @@ func (b *builder) consoleStep(s *spec.SaaSPeering, instructions string, inputs m
 // is the deletion guard: once the console step is done the provider
 // configures its side, and the peering is deleted only once that is over
 // (runbook 003 删除对等连接: only from running), so a rollback waits for the
-// peering to leave its pending states first.
+// peering to leave its pending states first. With read empty the check has
+// no compensation (the builder guards the deletion elsewhere).
 func (b *builder) checkConsole(s *spec.SaaSPeering, expected map[string]plan.Value, patterns map[string]string, read string, readIn map[string]plan.Value, guard plan.Wait) error {
+	return b.checkConsoleAfter(s, expected, patterns, read, readIn, guard, "create-peering")
+}
+
+// checkConsoleAfter is checkConsole for a step whose expected values come
+// from the steps from (the console step and they are its dependencies).
+func (b *builder) checkConsoleAfter(s *spec.SaaSPeering, expected map[string]plan.Value, patterns map[string]string, read string, readIn map[string]plan.Value, guard plan.Wait, from ...string) error {
 	// What is checked is what the console step asks for (spec.SaaSHandback).
 	var keys []string
 	for k := range expected {
@@ -172,14 +188,17 @@ func (b *builder) checkConsole(s *spec.SaaSPeering, expected map[string]plan.Val
 		}
 		in["patterns"] = plan.Lit(m)
 	}
-	comp := &plan.Compensation{
-		Title:  "Wait until the peering is running (or gone) before it is deleted",
-		Action: read, Account: s.Ours.Account, Inputs: readIn, WaitAction: read, Wait: &guard,
+	var comp *plan.Compensation
+	if read != "" {
+		comp = &plan.Compensation{
+			Title:  "Wait until the peering is running (or gone) before it is deleted",
+			Action: read, Account: s.Ours.Account, Inputs: readIn, WaitAction: read, Wait: &guard,
+		}
 	}
 	b.add(plan.Step{
 		ID: "check-console", Title: "Check the data entered in the " + s.Provider + " console against our peering",
 		Action: catalog.EMQXCheckConsole, Inputs: in, Compensation: comp,
-		DependsOn: []string{"console-confirm", "create-peering"}, Timeout: saasTimeout(s),
+		DependsOn: append([]string{"console-confirm"}, from...), Timeout: saasTimeout(s),
 	})
 	return nil
 }
@@ -344,6 +363,184 @@ func (b *builder) emqxAWS(s *spec.SaaSPeering) error {
 	b.mqttVerify(s, "route-to-deployment", "open-security-group")
 	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
 	return nil
+}
+
+// emqxAlibaba compiles runbook 003 阿里云: our VPC, the initiator, requests a
+// cross-account peering to the EMQX receiver account and VPC (接收端账号 ID,
+// 接收端实例: steps 1-3), the EMQX console step where the person enters our
+// VPC as 发起端实例 and EMQX accepts (step 4, a manual step whose data is
+// checked), the peering Activated, a custom route entry to the deployment
+// CIDR with the peering as next hop in each of our route tables (step 5),
+// the security-group ingress rule for the deployment CIDR (step 6), and an
+// MQTT verification.
+func (b *builder) emqxAlibaba(s *spec.SaaSPeering) error {
+	o, d := &s.Ours, &s.Provided
+	timeout := saasTimeout(s)
+	b.saasApproval(s)
+	b.add(plan.Step{
+		ID: "create-peering", Title: fmt.Sprintf("Request a VPC peering from %s to the EMQX account %s, VPC %s", o.VPCID, d.AccountID, d.VPCID),
+		Action: catalog.AlibabaVpcPeerCreatePeering, Account: o.Account,
+		Inputs: map[string]plan.Value{
+			"vpcId": plan.Lit(o.VPCID), "acceptingAccountId": plan.Lit(d.AccountID), "acceptingVpcId": plan.Lit(d.VPCID),
+			"acceptingRegion": plan.Lit(d.Region), "name": plan.Lit(b.saasPeeringName()), "description": plan.Lit(b.saasDescription(s)),
+		},
+		DependsOn: []string{"approve-peering"}, Timeout: timeout,
+	})
+	peering := plan.Expr(`steps["create-peering"].peeringId`)
+	// The deletion guard (runbook 003 删除对等连接: only from 运行中): a rollback
+	// waits until no operation runs on the peering (Creating, Updating: EMQX
+	// accepting it), as DeleteVpcPeerConnection refuses it meanwhile
+	// (IncorrectStatus.VpcPeer, https://help.aliyun.com/document_detail/426098.html).
+	guard := plan.Wait{Pending: []string{"Creating", "Updating"},
+		Target: []string{"Accepting", "Activated", "Rejected", "Expired", "Deleting", "Deleted"}, Gone: true,
+		PollInterval: plan.D(5 * time.Second), Timeout: plan.D(consoleSettle)}
+	b.add(plan.Step{
+		ID: "wait-peering-accepting", Title: "Wait until the peering request awaits EMQX Platform (Accepting)",
+		Action: catalog.AlibabaVpcPeerGetPeering, Account: o.Account,
+		Inputs: map[string]plan.Value{"peeringId": peering},
+		Wait: saasWait(s, catalog.AlibabaVpcPeerGetPeering, func(w *plan.Wait) {
+			w.Pending = []string{"Creating"}
+			w.Target = []string{"Accepting", "Updating", "Activated"}
+			w.Timeout = plan.D(defaultWaitTimeout)
+		}),
+		Compensation: &plan.Compensation{
+			Title:  "Wait until the peering is running (or gone) before it is deleted",
+			Action: catalog.AlibabaVpcPeerGetPeering, Account: o.Account, Inputs: map[string]plan.Value{"peeringId": plan.Expr("input.peeringId")},
+			WaitAction: catalog.AlibabaVpcPeerGetPeering, Wait: &guard,
+		},
+		DependsOn: []string{"create-peering"},
+	})
+	b.consoleStep(s, fmt.Sprintf(
+		"In the EMQX Platform console (deployment detail, +VPC 对等连接), click 完成配置进入下一步 and enter 发起端实例 = `%s` "+
+			"(our VPC; the peering request shown in this step's inputs awaits EMQX), then click 完成并配置路由. "+
+			"Complete this step with data {vpcId} exactly as entered there.", o.VPCID),
+		map[string]plan.Value{"peeringId": peering, "vpcId": plan.Lit(o.VPCID)},
+		"wait-peering-accepting")
+	if err := b.checkConsole(s, map[string]plan.Value{"vpcId": plan.Lit(o.VPCID)}, nil, "", nil, plan.Wait{}); err != nil {
+		return err
+	}
+	b.add(plan.Step{
+		ID: "wait-peering-active", Title: "Wait until EMQX Platform has accepted the peering (Activated)",
+		Action: catalog.AlibabaVpcPeerGetPeering, Account: o.Account,
+		Inputs:    map[string]plan.Value{"peeringId": peering},
+		Wait:      saasWait(s, catalog.AlibabaVpcPeerGetPeering, func(w *plan.Wait) { w.Timeout = plan.D(defaultWaitTimeout) }),
+		DependsOn: []string{"check-console", "create-peering"},
+	})
+	b.add(plan.Step{
+		ID: "route-to-deployment", Title: fmt.Sprintf("Add the custom route entry %s → the peering to our route tables", d.CIDR),
+		Action: catalog.AlibabaVpcCreateRouteEntry, Account: o.Account,
+		ForEach: &plan.ForEach{Items: literalList(o.RouteTableIDs), As: "routeTable", Key: "routeTable"},
+		Inputs: map[string]plan.Value{
+			"routeTableId": plan.Expr("routeTable"), "destination": plan.Lit(d.CIDR), "peeringId": peering,
+		},
+		DependsOn: []string{"wait-peering-active", "create-peering"}, Timeout: timeout,
+	})
+	b.add(plan.Step{
+		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %s from the deployment %s in security group %s", ports(o.Ports), d.CIDR, o.SecurityGroupID),
+		Action: catalog.AlibabaEcsAuthorizeSecurityGroup, Account: o.Account,
+		ForEach: &plan.ForEach{Items: literal(o.Ports), As: "port", Key: "string(port)"},
+		Inputs: map[string]plan.Value{
+			"securityGroupId": plan.Lit(o.SecurityGroupID), "sourceCidr": plan.Lit(d.CIDR), "protocol": plan.Lit("TCP"),
+			"portRange": plan.Expr(`string(port) + "/" + string(port)`),
+		},
+		DependsOn: []string{"wait-peering-active"}, Timeout: timeout,
+	})
+	b.mqttVerify(s, "route-to-deployment", "open-security-group")
+	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
+	return nil
+}
+
+// emqxTencent compiles runbook 003 腾讯云: a CCN (云联网) with our VPC
+// attached (steps 1-3), the EMQX console step where the person enters the
+// CCN ID and our account ID (step 4, a manual step whose data is checked:
+// EMQX then asks to attach its VPC to our CCN), our approval of that request
+// within the runbook's 10 minutes (step 5: the wait for the request and
+// acceptAttachCcnInstance), the attachment ACTIVE, the security-group policy
+// for the deployment CIDR (step 7), and an MQTT verification.
+func (b *builder) emqxTencent(s *spec.SaaSPeering) error {
+	o, d := &s.Ours, &s.Provided
+	timeout := saasTimeout(s)
+	b.saasApproval(s)
+	b.add(plan.Step{
+		ID: "create-ccn", Title: "Create the CCN (云联网) our VPC and the EMQX deployment's VPC attach to",
+		Action: catalog.TencentVpcCreateCcn, Account: o.Account,
+		Inputs:    map[string]plan.Value{"name": plan.Lit(tencentCcnName(b.saasPeeringName())), "description": plan.Lit(truncate(b.saasDescription(s), 60))},
+		DependsOn: []string{"approve-peering"}, Timeout: timeout,
+	})
+	ccn := plan.Expr(`steps["create-ccn"].ccnId`)
+	b.add(plan.Step{
+		ID: "attach-ours", Title: fmt.Sprintf("Attach our VPC %s to the CCN", o.VPCID),
+		Action: catalog.TencentVpcAttachCcnInstance, Account: o.Account,
+		Inputs:    map[string]plan.Value{"ccnId": ccn, "vpcId": plan.Lit(o.VPCID), "region": plan.Lit(s.OurRegion())},
+		DependsOn: []string{"create-ccn"}, Timeout: timeout,
+	})
+	uin := plan.Expr(`steps["attach-ours"].instanceUin`)
+	b.consoleStep(s, fmt.Sprintf(
+		"In the EMQX Platform console (deployment detail, +VPC 对等连接), enter our CCN: 对等连接ID = the CCN ID shown in this step's inputs (ccnId), "+
+			"账户ID = our account ID shown in the inputs (accountId, the CCN's account), and note the VPC ID it shows (部署 VPC ID, `%s`); confirm. "+
+			"EMQX then asks to attach its VPC to our CCN: the request approves it itself, within the runbook's 10 minutes. "+
+			"Complete this step with data {ccnId, accountId, vpcId} exactly as entered and shown there.", d.VPCID),
+		map[string]plan.Value{"ccnId": ccn, "accountId": uin, "vpcId": plan.Lit(d.VPCID)},
+		"attach-ours")
+	// The deletion guard (runbook 003 删除对等连接: only from running): a rollback
+	// waits until EMQX's attachment is no longer being attached (ATTACHING),
+	// as DetachCcnInstances is refused meanwhile (catalog tencent.vpc.detachCcnInstance).
+	guard := plan.Wait{StatusPath: "state", Pending: []string{"ATTACHING"},
+		Target:       []string{"NONE", "PENDING", "ACTIVE", "REJECTED", "EXPIRED", "FAILED", "DETACHING"},
+		PollInterval: plan.D(5 * time.Second), Timeout: plan.D(consoleSettle)}
+	if err := b.checkConsoleAfter(s, map[string]plan.Value{"ccnId": ccn, "accountId": uin, "vpcId": plan.Lit(d.VPCID)}, nil,
+		catalog.TencentVpcDescribeCcnAttachment, map[string]plan.Value{"ccnId": plan.Expr("input.expected.ccnId"), "vpcId": plan.Expr("input.expected.vpcId")},
+		guard, "create-ccn", "attach-ours"); err != nil {
+		return err
+	}
+	attachIn := map[string]plan.Value{"ccnId": ccn, "vpcId": plan.Lit(d.VPCID), "region": plan.Lit(d.Region)}
+	// Runbook 003 腾讯云 step 5: 您需要在 10 分钟内完成 … 否则将视为失败: the wait's
+	// deadline is the window (EXPIRED fails it at once).
+	b.add(plan.Step{
+		ID: "wait-emqx-request", Title: fmt.Sprintf("Wait for EMQX's request to attach its VPC %s (PENDING, within 10 minutes)", d.VPCID),
+		Action: catalog.TencentVpcDescribeCcnAttachment, Account: o.Account, Inputs: attachIn,
+		Wait: saasWait(s, catalog.TencentVpcDescribeCcnAttachment, func(w *plan.Wait) {
+			w.Timeout = plan.D(10 * time.Minute)
+		}),
+		DependsOn: []string{"check-console", "create-ccn"},
+	})
+	b.add(plan.Step{
+		ID: "accept-emqx", Title: fmt.Sprintf("Approve EMQX's request to attach VPC %s to our CCN", d.VPCID),
+		Action: catalog.TencentVpcAcceptAttachCcn, Account: o.Account, Inputs: attachIn,
+		DependsOn: []string{"wait-emqx-request", "create-ccn"}, Timeout: timeout,
+	})
+	b.add(plan.Step{
+		ID: "wait-attachment-active", Title: "Wait until the deployment's VPC is attached (ACTIVE)",
+		Action: catalog.TencentVpcDescribeCcnAttachment, Account: o.Account, Inputs: attachIn,
+		Wait: saasWait(s, catalog.TencentVpcDescribeCcnAttachment, func(w *plan.Wait) {
+			w.Pending = []string{"PENDING", "ATTACHING"}
+			w.Target = []string{"ACTIVE"}
+		}),
+		DependsOn: []string{"accept-emqx", "create-ccn"},
+	})
+	b.add(plan.Step{
+		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %s from the deployment %s in security group %s", ports(o.Ports), d.CIDR, o.SecurityGroupID),
+		Action: catalog.TencentVpcCreateSGPolicy, Account: o.Account,
+		ForEach: &plan.ForEach{Items: literal(o.Ports), As: "port", Key: "string(port)"},
+		Inputs: map[string]plan.Value{
+			"securityGroupId": plan.Lit(o.SecurityGroupID), "sourceCidr": plan.Lit(d.CIDR), "protocol": plan.Lit("TCP"),
+			"port": plan.Expr("string(port)"),
+		},
+		DependsOn: []string{"wait-attachment-active"}, Timeout: timeout,
+	})
+	b.mqttVerify(s, "wait-attachment-active", "open-security-group")
+	b.p.Outputs = map[string]plan.Value{"ccnId": ccn}
+	return nil
+}
+
+// tencentCcnName bounds a CCN name to 60 characters (vpc/v20170312 CreateCcnRequest.CcnName).
+func tencentCcnName(n string) string { return strings.TrimRight(truncate(n, 60), "-") }
+
+func truncate(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
 }
 
 // saasDetails writes the plan's Markdown details.

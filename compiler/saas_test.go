@@ -15,33 +15,36 @@ func TestEverySaaSCloudCompiles(t *testing.T) {
 			t.Errorf("%s/%s: available %t but builder present %t", e.Provider, e.Cloud, e.Available, ok)
 		}
 	}
-	if len(saasBuilders) != 2 {
-		t.Errorf("saasBuilders has %d entries, want huawei and aws", len(saasBuilders))
+	if len(saasBuilders) != 4 {
+		t.Errorf("saasBuilders has %d entries, want huawei, aws, alibaba and tencent", len(saasBuilders))
 	}
 }
 
-// TestSaaSPeeringPlanShape: the runbook's order on both clouds; every
+// TestSaaSPeeringPlanShape: the runbook's order on every cloud; every
 // mutating step compensated; the deletion guard before the peering's delete.
 func TestSaaSPeeringPlanShape(t *testing.T) {
 	for _, c := range []struct {
 		file  string
 		order []string
+		guard string // the step whose compensation waits before the delete
 	}{
-		{"../specs/emqx-huawei-peering.yaml", []string{"approve-peering", "create-peering", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify"}},
-		{"../specs/emqx-aws-peering.yaml", []string{"approve-peering", "create-peering", "wait-peering-pending", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify"}},
+		{"../specs/emqx-huawei-peering.yaml", []string{"approve-peering", "create-peering", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify"}, "check-console"},
+		{"../specs/emqx-aws-peering.yaml", []string{"approve-peering", "create-peering", "wait-peering-pending", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify"}, "check-console"},
+		{"../specs/emqx-alibaba-peering.yaml", []string{"approve-peering", "create-peering", "wait-peering-accepting", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify"}, "wait-peering-accepting"},
+		{"../specs/emqx-tencent-peering.yaml", []string{"approve-peering", "create-ccn", "attach-ours", "console-confirm", "check-console", "wait-emqx-request", "accept-emqx", "wait-attachment-active", "open-security-group", "verify"}, "check-console"},
 	} {
 		p := compileFile(t, c.file)
 		var got []string
 		for _, s := range p.Steps {
 			got = append(got, s.ID)
 			switch s.ID {
-			case "create-peering", "route-to-deployment", "open-security-group":
+			case "create-peering", "route-to-deployment", "open-security-group", "create-ccn", "attach-ours", "accept-emqx":
 				if s.Compensation == nil {
 					t.Errorf("%s: step %s has no compensation", c.file, s.ID)
 				}
-			case "check-console":
+			case c.guard:
 				if s.Compensation == nil || s.Compensation.Wait == nil || len(s.Compensation.Wait.Pending) == 0 {
-					t.Errorf("%s: check-console has no deletion guard (a compensation waiting out pending states)", c.file)
+					t.Errorf("%s: %s has no deletion guard (a compensation waiting out pending states)", c.file, s.ID)
 				}
 			case "console-confirm":
 				if s.Gate == nil || s.Action != "manual" {

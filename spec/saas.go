@@ -33,10 +33,10 @@ const (
 // the provider's CIDR in, and a verification.
 type SaaSPeering struct {
 	Provider string          `json:"provider" required:"true" enum:"emqx" doc:"SaaS provider of the deployment: emqx (EMQX Platform, runbook 003)."`
-	Cloud    string          `json:"cloud" required:"true" enum:"@saasClouds" doc:"Cloud the deployment and our VPC are on: huawei, aws (alibaba and tencent are not available yet)."`
+	Cloud    string          `json:"cloud" required:"true" enum:"@saasClouds" doc:"Cloud the deployment and our VPC are on: huawei, aws, alibaba (VPC peering) or tencent (CCN, 云联网)."`
 	Ours     SaaSOurSide     `json:"ours" required:"true" doc:"Our side: the VPC that peers with the deployment."`
 	Provided SaaSProviderVPC `json:"deployment" required:"true" doc:"The deployment's side, as the provider's console shows it (EMQX Platform: deployment detail, +VPC peering)."`
-	Console  Gate            `json:"console" required:"true" doc:"Who enters our peering's data in the provider's console (runbook 003: Huawei step 6, AWS step 4) and completes the manual step with the data the console shows."`
+	Console  Gate            `json:"console" required:"true" doc:"Who enters our peering's data in the provider's console (runbook 003: Huawei step 6, AWS step 4, Alibaba step 4, Tencent step 4) and completes the manual step with the data the console shows."`
 
 	Approval *Approval   `json:"approval,omitempty" doc:"Who approves the peering on our side before anything is created (required: the peering crosses into the provider's account)."`
 	Verify   *SaaSVerify `json:"verify,omitempty" doc:"MQTT verification through the peering at the end."`
@@ -49,11 +49,11 @@ type SaaSPeering struct {
 
 // SaaSOurSide is our VPC in a SaaSPeering.
 type SaaSOurSide struct {
-	Account         string   `json:"account" required:"true" format:"account" doc:"Account-registry name owning our VPC (a huawei or aws account, as cloud says)."`
+	Account         string   `json:"account" required:"true" format:"account" doc:"Account-registry name owning our VPC (an account of the cloud spec.cloud names)."`
 	Region          string   `json:"region,omitempty" format:"region" doc:"Region of our VPC: the deployment's (runbook 003 note 1: peering within one region only; default the deployment's region)."`
 	VPCID           string   `json:"vpcId" required:"true" doc:"Our VPC (the peering's requester)."`
 	CIDR            string   `json:"cidr" required:"true" format:"cidr" doc:"Our VPC's CIDR: outside 10.10.0.0-10.64.255.255 (runbook 003 note 2); the provider routes it back."`
-	RouteTableIDs   []string `json:"routeTableIds,omitempty" doc:"AWS: our route tables that get the route to the deployment's CIDR. Huawei: not used (the route goes to the VPC's route table)."`
+	RouteTableIDs   []string `json:"routeTableIds,omitempty" doc:"AWS and Alibaba: our route tables that get the route to the deployment's CIDR (Alibaba: 自定义路由条目, next hop the peering). Huawei: not used (the route goes to the VPC's route table). Tencent: not used (the CCN routes)."`
 	SecurityGroupID string   `json:"securityGroupId" required:"true" doc:"Security group of our resources the deployment reaches (its ingress rule admits the deployment's CIDR)."`
 	Ports           []int    `json:"ports" required:"true" format:"port" doc:"TCP ports of our resources the deployment reaches (e.g. 9092 for a Kafka the deployment's data integration writes to)."`
 	Description     string   `json:"description,omitempty" doc:"Description set on created resources (default: topoflow <name>)."`
@@ -64,8 +64,8 @@ type SaaSOurSide struct {
 // 账户 ID, 部署 VPC 网段, 部署所在区域).
 type SaaSProviderVPC struct {
 	Region    string `json:"region" required:"true" format:"region" doc:"Region of the deployment (EMQX: 部署所在区域)."`
-	AccountID string `json:"accountId" required:"true" doc:"The provider's account on the cloud: Huawei the project ID (对端项目 ID == EMQX Platform 账户 ID, 32 hex digits), AWS the 12-digit account ID."`
-	VPCID     string `json:"vpcId" required:"true" doc:"The deployment's VPC (部署 VPC ID)."`
+	AccountID string `json:"accountId" required:"true" doc:"The provider's account on the cloud: Huawei the project ID (对端项目 ID == EMQX Platform 账户 ID, 32 hex digits), AWS the 12-digit account ID, Alibaba the 16-digit account UID (接收端账号 ID), Tencent the numeric UIN of the account that asks to attach its VPC to our CCN."`
+	VPCID     string `json:"vpcId" required:"true" doc:"The deployment's VPC (部署 VPC ID; Alibaba: 接收端实例)."`
 	CIDR      string `json:"cidr" required:"true" format:"cidr" grant:"cidr" doc:"The deployment's VPC CIDR (部署 VPC 网段): routed through the peering and admitted by our security group."`
 }
 
@@ -109,8 +109,15 @@ var SaaSCloudTable = []SaaSCloudInfo{
 	// AWS: PeerOwnerId is the 12-digit account ID (aws-sdk-go-v2 service/ec2 api_op_CreateVpcPeeringConnection.go).
 	{SaaSEMQX, CloudAWS, "EMQX Platform VPC peering (AWS)", true,
 		regexp.MustCompile(`^[0-9]{12}$`), "a 12-digit AWS account ID", true},
-	{SaaSEMQX, CloudAlibaba, "EMQX Platform VPC peering (Alibaba Cloud)", false, nil, "", false},
-	{SaaSEMQX, CloudTencent, "EMQX Platform CCN attachment (Tencent Cloud)", false, nil, "", false},
+	// Alibaba: 接收端账号 ID is the receiver's Alibaba Cloud account UID, 16 digits
+	// (vpcpeer-20220101 client.go CreateVpcPeerConnectionRequest.AcceptingAliUid, an int64; console UIDs are 16 digits).
+	// The route entry goes to a route table of ours (vpc-20160428 create_route_entry_request_model.go RouteTableId, required).
+	{SaaSEMQX, CloudAlibaba, "EMQX Platform VPC peering (Alibaba Cloud)", true,
+		regexp.MustCompile(`^[1-9][0-9]{15}$`), "an Alibaba Cloud account UID: 16 digits (接收端账号 ID)", true},
+	// Tencent: accounts are numeric UINs (tencentcloud-sdk-go vpc/v20170312 models.go CcnInstance / AttachCcnInstancesRequest.CcnUin "UIN（账号ID）").
+	// CCN learns the attached VPCs' routes itself: no route table of ours is written.
+	{SaaSEMQX, CloudTencent, "EMQX Platform CCN attachment (Tencent Cloud)", true,
+		regexp.MustCompile(`^[1-9][0-9]{4,19}$`), "a Tencent Cloud account UIN: digits only, e.g. 100000000001", false},
 }
 
 // LookupSaaSCloud returns the table entry of provider's cloud.
@@ -200,10 +207,19 @@ func (v *validator) saasPeering(s *SaaSPeering) {
 	if s.Cloud == CloudAWS && d.VPCID != "" && !awsVPCID.MatchString(d.VPCID) {
 		v.errorf("spec.deployment.vpcId", "deployment.vpcId %q is not an AWS VPC ID (vpc- and 8 or 17 hex digits)", d.VPCID)
 	}
+	// Alibaba and Tencent VPC IDs are vpc- and lowercase letters and digits
+	// (vpc-20160428 DescribeVpcs VpcId vpc-bp1...; Tencent vpc/v20170312 Vpc.VpcId "vpc-xxxxxxxx").
+	if (s.Cloud == CloudAlibaba || s.Cloud == CloudTencent) && d.VPCID != "" && !vpcDashID.MatchString(d.VPCID) {
+		v.errorf("spec.deployment.vpcId", "deployment.vpcId %q is not a %s VPC ID (vpc- and lowercase letters and digits, as the EMQX console shows it)", d.VPCID, s.Cloud)
+	}
 	if info.RouteTables {
 		v.require("spec.ours.routeTableIds", len(o.RouteTableIDs) == 0, "they get the route to the deployment's CIDR through the peering")
 	} else if len(o.RouteTableIDs) > 0 {
-		v.d.errorf(v.key("spec.ours.routeTableIds"), "ours.routeTableIds is not used with cloud %s: the route goes to our VPC's route table; remove it", s.Cloud)
+		why := "the route goes to our VPC's route table"
+		if s.Cloud == CloudTencent {
+			why = "the CCN routes between the attached VPCs itself"
+		}
+		v.d.errorf(v.key("spec.ours.routeTableIds"), "ours.routeTableIds is not used with cloud %s: %s; remove it", s.Cloud, why)
 	}
 	if len(o.Ports) == 0 && v.has("spec.ours.ports") {
 		v.errorf("spec.ours.ports", "ours.ports is empty: list the TCP ports of our resources the deployment reaches (e.g. [9092])")
@@ -217,7 +233,10 @@ func (v *validator) saasPeering(s *SaaSPeering) {
 	}
 }
 
-var awsVPCID = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+var (
+	awsVPCID  = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	vpcDashID = regexp.MustCompile(`^vpc-[0-9a-z]{6,}$`)
+)
 
 // saasVerifyAddress checks that the verification address is host:port inside the deployment's CIDR.
 func (v *validator) saasVerifyAddress(addr, cidr string) {
@@ -272,6 +291,13 @@ func SaaSHandback(cloud string) []string {
 	case CloudAWS:
 		// Runbook 003 AWS step 4: 对等连接 ID, 请求方拥有者 ID (account ID), 请求者 VPC.
 		return []string{"peeringId", "accountId", "vpcId"}
+	case CloudAlibaba:
+		// Runbook 003 阿里云 step 4: 发起端实例 (our VPC, the peering's initiator).
+		return []string{"vpcId"}
+	case CloudTencent:
+		// Runbook 003 腾讯云 step 4: 对等连接ID == 云联网实例 ID, 账户ID == the CCN's account ID,
+		// VPC ID == 部署 VPC ID (what the EMQX console shows).
+		return []string{"ccnId", "accountId", "vpcId"}
 	}
 	return nil
 }

@@ -67,9 +67,6 @@ func TestSaaSPeeringValidation(t *testing.T) {
 			"t.yaml:25:14: verify.address 172.17.0.10:1883 is outside deployment.cidr 10.64.131.0/24"},
 		{"verify address format", "address: 10.64.131.10:1883", "address: broker",
 			`t.yaml:25:14: verify.address "broker" is not an IP:port`},
-		{"alibaba until the merge", "cloud: aws", "cloud: alibaba",
-			"t.yaml:6:10: cloud alibaba is not available yet for provider emqx: its actions (EMQX Platform VPC peering (Alibaba Cloud)) are not in the catalog of this build; use huawei or aws"},
-		{"tencent until the merge", "cloud: aws", "cloud: tencent", "t.yaml:6:10: cloud tencent is not available yet for provider emqx"},
 		{"unknown cloud", "cloud: aws", "cloud: gcp", `t.yaml:6:10: cloud "gcp" is not one of "huawei", "aws", "alibaba", "tencent"`},
 		{"unknown provider", "provider: emqx", "provider: hivemq", `t.yaml:5:13: provider "hivemq" is not one of "emqx"`},
 	} {
@@ -124,6 +121,135 @@ func TestSaaSPeeringHuawei(t *testing.T) {
 				}
 			}
 			t.Errorf("want an error containing %q, got:\n%s", c.want, strings.Join(all, "\n"))
+		})
+	}
+}
+
+// saasCase parses base with old replaced by new and wants an error containing want.
+func saasCase(t *testing.T, file, base, old, new, want string) {
+	t.Helper()
+	if !strings.Contains(base, old) {
+		t.Fatalf("case does not apply: %q", old)
+	}
+	_, err := Parse(file, []byte(strings.Replace(base, old, new, 1)), registryOptions(t))
+	var all []string
+	for _, e := range Errors(err) {
+		all = append(all, e.Error())
+	}
+	for _, e := range all {
+		if strings.Contains(e, want) {
+			return
+		}
+	}
+	t.Errorf("want an error containing %q, got:\n%s", want, strings.Join(all, "\n"))
+}
+
+// aliBase is a valid SaaSPeering on Alibaba Cloud (the world cloudsim/worlds/alibaba.yaml).
+const aliBase = `apiVersion: topoflow.io/v1
+kind: SaaSPeering
+metadata: {name: emqx-alibaba}
+spec:
+  provider: emqx
+  cloud: alibaba
+  ours:
+    account: ali-ours
+    region: cn-hangzhou
+    vpcId: vpc-bp1ours00000000000001
+    cidr: 172.16.0.0/17
+    routeTableIds: [vtb-bp1ours00000000000001]
+    securityGroupId: sg-bp1ours00000000000001
+    ports: [9092]
+  deployment:
+    region: cn-hangzhou
+    accountId: "5678901234567890"
+    vpcId: vpc-bp1emqx00000000000001
+    cidr: 10.64.130.0/24
+  console:
+    who: [cloud-admin@example.com]
+  approval:
+    approvers: [network-lead@example.com]
+  verify:
+    address: 10.64.130.10:1883
+`
+
+// TestSaaSPeeringAlibaba: runbook 003's constraints on Alibaba Cloud, each a positioned error.
+func TestSaaSPeeringAlibaba(t *testing.T) {
+	if _, err := Parse("ali.yaml", []byte(aliBase), registryOptions(t)); err != nil {
+		t.Fatalf("alibaba spec refused: %v", err)
+	}
+	for _, c := range []struct{ name, old, new, want string }{
+		{"same region only (note 1)", "    region: cn-hangzhou\n    vpcId: vpc-bp1ours", "    region: cn-shanghai\n    vpcId: vpc-bp1ours",
+			"ali.yaml:9:13: ours.region cn-shanghai differs from deployment.region cn-hangzhou: EMQX Platform VPC peering (Alibaba Cloud) peers only within one region (runbook 003 note 1)"},
+		{"our CIDR in 10.10-10.64 refused (note 2)", "cidr: 172.16.0.0/17", "cidr: 10.10.0.0/24",
+			"ali.yaml:11:11: ours.cidr 10.10.0.0/24 overlaps 10.10.0.0/24-10.64.255.0/24, which EMQX Platform refuses for peered networks (runbook 003 note 2)"},
+		{"receiver UID format", `accountId: "5678901234567890"`, `accountId: "56789"`,
+			`ali.yaml:17:16: deployment.accountId "56789" is not an Alibaba Cloud account UID: 16 digits (接收端账号 ID)`},
+		{"receiver UID is digits", `accountId: "5678901234567890"`, `accountId: "567890123456789a"`,
+			`ali.yaml:17:16: deployment.accountId "567890123456789a" is not an Alibaba Cloud account UID`},
+		{"receiver VPC ID", "vpcId: vpc-bp1emqx00000000000001", "vpcId: VPC_EMQX",
+			`ali.yaml:18:12: deployment.vpcId "VPC_EMQX" is not a alibaba VPC ID`},
+		{"route tables required", "    routeTableIds: [vtb-bp1ours00000000000001]\n", "",
+			`ali.yaml:8:5: missing required key "routeTableIds" in ours`},
+		{"account of the cloud", "account: ali-ours", "account: tc-ours",
+			`ali.yaml:8:14: account "tc-ours" is a tencent account; ours.account must be a alibaba account`},
+	} {
+		t.Run(c.name, func(t *testing.T) { saasCase(t, "ali.yaml", aliBase, c.old, c.new, c.want) })
+	}
+}
+
+// tcBase is a valid SaaSPeering on Tencent Cloud (the world cloudsim/worlds/tencent.yaml).
+const tcBase = `apiVersion: topoflow.io/v1
+kind: SaaSPeering
+metadata: {name: emqx-tencent}
+spec:
+  provider: emqx
+  cloud: tencent
+  ours:
+    account: tc-ours
+    region: ap-guangzhou
+    vpcId: vpc-tcours001
+    cidr: 172.20.0.0/17
+    securityGroupId: sg-tcours01
+    ports: [9092]
+  deployment:
+    region: ap-guangzhou
+    accountId: "200000000002"
+    vpcId: vpc-tcemqx01
+    cidr: 10.64.140.0/24
+  console:
+    who: [cloud-admin@example.com]
+  approval:
+    approvers: [network-lead@example.com]
+  verify:
+    address: 10.64.140.10:1883
+`
+
+// TestSaaSPeeringTencent: runbook 003's constraints on Tencent Cloud, each a positioned error.
+func TestSaaSPeeringTencent(t *testing.T) {
+	if _, err := Parse("tc.yaml", []byte(tcBase), registryOptions(t)); err != nil {
+		t.Fatalf("tencent spec refused: %v", err)
+	}
+	for _, c := range []struct{ name, old, new, want string }{
+		{"same region only (note 1)", "    region: ap-guangzhou\n    vpcId: vpc-tcours", "    region: ap-shanghai\n    vpcId: vpc-tcours",
+			"tc.yaml:9:13: ours.region ap-shanghai differs from deployment.region ap-guangzhou: EMQX Platform CCN attachment (Tencent Cloud) peers only within one region (runbook 003 note 1)"},
+		{"our CIDR in 10.10-10.64 refused (note 2)", "cidr: 172.20.0.0/17", "cidr: 10.32.0.0/16",
+			"tc.yaml:11:11: ours.cidr 10.32.0.0/16 overlaps 10.10.0.0/24-10.64.255.0/24, which EMQX Platform refuses for peered networks (runbook 003 note 2)"},
+		{"our CIDR just below the range", "cidr: 172.20.0.0/17", "cidr: 10.9.255.0/24", ""},
+		{"UIN is numeric", `accountId: "200000000002"`, `accountId: "emqx-tencent"`,
+			`tc.yaml:16:16: deployment.accountId "emqx-tencent" is not a Tencent Cloud account UIN: digits only, e.g. 100000000001`},
+		{"deployment VPC ID", "vpcId: vpc-tcemqx01", "vpcId: tcemqx01",
+			`tc.yaml:17:12: deployment.vpcId "tcemqx01" is not a tencent VPC ID`},
+		{"no route tables on tencent", "    ports: [9092]\n", "    ports: [9092]\n    routeTableIds: [rtb-x]\n",
+			"tc.yaml:14:5: ours.routeTableIds is not used with cloud tencent: the CCN routes between the attached VPCs itself; remove it"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.want == "" { // accepted
+				if _, err := Parse("tc.yaml", []byte(strings.Replace(tcBase, c.old, c.new, 1)), registryOptions(t)); err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			saasCase(t, "tc.yaml", tcBase, c.old, c.new, c.want)
 		})
 	}
 }

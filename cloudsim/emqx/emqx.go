@@ -3,7 +3,9 @@
 // address, behind the strict network like every cloud resource, and a
 // stand-in for the EMQX Platform console's VPC-peering dialog (runbook 003),
 // which checks what the customer enters as EMQX does, accepts the peering as
-// the deployment's account and routes the customer's CIDR back through it.
+// the deployment's account and routes the customer's CIDR back through it
+// (Alibaba: through the Alibaba API; Tencent: asks to attach the
+// deployment's VPC to the customer's CCN, clouds.go).
 //
 // World: a port with deviceOwner emqx is a deployment's broker (tag
 // mqtt:port, default 1883); the deployment's VPC has a route table the
@@ -44,6 +46,7 @@ func init() { cloudsim.RegisterProvider("emqx", Mount) }
 
 // platform holds the running brokers.
 type platform struct {
+	sim     *cloudsim.Sim
 	inv     *inventory.Store
 	mu      sync.Mutex
 	brokers map[string]*broker // by port ID
@@ -57,7 +60,7 @@ type broker struct {
 // Mount starts a broker for every EMQX port of the inventory (now and as
 // they come and go) and serves the console stand-in.
 func Mount(s *cloudsim.Sim) error {
-	p := &platform{inv: s.Inventory, brokers: map[string]*broker{}}
+	p := &platform{sim: s, inv: s.Inventory, brokers: map[string]*broker{}}
 	s.Inventory.Watch(p.onEvent)
 	s.Mount("POST "+ConsolePath, http.HandlerFunc(p.confirm))
 	s.Mount("DELETE "+ConsolePath+"/{peeringId}", http.HandlerFunc(p.remove))
@@ -153,6 +156,7 @@ type confirmRequest struct {
 	VPCCIDR    string `json:"vpcCidr"`
 	AccountID  string `json:"accountId"`
 	UserID     string `json:"userId"`
+	CcnID      string `json:"ccnId"` // Tencent step 4: 对等连接ID == 云联网实例 ID
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -179,6 +183,17 @@ func (p *platform) confirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		refuse(w, http.StatusNotFound, "no deployment in VPC %q", req.Deployment)
 		return
+	}
+	// Alibaba step 4 and Tencent step 4: EMQX acts through the cloud's API (clouds.go).
+	if acct, err := inventory.Get[*inventory.Account](p.inv, port.Account); err == nil {
+		switch acct.Provider {
+		case "alibaba":
+			p.confirmAlibaba(w, port, req)
+			return
+		case "tencent":
+			p.confirmTencent(w, port, req)
+			return
+		}
 	}
 	peer, err := inventory.Get[*inventory.Peering](p.inv, req.PeeringID)
 	if err != nil || peer.PeerVPCID != port.VPCID || peer.PeerAccount != port.Account {
