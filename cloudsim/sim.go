@@ -100,6 +100,7 @@ type Sim struct {
 	adminSrv *http.Server
 	adminLn  net.Listener
 	worlds   []*world.World
+	st       durable
 }
 
 // Options configure New.
@@ -115,6 +116,8 @@ func New(opts Options) (*Sim, error) {
 		Faults:    faults.New(),
 		mux:       http.NewServeMux(),
 	}
+	s.st.init()
+	s.Faults.SetSleep(s.sleepHeld)
 	s.Net = netmodel.New(s.Inventory)
 	s.SOCKS = netmodel.NewSOCKS(s.Net, "127.0.0.1")
 	s.Inventory.VisibilityDelay = func(kind inventory.Kind, _ inventory.Object) time.Duration {
@@ -154,6 +157,10 @@ func (s *Sim) MountFunc(match func(*http.Request) bool, h http.Handler) {
 
 // Handler returns the router of every provider API and the admin API.
 func (s *Sim) Handler() http.Handler {
+	return s.durably(s.router(), func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, AdminPrefix+"/") })
+}
+
+func (s *Sim) router() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, AdminPrefix+"/") {
 			s.mu.Lock()
@@ -188,7 +195,7 @@ func (s *Sim) Start(addr, adminAddr string) (string, error) {
 			return "", fmt.Errorf("cloudsim: listen admin %s: %w", adminAddr, err)
 		}
 		s.adminLn = aln
-		s.adminSrv = &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		s.adminSrv = &http.Server{Handler: s.durably(s.AdminHandler(), func(*http.Request) bool { return true }), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = s.adminSrv.Serve(aln) }()
 	}
 	return s.URL(), nil
@@ -216,6 +223,12 @@ func (s *Sim) AdminURL() string {
 // Close stops the listeners, every broker and every forwarder.
 func (s *Sim) Close() error {
 	var errs []error
+	if s.st.dir != "" {
+		// A durable twin saves once more, then neither saves nor runs
+		// transitions any more (a restart with the directory resumes them).
+		errs = append(errs, s.Persist())
+		s.stopDurable()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if s.srv != nil {

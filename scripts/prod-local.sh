@@ -50,6 +50,9 @@ UI_PORT=${TEMPORAL_UI_PORT:-8080}
 CLOUDSIM_ADDR=${CLOUDSIM_ADDR:-127.0.0.1:8700}
 CLOUDSIM_WORLDS=${CLOUDSIM_WORLDS:-cloudsim/worlds/examples.yaml}
 CLOUDSIM_SHIFT=${CLOUDSIM_SHIFT:-0}
+# The twin's durable state (cloudsim -state): kept between runs like PostgreSQL's data,
+# so a twin killed or restarted resumes where it was; remove the directory for a fresh world.
+CLOUDSIM_STATE=${CLOUDSIM_STATE:-$RUN_DIR/cloudsim-state}
 WORKERS=${TOPOFLOW_WORKERS:-2}
 WORKER_METRICS_BASE=${WORKER_METRICS_PORT_BASE:-9090}
 TASK_QUEUE=${TOPOFLOW_TASK_QUEUE:-topoflow}
@@ -230,8 +233,9 @@ TEMPORAL_ADDRESS=$ADDRESS TEMPORAL_UI_PORT=$UI_PORT \
   supervise temporal-ui "$TOOLS/temporal-ui-server" --root deploy/temporal/ui --config . --env production start
 wait_for "the Web UI" 60 curl -fsS "http://127.0.0.1:$UI_PORT/" || { tail -20 "$RUN_DIR/temporal-ui.log" >&2; exit 1; }
 
-# --- cloudsim: every provider, the worlds of $CLOUDSIM_WORLDS moved by $CLOUDSIM_SHIFT.
-supervise cloudsim "$BIN/cloudsim" -listen "$CLOUDSIM_ADDR" -world "$CLOUDSIM_WORLDS" -shift "$CLOUDSIM_SHIFT"
+# --- cloudsim: every provider, the worlds of $CLOUDSIM_WORLDS moved by $CLOUDSIM_SHIFT,
+# saved to $CLOUDSIM_STATE after every change and restored from it when restarted.
+supervise cloudsim "$BIN/cloudsim" -listen "$CLOUDSIM_ADDR" -world "$CLOUDSIM_WORLDS" -shift "$CLOUDSIM_SHIFT" -state "$CLOUDSIM_STATE"
 wait_for "cloudsim" 30 curl -fsS "http://$CLOUDSIM_ADDR/_cloudsim/healthz" || { tail -20 "$RUN_DIR/cloudsim.log" >&2; exit 1; }
 
 # --- Topoflow workers, acting as the accounts of the same worlds (simulator-only keys).
@@ -269,7 +273,7 @@ Topoflow production stack is up:
   PostgreSQL 127.0.0.1:$PG_PORT   (user temporal, password in $RUN_DIR/pg-password; data $PGDATA)
   Temporal   $ADDRESS   (frontend; history :$TEMPORAL_HISTORY_PORT, matching :$TEMPORAL_MATCHING_PORT, worker :$TEMPORAL_WORKER_PORT; config deploy/temporal/config.yaml)
   Web UI     http://127.0.0.1:$UI_PORT
-  cloudsim   http://$CLOUDSIM_ADDR   (world $CLOUDSIM_WORLDS, address shift $CLOUDSIM_SHIFT; in memory)
+  cloudsim   http://$CLOUDSIM_ADDR   (world $CLOUDSIM_WORLDS, address shift $CLOUDSIM_SHIFT; state in $CLOUDSIM_STATE)
   workers    $WORKERS on task queue $TASK_QUEUE (metrics 127.0.0.1:$((WORKER_METRICS_BASE + 1))..$((WORKER_METRICS_BASE + WORKERS)))
   probes     ${#probes[@]}
   logs       $RUN_DIR/*.log (restarts in $RUN_DIR/restarts.log)

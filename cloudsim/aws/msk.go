@@ -417,13 +417,25 @@ func (a *api) updateConnectivity(c *caller, r *http.Request, body []byte) (int, 
 	}); err != nil {
 		return 0, nil, mskErr(http.StatusInternalServerError, "InternalServerErrorException", "%v", err)
 	}
-	go a.rollingRestart(k.ID, opArn, want)
+	a.restart(0, restartStep{Cluster: k.ID, Op: opArn, Want: want})
 	return http.StatusOK, map[string]any{"clusterArn": k.ID, "clusterOperationArn": opArn}, nil
 }
 
-// rollingRestart takes the brokers down one by one, then applies the new
-// connectivity, bumps the cluster version and completes the operation.
-func (a *api) rollingRestart(clusterArn, opArn string, want connectivity) {
+// restartStep is one step of a connectivity update's rolling restart:
+// broker Index of the cluster goes down (Up false) or comes back (Up true).
+type restartStep struct {
+	Cluster string       `json:"cluster"`
+	Op      string       `json:"op"`
+	Want    connectivity `json:"want"`
+	Index   int          `json:"index"`
+	Up      bool         `json:"up"`
+}
+
+// rollingRestart takes the brokers down one by one (a durable transition per
+// step), then applies the new connectivity, bumps the cluster version and
+// completes the operation.
+func (a *api) rollingRestart(st restartStep) {
+	clusterArn, opArn, want := st.Cluster, st.Op, st.Want
 	finish := func(state, code, msg string) {
 		_, _ = inventory.Update(a.inv, opArn, func(x *inventory.Config) error {
 			x.Status = state
@@ -439,21 +451,25 @@ func (a *api) rollingRestart(clusterArn, opArn string, want connectivity) {
 		finish("UPDATE_FAILED", "ClusterNotFound", "the cluster is gone")
 		return
 	}
-	for _, b := range k.Brokers {
-		id := b.ID
-		setDown := func(down bool) {
-			_, _ = inventory.Update(a.inv, clusterArn, func(x *inventory.KafkaInstance) error {
-				for i := range x.Brokers {
-					if x.Brokers[i].ID == id {
-						x.Brokers[i].Down = down
-					}
+	if st.Index < len(k.Brokers) {
+		id := k.Brokers[st.Index].ID
+		_, _ = inventory.Update(a.inv, clusterArn, func(x *inventory.KafkaInstance) error {
+			for i := range x.Brokers {
+				if x.Brokers[i].ID == id {
+					x.Brokers[i].Down = !st.Up
 				}
-				return nil
-			})
+			}
+			return nil
+		})
+		next := st
+		if st.Up {
+			next.Index, next.Up = st.Index+1, false
+			a.restart(0, next)
+		} else {
+			next.Up = true
+			a.restart(a.timing.BrokerRestart, next)
 		}
-		setDown(true)
-		time.Sleep(a.timing.BrokerRestart)
-		setDown(false)
+		return
 	}
 	kind, state := a.faults.Outcome("aws.kafka.connectivity.update")
 	if kind == faults.Stuck {
@@ -632,7 +648,13 @@ func (a *api) createVpcConnection(c *caller, r *http.Request, body []byte) (int,
 	if err != nil {
 		return 0, nil, mskErr(http.StatusInternalServerError, "InternalServerErrorException", "%v", err)
 	}
-	after(a.timing.VpcConnectionCreate, func() {
+	a.vpcConnectionCreated(a.timing.VpcConnectionCreate, arn)
+	return http.StatusOK, vpcConnectionJSON(ep, "clientSubnets"), nil
+}
+
+// vpcConnectionReady is a VPC connection's creation ending.
+func (a *api) vpcConnectionReady(arn string) {
+	{
 		next := "AVAILABLE"
 		if kind, state := a.faults.Outcome("aws.kafka.vpcConnection.create"); kind == faults.Stuck {
 			return
@@ -645,8 +667,7 @@ func (a *api) createVpcConnection(c *caller, r *http.Request, body []byte) (int,
 			}
 			return nil
 		})
-	})
-	return http.StatusOK, vpcConnectionJSON(ep, "clientSubnets"), nil
+	}
 }
 
 // ownVpcConnection returns a VPC connection of the caller.
@@ -677,7 +698,7 @@ func (a *api) deleteVpcConnection(c *caller, r *http.Request, _ []byte) (int, an
 	}
 	if ep.Status != "DELETING" {
 		_, _ = inventory.Update(a.inv, arn, func(x *inventory.Endpoint) error { x.Status = "DELETING"; return nil })
-		after(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindEndpoint, arn) })
+		a.deleteLater(a.timing.Delete, objectRef{Kind: inventory.KindEndpoint, ID: arn})
 	}
 	return http.StatusOK, map[string]string{"vpcConnectionArn": arn, "state": "DELETING"}, nil
 }
@@ -725,8 +746,6 @@ func (a *api) rejectClientVpcConnection(c *caller, r *http.Request, body []byte)
 		return 0, nil, badRequest("Only AVAILABLE VPC connections can be rejected; this one is %s", ep.Status)
 	}
 	_, _ = inventory.Update(a.inv, ep.ID, func(x *inventory.Endpoint) error { x.Status = "REJECTING"; return nil })
-	after(a.timing.VpcConnectionCreate, func() {
-		_, _ = inventory.Update(a.inv, ep.ID, func(x *inventory.Endpoint) error { x.Status = "REJECTED"; return nil })
-	})
+	a.vpcConnectionRejected(a.timing.VpcConnectionCreate, ep.ID)
 	return http.StatusOK, map[string]any{}, nil
 }

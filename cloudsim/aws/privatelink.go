@@ -134,14 +134,7 @@ func (a *api) createEndpointService(c *caller, f form) ([]node, *ec2Error) {
 			return nil, errf("InternalError", "%v", err)
 		}
 	}
-	after(a.timing.ServiceCreate, func() {
-		_, _ = inventory.Update(a.inv, id, func(x *inventory.EndpointService) error {
-			if x.Status == "Pending" {
-				x.Status = "Available"
-			}
-			return nil
-		})
-	})
+	a.serviceAvailable(a.timing.ServiceCreate, id)
 	return []node{a.serviceNode("serviceConfiguration", s), opt("clientToken", token)}, nil
 }
 
@@ -186,14 +179,7 @@ func (a *api) deleteEndpointServices(c *caller, f form) ([]node, *ec2Error) {
 			continue
 		}
 		_, _ = inventory.Update(a.inv, id, func(x *inventory.EndpointService) error { x.Status = "Deleting"; return nil })
-		after(a.timing.Delete, func() {
-			for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
-				if isType(sub.Attrs, typeListener) && sub.Attrs["parent"] == id {
-					_ = a.inv.Delete(inventory.KindEndpointService, sub.ID)
-				}
-			}
-			_ = a.inv.Delete(inventory.KindEndpointService, id)
-		})
+		a.serviceDeleted(a.timing.Delete, id)
 	}
 	return []node{set("unsuccessful", bad...)}, nil
 }
@@ -371,8 +357,11 @@ func (a *api) createEndpoint(c *caller, f form) ([]node, *ec2Error) {
 
 // endpointAvailable moves a pending endpoint to available after the
 // endpoint delay and starts forwarding its listener ports.
-func (a *api) endpointAvailable(id string) {
-	after(a.timing.EndpointCreate, func() {
+func (a *api) endpointAvailable(id string) { a.endpointCreated(a.timing.EndpointCreate, id) }
+
+// endpointReady is an endpoint's creation ending (endpointAvailable's transition).
+func (a *api) endpointReady(id string) {
+	{
 		if kind, state := a.faults.Outcome("aws.ec2.endpoint.create"); kind == faults.Stuck {
 			return
 		} else if kind == faults.Reject {
@@ -403,7 +392,7 @@ func (a *api) endpointAvailable(id string) {
 			})
 		}
 		a.setEndpoint(id, "available", "pending")
-	})
+	}
 }
 
 func (a *api) setEndpoint(id, state string, only ...string) bool {
@@ -462,7 +451,7 @@ func (a *api) deleteEndpoints(c *caller, f form) ([]node, *ec2Error) {
 		}
 		a.setEndpoint(id, "deleting")
 		a.stopForwarding(ep)
-		after(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindEndpoint, id) })
+		a.deleteLater(a.timing.Delete, objectRef{Kind: inventory.KindEndpoint, ID: id})
 	}
 	return []node{set("unsuccessful", bad...)}, nil
 }

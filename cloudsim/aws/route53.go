@@ -135,21 +135,13 @@ func changeInfo(ch *r53ChangeState) node {
 }
 
 // newChange records a change PENDING, applies fn when it becomes INSYNC and returns it.
-func (a *api) newChange(c *caller, comment string, fn func()) (*r53ChangeState, *r53Error) {
+// fn, when not nil, is the zone update applied at INSYNC.
+func (a *api) newChange(c *caller, comment string, fn *zoneUpdate) (*r53ChangeState, *r53Error) {
 	ch := &r53ChangeState{id: "C" + strings.ToUpper(randHex(10)), account: c.acct.ID, comment: comment, status: "PENDING", submitted: time.Now()}
 	a.cmu.Lock()
 	a.changes[ch.id] = ch
 	a.cmu.Unlock()
-	after(a.timing.DNSChange, func() {
-		if fn != nil {
-			a.mu.Lock()
-			fn()
-			a.mu.Unlock()
-		}
-		a.cmu.Lock()
-		ch.status = "INSYNC"
-		a.cmu.Unlock()
-	})
+	a.changeInSync(a.timing.DNSChange, changeDone{Change: ch.id, Zone: fn})
 	snap := *ch
 	return &snap, nil
 }
@@ -337,9 +329,7 @@ func (a *api) changeRecordSets(c *caller, r *http.Request, body []byte) (int, no
 		return 0, node{}, r53Err(http.StatusInternalServerError, "InternalError", err.Error())
 	}
 	zoneID := z.ID
-	ch, e := a.newChange(c, in.Comment, func() {
-		_, _ = inventory.Update(a.inv, zoneID, func(x *inventory.Config) error { propagate(x, seq, next); return nil })
-	})
+	ch, e := a.newChange(c, in.Comment, &zoneUpdate{Zone: zoneID, Seq: seq, Next: next})
 	if e != nil {
 		return 0, node{}, e
 	}

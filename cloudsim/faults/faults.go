@@ -309,3 +309,44 @@ func (in *Injector) VisibilityDelay(op string) time.Duration {
 	}
 	return d
 }
+
+// State is the injector's rules (with their hits) and its rule counter, as
+// data (cloudsim's state directory keeps them between runs).
+type State struct {
+	Rules []Rule `json:"rules"`
+	Next  int    `json:"next"`
+}
+
+// State returns the rules and the rule counter.
+func (in *Injector) State() State {
+	return State{Rules: in.Rules(), Next: in.counter()}
+}
+
+func (in *Injector) counter() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.next
+}
+
+// Restore replaces the rules and the rule counter with a saved state.
+func (in *Injector) Restore(st State) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.rules = nil
+	for _, r := range st.Rules {
+		r := r
+		in.rules = append(in.rules, &r)
+	}
+	in.next = st.Next
+}
+
+// SetSleep replaces how latency and timeout rules wait (cloudsim lets a
+// request's hold on its state go while it sleeps).
+func (in *Injector) SetSleep(sleep func(ctx context.Context, d time.Duration) error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.sleep = sleep
+}
+
+// Sleep waits for d or until ctx is done (the default of SetSleep).
+func Sleep(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, d) }

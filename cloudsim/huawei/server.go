@@ -78,11 +78,13 @@ type api struct {
 	// task (a crossvpc modify being applied).
 	busyMu    sync.Mutex
 	busyUntil map[string]time.Time
+	transitions
 }
 
 // Mount mounts the Huawei APIs on a sim.
 func Mount(s *cloudsim.Sim) error {
 	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, mux: http.NewServeMux(), busyUntil: map[string]time.Time{}}
+	a.registerTransitions(s)
 	a.routes()
 	s.MountFunc(isHuaweiRequest, a.mux)
 	return nil
@@ -218,12 +220,6 @@ func (c *caller) decode(v any) error {
 func (c *caller) owned(o inventory.Object) bool { return o.GetMeta().Account == c.acct.ID }
 
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
-
-// later runs fn after d in the background (state machine transitions).
-// Transitions on objects deleted meanwhile are dropped.
-func (a *api) later(d time.Duration, fn func()) {
-	time.AfterFunc(d, fn)
-}
 
 func isNotFound(err error) bool { return errors.Is(err, inventory.ErrNotFound) }
 

@@ -189,7 +189,13 @@ func (a *api) createService(w http.ResponseWriter, c *caller) {
 		writeErr(w, http.StatusInternalServerError, "EndPoint.0500", "create endpoint service: "+err.Error())
 		return
 	}
-	a.later(a.timing.ServiceCreate, func() {
+	a.serviceCreated(a.timing.ServiceCreate, id)
+	writeJSON(w, http.StatusOK, a.serviceJSON(created, false))
+}
+
+// serviceReady is an endpoint service's creation ending.
+func (a *api) serviceReady(id string) {
+	{
 		kind, st := a.faults.Outcome("huawei.vpcep.service.create")
 		if kind == faults.Stuck {
 			return
@@ -203,8 +209,7 @@ func (a *api) createService(w http.ResponseWriter, c *caller) {
 			}
 			return nil
 		})
-	})
-	writeJSON(w, http.StatusOK, a.serviceJSON(created, false))
+	}
 }
 
 // portInVPC reports whether a port ID (a port, or a Kafka broker's port) lies in the VPC.
@@ -306,7 +311,7 @@ func (a *api) deleteService(w http.ResponseWriter, c *caller) {
 	if s.Status != stDeleting {
 		_, _ = inventory.Update(a.inv, s.ID, func(s *inventory.EndpointService) error { s.Status = stDeleting; return nil })
 		id := s.ID
-		a.later(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindEndpointService, id) })
+		a.deleteLater(a.timing.Delete, objectRef{Kind: inventory.KindEndpointService, ID: id})
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -590,7 +595,20 @@ func (a *api) createEndpoint(w http.ResponseWriter, c *caller) {
 	}
 	approval := s.ApprovalEnabled
 	id := created.ID
-	a.later(a.timing.EndpointCreate, func() {
+	a.endpointCreated(a.timing.EndpointCreate, endpointCreate{ID: id, Approval: approval})
+	writeJSON(w, http.StatusOK, a.endpointJSON(created))
+}
+
+// endpointCreate is an endpoint's creation ending; Approval: its service needs approval.
+type endpointCreate struct {
+	ID       string `json:"id"`
+	Approval bool   `json:"approval"`
+}
+
+// endpointReady is an endpoint's creation ending.
+func (a *api) endpointReady(ec endpointCreate) {
+	id, approval := ec.ID, ec.Approval
+	{
 		kind, st := a.faults.Outcome("huawei.vpcep.endpoint.create")
 		if kind == faults.Stuck {
 			return
@@ -608,8 +626,7 @@ func (a *api) createEndpoint(w http.ResponseWriter, c *caller) {
 			}
 			return nil
 		})
-	})
-	writeJSON(w, http.StatusOK, a.endpointJSON(created))
+	}
 }
 
 func (a *api) listEndpoints(w http.ResponseWriter, c *caller) {
@@ -662,7 +679,7 @@ func (a *api) deleteEndpoint(w http.ResponseWriter, c *caller) {
 	if e.Status != stDeleting {
 		_, _ = inventory.Update(a.inv, e.ID, func(e *inventory.Endpoint) error { e.Status = stDeleting; return nil })
 		id := e.ID
-		a.later(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindEndpoint, id) })
+		a.deleteLater(a.timing.Delete, objectRef{Kind: inventory.KindEndpoint, ID: id})
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
