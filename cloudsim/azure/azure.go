@@ -84,9 +84,9 @@ type Server struct {
 	mux  *http.ServeMux
 
 	mu     sync.Mutex
-	tokens map[string]tokenInfo   // minted bearer token → account
-	ops    map[string]*operation  // async operation ID → state
-	busy   map[string]string      // lower-case VNet ID → running operation ID
+	tokens map[string]tokenInfo  // minted bearer token → account
+	ops    map[string]*operation // async operation ID → state
+	busy   map[string]string     // lower-case VNet ID → running operation ID
 	// completeLater schedules an operation's completion (a durable transition).
 	completeLater func(time.Duration, string)
 
