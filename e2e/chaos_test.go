@@ -1,8 +1,9 @@
-//go:build chaos
-
 package e2e
 
-// TestChaos is `make chaos`: the production shape (scripts/prod-local.sh:
+// The chaos suite (runChaos): TestChaos is `make chaos` (chaos_long_test.go,
+// build tag chaos), TestChaosShort its short variant inside `make test`.
+//
+// TestChaos: the production shape (scripts/prod-local.sh:
 // PostgreSQL, Temporal as four services, two Topoflow workers, the probes,
 // the twin) driven through bin/topoflow with renamed copies of every example
 // at once, their gates opened as their people (specs/trust/dev.yaml), while a
@@ -58,7 +59,7 @@ type prodEnv struct {
 	workerBin   string     // the symlink the workers' supervisors run (the upgrade swaps it)
 }
 
-func newProdEnv(t *testing.T) *prodEnv {
+func newProdEnv(t *testing.T, dev bool) *prodEnv {
 	t.Helper()
 	root, err := stack.RepoRoot()
 	if err != nil {
@@ -118,6 +119,9 @@ func newProdEnv(t *testing.T) *prodEnv {
 		fmt.Sprintf("CLOUDSIM_ADDR=%s", p.cloudsimAddr), fmt.Sprintf("CLOUDSIM_SHIFT=%d", shift),
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", p.temporalPort),
 		"TOPOFLOW_TASK_QUEUE=topoflow", "TOPOFLOW_ACCOUNTS=specs/accounts.yaml", "CI=true")
+	if dev {
+		p.env = append(p.env, "PROD_TEMPORAL=dev")
+	}
 	for k, v := range ports {
 		if k != "CLOUDSIM" {
 			p.env = append(p.env, fmt.Sprintf("%s=%d", k, v))
@@ -483,13 +487,41 @@ var faultMenu = []struct {
 	{"rejected state", map[string]any{"op": "aws.ec2.peering.accept", "kind": "reject", "times": 1}},
 }
 
-func TestChaos(t *testing.T) {
+// chaosKill is a component the monkey SIGKILLs in turn: its supervised processes.
+type chaosKill struct {
+	kind  string
+	names []string
+}
+
+// chaosConfig is one chaos run's shape: TestChaos (make chaos) or TestChaosShort (make test).
+type chaosConfig struct {
+	dev         bool // PROD_TEMPORAL=dev: the Temporal dev server instead of the cluster
+	waves       int
+	workerKills int // at least
+	examples    func(t *testing.T, d *devEnv) []*example
+	special     []chaosKill   // killed in turn, one every specialEvery ticks
+	every       int           // specialEvery
+	tick, jump  time.Duration // the monkey's tick: tick + up to jump
+	faults      []int         // indexes of faultMenu injected in turn (nil: all)
+	// once: each special component and each fault is used once, and the
+	// worker kills stop at workerKills (the short variant); else all go on
+	// until the end.
+	once bool
+	// probes, when set, are the only client networks whose probes run (PROD_PROBES).
+	probes []string
+}
+
+// runChaos is the chaos suite (see TestChaos).
+func runChaos(t *testing.T, cfg chaosConfig) {
 	start := time.Now()
-	waves := envInt("CHAOS_WAVES", 3)
-	wantWorkerKills := envInt("CHAOS_WORKER_KILLS", 24)
-	p := newProdEnv(t)
+	waves := cfg.waves
+	wantWorkerKills := cfg.workerKills
+	p := newProdEnv(t, cfg.dev)
+	if len(cfg.probes) > 0 {
+		p.env = append(p.env, "PROD_PROBES="+strings.Join(cfg.probes, " "))
+	}
 	p.start(t)
-	exs := loadExamples(t, p.devEnv)
+	exs := cfg.examples(t, p.devEnv)
 	seed, seedConfigs := p.chaosInventory(t), p.desiredConfigs(t)
 	seedIDs := idsOf(seed)
 	f := &chaosFigures{kills: map[string]int{}, faults: map[string]int{}, hits: map[string]int{},
@@ -499,10 +531,12 @@ func TestChaos(t *testing.T) {
 	// another binary (its own ELF build ID, so its own SDK binary checksum,
 	// the worker's build identity), relinked from the build cache.
 	buildB := filepath.Join(p.runDir, "topoflow-worker-b")
-	build := exec.Command("go", "build", "-ldflags", fmt.Sprintf("-B 0x%016x", rand.Uint64()), "-o", buildB, "./worker")
-	build.Dir = p.root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build B of the worker: %v\n%s", err, out)
+	if waves > 1 {
+		build := exec.Command("go", "build", "-ldflags", fmt.Sprintf("-B 0x%016x", rand.Uint64()), "-o", buildB, "./worker")
+		build.Dir = p.root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build B of the worker: %v\n%s", err, out)
+		}
 	}
 
 	// The monkey: worker kills at random moments, the other components once
@@ -514,16 +548,13 @@ func TestChaos(t *testing.T) {
 	var workerKills atomic.Int64
 	ruleKinds := map[string]string{} // rule id → menu kind
 	var rulesMu sync.Mutex
-	special := []struct {
-		kind  string
-		names []string
-	}{
-		{"history service", []string{"temporal-history"}},
-		{"frontend", []string{"temporal-frontend"}},
-		{"matching service", []string{"temporal-matching"}},
-		{"whole Temporal server", []string{"temporal-frontend", "temporal-history", "temporal-matching", "temporal-worker"}},
-		{"PostgreSQL", []string{"postgresql"}},
-		{"twin (restarted with its state)", []string{"cloudsim"}},
+	special := cfg.special
+	menu := faultMenu
+	if cfg.faults != nil {
+		menu = nil
+		for _, i := range cfg.faults {
+			menu = append(menu, faultMenu[i])
+		}
 	}
 	collectHits := func() {
 		var rules []struct {
@@ -556,16 +587,18 @@ func TestChaos(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(time.Duration(3000+rand.IntN(8000)) * time.Millisecond):
+			case <-time.After(cfg.tick + time.Duration(rand.Int64N(int64(cfg.jump)))):
 			}
 			tick++
 			w := fmt.Sprintf("worker-%d", 1+rand.IntN(2))
-			if err := p.kill(w); err == nil {
+			if cfg.once && workerKills.Load() >= int64(wantWorkerKills) {
+				// Enough worker kills.
+			} else if err := p.kill(w); err == nil {
 				workerKills.Add(1)
 				f.add(f.kills, "worker", 1)
 			}
-			if tick%6 == 0 {
-				s := special[(tick/6-1)%len(special)]
+			if tick%cfg.every == 0 && (!cfg.once || tick/cfg.every <= len(special)) {
+				s := special[(tick/cfg.every-1)%len(special)]
 				old := map[string]int{}
 				for _, n := range s.names {
 					old[n] = p.pid(n)
@@ -587,10 +620,10 @@ func TestChaos(t *testing.T) {
 					}
 				}
 			}
-			if tick%2 == 0 {
+			if tick%2 == 0 && (!cfg.once || tick/2 <= len(menu)) {
 				// One fault rule at a time, for about two ticks (a burst), the
 				// menu in turn so that every kind is injected.
-				m := faultMenu[(tick/2-1)%len(faultMenu)]
+				m := menu[(tick/2-1)%len(menu)]
 				twinMu.RLock()
 				collectHits()
 				var res struct{ ID string }
