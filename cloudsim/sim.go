@@ -162,6 +162,42 @@ func (s *Sim) Handler() http.Handler {
 
 func (s *Sim) router() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, AdminPrefix+"/") && s.Faults.HasResponseRules() {
+			s.respond(w, r)
+			return
+		}
+		s.route(w, r)
+	})
+}
+
+// respond is route with a response phase: a provider call that took effect
+// (no fault at its start) asks the rules of "<op>/response", which may
+// delay its answer (latency) or lose it (error, throttle, timeout: the
+// connection closes without a response, after the change), as a real cloud
+// can: AWS asks clients to retry such calls with the same client token
+// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html),
+// Azure's SDKs retry transport errors of PUT and DELETE, which are
+// idempotent (https://learn.microsoft.com/en-us/azure/architecture/best-practices/retry-service-specific).
+// Providers with their own response phase (Huawei) are left alone.
+func (s *Sim) respond(w http.ResponseWriter, r *http.Request) {
+	ctx, call := faults.WithCall(r.Context())
+	buf := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+	s.route(buf, r.WithContext(ctx))
+	if op := call.Effective(); op != "" {
+		if f := s.Faults.Check(ctx, op+faults.ResponseSuffix); f != nil {
+			panic(http.ErrAbortHandler)
+		}
+	}
+	for k, v := range buf.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
+}
+
+// route sends a request to the provider that serves it.
+func (s *Sim) route(w http.ResponseWriter, r *http.Request) {
+	{
 		if !strings.HasPrefix(r.URL.Path, AdminPrefix+"/") {
 			s.mu.Lock()
 			ms := s.matchers
@@ -174,7 +210,7 @@ func (s *Sim) router() http.Handler {
 			}
 		}
 		s.mux.ServeHTTP(w, r)
-	})
+	}
 }
 
 // Start serves Handler on addr ("127.0.0.1:0" picks a port) and, when

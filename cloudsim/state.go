@@ -393,9 +393,21 @@ func (s *Sim) durably(h http.Handler, admin func(*http.Request) bool) http.Handl
 			return
 		}
 		rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
-		s.st.held.RLock()
-		h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), heldKey{}, true)))
-		s.st.held.RUnlock()
+		// A handler that aborts the response (a lost response,
+		// http.ErrAbortHandler) still had its effect: saved, then aborted.
+		aborted := func() (v any) {
+			s.st.held.RLock()
+			defer s.st.held.RUnlock()
+			defer func() { v = recover() }()
+			h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), heldKey{}, true)))
+			return nil
+		}()
+		if aborted != nil {
+			if err := s.Persist(); err != nil {
+				slog.Error("cloudsim: save state", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			panic(aborted)
+		}
 		// The admin API's reads change nothing; every other request may
 		// (AWS's query APIs read with POST, a fault rule counts its hits).
 		if !(r.Method == http.MethodGet && admin(r)) {

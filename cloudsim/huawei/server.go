@@ -155,7 +155,7 @@ func (a *api) handle(pattern, op string, h handlerFunc) {
 // a rule on "huawei.vpcep.CreateEndpointService/response" lets the create
 // take effect, then delays (latency) or loses (error, timeout) its response.
 // Globs such as "huawei.*" do not match it ("*" stops at "/").
-const ResponseSuffix = "/response"
+const ResponseSuffix = faults.ResponseSuffix
 
 // recorder buffers a handler's response until the response-phase faults ran.
 type recorder struct {
