@@ -15,8 +15,8 @@ import (
 // providers at once (one rolled back deliberately, the others run to Done,
 // verified and revoked), while the monkey SIGKILLs a worker every 2–4 s (5
 // kills), the twin once (restarted with its state) and the whole dev server
-// once, and injects a 5xx burst, throttling, a lost response and latency
-// (one rule each). The same checks as
+// once, and injects a 5xx burst, throttling, latency and AWS and Azure
+// responses lost after the call took effect (one rule each). The same checks as
 // make chaos: 0 duplicated, 0 leaked, 0 stuck, the inventory equal to the
 // seed world, 0 credential hits in the histories, logs and CLI errors.
 // Only make chaos covers: every example, several waves, PostgreSQL and the
@@ -35,8 +35,8 @@ func TestChaosShort(t *testing.T) {
 			{"whole Temporal server (dev server)", []string{"temporal"}},
 		},
 		every: 3, tick: 2 * time.Second, jump: 2 * time.Second,
-		// faultMenu: Huawei 5xx, AWS throttling, 2 s latency, Huawei lost response.
-		faults: []int{0, 4, 5, 6},
+		// faultMenu: Huawei 5xx, AWS throttling, 2 s latency, AWS and Azure lost responses.
+		faults: []int{0, 4, 5, 7, 8},
 		once:   true,
 		// The client networks the three verify from (specs/accounts.yaml probes).
 		probes: []string{"4f1a0c3e-0000-4000-8000-00000000c001", "vpc-0a5c0000000msk01",

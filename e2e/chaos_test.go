@@ -481,6 +481,9 @@ var faultMenu = []struct {
 	{"2s latency", map[string]any{"op": "*.*", "kind": "latency", "latency": "2s", "rate": 0.3, "times": 20}},
 	// Huawei's twin can lose an answer after the call took effect (cloudsim/huawei ResponseSuffix).
 	{"lost response", map[string]any{"op": "huawei.*/response", "kind": "error", "rate": 0.5, "times": 6}},
+	// Every twin's response phase (cloudsim faults.ResponseSuffix): the call takes effect, the connection closes.
+	{"lost response", map[string]any{"op": "aws.*/response", "kind": "error", "rate": 0.5, "times": 4}},
+	{"lost response", map[string]any{"op": "azure.*/response", "kind": "error", "rate": 0.5, "times": 3}},
 	{"stuck state", map[string]any{"op": "azure.network.peering.provision", "kind": "stuck", "times": 2}},
 	// AWS keeps a stuck peering in initiating-request for good: the request is rolled back after 2m without progress.
 	{"stuck state", map[string]any{"op": "aws.ec2.peering.request", "kind": "stuck", "times": 1}},
