@@ -654,20 +654,18 @@ func (a *api) createVpcConnection(c *caller, r *http.Request, body []byte) (int,
 
 // vpcConnectionReady is a VPC connection's creation ending.
 func (a *api) vpcConnectionReady(arn string) {
-	{
-		next := "AVAILABLE"
-		if kind, state := a.faults.Outcome("aws.kafka.vpcConnection.create"); kind == faults.Stuck {
-			return
-		} else if kind == faults.Reject {
-			next = strings.ToUpper(state)
-		}
-		_, _ = inventory.Update(a.inv, arn, func(x *inventory.Endpoint) error {
-			if x.Status == "CREATING" {
-				x.Status = next
-			}
-			return nil
-		})
+	next := "AVAILABLE"
+	if kind, state := a.faults.Outcome("aws.kafka.vpcConnection.create"); kind == faults.Stuck {
+		return
+	} else if kind == faults.Reject {
+		next = strings.ToUpper(state)
 	}
+	_, _ = inventory.Update(a.inv, arn, func(x *inventory.Endpoint) error {
+		if x.Status == "CREATING" {
+			x.Status = next
+		}
+		return nil
+	})
 }
 
 // ownVpcConnection returns a VPC connection of the caller.

@@ -361,38 +361,36 @@ func (a *api) endpointAvailable(id string) { a.endpointCreated(a.timing.Endpoint
 
 // endpointReady is an endpoint's creation ending (endpointAvailable's transition).
 func (a *api) endpointReady(id string) {
-	{
-		if kind, state := a.faults.Outcome("aws.ec2.endpoint.create"); kind == faults.Stuck {
-			return
-		} else if kind == faults.Reject {
-			a.setEndpoint(id, state, "pending")
-			return
-		}
-		ep, err := inventory.Get[*inventory.Endpoint](a.inv, id)
-		if err != nil || ep.Status != "pending" {
-			return
-		}
-		dns := ep.Attrs["dnsName"]
-		for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
-			if !isType(sub.Attrs, typeListener) || sub.Attrs["parent"] != ep.ServiceID {
-				continue
-			}
-			var names []string
-			if dns != "" {
-				names = []string{dns}
-			}
-			_, _ = inventory.Create(a.inv, &inventory.Endpoint{
-				Meta:      inventory.Meta{ID: id + ":" + strings.TrimPrefix(sub.ID, ep.ServiceID+":"), Account: ep.Account, Region: ep.Region, Status: inventory.EndpointAccepted},
-				ServiceID: sub.ID, ServiceName: ep.ServiceName, VPCID: ep.VPCID, SubnetID: ep.SubnetID, IP: ep.Attrs["ip"],
-				// An NLB is a layer-4 load balancer: it forwards the bytes
-				// unchanged and never rewrites Kafka metadata
-				// (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/introduction.html).
-				DNSNames: names,
-				Attrs:    map[string]string{attrType: typeListener, "parent": id},
-			})
-		}
-		a.setEndpoint(id, "available", "pending")
+	if kind, state := a.faults.Outcome("aws.ec2.endpoint.create"); kind == faults.Stuck {
+		return
+	} else if kind == faults.Reject {
+		a.setEndpoint(id, state, "pending")
+		return
 	}
+	ep, err := inventory.Get[*inventory.Endpoint](a.inv, id)
+	if err != nil || ep.Status != "pending" {
+		return
+	}
+	dns := ep.Attrs["dnsName"]
+	for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
+		if !isType(sub.Attrs, typeListener) || sub.Attrs["parent"] != ep.ServiceID {
+			continue
+		}
+		var names []string
+		if dns != "" {
+			names = []string{dns}
+		}
+		_, _ = inventory.Create(a.inv, &inventory.Endpoint{
+			Meta:      inventory.Meta{ID: id + ":" + strings.TrimPrefix(sub.ID, ep.ServiceID+":"), Account: ep.Account, Region: ep.Region, Status: inventory.EndpointAccepted},
+			ServiceID: sub.ID, ServiceName: ep.ServiceName, VPCID: ep.VPCID, SubnetID: ep.SubnetID, IP: ep.Attrs["ip"],
+			// An NLB is a layer-4 load balancer: it forwards the bytes
+			// unchanged and never rewrites Kafka metadata
+			// (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/introduction.html).
+			DNSNames: names,
+			Attrs:    map[string]string{attrType: typeListener, "parent": id},
+		})
+	}
+	a.setEndpoint(id, "available", "pending")
 }
 
 func (a *api) setEndpoint(id, state string, only ...string) bool {

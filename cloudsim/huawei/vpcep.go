@@ -195,21 +195,19 @@ func (a *api) createService(w http.ResponseWriter, c *caller) {
 
 // serviceReady is an endpoint service's creation ending.
 func (a *api) serviceReady(id string) {
-	{
-		kind, st := a.faults.Outcome("huawei.vpcep.service.create")
-		if kind == faults.Stuck {
-			return
-		}
-		if kind == "" {
-			st = stAvailable
-		}
-		_, _ = inventory.Update(a.inv, id, func(s *inventory.EndpointService) error {
-			if s.Status == stCreating {
-				s.Status = st
-			}
-			return nil
-		})
+	kind, st := a.faults.Outcome("huawei.vpcep.service.create")
+	if kind == faults.Stuck {
+		return
 	}
+	if kind == "" {
+		st = stAvailable
+	}
+	_, _ = inventory.Update(a.inv, id, func(s *inventory.EndpointService) error {
+		if s.Status == stCreating {
+			s.Status = st
+		}
+		return nil
+	})
 }
 
 // portInVPC reports whether a port ID (a port, or a Kafka broker's port) lies in the VPC.
@@ -608,25 +606,23 @@ type endpointCreate struct {
 // endpointReady is an endpoint's creation ending.
 func (a *api) endpointReady(ec endpointCreate) {
 	id, approval := ec.ID, ec.Approval
-	{
-		kind, st := a.faults.Outcome("huawei.vpcep.endpoint.create")
-		if kind == faults.Stuck {
-			return
-		}
-		next := stAccepted
-		switch {
-		case kind == faults.Reject:
-			next = st
-		case approval:
-			next = stPendingAcceptance
-		}
-		_, _ = inventory.Update(a.inv, id, func(e *inventory.Endpoint) error {
-			if e.Status == stCreating {
-				setEndpointStatus(e, next)
-			}
-			return nil
-		})
+	kind, st := a.faults.Outcome("huawei.vpcep.endpoint.create")
+	if kind == faults.Stuck {
+		return
 	}
+	next := stAccepted
+	switch {
+	case kind == faults.Reject:
+		next = st
+	case approval:
+		next = stPendingAcceptance
+	}
+	_, _ = inventory.Update(a.inv, id, func(e *inventory.Endpoint) error {
+		if e.Status == stCreating {
+			setEndpointStatus(e, next)
+		}
+		return nil
+	})
 }
 
 func (a *api) listEndpoints(w http.ResponseWriter, c *caller) {
