@@ -392,6 +392,7 @@ func (srv *Server) run(c *cluster, req *request) {
 			srv.setBroker(c, t.Broker, true, false)
 		}
 	}
+	srv.persist()
 	time.Sleep(srv.opts.TaskDuration)
 	failed := false
 	for _, t := range req.Tasks {
@@ -426,6 +427,7 @@ func (srv *Server) run(c *cluster, req *request) {
 			delete(c.stale, t.Host)
 			srv.mu.Unlock()
 		}
+		srv.persist()
 	}
 	srv.mu.Lock()
 	req.Ended = time.Now()
@@ -435,6 +437,7 @@ func (srv *Server) run(c *cluster, req *request) {
 	}
 	srv.mu.Unlock()
 	srv.event(c.name, "requestDone", fmt.Sprintf("%d %s", req.ID, req.Status))
+	srv.persist()
 }
 
 // setBroker stops a broker, or starts it with its staged advertised host.

@@ -2,6 +2,7 @@ package ambari
 
 import (
 	"encoding/json"
+	"log/slog"
 	"sort"
 
 	"github.com/topoflow/topoflow/cloudsim"
@@ -25,6 +26,14 @@ type savedCluster struct {
 type savedAmbari struct {
 	NextReq  int            `json:"nextReq"`
 	Clusters []savedCluster `json:"clusters"`
+}
+
+// persist saves the twin's state after a step of a running request (its
+// goroutine is no request the twin saves after).
+func (srv *Server) persist() {
+	if err := srv.sim.Persist(); err != nil {
+		slog.Error("ambari: save state", "err", err)
+	}
 }
 
 func taskEnded(t *task) bool { return t.Status == StatusCompleted || t.Status == StatusFailed }
