@@ -710,8 +710,18 @@ func runChaos(t *testing.T, cfg chaosConfig) {
 					if err := p.waitRestarted(old, 90*time.Second); err != nil {
 						t.Errorf("CHAOS upgrade %s: %v", w, err)
 					}
-					// The restarted worker runs build B.
-					if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid(w))); err == nil && exe != buildB {
+					// The restarted worker runs build B. The supervisor writes
+					// the pid of its forked subshell, which runs bash until it
+					// execs the worker: wait for the exec (or a kill and another
+					// restart by the monkey meanwhile).
+					exe := ""
+					for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+						var err error
+						if exe, err = os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid(w))); err == nil && exe == buildB {
+							break
+						}
+					}
+					if exe != buildB {
 						t.Errorf("CHAOS upgrade %s: it runs %s, not build B %s", w, exe, buildB)
 					}
 					time.Sleep(5 * time.Second)
