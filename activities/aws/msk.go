@@ -456,6 +456,20 @@ func (a *Actions) DeleteVpcConnection(ctx context.Context, call plan.Call) (plan
 	if err != nil {
 		return nil, err
 	}
+	// A connection still CREATING (or REJECTING, DEACTIVATING) cannot be
+	// deleted yet: MSK answers BadRequestException (the states:
+	// aws-sdk-go-v2 service/kafka types/enums.go VpcConnectionState). An undo
+	// that catches the forward create mid-way waits for it (a retryable
+	// Conflict) instead of failing and leaving the connection behind (found
+	// by make chaos: msk-multi-vpc-c1 rolled back while its connection was CREATING).
+	if d, err := s.kafka().DescribeVpcConnection(ctx, &kafka.DescribeVpcConnectionInput{Arn: awssdk.String(arn)}); isNotFound(err) {
+		return plan.Outputs{"vpcConnectionArn": arn, "state": "DELETED"}, nil
+	} else if err == nil {
+		switch d.State {
+		case kafkatypes.VpcConnectionStateCreating, kafkatypes.VpcConnectionStateRejecting, kafkatypes.VpcConnectionStateDeactivating:
+			return nil, activities.Conflict("delete VPC connection %s as %s: it is %s; deleted once that ends", arn, call.Account, d.State)
+		}
+	}
 	out, err := s.kafka().DeleteVpcConnection(ctx, &kafka.DeleteVpcConnectionInput{Arn: awssdk.String(arn)})
 	if isNotFound(err) {
 		return plan.Outputs{"vpcConnectionArn": arn, "state": "DELETED"}, nil
