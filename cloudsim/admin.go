@@ -29,6 +29,14 @@ func (s *Sim) LoadWorld(w *world.World) error {
 	return nil
 }
 
+// RememberWorld records a world as loaded without applying it (a twin
+// restored from its state directory), so that ResetToWorld re-applies it.
+func (s *Sim) RememberWorld(w *world.World) {
+	worldMu.Lock()
+	s.worlds = append(s.worlds, w)
+	worldMu.Unlock()
+}
+
 // ResetToWorld empties the world and re-applies the loaded world files.
 func (s *Sim) ResetToWorld() error {
 	worldMu.Lock()

@@ -100,6 +100,7 @@ type Sim struct {
 	adminSrv *http.Server
 	adminLn  net.Listener
 	worlds   []*world.World
+	st       durable
 }
 
 // Options configure New.
@@ -115,6 +116,8 @@ func New(opts Options) (*Sim, error) {
 		Faults:    faults.New(),
 		mux:       http.NewServeMux(),
 	}
+	s.st.init()
+	s.Faults.SetSleep(s.sleepHeld)
 	s.Net = netmodel.New(s.Inventory)
 	s.SOCKS = netmodel.NewSOCKS(s.Net, "127.0.0.1")
 	s.Inventory.VisibilityDelay = func(kind inventory.Kind, _ inventory.Object) time.Duration {
@@ -154,7 +157,47 @@ func (s *Sim) MountFunc(match func(*http.Request) bool, h http.Handler) {
 
 // Handler returns the router of every provider API and the admin API.
 func (s *Sim) Handler() http.Handler {
+	return s.durably(s.router(), func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, AdminPrefix+"/") })
+}
+
+func (s *Sim) router() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, AdminPrefix+"/") && s.Faults.HasResponseRules() {
+			s.respond(w, r)
+			return
+		}
+		s.route(w, r)
+	})
+}
+
+// respond is route with a response phase: a provider call that took effect
+// (no fault at its start) asks the rules of "<op>/response", which may
+// delay its answer (latency) or lose it (error, throttle, timeout: the
+// connection closes without a response, after the change), as a real cloud
+// can: AWS asks clients to retry such calls with the same client token
+// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html),
+// Azure's SDKs retry transport errors of PUT and DELETE, which are
+// idempotent (https://learn.microsoft.com/en-us/azure/architecture/best-practices/retry-service-specific).
+// Providers with their own response phase (Huawei) are left alone.
+func (s *Sim) respond(w http.ResponseWriter, r *http.Request) {
+	ctx, call := faults.WithCall(r.Context())
+	buf := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+	s.route(buf, r.WithContext(ctx))
+	if op := call.Effective(); op != "" {
+		if f := s.Faults.Check(ctx, op+faults.ResponseSuffix); f != nil {
+			panic(http.ErrAbortHandler)
+		}
+	}
+	for k, v := range buf.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
+}
+
+// route sends a request to the provider that serves it.
+func (s *Sim) route(w http.ResponseWriter, r *http.Request) {
+	{
 		if !strings.HasPrefix(r.URL.Path, AdminPrefix+"/") {
 			s.mu.Lock()
 			ms := s.matchers
@@ -167,7 +210,7 @@ func (s *Sim) Handler() http.Handler {
 			}
 		}
 		s.mux.ServeHTTP(w, r)
-	})
+	}
 }
 
 // Start serves Handler on addr ("127.0.0.1:0" picks a port) and, when
@@ -188,7 +231,7 @@ func (s *Sim) Start(addr, adminAddr string) (string, error) {
 			return "", fmt.Errorf("cloudsim: listen admin %s: %w", adminAddr, err)
 		}
 		s.adminLn = aln
-		s.adminSrv = &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		s.adminSrv = &http.Server{Handler: s.durably(s.AdminHandler(), func(*http.Request) bool { return true }), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = s.adminSrv.Serve(aln) }()
 	}
 	return s.URL(), nil
@@ -216,6 +259,12 @@ func (s *Sim) AdminURL() string {
 // Close stops the listeners, every broker and every forwarder.
 func (s *Sim) Close() error {
 	var errs []error
+	if s.st.dir != "" {
+		// A durable twin saves once more, then neither saves nor runs
+		// transitions any more (a restart with the directory resumes them).
+		errs = append(errs, s.Persist())
+		s.stopDurable()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if s.srv != nil {

@@ -1,8 +1,9 @@
-//go:build chaos
-
 package e2e
 
-// TestChaos is `make chaos`: the production shape (scripts/prod-local.sh:
+// The chaos suite (runChaos): TestChaos is `make chaos` (chaos_long_test.go,
+// build tag chaos), TestChaosShort its short variant inside `make test`.
+//
+// TestChaos: the production shape (scripts/prod-local.sh:
 // PostgreSQL, Temporal as four services, two Topoflow workers, the probes,
 // the twin) driven through bin/topoflow with renamed copies of every example
 // at once, their gates opened as their people (specs/trust/dev.yaml), while a
@@ -14,11 +15,12 @@ package e2e
 // step passing, and are revoked (topoflow revoke as the on-call operator,
 // the grant's gates opened as their people) before the next request of their
 // chain; the third is rolled back deliberately at a random step (one that
-// ends Done first is revoked too). Between waves, when no
-// request is in flight and the inventory is the seed world, the twin is
-// SIGKILLed and restarted: cloudsim keeps its state in memory only, so a
-// restart restores the seed world, which is its state only at that point.
-// At the end, through the twin's inventory: 0 duplicated, 0 leaked, 0 stuck,
+// ends Done first is revoked too). The twin is SIGKILLed mid-wave too
+// (in the same rotation as the Temporal services and PostgreSQL) and
+// restarted by its supervisor with its state directory (cloudsim -state):
+// it resumes with the same inventory and its pending transitions, requests
+// in flight carrying on. Between waves, when no request is in flight, the
+// inventory must be the seed world. At the end, through the twin's inventory: 0 duplicated, 0 leaked, 0 stuck,
 // the inventory equals the seed world; every workflow history is exported and
 // the histories, the logs and the CLI's errors are searched for every
 // credential value of the run: 0 hits. A rolling worker upgrade to a second
@@ -29,6 +31,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/topoflow/topoflow/internal/worldshift"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -57,7 +60,7 @@ type prodEnv struct {
 	workerBin   string     // the symlink the workers' supervisors run (the upgrade swaps it)
 }
 
-func newProdEnv(t *testing.T) *prodEnv {
+func newProdEnv(t *testing.T, dev bool) *prodEnv {
 	t.Helper()
 	root, err := stack.RepoRoot()
 	if err != nil {
@@ -102,7 +105,8 @@ func newProdEnv(t *testing.T) *prodEnv {
 		}
 	}
 	base := 40000 + rand.IntN(15000) // metrics ports: base..base+3 (Temporal), base+11.. (workers)
-	shift := 32 + rand.IntN(190)
+	shift, releaseShift := worldshift.Take()
+	t.Cleanup(releaseShift)
 	bin := devBinaries(t)
 	p := &prodEnv{devEnv: &devEnv{root: root, bin: bin, runDir: runDir, temporalPort: ports["TEMPORAL_FRONTEND_PORT"],
 		uiPort: ports["TEMPORAL_UI_PORT"], cloudsimAddr: fmt.Sprintf("127.0.0.1:%d", ports["CLOUDSIM"]), shift: shift},
@@ -117,6 +121,9 @@ func newProdEnv(t *testing.T) *prodEnv {
 		fmt.Sprintf("CLOUDSIM_ADDR=%s", p.cloudsimAddr), fmt.Sprintf("CLOUDSIM_SHIFT=%d", shift),
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", p.temporalPort),
 		"TOPOFLOW_TASK_QUEUE=topoflow", "TOPOFLOW_ACCOUNTS=specs/accounts.yaml", "CI=true")
+	if dev {
+		p.env = append(p.env, "PROD_TEMPORAL=dev")
+	}
 	for k, v := range ports {
 		if k != "CLOUDSIM" {
 			p.env = append(p.env, fmt.Sprintf("%s=%d", k, v))
@@ -476,19 +483,50 @@ var faultMenu = []struct {
 	{"2s latency", map[string]any{"op": "*.*", "kind": "latency", "latency": "2s", "rate": 0.3, "times": 20}},
 	// Huawei's twin can lose an answer after the call took effect (cloudsim/huawei ResponseSuffix).
 	{"lost response", map[string]any{"op": "huawei.*/response", "kind": "error", "rate": 0.5, "times": 6}},
+	// Every twin's response phase (cloudsim faults.ResponseSuffix): the call takes effect, the connection closes.
+	{"lost response", map[string]any{"op": "aws.*/response", "kind": "error", "rate": 0.5, "times": 4}},
+	{"lost response", map[string]any{"op": "azure.*/response", "kind": "error", "rate": 0.5, "times": 3}},
 	{"stuck state", map[string]any{"op": "azure.network.peering.provision", "kind": "stuck", "times": 2}},
 	// AWS keeps a stuck peering in initiating-request for good: the request is rolled back after 2m without progress.
 	{"stuck state", map[string]any{"op": "aws.ec2.peering.request", "kind": "stuck", "times": 1}},
 	{"rejected state", map[string]any{"op": "aws.ec2.peering.accept", "kind": "reject", "times": 1}},
 }
 
-func TestChaos(t *testing.T) {
+// chaosKill is a component the monkey SIGKILLs in turn: its supervised processes.
+type chaosKill struct {
+	kind  string
+	names []string
+}
+
+// chaosConfig is one chaos run's shape: TestChaos (make chaos) or TestChaosShort (make test).
+type chaosConfig struct {
+	dev         bool // PROD_TEMPORAL=dev: the Temporal dev server instead of the cluster
+	waves       int
+	workerKills int // at least
+	examples    func(t *testing.T, d *devEnv) []*example
+	special     []chaosKill   // killed in turn, one every specialEvery ticks
+	every       int           // specialEvery
+	tick, jump  time.Duration // the monkey's tick: tick + up to jump
+	faults      []int         // indexes of faultMenu injected in turn (nil: all)
+	// once: each special component and each fault is used once, and the
+	// worker kills stop at workerKills (the short variant); else all go on
+	// until the end.
+	once bool
+	// probes, when set, are the only client networks whose probes run (PROD_PROBES).
+	probes []string
+}
+
+// runChaos is the chaos suite (see TestChaos).
+func runChaos(t *testing.T, cfg chaosConfig) {
 	start := time.Now()
-	waves := envInt("CHAOS_WAVES", 3)
-	wantWorkerKills := envInt("CHAOS_WORKER_KILLS", 24)
-	p := newProdEnv(t)
+	waves := cfg.waves
+	wantWorkerKills := cfg.workerKills
+	p := newProdEnv(t, cfg.dev)
+	if len(cfg.probes) > 0 {
+		p.env = append(p.env, "PROD_PROBES="+strings.Join(cfg.probes, " "))
+	}
 	p.start(t)
-	exs := loadExamples(t, p.devEnv)
+	exs := cfg.examples(t, p.devEnv)
 	seed, seedConfigs := p.chaosInventory(t), p.desiredConfigs(t)
 	seedIDs := idsOf(seed)
 	f := &chaosFigures{kills: map[string]int{}, faults: map[string]int{}, hits: map[string]int{},
@@ -498,10 +536,12 @@ func TestChaos(t *testing.T) {
 	// another binary (its own ELF build ID, so its own SDK binary checksum,
 	// the worker's build identity), relinked from the build cache.
 	buildB := filepath.Join(p.runDir, "topoflow-worker-b")
-	build := exec.Command("go", "build", "-ldflags", fmt.Sprintf("-B 0x%016x", rand.Uint64()), "-o", buildB, "./worker")
-	build.Dir = p.root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build B of the worker: %v\n%s", err, out)
+	if waves > 1 {
+		build := exec.Command("go", "build", "-ldflags", fmt.Sprintf("-B 0x%016x", rand.Uint64()), "-o", buildB, "./worker")
+		build.Dir = p.root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build B of the worker: %v\n%s", err, out)
+		}
 	}
 
 	// The monkey: worker kills at random moments, the other components once
@@ -513,15 +553,13 @@ func TestChaos(t *testing.T) {
 	var workerKills atomic.Int64
 	ruleKinds := map[string]string{} // rule id → menu kind
 	var rulesMu sync.Mutex
-	special := []struct {
-		kind  string
-		names []string
-	}{
-		{"history service", []string{"temporal-history"}},
-		{"frontend", []string{"temporal-frontend"}},
-		{"matching service", []string{"temporal-matching"}},
-		{"whole Temporal server", []string{"temporal-frontend", "temporal-history", "temporal-matching", "temporal-worker"}},
-		{"PostgreSQL", []string{"postgresql"}},
+	special := cfg.special
+	menu := faultMenu
+	if cfg.faults != nil {
+		menu = nil
+		for _, i := range cfg.faults {
+			menu = append(menu, faultMenu[i])
+		}
 	}
 	collectHits := func() {
 		var rules []struct {
@@ -554,16 +592,18 @@ func TestChaos(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(time.Duration(3000+rand.IntN(8000)) * time.Millisecond):
+			case <-time.After(cfg.tick + time.Duration(rand.Int64N(int64(cfg.jump)))):
 			}
 			tick++
 			w := fmt.Sprintf("worker-%d", 1+rand.IntN(2))
-			if err := p.kill(w); err == nil {
+			if cfg.once && workerKills.Load() >= int64(wantWorkerKills) {
+				// Enough worker kills.
+			} else if err := p.kill(w); err == nil {
 				workerKills.Add(1)
 				f.add(f.kills, "worker", 1)
 			}
-			if tick%6 == 0 {
-				s := special[(tick/6-1)%len(special)]
+			if tick%cfg.every == 0 && (!cfg.once || tick/cfg.every <= len(special)) {
+				s := special[(tick/cfg.every-1)%len(special)]
 				old := map[string]int{}
 				for _, n := range s.names {
 					old[n] = p.pid(n)
@@ -575,12 +615,20 @@ func TestChaos(t *testing.T) {
 					if err := p.waitRestarted(old, 90*time.Second); err != nil {
 						t.Errorf("CHAOS %s: %v", s.kind, err)
 					}
+					if s.names[0] == "cloudsim" {
+						for i := 0; i < 600 && !p.twinHealthy(); i++ {
+							time.Sleep(100 * time.Millisecond)
+						}
+						if !p.twinHealthy() {
+							t.Errorf("CHAOS the twin did not come back within 60s of its kill")
+						}
+					}
 				}
 			}
-			if tick%2 == 0 {
+			if tick%2 == 0 && (!cfg.once || tick/2 <= len(menu)) {
 				// One fault rule at a time, for about two ticks (a burst), the
 				// menu in turn so that every kind is injected.
-				m := faultMenu[(tick/2-1)%len(faultMenu)]
+				m := menu[(tick/2-1)%len(menu)]
 				twinMu.RLock()
 				collectHits()
 				var res struct{ ID string }
@@ -645,7 +693,6 @@ func TestChaos(t *testing.T) {
 	total := 0
 	var failures []string
 	var reqN atomic.Int64
-	waveLeaks := 0 // left behind at a quiet point between waves
 	for wave := 0; wave < waves; wave++ {
 		if wave == waves/2 && waves > 1 {
 			// A rolling upgrade to build B, requests of this wave in flight.
@@ -665,8 +712,18 @@ func TestChaos(t *testing.T) {
 					if err := p.waitRestarted(old, 90*time.Second); err != nil {
 						t.Errorf("CHAOS upgrade %s: %v", w, err)
 					}
-					// The restarted worker runs build B.
-					if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid(w))); err == nil && exe != buildB {
+					// The restarted worker runs build B. The supervisor writes
+					// the pid of its forked subshell, which runs bash until it
+					// execs the worker: wait for the exec (or a kill and another
+					// restart by the monkey meanwhile).
+					exe := ""
+					for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+						var err error
+						if exe, err = os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid(w))); err == nil && exe == buildB {
+							break
+						}
+					}
+					if exe != buildB {
 						t.Errorf("CHAOS upgrade %s: it runs %s, not build B %s", w, exe, buildB)
 					}
 					time.Sleep(5 * time.Second)
@@ -739,39 +796,13 @@ func TestChaos(t *testing.T) {
 		wg.Wait()
 		t.Logf("CHAOS wave %d: %d requests in %s", wave+1, len(exs), time.Since(phase).Round(time.Second))
 
-		// Quiet point: no request in flight. The inventory is the seed world,
-		// then the twin is killed and restarted (from the seed world).
+		// Quiet point: no request in flight. The inventory is the seed world.
 		twinMu.Lock()
 		collectHits()
-		if diff := inventoryDiff(seed, p.chaosInventory(t)); diff != "" {
-			// Counted: the twin's restart below would wipe them.
-			waveLeaks += leakCount(diff)
+		if diff := inventoryDiff(seed, p.chaosInventory(t)); diff != "" && wave < waves-1 {
+			// Reported here, counted by the final check (the twin keeps them).
 			t.Errorf("CHAOS after wave %d the inventory is not the seed world:\n%s", wave+1, chaosLines(diff))
 		}
-		if wave == waves-1 {
-			// The last check is on the live twin, not on a restarted one.
-			twinMu.Unlock()
-			break
-		}
-		old := map[string]int{"cloudsim": p.pid("cloudsim")}
-		if err := p.kill("cloudsim"); err != nil {
-			t.Errorf("CHAOS kill the twin: %v", err)
-		} else if err := p.waitRestarted(old, 60*time.Second); err != nil {
-			t.Errorf("CHAOS twin: %v", err)
-		}
-		for i := 0; i < 300 && !p.twinHealthy(); i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-		f.add(f.kills, "twin (between waves)", 1)
-		// A restarted twin seeds the world anew: the same objects, but the
-		// rules of security groups and network ACLs get new generated IDs.
-		// Compared without those, it must be the seed world; it is the seed
-		// from here on.
-		restarted := p.chaosInventory(t)
-		if diff := inventoryDiff(withoutRuleIDs(seed), withoutRuleIDs(restarted)); diff != "" {
-			t.Errorf("CHAOS the restarted twin is not the seed world:\n%s", chaosLines(diff))
-		}
-		seed, seedIDs = restarted, idsOf(restarted)
 		twinMu.Unlock()
 	}
 	close(stop)
@@ -780,7 +811,7 @@ func TestChaos(t *testing.T) {
 	// The end: through the twin's inventory.
 	final := p.chaosInventory(t)
 	diff := inventoryDiff(seed, final)
-	leaked := waveLeaks + leakCount(diff)
+	leaked := leakCount(diff)
 	configsOK := reflect.DeepEqual(p.desiredConfigs(t), seedConfigs)
 	if !configsOK {
 		leaked++
@@ -913,27 +944,6 @@ func (p *prodEnv) chaosInventory(t *testing.T) any {
 		}
 	}
 	return inv
-}
-
-// withoutRuleIDs is an inventory without the generated IDs of the rules
-// inside security groups and network ACLs.
-func withoutRuleIDs(inv any) any {
-	b, _ := json.Marshal(inv)
-	var out map[string][]map[string]any
-	_ = json.Unmarshal(b, &out)
-	for _, objs := range out {
-		for _, o := range objs {
-			for _, field := range []string{"rules", "ingressRules", "egressRules"} {
-				rules, _ := o[field].([]any)
-				for _, r := range rules {
-					if m, ok := r.(map[string]any); ok {
-						delete(m, "id")
-					}
-				}
-			}
-		}
-	}
-	return out
 }
 
 func idsOf(inv any) map[string]bool {

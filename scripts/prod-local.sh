@@ -23,6 +23,12 @@
 # CLOUDSIM_ADDR (127.0.0.1:8700), CLOUDSIM_WORLDS, CLOUDSIM_SHIFT (0),
 # TOPOFLOW_WORKERS (2), WORKER_METRICS_PORT_BASE (9090: worker i gets 9090+i),
 # TOPOFLOW_TASK_QUEUE (topoflow), TOPOFLOW_TRUST (specs/trust/dev.yaml).
+# PROD_PROBES (space-separated client networks) starts only their probes.
+# PROD_TEMPORAL=dev is the flavour of `make test`'s short chaos variant
+# (e2e TestChaosShort), where the server binaries are not built: one
+# supervised Temporal dev server (the CLI's, SQLite in $RUN_DIR/temporal.db,
+# so it survives its kills) instead of PostgreSQL, the four services and the
+# Web UI server; the rest as above.
 # With --background the script returns once everything is up, leaving the
 # processes running; `scripts/prod-local.sh --stop` stops them.
 set -euo pipefail
@@ -35,6 +41,8 @@ TOOLS=${TOOLS_BIN:-$root/.tools/bin}
 TEMPORAL_CLI=${TOPOFLOW_TEMPORAL_BIN:-$TOOLS/temporal}
 BIN=${TOPOFLOW_BIN_DIR:-$root/bin}
 PG_PORT=${PROD_PG_PORT:-5433}
+PROD_TEMPORAL=${PROD_TEMPORAL:-cluster}
+[[ $PROD_TEMPORAL == cluster || $PROD_TEMPORAL == dev ]] || { echo "prod-local: PROD_TEMPORAL must be cluster or dev, not $PROD_TEMPORAL" >&2; exit 2; }
 export TEMPORAL_LOG_LEVEL=${TEMPORAL_LOG_LEVEL:-warn}
 export TEMPORAL_FRONTEND_PORT=${TEMPORAL_FRONTEND_PORT:-7233}
 export TEMPORAL_FRONTEND_HTTP_PORT=${TEMPORAL_FRONTEND_HTTP_PORT:-7243}
@@ -50,6 +58,9 @@ UI_PORT=${TEMPORAL_UI_PORT:-8080}
 CLOUDSIM_ADDR=${CLOUDSIM_ADDR:-127.0.0.1:8700}
 CLOUDSIM_WORLDS=${CLOUDSIM_WORLDS:-cloudsim/worlds/examples.yaml}
 CLOUDSIM_SHIFT=${CLOUDSIM_SHIFT:-0}
+# The twin's durable state (cloudsim -state): kept between runs like PostgreSQL's data,
+# so a twin killed or restarted resumes where it was; remove the directory for a fresh world.
+CLOUDSIM_STATE=${CLOUDSIM_STATE:-$RUN_DIR/cloudsim-state}
 WORKERS=${TOPOFLOW_WORKERS:-2}
 WORKER_METRICS_BASE=${WORKER_METRICS_PORT_BASE:-9090}
 TASK_QUEUE=${TOPOFLOW_TASK_QUEUE:-topoflow}
@@ -101,9 +112,13 @@ if [[ $mode == stop ]]; then
   exit 0
 fi
 
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[[ -n $pgbin && -x $pgbin/postgres ]] || { echo "prod-local: PostgreSQL is not installed: run \`make prod-local\` (it runs deps/install.sh deps/prod-apt.txt)" >&2; exit 1; }
-for b in "$TOOLS/temporal-server" "$TOOLS/temporal-sql-tool" "$TOOLS/temporal-ui-server" "$TEMPORAL_CLI" \
+server_bins=()
+if [[ $PROD_TEMPORAL == cluster ]]; then
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [[ -n $pgbin && -x $pgbin/postgres ]] || { echo "prod-local: PostgreSQL is not installed: run \`make prod-local\` (it runs deps/install.sh deps/prod-apt.txt)" >&2; exit 1; }
+  server_bins=("$TOOLS/temporal-server" "$TOOLS/temporal-sql-tool" "$TOOLS/temporal-ui-server")
+fi
+for b in "${server_bins[@]}" "$TEMPORAL_CLI" \
   "$BIN/topoflow-worker" "$BIN/cloudsim" "$BIN/topoflow-devenv"; do
   [[ -x $b ]] || { echo "prod-local: $b is missing: run \`make prod-local\` (it builds the tools and bin/)" >&2; exit 1; }
 done
@@ -159,6 +174,15 @@ wait_for() { # what seconds command...
   return 1
 }
 
+if [[ $PROD_TEMPORAL == dev ]]; then
+  # --- The Temporal dev server (PROD_TEMPORAL=dev), supervised like the rest.
+  sa_flags=()
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
+  supervise temporal "$TEMPORAL_CLI" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_FRONTEND_PORT" --ui-port "$UI_PORT" \
+    --db-filename "$RUN_DIR/temporal.db" --log-level warn "${sa_flags[@]}"
+  wait_for "Temporal" 120 "$TEMPORAL_CLI" operator cluster health --address "$ADDRESS" \
+    || { tail -20 "$RUN_DIR/temporal.log" >&2; exit 1; }
+else
 # --- PostgreSQL: a cluster of its own in $RUN_DIR/pg, on loopback, owned by
 # the postgres user when run as root (the server refuses to run as root).
 as_pg=()
@@ -229,9 +253,11 @@ done
 TEMPORAL_ADDRESS=$ADDRESS TEMPORAL_UI_PORT=$UI_PORT \
   supervise temporal-ui "$TOOLS/temporal-ui-server" --root deploy/temporal/ui --config . --env production start
 wait_for "the Web UI" 60 curl -fsS "http://127.0.0.1:$UI_PORT/" || { tail -20 "$RUN_DIR/temporal-ui.log" >&2; exit 1; }
+fi
 
-# --- cloudsim: every provider, the worlds of $CLOUDSIM_WORLDS moved by $CLOUDSIM_SHIFT.
-supervise cloudsim "$BIN/cloudsim" -listen "$CLOUDSIM_ADDR" -world "$CLOUDSIM_WORLDS" -shift "$CLOUDSIM_SHIFT"
+# --- cloudsim: every provider, the worlds of $CLOUDSIM_WORLDS moved by $CLOUDSIM_SHIFT,
+# saved to $CLOUDSIM_STATE after every change and restored from it when restarted.
+supervise cloudsim "$BIN/cloudsim" -listen "$CLOUDSIM_ADDR" -world "$CLOUDSIM_WORLDS" -shift "$CLOUDSIM_SHIFT" -state "$CLOUDSIM_STATE"
 wait_for "cloudsim" 30 curl -fsS "http://$CLOUDSIM_ADDR/_cloudsim/healthz" || { tail -20 "$RUN_DIR/cloudsim.log" >&2; exit 1; }
 
 # --- Topoflow workers, acting as the accounts of the same worlds (simulator-only keys).
@@ -254,6 +280,8 @@ probe_list=$(CLOUDSIM_URL=http://$CLOUDSIM_ADDR "$BIN/topoflow-worker" probes --
   || { echo "prod-local: cannot list the probes of specs/accounts.yaml" >&2; exit 1; }
 while IFS=$'\t' read -r probe_queue probe_network _; do
   [[ -n $probe_queue ]] || continue
+  # PROD_PROBES (space-separated networks; default all): only those probes (the short chaos variant).
+  if [[ -n ${PROD_PROBES:-} && " $PROD_PROBES " != *" $probe_network "* ]]; then continue; fi
   TEMPORAL_ADDRESS=$ADDRESS TEMPORAL_NAMESPACE=default TOPOFLOW_ACCOUNTS=specs/accounts.yaml CLOUDSIM_URL=http://$CLOUDSIM_ADDR \
     supervise "probe-$probe_queue" "$BIN/topoflow-worker" probe --task-queue "$probe_queue" --network "$probe_network" \
     --socks5 cloudsim --metrics-addr 127.0.0.1:0
@@ -264,12 +292,17 @@ for probe_queue in "${probes[@]}"; do
     || { tail -20 "$RUN_DIR/probe-$probe_queue.log" >&2; exit 1; }
 done
 
+if [[ $PROD_TEMPORAL == dev ]]; then
+  temporal_lines="  Temporal   $ADDRESS   (the dev server, SQLite $RUN_DIR/temporal.db; PROD_TEMPORAL=dev)"
+else
+  temporal_lines="  PostgreSQL 127.0.0.1:$PG_PORT   (user temporal, password in $RUN_DIR/pg-password; data $PGDATA)
+  Temporal   $ADDRESS   (frontend; history :$TEMPORAL_HISTORY_PORT, matching :$TEMPORAL_MATCHING_PORT, worker :$TEMPORAL_WORKER_PORT; config deploy/temporal/config.yaml)"
+fi
 cat <<EOF
 Topoflow production stack is up:
-  PostgreSQL 127.0.0.1:$PG_PORT   (user temporal, password in $RUN_DIR/pg-password; data $PGDATA)
-  Temporal   $ADDRESS   (frontend; history :$TEMPORAL_HISTORY_PORT, matching :$TEMPORAL_MATCHING_PORT, worker :$TEMPORAL_WORKER_PORT; config deploy/temporal/config.yaml)
+$temporal_lines
   Web UI     http://127.0.0.1:$UI_PORT
-  cloudsim   http://$CLOUDSIM_ADDR   (world $CLOUDSIM_WORLDS, address shift $CLOUDSIM_SHIFT; in memory)
+  cloudsim   http://$CLOUDSIM_ADDR   (world $CLOUDSIM_WORLDS, address shift $CLOUDSIM_SHIFT; state in $CLOUDSIM_STATE)
   workers    $WORKERS on task queue $TASK_QUEUE (metrics 127.0.0.1:$((WORKER_METRICS_BASE + 1))..$((WORKER_METRICS_BASE + WORKERS)))
   probes     ${#probes[@]}
   logs       $RUN_DIR/*.log (restarts in $RUN_DIR/restarts.log)

@@ -601,3 +601,35 @@ func TestConnectivityUndoWaitsForTheForwardUpdate(t *testing.T) {
 		t.Fatalf("connectivity after the undo: %s", k.Attrs["vpcConnectivity"])
 	}
 }
+
+// TestVpcConnectionUndoWaitsForTheCreate: an undo of CreateVpcConnection that
+// catches the connection still CREATING is a retryable Conflict (MSK refuses
+// the delete then), not a terminal failure that leaves the connection; once
+// the create has ended, the retried undo deletes it.
+func TestVpcConnectionUndoWaitsForTheCreate(t *testing.T) {
+	e := newEnv(t)
+	// Multi-VPC IAM connectivity on (as after the forward update) and the client account allowed.
+	if _, err := inventory.Update(e.sim.Inventory, mskARN, func(k *inventory.KafkaInstance) error {
+		k.Attrs = map[string]string{"iamAuth": "true", "vpcConnectivity": `{"iam":true,"scram":false,"tls":false}`}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.must(t, catalog.AWSMSKPutClusterPolicy, "aws-msk", "wf/policy", map[string]any{"clusterArn": mskARN, "clientAccounts": []any{"aws-client-b"}})
+	stuck := e.sim.Faults.MustAdd(faults.Rule{Op: "aws.kafka.vpcConnection.create", Kind: faults.Stuck})
+	cin := map[string]any{"clusterArn": mskARN, "authentication": "SASL_IAM", "vpcId": clientBVPC, "subnetIds": []any{"subnet-0a5c000clib01"}, "securityGroupIds": []any{clientBSG}}
+	c := e.must(t, catalog.AWSMSKCreateVpcConnection, "aws-client-b", "wf/conn-undo", cin)
+	arn := c["vpcConnectionArn"].(string)
+	time.Sleep(500 * time.Millisecond) // the create's transition ran and was kept CREATING
+	del := map[string]any{"vpcConnectionArn": arn}
+	if out, err := e.call(catalog.AWSMSKDeleteVpcConnection, "aws-client-b", "", del); !isTyped(err, plan.ErrConflict) || !strings.Contains(fmt.Sprint(err), "CREATING") {
+		t.Fatalf("undo while CREATING: %v, %v; want a Conflict naming CREATING", out, err)
+	}
+	e.sim.Faults.Remove(stuck)
+	if _, err := inventory.Update(e.sim.Inventory, arn, func(x *inventory.Endpoint) error { x.Status = "AVAILABLE"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.must(t, catalog.AWSMSKDeleteVpcConnection, "aws-client-b", "", del); out["state"] != "DELETING" {
+		t.Fatalf("undo once AVAILABLE: %v", out)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
 
+	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
@@ -93,6 +94,20 @@ func (a *Actions) DeleteVpcConnection(ctx context.Context, call plan.Call, in ca
 	s, err := a.session(ctx, call, "", "")
 	if err != nil {
 		return none, err
+	}
+	// A connection still CREATING (or REJECTING, DEACTIVATING) cannot be
+	// deleted yet: MSK answers BadRequestException (the states:
+	// aws-sdk-go-v2 service/kafka types/enums.go VpcConnectionState). An undo
+	// that catches the forward create mid-way waits for it (a retryable
+	// Conflict) instead of failing and leaving the connection behind (found
+	// by make chaos: msk-multi-vpc-c1 rolled back while its connection was CREATING).
+	if d, err := s.kafka().DescribeVpcConnection(ctx, &kafka.DescribeVpcConnectionInput{Arn: awssdk.String(arn)}); isNotFound(err) {
+		return catalog.AWSVpcConnectionStateOut{VpcConnectionARN: arn, State: "DELETED"}, nil
+	} else if err == nil {
+		switch d.State {
+		case kafkatypes.VpcConnectionStateCreating, kafkatypes.VpcConnectionStateRejecting, kafkatypes.VpcConnectionStateDeactivating:
+			return none, activities.Conflict("delete VPC connection %s as %s: it is %s; deleted once that ends", arn, call.Account, d.State)
+		}
 	}
 	out, err := s.kafka().DeleteVpcConnection(ctx, &kafka.DeleteVpcConnectionInput{Arn: awssdk.String(arn)})
 	if isNotFound(err) {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"math/rand/v2"
+	"github.com/topoflow/topoflow/internal/worldshift"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -52,7 +52,9 @@ func startSim(t *testing.T) (*cloudsim.Sim, string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Shift(32 + rand.IntN(190)); err != nil {
+		shift, release := worldshift.Take() // never another running stack's addresses
+		t.Cleanup(release)
+		if err := w.Shift(shift); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.LoadWorld(w); err != nil {

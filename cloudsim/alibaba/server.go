@@ -62,6 +62,7 @@ type api struct {
 	timing Timing
 	mu     sync.Mutex
 	ops    map[string]handlerFunc // "<version>/<action>"
+	transitions
 }
 
 // caller is an authenticated request.
@@ -87,6 +88,7 @@ func errf(status int, code, format string, a ...any) *apiError {
 // Mount mounts the Alibaba Cloud APIs on a sim.
 func Mount(s *cloudsim.Sim) error {
 	a := &api{inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, ops: map[string]handlerFunc{}}
+	a.registerTransitions(s)
 	a.vpcpeerRoutes()
 	a.vpcRoutes()
 	a.ecsRoutes()

@@ -164,14 +164,7 @@ func (a *api) createPeer(c *caller) (any, *apiError) {
 		next = StatusAccepting
 	}
 	id := p.ID
-	time.AfterFunc(a.timing.Create, func() {
-		_, _ = inventory.Update(a.inv, id, func(p *inventory.Peering) error {
-			if p.Status == StatusCreating {
-				p.Status = next
-			}
-			return nil
-		})
-	})
+	a.peeringSet(a.timing.Create, peeringStep{ID: id, From: StatusCreating, To: next})
 	return map[string]any{"InstanceId": id}, nil
 }
 
@@ -237,14 +230,7 @@ func (a *api) decide(c *caller, accept bool) (any, *apiError) {
 	id := p.ID
 	_, _ = inventory.Update(a.inv, id, func(p *inventory.Peering) error { p.Status = next; return nil })
 	if accept {
-		time.AfterFunc(a.timing.Accept, func() {
-			_, _ = inventory.Update(a.inv, id, func(p *inventory.Peering) error {
-				if p.Status == StatusUpdating {
-					p.Status = inventory.PeeringActive
-				}
-				return nil
-			})
-		})
+		a.peeringSet(a.timing.Accept, peeringStep{ID: id, From: StatusUpdating, To: inventory.PeeringActive})
 	}
 	return nil, nil
 }
@@ -332,6 +318,6 @@ func (a *api) deletePeer(c *caller) (any, *apiError) {
 	}
 	id := p.ID
 	_, _ = inventory.Update(a.inv, id, func(p *inventory.Peering) error { p.Status = StatusDeleting; return nil })
-	time.AfterFunc(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindPeering, id) })
+	a.deleteLater(a.timing.Delete, id)
 	return nil, nil
 }

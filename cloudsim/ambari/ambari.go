@@ -178,6 +178,7 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 		}
 		srv.mu.Unlock()
 	})
+	srv.registerState(s)
 	servers.Store(s, srv)
 	return srv, nil
 }

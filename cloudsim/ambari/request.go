@@ -153,19 +153,30 @@ func (srv *Server) run(c *cluster, req *request) {
 	defer c.run.Unlock()
 	time.Sleep(srv.opts.TaskDuration / 3)
 	srv.mu.Lock()
-	req.Status, req.Started = StatusInProgress, time.Now()
+	req.Status = StatusInProgress
+	if req.Started.IsZero() {
+		req.Started = time.Now()
+	}
+	// A request resumed by a restarted twin (restoreState) keeps its ended tasks.
 	for _, t := range req.Tasks {
-		t.Status = StatusInProgress
+		if !taskEnded(t) {
+			t.Status = StatusInProgress
+		}
 	}
 	srv.mu.Unlock()
 	for _, t := range req.Tasks {
-		if t.Command != "START" {
+		if t.Command != "START" && !taskEnded(t) {
 			srv.setBroker(c, t.Broker, true, false)
 		}
 	}
+	srv.persist()
 	time.Sleep(srv.opts.TaskDuration)
 	failed := false
 	for _, t := range req.Tasks {
+		if taskEnded(t) {
+			failed = failed || t.Status == StatusFailed
+			continue
+		}
 		taskFailed := false
 		for {
 			kind, _ := srv.sim.Faults.Outcome("ambari.request.task")
@@ -193,6 +204,7 @@ func (srv *Server) run(c *cluster, req *request) {
 			delete(c.stale, t.Host)
 			srv.mu.Unlock()
 		}
+		srv.persist()
 	}
 	srv.mu.Lock()
 	req.Ended = time.Now()
@@ -202,6 +214,7 @@ func (srv *Server) run(c *cluster, req *request) {
 	}
 	srv.mu.Unlock()
 	srv.event(c.name, "requestDone", fmt.Sprintf("%d %s", req.ID, req.Status))
+	srv.persist()
 }
 
 // setBroker stops a broker, or starts it with its staged advertised host.

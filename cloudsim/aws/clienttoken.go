@@ -79,3 +79,65 @@ func (t *tokens) record(c *caller, action string, f form, nodes []node) {
 	}
 	t.m[tokenKey(c, action, token)] = tokenEntry{params: tokenParams(f), nodes: nodes}
 }
+
+// savedNode and savedToken are the durable forms of a node and a token entry
+// (the ledger is part of the AWS state: a restarted twin must still answer a
+// reused token with its original result, as EC2 does).
+type savedNode struct {
+	Name string      `json:"name"`
+	Text string      `json:"text,omitempty"`
+	Kids []savedNode `json:"kids,omitempty"`
+	Leaf bool        `json:"leaf,omitempty"`
+}
+
+type savedToken struct {
+	Key    string      `json:"key"`
+	Params string      `json:"params"`
+	Nodes  []savedNode `json:"nodes"`
+}
+
+func saveNodes(ns []node) []savedNode {
+	if ns == nil {
+		return nil
+	}
+	out := make([]savedNode, len(ns))
+	for i, n := range ns {
+		out[i] = savedNode{Name: n.name, Text: n.text, Kids: saveNodes(n.kids), Leaf: n.leaf}
+	}
+	return out
+}
+
+func restoreNodes(ns []savedNode) []node {
+	if ns == nil {
+		return nil
+	}
+	out := make([]node, len(ns))
+	for i, n := range ns {
+		out[i] = node{name: n.Name, text: n.Text, kids: restoreNodes(n.Kids), leaf: n.Leaf}
+	}
+	return out
+}
+
+// save returns the ledger's durable form, sorted by key.
+func (t *tokens) save() []savedToken {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]savedToken, 0, len(t.m))
+	for k, e := range t.m {
+		out = append(out, savedToken{Key: k, Params: e.params, Nodes: saveNodes(e.nodes)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// restore adds saved entries to the ledger.
+func (t *tokens) restore(st []savedToken) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string]tokenEntry{}
+	}
+	for _, e := range st {
+		t.m[e.Key] = tokenEntry{params: e.Params, nodes: restoreNodes(e.Nodes)}
+	}
+}

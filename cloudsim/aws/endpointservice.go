@@ -80,14 +80,7 @@ func (a *api) createEndpointService(c *caller, f form) ([]node, *ec2Error) {
 			return nil, errf("InternalError", "%v", err)
 		}
 	}
-	after(a.timing.ServiceCreate, func() {
-		_, _ = inventory.Update(a.inv, id, func(x *inventory.EndpointService) error {
-			if x.Status == "Pending" {
-				x.Status = "Available"
-			}
-			return nil
-		})
-	})
+	a.serviceAvailable(a.timing.ServiceCreate, id)
 	nodes := []node{a.serviceNode("serviceConfiguration", s), opt("clientToken", token)}
 	a.tokens.record(c, "CreateVpcEndpointServiceConfiguration", f, nodes)
 	return nodes, nil
@@ -134,14 +127,7 @@ func (a *api) deleteEndpointServices(c *caller, f form) ([]node, *ec2Error) {
 			continue
 		}
 		_, _ = inventory.Update(a.inv, id, func(x *inventory.EndpointService) error { x.Status = "Deleting"; return nil })
-		after(a.timing.Delete, func() {
-			for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
-				if isType(sub.Attrs, typeListener) && sub.Attrs["parent"] == id {
-					_ = a.inv.Delete(inventory.KindEndpointService, sub.ID)
-				}
-			}
-			_ = a.inv.Delete(inventory.KindEndpointService, id)
-		})
+		a.serviceDeleted(a.timing.Delete, id)
 	}
 	return []node{set("unsuccessful", bad...)}, nil
 }

@@ -100,17 +100,7 @@ func (a *api) createLoadBalancer(c *caller, f form) ([]node, *ec2Error) {
 	}
 	// State provisioning → active (elasticloadbalancingv2 types/enums.go LoadBalancerStateEnum;
 	// the SDK's LoadBalancerAvailableWaiter waits for active).
-	after(a.timing.LoadBalancerCreate, func() {
-		_, _ = inventory.Update(a.inv, arn, func(x *inventory.Port) error {
-			if x.Status == "provisioning" {
-				x.Status = "active"
-			}
-			return nil
-		})
-		a.mu.Lock()
-		a.syncNLB(arn)
-		a.mu.Unlock()
-	})
+	a.loadBalancerActive(a.timing.LoadBalancerCreate, arn)
 	return []node{members("LoadBalancers", a.lbNode(p))}, nil
 }
 

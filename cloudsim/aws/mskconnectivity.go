@@ -91,13 +91,25 @@ func (a *api) updateConnectivity(c *caller, r *http.Request, body []byte) (int, 
 	}); err != nil {
 		return 0, nil, mskErr(http.StatusInternalServerError, "InternalServerErrorException", "%v", err)
 	}
-	go a.rollingRestart(k.ID, opArn, want)
+	a.restart(0, restartStep{Cluster: k.ID, Op: opArn, Want: want})
 	return http.StatusOK, map[string]any{"clusterArn": k.ID, "clusterOperationArn": opArn}, nil
 }
 
-// rollingRestart takes the brokers down one by one, then applies the new
-// connectivity, bumps the cluster version and completes the operation.
-func (a *api) rollingRestart(clusterArn, opArn string, want connectivity) {
+// restartStep is one step of a connectivity update's rolling restart:
+// broker Index of the cluster goes down (Up false) or comes back (Up true).
+type restartStep struct {
+	Cluster string       `json:"cluster"`
+	Op      string       `json:"op"`
+	Want    connectivity `json:"want"`
+	Index   int          `json:"index"`
+	Up      bool         `json:"up"`
+}
+
+// rollingRestart takes the brokers down one by one (a durable transition per
+// step), then applies the new connectivity, bumps the cluster version and
+// completes the operation.
+func (a *api) rollingRestart(st restartStep) {
+	clusterArn, opArn, want := st.Cluster, st.Op, st.Want
 	finish := func(state, code, msg string) {
 		_, _ = inventory.Update(a.inv, opArn, func(x *inventory.Config) error {
 			x.Status = state
@@ -113,21 +125,25 @@ func (a *api) rollingRestart(clusterArn, opArn string, want connectivity) {
 		finish("UPDATE_FAILED", "ClusterNotFound", "the cluster is gone")
 		return
 	}
-	for _, b := range k.Brokers {
-		id := b.ID
-		setDown := func(down bool) {
-			_, _ = inventory.Update(a.inv, clusterArn, func(x *inventory.KafkaInstance) error {
-				for i := range x.Brokers {
-					if x.Brokers[i].ID == id {
-						x.Brokers[i].Down = down
-					}
+	if st.Index < len(k.Brokers) {
+		id := k.Brokers[st.Index].ID
+		_, _ = inventory.Update(a.inv, clusterArn, func(x *inventory.KafkaInstance) error {
+			for i := range x.Brokers {
+				if x.Brokers[i].ID == id {
+					x.Brokers[i].Down = !st.Up
 				}
-				return nil
-			})
+			}
+			return nil
+		})
+		next := st
+		if st.Up {
+			next.Index, next.Up = st.Index+1, false
+			a.restart(0, next)
+		} else {
+			next.Up = true
+			a.restart(a.timing.BrokerRestart, next)
 		}
-		setDown(true)
-		time.Sleep(a.timing.BrokerRestart)
-		setDown(false)
+		return
 	}
 	kind, state := a.faults.Outcome("aws.kafka.connectivity.update")
 	if kind == faults.Stuck {

@@ -74,11 +74,7 @@ func (a *api) setPeering(id, status, msg string, only ...string) bool {
 		// AWS keeps deleted, rejected, failed and expired peerings visible for
 		// 2 hours to 2 days, then removes them
 		// (https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html#vpc-peering-lifecycle).
-		after(a.timing.PeeringVisible, func() {
-			if p, err := inventory.Get[*inventory.Peering](a.inv, id); err == nil && p.Status == status {
-				_ = a.inv.Delete(inventory.KindPeering, id)
-			}
-		})
+		a.forgetPeering(a.timing.PeeringVisible, peeringState{ID: id, Status: status})
 	}
 	return err == nil && ok
 }
@@ -155,7 +151,7 @@ func (a *api) createPeering(c *caller, f form) ([]node, *ec2Error) {
 		return nil, errf("InternalError", "%v", err)
 	}
 	id := created.ID
-	after(a.timing.PeeringRequest, func() { a.advanceRequest(id, vpc, peerAcct, region) })
+	a.peeringRequested(a.timing.PeeringRequest, peeringRequest{ID: id, CIDR: vpc.CIDR, PeerAccount: peerAcct.ID, PeerAccountID: peerAcct.AccountID, Region: region})
 	return []node{a.peeringNode(created)}, nil
 }
 
@@ -180,9 +176,7 @@ func (a *api) advanceRequest(id string, vpc *inventory.VPC, peerAcct *inventory.
 		a.setPeering(id, pcxFailed, "Failed due to incorrect VPC-ID, Account ID, or overlapping CIDR range", pcxInitiating)
 	default:
 		a.setPeering(id, pcxPending, "Pending Acceptance by "+peerAcct.AccountID, pcxInitiating)
-		time.AfterFunc(a.timing.PeeringExpiry, func() {
-			a.setPeering(id, pcxExpired, "Expired", pcxPending)
-		})
+		a.peeringSet(a.timing.PeeringExpiry, peeringState{ID: id, Status: pcxExpired, Message: "Expired", Only: []string{pcxPending}})
 	}
 }
 
@@ -201,15 +195,7 @@ func (a *api) acceptPeering(c *caller, f form) ([]node, *ec2Error) {
 	if !a.setPeering(id, pcxProvision, "Provisioning", pcxPending) {
 		return nil, errf("InvalidStateTransition", "Invalid state transition for pcx %s", id)
 	}
-	after(a.timing.PeeringProvision, func() {
-		if kind, state := a.faults.Outcome("aws.ec2.peering.accept"); kind == faults.Stuck {
-			return
-		} else if kind == faults.Reject {
-			a.setPeering(id, state, "Failed due to an injected fault", pcxProvision)
-			return
-		}
-		a.setPeering(id, pcxActive, "Active", pcxProvision)
-	})
+	a.peeringAccepted(a.timing.PeeringProvision, id)
 	p, _ = inventory.Get[*inventory.Peering](a.inv, id)
 	return []node{a.peeringNode(p)}, nil
 }
@@ -273,6 +259,6 @@ func (a *api) deletePeering(c *caller, f form) ([]node, *ec2Error) {
 	a.setPeering(id, pcxDeleting, "Deleting")
 	// deleting → deleted, which stays visible ("the status is set to Deleting and then Deleted",
 	// https://docs.aws.amazon.com/vpc/latest/peering/delete-vpc-peering-connection.html).
-	after(a.timing.Delete, func() { a.setPeering(id, pcxDeleted, "Deleted by "+c.acct.AccountID, pcxDeleting) })
+	a.peeringSet(a.timing.Delete, peeringState{ID: id, Status: pcxDeleted, Message: "Deleted by " + c.acct.AccountID, Only: []string{pcxDeleting}})
 	return []node{boolx("return", true)}, nil
 }

@@ -103,9 +103,7 @@ func (a *api) changeRecordSets(c *caller, r *http.Request, body []byte) (int, no
 		return 0, node{}, r53Err(http.StatusInternalServerError, "InternalError", err.Error())
 	}
 	zoneID := z.ID
-	ch, e := a.newChange(c, in.Comment, func() {
-		_, _ = inventory.Update(a.inv, zoneID, func(x *inventory.Config) error { propagate(x, seq, next); return nil })
-	})
+	ch, e := a.newChange(c, in.Comment, &zoneUpdate{Zone: zoneID, Seq: seq, Next: next})
 	if e != nil {
 		return 0, node{}, e
 	}

@@ -93,21 +93,13 @@ func changeInfo(ch *r53ChangeState) node {
 }
 
 // newChange records a change PENDING, applies fn when it becomes INSYNC and returns it.
-func (a *api) newChange(c *caller, comment string, fn func()) (*r53ChangeState, *r53Error) {
+// fn, when not nil, is the zone update applied at INSYNC.
+func (a *api) newChange(c *caller, comment string, fn *zoneUpdate) (*r53ChangeState, *r53Error) {
 	ch := &r53ChangeState{id: "C" + strings.ToUpper(randHex(10)), account: c.acct.ID, comment: comment, status: "PENDING", submitted: time.Now()}
 	a.cmu.Lock()
 	a.changes[ch.id] = ch
 	a.cmu.Unlock()
-	after(a.timing.DNSChange, func() {
-		if fn != nil {
-			a.mu.Lock()
-			fn()
-			a.mu.Unlock()
-		}
-		a.cmu.Lock()
-		ch.status = "INSYNC"
-		a.cmu.Unlock()
-	})
+	a.changeInSync(a.timing.DNSChange, changeDone{Change: ch.id, Zone: fn})
 	snap := *ch
 	return &snap, nil
 }

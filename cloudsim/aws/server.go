@@ -112,6 +112,7 @@ type api struct {
 	changes map[string]*r53ChangeState
 	// tokens remembers the ClientTokens of idempotent creates (clienttoken.go).
 	tokens tokens
+	transitions
 }
 
 // session is one set of temporary credentials.
@@ -124,6 +125,7 @@ type session struct {
 // Mount mounts the AWS APIs on a sim.
 func Mount(s *cloudsim.Sim) error {
 	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, msk: http.NewServeMux(), sessions: map[string]session{}, changes: map[string]*r53ChangeState{}}
+	a.registerTransitions(s)
 	a.mskRoutes()
 	a.watchVpcConnections()
 	a.registerIAM()
@@ -219,15 +221,6 @@ func requestID() string {
 	_, _ = rand.Read(b)
 	h := hex.EncodeToString(b)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// after runs fn after d in the background (immediately when d <= 0).
-func after(d time.Duration, fn func()) {
-	if d <= 0 {
-		go fn()
-		return
-	}
-	time.AfterFunc(d, fn)
 }
 
 // accountByAWSID returns the AWS account with a 12-digit account ID.

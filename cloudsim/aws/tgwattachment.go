@@ -3,7 +3,6 @@ package aws
 import (
 	"strings"
 
-	"github.com/topoflow/topoflow/cloudsim/faults"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
 
@@ -93,15 +92,7 @@ func (a *api) createAttachment(c *caller, f form) ([]node, *ec2Error) {
 
 // makeAvailable moves a pending attachment to available after the attachment delay.
 func (a *api) makeAvailable(id string) {
-	after(a.timing.AttachmentCreate, func() {
-		if kind, state := a.faults.Outcome("aws.ec2.attachment.create"); kind == faults.Stuck {
-			return
-		} else if kind == faults.Reject {
-			a.setAttachment(id, state, "pending")
-			return
-		}
-		a.setAttachment(id, "available", "pending")
-	})
+	a.attachmentCreated(a.timing.AttachmentCreate, id)
 }
 
 func (a *api) setAttachment(id, state string, only ...string) bool {
@@ -160,7 +151,7 @@ func (a *api) deleteAttachment(c *caller, f form) ([]node, *ec2Error) {
 	}
 	if p.Status != "deleting" {
 		a.setAttachment(id, "deleting")
-		after(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindPeering, id) })
+		a.deleteLater(a.timing.Delete, objectRef{Kind: inventory.KindPeering, ID: id})
 	}
 	p.Status = "deleting"
 	return []node{a.attachmentNode("transitGatewayVpcAttachment", p)}, nil

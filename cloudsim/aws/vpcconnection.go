@@ -81,21 +81,24 @@ func (a *api) createVpcConnection(c *caller, r *http.Request, body []byte) (int,
 	if err != nil {
 		return 0, nil, mskErr(http.StatusInternalServerError, "InternalServerErrorException", "%v", err)
 	}
-	after(a.timing.VpcConnectionCreate, func() {
-		next := "AVAILABLE"
-		if kind, state := a.faults.Outcome("aws.kafka.vpcConnection.create"); kind == faults.Stuck {
-			return
-		} else if kind == faults.Reject {
-			next = strings.ToUpper(state)
-		}
-		_, _ = inventory.Update(a.inv, arn, func(x *inventory.Endpoint) error {
-			if x.Status == "CREATING" {
-				x.Status = next
-			}
-			return nil
-		})
-	})
+	a.vpcConnectionCreated(a.timing.VpcConnectionCreate, arn)
 	return http.StatusOK, vpcConnectionJSON(ep, "clientSubnets"), nil
+}
+
+// vpcConnectionReady is a VPC connection's creation ending.
+func (a *api) vpcConnectionReady(arn string) {
+	next := "AVAILABLE"
+	if kind, state := a.faults.Outcome("aws.kafka.vpcConnection.create"); kind == faults.Stuck {
+		return
+	} else if kind == faults.Reject {
+		next = strings.ToUpper(state)
+	}
+	_, _ = inventory.Update(a.inv, arn, func(x *inventory.Endpoint) error {
+		if x.Status == "CREATING" {
+			x.Status = next
+		}
+		return nil
+	})
 }
 
 // ownVpcConnection returns a VPC connection of the caller.
@@ -126,7 +129,7 @@ func (a *api) deleteVpcConnection(c *caller, r *http.Request, _ []byte) (int, an
 	}
 	if ep.Status != "DELETING" {
 		_, _ = inventory.Update(a.inv, arn, func(x *inventory.Endpoint) error { x.Status = "DELETING"; return nil })
-		after(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindEndpoint, arn) })
+		a.deleteLater(a.timing.Delete, objectRef{Kind: inventory.KindEndpoint, ID: arn})
 	}
 	return http.StatusOK, map[string]string{"vpcConnectionArn": arn, "state": "DELETING"}, nil
 }
@@ -174,8 +177,6 @@ func (a *api) rejectClientVpcConnection(c *caller, r *http.Request, body []byte)
 		return 0, nil, badRequest("Only AVAILABLE VPC connections can be rejected; this one is %s", ep.Status)
 	}
 	_, _ = inventory.Update(a.inv, ep.ID, func(x *inventory.Endpoint) error { x.Status = "REJECTING"; return nil })
-	after(a.timing.VpcConnectionCreate, func() {
-		_, _ = inventory.Update(a.inv, ep.ID, func(x *inventory.Endpoint) error { x.Status = "REJECTED"; return nil })
-	})
+	a.vpcConnectionRejected(a.timing.VpcConnectionCreate, ep.ID)
 	return http.StatusOK, map[string]any{}, nil
 }

@@ -109,39 +109,40 @@ func (a *api) createEndpoint(c *caller, f form) ([]node, *ec2Error) {
 
 // endpointAvailable moves a pending endpoint to available after the
 // endpoint delay and starts forwarding its listener ports.
-func (a *api) endpointAvailable(id string) {
-	after(a.timing.EndpointCreate, func() {
-		if kind, state := a.faults.Outcome("aws.ec2.endpoint.create"); kind == faults.Stuck {
-			return
-		} else if kind == faults.Reject {
-			a.setEndpoint(id, state, "pending")
-			return
+func (a *api) endpointAvailable(id string) { a.endpointCreated(a.timing.EndpointCreate, id) }
+
+// endpointReady is an endpoint's creation ending (endpointAvailable's transition).
+func (a *api) endpointReady(id string) {
+	if kind, state := a.faults.Outcome("aws.ec2.endpoint.create"); kind == faults.Stuck {
+		return
+	} else if kind == faults.Reject {
+		a.setEndpoint(id, state, "pending")
+		return
+	}
+	ep, err := inventory.Get[*inventory.Endpoint](a.inv, id)
+	if err != nil || ep.Status != "pending" {
+		return
+	}
+	dns := ep.Attrs["dnsName"]
+	for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
+		if !isType(sub.Attrs, typeListener) || sub.Attrs["parent"] != ep.ServiceID {
+			continue
 		}
-		ep, err := inventory.Get[*inventory.Endpoint](a.inv, id)
-		if err != nil || ep.Status != "pending" {
-			return
+		var names []string
+		if dns != "" {
+			names = []string{dns}
 		}
-		dns := ep.Attrs["dnsName"]
-		for _, sub := range inventory.List[*inventory.EndpointService](a.inv, inventory.Filter{}) {
-			if !isType(sub.Attrs, typeListener) || sub.Attrs["parent"] != ep.ServiceID {
-				continue
-			}
-			var names []string
-			if dns != "" {
-				names = []string{dns}
-			}
-			_, _ = inventory.Create(a.inv, &inventory.Endpoint{
-				Meta:      inventory.Meta{ID: id + ":" + strings.TrimPrefix(sub.ID, ep.ServiceID+":"), Account: ep.Account, Region: ep.Region, Status: inventory.EndpointAccepted},
-				ServiceID: sub.ID, ServiceName: ep.ServiceName, VPCID: ep.VPCID, SubnetID: ep.SubnetID, IP: ep.Attrs["ip"],
-				// An NLB is a layer-4 load balancer: it forwards the bytes
-				// unchanged and never rewrites Kafka metadata
-				// (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/introduction.html).
-				DNSNames: names,
-				Attrs:    map[string]string{attrType: typeListener, "parent": id},
-			})
-		}
-		a.setEndpoint(id, "available", "pending")
-	})
+		_, _ = inventory.Create(a.inv, &inventory.Endpoint{
+			Meta:      inventory.Meta{ID: id + ":" + strings.TrimPrefix(sub.ID, ep.ServiceID+":"), Account: ep.Account, Region: ep.Region, Status: inventory.EndpointAccepted},
+			ServiceID: sub.ID, ServiceName: ep.ServiceName, VPCID: ep.VPCID, SubnetID: ep.SubnetID, IP: ep.Attrs["ip"],
+			// An NLB is a layer-4 load balancer: it forwards the bytes
+			// unchanged and never rewrites Kafka metadata
+			// (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/introduction.html).
+			DNSNames: names,
+			Attrs:    map[string]string{attrType: typeListener, "parent": id},
+		})
+	}
+	a.setEndpoint(id, "available", "pending")
 }
 
 func (a *api) setEndpoint(id, state string, only ...string) bool {
@@ -200,7 +201,7 @@ func (a *api) deleteEndpoints(c *caller, f form) ([]node, *ec2Error) {
 		}
 		a.setEndpoint(id, "deleting")
 		a.stopForwarding(ep)
-		after(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindEndpoint, id) })
+		a.deleteLater(a.timing.Delete, objectRef{Kind: inventory.KindEndpoint, ID: id})
 	}
 	return []node{set("unsuccessful", bad...)}, nil
 }

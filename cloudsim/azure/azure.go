@@ -84,10 +84,11 @@ type Server struct {
 	mux  *http.ServeMux
 
 	mu     sync.Mutex
-	tokens map[string]tokenInfo   // minted bearer token → account
-	ops    map[string]*operation  // async operation ID → state
-	busy   map[string]string      // lower-case VNet ID → running operation ID
-	timers map[string]*time.Timer // operation ID → completion timer
+	tokens map[string]tokenInfo  // minted bearer token → account
+	ops    map[string]*operation // async operation ID → state
+	busy   map[string]string     // lower-case VNet ID → running operation ID
+	// completeLater schedules an operation's completion (a durable transition).
+	completeLater func(time.Duration, string)
 
 	// peeringMu serializes the completion of peering operations: settling a
 	// peering reads its reciprocal's state and may update both, so two
@@ -150,7 +151,8 @@ func MountWith(s *cloudsim.Sim, opts Options) (*Server, error) {
 		opts.TokenLifetime = time.Hour
 	}
 	srv := &Server{sim: s, opts: opts, mux: http.NewServeMux(),
-		tokens: map[string]tokenInfo{}, ops: map[string]*operation{}, busy: map[string]string{}, timers: map[string]*time.Timer{}}
+		tokens: map[string]tokenInfo{}, ops: map[string]*operation{}, busy: map[string]string{}}
+	srv.registerState(s)
 	login := http.NewServeMux()
 	login.HandleFunc("POST /{tenant}/oauth2/v2.0/token", srv.token)
 	for _, r := range resources {

@@ -131,7 +131,7 @@ func (srv *Server) schedule(op *operation) {
 	if op.Status != "InProgress" {
 		return
 	}
-	srv.timers[op.ID] = time.AfterFunc(srv.opts.OperationDelay, func() { srv.complete(op.ID) })
+	srv.completeLater(srv.opts.OperationDelay, op.ID)
 }
 
 func (srv *Server) finish(op *operation, status, code, msg string) {
@@ -141,7 +141,6 @@ func (srv *Server) finish(op *operation, status, code, msg string) {
 	if srv.busy[strings.ToLower(op.VNet)] == op.ID {
 		delete(srv.busy, strings.ToLower(op.VNet))
 	}
-	delete(srv.timers, op.ID)
 }
 
 // complete ends a peering operation (or keeps it running under a stuck fault).
@@ -155,9 +154,7 @@ func (srv *Server) complete(opID string) {
 	inv := srv.sim.Inventory
 	switch kind, state := srv.sim.Faults.Outcome("azure.network.peering.provision"); kind {
 	case faults.Stuck:
-		srv.mu.Lock()
-		srv.timers[op.ID] = time.AfterFunc(srv.opts.OperationDelay, func() { srv.complete(op.ID) })
-		srv.mu.Unlock()
+		srv.completeLater(srv.opts.OperationDelay, op.ID)
 		return
 	case faults.Reject:
 		code := state

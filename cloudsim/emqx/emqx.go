@@ -50,6 +50,14 @@ type platform struct {
 	inv     *inventory.Store
 	mu      sync.Mutex
 	brokers map[string]*broker // by port ID
+	// statusLater sets a peering's status later (a durable transition).
+	statusLater func(time.Duration, peeringStatus)
+}
+
+// peeringStatus is a peering's next status.
+type peeringStatus struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
 }
 
 type broker struct {
@@ -61,6 +69,7 @@ type broker struct {
 // they come and go) and serves the console stand-in.
 func Mount(s *cloudsim.Sim) error {
 	p := &platform{sim: s, inv: s.Inventory, brokers: map[string]*broker{}}
+	p.statusLater = cloudsim.Transition(s, "emqx.peering.status", func(st peeringStatus) { p.setStatus(st.ID, st.Status) })
 	s.Inventory.Watch(p.onEvent)
 	s.Mount("POST "+ConsolePath, http.HandlerFunc(p.confirm))
 	s.Mount("DELETE "+ConsolePath+"/{peeringId}", http.HandlerFunc(p.remove))
@@ -238,7 +247,7 @@ func (p *platform) confirm(w http.ResponseWriter, r *http.Request) {
 	if len(next) > 0 {
 		p.setStatus(peer.ID, next[0])
 		if len(next) > 1 {
-			time.AfterFunc(500*time.Millisecond, func() { p.setStatus(peer.ID, next[1]) })
+			p.statusLater(500*time.Millisecond, peeringStatus{ID: peer.ID, Status: next[1]})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"peeringId": peer.ID, "status": "running"})

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -238,7 +239,10 @@ func (in *Injector) hit(op string, kinds ...Kind) []Rule {
 // for timeout rules, and returns the first error, throttle or timeout fault
 // (nil when the call proceeds normally). A cancelled ctx during a timeout
 // block still returns the timeout fault.
-func (in *Injector) Check(ctx context.Context, op string) *Fault {
+func (in *Injector) Check(ctx context.Context, op string) (f *Fault) {
+	if rec, ok := ctx.Value(callKey{}).(*Call); ok {
+		defer rec.record(op, &f)
+	}
 	for _, r := range in.hit(op, Latency, Error, Throttle, Timeout) {
 		switch r.Kind {
 		case Latency:
@@ -308,4 +312,103 @@ func (in *Injector) VisibilityDelay(op string) time.Duration {
 		}
 	}
 	return d
+}
+
+// State is the injector's rules (with their hits) and its rule counter, as
+// data (cloudsim's state directory keeps them between runs).
+type State struct {
+	Rules []Rule `json:"rules"`
+	Next  int    `json:"next"`
+}
+
+// State returns the rules and the rule counter.
+func (in *Injector) State() State {
+	return State{Rules: in.Rules(), Next: in.counter()}
+}
+
+func (in *Injector) counter() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.next
+}
+
+// Restore replaces the rules and the rule counter with a saved state.
+func (in *Injector) Restore(st State) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.rules = nil
+	for _, r := range st.Rules {
+		r := r
+		in.rules = append(in.rules, &r)
+	}
+	in.next = st.Next
+}
+
+// SetSleep replaces how latency and timeout rules wait (cloudsim lets a
+// request's hold on its state go while it sleeps).
+func (in *Injector) SetSleep(sleep func(ctx context.Context, d time.Duration) error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.sleep = sleep
+}
+
+// Sleep waits for d or until ctx is done (the default of SetSleep).
+func Sleep(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, d) }
+
+// ResponseSuffix names the response phase of an operation for fault rules:
+// a rule on "aws.ec2.CreateRoute/response" lets the call take effect, then
+// delays (latency) or loses (error, throttle, timeout) its response. Globs
+// such as "aws.*" do not match it ("*" stops at "/").
+const ResponseSuffix = "/response"
+
+// Call records the operations a request asked Check about (WithCall), so
+// that the twin can run the request's response phase after its handler.
+type Call struct {
+	mu      sync.Mutex
+	ops     []string
+	faulted bool
+}
+
+type callKey struct{}
+
+// WithCall returns a context whose Check calls are recorded in the returned Call.
+func WithCall(ctx context.Context) (context.Context, *Call) {
+	c := &Call{}
+	return context.WithValue(ctx, callKey{}, c), c
+}
+
+func (c *Call) record(op string, f **Fault) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ops = append(c.ops, op)
+	c.faulted = c.faulted || *f != nil
+}
+
+// Effective returns the request's operation when it ran without a fault
+// and has not had its response phase yet (its first operation, when no
+// operation of the request was a response phase), else "".
+func (c *Call) Effective() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.faulted || len(c.ops) == 0 {
+		return ""
+	}
+	for _, op := range c.ops {
+		if strings.HasSuffix(op, ResponseSuffix) {
+			return ""
+		}
+	}
+	return c.ops[0]
+}
+
+// HasResponseRules reports whether a rule targets a response phase.
+func (in *Injector) HasResponseRules() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, r := range in.rules {
+		if strings.HasSuffix(r.Op, ResponseSuffix) {
+			return true
+		}
+	}
+	return false
 }

@@ -98,7 +98,7 @@ func (a *api) resizeInstance(w http.ResponseWriter, c *caller) {
 		writeErr(w, http.StatusInternalServerError, "DMS.00500000", "resize: "+err.Error())
 		return
 	}
-	a.later(a.timing.DMSExtend, func() { a.addBrokers(id, want) })
+	a.dmsExtended(a.timing.DMSExtend, dmsExtend{ID: id, Want: want})
 	writeJSON(w, http.StatusOK, map[string]any{"job_id": uuid.NewString()})
 }
 

@@ -102,14 +102,7 @@ func (a *api) instanceAction(w http.ResponseWriter, c *caller) {
 		}); err != nil {
 			continue
 		}
-		a.later(a.timing.DMSRestart, func() {
-			_, _ = inventory.Update(a.inv, id, func(k *inventory.KafkaInstance) error {
-				if k.Status == dmsRestarting {
-					k.Status = dmsRunning
-				}
-				return nil
-			})
-		})
+		a.dmsRestarted(a.timing.DMSRestart, id)
 		results = append(results, map[string]any{"result": "success", "instance": id})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": nonNil(results)})

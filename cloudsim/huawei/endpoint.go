@@ -112,26 +112,36 @@ func (a *api) createEndpoint(w http.ResponseWriter, c *caller) {
 	}
 	approval := s.ApprovalEnabled
 	id := created.ID
-	a.later(a.timing.EndpointCreate, func() {
-		kind, st := a.faults.Outcome("huawei.vpcep.endpoint.create")
-		if kind == faults.Stuck {
-			return
-		}
-		next := stAccepted
-		switch {
-		case kind == faults.Reject:
-			next = st
-		case approval:
-			next = stPendingAcceptance
-		}
-		_, _ = inventory.Update(a.inv, id, func(e *inventory.Endpoint) error {
-			if e.Status == stCreating {
-				setEndpointStatus(e, next)
-			}
-			return nil
-		})
-	})
+	a.endpointCreated(a.timing.EndpointCreate, endpointCreate{ID: id, Approval: approval})
 	writeJSON(w, http.StatusOK, a.endpointJSON(created))
+}
+
+// endpointCreate is an endpoint's creation ending; Approval: its service needs approval.
+type endpointCreate struct {
+	ID       string `json:"id"`
+	Approval bool   `json:"approval"`
+}
+
+// endpointReady is an endpoint's creation ending.
+func (a *api) endpointReady(ec endpointCreate) {
+	id, approval := ec.ID, ec.Approval
+	kind, st := a.faults.Outcome("huawei.vpcep.endpoint.create")
+	if kind == faults.Stuck {
+		return
+	}
+	next := stAccepted
+	switch {
+	case kind == faults.Reject:
+		next = st
+	case approval:
+		next = stPendingAcceptance
+	}
+	_, _ = inventory.Update(a.inv, id, func(e *inventory.Endpoint) error {
+		if e.Status == stCreating {
+			setEndpointStatus(e, next)
+		}
+		return nil
+	})
 }
 
 func (a *api) listEndpoints(w http.ResponseWriter, c *caller) {
@@ -176,7 +186,7 @@ func (a *api) deleteEndpoint(w http.ResponseWriter, c *caller) {
 	if e.Status != stDeleting {
 		_, _ = inventory.Update(a.inv, e.ID, func(e *inventory.Endpoint) error { e.Status = stDeleting; return nil })
 		id := e.ID
-		a.later(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindEndpoint, id) })
+		a.deleteLater(a.timing.Delete, objectRef{Kind: inventory.KindEndpoint, ID: id})
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

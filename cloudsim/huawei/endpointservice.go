@@ -184,22 +184,25 @@ func (a *api) createService(w http.ResponseWriter, c *caller) {
 		writeErr(w, http.StatusInternalServerError, "EndPoint.0500", "create endpoint service: "+err.Error())
 		return
 	}
-	a.later(a.timing.ServiceCreate, func() {
-		kind, st := a.faults.Outcome("huawei.vpcep.service.create")
-		if kind == faults.Stuck {
-			return
-		}
-		if kind == "" {
-			st = stAvailable
-		}
-		_, _ = inventory.Update(a.inv, id, func(s *inventory.EndpointService) error {
-			if s.Status == stCreating {
-				s.Status = st
-			}
-			return nil
-		})
-	})
+	a.serviceCreated(a.timing.ServiceCreate, id)
 	writeJSON(w, http.StatusOK, a.serviceJSON(created, false))
+}
+
+// serviceReady is an endpoint service's creation ending.
+func (a *api) serviceReady(id string) {
+	kind, st := a.faults.Outcome("huawei.vpcep.service.create")
+	if kind == faults.Stuck {
+		return
+	}
+	if kind == "" {
+		st = stAvailable
+	}
+	_, _ = inventory.Update(a.inv, id, func(s *inventory.EndpointService) error {
+		if s.Status == stCreating {
+			s.Status = st
+		}
+		return nil
+	})
 }
 
 // portInVPC reports whether a port ID (a port, or a Kafka broker's port) lies in the VPC.
@@ -282,7 +285,7 @@ func (a *api) deleteService(w http.ResponseWriter, c *caller) {
 	if s.Status != stDeleting {
 		_, _ = inventory.Update(a.inv, s.ID, func(s *inventory.EndpointService) error { s.Status = stDeleting; return nil })
 		id := s.ID
-		a.later(a.timing.Delete, func() { _ = a.inv.Delete(inventory.KindEndpointService, id) })
+		a.deleteLater(a.timing.Delete, objectRef{Kind: inventory.KindEndpointService, ID: id})
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -81,6 +81,7 @@ type api struct {
 	// task (a crossvpc modify being applied).
 	busyMu    sync.Mutex
 	busyUntil map[string]time.Time
+	transitions
 }
 
 // resources holds the route registrations of every cloud resource the twin
@@ -99,6 +100,7 @@ func (a *api) routes() {
 // Mount mounts the Huawei APIs on a sim.
 func Mount(s *cloudsim.Sim) error {
 	a := &api{sim: s, inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, mux: http.NewServeMux(), busyUntil: map[string]time.Time{}}
+	a.registerTransitions(s)
 	a.routes()
 	s.MountFunc(isHuaweiRequest, a.mux)
 	return nil
@@ -169,7 +171,7 @@ func (a *api) handle(pattern, op string, h handlerFunc) {
 // a rule on "huawei.vpcep.CreateEndpointService/response" lets the create
 // take effect, then delays (latency) or loses (error, timeout) its response.
 // Globs such as "huawei.*" do not match it ("*" stops at "/").
-const ResponseSuffix = "/response"
+const ResponseSuffix = faults.ResponseSuffix
 
 // recorder buffers a handler's response until the response-phase faults ran.
 type recorder struct {
@@ -234,12 +236,6 @@ func (c *caller) decode(v any) error {
 func (c *caller) owned(o inventory.Object) bool { return o.GetMeta().Account == c.acct.ID }
 
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
-
-// later runs fn after d in the background (state machine transitions).
-// Transitions on objects deleted meanwhile are dropped.
-func (a *api) later(d time.Duration, fn func()) {
-	time.AfterFunc(d, fn)
-}
 
 func isNotFound(err error) bool { return errors.Is(err, inventory.ErrNotFound) }
 

@@ -1,8 +1,6 @@
 package tencent
 
 import (
-	"time"
-
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
 
@@ -193,25 +191,7 @@ func (a *api) attach(c *caller) (any, *apiError) {
 		if _, err := inventory.Create(a.inv, att); err != nil {
 			return nil, errf("InternalError", "内部错误。")
 		}
-		time.AfterFunc(a.timing.Attach, func() {
-			_, _ = inventory.Update(a.inv, id, func(p *inventory.Peering) error {
-				if p.Status == StateAttaching {
-					p.Status = next
-					p.Attrs[attrAttached] = ts(time.Now())
-				}
-				return nil
-			})
-			if next == StatePending {
-				time.AfterFunc(a.timing.AttachExpiry, func() {
-					_, _ = inventory.Update(a.inv, id, func(p *inventory.Peering) error {
-						if p.Status == StatePending {
-							p.Status = StateExpired
-						}
-						return nil
-					})
-				})
-			}
-		})
+		a.attached(a.timing.Attach, attachStep{ID: id, Next: next})
 	}
 	return nil, nil
 }
@@ -286,7 +266,7 @@ func (a *api) detach(c *caller) (any, *apiError) {
 	}
 	for _, id := range ids {
 		_, _ = inventory.Update(a.inv, id, func(p *inventory.Peering) error { p.Status = StateDetaching; return nil })
-		time.AfterFunc(a.timing.Detach, func() { _ = a.inv.Delete(inventory.KindPeering, id) })
+		a.deleteLater(a.timing.Detach, id)
 	}
 	return nil, nil
 }

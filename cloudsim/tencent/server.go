@@ -65,6 +65,7 @@ type api struct {
 	timing Timing
 	mu     sync.Mutex
 	ops    map[string]handlerFunc
+	transitions
 }
 
 type caller struct {
@@ -85,6 +86,7 @@ func errf(code, format string, a ...any) *apiError {
 // Mount mounts the Tencent Cloud API on a sim.
 func Mount(s *cloudsim.Sim) error {
 	a := &api{inv: s.Inventory, faults: s.Faults, timing: DefaultTiming, ops: map[string]handlerFunc{}}
+	a.registerTransitions(s)
 	a.ccnRoutes()
 	a.sgRoutes()
 	s.MountFunc(func(r *http.Request) bool { return r.Header.Get("X-TC-Action") != "" }, http.HandlerFunc(a.serve))

@@ -4,13 +4,17 @@
 // its own port), and the seed world's Kafka brokers on their loopback
 // addresses. It prints the endpoints and runs until interrupted.
 //
-//	cloudsim [-listen ADDR] [-admin ADDR] [-world FILE[,FILE...]]... [-shift N]
+//	cloudsim [-listen ADDR] [-admin ADDR] [-world FILE[,FILE...]]... [-shift N] [-state DIR]
 //
 // -world may be repeated or hold a comma-separated list; the files (and the
 // files they include) are merged into one world, refusing an ID or an
 // address defined twice. -shift N moves every 127.x address of the world by
 // N in the second octet (world.World.Shift), so two stacks on one machine do
-// not collide on broker and endpoint addresses.
+// not collide on broker and endpoint addresses. -state DIR makes the twin
+// durable: its whole state (inventory, pending state-machine transitions,
+// fault rules, the providers' own records) is saved to DIR after every
+// change, before the response, and a twin started again with the same DIR
+// (after a crash or SIGKILL) restores it instead of seeding the world.
 package main
 
 import (
@@ -55,6 +59,7 @@ func run() error {
 		}
 		return nil
 	})
+	stateDir := flag.String("state", "", "directory of the twin's durable state: restored from there when it holds one, else the world is seeded and saved there")
 	shift := flag.Int("shift", 0, "move every 127.x address of the world by N in the second octet (a second stack on the same machine)")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -82,12 +87,27 @@ func run() error {
 		return err
 	}
 	defer s.Close()
-	if w != nil {
+	restored := false
+	if *stateDir != "" {
+		if restored, err = s.UseStateDir(*stateDir); err != nil {
+			return err
+		}
+	}
+	if w != nil && restored {
+		// The world's definition still serves the admin API's reset.
+		s.RememberWorld(w)
+	}
+	if w != nil && !restored {
 		if err := s.LoadWorld(w); err != nil {
 			return fmt.Errorf("load world %s: %w", strings.Join(worldFiles, ","), err)
 		}
 		if errs := s.Net.Errors(); len(errs) > 0 {
 			return fmt.Errorf("start world %s (shift %d): %s", strings.Join(worldFiles, ","), *shift, strings.Join(errs, "; "))
+		}
+	}
+	if *stateDir != "" && !restored {
+		if err := s.Persist(); err != nil {
+			return err
 		}
 	}
 	url, err := s.Start(*listen, *admin)
@@ -98,6 +118,11 @@ func run() error {
 	// What runs where.
 	fmt.Printf("cloudsim: provider APIs %s (providers: %s)\n", url, strings.Join(cloudsim.Providers(), ", "))
 	fmt.Printf("cloudsim: world %s (address shift %d)\n", strings.Join(worldFiles, ", "), *shift)
+	if restored {
+		fmt.Printf("cloudsim: state restored from %s\n", *stateDir)
+	} else if *stateDir != "" {
+		fmt.Printf("cloudsim: state saved in %s\n", *stateDir)
+	}
 	fmt.Printf("cloudsim: admin API    %s (inventory, network, faults, world, reset)\n", s.AdminURL())
 	st := s.Net.State()
 	byInst := map[string][]string{}
