@@ -101,6 +101,16 @@ type Sim struct {
 	adminLn  net.Listener
 	worlds   []*world.World
 	st       durable
+	closers  []func() // OnClose
+}
+
+// OnClose registers fn to run when the sim closes: what a provider serves
+// besides the sim's own listeners (the EMQX deployments' MQTT brokers), so
+// that a closed sim leaves no address bound.
+func (s *Sim) OnClose(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closers = append(s.closers, fn)
 }
 
 // Options configure New.
@@ -275,6 +285,13 @@ func (s *Sim) Close() error {
 	}
 	s.SOCKS.Close()
 	s.Net.Close()
+	s.mu.Lock()
+	closers := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+	for _, fn := range closers {
+		fn()
+	}
 	return errors.Join(errs...)
 }
 

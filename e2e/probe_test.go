@@ -140,7 +140,7 @@ func TestVerifyDialsFromTheClientProbe(t *testing.T) {
 func TestVerifyWithoutProbeSaysItDialedFromTheWorker(t *testing.T) {
 	t.Parallel()
 	noProbes := registryVariant(t, func(doc string) string {
-		return regexp.MustCompile(`(?m)^    probes:\n(      [-#] .*\n)+`).ReplaceAllString(doc, "") // entries and their comments
+		return regexp.MustCompile(`(?m)^    probes:.*\n(      [-#] .*\n)+`).ReplaceAllString(doc, "") // entries and their comments
 	})
 	s := probeStack(t, stack.Options{Accounts: noProbes})
 	if len(s.Probes) != 0 {

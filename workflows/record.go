@@ -264,6 +264,32 @@ func (r *interp) keeps(forGrant bool) []keepOf {
 			}
 		}
 	}
+	if forGrant {
+		// A grant runs steps of its plan again (a change by delta, a drift
+		// repair: change.go), whose expressions read the outputs of the
+		// steps they name: keep those, for every step and the outputs.
+		for _, sr := range r.steps {
+			s := sr.s
+			exprs := []string{s.When}
+			for _, v := range s.Inputs {
+				exprs = append(exprs, v.Expr)
+			}
+			exprs = append(exprs, s.Locks...)
+			if s.ForEach != nil {
+				exprs = append(exprs, s.ForEach.Items, s.ForEach.Key)
+			}
+			for _, code := range exprs {
+				if code != "" && !readSteps(code) {
+					return everything()
+				}
+			}
+		}
+		for _, v := range r.p.Outputs {
+			if v.IsExpr() && !readSteps(v.Expr) {
+				return everything()
+			}
+		}
+	}
 	return keep
 }
 

@@ -218,8 +218,11 @@ func TestRecordSizePerBroker(t *testing.T) {
 		}
 		t.Logf("%5d brokers: continue-as-new carries %8d bytes (%4d per broker), the grant %8d (%4d per broker); expanded grant record %9d (%5d per broker)",
 			n, carry, carry/n, grant, grant/n, expanded, expanded/n)
-		if n == 5000 && (carry > PayloadLimit/2 || grant > PayloadLimit/2) {
-			t.Errorf("5,000 brokers: carried %d, grant %d bytes; want each under %d (half the payload limit)", carry, grant, PayloadLimit/2)
+		// The grant keeps what a change or a drift repair evaluates again
+		// (every output a step's expression reads: record.go keeps), so it
+		// is allowed three quarters of the limit; continue-as-new half.
+		if n == 5000 && (carry > PayloadLimit/2 || grant > PayloadLimit*3/4) {
+			t.Errorf("5,000 brokers: carried %d, grant %d bytes; want under %d and %d", carry, grant, PayloadLimit/2, PayloadLimit*3/4)
 		}
 		// Mid-plan (continue-as-new while the endpoints are created): what the
 		// steps still to run read is carried whole.
@@ -338,11 +341,22 @@ func TestRecordKeepsWhatIsRead(t *testing.T) {
 				t.Errorf("plan outputs %s, want %s", got, want)
 			}
 		}
-		if out := back.byID["wait-endpoint-accepted"].items[3].outputs; forGrant && out != nil {
-			t.Errorf("grant: wait-endpoint-accepted's items kept outputs %v that nothing reads", out)
-		}
-		if out := back.byID["discover"].outputs; forGrant && out != nil {
-			t.Errorf("grant: discover kept outputs that nothing reads")
+		if forGrant {
+			// A change or a drift repair evaluates the plan's steps again in
+			// the grant: every step's inputs resolve as they did in the request.
+			for i, sr := range r.steps {
+				if sr.s.ForEach != nil || sr.state != StepDone {
+					continue
+				}
+				want, err := plan.ResolveAll(sr.s.Inputs, r.env())
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := plan.ResolveAll(back.steps[i].s.Inputs, back.env())
+				if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("grant: step %s's inputs resolve to %v (%v), want %v", sr.s.ID, got, err, want)
+				}
+			}
 		}
 	}
 	// Mid-plan: set-advertised-ips and what follows still to run.

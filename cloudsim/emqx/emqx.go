@@ -71,9 +71,20 @@ func Mount(s *cloudsim.Sim) error {
 	p := &platform{sim: s, inv: s.Inventory, brokers: map[string]*broker{}}
 	p.statusLater = cloudsim.Transition(s, "emqx.peering.status", func(st peeringStatus) { p.setStatus(st.ID, st.Status) })
 	s.Inventory.Watch(p.onEvent)
+	s.OnClose(p.close)
 	s.Mount("POST "+ConsolePath, http.HandlerFunc(p.confirm))
 	s.Mount("DELETE "+ConsolePath+"/{peeringId}", http.HandlerFunc(p.remove))
 	return nil
+}
+
+// close stops every broker (the sim is closing).
+func (p *platform) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, b := range p.brokers {
+		_ = b.srv.Close()
+		delete(p.brokers, id)
+	}
 }
 
 func (p *platform) onEvent(ev inventory.Event) {
