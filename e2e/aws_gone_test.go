@@ -50,15 +50,23 @@ func TestAWSPeeringRejectedByAccepterRollsBackPromptly(t *testing.T) {
 	// The gate is then approved (the approver did not see the rejection):
 	// accepting a rejected peering fails and the request rolls back. (Had the
 	// wait still been polling, it would have failed on the rejected state.)
-	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if h, err := s.Client.UpdateWorkflow(actx, client.UpdateWorkflowOptions{
-		WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateApprove,
-		Args:         []any{workflows.Decision{Step: "approve-peering", Identity: "kafka-owner@example.com", Comment: "e2e"}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	}); err == nil {
-		_ = h.Get(actx, nil) // refused when the wait already saw the rejection and the request is rolling back
+	// Sent again while the request still waits for it: under load an Update
+	// can time out before the worker takes it.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+		h, err := s.Client.UpdateWorkflow(actx, client.UpdateWorkflowOptions{
+			WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateApprove,
+			Args:         []any{workflows.Decision{Step: "approve-peering", Identity: "kafka-owner@example.com", Comment: "e2e"}},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			_ = h.Get(actx, nil) // refused when the wait already saw the rejection and the request is rolling back
+		}
+		acancel()
+		if err == nil || time.Now().After(deadline) || progress(t, s, run).Phase != workflows.PhaseWaitingApproval {
+			break
+		}
 	}
-	acancel()
 	start := time.Now()
 	err := workflows.Wait(ctx, run)
 	var ae *temporal.ApplicationError
