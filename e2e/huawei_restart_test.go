@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"go.temporal.io/sdk/converter"
 	"os"
 	"path/filepath"
 	"sort"
@@ -85,9 +87,18 @@ func compileRestartable(t *testing.T, doc string) *plan.Plan {
 // progress queries the request's progress.
 func progress(t *testing.T, s *stack.Stack, run client.WorkflowRun) workflows.Progress {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	v, err := s.Client.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryProgress)
+	// A query waits for a workflow task; on a loaded machine one can time
+	// out while the worker catches up, so it is asked up to three times.
+	var v converter.EncodedValue
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		v, err = s.Client.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryProgress)
+		cancel()
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("progress query: %v", err)
 	}
