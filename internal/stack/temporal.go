@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/topoflow/topoflow/internal/portlease"
 	"github.com/topoflow/topoflow/workflows"
 )
 
@@ -348,14 +349,11 @@ func (t *Temporal) LogTail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1, leased for the life of the
+// process from below the ephemeral range (internal/portlease), so a server
+// killed and restarted on it does not find it taken by a client connection.
 func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return portlease.Take()
 }
 
 // quietLogger drops the SDK's logs (readiness polling is noisy by design).
