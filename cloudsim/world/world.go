@@ -176,6 +176,12 @@ func (w *World) Apply(inv *inventory.Store) error {
 	}
 	for _, k := range w.Kafka {
 		inherit(&k.Meta, k.VPCID)
+		// MSK serves SASL/SCRAM only over TLS (port 9096; "SASL/SCRAM
+		// authentication requires TLS encryption", https://docs.aws.amazon.com/msk/latest/developerguide/msk-password.html):
+		// a world cluster with SCRAM users over plaintext would be kinder than MSK.
+		if k.Engine == "msk" && len(k.SASLUsers) > 0 && !k.TLS {
+			return fmt.Errorf("world: kafka %s: an MSK cluster with saslUsers needs tls: true (MSK serves SASL/SCRAM only over TLS)", k.ID)
+		}
 		for i := range k.Brokers {
 			b := &k.Brokers[i]
 			if err := allocate(inv, &b.ListenerIP, k.SubnetID, k.VPCID); err != nil {

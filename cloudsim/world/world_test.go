@@ -46,6 +46,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field", "vpcs: [{id: v, colour: red}]", "colour"},
 		{"no block", "vpcs: [{id: v, cidr: 10.0.0.0/16}]", "addressBlock"},
 		{"no id", "vpcs: [{cidr: 10.0.0.0/16, addressBlock: 127.9.0.0/16}]", "needs an id"},
+		{"msk scram over plaintext", "vpcs: [{id: v, cidr: 10.0.0.0/16, addressBlock: 127.9.0.0/16}]\nsubnets: [{id: s, vpc: v, cidr: 10.0.0.0/24, addressBlock: 127.9.0.0/24}]\n" +
+			"kafka: [{id: k, engine: msk, vpc: v, subnet: s, saslUsers: {app: pw}, brokers: [{id: 1}]}]", "needs tls: true"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, err := Parse([]byte(tc.yaml))
