@@ -114,7 +114,7 @@ func (e *env) waitStatus(t *testing.T, id, want string) {
 // identical route or rule this request did not create is kept by the undo;
 // a peering is deleted only from a deletable state.
 func TestPeeringRouteRuleIdempotentAndUndone(t *testing.T) {
-	e := newEnv(t, alisim.Timing{Create: 1500 * time.Millisecond, Accept: 50 * time.Millisecond, Delete: 50 * time.Millisecond, MaxClockSkew: 15 * time.Minute})
+	e := newEnv(t, alisim.Timing{Create: 1500 * time.Millisecond, Accept: 50 * time.Millisecond, Delete: 50 * time.Millisecond, Route: 1200 * time.Millisecond, MaxClockSkew: 15 * time.Minute})
 	in := map[string]any{"vpcId": "vpc-bp1ours00000000000001", "acceptingAccountId": "5678901234567890", "acceptingVpcId": "vpc-bp1emqx00000000000001"}
 	p := e.must(t, catalog.AlibabaVpcPeerCreatePeering, "ali-ours", "wf/peer", in)
 	if p2 := e.must(t, catalog.AlibabaVpcPeerCreatePeering, "ali-ours", "wf/peer", in); p2["peeringId"] != p["peeringId"] {
@@ -140,6 +140,10 @@ func TestPeeringRouteRuleIdempotentAndUndone(t *testing.T) {
 
 	route := map[string]any{"routeTableId": "vtb-bp1ours00000000000001", "destination": "10.64.130.0/24", "peeringId": id}
 	r := e.must(t, catalog.AlibabaVpcCreateRouteEntry, "ali-ours", "wf/route", route)
+	// The entry is applied asynchronously (Pending, then Available): the create returns once it forwards.
+	if st := routeStatus(t, e, "vtb-bp1ours00000000000001", "10.64.130.0/24"); st != inventory.RouteAvailable {
+		t.Fatalf("route after its create returned: status %q, want Available", st)
+	}
 	if r2 := e.must(t, catalog.AlibabaVpcCreateRouteEntry, "ali-ours", "wf/route", route); r["created"] != true || r2["created"] != true || r2["routeEntryId"] != r["routeEntryId"] {
 		t.Fatalf("route and its retry: %v %v", r, r2)
 	}
@@ -169,6 +173,10 @@ func TestPeeringRouteRuleIdempotentAndUndone(t *testing.T) {
 	if out := e.must(t, catalog.AlibabaVpcDeleteRouteEntry, "ali-ours", "wf/route-undo", del); out["deleted"] != true {
 		t.Fatalf("delete route: %v", out)
 	}
+	// The delete returns once the entry is gone (it lingers as Deleting), so the peering can be deleted next.
+	if st := routeStatus(t, e, "vtb-bp1ours00000000000001", "10.64.130.0/24"); st != "gone" {
+		t.Fatalf("route after its delete returned: status %q, want gone", st)
+	}
 	if out := e.must(t, catalog.AlibabaVpcDeleteRouteEntry, "ali-ours", "wf/route-undo", del); out["deleted"] != false {
 		t.Fatalf("a second delete: %v", out)
 	}
@@ -177,4 +185,19 @@ func TestPeeringRouteRuleIdempotentAndUndone(t *testing.T) {
 	if out := e.must(t, catalog.AlibabaVpcPeerDeletePeering, "ali-ours", "wf/peer-undo", map[string]any{"peeringId": id}); out["deleted"] != true {
 		t.Fatalf("deleting a deleted peering: %v", out)
 	}
+}
+
+// routeStatus is the twin's status of a route table's entry for dest ("gone" when absent).
+func routeStatus(t *testing.T, e *env, table, dest string) string {
+	t.Helper()
+	rt, err := inventory.Get[*inventory.RouteTable](e.sim.Inventory, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rt.Routes {
+		if r.Destination == dest {
+			return r.Status
+		}
+	}
+	return "gone"
 }

@@ -179,8 +179,11 @@ func (s *session) classify(what string, err error) error {
 	case strings.HasPrefix(c, "ResourceNotFound"), strings.HasSuffix(c, ".NotFound"):
 		return activities.NotFound("%s", msg)
 	case strings.HasPrefix(c, "IncorrectStatus"), strings.HasPrefix(c, "Conflict"), strings.HasPrefix(c, "OperationDenied"),
-		strings.HasPrefix(c, "OperationConflict"), c == "LastTokenProcessing", strings.HasPrefix(c, "IncorrectBusinessStatus"):
-		// A state that another operation must leave first (vpcpeer error codes: Conflict.Operation "try again later").
+		strings.HasPrefix(c, "OperationConflict"), c == "LastTokenProcessing", strings.HasPrefix(c, "IncorrectBusinessStatus"),
+		c == "IncorrectRouteEntryStatus", c == "TaskConflict", c == "IncorrectVpcStatus":
+		// A state that another operation must leave first (vpcpeer error codes: Conflict.Operation "try again later";
+		// route entries: terraform-provider-alicloud resource_alicloud_route_entry.go retries IncorrectRouteEntryStatus,
+		// TaskConflict and IncorrectVpcStatus on create and delete).
 		return activities.Conflict("%s", msg)
 	case st >= 500:
 		return activities.Fail(plan.ErrUnavailable, "%s", msg)

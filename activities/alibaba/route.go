@@ -3,6 +3,7 @@ package alibaba
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"github.com/alibabacloud-go/tea/tea"
 	vpc "github.com/alibabacloud-go/vpc-20160428/v6/client"
@@ -86,7 +87,11 @@ func (a *Actions) CreateRouteEntry(ctx context.Context, call plan.Call, in catal
 	if e, err := entry(s, c, in.RouteTableID, dest); err != nil {
 		return none, err
 	} else if e != nil {
-		return found(e)
+		out, err := found(e)
+		if err != nil {
+			return none, err
+		}
+		return out, settle(ctx, s, c, in.RouteTableID, dest, true)
 	}
 	req := &vpc.CreateRouteEntryRequest{RegionId: tea.String(s.acct.Region), RouteTableId: tea.String(in.RouteTableID),
 		DestinationCidrBlock: tea.String(dest), NextHopType: tea.String(nextHopVpcPeer), NextHopId: tea.String(in.PeeringID),
@@ -99,13 +104,61 @@ func (a *Actions) CreateRouteEntry(ctx context.Context, call plan.Call, in catal
 		if cd, _ := code(err); cd == "RouterEntryConflict.Duplicated" {
 			// Created meanwhile (a lost response of an earlier attempt, or someone else): look again.
 			if e, err2 := entry(s, c, in.RouteTableID, dest); err2 == nil && e != nil {
-				return found(e)
+				out, err := found(e)
+				if err == nil {
+					err = settle(ctx, s, c, in.RouteTableID, dest, true)
+				}
+				return out, err
 			}
 		}
 		return none, s.classify("add route "+dest+" via "+in.PeeringID+" to "+in.RouteTableID, err)
 	}
 	out.RouteEntryID, out.Created = tea.StringValue(resp.Body.RouteEntryId), true
-	return out, nil
+	return out, settle(ctx, s, c, in.RouteTableID, dest, true)
+}
+
+// routeSettle bounds how long one attempt waits for an entry to be applied
+// or removed (Alibaba applies route entries asynchronously: Pending, then
+// Available; a deleted one lingers until removed). A longer wait fails the
+// attempt as a Conflict, and the next attempt finds the entry and waits again.
+var routeSettle = 2 * time.Minute
+
+// settle waits until the entry for dest is Available (present) or gone
+// (!present), as terraform-provider-alicloud resource_alicloud_route_entry.go
+// does after CreateRouteEntry (WaitForRouteEntry Available) and
+// DeleteRouteEntry (WaitForRouteEntry Deleted).
+func settle(ctx context.Context, s *session, c *vpc.Client, table, dest string, present bool) error {
+	deadline := time.Now().Add(routeSettle)
+	status := ""
+	for {
+		e, err := entry(s, c, table, dest)
+		if err != nil {
+			return err
+		}
+		if !present && e == nil {
+			return nil
+		}
+		if e != nil {
+			if status = tea.StringValue(e.Status); present && (status == "Available" || status == "") {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return activities.Conflict("%s: route %s of %s still %s after %s", s.action, dest, table, orGone(status, e == nil), routeSettle)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func orGone(status string, gone bool) string {
+	if gone {
+		return "absent"
+	}
+	return status
 }
 
 // DeleteRouteEntry deletes a custom route entry; a missing one is done.
@@ -130,11 +183,17 @@ func (a *Actions) DeleteRouteEntry(ctx context.Context, call plan.Call, in catal
 	if err != nil || e == nil {
 		return none, err
 	}
-	if _, err := c.DeleteRouteEntry(&vpc.DeleteRouteEntryRequest{RegionId: tea.String(s.acct.Region), RouteEntryId: e.RouteEntryId}); err != nil {
-		if e := s.classify("delete route "+dest+" of "+in.RouteTableID, err); !isNotFound(e) {
-			return none, e
+	if tea.StringValue(e.Status) != "Deleting" { // an earlier attempt's delete is under way otherwise
+		if _, err := c.DeleteRouteEntry(&vpc.DeleteRouteEntryRequest{RegionId: tea.String(s.acct.Region), RouteEntryId: e.RouteEntryId}); err != nil {
+			if e := s.classify("delete route "+dest+" of "+in.RouteTableID, err); !isNotFound(e) {
+				return none, e
+			}
+			return none, nil
 		}
-		return none, nil
+	}
+	// Gone before the peering it names can be deleted (OperationDenied.RouteEntryExist otherwise).
+	if err := settle(ctx, s, c, in.RouteTableID, dest, false); err != nil {
+		return none, err
 	}
 	return catalog.AlibabaDeleteRouteEntryOut{Deleted: true}, nil
 }

@@ -168,6 +168,7 @@ func brokerReach(s *cloudsim.Sim, delta int) (bool, string) {
 func TestPeeringRouteAndRule(t *testing.T) {
 	old := alibaba.DefaultTiming
 	alibaba.DefaultTiming.Create = 2 * time.Second // long enough to see Creating on a loaded machine
+	alibaba.DefaultTiming.Route = time.Second       // and a Pending route entry
 	s, delta := startSim(t)
 	alibaba.DefaultTiming = old
 	ours, emqx := newClients(t, s, ourAK, ourSecret), newClients(t, s, emqxAK, emqxSec)
@@ -230,10 +231,24 @@ func TestPeeringRouteAndRule(t *testing.T) {
 	if _, err := ours.vpc.CreateRouteEntry(rreq); code(err) != "RouterEntryConflict.Duplicated" {
 		t.Fatalf("second identical route: %v", err)
 	}
+	// A new entry is Pending: it does not forward yet, and the table takes no other change meanwhile.
+	if got := routeEntryStatus(t, ours, ourRTB, emqxCIDR); got != inventory.RoutePending {
+		t.Fatalf("fresh route entry %q, want Pending", got)
+	}
+	other := *rreq
+	other.DestinationCidrBlock = tea.String("10.64.131.0/24")
+	if _, err := ours.vpc.CreateRouteEntry(&other); code(err) != "IncorrectRouteEntryStatus" {
+		t.Fatalf("a second entry while one is Pending: %v, want IncorrectRouteEntryStatus", err)
+	}
 	if _, err := emqx.vpc.CreateRouteEntry(&vpc.CreateRouteEntryRequest{RegionId: tea.String("cn-hangzhou"), RouteTableId: tea.String(emqxRTB),
 		DestinationCidrBlock: tea.String(ourCIDR), NextHopType: tea.String(alibaba.NextHopVpcPeer), NextHopId: tea.String(id)}); err != nil {
 		t.Fatal(err)
 	}
+	if ok, why := brokerReach(s, delta); ok || !strings.HasPrefix(why, "route") {
+		t.Fatalf("with Pending routes: allowed=%v (%s), want refused by the route", ok, why)
+	}
+	waitRouteEntry(t, ours, ourRTB, emqxCIDR, inventory.RouteAvailable)
+	waitRouteEntry(t, emqx, emqxRTB, ourCIDR, inventory.RouteAvailable)
 	if ok, why := brokerReach(s, delta); ok || !strings.HasPrefix(why, "security group") {
 		t.Fatalf("without the rule: allowed=%v (%s), want refused by the security group", ok, why)
 	}
@@ -273,6 +288,15 @@ func TestPeeringRouteAndRule(t *testing.T) {
 	if _, err := emqx.vpc.DeleteRouteEntry(&vpc.DeleteRouteEntryRequest{RegionId: tea.String("cn-hangzhou"), RouteTableId: tea.String(emqxRTB), DestinationCidrBlock: tea.String(ourCIDR)}); err != nil {
 		t.Fatal(err)
 	}
+	// A deleted entry lingers as Deleting, still naming the peering, until removed.
+	if got := routeEntryStatus(t, ours, ourRTB, emqxCIDR); got != inventory.RouteDeleting {
+		t.Fatalf("deleted route entry %q, want Deleting", got)
+	}
+	if _, err := ours.peer.DeleteVpcPeerConnection(&vpcpeer.DeleteVpcPeerConnectionRequest{InstanceId: tea.String(id)}); code(err) != "OperationDenied.RouteEntryExist" {
+		t.Fatalf("delete with Deleting routes: %v", err)
+	}
+	waitRouteEntry(t, ours, ourRTB, emqxCIDR, "gone")
+	waitRouteEntry(t, emqx, emqxRTB, ourCIDR, "gone")
 	if _, err := ours.vpc.DeleteRouteEntry(&vpc.DeleteRouteEntryRequest{RegionId: tea.String("cn-hangzhou"), RouteTableId: tea.String(ourRTB), DestinationCidrBlock: tea.String(emqxCIDR)}); code(err) != "InvalidRouteEntry.NotFound" {
 		t.Fatalf("deleting a deleted route: %v", err)
 	}
@@ -283,4 +307,33 @@ func TestPeeringRouteAndRule(t *testing.T) {
 		t.Fatalf("after delete: %s, want Deleting", got)
 	}
 	waitStatus(t, ours, id, "gone")
+}
+
+// routeEntryStatus is DescribeRouteEntryList's Status of a table's entry for dest ("gone" when absent).
+func routeEntryStatus(t *testing.T, c clients, table, dest string) string {
+	t.Helper()
+	r, err := c.vpc.DescribeRouteEntryList(&vpc.DescribeRouteEntryListRequest{RegionId: tea.String("cn-hangzhou"), RouteTableId: tea.String(table), DestinationCidrBlock: tea.String(dest)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Body.RouteEntrys != nil {
+		for _, e := range r.Body.RouteEntrys.RouteEntry {
+			if tea.StringValue(e.DestinationCidrBlock) == dest {
+				return tea.StringValue(e.Status)
+			}
+		}
+	}
+	return "gone"
+}
+
+// waitRouteEntry waits until a table's entry for dest has status want.
+func waitRouteEntry(t *testing.T, c clients, table, dest, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for got := routeEntryStatus(t, c, table, dest); got != want; got = routeEntryStatus(t, c, table, dest) {
+		if time.Now().After(deadline) {
+			t.Fatalf("route %s of %s: %s, want %s", dest, table, got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

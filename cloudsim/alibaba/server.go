@@ -49,12 +49,14 @@ type Timing struct {
 	Accept time.Duration
 	// Delete: Deleting → gone.
 	Delete time.Duration
+	// Route: a route entry's Pending → Available, and Deleting → gone.
+	Route time.Duration
 	// MaxClockSkew refuses requests whose x-acs-date is further from now.
 	MaxClockSkew time.Duration
 }
 
 // DefaultTiming is used by Mount; tests may change it before cloudsim.New.
-var DefaultTiming = Timing{Create: 300 * time.Millisecond, Accept: 300 * time.Millisecond, Delete: 300 * time.Millisecond, MaxClockSkew: 15 * time.Minute}
+var DefaultTiming = Timing{Create: 300 * time.Millisecond, Accept: 300 * time.Millisecond, Delete: 300 * time.Millisecond, Route: 300 * time.Millisecond, MaxClockSkew: 15 * time.Minute}
 
 type api struct {
 	inv    *inventory.Store

@@ -94,8 +94,14 @@ func (a *api) createRouteEntry(c *caller) (any, *apiError) {
 			return nil, errf(http.StatusBadRequest, "RouterEntryConflict.Duplicated", "Specified CIDR block is already exists.")
 		}
 	}
+	if e := settling(rt); e != nil {
+		return nil, e
+	}
+	// The entry is Pending (not forwarding) until the route is applied
+	// (terraform-provider-alicloud resource_alicloud_route_entry.go waits
+	// for Available after CreateRouteEntry).
 	_, _ = inventory.Update(a.inv, rt.ID, func(rt *inventory.RouteTable) error {
-		rt.Routes = append(rt.Routes, inventory.Route{Destination: pfx.String(), NextHopType: NextHopVpcPeer, NextHop: p.ID})
+		rt.Routes = append(rt.Routes, inventory.Route{Destination: pfx.String(), NextHopType: NextHopVpcPeer, NextHop: p.ID, Status: inventory.RoutePending})
 		if name != "" {
 			if rt.Tags == nil {
 				rt.Tags = map[string]string{}
@@ -104,7 +110,22 @@ func (a *api) createRouteEntry(c *caller) (any, *apiError) {
 		}
 		return nil
 	})
+	a.routeSet(a.timing.Route, routeStep{Table: rt.ID, Destination: pfx.String(), From: inventory.RoutePending, To: inventory.RouteAvailable})
 	return map[string]any{"RouteEntryId": routeEntryID(rt.ID, pfx.String())}, nil
+}
+
+// settling refuses a change to a route table while one of its entries is
+// being applied or removed: IncorrectRouteEntryStatus, which Terraform
+// retries ("It must ensure all the route entries ... status must be
+// available before creating or deleting route entry":
+// terraform-provider-alicloud resource_alicloud_route_entry.go).
+func settling(rt *inventory.RouteTable) *apiError {
+	for _, r := range rt.Routes {
+		if r.Status == inventory.RoutePending || r.Status == inventory.RouteDeleting {
+			return errf(http.StatusBadRequest, "IncorrectRouteEntryStatus", "The current status of route entry %s does not support this operation.", routeEntryID(rt.ID, r.Destination))
+		}
+	}
+	return nil
 }
 
 // deleteRouteEntry: DeleteRouteEntry by RouteEntryId, or RouteTableId +
@@ -128,21 +149,22 @@ func (a *api) deleteRouteEntry(c *caller) (any, *apiError) {
 			if entry != "" && routeEntryID(rt.ID, r.Destination) != entry || entry == "" && r.Destination != dest {
 				continue
 			}
+			if e := settling(rt); e != nil {
+				return nil, e
+			}
+			// The entry lingers as Deleting until removed (Terraform waits for
+			// Deleted after DeleteRouteEntry: resource_alicloud_route_entry.go);
+			// meanwhile it still names its peering (OperationDenied.RouteEntryExist).
 			d := r.Destination
 			_, _ = inventory.Update(a.inv, rt.ID, func(rt *inventory.RouteTable) error {
-				kept := rt.Routes[:0]
-				for _, x := range rt.Routes {
-					if x.Destination != d {
-						kept = append(kept, x)
+				for i := range rt.Routes {
+					if rt.Routes[i].Destination == d {
+						rt.Routes[i].Status = inventory.RouteDeleting
 					}
-				}
-				rt.Routes = kept
-				delete(rt.Tags, tagEntryName+d)
-				if len(rt.Tags) == 0 {
-					rt.Tags = nil
 				}
 				return nil
 			})
+			a.routeSet(a.timing.Route, routeStep{Table: rt.ID, Destination: d, From: inventory.RouteDeleting, To: ""})
 			return nil, nil
 		}
 	}
@@ -171,9 +193,18 @@ func (a *api) describeRouteEntries(c *caller) (any, *apiError) {
 		}
 		entries = append(entries, map[string]any{
 			"RouteEntryId": routeEntryID(rt.ID, r.Destination), "RouteTableId": rt.ID, "RouteEntryName": rt.Tags[tagEntryName+r.Destination],
-			"DestinationCidrBlock": r.Destination, "Type": "Custom", "Status": "Available", "IpVersion": "ipv4",
+			"DestinationCidrBlock": r.Destination, "Type": "Custom", "Status": routeStatus(r), "IpVersion": "ipv4",
 			"NextHops": map[string]any{"NextHop": []map[string]any{{"NextHopType": r.NextHopType, "NextHopId": r.NextHop, "Enabled": 1}}},
 		})
 	}
 	return map[string]any{"RouteEntrys": map[string]any{"RouteEntry": entries}}, nil
+}
+
+// routeStatus is an entry's DescribeRouteEntryList Status (entries the twin
+// did not create through the API are in effect: Available).
+func routeStatus(r inventory.Route) string {
+	if r.Status == "" {
+		return inventory.RouteAvailable
+	}
+	return r.Status
 }

@@ -277,7 +277,20 @@ type Route struct {
 	Destination string `json:"destination" yaml:"destination"`
 	NextHopType string `json:"nextHopType" yaml:"nextHopType"`
 	NextHop     string `json:"nextHop" yaml:"nextHop"`
+	// Status is the entry's state where the cloud applies routes
+	// asynchronously (Alibaba's Pending → Available; RoutePending does not
+	// forward yet). Empty is in effect.
+	Status string `json:"status,omitempty" yaml:"status,omitempty"`
 }
+
+// Route statuses of asynchronously applied entries (Alibaba vpc-20160428
+// describe_route_entry_list_response_body_model.go Status: Pending,
+// Available, Modifying; a deleted entry lingers while it is removed).
+const (
+	RoutePending   = "Pending"
+	RouteAvailable = "Available"
+	RouteDeleting  = "Deleting"
+)
 
 // RouteTable holds the routes of a VPC.
 type RouteTable struct {

@@ -585,6 +585,9 @@ func (n *Network) bestRoute(v *inventory.VPC, dst netip.Prefix) (*inventory.Rout
 		}
 		for i := range rt.Routes {
 			r := rt.Routes[i]
+			if r.Status == inventory.RoutePending {
+				continue // not applied yet (Alibaba CreateRouteEntry is asynchronous)
+			}
 			c, err := netip.ParsePrefix(r.Destination)
 			if err != nil || !covers(c, dst) || c.Bits() <= bits {
 				continue
