@@ -168,7 +168,7 @@ func brokerReach(s *cloudsim.Sim, delta int) (bool, string) {
 func TestPeeringRouteAndRule(t *testing.T) {
 	old := alibaba.DefaultTiming
 	alibaba.DefaultTiming.Create = 2 * time.Second // long enough to see Creating on a loaded machine
-	alibaba.DefaultTiming.Route = time.Second       // and a Pending route entry
+	alibaba.DefaultTiming.Route = time.Second      // and a Pending route entry
 	s, delta := startSim(t)
 	alibaba.DefaultTiming = old
 	ours, emqx := newClients(t, s, ourAK, ourSecret), newClients(t, s, emqxAK, emqxSec)
