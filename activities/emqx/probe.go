@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,7 +54,8 @@ func (p *Prober) Probe(ctx context.Context, call plan.Call, in catalog.EMQXProbe
 	switch in.Type {
 	case catalog.EMQXConnectorKafka:
 		for _, h := range strings.Split(in.Target, ",") {
-			if _, _, err := net.SplitHostPort(strings.TrimSpace(h)); err != nil {
+			host, port, err := net.SplitHostPort(strings.TrimSpace(h))
+			if n, perr := strconv.Atoi(port); err != nil || host == "" || strings.Contains(host, "/") || perr != nil || n < 1 || n > 65535 {
 				return none, activities.Invalid("%s: target %q is not host:port[,host:port] (the Kafka bootstrap hosts)", action, in.Target)
 			}
 		}
