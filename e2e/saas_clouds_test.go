@@ -100,6 +100,10 @@ func finishAndRevoke(t *testing.T, s *stack.Stack, run client.WorkflowRun, seed 
 	if n, _ := v.Outputs["nonce"].(string); n == "" {
 		t.Fatalf("verify outputs %v: no nonce read back", v.Outputs)
 	}
+	// The other direction, the one our security-group rule admits: the deployment reached our Kafka.
+	if vc := stepOf(t, progress(t, s, run), "verify-connector"); vc.Outputs["type"] != "kafka_producer" || vc.Outputs["target"] == "" {
+		t.Fatalf("verify-connector outputs %v: want the deployment's kafka_producer probe of our Kafka", vc.Outputs)
+	}
 	if beforeRevoke != nil {
 		beforeRevoke()
 	}
