@@ -39,6 +39,12 @@ func TestSaaSPeeringPlanShape(t *testing.T) {
 		var got []string
 		for _, s := range p.Steps {
 			got = append(got, s.ID)
+			if s.ID == "accept-emqx" {
+				// Only EMQX's own request is approved: its UIN is the spec's deployment.accountId.
+				if v, ok := s.Inputs["requesterUin"]; !ok || v.Literal != "200000000002" {
+					t.Errorf("%s: accept-emqx requesterUin %+v, want deployment.accountId 200000000002", c.file, v)
+				}
+			}
 			switch s.ID {
 			case "create-peering", "route-to-deployment", "open-security-group", "create-ccn", "attach-ours", "accept-emqx":
 				if s.Compensation == nil {
