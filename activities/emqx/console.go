@@ -1,7 +1,7 @@
 // Package emqx implements the EMQX Platform actions: emqx.checkConsole
 // checks the data a person hands back from the EMQX Platform console step
 // of a VPC peering (runbook 003); emqx.probeConnector asks the deployment's
-// REST API to probe a connector into our VPC (probe.go).
+// REST API to probe a connector into our VPC (connector.go).
 package emqx
 
 import (
