@@ -12,6 +12,7 @@ package emqx
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,12 +147,12 @@ func (p *platform) connectorsProbe(w http.ResponseWriter, r *http.Request) {
 		}
 		failure = probeKafka(r.Context(), dial, hosts, timeout)
 	case "http":
-		host, err := httpTarget(req.URL)
+		host, tlsOn, err := httpTarget(req.URL)
 		if err != nil {
 			apiError(w, http.StatusBadRequest, "BAD_REQUEST", "url: %v", err)
 			return
 		}
-		failure = probeTCP(r.Context(), dial, host, timeout)
+		failure = probeHTTP(r.Context(), dial, host, tlsOn, timeout)
 	default:
 		// Only the connector types the verification uses are modelled; the real API knows many more.
 		apiError(w, http.StatusBadRequest, "BAD_REQUEST", "unknown connector type %q (the twin models kafka_producer and http)", req.Type)
@@ -202,31 +203,41 @@ func servers(s string, def int) ([]string, error) {
 	return out, nil
 }
 
-func httpTarget(raw string) (string, error) {
+func httpTarget(raw string) (string, bool, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return "", fmt.Errorf("%q is not an http(s) URL", raw)
+		return "", false, fmt.Errorf("%q is not an http(s) URL", raw)
 	}
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	return net.JoinHostPort(u.Hostname(), port), nil
+	return net.JoinHostPort(u.Hostname(), port), u.Scheme == "https", nil
 }
 
 type dialFunc = func(ctx context.Context, network, address string) (net.Conn, error)
 
-// probeTCP is the HTTP connector's health check: its pool's connection to
-// the host (emqx_bridge_http_connector.erl do_get_status: ehttpc
-// health_check of every worker) within connect_timeout.
-func probeTCP(ctx context.Context, dial dialFunc, host string, timeout time.Duration) error {
+// probeHTTP is the HTTP connector's health check: its pool's connection to
+// the host is up (emqx_bridge_http_connector.erl do_get_status: ehttpc
+// health_check of every worker) within connect_timeout; for https that
+// includes the TLS handshake (the connector's ssl default verify_none:
+// apps/emqx/src/emqx_schema.erl client_ssl_opts_schema).
+func probeHTTP(ctx context.Context, dial dialFunc, host string, tlsOn bool, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, err := dial(ctx, "tcp", host)
 	if err != nil {
 		return fmt.Errorf("health check of %s failed: %v", host, err)
 	}
-	return c.Close()
+	defer c.Close()
+	if tlsOn {
+		h, _, _ := net.SplitHostPort(host)
+		tc := tls.Client(c, &tls.Config{ServerName: h, InsecureSkipVerify: true}) // verify_none, EMQX's default
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fmt.Errorf("health check of %s failed: TLS handshake: %v", host, err)
+		}
+	}
+	return nil
 }
 
 // probeKafka is the Kafka producer connector's start: a client on the

@@ -20,7 +20,7 @@ import (
 // BAD_REQUEST for a bad configuration (before any dial), 400 TEST_FAILED
 // when the connector cannot reach the target from the deployment's network,
 // 204 once it can (kafka_producer: a real metadata round trip; http: the
-// TCP connection of its health check).
+// connection of its health check, with the TLS handshake for https).
 func TestConnectorsProbeAPI(t *testing.T) {
 	s, err := cloudsim.New(cloudsim.Options{Providers: []string{"emqx"}})
 	if err != nil {
@@ -108,5 +108,10 @@ func TestConnectorsProbeAPI(t *testing.T) {
 		if code, e := probe("h5e0c1a9", hwKey, hwSecret, body); code != http.StatusNoContent {
 			t.Errorf("%s with the way and the rule: %d %v, want 204", name, code, e)
 		}
+	}
+	// https needs the TLS handshake of the pool's connection: a plaintext listener fails it.
+	https := map[string]any{"type": "http", "name": "probe", "url": "https://172.16.0.11:9092/", "connect_timeout": "1s"}
+	if code, e := probe("h5e0c1a9", hwKey, hwSecret, https); code != http.StatusBadRequest || e["code"] != "TEST_FAILED" || !strings.Contains(e["message"], "TLS handshake") {
+		t.Errorf("https to a plaintext listener: %d %v, want 400 TEST_FAILED naming the TLS handshake", code, e)
 	}
 }
