@@ -29,6 +29,11 @@ const (
 	// done the provider is configuring its side; the peering is deleted only
 	// once it is running (runbook 003 删除对等连接: 状态为 running).
 	consoleSettle = 30 * time.Minute
+	// connectorVerifyBudget bounds the connector probe's attempts without a
+	// step timeout: a probe that keeps failing (TEST_FAILED) is a missing
+	// rule or route, not a hiccup; it leaves time for a new rule to take
+	// effect, then fails so a person sees it (as workflows.VerifyBudget for kafka.verify).
+	connectorVerifyBudget = 2 * time.Minute
 )
 
 // saasPeering compiles a SaaSPeering document.
@@ -239,10 +244,14 @@ func (b *builder) connectorVerify(s *spec.SaaSPeering, deps ...string) {
 	if c.ConnectTimeout != "" {
 		in["connectTimeout"] = plan.Lit(c.ConnectTimeout)
 	}
+	timeout := saasTimeout(s)
+	if timeout == 0 {
+		timeout = plan.D(connectorVerifyBudget)
+	}
 	b.add(plan.Step{
 		ID: "verify-connector", Title: fmt.Sprintf("Verify the deployment reaches %s (%s) in our VPC through its connector probe", target, typ),
 		Action: catalog.EMQXProbeConnector, Account: c.Account, Inputs: in,
-		DependsOn: deps, Timeout: saasTimeout(s),
+		DependsOn: deps, Timeout: timeout,
 	})
 }
 
