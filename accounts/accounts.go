@@ -11,7 +11,7 @@
 //
 //	accounts:
 //	  hw-kafka-owner:
-//	    provider: huawei            # huawei | aws | azure | ambari | alibaba | tencent | external (probes only)
+//	    provider: huawei            # huawei | aws | azure | ambari | alibaba | tencent | emqx | external (probes only)
 //	    region: cn-north-4
 //	    huawei: {projectId: ..., domainId: ..., cloud: huaweicloud}   # or cloud: otc
 //	    endpoints:                  # service -> base URL (vpcep, dms, vpc, iam, ec2, kafka, sts, arm, ambari)
@@ -53,6 +53,11 @@ const (
 	ProviderAlibaba = "alibaba"
 	// ProviderTencent is Tencent Cloud (VPC, CCN, security groups).
 	ProviderTencent = "tencent"
+	// ProviderEMQX is an EMQX Platform deployment's REST API (endpoint
+	// emqx: the deployment API address, e.g. https://<host>:8443/api/v5;
+	// credentials appId and appSecret, a deployment API key:
+	// https://docs.emqx.com/en/cloud/latest/api/api_deployment.html).
+	ProviderEMQX = "emqx"
 	// ProviderExternal is a network outside the clouds Topoflow calls (an
 	// on-premises site, a SaaS deployment's VPC, a cloud without an SDK here
 	// such as Alibaba Cloud): no endpoints or credentials, only probes, so
@@ -70,7 +75,7 @@ const (
 var knownServices = map[string]bool{
 	"vpcep": true, "dms": true, "vpc": true, "iam": true, "ec2": true, "kafka": true,
 	"sts": true, "arm": true, "ambari": true, "login": true, "msk": true, "elasticloadbalancing": true, "route53": true,
-	"vpcpeer": true, "ecs": true,
+	"vpcpeer": true, "ecs": true, "emqx": true,
 }
 
 // Credential keys each provider accepts; the first ones listed in
@@ -83,6 +88,7 @@ var (
 		ProviderAmbari:   {"username", "password"},
 		ProviderAlibaba:  {"accessKeyId", "accessKeySecret", "securityToken"},
 		ProviderTencent:  {"secretId", "secretKey", "token"},
+		ProviderEMQX:     {"appId", "appSecret"},
 		ProviderExternal: {},
 	}
 	requiredKeys = map[string][]string{
@@ -92,6 +98,7 @@ var (
 		ProviderAmbari:  {"username", "password"},
 		ProviderAlibaba: {"accessKeyId", "accessKeySecret"},
 		ProviderTencent: {"secretId", "secretKey"},
+		ProviderEMQX:    {"appId", "appSecret"},
 	}
 )
 
@@ -242,6 +249,8 @@ type Credentials struct {
 	AccessKeySecret string
 	// Tencent
 	SecretID, SecretKey, Token string
+	// EMQX Platform deployment API key
+	AppID, AppSecret string
 }
 
 // String redacts every value.
@@ -332,6 +341,7 @@ func (a *Account) Resolve(ctx context.Context) (Credentials, error) {
 	c.Username, c.Password = vals["username"], vals["password"]
 	c.AccessKeySecret = vals["accessKeySecret"]
 	c.SecretID, c.SecretKey, c.Token = vals["secretId"], vals["secretKey"], vals["token"]
+	c.AppID, c.AppSecret = vals["appId"], vals["appSecret"]
 	return c, nil
 }
 
@@ -586,7 +596,7 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 		if provNode != nil {
 			at = provNode
 		}
-		p.errf(at, "account %s: provider must be one of huawei, aws, azure, ambari, alibaba, tencent, external (got %q)", name, a.Provider)
+		p.errf(at, "account %s: provider must be one of huawei, aws, azure, ambari, alibaba, tencent, emqx, external (got %q)", name, a.Provider)
 		return nil
 	}
 	for blk, k := range blocks {
@@ -631,6 +641,10 @@ func (p *parser) account(name string, n *yaml.Node) *Account {
 		}
 		if a.Region == "" {
 			p.errf(n, "account %s: provider tencent needs region", name)
+		}
+	case ProviderEMQX:
+		if a.Endpoints["emqx"] == "" {
+			p.errf(n, "account %s: provider emqx needs endpoints.emqx (the deployment API address, e.g. https://<host>:8443/api/v5)", name)
 		}
 	case ProviderAmbari:
 		if a.Ambari == nil || a.Ambari.URL == "" || a.Ambari.Cluster == "" {

@@ -16,7 +16,7 @@ func TestLoadExampleRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"ali-ours", "aws-client-b", "aws-msk", "aws-transit", "az-ambari", "az-hdinsight", "emqx-alibaba", "emqx-deployment", "emqx-tencent", "hw-client-b", "hw-kafka-owner", "otc-kafka", "tc-ours"}
+	want := []string{"ali-ours", "aws-client-b", "aws-msk", "aws-transit", "az-ambari", "az-hdinsight", "emqx-ali-api", "emqx-alibaba", "emqx-aws-api", "emqx-deployment", "emqx-hw-api", "emqx-tc-api", "emqx-tencent", "hw-client-b", "hw-kafka-owner", "otc-kafka", "tc-ours"}
 	if got := strings.Join(reg.Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("names = %s", got)
 	}
@@ -26,6 +26,16 @@ func TestLoadExampleRegistry(t *testing.T) {
 	}
 	if u, _ := owner.Endpoint("vpcep"); u != "http://127.0.0.1:39999" {
 		t.Fatalf("vpcep endpoint = %q", u)
+	}
+	// A deployment API (provider emqx): its address and key.
+	api, _ := reg.Get("emqx-hw-api")
+	if u, _ := api.Endpoint("emqx"); api.Provider != ProviderEMQX || u != "http://127.0.0.1:39999/emqx-platform/deployments/h5e0c1a9/api/v5" {
+		t.Fatalf("emqx-hw-api = %+v", api)
+	}
+	t.Setenv("TOPOFLOW_EMQX_HW_API_APP_ID", "app")
+	t.Setenv("TOPOFLOW_EMQX_HW_API_APP_SECRET", "secret")
+	if c, err := api.Resolve(context.Background()); err != nil || c.AppID != "app" || c.AppSecret != "secret" {
+		t.Fatalf("emqx-hw-api credentials: %v", err)
 	}
 	otc, _ := reg.Get("otc-kafka")
 	if otc.Huawei.Cloud != CloudOTC || otc.Region != "eu-de" {
@@ -101,6 +111,8 @@ func TestParseErrors(t *testing.T) {
 		{"probe bad timeout", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{taskQueue: q, startTimeout: soon}]\n", "r.yaml:5:43: probe startTimeout must be a positive duration"},
 		{"external with credentials", "accounts:\n  a:\n    provider: external\n    credentials: {password: {env: X}}\n    probes: [{taskQueue: q}]\n", "r.yaml:4:19: account a: unknown credential \"password\" for provider external"},
 		{"alibaba without uid", "accounts:\n  a:\n    provider: alibaba\n    region: r\n    alibaba: {accountId: abc}\n", "r.yaml:3:5: account a: provider alibaba needs alibaba.accountId"},
+		{"emqx without its API address", "accounts:\n  a:\n    provider: emqx\n", "r.yaml:3:5: account a: provider emqx needs endpoints.emqx (the deployment API address"},
+		{"emqx credential keys", "accounts:\n  a:\n    provider: emqx\n    endpoints: {emqx: 'https://x:8443/api/v5'}\n    credentials:\n      ak: {env: X}\n", `r.yaml:6:7: account a: unknown credential "ak" for provider emqx (allowed: appId, appSecret)`},
 		{"tencent without region", "accounts:\n  a:\n    provider: tencent\n    tencent: {accountId: '1'}\n", "r.yaml:3:5: account a: provider tencent needs region"},
 		{"alibaba huawei key", "accounts:\n  a:\n    provider: alibaba\n    region: r\n    alibaba: {accountId: '1'}\n    credentials: {ak: {env: X}}\n", "unknown credential \"ak\" for provider alibaba"},
 		{"two probes one network", "accounts:\n  a:\n    provider: ambari\n    ambari: {url: 'http://x', cluster: c}\n    probes: [{taskQueue: q, network: n}, {taskQueue: r, network: n}]\n", "r.yaml:5:42: a second probe for network n"},

@@ -43,6 +43,14 @@ type TencentCcnInstanceIn struct {
 	Region string `json:"region" doc:"the VPC's region (default: the account's)"`
 }
 
+// TencentAcceptAttachIn are the inputs of tencent.vpc.acceptAttachCcnInstance.
+type TencentAcceptAttachIn struct {
+	CcnID        string `json:"ccnId" required:"true" doc:"CCN ID"`
+	VpcID        string `json:"vpcId" required:"true" doc:"the other account's VPC asking to attach"`
+	Region       string `json:"region" doc:"the VPC's region (default: the account's)"`
+	RequesterUin string `json:"requesterUin" doc:"UIN the request must come from (the VPC's owner, InstanceUin); another account's request is refused, never approved"`
+}
+
 // TencentCcnAttachmentOut is an attachment's state.
 type TencentCcnAttachmentOut struct {
 	CcnID       string   `json:"ccnId" doc:"CCN ID"`
@@ -89,11 +97,12 @@ func init() {
 		Title: "Detach a VPC from a CCN",
 		Doc:   "DetachCcnInstances (by the VPC's or the CCN's owner); retried while an attach or detach runs; not attached is done.",
 	}))
-	Register(Typed[TencentCcnInstanceIn, TencentCcnAttachmentOut](Action{
+	Register(Typed[TencentAcceptAttachIn, TencentCcnAttachmentOut](Action{
 		Name: TencentVpcAcceptAttachCcn, Provider: "tencent",
 		Title: "Approve another account's request to attach its VPC to our CCN",
 		Doc: "AcceptAttachCcnInstances of a PENDING request (runbook 003: the EMQX deployment's VPC, approved within 10 " +
-			"minutes). An EXPIRED or REJECTED request fails at once: the other side must submit it again. ACTIVE is done.",
+			"minutes). An EXPIRED or REJECTED request fails at once: the other side must submit it again. ACTIVE is done. " +
+			"With requesterUin, a request whose VPC belongs to another account (DescribeCcnAttachedInstances InstanceUin) is refused.",
 		Inverse: &Inverse{
 			Action: TencentVpcDetachCcnInstance, Title: "Detach the other account's VPC from the CCN",
 			Inputs:     map[string]plan.Value{"ccnId": plan.Expr("input.ccnId"), "vpcId": plan.Expr("input.vpcId"), "region": plan.Expr("input.region")},

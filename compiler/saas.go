@@ -29,6 +29,11 @@ const (
 	// done the provider is configuring its side; the peering is deleted only
 	// once it is running (runbook 003 删除对等连接: 状态为 running).
 	consoleSettle = 30 * time.Minute
+	// connectorVerifyBudget bounds the connector probe's attempts without a
+	// step timeout: a probe that keeps failing (TEST_FAILED) is a missing
+	// rule or route, not a hiccup; it leaves time for a new rule to take
+	// effect, then fails so a person sees it (as workflows.VerifyBudget for kafka.verify).
+	connectorVerifyBudget = 2 * time.Minute
 )
 
 // saasPeering compiles a SaaSPeering document.
@@ -223,6 +228,33 @@ func (b *builder) mqttVerify(s *spec.SaaSPeering, deps ...string) {
 	})
 }
 
+// connectorVerify adds the verification of the other direction, the one
+// our security-group rule admits: the deployment's REST API probes a
+// connector to a resource of ours (EMQX: POST /api/v5/connectors_probe),
+// dialing from the deployment's network. It runs on the worker (the API is
+// the deployment's public address), after the rule and routes.
+func (b *builder) connectorVerify(s *spec.SaaSPeering, deps ...string) {
+	if !s.ConnectorProbeEnabled() {
+		return
+	}
+	c := s.Verify.Connector
+	typ, target := s.ConnectorProbe()
+	name := strings.Trim(truncate("topoflow-"+b.doc.Metadata.Name, 64), "-_")
+	in := map[string]plan.Value{"type": plan.Lit(typ), "target": plan.Lit(target), "name": plan.Lit(name)}
+	if c.ConnectTimeout != "" {
+		in["connectTimeout"] = plan.Lit(c.ConnectTimeout)
+	}
+	timeout := saasTimeout(s)
+	if timeout == 0 {
+		timeout = plan.D(connectorVerifyBudget)
+	}
+	b.add(plan.Step{
+		ID: "verify-connector", Title: fmt.Sprintf("Verify the deployment reaches %s (%s) in our VPC through its connector probe", target, typ),
+		Action: catalog.EMQXProbeConnector, Account: c.Account, Inputs: in,
+		DependsOn: deps, Timeout: timeout,
+	})
+}
+
 // emqxHuawei compiles runbook 003 华为云: the peering request to the EMQX
 // project and VPC (step 3), the EMQX console confirmation with the peering
 // ID, our VPC CIDR, VPC ID and user ID (steps 4-6, a manual step whose data
@@ -285,6 +317,7 @@ func (b *builder) emqxHuawei(s *spec.SaaSPeering) error {
 		DependsOn: []string{"wait-peering-active"}, Timeout: timeout,
 	})
 	b.mqttVerify(s, "route-to-deployment", "open-security-group")
+	b.connectorVerify(s, "route-to-deployment", "open-security-group")
 	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
 	return nil
 }
@@ -361,6 +394,7 @@ func (b *builder) emqxAWS(s *spec.SaaSPeering) error {
 		DependsOn: []string{"wait-peering-active"}, Timeout: timeout,
 	})
 	b.mqttVerify(s, "route-to-deployment", "open-security-group")
+	b.connectorVerify(s, "route-to-deployment", "open-security-group")
 	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
 	return nil
 }
@@ -446,6 +480,7 @@ func (b *builder) emqxAlibaba(s *spec.SaaSPeering) error {
 		DependsOn: []string{"wait-peering-active"}, Timeout: timeout,
 	})
 	b.mqttVerify(s, "route-to-deployment", "open-security-group")
+	b.connectorVerify(s, "route-to-deployment", "open-security-group")
 	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
 	return nil
 }
@@ -506,7 +541,9 @@ func (b *builder) emqxTencent(s *spec.SaaSPeering) error {
 	})
 	b.add(plan.Step{
 		ID: "accept-emqx", Title: fmt.Sprintf("Approve EMQX's request to attach VPC %s to our CCN", d.VPCID),
-		Action: catalog.TencentVpcAcceptAttachCcn, Account: o.Account, Inputs: attachIn,
+		// Only EMQX's own request is approved (its UIN, deployment.accountId: the
+		// account of the attach request, DescribeCcnAttachedInstances InstanceUin).
+		Action: catalog.TencentVpcAcceptAttachCcn, Account: o.Account, Inputs: withInput(attachIn, "requesterUin", plan.Lit(d.AccountID)),
 		DependsOn: []string{"wait-emqx-request", "create-ccn"}, Timeout: timeout,
 	})
 	b.add(plan.Step{
@@ -529,8 +566,19 @@ func (b *builder) emqxTencent(s *spec.SaaSPeering) error {
 		DependsOn: []string{"wait-attachment-active"}, Timeout: timeout,
 	})
 	b.mqttVerify(s, "wait-attachment-active", "open-security-group")
+	b.connectorVerify(s, "wait-attachment-active", "open-security-group")
 	b.p.Outputs = map[string]plan.Value{"ccnId": ccn}
 	return nil
+}
+
+// withInput returns a copy of in with k set to v.
+func withInput(in map[string]plan.Value, k string, v plan.Value) map[string]plan.Value {
+	out := make(map[string]plan.Value, len(in)+1)
+	for key, val := range in {
+		out[key] = val
+	}
+	out[k] = v
+	return out
 }
 
 // tencentCcnName bounds a CCN name to 60 characters (vpc/v20170312 CreateCcnRequest.CcnName).

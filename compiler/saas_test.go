@@ -1,8 +1,10 @@
 package compiler
 
 import (
+	"slices"
 	"testing"
 
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/spec"
 )
 
@@ -28,15 +30,21 @@ func TestSaaSPeeringPlanShape(t *testing.T) {
 		order []string
 		guard string // the step whose compensation waits before the delete
 	}{
-		{"../specs/emqx-huawei-peering.yaml", []string{"approve-peering", "create-peering", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify"}, "check-console"},
-		{"../specs/emqx-aws-peering.yaml", []string{"approve-peering", "create-peering", "wait-peering-pending", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify"}, "check-console"},
-		{"../specs/emqx-alibaba-peering.yaml", []string{"approve-peering", "create-peering", "wait-peering-accepting", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify"}, "wait-peering-accepting"},
-		{"../specs/emqx-tencent-peering.yaml", []string{"approve-peering", "create-ccn", "attach-ours", "console-confirm", "check-console", "wait-emqx-request", "accept-emqx", "wait-attachment-active", "open-security-group", "verify"}, "check-console"},
+		{"../specs/emqx-huawei-peering.yaml", []string{"approve-peering", "create-peering", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify", "verify-connector"}, "check-console"},
+		{"../specs/emqx-aws-peering.yaml", []string{"approve-peering", "create-peering", "wait-peering-pending", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify", "verify-connector"}, "check-console"},
+		{"../specs/emqx-alibaba-peering.yaml", []string{"approve-peering", "create-peering", "wait-peering-accepting", "console-confirm", "check-console", "wait-peering-active", "route-to-deployment", "open-security-group", "verify", "verify-connector"}, "wait-peering-accepting"},
+		{"../specs/emqx-tencent-peering.yaml", []string{"approve-peering", "create-ccn", "attach-ours", "console-confirm", "check-console", "wait-emqx-request", "accept-emqx", "wait-attachment-active", "open-security-group", "verify", "verify-connector"}, "check-console"},
 	} {
 		p := compileFile(t, c.file)
 		var got []string
 		for _, s := range p.Steps {
 			got = append(got, s.ID)
+			if s.ID == "accept-emqx" {
+				// Only EMQX's own request is approved: its UIN is the spec's deployment.accountId.
+				if v, ok := s.Inputs["requesterUin"]; !ok || v.Literal != "200000000002" {
+					t.Errorf("%s: accept-emqx requesterUin %+v, want deployment.accountId 200000000002", c.file, v)
+				}
+			}
 			switch s.ID {
 			case "create-peering", "route-to-deployment", "open-security-group", "create-ccn", "attach-ours", "accept-emqx":
 				if s.Compensation == nil {
@@ -53,6 +61,11 @@ func TestSaaSPeeringPlanShape(t *testing.T) {
 			case "verify":
 				if s.Probe == nil || s.Probe.Network == "" {
 					t.Errorf("%s: verify does not run from a probe in our VPC", c.file)
+				}
+			case "verify-connector":
+				// The direction our rule admits: the deployment's API, after the rule.
+				if s.Action != catalog.EMQXProbeConnector || s.Account == "" || s.Probe != nil || !slices.Contains(s.DependsOn, "open-security-group") {
+					t.Errorf("%s: verify-connector is %s as %q (probe %v) after %v, want emqx.probeConnector as the deployment API account after open-security-group", c.file, s.Action, s.Account, s.Probe, s.DependsOn)
 				}
 			}
 		}

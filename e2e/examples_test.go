@@ -475,6 +475,7 @@ func checkVerified(t *testing.T, ex *example, st exStatus) {
 	t.Helper()
 	for _, s := range st.Steps {
 		if checkMQTTVerified(t, ex, s) {
+			checkConnectorProbed(t, ex, st)
 			return
 		}
 		if s.Action != "kafka.verify" {
@@ -505,7 +506,7 @@ func checkVerified(t *testing.T, ex *example, st exStatus) {
 func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 	last := map[string]bool{} // providers of the steps before verify
 	for _, s := range ex.plan.Steps {
-		if p, _, ok := strings.Cut(s.Action, "."); ok && s.Action != "kafka.verify" && s.Action != "mqtt.verify" {
+		if p, _, ok := strings.Cut(s.Action, "."); ok && s.Action != "kafka.verify" && s.Action != "mqtt.verify" && s.Action != "emqx.probeConnector" {
 			last[p] = true
 		}
 	}
@@ -529,7 +530,7 @@ func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 		st := d.status(t, id)
 		pending, running := 0, 0
 		for _, s := range st.Steps {
-			if s.Action == "kafka.verify" || s.Action == "mqtt.verify" {
+			if s.Action == "kafka.verify" || s.Action == "mqtt.verify" || s.Action == "emqx.probeConnector" {
 				continue
 			}
 			switch s.State {

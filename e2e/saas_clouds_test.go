@@ -100,6 +100,10 @@ func finishAndRevoke(t *testing.T, s *stack.Stack, run client.WorkflowRun, seed 
 	if n, _ := v.Outputs["nonce"].(string); n == "" {
 		t.Fatalf("verify outputs %v: no nonce read back", v.Outputs)
 	}
+	// The other direction, the one our security-group rule admits: the deployment reached our Kafka.
+	if vc := stepOf(t, progress(t, s, run), "verify-connector"); vc.Outputs["type"] != "kafka_producer" || vc.Outputs["target"] == "" {
+		t.Fatalf("verify-connector outputs %v: want the deployment's kafka_producer probe of our Kafka", vc.Outputs)
+	}
 	if beforeRevoke != nil {
 		beforeRevoke()
 	}
@@ -290,6 +294,46 @@ func TestSaaSPeeringTencentWindowMissed(t *testing.T) {
 	pr := rolledBackClean(t, s, run, seed)
 	if st := stepOf(t, pr, "wait-emqx-request"); !strings.Contains(st.LastError, "EXPIRED") {
 		t.Fatalf("wait-emqx-request: %s %q, want it to fail at EXPIRED", st.State, st.LastError)
+	}
+}
+
+// TestSaaSPeeringTencentRequesterMismatch: the request to attach comes
+// from an account that is not the deployment's (deployment.accountId names
+// another UIN): accept-emqx refuses it for good, naming both UINs, nothing
+// joins our CCN, and the rollback (the request left PENDING until it
+// expires, then detached with the CCN's deletion) leaves the seed world.
+func TestSaaSPeeringTencentRequesterMismatch(t *testing.T) {
+	saved := tcsim.DefaultTiming
+	t.Cleanup(func() { tcsim.DefaultTiming = saved })
+	tcsim.DefaultTiming.Attach, tcsim.DefaultTiming.Detach, tcsim.DefaultTiming.AttachExpiry = 200*time.Millisecond, 200*time.Millisecond, 2*time.Second
+	s := newStack(t)
+	seed := twinState(t, s)
+	emqx := emqxTencent(t, s)
+	src, err := os.ReadFile("../specs/emqx-tencent-peering.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The spec expects EMQX's account 200000000009; the request comes from 200000000002.
+	p := compile(t, strings.Replace(string(src), `accountId: "200000000002"`, `accountId: "200000000009"`, 1)+"  timeouts: {pollInterval: 200ms}\n")
+	run := startPlan(t, s, p)
+	decideAs(t, s, run, workflows.UpdateApprove, "approve-peering", "network-lead@example.com")
+	eventually(t, time.Minute, "the console step waits", func() bool {
+		return stepState(progress(t, s, run), "console-confirm") == workflows.StepWaiting
+	})
+	ccn, _ := stepOf(t, progress(t, s, run), "attach-ours").Outputs["ccnId"].(string)
+	completeConsole(t, s, run, map[string]any{"ccnId": ccn, "accountId": tcOurUin, "vpcId": tcEmqxVPC})
+	req := tcvpc.NewAttachCcnInstancesRequest()
+	req.CcnId, req.CcnUin = common.StringPtr(ccn), common.StringPtr(tcOurUin)
+	req.Instances = []*tcvpc.CcnInstance{{InstanceId: common.StringPtr(tcEmqxVPC), InstanceRegion: common.StringPtr("ap-guangzhou"), InstanceType: common.StringPtr("VPC")}}
+	if _, err := emqx.AttachCcnInstances(req); err != nil {
+		t.Fatalf("EMQX asks to attach: %v", err)
+	}
+	pr := rolledBackClean(t, s, run, seed)
+	if st := stepOf(t, pr, "accept-emqx"); !strings.Contains(st.LastError, `comes from account UIN "200000000002", not "200000000009"`) {
+		t.Fatalf("accept-emqx: %s %q, want it refused naming both UINs", st.State, st.LastError)
+	}
+	if st := stepOf(t, pr, "wait-attachment-active"); st.State == workflows.StepDone {
+		t.Fatal("the deployment's VPC was attached although its request came from another account")
 	}
 }
 

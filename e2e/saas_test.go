@@ -133,6 +133,22 @@ func checkMQTTVerified(t *testing.T, ex *example, s exStep) bool {
 	return true
 }
 
+// checkConnectorProbed checks the plan's emqx.probeConnector step, when it
+// has one: the deployment reached our resource through its connector probe
+// (the direction our security-group rule admits).
+func checkConnectorProbed(t *testing.T, ex *example, st exStatus) {
+	t.Helper()
+	for _, s := range st.Steps {
+		if s.Action != "emqx.probeConnector" {
+			continue
+		}
+		if s.State != "done" || s.Outputs["target"] == "" || s.Outputs["type"] == "" {
+			t.Fatalf("%s: %s %s with outputs %v", ex.file, s.ID, s.State, s.Outputs)
+		}
+		t.Logf("%s: the deployment reached %v (%v) through its connector probe", ex.file, s.Outputs["target"], s.Outputs["type"])
+	}
+}
+
 // TestEMQXConsoleMismatchRollsBack: the EMQX console step completed with
 // data that is not our peering's (a mistyped VPC CIDR) fails the check with
 // what was entered and what is right, and the request rolls back: the

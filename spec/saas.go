@@ -1,8 +1,12 @@
 package spec
 
 import (
+	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -39,7 +43,7 @@ type SaaSPeering struct {
 	Console  Gate            `json:"console" required:"true" doc:"Who enters our peering's data in the provider's console (runbook 003: Huawei step 6, AWS step 4, Alibaba step 4, Tencent step 4) and completes the manual step with the data the console shows."`
 
 	Approval *Approval   `json:"approval,omitempty" doc:"Who approves the peering on our side before anything is created (required: the peering crosses into the provider's account)."`
-	Verify   *SaaSVerify `json:"verify,omitempty" doc:"MQTT verification through the peering at the end."`
+	Verify   *SaaSVerify `json:"verify,omitempty" doc:"Verification through the peering at the end: MQTT from our VPC to the deployment, and the deployment's connector into our VPC."`
 	// Operators and Policy are common to every kind.
 	Operators []string  `json:"operators,omitempty" format:"principal" doc:"Who may retry, skip, roll back or abort the request: identities or group:<name> (default: every gate's approvers plus group:platform-oncall)."`
 	Policy    *Policy   `json:"policy,omitempty" doc:"Explicit opt-ins past the gate policy, recorded in the plan for reviewers and the audit."`
@@ -69,11 +73,22 @@ type SaaSProviderVPC struct {
 	CIDR      string `json:"cidr" required:"true" format:"cidr" grant:"cidr" doc:"The deployment's VPC CIDR (部署 VPC 网段): routed through the peering and admitted by our security group."`
 }
 
-// SaaSVerify configures the MQTT verification of a SaaSPeering.
+// SaaSVerify configures the verification of a SaaSPeering: MQTT from our
+// VPC to the deployment (address), and the deployment's connector into our
+// VPC (connector), the direction our security-group rule admits.
 type SaaSVerify struct {
-	Enabled *bool  `json:"enabled,omitempty" doc:"Run the verification (default true when address is given)."`
-	Address string `json:"address,omitempty" doc:"The deployment's private MQTT address host:port (EMQX: the deployment's VPC address, port 1883), inside deployment.cidr."`
-	Topic   string `json:"topic,omitempty" doc:"Topic the nonce is published to and read back from (default topoflow/verify)."`
+	Enabled   *bool               `json:"enabled,omitempty" doc:"Run the verification (default true when address or connector is given)."`
+	Address   string              `json:"address,omitempty" doc:"The deployment's private MQTT address host:port (EMQX: the deployment's VPC address, port 1883), inside deployment.cidr."`
+	Topic     string              `json:"topic,omitempty" doc:"Topic the nonce is published to and read back from (default topoflow/verify)."`
+	Connector *SaaSConnectorProbe `json:"connector,omitempty" doc:"The deployment probes a connector to a resource of ours (EMQX: POST /api/v5/connectors_probe), dialing from its own network: it fails until our security group admits the deployment's CIDR and both routes exist."`
+}
+
+// SaaSConnectorProbe is the deployment's connector probe into our VPC.
+type SaaSConnectorProbe struct {
+	Account        string `json:"account" required:"true" format:"account" doc:"Account-registry name of the deployment's REST API (provider emqx: endpoints.emqx, the deployment API address, and its deployment API key appId/appSecret)."`
+	Target         string `json:"target" required:"true" doc:"What the deployment's connector reaches in our VPC: our Kafka's host:port[,host:port] (a bare IP gets the first of ours.ports), or an http(s) URL; IP addresses inside ours.cidr, ports among ours.ports."`
+	Type           string `json:"type,omitempty" enum:"kafka_producer,http" doc:"Connector type: kafka_producer (default for host:port targets) or http (default for URL targets)."`
+	ConnectTimeout string `json:"connectTimeout,omitempty" format:"duration" doc:"The connector's connect timeout (default EMQX's: 5s for Kafka, 15s for HTTP)."`
 }
 
 // SaaSCloudInfo describes one cloud of one SaaS provider: the one place a
@@ -166,6 +181,45 @@ func (s *SaaSPeering) VerifyEnabled() bool {
 	return v != nil && v.Address != "" && (v.Enabled == nil || *v.Enabled)
 }
 
+// ConnectorProbeEnabled reports whether the deployment's connector probe runs.
+func (s *SaaSPeering) ConnectorProbeEnabled() bool {
+	v := s.Verify
+	return v != nil && v.Connector != nil && v.Connector.Target != "" && (v.Enabled == nil || *v.Enabled)
+}
+
+// Connector types of a SaaSConnectorProbe (EMQX 5: kafka_producer, http).
+const (
+	ConnectorKafka = "kafka_producer"
+	ConnectorHTTP  = "http"
+)
+
+// ConnectorProbe returns the probe's type and target with the defaults
+// applied: the type from the target's form, a bare IP with the first of
+// ours.ports.
+func (s *SaaSPeering) ConnectorProbe() (typ, target string) {
+	c := s.Verify.Connector
+	target = strings.TrimSpace(c.Target)
+	typ = c.Type
+	if typ == "" {
+		typ = ConnectorKafka
+		if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+			typ = ConnectorHTTP
+		}
+	}
+	if typ == ConnectorKafka && len(s.Ours.Ports) > 0 {
+		var hosts []string
+		for _, h := range strings.Split(target, ",") {
+			h = strings.TrimSpace(h)
+			if h != "" && !strings.Contains(h, ":") { // a bare host: the first port our rule opens
+				h = net.JoinHostPort(h, strconv.Itoa(s.Ours.Ports[0]))
+			}
+			hosts = append(hosts, h)
+		}
+		target = strings.Join(hosts, ",")
+	}
+	return typ, target
+}
+
 // OurRegion is our VPC's region: ours.region, else the deployment's.
 func (s *SaaSPeering) OurRegion() string {
 	if s.Ours.Region != "" {
@@ -231,9 +285,58 @@ func (v *validator) saasPeering(s *SaaSPeering) {
 	if vf := s.Verify; vf != nil && vf.Address != "" {
 		v.saasVerifyAddress(vf.Address, d.CIDR)
 	}
+	if vf := s.Verify; vf != nil && vf.Connector != nil {
+		v.saasConnector(s)
+	}
+}
+
+// saasConnector checks the connector probe: an emqx account, a target of
+// the right form inside our CIDR on a port our rule opens.
+func (v *validator) saasConnector(s *SaaSPeering) {
+	c := s.Verify.Connector
+	v.accountProvider("spec.verify.connector.account", c.Account, "emqx")
+	if strings.TrimSpace(c.Target) == "" {
+		return // required: reported by the decoder
+	}
+	const path = "spec.verify.connector.target"
+	typ, target := s.ConnectorProbe()
+	ours, _ := netip.ParsePrefix(s.Ours.CIDR)
+	check := func(host string, port int) {
+		if ip, err := netip.ParseAddr(host); err == nil && ours.IsValid() && !ours.Contains(ip) {
+			v.errorf(path, "verify.connector.target %s is outside ours.cidr %s: the deployment's connector reaches a resource in our VPC; give its private address there", host, s.Ours.CIDR)
+		}
+		if len(s.Ours.Ports) > 0 && !slices.Contains(s.Ours.Ports, port) {
+			v.errorf(path, "verify.connector.target port %d is not among ours.ports %v: our security group admits the deployment only there, so the probe would fail; use one of them or add it to ours.ports", port, s.Ours.Ports)
+		}
+	}
+	switch typ {
+	case ConnectorHTTP:
+		u, err := url.Parse(target)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+			v.errorf(path, "verify.connector.target %q is not an http(s) URL (type http: e.g. http://172.16.0.20:8080/health)", target)
+			return
+		}
+		port, _ := strconv.Atoi(u.Port())
+		if port == 0 {
+			port = map[string]int{"http": 80, "https": 443}[u.Scheme]
+		}
+		check(u.Hostname(), port)
+	case ConnectorKafka:
+		for _, h := range strings.Split(target, ",") {
+			host, p, err := net.SplitHostPort(strings.TrimSpace(h))
+			port, perr := strconv.Atoi(p)
+			if err != nil || !hostName.MatchString(host) || perr != nil || port < 1 || port > 65535 {
+				v.errorf(path, "verify.connector.target %q is not host:port[,host:port] (type kafka_producer: our Kafka's bootstrap hosts, e.g. 172.16.0.11:9092)", c.Target)
+				return
+			}
+			check(host, port)
+		}
+	}
 }
 
 var (
+	// hostName is an IPv4 address or a DNS name.
+	hostName  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
 	awsVPCID  = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	vpcDashID = regexp.MustCompile(`^vpc-[0-9a-z]{6,}$`)
 )

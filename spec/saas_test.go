@@ -31,6 +31,9 @@ spec:
     approvers: [network-lead@example.com]
   verify:
     address: 10.64.131.10:1883
+    connector:
+      account: emqx-aws-api
+      target: 172.17.0.11:9092
 `
 
 // TestSaaSPeeringValidation: every runbook 003 constraint is a positioned
@@ -67,6 +70,22 @@ func TestSaaSPeeringValidation(t *testing.T) {
 			"t.yaml:25:14: verify.address 172.17.0.10:1883 is outside deployment.cidr 10.64.131.0/24"},
 		{"verify address format", "address: 10.64.131.10:1883", "address: broker",
 			`t.yaml:25:14: verify.address "broker" is not an IP:port`},
+		{"connector target outside our CIDR", "target: 172.17.0.11:9092", "target: 10.64.131.20:9092",
+			"t.yaml:28:15: verify.connector.target 10.64.131.20 is outside ours.cidr 172.17.0.0/20: the deployment's connector reaches a resource in our VPC"},
+		{"connector target on a port our rule does not open", "target: 172.17.0.11:9092", "target: 172.17.0.11:9093",
+			"t.yaml:28:15: verify.connector.target port 9093 is not among ours.ports [9092]: our security group admits the deployment only there"},
+		{"connector target form (kafka)", "target: 172.17.0.11:9092", "target: 'kafka://172.17.0.11:9092'",
+			`t.yaml:28:15: verify.connector.target "kafka://172.17.0.11:9092" is not host:port[,host:port] (type kafka_producer`},
+		{"connector target form (http)", "target: 172.17.0.11:9092", "target: 172.17.0.11:9092\n      type: http",
+			`t.yaml:28:15: verify.connector.target "172.17.0.11:9092" is not an http(s) URL (type http`},
+		{"connector http URL outside our CIDR", "target: 172.17.0.11:9092", "target: http://10.1.2.3:9092/health",
+			"t.yaml:28:15: verify.connector.target 10.1.2.3 is outside ours.cidr 172.17.0.0/20"},
+		{"connector account of the deployment API", "account: emqx-aws-api", "account: aws-client-b",
+			`t.yaml:27:16: account "aws-client-b" is a aws account; verify.connector.account must be a emqx account`},
+		{"connector type", "target: 172.17.0.11:9092", "target: 172.17.0.11:9092\n      type: mqtt",
+			`t.yaml:29:13: type "mqtt" is not one of "kafka_producer", "http"`},
+		{"connector target required", "      target: 172.17.0.11:9092\n", "",
+			`missing required key "target" in connector`},
 		{"unknown cloud", "cloud: aws", "cloud: gcp", `t.yaml:6:10: cloud "gcp" is not one of "huawei", "aws", "alibaba", "tencent"`},
 		{"unknown provider", "provider: emqx", "provider: hivemq", `t.yaml:5:13: provider "hivemq" is not one of "emqx"`},
 	} {
@@ -251,5 +270,21 @@ func TestSaaSPeeringTencent(t *testing.T) {
 			}
 			saasCase(t, "tc.yaml", tcBase, c.old, c.new, c.want)
 		})
+	}
+}
+
+// TestConnectorProbeDefaults: the probe's type follows the target's form,
+// and a bare host gets the first port our rule opens.
+func TestConnectorProbeDefaults(t *testing.T) {
+	for _, c := range []struct{ typ, target, wantType, wantTarget string }{
+		{"", "172.17.0.11", ConnectorKafka, "172.17.0.11:9092"},
+		{"", "172.17.0.11:9092, 172.17.0.12", ConnectorKafka, "172.17.0.11:9092,172.17.0.12:9092"},
+		{"", "http://172.17.0.20:9092/health", ConnectorHTTP, "http://172.17.0.20:9092/health"},
+		{ConnectorHTTP, "https://172.17.0.20:9092", ConnectorHTTP, "https://172.17.0.20:9092"},
+	} {
+		s := &SaaSPeering{Ours: SaaSOurSide{Ports: []int{9092, 9093}}, Verify: &SaaSVerify{Connector: &SaaSConnectorProbe{Type: c.typ, Target: c.target}}}
+		if typ, target := s.ConnectorProbe(); typ != c.wantType || target != c.wantTarget {
+			t.Errorf("%q %q: %s %s, want %s %s", c.typ, c.target, typ, target, c.wantType, c.wantTarget)
+		}
 	}
 }

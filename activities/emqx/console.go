@@ -1,6 +1,7 @@
 // Package emqx implements the EMQX Platform actions: emqx.checkConsole
 // checks the data a person hands back from the EMQX Platform console step
-// of a VPC peering (runbook 003).
+// of a VPC peering (runbook 003); emqx.probeConnector asks the deployment's
+// REST API to probe a connector into our VPC (connector.go).
 package emqx
 
 import (
@@ -10,14 +11,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/topoflow/topoflow/accounts"
 	"github.com/topoflow/topoflow/activities"
 	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/plan"
 )
 
-// Register adds the EMQX Platform actions to reg.
-func Register(reg *activities.Registry) {
+// Register adds the EMQX Platform actions to reg; emqx.probeConnector acts
+// as accts' emqx accounts (the deployments' API keys).
+func Register(reg *activities.Registry, accts *accounts.Registry) {
 	reg.Add(catalog.EMQXCheckConsole, activities.Typed(CheckConsole))
+	reg.Add(catalog.EMQXProbeConnector, activities.Typed(NewProber(accts).Probe))
 }
 
 // CheckConsole checks the console step's data against the expected values

@@ -84,7 +84,9 @@ func setRoutes(t *testing.T, s *cloudsim.Sim, table string, routes ...inventory.
 // deployment's broker only through an active peering, our route to the
 // deployment's CIDR and the deployment's route back (which the EMQX console
 // adds once our peering is entered there); without each it fails naming the
-// hop, and passes once all are there.
+// hop, and passes once all are there. The other direction, the one our
+// security-group rule admits (the deployment into our VPC), is
+// activities/emqx TestProbeCrossesThePeeringBack.
 func TestVerifyCrossesThePeering(t *testing.T) {
 	s, url := startSim(t)
 	reg := activities.NewRegistry()

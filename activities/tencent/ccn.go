@@ -195,8 +195,9 @@ func (a *Actions) DetachCcnInstance(ctx context.Context, call plan.Call, in cata
 // attach its VPC. EXPIRED and REJECTED fail at once (vpc/v20170312 models.go
 // CcnAttachedInstance.State): runbook 003 gives 10 minutes to approve, then
 // the other side must submit the request again.
-func (a *Actions) AcceptAttachCcnInstance(ctx context.Context, call plan.Call, in catalog.TencentCcnInstanceIn) (catalog.TencentCcnAttachmentOut, error) {
+func (a *Actions) AcceptAttachCcnInstance(ctx context.Context, call plan.Call, acc catalog.TencentAcceptAttachIn) (catalog.TencentCcnAttachmentOut, error) {
 	var none catalog.TencentCcnAttachmentOut
+	in := catalog.TencentCcnInstanceIn{CcnID: acc.CcnID, VpcID: acc.VpcID, Region: acc.Region}
 	s, err := a.session(ctx, call)
 	if err != nil {
 		return none, err
@@ -204,6 +205,15 @@ func (a *Actions) AcceptAttachCcnInstance(ctx context.Context, call plan.Call, i
 	cur, err := s.attachment(ctx, in)
 	if err != nil {
 		return none, err
+	}
+	// The request must come from the account we mean to join (runbook 003 腾讯云 step 5: the
+	// EMQX deployment's): the VPC's owner is InstanceUin (vpc/v20170312 models.go
+	// CcnAttachedInstance.InstanceUin "关联实例所属UIN（根账号）"). Approving another
+	// account's request would join its network to ours.
+	if acc.RequesterUin != "" && cur.State != "NONE" && cur.InstanceUin != acc.RequesterUin {
+		return none, activities.Invalid("%s: the request to attach %s to %s comes from account UIN %q, not %q (the account the step expects, "+
+			"e.g. the EMQX deployment's deployment.accountId): it is not approved; check the UIN the EMQX console shows and that nobody else asked with this VPC ID",
+			call.Action, in.VpcID, in.CcnID, cur.InstanceUin, acc.RequesterUin)
 	}
 	switch cur.State {
 	case "ACTIVE":

@@ -74,6 +74,7 @@ func Mount(s *cloudsim.Sim) error {
 	s.OnClose(p.close)
 	s.Mount("POST "+ConsolePath, http.HandlerFunc(p.confirm))
 	s.Mount("DELETE "+ConsolePath+"/{peeringId}", http.HandlerFunc(p.remove))
+	p.mountAPI()
 	return nil
 }
 

@@ -540,14 +540,69 @@ func (n *Network) DialFrom(vpcID string) DialFunc {
 		p, _ := strconv.Atoi(port)
 		var v Verdict
 		if ip, v = n.verdictAt(vpcID, ip, p); !v.Allowed {
-			n.drop(v)
-			if _, ok := ctx.Deadline(); !ok {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, ConnectTimeout)
-				defer cancel()
+			return n.dropDial(ctx, network, ip, port, v)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, net.JoinHostPort(ip, port))
+	}
+}
+
+// dropDial is a dial the network drops: it hangs until ctx ends (or
+// ConnectTimeout without a deadline) and fails with a timeout.
+func (n *Network) dropDial(ctx context.Context, network, ip, port string, v Verdict) (net.Conn, error) {
+	n.drop(v)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ConnectTimeout)
+		defer cancel()
+	}
+	<-ctx.Done() // the SYN is dropped: nothing answers
+	return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: timeoutError{v}}
+}
+
+// DialFromHost returns a dialer for the host holding loopback address
+// hostIP, a port of the inventory (e.g. a SaaS deployment's broker, whose
+// connectors dial out from it): connections leave from its own cloud
+// address, under its own security groups and its VPC's routes, and are
+// admitted or dropped as DialFrom's are.
+func (n *Network) DialFromHost(hostIP string) DialFunc {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		src, err := n.hostAt(hostIP)
+		if err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("%w (%v)", ErrUnreachable, err)}
+		}
+		host, port, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, err
+		}
+		ip := host
+		if _, perr := netip.ParseAddr(host); perr != nil {
+			if ip, err = n.Resolve(src.vpc.ID, host); err != nil {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 			}
-			<-ctx.Done() // the SYN is dropped: nothing answers
-			return nil, &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(ip, port), Err: timeoutError{v}}
+		}
+		p, _ := strconv.Atoi(port)
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("%q is not an IP address", ip)}
+		}
+		if isDeclared(a) {
+			lo, why, ok := n.fromDeclared(src.vpc.ID, a)
+			if !ok {
+				return n.dropDial(ctx, network, ip, port, Verdict{From: src.what, To: address, Hop: HopRoute, Reason: why})
+			}
+			a, ip = lo, lo.String()
+		}
+		v := n.evaluate(src, a, p)
+		if v.Allowed {
+			if f := n.forwarderAt(net.JoinHostPort(ip, port)); f != nil {
+				if check := f.getCheck(); check != nil {
+					v = check()
+				}
+			}
+		}
+		if !v.Allowed {
+			return n.dropDial(ctx, network, ip, port, v)
 		}
 		var d net.Dialer
 		return d.DialContext(ctx, network, net.JoinHostPort(ip, port))

@@ -143,6 +143,28 @@ func (n *Network) clientHost(vpcID string) (source, error) {
 	return src, nil
 }
 
+// hostAt is the sending side of a connection from the port holding
+// loopback address ip: its own cloud address, its subnet and its security
+// groups (egress rules apply; none: egress open, as for clientHost).
+func (n *Network) hostAt(ip string) (source, error) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return source{}, fmt.Errorf("host %q is not an IP address", ip)
+	}
+	for _, p := range inventory.List[*inventory.Port](n.inv, inventory.Filter{}) {
+		if p.IP != ip {
+			continue
+		}
+		cloud, sn, v, ok := n.toCloud(a)
+		if !ok {
+			return source{}, fmt.Errorf("port %s (%s) is in no VPC", p.ID, ip)
+		}
+		return source{vpc: v, subnet: sn, prefix: netip.PrefixFrom(cloud, 32), groups: p.SecurityGroups,
+			what: fmt.Sprintf("port %s (%s) in VPC %s", p.ID, cloud, v.ID)}, nil
+	}
+	return source{}, fmt.Errorf("no port holds %s", ip)
+}
+
 func orBlock(cidr, block string) string {
 	if cidr == "" {
 		return block

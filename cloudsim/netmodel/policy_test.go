@@ -1,6 +1,7 @@
 package netmodel
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -227,4 +228,39 @@ func TestPolicyEndpointHop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHostSource: a connection from a port (DialFromHost) leaves from the
+// port's own cloud address under the port's security groups, not the VPC's
+// client host: sg-msk has no egress rule, so msk-eni cannot open anything
+// until it gets one; then the peering's routes decide.
+func TestHostSource(t *testing.T) {
+	n := policyNet(t, nil)
+	src, err := n.hostAt("127.240.1.11")
+	if err != nil || src.prefix.String() != "10.20.1.11/32" || len(src.groups) != 1 || src.groups[0] != "sg-msk" || src.vpc.ID != "msk" {
+		t.Fatalf("hostAt: %+v %v", src, err)
+	}
+	if _, err := n.hostAt("127.240.1.99"); err == nil || !strings.Contains(err.Error(), "no port holds 127.240.1.99") {
+		t.Fatalf("hostAt of an address no port holds: %v", err)
+	}
+	dst := mustAddr(t, "127.241.1.20") // 10.21.1.20 in cli, through pcx-1
+	if v := n.evaluate(src, dst, 9092); v.Allowed || v.Hop != HopSecurityGroup || !strings.Contains(v.Reason, "security group sg-msk of port msk-eni (10.20.1.11) in VPC msk has no egress rule") {
+		t.Fatalf("from msk-eni without an egress rule: %+v", v)
+	}
+	n = policyNet(t, sgUpdate("sg-msk", func(g *inventory.SecurityGroup) {
+		g.Rules = append(g.Rules, inventory.SGRule{Direction: "egress", RemoteCIDR: "0.0.0.0/0"})
+	}))
+	src, _ = n.hostAt("127.240.1.11")
+	if v := n.evaluate(src, dst, 9092); !v.Allowed {
+		t.Fatalf("from msk-eni with an egress rule: %+v", v)
+	}
+}
+
+func mustAddr(t *testing.T, s string) netip.Addr {
+	t.Helper()
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

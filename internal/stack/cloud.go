@@ -182,6 +182,8 @@ func CredentialEnv(w *world.World) map[string]string {
 				idKey, secretKey = "accessKeyId", "accessKeySecret"
 			case a.Provider == accounts.ProviderTencent && c.Type == "aksk":
 				idKey, secretKey = "secretId", "secretKey"
+			case a.Provider == accounts.ProviderEMQX && c.Type == "appkey":
+				idKey, secretKey = "appId", "appSecret"
 			default:
 				continue
 			}

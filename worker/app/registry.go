@@ -81,7 +81,9 @@ var providers = []provider{
 		kafka.Register(reg, kafka.Options{Credentials: saslCredentials(accts), AWSCredentials: aws.New(accts).Credentials,
 			ExtraRootCAs: kafkaRootCAs(cfg)})
 	}},
-	{"emqx", func(reg *activities.Registry, _ *accounts.Registry, _ Config, _ Options) { emqx.Register(reg) }},
+	{"emqx", func(reg *activities.Registry, accts *accounts.Registry, _ Config, _ Options) {
+		emqx.Register(reg, accts)
+	}},
 	{"mqtt", func(reg *activities.Registry, _ *accounts.Registry, _ Config, _ Options) {
 		mqtt.Register(reg, mqtt.Options{})
 	}},
