@@ -99,6 +99,15 @@ bench: tools
 dev: tools build
 	@bash scripts/dev.sh
 
+## dev-walk-saas: the four SaaSPeering examples (runbook 003) walked on a live make dev,
+## the one running or else one started for the walk (run directory .run/dev-walk):
+## applied with bin/topoflow, the approval and the EMQX console (cloudsim's stand-in)
+## answered, Done and verified, revoked; the inventory is the seed world again.
+## About a minute or two; not in `make test` (e2e/devwalk_saas_test.go, tag devwalk).
+.PHONY: dev-walk-saas
+dev-walk-saas: tools build
+	$(GO) test -tags devwalk -count=1 -timeout 15m -run 'TestDevWalkSaaS$$' -v ./e2e
+
 ## run: the demo (see README.md); Ctrl-C stops everything it started
 run: tools deps build
 	@bash scripts/run.sh

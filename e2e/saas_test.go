@@ -20,9 +20,15 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/topoflow/topoflow/activities"
+	"github.com/topoflow/topoflow/activities/kafka"
+	mqttact "github.com/topoflow/topoflow/activities/mqtt"
+	"github.com/topoflow/topoflow/catalog"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 	"github.com/topoflow/topoflow/compiler"
+	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/spec"
+	"github.com/topoflow/topoflow/worker/app"
 	"github.com/topoflow/topoflow/workflows"
 )
 
@@ -49,51 +55,154 @@ func (ex *example) planInput(id, key string) string {
 }
 
 // emqxConsole enters the request's peering in the EMQX console (the twin's
-// stand-in checks it as EMQX does and accepts the peering) and returns the
-// data the person completes the console step with: what they entered.
+// stand-in checks it as EMQX does and acts on the deployment's side) and
+// returns the data the person completes the console step with: what they
+// entered, per cloud (spec.SaaSHandback).
 func (d *devEnv) emqxConsole(t *testing.T, ex *example, st exStatus) map[string]any {
 	t.Helper()
-	var created map[string]any
+	outputs := map[string]map[string]any{}
 	for _, s := range st.Steps {
-		if s.ID == "create-peering" {
-			created = s.Outputs
+		outputs[s.ID] = s.Outputs
+	}
+	var data map[string]any
+	var deployment string
+	switch {
+	case ex.planInput("create-ccn", "name") != "":
+		// Tencent step 4: 对等连接ID == our CCN, 账户ID == the CCN's account
+		// (its UIN), and the deployment VPC ID the console shows. EMQX then
+		// asks to attach its VPC to our CCN.
+		ccn, _ := outputs["create-ccn"]["ccnId"].(string)
+		uin, _ := outputs["attach-ours"]["instanceUin"].(string)
+		if ccn == "" || uin == "" {
+			t.Fatalf("%s: the console step waits but create-ccn/attach-ours have no ccnId/instanceUin: %v %v", ex.file, outputs["create-ccn"], outputs["attach-ours"])
+		}
+		if uin != tcOurUin {
+			t.Fatalf("%s: attach-ours reports UIN %s, want our account's %s (cloudsim/worlds/tencent.yaml)", ex.file, uin, tcOurUin)
+		}
+		deployment = ex.planInput("console-confirm", "vpcId")
+		data = map[string]any{"ccnId": ccn, "accountId": uin, "vpcId": deployment}
+	case ex.planInput("create-peering", "acceptingVpcId") != "":
+		// Alibaba step 4: 发起端实例 (our VPC); EMQX accepts and routes back.
+		deployment = ex.planInput("create-peering", "acceptingVpcId")
+		data = map[string]any{"vpcId": ex.planInput("console-confirm", "vpcId")}
+	default:
+		created := outputs["create-peering"]
+		peering, _ := created["peeringId"].(string)
+		if peering == "" {
+			t.Fatalf("%s: the console step waits but create-peering has no peeringId: %v", ex.file, created)
+		}
+		deployment = ex.planInput("create-peering", "peerVpcId")
+		data = map[string]any{"peeringId": peering, "vpcId": ex.planInput("console-confirm", "vpcId")}
+		if cidr := ex.planInput("console-confirm", "vpcCidr"); cidr != "" {
+			// Huawei step 6: 对等连接 ID, VPC 网段, VPC ID and the user ID from 我的凭证.
+			data["vpcCidr"] = cidr
+			data["userId"] = "0605767a2e80d5a20f2bc00c5c2f2a22"
+		} else {
+			// AWS step 4: 对等连接 ID, 请求方拥有者 ID, 请求者 VPC.
+			data["accountId"], _ = created["requesterOwnerId"].(string)
 		}
 	}
-	peering, _ := created["peeringId"].(string)
-	if peering == "" {
-		t.Fatalf("%s: the console step waits but create-peering has no peeringId: %v", ex.file, created)
-	}
-	data := map[string]any{"peeringId": peering, "vpcId": ex.planInput("console-confirm", "vpcId")}
-	if cidr := ex.planInput("console-confirm", "vpcCidr"); cidr != "" {
-		// Huawei step 6: 对等连接 ID, VPC 网段, VPC ID and the user ID from 我的凭证.
-		data["vpcCidr"] = cidr
-		data["userId"] = "0605767a2e80d5a20f2bc00c5c2f2a22"
-	} else {
-		// AWS step 4: 对等连接 ID, 请求方拥有者 ID, 请求者 VPC.
-		data["accountId"], _ = created["requesterOwnerId"].(string)
-	}
-	body := map[string]any{"deploymentVpcId": ex.planInput("create-peering", "peerVpcId")}
+	// Before the console: nothing reaches the deployment (Tencent: our CCN
+	// holds only our VPC).
+	d.mustNotReach(t, ex, "before the EMQX console step")
+	body := map[string]any{"deploymentVpcId": deployment}
 	for k, v := range data {
 		body[k] = v
 	}
 	d.emqxCall(t, ex, "POST", "/emqx-platform/v1/peerings", body)
+	// EMQX has done its side (accepted and routed back; on Tencent asked to
+	// attach), but ours waits for the console step: our route, rule and
+	// acceptance are missing, and verify from our VPC fails.
+	for _, s := range st.Steps {
+		if (s.ID == "route-to-deployment" || s.ID == "open-security-group" || s.ID == "accept-emqx") && s.State == "done" {
+			t.Fatalf("%s: %s is done before the console step", ex.file, s.ID)
+		}
+	}
+	d.mustNotReach(t, ex, "after EMQX's side, before our route and rule")
 	return data
 }
 
+// mqttFrom runs mqtt.verify to addr as a host in network of the stack's
+// twin would: through cloudsim's SOCKS5 endpoint of that network, as the
+// probes dial.
+func (d *devEnv) mqttFrom(network, addr string) error {
+	reg := activities.NewRegistry()
+	mqttact.Register(reg, mqttact.Options{Probe: &kafka.Probe{Name: "e2e-probe", Network: network, TaskQueue: "e2e-probe",
+		Dialer: func(ctx context.Context) (kafka.DialFunc, string, error) {
+			a, err := app.CloudsimSOCKS5(ctx, "http://"+d.cloudsimAddr, network)
+			if err != nil {
+				return nil, "", err
+			}
+			dial, err := kafka.SOCKS5Dialer(a)
+			return dial, "", err
+		}}})
+	verify, _ := reg.Get(catalog.MQTTVerify)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := verify(ctx, plan.Call{Action: catalog.MQTTVerify, IdempotencyKey: "saas-examples-e2e",
+		Inputs: map[string]any{"address": addr, "clientNetwork": network, "timeout": "3s"}})
+	return err
+}
+
+// mustNotReach checks that MQTT from our VPC to the deployment's broker fails.
+func (d *devEnv) mustNotReach(t *testing.T, ex *example, when string) {
+	t.Helper()
+	network, addr := ex.planInput("verify", "clientNetwork"), ex.planInput("verify", "address")
+	if err := d.mqttFrom(network, addr); err == nil {
+		t.Fatalf("%s: MQTT from our VPC %s to %s passed %s", ex.file, network, addr, when)
+	} else {
+		t.Logf("%s: %s, MQTT from our VPC fails as it must: %v", ex.file, when, err)
+	}
+}
+
+// mustReach checks that MQTT from our VPC to the deployment's broker passes.
+func (d *devEnv) mustReach(t *testing.T, ex *example) {
+	t.Helper()
+	network, addr := ex.planInput("verify", "clientNetwork"), ex.planInput("verify", "address")
+	if err := d.mqttFrom(network, addr); err != nil {
+		t.Fatalf("%s: MQTT from our VPC %s to %s after the request: %v", ex.file, network, addr, err)
+	}
+}
+
 // emqxConsoleDelete is the console's 删除对等连接 (only from running): the
-// deployment drops its side, so our rollback can delete the peering.
+// deployment drops its side (its return route; on Tencent its VPC leaves
+// our CCN), so our rollback can delete the peering. A request rolled back
+// before the console step has nothing on the deployment's side.
 func (d *devEnv) emqxConsoleDelete(t *testing.T, ex *example, st exStatus) {
 	t.Helper()
+	confirmed := false
+	var peering string
 	for _, s := range st.Steps {
-		if s.ID == "create-peering" {
-			if p, _ := s.Outputs["peeringId"].(string); p != "" {
-				d.emqxCall(t, ex, "DELETE", "/emqx-platform/v1/peerings/"+p, nil)
-			}
+		switch s.ID {
+		case "console-confirm":
+			confirmed = s.State == "done"
+		case "create-peering":
+			peering, _ = s.Outputs["peeringId"].(string)
+		case "create-ccn":
+			peering, _ = s.Outputs["ccnId"].(string) // Tencent: 对等连接ID == 云联网实例 ID
 		}
+	}
+	if !confirmed || peering == "" {
+		return
+	}
+	code, out := d.emqxTry(t, ex, "DELETE", "/emqx-platform/v1/peerings/"+peering, nil)
+	// On Tencent a rollback already running may detach the deployment's VPC
+	// from our CCN first (accept-emqx's undo, as the CCN's owner): the
+	// console then finds it detaching or gone, and there is nothing left to delete.
+	if code >= 300 && (ex.planInput("create-ccn", "name") == "" || code != http.StatusConflict && code != http.StatusNotFound) {
+		t.Fatalf("%s: EMQX console DELETE %s: %d: %s", ex.file, peering, code, out)
 	}
 }
 
 func (d *devEnv) emqxCall(t *testing.T, ex *example, method, path string, body any) {
+	t.Helper()
+	if code, out := d.emqxTry(t, ex, method, path, body); code >= 300 {
+		t.Fatalf("%s: EMQX console %s %s: %d: %s", ex.file, method, path, code, out)
+	}
+}
+
+// emqxTry calls the EMQX console stand-in and returns its status and answer.
+func (d *devEnv) emqxTry(t *testing.T, ex *example, method, path string, body any) (int, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -110,9 +219,7 @@ func (d *devEnv) emqxCall(t *testing.T, ex *example, method, path string, body a
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		t.Fatalf("%s: EMQX console %s %s: %s: %s", ex.file, method, path, resp.Status, strings.TrimSpace(string(out)))
-	}
+	return resp.StatusCode, strings.TrimSpace(string(out))
 }
 
 // checkMQTTVerified checks an mqtt.verify step's outputs: the nonce came
@@ -142,8 +249,13 @@ func checkConnectorProbed(t *testing.T, ex *example, st exStatus) {
 		if s.Action != "emqx.probeConnector" {
 			continue
 		}
-		if s.State != "done" || s.Outputs["target"] == "" || s.Outputs["type"] == "" {
-			t.Fatalf("%s: %s %s with outputs %v", ex.file, s.ID, s.State, s.Outputs)
+		// What was probed is what the plan asked for (the examples: a
+		// kafka_producer to our broker).
+		target, _ := s.Outputs["target"].(string)
+		typ, _ := s.Outputs["type"].(string)
+		if s.State != "done" || target == "" || typ == "" || typ != ex.planInput(s.ID, "type") || target != ex.planInput(s.ID, "target") {
+			t.Fatalf("%s: %s %s with outputs %v, want the probe the plan asks for (type %q, target %q)", ex.file, s.ID, s.State, s.Outputs,
+				ex.planInput(s.ID, "type"), ex.planInput(s.ID, "target"))
 		}
 		t.Logf("%s: the deployment reached %v (%v) through its connector probe", ex.file, s.Outputs["target"], s.Outputs["type"])
 	}

@@ -162,7 +162,8 @@ Topoflow local stack is up:
   Temporal   127.0.0.1:$TEMPORAL_PORT   (namespace default, database $RUN_DIR/temporal.db)
   Web UI     http://127.0.0.1:$TEMPORAL_UI_PORT
   cloudsim   http://$CLOUDSIM_ADDR   (admin API http://$CLOUDSIM_ADDR/_cloudsim/inventory)
-             every provider (Huawei/OTC, AWS, Azure, Ambari); world $CLOUDSIM_WORLDS, address shift $CLOUDSIM_SHIFT
+             every provider (Huawei/OTC, AWS, Azure, Ambari, Alibaba, Tencent; EMQX Platform's console at /emqx-platform/v1/peerings)
+             world $CLOUDSIM_WORLDS, address shift $CLOUDSIM_SHIFT
   worker     task queue $TASK_QUEUE; metrics http://$WORKER_METRICS_ADDR/metrics, health /healthz
   probes     ${#probes[@]} (kafka.verify from the client networks via cloudsim's SOCKS5 endpoints; \`bin/topoflow-worker probes --accounts specs/accounts.yaml\`)
   logs       $RUN_DIR/{temporal,cloudsim,worker}.log

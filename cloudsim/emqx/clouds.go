@@ -176,3 +176,54 @@ func (p *platform) confirmTencent(w http.ResponseWriter, port *inventory.Port, r
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"ccnId": ccn.ID, "status": "PENDING"})
 }
+
+// removeTencent is runbook 003 腾讯云 删除对等连接 on EMQX's side: only from
+// running (the deployment's attachment to the CCN ACTIVE), EMQX detaches its
+// VPC from the customer's CCN through the Tencent API with the deployment
+// account's keys (DetachCcnInstances by the instance's owner, vpc/v20170312).
+// The customer then deletes their CCN.
+func (p *platform) removeTencent(w http.ResponseWriter, ccn *inventory.Peering) {
+	var att *inventory.Peering
+	var port *inventory.Port
+	for _, x := range inventory.List[*inventory.Peering](p.inv, inventory.Filter{}) {
+		if x.Attrs["tencentType"] != "ccn-attachment" || x.PeerVPCID != ccn.ID {
+			continue
+		}
+		if dep, ok := p.deployment(x.VPCID); ok {
+			att, port = x, dep
+		}
+	}
+	if att == nil {
+		refuse(w, http.StatusNotFound, "no deployment is attached to CCN %s", ccn.ID)
+		return
+	}
+	if att.Status != "ACTIVE" {
+		refuse(w, http.StatusConflict, "the deployment's attachment to CCN %s is %s: it can be deleted only when running (runbook 003)", ccn.ID, att.Status)
+		return
+	}
+	acct, key, err := p.keys(port.Account)
+	if err != nil {
+		refuse(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	host, err := p.host()
+	if err != nil {
+		refuse(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	cp := profile.NewClientProfile()
+	cp.HttpProfile.Endpoint, cp.HttpProfile.Scheme = host, "HTTP"
+	c, err := tcvpc.NewClient(common.NewCredential(key.KeyID, key.Secret), acct.Region, cp)
+	if err != nil {
+		refuse(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	dr := tcvpc.NewDetachCcnInstancesRequest()
+	dr.CcnId = common.StringPtr(ccn.ID)
+	dr.Instances = []*tcvpc.CcnInstance{{InstanceId: common.StringPtr(att.VPCID), InstanceRegion: common.StringPtr(att.Region), InstanceType: common.StringPtr("VPC")}}
+	if _, err := c.DetachCcnInstances(dr); err != nil {
+		refuse(w, http.StatusConflict, "detach %s from %s: %v", att.VPCID, ccn.ID, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

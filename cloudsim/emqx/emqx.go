@@ -309,12 +309,17 @@ func (p *platform) dropReturnRoutes(peering string) {
 }
 
 // remove is the console's 删除对等连接: only from running (runbook 003), it
-// drops the deployment's return route; the customer deletes their peering.
+// drops the deployment's return route (Tencent: detaches the deployment's
+// VPC from the CCN); the customer deletes their peering.
 func (p *platform) remove(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("peeringId")
 	peer, err := inventory.Get[*inventory.Peering](p.inv, id)
 	if err != nil {
 		refuse(w, http.StatusNotFound, "no peering %s", id)
+		return
+	}
+	if peer.Attrs["tencentType"] == "ccn" { // Tencent: 对等连接ID == 云联网实例 ID (clouds.go)
+		p.removeTencent(w, peer)
 		return
 	}
 	if peer.Status != inventory.PeeringActive {

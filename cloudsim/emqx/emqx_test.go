@@ -180,4 +180,38 @@ func TestConsoleOnAlibabaAndTencent(t *testing.T) {
 	if att == nil || att.Account != "emqx-tencent" {
 		t.Fatalf("EMQX's attach request to %s: %+v", ccn, att)
 	}
+
+	// 删除对等连接 (runbook 003: only from running). Alibaba: the return route
+	// goes. Tencent: refused while EMQX's request is not ACTIVE, then EMQX
+	// detaches its VPC (DETACHING, then gone).
+	remove := func(id string) int {
+		req, _ := http.NewRequest(http.MethodDelete, url+"/emqx-platform/v1/peerings/"+id, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := remove(pcc); got != http.StatusNoContent {
+		t.Errorf("alibaba delete: %d, want 204", got)
+	}
+	if rt, _ := inventory.Get[*inventory.RouteTable](s.Inventory, "vtb-bp1emqx00000000000001"); len(rt.Routes) != 0 {
+		t.Errorf("EMQX's Alibaba routes after the console's delete: %+v", rt.Routes)
+	}
+	if got := remove(ccn); got != http.StatusConflict {
+		t.Errorf("tencent delete of a request that is %s: %d, want 409", att.Status, got)
+	}
+	if _, err := inventory.Update(s.Inventory, att.ID, func(p *inventory.Peering) error { p.Status = "ACTIVE"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := remove(ccn); got != http.StatusNoContent {
+		t.Fatalf("tencent delete of an ACTIVE attachment: %d, want 204", got)
+	}
+	if p, err := inventory.Get[*inventory.Peering](s.Inventory, att.ID); err == nil && p.Status != "DETACHING" {
+		t.Errorf("EMQX's attachment after the console's delete: %s, want DETACHING or gone", p.Status)
+	}
+	if got := remove("ccn-nosuch01"); got != http.StatusNotFound {
+		t.Errorf("delete of no peering: %d, want 404", got)
+	}
 }
