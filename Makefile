@@ -68,7 +68,7 @@ lint-tools:
 
 ## lint: staticcheck over every package (with the build tags of the long suites, so
 ## their helpers count as used), workflowcheck over the workflows
-LINT_TAGS ?= faults
+LINT_TAGS ?= faults,devwalk
 lint: lint-tools
 	$(TOOLS_BIN)/staticcheck -tags $(LINT_TAGS) ./...
 	$(TOOLS_BIN)/workflowcheck -config workflowcheck.config.yaml ./workflows/...
