@@ -3,6 +3,7 @@ package alibaba
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/alibabacloud-go/tea/tea"
 	vpcpeer "github.com/alibabacloud-go/vpcpeer-20220101/v2/client"
@@ -178,11 +179,17 @@ func (a *Actions) DeletePeering(ctx context.Context, call plan.Call, in catalog.
 		req.Force = tea.Bool(true)
 	}
 	if _, err := c.DeleteVpcPeerConnection(req); err != nil {
-		if e := s.classify("delete peering "+in.PeeringID, err); isNotFound(e) {
+		e := s.classify("delete peering "+in.PeeringID, err)
+		if isNotFound(e) {
 			return done, nil
-		} else {
-			return none, e
 		}
+		// Route entries in either VPC hold the peering (OperationDenied.RouteEntryExist,
+		// https://help.aliyun.com/document_detail/426098.html): the accepter removes its own.
+		if ec, _ := code(err); ec == "OperationDenied.RouteEntryExist" {
+			return none, activities.Conflict("%s: delete peering %s: %s (a route entry still points to the peering, ours or the accepting side's: "+
+				"on an EMQX Platform peering, delete it in the EMQX console first, runbook 003 删除对等连接)", s.action, in.PeeringID, strings.TrimSpace(errText(err)))
+		}
+		return none, e
 	}
 	return done, nil
 }
