@@ -279,7 +279,7 @@ func (p *prodEnv) request(t *testing.T, f *chaosFigures, ex *example, path strin
 		}
 		time.Sleep(time.Second)
 	}
-	sent, why := false, ""
+	sent, why, consoleDeleted := false, "", false
 	lastChange, lastSteps := time.Now(), ""
 	for {
 		if time.Now().After(deadline) {
@@ -300,7 +300,7 @@ func (p *prodEnv) request(t *testing.T, f *chaosFigures, ex *example, path strin
 			case st.Phase == "RolledBack":
 				return id, "rolled back unasked", stepTable(st)
 			case st.Phase == "Done":
-				if msg := verifiedProblem(st); msg != "" {
+				if msg := verifiedProblem(ex, st); msg != "" {
 					return id, "done, not verified", msg + "\n" + stepTable(st)
 				}
 				return id, "done", ""
@@ -309,7 +309,7 @@ func (p *prodEnv) request(t *testing.T, f *chaosFigures, ex *example, path strin
 		}
 		done := 0
 		for _, s := range st.Steps {
-			if s.Action != "kafka.verify" && (s.State == "done" || s.State == "skipped") {
+			if !isVerifyAction(s.Action) && (s.State == "done" || s.State == "skipped") {
 				done++
 			}
 		}
@@ -336,6 +336,11 @@ func (p *prodEnv) request(t *testing.T, f *chaosFigures, ex *example, path strin
 			}
 			continue
 		}
+		if sent && !consoleDeleted && ex.isSaaS() {
+			// Runbook 003 删除对等连接: the deployment's side goes in the EMQX
+			// console, so our rollback can delete the peering.
+			consoleDeleted = p.emqxConsoleDeleteTolerant(ex, st)
+		}
 		if st.Phase == "WaitingApproval" || st.Phase == "WaitingManual" {
 			p.openGatesTolerant(t, ex, id, st)
 		}
@@ -347,28 +352,6 @@ func (p *prodEnv) request(t *testing.T, f *chaosFigures, ex *example, path strin
 // created nothing to undo.
 const errNothingToRevoke = "nothing to revoke"
 
-// verifiedProblem is what is wrong with a Done request's verify step ("" when
-// records were produced and consumed through every bootstrap address's
-// broker, dialed from a probe in the client's network), as checkVerified.
-func verifiedProblem(st exStatus) string {
-	for _, s := range st.Steps {
-		if s.Action != "kafka.verify" {
-			continue
-		}
-		boot, _ := s.Outputs["bootstrap"].([]any)
-		brokers, _ := s.Outputs["brokers"].(map[string]any)
-		records, _ := s.Outputs["records"].(float64)
-		if s.State != "done" || len(boot) == 0 || len(brokers) == 0 || records < 1 {
-			return fmt.Sprintf("verify %s with outputs %v", s.State, s.Outputs)
-		}
-		if from, _ := s.Outputs["dialedFrom"].(string); !strings.HasPrefix(from, "from probe ") {
-			return fmt.Sprintf("verify dialed %q, not from a probe in the client network", from)
-		}
-		return ""
-	}
-	return "the plan has no kafka.verify step"
-}
-
 // revokeTolerant revokes a Done request with topoflow revoke as the on-call
 // operator (sent again while a kill or a fault keeps it from landing), opens
 // the grant's gates as their people, and waits for the grant to end. It
@@ -378,10 +361,20 @@ func verifiedProblem(st exStatus) string {
 func (p *prodEnv) revokeTolerant(t *testing.T, ex *example, id string) string {
 	gid := id + "/grant"
 	deadline := time.Now().Add(6 * time.Minute)
-	sent := false
+	sent, consoleDeleted := false, false
 	for {
 		if time.Now().After(deadline) {
 			return "not revoked within 6m"
+		}
+		if !consoleDeleted && ex.isSaaS() {
+			// Runbook 003: the peering is deleted in the EMQX console first
+			// (its side's route holds an Alibaba peering).
+			if out, err := p.try("status", id, "-o", "json"); err == nil {
+				var st exStatus
+				if json.Unmarshal([]byte(out), &st) == nil {
+					consoleDeleted = p.emqxConsoleDeleteTolerant(ex, st)
+				}
+			}
 		}
 		if !sent {
 			// Without --wait: the CLI returns once the grant took the revoke;
@@ -430,7 +423,22 @@ func (p *prodEnv) openGatesTolerant(t *testing.T, ex *example, id string, st exS
 			case "approval":
 				_, _ = p.try(append([]string{"approve", id}, args...)...)
 			case "manual":
-				if data := manualData[ex.file][s.ID]; data != nil {
+				data := manualData[ex.file][s.ID]
+				if data == nil && ex.isSaaS() && s.ID == "console-confirm" {
+					// The person at the EMQX console enters the peering first
+					// (e2e/saas_test.go consoleEntry); a refusal or a twin
+					// being killed is tried again next round. 409: an earlier
+					// round's entry was taken (the deployment's side is done).
+					entry, deployment, err := consoleEntry(ex, st)
+					if err != nil {
+						continue
+					}
+					if code, _, err := p.emqxDo("POST", "/emqx-platform/v1/peerings", consoleBody(entry, deployment)); err != nil || code >= 300 && code != http.StatusConflict {
+						continue
+					}
+					data = entry
+				}
+				if data != nil {
 					b, _ := json.Marshal(data)
 					args = append(args, "--data-json", string(b))
 				}
@@ -438,6 +446,27 @@ func (p *prodEnv) openGatesTolerant(t *testing.T, ex *example, id string, st exS
 			}
 		}
 	}
+}
+
+// emqxConsoleDeleteTolerant is emqxConsoleDelete for the chaos driver: it
+// tells whether the deployment's side is gone (deleted now, never entered,
+// or already detached by our rollback: 404/409 on Tencent), false to try
+// again (a killed twin, a peering not running yet).
+func (p *prodEnv) emqxConsoleDeleteTolerant(ex *example, st exStatus) bool {
+	peering := consolePeering(st, true) // a round may have entered it in the console and not completed the step yet
+	if peering == "" {
+		return true
+	}
+	code, _, err := p.emqxDo("DELETE", "/emqx-platform/v1/peerings/"+peering, nil)
+	switch {
+	case err != nil:
+		return false
+	case code < 300, code == http.StatusNotFound:
+		return true
+	case code == http.StatusConflict:
+		return ex.planInput("create-ccn", "name") != ""
+	}
+	return false
 }
 
 // adminTry calls cloudsim's admin API, returning an error instead of failing.
@@ -743,7 +772,7 @@ func runChaos(t *testing.T, cfg chaosConfig) {
 				for _, ex := range chain {
 					n := 0
 					for _, s := range ex.plan.Steps {
-						if s.Action != "kafka.verify" {
+						if !isVerifyAction(s.Action) {
 							n++
 						}
 					}

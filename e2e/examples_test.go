@@ -479,33 +479,52 @@ func (d *devEnv) runToDone(t *testing.T, ex *example) string {
 	}
 }
 
-// checkVerified checks the outputs of the request's verify step: records
-// produced and consumed through every bootstrap address's broker.
+// checkVerified checks the outputs of the request's verify steps
+// (verifiedProblem).
 func checkVerified(t *testing.T, ex *example, st exStatus) {
 	t.Helper()
-	for _, s := range st.Steps {
-		if checkMQTTVerified(t, ex, s) {
-			checkConnectorProbed(t, ex, st)
-			return
-		}
-		if s.Action != "kafka.verify" {
-			continue
-		}
-		boot, _ := s.Outputs["bootstrap"].([]any)
-		brokers, _ := s.Outputs["brokers"].(map[string]any)
-		records, _ := s.Outputs["records"].(float64)
-		if s.State != "done" || len(boot) == 0 || len(brokers) == 0 || records < 1 {
-			t.Fatalf("%s: verify %s with outputs %v", ex.file, s.State, s.Outputs)
-		}
-		// Verification dials from the client's network: a probe worker there (issue 11).
-		from, _ := s.Outputs["dialedFrom"].(string)
-		if !strings.HasPrefix(from, "from probe ") {
-			t.Fatalf("%s: verify dialed %q, not from a probe in the client network", ex.file, from)
-		}
-		t.Logf("%s: verified %s: %d records through %v (brokers %v)", ex.file, from, int(records), boot, brokers)
-		return
+	if msg := verifiedProblem(ex, st); msg != "" {
+		t.Fatal(msg)
 	}
-	t.Fatalf("%s: the plan has no kafka.verify or mqtt.verify step", ex.file)
+	for _, s := range st.Steps {
+		if isVerifyAction(s.Action) {
+			t.Logf("%s: %s verified: %v", ex.file, s.ID, s.Outputs)
+		}
+	}
+}
+
+// isVerifyAction tells the actions that verify a request's connection.
+func isVerifyAction(action string) bool {
+	return action == "kafka.verify" || action == "mqtt.verify" || action == "emqx.probeConnector"
+}
+
+// verifiedProblem is what is wrong with a Done request's verification (""
+// when there is none): Kafka records produced and consumed through every
+// bootstrap address's broker, or the MQTT nonce round trip and the EMQX
+// deployment's connector probe into our VPC; each dialed from a probe in
+// the client's network (issue 11).
+func verifiedProblem(ex *example, st exStatus) string {
+	for _, s := range st.Steps {
+		switch s.Action {
+		case "mqtt.verify":
+			if msg := mqttVerifiedProblem(ex, s); msg != "" {
+				return msg
+			}
+			return connectorProbedProblem(ex, st)
+		case "kafka.verify":
+			boot, _ := s.Outputs["bootstrap"].([]any)
+			brokers, _ := s.Outputs["brokers"].(map[string]any)
+			records, _ := s.Outputs["records"].(float64)
+			if s.State != "done" || len(boot) == 0 || len(brokers) == 0 || records < 1 {
+				return fmt.Sprintf("%s: verify %s with outputs %v", ex.file, s.State, s.Outputs)
+			}
+			if from, _ := s.Outputs["dialedFrom"].(string); !strings.HasPrefix(from, "from probe ") {
+				return fmt.Sprintf("%s: verify dialed %q, not from a probe in the client network", ex.file, from)
+			}
+			return ""
+		}
+	}
+	return ex.file + ": the plan has no kafka.verify or mqtt.verify step"
 }
 
 // runRolledBack applies an example and rolls it back as late as the product

@@ -54,18 +54,14 @@ func (ex *example) planInput(id, key string) string {
 	return ""
 }
 
-// emqxConsole enters the request's peering in the EMQX console (the twin's
-// stand-in checks it as EMQX does and acts on the deployment's side) and
-// returns the data the person completes the console step with: what they
-// entered, per cloud (spec.SaaSHandback).
-func (d *devEnv) emqxConsole(t *testing.T, ex *example, st exStatus) map[string]any {
-	t.Helper()
+// consoleEntry is what the person at the EMQX console enters for the
+// request's peering, per cloud (spec.SaaSHandback): the data the console
+// step is completed with, and the deployment's VPC the console shows.
+func consoleEntry(ex *example, st exStatus) (data map[string]any, deployment string, err error) {
 	outputs := map[string]map[string]any{}
 	for _, s := range st.Steps {
 		outputs[s.ID] = s.Outputs
 	}
-	var data map[string]any
-	var deployment string
 	switch {
 	case ex.planInput("create-ccn", "name") != "":
 		// Tencent step 4: 对等连接ID == our CCN, 账户ID == the CCN's account
@@ -74,24 +70,22 @@ func (d *devEnv) emqxConsole(t *testing.T, ex *example, st exStatus) map[string]
 		ccn, _ := outputs["create-ccn"]["ccnId"].(string)
 		uin, _ := outputs["attach-ours"]["instanceUin"].(string)
 		if ccn == "" || uin == "" {
-			t.Fatalf("%s: the console step waits but create-ccn/attach-ours have no ccnId/instanceUin: %v %v", ex.file, outputs["create-ccn"], outputs["attach-ours"])
+			return nil, "", fmt.Errorf("%s: the console step waits but create-ccn/attach-ours have no ccnId/instanceUin: %v %v", ex.file, outputs["create-ccn"], outputs["attach-ours"])
 		}
 		if uin != tcOurUin {
-			t.Fatalf("%s: attach-ours reports UIN %s, want our account's %s (cloudsim/worlds/tencent.yaml)", ex.file, uin, tcOurUin)
+			return nil, "", fmt.Errorf("%s: attach-ours reports UIN %s, want our account's %s (cloudsim/worlds/tencent.yaml)", ex.file, uin, tcOurUin)
 		}
 		deployment = ex.planInput("console-confirm", "vpcId")
-		data = map[string]any{"ccnId": ccn, "accountId": uin, "vpcId": deployment}
+		return map[string]any{"ccnId": ccn, "accountId": uin, "vpcId": deployment}, deployment, nil
 	case ex.planInput("create-peering", "acceptingVpcId") != "":
 		// Alibaba step 4: 发起端实例 (our VPC); EMQX accepts and routes back.
-		deployment = ex.planInput("create-peering", "acceptingVpcId")
-		data = map[string]any{"vpcId": ex.planInput("console-confirm", "vpcId")}
+		return map[string]any{"vpcId": ex.planInput("console-confirm", "vpcId")}, ex.planInput("create-peering", "acceptingVpcId"), nil
 	default:
 		created := outputs["create-peering"]
 		peering, _ := created["peeringId"].(string)
 		if peering == "" {
-			t.Fatalf("%s: the console step waits but create-peering has no peeringId: %v", ex.file, created)
+			return nil, "", fmt.Errorf("%s: the console step waits but create-peering has no peeringId: %v", ex.file, created)
 		}
-		deployment = ex.planInput("create-peering", "peerVpcId")
 		data = map[string]any{"peeringId": peering, "vpcId": ex.planInput("console-confirm", "vpcId")}
 		if cidr := ex.planInput("console-confirm", "vpcCidr"); cidr != "" {
 			// Huawei step 6: 对等连接 ID, VPC 网段, VPC ID and the user ID from 我的凭证.
@@ -101,15 +95,33 @@ func (d *devEnv) emqxConsole(t *testing.T, ex *example, st exStatus) map[string]
 			// AWS step 4: 对等连接 ID, 请求方拥有者 ID, 请求者 VPC.
 			data["accountId"], _ = created["requesterOwnerId"].(string)
 		}
+		return data, ex.planInput("create-peering", "peerVpcId"), nil
 	}
-	// Before the console: nothing reaches the deployment (Tencent: our CCN
-	// holds only our VPC).
-	d.mustNotReach(t, ex, "before the EMQX console step")
+}
+
+// consoleBody is the console stand-in's request for an entry.
+func consoleBody(data map[string]any, deployment string) map[string]any {
 	body := map[string]any{"deploymentVpcId": deployment}
 	for k, v := range data {
 		body[k] = v
 	}
-	d.emqxCall(t, ex, "POST", "/emqx-platform/v1/peerings", body)
+	return body
+}
+
+// emqxConsole enters the request's peering in the EMQX console (the twin's
+// stand-in checks it as EMQX does and acts on the deployment's side) and
+// returns the data the person completes the console step with: what they
+// entered (consoleEntry).
+func (d *devEnv) emqxConsole(t *testing.T, ex *example, st exStatus) map[string]any {
+	t.Helper()
+	data, deployment, err := consoleEntry(ex, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Before the console: nothing reaches the deployment (Tencent: our CCN
+	// holds only our VPC).
+	d.mustNotReach(t, ex, "before the EMQX console step")
+	d.emqxCall(t, ex, "POST", "/emqx-platform/v1/peerings", consoleBody(data, deployment))
 	// EMQX has done its side (accepted and routed back; on Tencent asked to
 	// attach), but ours waits for the console step: our route, rule and
 	// acceptance are missing, and verify from our VPC fails.
@@ -170,6 +182,24 @@ func (d *devEnv) mustReach(t *testing.T, ex *example) {
 // before the console step has nothing on the deployment's side.
 func (d *devEnv) emqxConsoleDelete(t *testing.T, ex *example, st exStatus) {
 	t.Helper()
+	peering := consolePeering(st, false)
+	if peering == "" {
+		return
+	}
+	code, out := d.emqxTry(t, ex, "DELETE", "/emqx-platform/v1/peerings/"+peering, nil)
+	// On Tencent a rollback already running may detach the deployment's VPC
+	// from our CCN first (accept-emqx's undo, as the CCN's owner): the
+	// console then finds it detaching or gone, and there is nothing left to delete.
+	if code >= 300 && (ex.planInput("create-ccn", "name") == "" || code != http.StatusConflict && code != http.StatusNotFound) {
+		t.Fatalf("%s: EMQX console DELETE %s: %d: %s", ex.file, peering, code, out)
+	}
+}
+
+// consolePeering is the peering the EMQX console lists for the request
+// once its console step is done ("" before: nothing on the deployment's
+// side), or with anyState, whether or not the step is done (the console may
+// have been used and the step not completed yet).
+func consolePeering(st exStatus, anyState bool) string {
 	confirmed := false
 	var peering string
 	for _, s := range st.Steps {
@@ -182,16 +212,10 @@ func (d *devEnv) emqxConsoleDelete(t *testing.T, ex *example, st exStatus) {
 			peering, _ = s.Outputs["ccnId"].(string) // Tencent: 对等连接ID == 云联网实例 ID
 		}
 	}
-	if !confirmed || peering == "" {
-		return
+	if !confirmed && !anyState {
+		return ""
 	}
-	code, out := d.emqxTry(t, ex, "DELETE", "/emqx-platform/v1/peerings/"+peering, nil)
-	// On Tencent a rollback already running may detach the deployment's VPC
-	// from our CCN first (accept-emqx's undo, as the CCN's owner): the
-	// console then finds it detaching or gone, and there is nothing left to delete.
-	if code >= 300 && (ex.planInput("create-ccn", "name") == "" || code != http.StatusConflict && code != http.StatusNotFound) {
-		t.Fatalf("%s: EMQX console DELETE %s: %d: %s", ex.file, peering, code, out)
-	}
+	return peering
 }
 
 func (d *devEnv) emqxCall(t *testing.T, ex *example, method, path string, body any) {
@@ -204,6 +228,15 @@ func (d *devEnv) emqxCall(t *testing.T, ex *example, method, path string, body a
 // emqxTry calls the EMQX console stand-in and returns its status and answer.
 func (d *devEnv) emqxTry(t *testing.T, ex *example, method, path string, body any) (int, string) {
 	t.Helper()
+	code, out, err := d.emqxDo(method, path, body)
+	if err != nil {
+		t.Fatalf("%s: EMQX console %s %s: %v", ex.file, method, path, err)
+	}
+	return code, out
+}
+
+// emqxDo calls the twin's EMQX console stand-in.
+func (d *devEnv) emqxDo(method, path string, body any) (int, string, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -211,40 +244,36 @@ func (d *devEnv) emqxTry(t *testing.T, ex *example, method, path string, body an
 	}
 	req, err := http.NewRequest(method, "http://"+d.cloudsimAddr+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s: EMQX console %s %s: %v", ex.file, method, path, err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, strings.TrimSpace(string(out))
+	return resp.StatusCode, strings.TrimSpace(string(out)), nil
 }
 
-// checkMQTTVerified checks an mqtt.verify step's outputs: the nonce came
-// back, dialed from a probe in our network.
-func checkMQTTVerified(t *testing.T, ex *example, s exStep) bool {
-	if s.Action != "mqtt.verify" {
-		return false
-	}
+// mqttVerifiedProblem is what is wrong with an mqtt.verify step's outputs
+// ("" when the nonce came back, dialed from a probe in our network).
+func mqttVerifiedProblem(ex *example, s exStep) string {
 	nonce, _ := s.Outputs["nonce"].(string)
 	from, _ := s.Outputs["dialedFrom"].(string)
 	if s.State != "done" || nonce == "" {
-		t.Fatalf("%s: verify %s with outputs %v", ex.file, s.State, s.Outputs)
+		return fmt.Sprintf("%s: verify %s with outputs %v", ex.file, s.State, s.Outputs)
 	}
 	if !strings.HasPrefix(from, "from probe ") {
-		t.Fatalf("%s: verify dialed %q, not from a probe in our network", ex.file, from)
+		return fmt.Sprintf("%s: verify dialed %q, not from a probe in our network", ex.file, from)
 	}
-	t.Logf("%s: MQTT nonce round trip %s via %v", ex.file, from, s.Outputs["address"])
-	return true
+	return ""
 }
 
-// checkConnectorProbed checks the plan's emqx.probeConnector step, when it
-// has one: the deployment reached our resource through its connector probe
-// (the direction our security-group rule admits).
-func checkConnectorProbed(t *testing.T, ex *example, st exStatus) {
-	t.Helper()
+// connectorProbedProblem is what is wrong with the plan's
+// emqx.probeConnector step, when it has one ("" when the deployment reached
+// our resource through its connector probe: the direction our
+// security-group rule admits).
+func connectorProbedProblem(ex *example, st exStatus) string {
 	for _, s := range st.Steps {
 		if s.Action != "emqx.probeConnector" {
 			continue
@@ -254,11 +283,11 @@ func checkConnectorProbed(t *testing.T, ex *example, st exStatus) {
 		target, _ := s.Outputs["target"].(string)
 		typ, _ := s.Outputs["type"].(string)
 		if s.State != "done" || target == "" || typ == "" || typ != ex.planInput(s.ID, "type") || target != ex.planInput(s.ID, "target") {
-			t.Fatalf("%s: %s %s with outputs %v, want the probe the plan asks for (type %q, target %q)", ex.file, s.ID, s.State, s.Outputs,
+			return fmt.Sprintf("%s: %s %s with outputs %v, want the probe the plan asks for (type %q, target %q)", ex.file, s.ID, s.State, s.Outputs,
 				ex.planInput(s.ID, "type"), ex.planInput(s.ID, "target"))
 		}
-		t.Logf("%s: the deployment reached %v (%v) through its connector probe", ex.file, s.Outputs["target"], s.Outputs["type"])
 	}
+	return ""
 }
 
 // TestEMQXConsoleMismatchRollsBack: the EMQX console step completed with
