@@ -22,9 +22,10 @@ import (
 // statements. The new run starts where the last one stopped, under the same
 // workflow ID (so signals, Updates and the lock workflows' grants keep
 // reaching it). It hands over only at such a quiet point: never while a
-// gate or a parked step waits for people or a lock span holds keys (those
-// wait for the decision or the release, then hand over), and never during
-// a rollback.
+// parked step waits for people or a lock key is being acquired. Before
+// carryHoldsChange it also waited for a gate's decision and a lock span's
+// release, and before rollbackCANChange a rollback never handed over (both
+// now continue as new: rollcan.go).
 const continueAsNewChange = "topoflow-continue-as-new"
 
 // Resume is what a request carries into its next run.
@@ -45,6 +46,12 @@ type Resume struct {
 	// KeyBase is the prefix of the chain's idempotency keys (runkeys.go;
 	// empty: the workflow ID, for chains started before it).
 	KeyBase string `json:"keyBase,omitempty"`
+	// Gates are the gates that were waiting, Locks the lock span's held
+	// keys (since carryHoldsChange); Rollback a rollback under way (since
+	// rollbackCANChange; rollcan.go).
+	Gates    []ResumeGate    `json:"gates,omitempty"`
+	Locks    *ResumeLocks    `json:"locks,omitempty"`
+	Rollback *ResumeRollback `json:"rollback,omitempty"`
 }
 
 // ResumeStep is one step's state (the expanded form).
@@ -85,7 +92,7 @@ func (r *interp) quiet() bool {
 	}
 	if r.span != nil {
 		for _, k := range r.span.keys {
-			if k.held || k.acquiring {
+			if !r.keyQuiet(k) { // rollcan.go
 				return false
 			}
 		}
@@ -140,8 +147,11 @@ func (r *interp) restore(rs *Resume) error {
 		r.used[h] = true
 	}
 	if rs.Units != nil {
-		_, err := r.restoreUnits(*rs.Units, false)
-		return err
+		if _, err := r.restoreUnits(*rs.Units, false); err != nil {
+			return err
+		}
+		r.restoreCarry(rs) // rollcan.go
+		return nil
 	}
 	for i, st := range rs.Steps {
 		if i >= len(r.steps) {
@@ -179,6 +189,7 @@ func (r *interp) continueAsNew() error {
 		return &errTooBig{msg: "the state to continue as new with: " + err.Error()}
 	}
 	rs.Runs++
+	r.carryInto(rs, false) // rollcan.go
 	req.Resume = rs
 	if r.recordV() {
 		if msg := tooBig("the state to continue as new with", req); msg != "" {

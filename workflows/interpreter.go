@@ -203,6 +203,9 @@ type interp struct {
 	compensated  map[*stepRun]bool
 	// checkedGrant is the grant record grantTooBig built and measured.
 	checkedGrant *GrantRecord
+	// carried is what continue-as-new carries beyond the units: gates, lock
+	// keys, a rollback under way (rollcan.go).
+	carried carryState
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -220,7 +223,9 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 	if err := r.setup(); err != nil {
 		return Result{}, err
 	}
-	r.execute()
+	if !r.carried.rolling { // a carried rollback goes on (rollcan.go)
+		r.execute()
+	}
 	if r.handOver {
 		err := r.continueAsNew() // continue.go
 		var big *errTooBig
@@ -249,7 +254,10 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 		}
 		return Result{Outputs: r.outputs, Steps: r.progress().Steps}, nil
 	}
-	err = r.rollback()
+	err = r.rollbackAll() // rollcan.go
+	if isCAN(err) {
+		return Result{}, err // the lock keys are carried
+	}
 	r.releaseLocks()
 	if res, ok := r.rolledBackResult(err); ok { // outcome.go
 		return res, nil
@@ -317,7 +325,11 @@ func (r *interp) setup() error {
 	if err := workflow.SetQueryHandler(r.root, QueryRollbackPreview, r.preview); err != nil { // grant.go
 		return fmt.Errorf("set %s query: %w", QueryRollbackPreview, err)
 	}
-	if r.trustV >= 1 {
+	if r.trustV >= 1 && r.carried.rolling {
+		// A carried rollback: the plan was checked in the first run, and a
+		// trust file that cannot be read for a while must not stop it.
+		workflow.Go(r.root, r.trustUntilLoaded) // rollcan.go
+	} else if r.trustV >= 1 {
 		// The worker's trust is loaded and the plan checked before any step runs.
 		if err := r.loadTrust(r.work); err != nil {
 			return temporal.NewNonRetryableApplicationError("load the worker's trust configuration: "+errText(err), ErrUntrustedPlan, nil)
@@ -327,7 +339,9 @@ func (r *interp) setup() error {
 		}
 		workflow.Go(r.root, r.trustLoop)
 	}
-	if err := r.checkPlanConflicts(); err != nil {
+	if r.carried.rolling {
+		_ = r.conflictsOn() // asked as in every run; nothing new is claimed
+	} else if err := r.checkPlanConflicts(); err != nil {
 		return err
 	}
 	if r.hasLocks() {
@@ -337,6 +351,7 @@ func (r *interp) setup() error {
 		if len(r.p.Steps[i].Locks) > 0 {
 			if workflow.GetVersion(r.root, lockSpanChange, workflow.DefaultVersion, 1) >= 1 {
 				r.span = newLockSpan(r)
+				r.restoreLocks() // rollcan.go
 			}
 			break
 		}
