@@ -187,7 +187,10 @@ func TestGateCarriedAcrossContinueAsNew(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		second bool
-	}{{"approved-in-the-next-run", true}, {"expires-at-the-first-deadline", false}} {
+		// signal: alice approves by signal a second before continue-as-new
+		// is suggested.
+		signal bool
+	}{{"approved-in-the-next-run", true, false}, {"expires-at-the-first-deadline", false, false}, {"signal-before-the-hand-over", true, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder()
 			g := approval("gate", []string{"alice", "bob"}, 72*time.Hour, "a")
@@ -201,10 +204,22 @@ func TestGateCarriedAcrossContinueAsNew(t *testing.T) {
 				switch n {
 				case 0:
 					start = env.Now()
+					if tc.signal {
+						// Not at the same instant: the test environment delivers
+						// a signal posted with the suggestion after the task that
+						// hands over (the server refuses such a completion, as
+						// new events arrived, and delivers the signal first).
+						env.RegisterDelayedCallback(func() {
+							env.SignalWorkflow(UpdateApprove, Decision{Step: "gate", Identity: "alice", Comment: "one"})
+						}, time.Hour)
+						env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, time.Hour+time.Second)
+						first.accepted = true
+						break
+					}
 					env.RegisterDelayedCallback(func() {
 						env.UpdateWorkflow(UpdateApprove, "u1", &first, Decision{Step: "gate", Identity: "alice", Comment: "one"})
-						env.SetContinueAsNewSuggested(true)
 					}, time.Hour)
+					env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, time.Hour+time.Minute)
 				case 1:
 					env.SetStartTime(start.Add(2 * time.Hour))
 					if tc.second {
