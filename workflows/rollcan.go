@@ -343,6 +343,13 @@ func (r *interp) continueRollback() error {
 // rollbackAll runs the rollback, continuing as new when it pauses (or, when
 // its state is too big to hand over, going on in this run).
 func (r *interp) rollbackAll() error {
+	// A gate that stopped waiting for a hand-over that a rollback
+	// overtook was interrupted like any waiting gate.
+	for _, id := range sortedKeys(r.carried.gates) {
+		if sr := r.byID[id]; sr != nil && sr.state == StepWaiting {
+			sr.state, sr.lastErr = StepFailed, "interrupted: "+r.stopReason()
+		}
+	}
 	err := r.rollback()
 	for errors.Is(err, errUndoPaused) {
 		can := r.continueRollback()

@@ -271,3 +271,41 @@ func TestGateCarriedAcrossContinueAsNew(t *testing.T) {
 		})
 	}
 }
+
+// TestPausedGateOvertakenByRollback: a gate stops waiting for a hand-over,
+// but a fan-out item still running fails before the run is quiet: the
+// forward part does not hand over, the request rolls back (its rollback
+// continues as new at once: the suggestion stands) and the gate shows as
+// interrupted, not waiting.
+func TestPausedGateOvertakenByRollback(t *testing.T) {
+	rec := newRecorder()
+	rec.delayFor = func(c plan.Call) time.Duration {
+		if c.Action == "fake.patch" && strings.HasSuffix(c.IdempotencyKey, "/b1") {
+			return 200 * time.Millisecond
+		}
+		return 0
+	}
+	rec.fail = func(c plan.Call, n int) error {
+		if c.Action == "fake.patch" && strings.HasSuffix(c.IdempotencyKey, "/b1") {
+			return nonRetryable("b1 fails")
+		}
+		return nil
+	}
+	p := mkPlan(plan.FailRollback, brokers(4), fanout(2), approval("gate", []string{"alice"}, time.Hour, "list"), create("z", "gate", "endpoint"))
+	err, env, reqs := chainRuns(t, rec, request(p), "fake.patch", 1, nil)
+	if appErrType(err) != ErrRolledBack {
+		t.Fatalf("%d runs ending %v, want rolled back", len(reqs), err)
+	}
+	for _, rq := range reqs[1:] {
+		if rq.Resume.Rollback == nil || len(rq.Resume.Gates) != 0 {
+			t.Fatalf("a run started with rollback %+v and gates %+v: the forward part handed over", rq.Resume.Rollback, rq.Resume.Gates)
+		}
+	}
+	prog := queryProgress(t, env)
+	if st := stepState(prog, "gate"); st != StepFailed {
+		t.Errorf("gate %s, want failed (interrupted)", st)
+	}
+	if left, bad := inventory(rec); len(left) != 0 || len(bad) != 0 {
+		t.Errorf("left %v, undone twice %v", left, bad)
+	}
+}
