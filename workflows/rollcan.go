@@ -279,9 +279,9 @@ func (r *interp) restoreCarry(rs *Resume) {
 			r.steps[i].state = st
 		}
 	}
-	for id, e := range rb.Errors {
+	for _, id := range sortedKeys(rb.Errors) {
 		if sr, ok := r.byID[id]; ok {
-			sr.lastErr = e
+			sr.lastErr = rb.Errors[id]
 		}
 	}
 	if n := min(rb.Failed, len(r.done)); n > 0 {

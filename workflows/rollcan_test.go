@@ -20,8 +20,9 @@ import (
 // fresh test environment where continue-as-new is suggested after the
 // every-th completed call of action (0: never); prepare, if set, is called
 // with each run's environment and number before it starts. It returns the
-// last run's error and environment and the requests the runs started with.
-func chainRuns(t *testing.T, rec *recorder, req Request, action string, every int, prepare func(env *testsuite.TestWorkflowEnvironment, run int, req Request)) (error, *testsuite.TestWorkflowEnvironment, []Request) {
+// last run's environment, the requests the runs started with and the last
+// run's error.
+func chainRuns(t *testing.T, rec *recorder, req Request, action string, every int, prepare func(env *testsuite.TestWorkflowEnvironment, run int, req Request)) (*testsuite.TestWorkflowEnvironment, []Request, error) {
 	t.Helper()
 	var reqs []Request
 	for n := 0; n < 50; n++ {
@@ -41,7 +42,7 @@ func chainRuns(t *testing.T, rec *recorder, req Request, action string, every in
 		err := run(t, env, req)
 		var can *workflow.ContinueAsNewError
 		if !errors.As(err, &can) {
-			return err, env, reqs
+			return env, reqs, err
 		}
 		req = Request{}
 		if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &req); err != nil {
@@ -99,7 +100,7 @@ func TestRollbackContinuesAsNew(t *testing.T) {
 		return nil
 	}
 	p := mkPlan(plan.FailRollback, brokers(12), fanout(2), create("after", "endpoint"), create("last", "after"))
-	err, _, reqs := chainRuns(t, rec, request(p), "fake.undo", 3, nil)
+	_, reqs, err := chainRuns(t, rec, request(p), "fake.undo", 3, nil)
 	if appErrType(err) != ErrRolledBack {
 		t.Fatalf("last run: %v, want rolled back", err)
 	}
@@ -153,7 +154,7 @@ func TestRollbackContinuesAsNewCarriesLeaks(t *testing.T) {
 	}
 	p := mkPlan(plan.FailRollback, brokers(12), fanout(1), create("after", "endpoint"), create("last", "after"))
 	var skipped *[]string
-	err, _, reqs := chainRuns(t, rec, request(p), "fake.undo", 3, func(env *testsuite.TestWorkflowEnvironment, _ int, _ Request) {
+	_, reqs, err := chainRuns(t, rec, request(p), "fake.undo", 3, func(env *testsuite.TestWorkflowEnvironment, _ int, _ Request) {
 		skipped = skipParkedLeaks(t, env)
 	})
 	if appErrType(err) != ErrCompensationFailed {
@@ -200,7 +201,7 @@ func TestGateCarriedAcrossContinueAsNew(t *testing.T) {
 			p := mkPlan(plan.FailRollback, create("a"), g, b)
 			var first, second updateCB
 			var start time.Time
-			err, env, reqs := chainRuns(t, rec, request(p), "", 0, func(env *testsuite.TestWorkflowEnvironment, n int, req Request) {
+			env, reqs, err := chainRuns(t, rec, request(p), "", 0, func(env *testsuite.TestWorkflowEnvironment, n int, req Request) {
 				switch n {
 				case 0:
 					start = env.Now()
@@ -292,7 +293,7 @@ func TestPausedGateOvertakenByRollback(t *testing.T) {
 		return nil
 	}
 	p := mkPlan(plan.FailRollback, brokers(4), fanout(2), approval("gate", []string{"alice"}, time.Hour, "list"), create("z", "gate", "endpoint"))
-	err, env, reqs := chainRuns(t, rec, request(p), "fake.patch", 1, nil)
+	env, reqs, err := chainRuns(t, rec, request(p), "fake.patch", 1, nil)
 	if appErrType(err) != ErrRolledBack {
 		t.Fatalf("%d runs ending %v, want rolled back", len(reqs), err)
 	}
