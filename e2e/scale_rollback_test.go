@@ -12,10 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/topoflow/topoflow/cloudsim/faults"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/internal/stack"
 	"github.com/topoflow/topoflow/workflows"
 )
 
@@ -85,10 +88,51 @@ func TestScaleHuaweiCrossAccountRollsBack(t *testing.T) {
 		t.Fatalf("phase %s, leaked %+v, want RolledBack and nothing left", pr.Phase, pr.Leaked)
 	}
 	ev, by, runs := historyStats(t, s, run.GetID())
+	rbRuns, most := rollbackRuns(t, s, run.GetID())
 	cpu1, peak1 := cpuAndPeak(t)
 	if diff := inventoryDiff(seed, twinState(t, s)); diff != "" {
 		t.Fatalf("after the rollback the twin is not the seed world:\n%s", diff)
 	}
-	t.Logf("SCALE rollback total: brokers=%d rolledBackIn=%s events=%d bytes=%d runs=%d (%d continue-as-new) cpu=%s peakRSS=%s; twin inventory equals the seed world",
-		n, wall.Round(time.Millisecond), ev, by, runs, runs-1, (cpu1 - cpu0).Round(time.Millisecond), peak1)
+	if n >= 1000 && rbRuns == 0 {
+		t.Errorf("the rollback of %d brokers never continued as new", n)
+	}
+	t.Logf("SCALE rollback total: brokers=%d rolledBackIn=%s events=%d bytes=%d runs=%d (%d continue-as-new, %d of them runs that went on with the rollback) mostEventsInARun=%d cpu=%s peakRSS=%s; twin inventory equals the seed world",
+		n, wall.Round(time.Millisecond), ev, by, runs, runs-1, rbRuns, most, (cpu1 - cpu0).Round(time.Millisecond), peak1)
+}
+
+// rollbackRuns walks a request's runs: how many started with a carried
+// rollback (Resume.Rollback), and the most events one run had.
+func rollbackRuns(t *testing.T, s *stack.Stack, id string) (rolling, most int) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		t.Fatalf("describe %s: %v", id, err)
+	}
+	for runID := d.GetWorkflowExecutionInfo().GetFirstRunId(); runID != ""; {
+		next, events := "", 0
+		it := s.Client.GetWorkflowHistory(ctx, id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Fatalf("history of %s run %s: %v", id, runID, err)
+			}
+			events++
+			if a := e.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+				var req workflows.Request
+				if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &req); err != nil {
+					t.Fatalf("input of %s run %s: %v", id, runID, err)
+				}
+				if req.Resume != nil && req.Resume.Rollback != nil {
+					rolling++
+				}
+			}
+			if a := e.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
+				next = a.GetNewExecutionRunId()
+			}
+		}
+		most = max(most, events)
+		runID = next
+	}
+	return rolling, most
 }
