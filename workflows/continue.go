@@ -48,10 +48,14 @@ type Resume struct {
 	KeyBase string `json:"keyBase,omitempty"`
 	// Gates are the gates that were waiting, Locks the lock span's held
 	// keys (since carryHoldsChange); Rollback a rollback under way (since
-	// rollbackCANChange; rollcan.go).
+	// rollbackCANChange); Claims the claims the steps took and Started the
+	// first run's start (UnixNano), which orders it among conflicting
+	// requests (rollcan.go).
 	Gates    []ResumeGate    `json:"gates,omitempty"`
 	Locks    *ResumeLocks    `json:"locks,omitempty"`
 	Rollback *ResumeRollback `json:"rollback,omitempty"`
+	Claims   []Claim         `json:"claims,omitempty"`
+	Started  int64           `json:"started,omitempty"`
 }
 
 // ResumeStep is one step's state (the expanded form).
@@ -146,12 +150,10 @@ func (r *interp) restore(rs *Resume) error {
 	for _, h := range rs.Used {
 		r.used[h] = true
 	}
+	defer r.restoreCarry(rs) // rollcan.go
 	if rs.Units != nil {
-		if _, err := r.restoreUnits(*rs.Units, false); err != nil {
-			return err
-		}
-		r.restoreCarry(rs) // rollcan.go
-		return nil
+		_, err := r.restoreUnits(*rs.Units, false)
+		return err
 	}
 	for i, st := range rs.Steps {
 		if i >= len(r.steps) {

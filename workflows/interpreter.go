@@ -339,8 +339,8 @@ func (r *interp) setup() error {
 		}
 		workflow.Go(r.root, r.trustLoop)
 	}
-	if r.carried.rolling {
-		_ = r.conflictsOn() // asked as in every run; nothing new is claimed
+	if r.carried.rolling || r.checkedBefore() {
+		_ = r.conflictsOn() // asked as in every run; checked by the first (rollcan.go)
 	} else if err := r.checkPlanConflicts(); err != nil {
 		return err
 	}

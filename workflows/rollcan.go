@@ -214,8 +214,9 @@ func (r *interp) drained() bool {
 	return true
 }
 
-// carryInto adds the carried gates, lock keys and rollback to rs.
+// carryInto adds the carried gates, lock keys, claims and rollback to rs.
 func (r *interp) carryInto(rs *Resume, rollback bool) {
+	rs.Claims, rs.Started = r.claims, r.firstStarted()
 	if r.carriesHolds() && !rollback {
 		for _, id := range sortedKeys(r.carried.gates) {
 			rs.Gates = append(rs.Gates, r.gateNow(r.carried.gates[id]))
@@ -254,6 +255,7 @@ func (r *interp) carryInto(rs *Resume, rollback bool) {
 // restoreCarry applies a Resume's gates, locks and rollback (after the
 // units are restored).
 func (r *interp) restoreCarry(rs *Resume) {
+	r.claims = append(r.claims, rs.Claims...)
 	for _, g := range rs.Gates {
 		if r.carried.gates == nil {
 			r.carried.gates = map[string]ResumeGate{}
@@ -380,4 +382,22 @@ func (r *interp) trustUntilLoaded(ctx workflow.Context) {
 		}
 	}
 	r.trustLoop(ctx)
+}
+
+// firstStarted is when the request's first run started (UnixNano): the
+// carried start of runs continued as new since rollcan.go, else this run's
+// (runs continued as new before it compared their own run's start, so a
+// request started between the runs could seem earlier).
+func (r *interp) firstStarted() int64 {
+	if rs := r.req.Resume; rs != nil && rs.Started != 0 {
+		return rs.Started
+	}
+	return workflow.GetInfo(r.root).WorkflowStartTime.UnixNano()
+}
+
+// checkedBefore reports whether an earlier run of the request checked the
+// plan's conflicts before its first step (a run continued as new since
+// rollcan.go: its steps have run, it is not refused again).
+func (r *interp) checkedBefore() bool {
+	return r.req.Resume != nil && r.req.Resume.Started != 0
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -309,4 +310,54 @@ func TestPausedGateOvertakenByRollback(t *testing.T) {
 	if left, bad := inventory(rec); len(left) != 0 || len(bad) != 0 {
 		t.Errorf("left %v, undone twice %v", left, bad)
 	}
+}
+
+// TestContinueAsNewKeepsClaims: the claims a step took before the
+// hand-over are carried (the next run's memo keeps them), the next run is
+// not refused before its "first" step again, and its conflict checks
+// compare the request's first start, not its run's (a request started
+// between the runs is later, not earlier).
+func TestContinueAsNewKeepsClaims(t *testing.T) {
+	rec := newRecorder()
+	adv := create("adv")
+	adv.Action = "huawei.dms.updateCrossVpcIps"
+	adv.Inputs = map[string]plan.Value{"instanceId": plan.Lit("i-1")}
+	use := create("z", "endpoint")
+	adv2 := create("adv2", "z")
+	adv2.Action = "huawei.dms.updateCrossVpcIps"
+	adv2.Inputs = map[string]plan.Value{"instanceId": plan.Lit("i-2")}
+	p := mkPlan(plan.FailRollback, adv, brokers(6), fanout(1), use, adv2)
+	p.Steps[2].DependsOn = []string{"list", "adv"}
+	var checks []ConflictsInput
+	var starts []int64
+	env, reqs, err := chainRuns(t, rec, request(p), "fake.patch", 2, func(env *testsuite.TestWorkflowEnvironment, n int, _ Request) {
+		env.RegisterActivityWithOptions(rec.action("huawei.dms.updateCrossVpcIps"), activity.RegisterOptions{Name: "huawei.dms.updateCrossVpcIps"})
+		env.RegisterActivityWithOptions(func(_ context.Context, in ConflictsInput) error {
+			checks = append(checks, in)
+			return nil
+		}, activity.RegisterOptions{Name: ConflictsActivity})
+		env.SetStartTime(time.Date(2026, 12, 1, 10, n, 0, 0, time.UTC))
+		starts = append(starts, env.Now().UnixNano())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) < 2 {
+		t.Fatalf("%d runs, want the request to continue as new", len(reqs))
+	}
+	rs := reqs[1].Resume
+	if rs.Started != starts[0] || len(rs.Claims) != 1 || rs.Claims[0].Resource != "huawei:dms:i-1:advertised-ips" {
+		t.Fatalf("carried start %d and claims %+v, want the first run's start %d and adv's claim", rs.Started, rs.Claims, starts[0])
+	}
+	// Run 1: the plan's claims before the first step, then adv's; the last
+	// run: adv2's only, as of the first start.
+	if len(checks) != 3 || len(checks[0].Claims) != 2 || checks[2].Claims[0].Resource != "huawei:dms:i-2:advertised-ips" {
+		t.Fatalf("conflict checks %+v, want the plan's, adv's and adv2's", checks)
+	}
+	for i, c := range checks {
+		if c.StartedUnixNano != starts[0] {
+			t.Errorf("check %d compared start %d, want the first run's %d", i, c.StartedUnixNano, starts[0])
+		}
+	}
+	_ = env
 }
