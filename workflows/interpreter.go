@@ -386,6 +386,9 @@ func (r *interp) setup() error {
 		r.lastUpsertPhase = v
 	}
 	r.phase = PhaseRunning
+	if r.carried.rolling {
+		r.phase = PhaseRollingBack // a carried rollback (rollcan.go)
+	}
 	r.refresh("")
 	return nil
 }

@@ -173,7 +173,8 @@ func continuedWith(t *testing.T, h *historypb.History) Request {
 // TestRollbackContinueAsNewHistories checks the recorded histories: the
 // run in which the rollback started has the rollbackCANChange marker and
 // continues as new during the rollback with fewer units left than it started with; the
-// last run undoes what is left and ends rolled back (completed). The
+// last run undoes what is left, never showing Running, and ends rolled
+// back (completed). The
 // gate-and-lock request's first run has the carryHoldsChange marker and
 // continues as new carrying the waiting gate with alice's approval and the
 // held key; its last run opens the gate, starts no lock workflow (the key
@@ -202,6 +203,13 @@ func TestRollbackContinueAsNewHistories(t *testing.T) {
 	}
 	if e := rl.Events[len(rl.Events)-1]; e.GetWorkflowExecutionCompletedEventAttributes() == nil {
 		t.Errorf("can-rollback-last ends with %v, want completed (rolled back)", e.GetEventType())
+	}
+	for _, e := range rl.Events {
+		if a := e.GetUpsertWorkflowSearchAttributesEventAttributes(); a != nil {
+			if f := a.GetSearchAttributes().GetIndexedFields()[SAPhase.GetName()]; f != nil && strings.Contains(string(f.GetData()), PhaseRunning) {
+				t.Errorf("the carried rollback showed phase %s", f.GetData())
+			}
+		}
 	}
 
 	g1, gl := loadHistory(t, "can-gate-lock-1"), loadHistory(t, "can-gate-lock-last")
