@@ -22,9 +22,8 @@ import (
 // statements. The new run starts where the last one stopped, under the same
 // workflow ID (so signals, Updates and the lock workflows' grants keep
 // reaching it). It hands over only at such a quiet point: never while a
-// parked step waits for people or a lock key is being acquired. Before
-// carryHoldsChange it also waited for a gate's decision and a lock span's
-// release, and before rollbackCANChange a rollback never handed over (both
+// lock key is being acquired. Before carryHoldsChange it also waited for a
+// gate's decision, a parked step's operator and a lock span's release, and before rollbackCANChange a rollback never handed over (both
 // now continue as new: rollcan.go).
 const continueAsNewChange = "topoflow-continue-as-new"
 
@@ -46,12 +45,14 @@ type Resume struct {
 	// KeyBase is the prefix of the chain's idempotency keys (runkeys.go;
 	// empty: the workflow ID, for chains started before it).
 	KeyBase string `json:"keyBase,omitempty"`
-	// Gates are the gates that were waiting, Locks the lock span's held
+	// Gates are the gates that were waiting, Parked the steps parked for
+	// their operator, Locks the lock span's held
 	// keys (since carryHoldsChange); Rollback a rollback under way (since
 	// rollbackCANChange); Claims the claims the steps took and Started the
 	// first run's start (UnixNano), which orders it among conflicting
 	// requests (rollcan.go).
 	Gates    []ResumeGate    `json:"gates,omitempty"`
+	Parked   []ResumeParked  `json:"parked,omitempty"`
 	Locks    *ResumeLocks    `json:"locks,omitempty"`
 	Rollback *ResumeRollback `json:"rollback,omitempty"`
 	Claims   []Claim         `json:"claims,omitempty"`

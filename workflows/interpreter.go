@@ -450,18 +450,24 @@ func (r *interp) runStep(c cx, sr *stepRun) {
 		return // stopped before the step could start
 	}
 	for {
-		sr.attempts++
-		if sr.started.IsZero() {
-			sr.started = workflow.Now(c.work)
+		var skipped bool
+		var err error
+		if perr := r.takeParked(sr); perr != nil {
+			err = perr // parked in the last run: parked again (rollcan.go)
+		} else {
+			sr.attempts++
+			if sr.started.IsZero() {
+				sr.started = workflow.Now(c.work)
+			}
+			sr.state = StepRunning
+			sr.lastErr = ""
+			r.refresh("")
+			skipped, err = r.attempt(c, sr)
+			if errors.Is(err, errPaused) {
+				return // the next run goes on with this step (continue.go)
+			}
+			sr.ended = workflow.Now(c.work)
 		}
-		sr.state = StepRunning
-		sr.lastErr = ""
-		r.refresh("")
-		skipped, err := r.attempt(c, sr)
-		if errors.Is(err, errPaused) {
-			return // the next run goes on with this step (continue.go)
-		}
-		sr.ended = workflow.Now(c.work)
 		switch {
 		case err == nil && skipped:
 			sr.state = StepSkipped
@@ -494,14 +500,18 @@ func (r *interp) runStep(c cx, sr *stepRun) {
 		}
 		// Park: wait for an operator's retry, skip, rollback or abort.
 		sr.state = StepParked
-		sr.op = nil
+		sr.op = r.parkedOp(sr) // nil, or a decision carried from the last run (rollcan.go)
 		sr.awaiting = r.operators()
 		r.wantTrust(false)
 		r.refresh("")
-		if err := workflow.Await(c.intr, func() bool { return sr.op != nil }); err != nil {
+		if err := workflow.Await(c.intr, func() bool { return sr.op != nil || r.gatePaused() }); err != nil {
 			sr.awaiting = nil
 			sr.state = StepFailed
 			r.refresh("")
+			return
+		}
+		if sr.op == nil {
+			r.pauseParked(sr) // continue as new, parked (rollcan.go)
 			return
 		}
 		sr.awaiting = nil

@@ -16,13 +16,16 @@ package workflows
 // goes on with the rollback where the last run stopped.
 //
 // Since carryHoldsChange, continue-as-new during forward progress no longer
-// waits for a gate's decision or for a lock span's keys to be released: a
+// waits for a gate's decision, a parked step's operator or a lock span's
+// keys to be released: a
 // waiting gate stops waiting (errPaused) and hands over when it started
 // waiting, for its deadline, and the approvals it has counted so far (M of
 // N); the keys the lock span holds are handed over with their tokens (the
 // lock workflows grant by token, and a release from the next run names the
 // same token). A key being acquired still holds the hand-over until it is
-// granted. Parked steps still wait for their operator.
+// granted. A parked step stops waiting for its operator the same way and
+// hands over the failure it parked on; the next run parks it again without
+// running it (a retry or skip accepted before the hand-over is carried).
 
 import (
 	"errors"
@@ -30,6 +33,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/trust"
 )
 
@@ -101,15 +105,40 @@ type ResumeLocks struct {
 	Batched bool `json:"batched,omitempty"`
 }
 
+// ResumeParked is a step that was parked for its operator when its request
+// continued as new.
+type ResumeParked struct {
+	Step string `json:"step"`
+	// Error is the failure it parked on.
+	Error string `json:"error"`
+	// Op is a retry or skip accepted after the step stopped waiting and
+	// before the hand-over (the next run acts on it at once).
+	Op *ResumeOp `json:"op,omitempty"`
+}
+
+// ResumeOp is a carried operator decision.
+type ResumeOp struct {
+	Kind   string         `json:"kind"`
+	Action OperatorAction `json:"action"`
+}
+
+// errCarriedPark is the failure a step parked on in an earlier run.
+type errCarriedPark struct{ msg string }
+
+func (e *errCarriedPark) Error() string { return e.msg }
+
 // carryState is what a run restored from its Resume beyond the units.
 type carryState struct {
 	// rolling: this run goes on with a carried rollback.
 	rolling bool
 	// failed are carried units whose compensation failed.
 	failed []completion
-	// gates are the carried gates by step ID.
-	gates map[string]ResumeGate
-	locks *ResumeLocks
+	// gates are the carried gates by step ID, parked the parked steps (and
+	// ops the decisions carried for them).
+	gates  map[string]ResumeGate
+	parked map[string]ResumeParked
+	ops    map[string]*opDecision
+	locks  *ResumeLocks
 	// holds caches the carryHoldsChange version (nil: not asked yet);
 	// rollCAN the rollbackCANChange version; noRollPause is set when a
 	// rollback could not hand over (too big) and goes on in this run.
@@ -124,7 +153,7 @@ func (r *interp) decideHolds() {
 		return
 	}
 	v := false
-	if r.span != nil || r.hasGate() {
+	if r.span != nil || r.hasGate() || r.mayPark() {
 		v = workflow.GetVersion(r.root, carryHoldsChange, workflow.DefaultVersion, 1) >= 1
 	}
 	r.carried.holds = &v
@@ -141,7 +170,51 @@ func (r *interp) hasGate() bool {
 	return false
 }
 
-// gatePaused reports whether a waiting gate stops waiting to hand over.
+// mayPark reports whether a step of the plan parks on failure.
+func (r *interp) mayPark() bool {
+	for _, sr := range r.steps {
+		if r.policy(sr) == plan.FailPark {
+			return true
+		}
+	}
+	return false
+}
+
+// pauseParked stops a parked step's wait for the hand-over: it stays
+// parked (an operator's decision until the hand-over is carried).
+func (r *interp) pauseParked(sr *stepRun) {
+	if r.carried.parked == nil {
+		r.carried.parked = map[string]ResumeParked{}
+	}
+	r.carried.parked[sr.s.ID] = ResumeParked{Step: sr.s.ID}
+}
+
+// takeParked returns the failure a step carried as parked from the last
+// run parked on (nil: none), once.
+func (r *interp) takeParked(sr *stepRun) error {
+	p, ok := r.carried.parked[sr.s.ID]
+	if !ok {
+		return nil
+	}
+	delete(r.carried.parked, sr.s.ID)
+	if p.Op != nil {
+		if r.carried.ops == nil {
+			r.carried.ops = map[string]*opDecision{}
+		}
+		r.carried.ops[sr.s.ID] = &opDecision{kind: p.Op.Kind, a: p.Op.Action}
+	}
+	return &errCarriedPark{msg: p.Error}
+}
+
+// parkedOp is the operator decision carried for a parked step (once), or nil.
+func (r *interp) parkedOp(sr *stepRun) *opDecision {
+	op := r.carried.ops[sr.s.ID]
+	delete(r.carried.ops, sr.s.ID)
+	return op
+}
+
+// gatePaused reports whether a waiting gate (or a parked step) stops
+// waiting to hand over.
 func (r *interp) gatePaused() bool {
 	return r.pausing && r.stop == nil && r.carriesHolds()
 }
@@ -221,6 +294,16 @@ func (r *interp) carryInto(rs *Resume, rollback bool) {
 		for _, id := range sortedKeys(r.carried.gates) {
 			rs.Gates = append(rs.Gates, r.gateNow(r.carried.gates[id]))
 		}
+		for _, id := range sortedKeys(r.carried.parked) {
+			p := r.carried.parked[id]
+			if sr := r.byID[id]; sr != nil {
+				p.Error = sr.lastErr
+				if sr.op != nil {
+					p.Op = &ResumeOp{Kind: sr.op.kind, Action: sr.op.a}
+				}
+			}
+			rs.Parked = append(rs.Parked, p)
+		}
 	}
 	if r.carriesHolds() || rollback {
 		if r.span != nil {
@@ -261,6 +344,12 @@ func (r *interp) restoreCarry(rs *Resume) {
 			r.carried.gates = map[string]ResumeGate{}
 		}
 		r.carried.gates[g.Step] = g
+	}
+	for _, p := range rs.Parked {
+		if r.carried.parked == nil {
+			r.carried.parked = map[string]ResumeParked{}
+		}
+		r.carried.parked[p.Step] = p
 	}
 	r.carried.locks = rs.Locks
 	rb := rs.Rollback
@@ -350,6 +439,11 @@ func (r *interp) rollbackAll() error {
 	for _, id := range sortedKeys(r.carried.gates) {
 		if sr := r.byID[id]; sr != nil && sr.state == StepWaiting {
 			sr.state, sr.lastErr = StepFailed, "interrupted: "+r.stopReason()
+		}
+	}
+	for _, id := range sortedKeys(r.carried.parked) {
+		if sr := r.byID[id]; sr != nil && sr.state == StepParked {
+			sr.state, sr.awaiting = StepFailed, nil
 		}
 	}
 	err := r.rollback()

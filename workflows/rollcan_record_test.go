@@ -35,8 +35,9 @@ func gateLockPlan(name string) plan.Plan {
 // fails rolls back 11 units and continues as new during the rollback; a
 // request whose 2-of-2 gate has one approval and whose lock span holds a
 // key when the suggestion comes hands both over, and its next run opens the
-// gate at the second approval and releases the key it never took again.
-// TestReplay replays the first and last run of each;
+// gate at the second approval and releases the key it never took again; a
+// request with a step parked for its operator hands it over parked, and
+// its next run runs it again at the operator's retry. TestReplay replays the first and last run of each;
 // TestRollbackContinueAsNewHistories checks their facts.
 func TestRecordRollbackContinueAsNew(t *testing.T) {
 	if !*record {
@@ -154,6 +155,47 @@ func TestRecordRollbackContinueAsNew(t *testing.T) {
 		writeHistory(t, fetchHistory(t, c, id, firstRun(id)), "can-gate-lock-1")
 		writeHistory(t, fetchHistory(t, c, id, ""), "can-gate-lock-last")
 	}
+
+	{
+		rec.fail = func(call plan.Call, n int) error {
+			if strings.Contains(call.IdempotencyKey, "can-parked") && strings.HasSuffix(call.IdempotencyKey, "/b") && n == 1 {
+				return nonRetryable("b fails once")
+			}
+			return nil
+		}
+		rec.delayFor = func(call plan.Call) time.Duration {
+			if call.Action == "fake.patch" {
+				return 300 * time.Millisecond
+			}
+			return 0
+		}
+		p := named(mkPlan(plan.FailPark, brokers(12), create("b"), fanout(2), create("c", "b", "endpoint")), "can-parked")
+		run := e.start(p)
+		id := run.GetID()
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			d, err := c.DescribeWorkflowExecution(ctx, id, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("can-parked did not continue as new")
+			}
+		}
+		rec.delayFor = nil
+		e.waitFor(id, func(p Progress) bool { return stepState(p, "b") == StepParked })
+		if err := e.update(id, UpdateRetry, OperatorAction{Step: "b", Identity: "ops", Reason: "fixed"}); err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		if err := c.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		rec.fail = nil
+		writeHistory(t, fetchHistory(t, c, id, firstRun(id)), "can-parked-1")
+		writeHistory(t, fetchHistory(t, c, id, ""), "can-parked-last")
+	}
 }
 
 // continuedWith decodes the request a recorded run continued as new with.
@@ -242,5 +284,32 @@ func TestRollbackContinueAsNewHistories(t *testing.T) {
 	}
 	if e := gl.Events[len(gl.Events)-1]; e.GetWorkflowExecutionCompletedEventAttributes() == nil {
 		t.Errorf("can-gate-lock-last ends with %v, want completed", e.GetEventType())
+	}
+
+	p1, pl := loadHistory(t, "can-parked-1"), loadHistory(t, "can-parked-last")
+	if n := markers(p1, carryHoldsChange); n != 1 {
+		t.Errorf("can-parked-1 has %d %s markers, want 1", n, carryHoldsChange)
+	}
+	pn := continuedWith(t, p1).Resume
+	if len(pn.Parked) != 1 || pn.Parked[0].Step != "b" || !strings.Contains(pn.Parked[0].Error, "b fails once") {
+		t.Errorf("carried parked %+v, want b parked on its failure", pn.Parked)
+	}
+	// The retry came in the run after the first or a later one (the
+	// fan-out may continue as new again); step c ran after it, last.
+	ranC := false
+	for _, e := range pl.Events {
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "fake.create" {
+			var call plan.Call
+			if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &call); err != nil {
+				t.Fatal(err)
+			}
+			ranC = ranC || strings.HasSuffix(call.IdempotencyKey, "/c")
+		}
+	}
+	if !ranC {
+		t.Error("can-parked-last did not run step c")
+	}
+	if e := pl.Events[len(pl.Events)-1]; e.GetWorkflowExecutionCompletedEventAttributes() == nil {
+		t.Errorf("can-parked-last ends with %v, want completed", e.GetEventType())
 	}
 }

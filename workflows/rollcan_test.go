@@ -361,3 +361,50 @@ func TestContinueAsNewKeepsClaims(t *testing.T) {
 	}
 	_ = env
 }
+
+// TestParkedStepCarriedAcrossContinueAsNew: a step parked for its operator
+// does not hold the hand-over: the next run parks it again without running
+// it, and the operator's retry there runs it once more.
+func TestParkedStepCarriedAcrossContinueAsNew(t *testing.T) {
+	rec := newRecorder()
+	rec.fail = func(c plan.Call, n int) error {
+		if strings.HasSuffix(c.IdempotencyKey, "/b") && n == 1 {
+			return nonRetryable("b fails once")
+		}
+		return nil
+	}
+	p := mkPlan(plan.FailPark, create("a"), create("b", "a"), create("c", "b"))
+	var retry updateCB
+	var parked Progress
+	_, reqs, err := chainRuns(t, rec, request(p), "", 0, func(env *testsuite.TestWorkflowEnvironment, n int, _ Request) {
+		switch n {
+		case 0:
+			env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, time.Hour)
+		case 1:
+			env.RegisterDelayedCallback(func() {
+				parked = queryProgress(t, env)
+				env.UpdateWorkflow(UpdateRetry, "retry", &retry, OperatorAction{Step: "b", Identity: "ops", Reason: "fixed"})
+			}, time.Hour)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 2 || len(reqs[1].Resume.Parked) != 1 || reqs[1].Resume.Parked[0].Step != "b" ||
+		!strings.Contains(reqs[1].Resume.Parked[0].Error, "b fails once") {
+		t.Fatalf("%d runs, the last carrying parked %+v; want b parked on its failure", len(reqs), reqs[len(reqs)-1].Resume.Parked)
+	}
+	if st := stepState(parked, "b"); st != StepParked || !strings.Contains(parked.Steps[1].LastError, "b fails once") {
+		t.Errorf("in the next run b is %s (%q), want parked on its failure", st, parked.Steps[1].LastError)
+	}
+	if !retry.accepted || retry.err != nil {
+		t.Errorf("retry in the next run: %+v", retry)
+	}
+	var seq []string
+	for _, c := range rec.calls {
+		seq = append(seq, c.IdempotencyKey[strings.LastIndex(c.IdempotencyKey, "/")+1:])
+	}
+	if strings.Join(seq, ",") != "a,b,b,c" {
+		t.Errorf("calls %v, want a, b (failed), b (retried), c", seq)
+	}
+}
