@@ -21,9 +21,9 @@ import (
 // compensates, in order), the audit trail and the accepted signed
 // statements. The new run starts where the last one stopped, under the same
 // workflow ID (so signals, Updates and the lock workflows' grants keep
-// reaching it). It hands over only at such a quiet point: never while a
-// lock key is being acquired. Before carryHoldsChange it also waited for a
-// gate's decision, a parked step's operator and a lock span's release, and before rollbackCANChange a rollback never handed over (both
+// reaching it). It hands over only at such a quiet point. Before
+// carryHoldsChange it also waited for a gate's decision, a parked step's
+// operator, a lock key being acquired and a lock span's release, and before rollbackCANChange a rollback never handed over (both
 // now continue as new: rollcan.go).
 const continueAsNewChange = "topoflow-continue-as-new"
 

@@ -750,6 +750,11 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 			}
 			inputs, out, err := r.runUnit(c, sr, it, env, memo)
 			it.inputs = inputs
+			if errors.Is(err, errPaused) {
+				it.state = StepPending // its lock wait was withdrawn to continue as new (rollcan.go)
+				r.refresh("")
+				return
+			}
 			if err != nil {
 				it.state, it.lastErr, failed = StepFailed, err.Error(), true
 				if firstErr == nil {

@@ -22,8 +22,9 @@ package workflows
 // waiting, for its deadline, and the approvals it has counted so far (M of
 // N); the keys the lock span holds are handed over with their tokens (the
 // lock workflows grant by token, and a release from the next run names the
-// same token). A key being acquired still holds the hand-over until it is
-// granted. A parked step stops waiting for its operator the same way and
+// same token). A unit waiting for a key withdraws its request and hands
+// over not started (the next run asks again, at the back of the queue). A
+// parked step stops waiting for its operator the same way and
 // hands over the failure it parked on; the next run parks it again without
 // running it (a retry or skip accepted before the hand-over is carried).
 

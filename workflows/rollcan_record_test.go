@@ -37,7 +37,8 @@ func gateLockPlan(name string) plan.Plan {
 // key when the suggestion comes hands both over, and its next run opens the
 // gate at the second approval and releases the key it never took again; a
 // request with a step parked for its operator hands it over parked, and
-// its next run runs it again at the operator's retry. TestReplay replays the first and last run of each;
+// its next run runs it again at the operator's retry; a request waiting for
+// a key another request holds withdraws its request and hands over. TestReplay replays the first and last run of each;
 // TestRollbackContinueAsNewHistories checks their facts.
 func TestRecordRollbackContinueAsNew(t *testing.T) {
 	if !*record {
@@ -196,6 +197,54 @@ func TestRecordRollbackContinueAsNew(t *testing.T) {
 		writeHistory(t, fetchHistory(t, c, id, firstRun(id)), "can-parked-1")
 		writeHistory(t, fetchHistory(t, c, id, ""), "can-parked-last")
 	}
+
+	{
+		// The holder keeps key L across its gate; the waiter's step l
+		// waits for L while its fan-out runs, and the waiter continues as
+		// new: it withdraws its request and asks again in the next run.
+		holder := named(mkPlan(plan.FailRollback, spanStep("a", "span.locked", true), approval("gate", []string{"alice"}, 0, "a"),
+			spanStep("z", "span.locked", true, "gate")), "can-lock-holder")
+		rh := e.start(holder)
+		e.waitFor(rh.GetID(), func(p Progress) bool { return stepState(p, "gate") == StepWaiting })
+		rec.delayFor = func(call plan.Call) time.Duration {
+			if call.Action == "fake.patch" {
+				return 300 * time.Millisecond
+			}
+			return 0
+		}
+		waiter := named(mkPlan(plan.FailRollback, brokers(12), fanout(2), spanStep("l", "span.locked", true, "list")), "can-lock-waiter")
+		run := e.start(waiter)
+		id := run.GetID()
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			d, err := c.DescribeWorkflowExecution(ctx, id, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("can-lock-waiter did not continue as new while it waited for the key")
+			}
+		}
+		rec.delayFor = nil
+		e.waitFor(id, func(p Progress) bool { return stepState(p, "endpoint") == StepDone })
+		if err := e.update(rh.GetID(), UpdateApprove, Decision{Step: "gate", Identity: "alice"}); err != nil {
+			t.Fatalf("approve the holder: %v", err)
+		}
+		for _, r := range []string{rh.GetID(), id} {
+			if err := c.GetWorkflow(ctx, r, "").Get(ctx, nil); err != nil {
+				t.Fatalf("%s: %v", r, err)
+			}
+		}
+		_, hLast := lockedSpan(sr.intervals("can-lock-holder", "span.locked"))
+		wFirst, _ := lockedSpan(sr.intervals("can-lock-waiter", "span.locked"))
+		if wFirst.Before(hLast) {
+			t.Fatalf("the waiter's locked step started at %s, before the holder released the key (%s)", wFirst, hLast)
+		}
+		writeHistory(t, fetchHistory(t, c, id, firstRun(id)), "can-lock-wait-1")
+		writeHistory(t, fetchHistory(t, c, id, ""), "can-lock-wait-last")
+	}
 }
 
 // continuedWith decodes the request a recorded run continued as new with.
@@ -308,6 +357,44 @@ func TestRollbackContinueAsNewHistories(t *testing.T) {
 	}
 	if !ranC {
 		t.Error("can-parked-last did not run step c")
+	}
+
+	w1, wl := loadHistory(t, "can-lock-wait-1"), loadHistory(t, "can-lock-wait-last")
+	if n := markers(w1, carryHoldsChange); n != 1 {
+		t.Errorf("can-lock-wait-1 has %d %s markers, want 1", n, carryHoldsChange)
+	}
+	asked, withdrawn := "", ""
+	for _, e := range w1.Events {
+		if a := e.GetStartChildWorkflowExecutionInitiatedEventAttributes(); a != nil && a.GetWorkflowType().GetName() == LockWorkflowType {
+			var st LockState
+			if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &st); err != nil {
+				t.Fatal(err)
+			}
+			asked = st.Queue[0].Token
+		}
+		if a := e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes(); a != nil {
+			switch a.GetSignalName() {
+			case SignalLockAcquire:
+				var req LockRequest
+				if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &req); err != nil {
+					t.Fatal(err)
+				}
+				asked = req.Token
+			case SignalLockRelease:
+				if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &withdrawn); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if asked == "" || withdrawn != asked {
+		t.Errorf("can-lock-wait-1 asked for the key with token %q and withdrew %q, want the same", asked, withdrawn)
+	}
+	if rs := continuedWith(t, w1).Resume; rs.Locks != nil && len(rs.Locks.Held) > 0 {
+		t.Errorf("can-lock-wait-1 handed over keys %+v it never held", rs.Locks.Held)
+	}
+	if e := wl.Events[len(wl.Events)-1]; e.GetWorkflowExecutionCompletedEventAttributes() == nil {
+		t.Errorf("can-lock-wait-last ends with %v, want completed", e.GetEventType())
 	}
 	if e := pl.Events[len(pl.Events)-1]; e.GetWorkflowExecutionCompletedEventAttributes() == nil {
 		t.Errorf("can-parked-last ends with %v, want completed", e.GetEventType())
