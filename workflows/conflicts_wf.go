@@ -60,7 +60,7 @@ func (r *interp) hasClaimingSteps() bool {
 // checkConflicts runs ConflictsActivity for claims.
 func (r *interp) checkConflicts(ctx workflow.Context, claims []Claim) error {
 	in := ConflictsInput{Claims: claims, Provider: r.p.Provider, Self: r.wfID,
-		StartedUnixNano: workflow.GetInfo(ctx).WorkflowStartTime.UnixNano()}
+		StartedUnixNano: r.firstStarted()} // rollcan.go
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, conflictsActivityOptions), ConflictsActivity, in).Get(ctx, nil)
 }
 

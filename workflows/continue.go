@@ -21,10 +21,10 @@ import (
 // compensates, in order), the audit trail and the accepted signed
 // statements. The new run starts where the last one stopped, under the same
 // workflow ID (so signals, Updates and the lock workflows' grants keep
-// reaching it). It hands over only at such a quiet point: never while a
-// gate or a parked step waits for people or a lock span holds keys (those
-// wait for the decision or the release, then hand over), and never during
-// a rollback.
+// reaching it). It hands over only at such a quiet point. Before
+// carryHoldsChange it also waited for a gate's decision, a parked step's
+// operator, a lock key being acquired and a lock span's release, and before rollbackCANChange a rollback never handed over (both
+// now continue as new: rollcan.go).
 const continueAsNewChange = "topoflow-continue-as-new"
 
 // Resume is what a request carries into its next run.
@@ -45,6 +45,18 @@ type Resume struct {
 	// KeyBase is the prefix of the chain's idempotency keys (runkeys.go;
 	// empty: the workflow ID, for chains started before it).
 	KeyBase string `json:"keyBase,omitempty"`
+	// Gates are the gates that were waiting, Parked the steps parked for
+	// their operator, Locks the lock span's held
+	// keys (since carryHoldsChange); Rollback a rollback under way (since
+	// rollbackCANChange); Claims the claims the steps took and Started the
+	// first run's start (UnixNano), which orders it among conflicting
+	// requests (rollcan.go).
+	Gates    []ResumeGate    `json:"gates,omitempty"`
+	Parked   []ResumeParked  `json:"parked,omitempty"`
+	Locks    *ResumeLocks    `json:"locks,omitempty"`
+	Rollback *ResumeRollback `json:"rollback,omitempty"`
+	Claims   []Claim         `json:"claims,omitempty"`
+	Started  int64           `json:"started,omitempty"`
 }
 
 // ResumeStep is one step's state (the expanded form).
@@ -85,7 +97,7 @@ func (r *interp) quiet() bool {
 	}
 	if r.span != nil {
 		for _, k := range r.span.keys {
-			if k.held || k.acquiring {
+			if !r.keyQuiet(k) { // rollcan.go
 				return false
 			}
 		}
@@ -139,6 +151,7 @@ func (r *interp) restore(rs *Resume) error {
 	for _, h := range rs.Used {
 		r.used[h] = true
 	}
+	defer r.restoreCarry(rs) // rollcan.go
 	if rs.Units != nil {
 		_, err := r.restoreUnits(*rs.Units, false)
 		return err
@@ -179,6 +192,7 @@ func (r *interp) continueAsNew() error {
 		return &errTooBig{msg: "the state to continue as new with: " + err.Error()}
 	}
 	rs.Runs++
+	r.carryInto(rs, false) // rollcan.go
 	req.Resume = rs
 	if r.recordV() {
 		if msg := tooBig("the state to continue as new with", req); msg != "" {

@@ -797,7 +797,7 @@ func (r *interp) partialRevoke(why map[string]string) {
 			order = append(order, i)
 		}
 	}
-	r.undoAll(ctx, order, false, func(c completion, err error) { // undo.go
+	r.undoAll(ctx, order, nil, func(c completion, err error) { // undo.go
 		touched[c.step] = true
 		state := StepCompensated
 		if err != nil {

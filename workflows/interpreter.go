@@ -203,6 +203,9 @@ type interp struct {
 	compensated  map[*stepRun]bool
 	// checkedGrant is the grant record grantTooBig built and measured.
 	checkedGrant *GrantRecord
+	// carried is what continue-as-new carries beyond the units: gates, lock
+	// keys, a rollback under way (rollcan.go).
+	carried carryState
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -220,7 +223,9 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 	if err := r.setup(); err != nil {
 		return Result{}, err
 	}
-	r.execute()
+	if !r.carried.rolling { // a carried rollback goes on (rollcan.go)
+		r.execute()
+	}
 	if r.handOver {
 		err := r.continueAsNew() // continue.go
 		var big *errTooBig
@@ -249,7 +254,10 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 		}
 		return Result{Outputs: r.outputs, Steps: r.progress().Steps}, nil
 	}
-	err = r.rollback()
+	err = r.rollbackAll() // rollcan.go
+	if isCAN(err) {
+		return Result{}, err // the lock keys are carried
+	}
 	r.releaseLocks()
 	if res, ok := r.rolledBackResult(err); ok { // outcome.go
 		return res, nil
@@ -317,7 +325,11 @@ func (r *interp) setup() error {
 	if err := workflow.SetQueryHandler(r.root, QueryRollbackPreview, r.preview); err != nil { // grant.go
 		return fmt.Errorf("set %s query: %w", QueryRollbackPreview, err)
 	}
-	if r.trustV >= 1 {
+	if r.trustV >= 1 && r.carried.rolling {
+		// A carried rollback: the plan was checked in the first run, and a
+		// trust file that cannot be read for a while must not stop it.
+		workflow.Go(r.root, r.trustUntilLoaded) // rollcan.go
+	} else if r.trustV >= 1 {
 		// The worker's trust is loaded and the plan checked before any step runs.
 		if err := r.loadTrust(r.work); err != nil {
 			return temporal.NewNonRetryableApplicationError("load the worker's trust configuration: "+errText(err), ErrUntrustedPlan, nil)
@@ -327,7 +339,9 @@ func (r *interp) setup() error {
 		}
 		workflow.Go(r.root, r.trustLoop)
 	}
-	if err := r.checkPlanConflicts(); err != nil {
+	if r.carried.rolling || r.checkedBefore() {
+		_ = r.conflictsOn() // asked as in every run; checked by the first (rollcan.go)
+	} else if err := r.checkPlanConflicts(); err != nil {
 		return err
 	}
 	if r.hasLocks() {
@@ -337,6 +351,7 @@ func (r *interp) setup() error {
 		if len(r.p.Steps[i].Locks) > 0 {
 			if workflow.GetVersion(r.root, lockSpanChange, workflow.DefaultVersion, 1) >= 1 {
 				r.span = newLockSpan(r)
+				r.restoreLocks() // rollcan.go
 			}
 			break
 		}
@@ -371,6 +386,9 @@ func (r *interp) setup() error {
 		r.lastUpsertPhase = v
 	}
 	r.phase = PhaseRunning
+	if r.carried.rolling {
+		r.phase = PhaseRollingBack // a carried rollback (rollcan.go)
+	}
 	r.refresh("")
 	return nil
 }
@@ -432,18 +450,24 @@ func (r *interp) runStep(c cx, sr *stepRun) {
 		return // stopped before the step could start
 	}
 	for {
-		sr.attempts++
-		if sr.started.IsZero() {
-			sr.started = workflow.Now(c.work)
+		var skipped bool
+		var err error
+		if perr := r.takeParked(sr); perr != nil {
+			err = perr // parked in the last run: parked again (rollcan.go)
+		} else {
+			sr.attempts++
+			if sr.started.IsZero() {
+				sr.started = workflow.Now(c.work)
+			}
+			sr.state = StepRunning
+			sr.lastErr = ""
+			r.refresh("")
+			skipped, err = r.attempt(c, sr)
+			if errors.Is(err, errPaused) {
+				return // the next run goes on with this step (continue.go)
+			}
+			sr.ended = workflow.Now(c.work)
 		}
-		sr.state = StepRunning
-		sr.lastErr = ""
-		r.refresh("")
-		skipped, err := r.attempt(c, sr)
-		if errors.Is(err, errPaused) {
-			return // the next run goes on with this step (continue.go)
-		}
-		sr.ended = workflow.Now(c.work)
 		switch {
 		case err == nil && skipped:
 			sr.state = StepSkipped
@@ -476,14 +500,18 @@ func (r *interp) runStep(c cx, sr *stepRun) {
 		}
 		// Park: wait for an operator's retry, skip, rollback or abort.
 		sr.state = StepParked
-		sr.op = nil
+		sr.op = r.parkedOp(sr) // nil, or a decision carried from the last run (rollcan.go)
 		sr.awaiting = r.operators()
 		r.wantTrust(false)
 		r.refresh("")
-		if err := workflow.Await(c.intr, func() bool { return sr.op != nil }); err != nil {
+		if err := workflow.Await(c.intr, func() bool { return sr.op != nil || r.gatePaused() }); err != nil {
 			sr.awaiting = nil
 			sr.state = StepFailed
 			r.refresh("")
+			return
+		}
+		if sr.op == nil {
+			r.pauseParked(sr) // continue as new, parked (rollcan.go)
 			return
 		}
 		sr.awaiting = nil
@@ -722,6 +750,11 @@ func (r *interp) runFanout(c cx, sr *stepRun) error {
 			}
 			inputs, out, err := r.runUnit(c, sr, it, env, memo)
 			it.inputs = inputs
+			if errors.Is(err, errPaused) {
+				it.state = StepPending // its lock wait was withdrawn to continue as new (rollcan.go)
+				r.refresh("")
+				return
+			}
 			if err != nil {
 				it.state, it.lastErr, failed = StepFailed, err.Error(), true
 				if firstErr == nil {

@@ -285,11 +285,14 @@ func (lc *lockClient) acquire(c cx, key, token string, notify bool, onWait func(
 			}
 			onWait(msg)
 		}
-		err := workflow.Await(c.intr, func() bool { return lc.granted[token] || lc.holders[token] != seen })
-		if err != nil {
+		err := workflow.Await(c.intr, func() bool { return lc.granted[token] || lc.holders[token] != seen || r.gatePaused() })
+		if err != nil || (!lc.granted[token] && r.gatePaused()) {
 			lc.abandoned[token] = key
 			// Withdraw the request; if the grant races with this, start's loop releases it.
 			lc.signalRelease(ctx, key, token)
+			if err == nil {
+				return errPaused // continue as new; the next run asks again (rollcan.go)
+			}
 			return errStopped
 		}
 	}

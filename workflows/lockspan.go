@@ -140,6 +140,9 @@ func (ls *lockSpan) hold(c cx, keys []string, onWait func(string)) error {
 				}
 				continue
 			}
+			if ls.r.gatePaused() {
+				return errPaused // continue as new first (rollcan.go)
+			}
 			sk.acquiring = true
 			ls.gen++
 			token := ls.r.wfID + "/lock#" + strconv.Itoa(ls.gen) + "@" + k

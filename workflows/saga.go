@@ -43,14 +43,16 @@ func (r *interp) rollback() error {
 		r.compensated = map[*stepRun]bool{}
 	}
 	compensated := r.compensated
-	var failed []completion
+	failed := r.carried.failed // carried from the last run (rollcan.go)
 	var order []int
 	for i := len(r.done) - 1; i >= 0; i-- {
 		if r.done[i].step.s.Compensation != nil {
 			order = append(order, i)
 		}
 	}
-	paused := r.undoAll(ctx, order, r.revoking && r.recordV(), func(c completion, err error) { // undo.go
+	revokePause := r.revoking && r.recordV()
+	mayPause := func() bool { return revokePause || r.rollbackMayPause() }    // rollcan.go
+	paused := r.undoAll(ctx, order, mayPause, func(c completion, err error) { // undo.go
 		compensated[c.step] = true
 		state := StepCompensated
 		if err != nil {
@@ -70,7 +72,10 @@ func (r *interp) rollback() error {
 		r.refresh("")
 	})
 	if paused {
-		return errUndoPaused // the grant continues as new with what is left (grant.go)
+		// The grant (grant.go) or the request (rollcan.go) continues as
+		// new with what is left.
+		r.carried.failed = failed
+		return errUndoPaused
 	}
 	r.retryLeaks(ctx, failed) // onFailure park: an operator may retry a failed compensation
 	for _, sr := range r.steps {

@@ -126,6 +126,9 @@ func (r *interp) executeScheduled() {
 			// Runs that saw the suggestion before continue-as-new existed went on.
 			r.pauseDecided = true
 			r.pausing = workflow.GetVersion(r.root, continueAsNewChange, workflow.DefaultVersion, 1) >= 1
+			if r.pausing {
+				r.decideHolds() // rollcan.go
+			}
 		}
 		if r.pausing && r.stop == nil && r.quiet() && st.ndone < len(r.steps) {
 			r.handOver = true

@@ -144,11 +144,17 @@ func lookupPath(m map[string]any, path string) any {
 // runGate waits for an approval or a manual completion.
 func (r *interp) runGate(c cx, sr *stepRun) (plan.Outputs, error) {
 	g := sr.s.Gate
-	sr.decision = nil
-	sr.approvals = nil
+	// A gate carried from the last run waits on from when it started, with
+	// what it had counted (rollcan.go).
+	since, approvals, decided := r.gateStart(c, sr)
+	sr.decision = decided
+	sr.approvals = approvals
 	sr.awaiting = append([]string(nil), g.Who...)
 	if r.trustV >= 1 {
 		sr.awaiting = r.expand(g.Who)
+		if len(approvals) > 0 {
+			sr.awaiting = r.stillAwaiting(sr)
+		}
 		r.wantTrust(false)
 	}
 	sr.gateKind = PhaseWaitingApproval
@@ -161,14 +167,21 @@ func (r *interp) runGate(c cx, sr *stepRun) (plan.Outputs, error) {
 		sr.awaiting = nil
 		sr.gateKind = ""
 	}()
-	cond := func() bool { return sr.decision != nil }
+	cond := func() bool { return sr.decision != nil || r.gatePaused() }
 	if g.Deadline > 0 {
-		ok, err := workflow.AwaitWithOptions(c.intr, workflow.AwaitOptions{
-			Timeout:      g.Deadline.Std(),
-			TimerOptions: workflow.TimerOptions{Summary: "deadline of " + sr.s.Title},
-		}, cond)
+		ok := cond()
+		var err error
+		if left := g.Deadline.Std() - workflow.Now(c.work).Sub(since); left > 0 {
+			ok, err = workflow.AwaitWithOptions(c.intr, workflow.AwaitOptions{
+				Timeout:      left,
+				TimerOptions: workflow.TimerOptions{Summary: "deadline of " + sr.s.Title},
+			}, cond)
+		}
 		if err != nil {
 			return nil, errStopped
+		}
+		if ok && sr.decision == nil {
+			return nil, r.pauseGate(sr, since) // continue as new (rollcan.go)
 		}
 		if !ok {
 			now := workflow.Now(c.work)
@@ -185,6 +198,8 @@ func (r *interp) runGate(c cx, sr *stepRun) (plan.Outputs, error) {
 		}
 	} else if err := workflow.Await(c.intr, cond); err != nil {
 		return nil, errStopped
+	} else if sr.decision == nil {
+		return nil, r.pauseGate(sr, since) // continue as new (rollcan.go)
 	}
 	d := sr.decision
 	at := d.at.UTC().Format(time.RFC3339)

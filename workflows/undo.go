@@ -26,11 +26,12 @@ const parallelUndoChange = "topoflow-parallel-undo"
 var errUndoPaused = errors.New("revoke paused to continue as new")
 
 // undoAll compensates the units of r.done at the positions order (newest
-// first, each with a compensation), calling settled after each. With
-// mayPause (a revoke of a packed record) it stops starting units when
-// Temporal suggests continuing as new, lets the running ones settle and
-// returns true; r.done is then what is left to undo, oldest first.
-func (r *interp) undoAll(ctx workflow.Context, order []int, mayPause bool, settled func(c completion, err error)) (paused bool) {
+// first, each with a compensation), calling settled after each. When
+// Temporal suggests continuing as new and mayPause (nil: never) says so (a
+// revoke of a packed record; a request's own rollback, rollcan.go) it stops
+// starting units, lets the running ones settle and returns true; r.done is
+// then what is left to undo, oldest first.
+func (r *interp) undoAll(ctx workflow.Context, order []int, mayPause func() bool, settled func(c completion, err error)) (paused bool) {
 	if r.parallelUndo == nil {
 		v := workflow.GetVersion(ctx, parallelUndoChange, workflow.DefaultVersion, 1) >= 1
 		r.parallelUndo = &v
@@ -44,7 +45,7 @@ func (r *interp) undoAll(ctx workflow.Context, order []int, mayPause bool, settl
 	}
 	undone := map[int]bool{}
 	pause := func() bool {
-		return mayPause && workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		return mayPause != nil && workflow.GetInfo(ctx).GetContinueAsNewSuggested() && mayPause()
 	}
 	for start := 0; start < len(order) && !paused; {
 		// The wave: the consecutive items of one fan-out step.
