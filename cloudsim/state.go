@@ -383,6 +383,25 @@ func (s *Sim) sleepHeld(ctx context.Context, d time.Duration) error {
 	return faults.Sleep(ctx, d)
 }
 
+// Unheld serves h without the hold on the state that every request takes
+// with a state directory: for a handler that is a client of the twin's own
+// APIs (the EMQX console stand-in calls Alibaba's and Tencent's APIs with
+// EMQX's keys), whose inner requests take the hold and are saved
+// themselves. Held across them, a save waiting for the hold would block
+// the inner requests (a waiting sync.RWMutex writer blocks new readers)
+// while the handler waits for them: the twin would hang. What h changes
+// directly is saved after it, as for any request.
+func (s *Sim) Unheld(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(heldKey{}) != nil {
+			s.st.held.RUnlock()
+			defer s.st.held.RLock()
+			r = r.WithContext(context.WithValue(r.Context(), heldKey{}, nil))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // durably serves h so that, with a state directory, what a request changed
 // is saved before its response is sent (the response is buffered).
 // admin says whether a request is the admin API's (whose reads are not saved).

@@ -1,6 +1,8 @@
 package cloudsim_test
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -121,5 +123,59 @@ func TestStateRoundTripsEveryProvider(t *testing.T) {
 	defer d.Close()
 	if d.StateDir() != "" || d.Persist() != nil {
 		t.Fatal("a twin without a state directory has one")
+	}
+}
+
+// TestUnheldHandlerCallsTheTwinWhileASaveWaits: with a state directory, a
+// handler that is a client of the twin (the EMQX console stand-in) and,
+// while it runs, a save that wants the hold: wrapped in Unheld, its call
+// into the twin and the save both finish; held, the three would wait for
+// each other for ever (what hung make chaos's twin).
+func TestUnheldHandlerCallsTheTwinWhileASaveWaits(t *testing.T) {
+	s, err := cloudsim.New(cloudsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UseStateDir(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	var url string
+	s.Mount("POST /unheld-test", s.Unheld(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		saved := make(chan error, 1)
+		go func() { saved <- s.Persist() }() // another request's save, waiting for the hold
+		time.Sleep(100 * time.Millisecond)
+		resp, err := http.Post(url+"/_cloudsim/inventory", "application/json", nil) // a call into the twin
+		if err == nil {
+			resp.Body.Close()
+		}
+		if err == nil {
+			err = <-saved
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})))
+	if url, err = s.Start("127.0.0.1:0", ""); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(url+"/unheld-test", "application/json", nil)
+		if err == nil {
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %s", resp.Status)
+			}
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close() // not on a hang: Close would wait for the hung request
+	case <-time.After(20 * time.Second):
+		t.Fatal("the twin hung: a handler calling the twin while a save waited")
 	}
 }

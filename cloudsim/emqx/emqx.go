@@ -72,8 +72,10 @@ func Mount(s *cloudsim.Sim) error {
 	p.statusLater = cloudsim.Transition(s, "emqx.peering.status", func(st peeringStatus) { p.setStatus(st.ID, st.Status) })
 	s.Inventory.Watch(p.onEvent)
 	s.OnClose(p.close)
-	s.Mount("POST "+ConsolePath, http.HandlerFunc(p.confirm))
-	s.Mount("DELETE "+ConsolePath+"/{peeringId}", http.HandlerFunc(p.remove))
+	// The console calls the clouds' APIs of the twin itself (as EMQX's
+	// systems do): unheld, or a concurrent state save would hang the twin.
+	s.Mount("POST "+ConsolePath, s.Unheld(http.HandlerFunc(p.confirm)))
+	s.Mount("DELETE "+ConsolePath+"/{peeringId}", s.Unheld(http.HandlerFunc(p.remove)))
 	p.mountAPI()
 	return nil
 }
