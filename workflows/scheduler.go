@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -54,6 +53,8 @@ type schedState struct {
 	envSteps  map[string]any
 	envIn     []bool
 	envShared bool
+	// hot holds the hot paths' caches (hotpath.go).
+	hot hotState
 
 	// details rendering: by the loop of executeScheduled while it runs
 	// (driving), at once otherwise.
@@ -91,12 +92,18 @@ func (r *interp) newSched() *schedState {
 // a rollback was requested.
 func (r *interp) executeScheduled() {
 	st := r.sched
-	start := func(i int) {
+	st.hot.eager = tookBundle(r.root) // hotpath.go
+	var start func(i int)
+	start = func(i int) {
 		sr := r.steps[i]
 		st.live++
 		r.goCx(func(c cx) {
 			r.runStep(c, sr)
 			sr.finished = true
+			if st.hot.eager {
+				r.settleNow(sr, start) // hotpath.go
+				return
+			}
 			st.settled = append(st.settled, sr)
 		})
 	}
@@ -125,7 +132,7 @@ func (r *interp) executeScheduled() {
 		if !r.pauseDecided && r.handOverSuggested() {
 			// Runs that saw the suggestion before continue-as-new existed went on.
 			r.pauseDecided = true
-			r.pausing = workflow.GetVersion(r.root, continueAsNewChange, workflow.DefaultVersion, 1) >= 1
+			r.pausing = changeVersion(r.root, continueAsNewChange, 1) >= 1
 		}
 		if r.pausing && r.stop == nil && r.quiet() && st.ndone < len(r.steps) {
 			r.handOver = true
@@ -171,25 +178,9 @@ func (r *interp) executeScheduled() {
 // envScheduled is env() under the scheduler: the same map contents, built
 // incrementally.
 func (r *interp) envScheduled() map[string]any {
-	st := r.sched
-	for i, sr := range r.steps {
-		in := sr.state == StepDone || sr.state == StepSkipped
-		if in == st.envIn[i] {
-			continue
-		}
-		if st.envShared {
-			st.envSteps = maps.Clone(st.envSteps)
-			st.envShared = false
-		}
-		st.envIn[i] = in
-		if !in {
-			delete(st.envSteps, sr.s.ID)
-			continue
-		}
-		st.envSteps[sr.s.ID] = stepEnvValue(sr)
-	}
-	st.envShared = true
-	return map[string]any{plan.RootSteps: st.envSteps, plan.RootMeta: r.meta}
+	steps := r.envSettled() // hotpath.go
+	r.sched.envShared = true
+	return map[string]any{plan.RootSteps: steps, plan.RootMeta: r.meta}
 }
 
 // stepEnvValue is what expressions see of a done or skipped step.
