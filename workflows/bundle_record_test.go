@@ -20,7 +20,8 @@ import (
 // continue-as-new after 60 events (`go test ./workflows -run
 // TestRecordBundle -record`): a diamond behind an approval whose last step
 // reads a step's output, handed to its grant and revoked; a chain that
-// continues as new; a chain that fails and rolls back. TestReplay replays
+// continues as new; a chain that fails and rolls back; an approval
+// given by a signal. TestReplay replays
 // them all; TestBundleHistories checks their facts.
 func TestRecordBundle(t *testing.T) {
 	if !*record {
@@ -75,6 +76,19 @@ func TestRecordBundle(t *testing.T) {
 			t.Fatalf("grant ended %s: %v", final.Phase, err)
 		}
 		saveHistory(t, c, gid, "bundle-grant")
+	}
+	{
+		// Approved by a signal: signalLoop starts when the signal waits.
+		name := "bundle-signal"
+		run := e.start(named(mkPlan(plan.FailRollback, create("a"), approval("ok", []string{"alice"}, 0, "a"), create("b", "ok")), name))
+		e.waitFor(id(name), func(p Progress) bool { return p.Phase == PhaseWaitingApproval })
+		if err := c.SignalWorkflow(ctx, id(name), "", UpdateApprove, Decision{Step: "ok", Identity: "alice", Comment: "by signal"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Get(ctx, nil); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		saveHistory(t, c, id(name), name)
 	}
 	{
 		name := "bundle-can"
@@ -136,7 +150,7 @@ func versionMarkers(h *historypb.History) []string {
 // carrying its state; the diamond's last step resolved its input from
 // steps.b; the histories recorded before the bundle have no bundle marker.
 func TestBundleHistories(t *testing.T) {
-	for _, name := range []string{"bundle-diamond", "bundle-grant", "bundle-can-run-1", "bundle-can-run-last", "bundle-rollback"} {
+	for _, name := range []string{"bundle-diamond", "bundle-grant", "bundle-can-run-1", "bundle-can-run-last", "bundle-rollback", "bundle-signal"} {
 		h := loadHistory(t, name)
 		n := 0
 		for _, id := range versionMarkers(h) {
@@ -176,6 +190,10 @@ func TestBundleHistories(t *testing.T) {
 	}
 	if !found {
 		t.Error("bundle-diamond: step d did not resolve steps.b.id")
+	}
+	sig := loadHistory(t, "bundle-signal")
+	if countEvents(sig, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) != 1 || countEvents(sig, enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) != 1 {
+		t.Error("bundle-signal: want one signal (the approval) and the request Done (its grant started)")
 	}
 	if countEvents(loadHistory(t, "bundle-rollback"), enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) != 1 {
 		t.Error("bundle-rollback did not complete (rolled back)")

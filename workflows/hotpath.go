@@ -240,3 +240,39 @@ func (r *interp) loadTrustLazily() {
 		}
 	})
 }
+
+// signalNames are the signals signalLoop takes.
+var signalNames = []string{UpdateApprove, UpdateReject, UpdateComplete, UpdateRetry, UpdateSkip, UpdateRollback, UpdateAbort, SignalRefreshTrust}
+
+// declareSignals creates the signal channels (with their descriptions,
+// shown by the Web UI) without starting signalLoop (runs that took
+// changeBundle): a coroutine parked in it for the whole run was resumed on
+// every dispatcher pass. executeScheduled's loop starts it when a signal
+// waits, and when the loop ends (rollback, hand-over, the end).
+func (r *interp) declareSignals() {
+	r.signalsLazy = true
+	for _, name := range signalNames {
+		signalChannel(r.root, name)
+	}
+}
+
+// signalWaiting reports a signal waiting for a signalLoop not started.
+func (r *interp) signalWaiting() bool {
+	if !r.signalsLazy || r.signalsOn {
+		return false
+	}
+	for _, name := range signalNames {
+		if signalChannel(r.root, name).Len() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// startSignals starts signalLoop if it was put off and has not started.
+func (r *interp) startSignals() {
+	if r.signalsLazy && !r.signalsOn {
+		r.signalsOn = true
+		workflow.Go(r.root, r.signalLoop)
+	}
+}

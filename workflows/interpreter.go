@@ -207,6 +207,9 @@ type interp struct {
 	// wanted, not one parked for the whole run; trustLoading while it runs
 	// (hotpath.go).
 	trustLazy, trustLoading bool
+	// signalsLazy: signalLoop starts when a signal waits or the steps'
+	// loop ends, not at setup; signalsOn once it runs (hotpath.go).
+	signalsLazy, signalsOn bool
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as

@@ -93,6 +93,7 @@ func (r *interp) newSched() *schedState {
 func (r *interp) executeScheduled() {
 	st := r.sched
 	st.hot.eager = tookBundle(r.root) // hotpath.go
+	defer r.startSignals()            // hotpath.go: rollbacks and hand-overs still take signals
 	var start func(i int)
 	start = func(i int) {
 		sr := r.steps[i]
@@ -127,8 +128,11 @@ func (r *interp) executeScheduled() {
 		_ = workflow.Await(r.work, func() bool {
 			return len(st.settled) > 0 || (st.live == 0 && (r.stop != nil || st.ndone == len(r.steps))) ||
 				r.detailsDue() || r.cancelled() || (!r.pauseDecided && r.handOverSuggested()) ||
-				(r.pausing && r.stop == nil && r.quiet() && st.ndone < len(r.steps))
+				(r.pausing && r.stop == nil && r.quiet() && st.ndone < len(r.steps)) || r.signalWaiting()
 		})
+		if r.signalWaiting() {
+			r.startSignals() // hotpath.go
+		}
 		if !r.pauseDecided && r.handOverSuggested() {
 			// Runs that saw the suggestion before continue-as-new existed went on.
 			r.pauseDecided = true
