@@ -129,17 +129,6 @@ func TestRecordBundle(t *testing.T) {
 	}
 }
 
-// countLocal counts h's local activity markers.
-func countLocal(h *historypb.History) int {
-	n := 0
-	for _, e := range h.GetEvents() {
-		if a := e.GetMarkerRecordedEventAttributes(); a != nil && a.GetMarkerName() == "LocalActivity" {
-			n++
-		}
-	}
-	return n
-}
-
 // versionMarkers lists the change IDs of h's version markers.
 func versionMarkers(h *historypb.History) []string {
 	var out []string
@@ -158,7 +147,7 @@ func versionMarkers(h *historypb.History) []string {
 // TestBundleHistories: the runs recorded with changeBundle carry its one
 // marker and none of a bundled change; the grant's revoke asks the
 // parallel undo on its own (not bundled); the chain continued as new
-// carrying its state; the trust is a local activity; the diamond's last step resolved its input from
+// carrying its state; the diamond's last step resolved its input from
 // steps.b; the histories recorded before the bundle have no bundle marker.
 func TestBundleHistories(t *testing.T) {
 	for _, name := range []string{"bundle-diamond", "bundle-grant", "bundle-can-run-1", "bundle-can-run-last", "bundle-rollback", "bundle-signal"} {
@@ -174,15 +163,6 @@ func TestBundleHistories(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("%s: %d %s markers, want 1", name, n, changeBundle)
-		}
-		// The trust loads as a local activity: a marker, no activity.
-		for _, e := range h.GetEvents() {
-			if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == TrustActivity {
-				t.Errorf("%s: %s scheduled as an activity, want a local activity", name, TrustActivity)
-			}
-		}
-		if countLocal(h) == 0 {
-			t.Errorf("%s: no local activity marker (the trust)", name)
 		}
 	}
 	first := loadHistory(t, "bundle-can-run-1")

@@ -276,20 +276,3 @@ func (r *interp) startSignals() {
 		workflow.Go(r.root, r.signalLoop)
 	}
 }
-
-// trustCall runs TrustActivity: in runs that took changeBundle as a local
-// activity of the same options (the trust is the worker's own file and
-// JWKS: worker/app registers it with the workflows), which records one
-// marker in the workflow task that asked instead of an activity's three
-// events and the workflow task that follows (a request loads it once, then
-// at each gate and park).
-func trustCall(ctx workflow.Context) workflow.Future {
-	if !tookBundle(ctx) {
-		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, trustActivityOptions), TrustActivity)
-	}
-	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: trustActivityOptions.StartToCloseTimeout,
-		RetryPolicy:         trustActivityOptions.RetryPolicy,
-		Summary:             trustActivityOptions.Summary,
-	}), TrustActivity)
-}
