@@ -2,6 +2,9 @@ package plan
 
 import (
 	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
@@ -12,6 +15,35 @@ import (
 // root["<field>"], or all when it uses root otherwise (bare, or indexed by a
 // value known only at run time).
 func RootFields(code, root string) (fields []string, all bool, err error) {
+	// Parsed once per process, as ParseRefs: a worker asks it of every
+	// expression of each plan it runs or replays.
+	key := rootFieldsKey{code: code, root: root}
+	if c, ok := rootFieldsCache.Load(key); ok {
+		e := c.(rootFieldsEntry)
+		return slices.Clone(e.fields), e.all, e.err
+	}
+	fields, all, err = rootFields(code, root)
+	if rootFieldsCacheSize.Add(1) <= maxRefsCache {
+		rootFieldsCache.Store(key, rootFieldsEntry{fields: slices.Clone(fields), all: all, err: err})
+	}
+	return fields, all, err
+}
+
+// rootFieldsCache holds RootFields' answers (at most maxRefsCache).
+var (
+	rootFieldsCache     sync.Map
+	rootFieldsCacheSize atomic.Int64
+)
+
+type rootFieldsKey struct{ code, root string }
+
+type rootFieldsEntry struct {
+	fields []string
+	all    bool
+	err    error
+}
+
+func rootFields(code, root string) (fields []string, all bool, err error) {
 	tree, err := parser.Parse(code)
 	if err != nil {
 		return nil, false, fmt.Errorf("invalid expression %q: %v", code, err)

@@ -103,6 +103,7 @@ func (r *interp) wantTrust(rateLimited bool) {
 		return
 	}
 	r.trustWanted = true
+	r.loadTrustLazily() // hotpath.go
 }
 
 // checkPlan refuses a request the worker cannot trust, before any step:
@@ -113,7 +114,7 @@ func (r *interp) checkPlan() error {
 		return temporal.NewNonRetryableApplicationError(
 			"request has no planSha256: start requests with `topoflow apply`, which sends the plan with its hash", ErrPlanMismatch, nil)
 	}
-	if workflow.GetVersion(r.root, planPolicyChange, workflow.DefaultVersion, 1) >= 1 {
+	if changeVersion(r.root, planPolicyChange, 1) >= 1 {
 		if err := policy.Check(r.p); err != nil {
 			return temporal.NewNonRetryableApplicationError(
 				"plan refused by the gate policy (the worker applies the same policy as `topoflow validate`): "+err.Error(), ErrUntrustedPlan, nil)

@@ -235,6 +235,7 @@ func BenchmarkReplayChain(b *testing.B) {
 			events += len(h.Events)
 			dumpHistory(b, h, fmt.Sprintf("%s-run%d", p.Source.Name, i+1))
 		}
+		dumpHistory(b, hh, p.Source.Name+"-hand")
 		b.Run(fmt.Sprintf("steps=%d", n), func(b *testing.B) {
 			var tf, hw time.Duration
 			for i := 0; i < b.N; i++ {

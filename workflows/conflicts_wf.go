@@ -41,7 +41,7 @@ func (r *interp) conflictsOn() bool {
 	if r.conflictsV == nil {
 		v := workflow.DefaultVersion
 		if len(PlanClaims(r.p)) > 0 || r.hasClaimingSteps() {
-			v = workflow.GetVersion(r.root, conflictsChange, workflow.DefaultVersion, 1)
+			v = changeVersion(r.root, conflictsChange, 1)
 		}
 		r.conflictsV = &v
 	}

@@ -250,7 +250,7 @@ func (r *interp) grantTooBig() string {
 // grantChange): an abandoned child holding the record. A failed start is
 // logged and shown (the request is still Done; it cannot be revoked).
 func (r *interp) handOff() {
-	if !r.hasCompensation() || workflow.GetVersion(r.root, grantChange, workflow.DefaultVersion, 1) < 1 {
+	if !r.hasCompensation() || changeVersion(r.root, grantChange, 1) < 1 {
 		return
 	}
 	var g GrantRecord
@@ -354,7 +354,8 @@ func (r *interp) restoreExpanded(g *GrantRecord) error {
 // or fails with ErrCompensationFailed (phase Failed) when resources were left
 // behind. It continues as new when Temporal suggests it.
 func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
-	if g.Request.Resume != nil && workflow.GetVersion(ctx, recordChange, workflow.DefaultVersion, 1) >= 1 {
+	ctx = withBundle(ctx) // bundle.go
+	if g.Request.Resume != nil && changeVersion(ctx, recordChange, 1) >= 1 {
 		// Records before recordChange kept the request's carried state of
 		// its last run in Request: it is in the record's steps already.
 		g.Request.Resume = nil

@@ -37,7 +37,7 @@ func (r *interp) heldClaims() []Claim {
 
 // upsertGrantClaims writes the claims the grant still holds to its memo.
 func (r *interp) upsertGrantClaims() {
-	if workflow.GetVersion(r.root, grantClaimsChange, workflow.DefaultVersion, 1) < 1 {
+	if changeVersion(r.root, grantClaimsChange, 1) < 1 {
 		return
 	}
 	// An object, never an empty value: the server drops a memo field whose

@@ -54,7 +54,11 @@ func (r *interp) registerHandlers() error {
 			return fmt.Errorf("set %s update handler: %w", name, err)
 		}
 	}
-	workflow.Go(r.root, r.signalLoop)
+	if tookBundle(r.root) {
+		r.declareSignals() // the loop starts when a signal waits (hotpath.go)
+	} else {
+		workflow.Go(r.root, r.signalLoop)
+	}
 	return nil
 }
 

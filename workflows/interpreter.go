@@ -206,6 +206,13 @@ type interp struct {
 	// carried is what continue-as-new carries beyond the units: gates, lock
 	// keys, a rollback under way (rollcan.go).
 	carried carryState
+	// trustLazy: the trust is loaded again by a coroutine started when
+	// wanted, not one parked for the whole run; trustLoading while it runs
+	// (hotpath.go).
+	trustLazy, trustLoading bool
+	// signalsLazy: signalLoop starts when a signal waits or the steps'
+	// loop ends, not at setup; signalsOn once it runs (hotpath.go).
+	signalsLazy, signalsOn bool
 }
 
 // Interpreter is the workflow that runs a compiled plan (registered as
@@ -216,6 +223,7 @@ type interp struct {
 // ErrCompensationFailed when a compensation left resources behind (the
 // errors' details hold the final Progress).
 func Interpreter(ctx workflow.Context, req Request) (Result, error) {
+	ctx = withBundle(ctx) // bundle.go
 	r, err := newInterp(ctx, req)
 	if err != nil {
 		return Result{}, err
@@ -273,7 +281,7 @@ func (r *interp) releaseLocks() {
 }
 
 func newInterp(ctx workflow.Context, req Request) (*interp, error) {
-	trustV := workflow.GetVersion(ctx, trustChange, workflow.DefaultVersion, 1)
+	trustV := changeVersion(ctx, trustChange, 1)
 	sha, err := req.Plan.Hash()
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("hash plan: "+err.Error(), ErrPlanMismatch, nil)
@@ -337,7 +345,11 @@ func (r *interp) setup() error {
 		if err := r.checkPlan(); err != nil {
 			return err
 		}
-		workflow.Go(r.root, r.trustLoop)
+		if !tookBundle(r.root) {
+			workflow.Go(r.root, r.trustLoop)
+		} else {
+			r.trustLazy = true // loaded again on demand (hotpath.go)
+		}
 	}
 	if r.carried.rolling || r.checkedBefore() {
 		_ = r.conflictsOn() // asked as in every run; checked by the first (rollcan.go)
@@ -349,15 +361,15 @@ func (r *interp) setup() error {
 	}
 	for i := range r.p.Steps {
 		if len(r.p.Steps[i].Locks) > 0 {
-			if workflow.GetVersion(r.root, lockSpanChange, workflow.DefaultVersion, 1) >= 1 {
+			if changeVersion(r.root, lockSpanChange, 1) >= 1 {
 				r.span = newLockSpan(r)
 				r.restoreLocks() // rollcan.go
 			}
 			break
 		}
 	}
-	r.budgets = workflow.GetVersion(r.root, retryBudgetChange, workflow.DefaultVersion, 1) >= 1
-	if workflow.GetVersion(r.root, schedulerChange, workflow.DefaultVersion, 1) >= 1 {
+	r.budgets = changeVersion(r.root, retryBudgetChange, 1) >= 1
+	if changeVersion(r.root, schedulerChange, 1) >= 1 {
 		r.sched = r.newSched()
 	} else if !r.hasLocks() {
 		// Before the scheduler the lock client listened whatever the plan
@@ -365,7 +377,7 @@ func (r *interp) setup() error {
 		r.locks.start()
 	}
 	if r.mayExceedBounds() {
-		r.bounded = workflow.GetVersion(r.root, fanoutBoundChange, workflow.DefaultVersion, 1) >= 1
+		r.bounded = changeVersion(r.root, fanoutBoundChange, 1) >= 1
 	}
 	// Watch for cancellation of the workflow: it rolls back like an operator's
 	// rollback (since schedulerChange the scheduler's loop watches).
@@ -615,7 +627,7 @@ func itemName(fe *plan.ForEach) string {
 func (r *interp) attempt(c cx, sr *stepRun) (skipped bool, err error) {
 	s := sr.s
 	if s.Action == plan.ActionApproval || s.Action == plan.ActionManual {
-		if ok, err := r.when(s.When, r.env()); err != nil || !ok {
+		if ok, err := r.when(s.When, r.stepEnv(sr)); err != nil || !ok {
 			return err == nil, err
 		}
 		if r.delta != nil {
@@ -634,7 +646,7 @@ func (r *interp) attempt(c cx, sr *stepRun) (skipped bool, err error) {
 	if sr.fanout {
 		return false, r.runFanout(c, sr)
 	}
-	env := r.env()
+	env := r.stepEnv(sr) // hotpath.go
 	if ok, err := r.when(s.When, env); err != nil || !ok {
 		return err == nil, err
 	}
@@ -681,7 +693,7 @@ func (r *interp) when(code string, env map[string]any) (bool, error) {
 // ForEach.Concurrency at a time; after an item fails no new item starts.
 func (r *interp) runFanout(c cx, sr *stepRun) error {
 	s := sr.s
-	base := r.env()
+	base := r.stepEnv(sr) // hotpath.go
 	// Every item's inputs are evaluated against this base: what does not
 	// depend on the item is computed once for all of them.
 	memo := plan.NewMemo(itemName(s.ForEach), plan.RootIndex)

@@ -171,6 +171,8 @@ func TestLockSpanNoInterleave(t *testing.T) {
 			env = newSpanEnv(t, sr)
 			env.RegisterWorkflow(twoRequests)
 			if tc.oldVersion {
+				// A run started before the change: before the bundle too.
+				env.OnGetVersion(changeBundle, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 				env.OnGetVersion(lockSpanChange, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			}
 			one := chainPlan("one", "l1:span.locked:L", "n1:span.free", "l2:span.locked:L", "n2:span.free", "l3:span.locked:L")

@@ -40,7 +40,7 @@ func (r *interp) pollsWithoutSlot(ctx workflow.Context, c plan.Wait) bool {
 	if c.PollInterval.Std() < SlotFreePollInterval {
 		return false
 	}
-	return workflow.GetVersion(ctx, slotFreeWaitChange, workflow.DefaultVersion, 1) >= 1
+	return changeVersion(ctx, slotFreeWaitChange, 1) >= 1
 }
 
 // pollWaitOptions are the activity options of a wait that polls once per

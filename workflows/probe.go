@@ -31,7 +31,7 @@ type route struct {
 // probeRoute asks the main worker's account registry for the probe of s's
 // client network; without the guard's version it returns no route.
 func (r *interp) probeRoute(c cx, s *plan.Step) (route, error) {
-	if s.Probe == nil || workflow.GetVersion(c.work, probeRouteChange, workflow.DefaultVersion, 1) < 1 {
+	if s.Probe == nil || changeVersion(c.work, probeRouteChange, 1) < 1 {
 		return route{}, nil
 	}
 	ctx := workflow.WithActivityOptions(c.work, workflow.ActivityOptions{

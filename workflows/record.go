@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/topoflow/topoflow/plan"
 	"github.com/topoflow/topoflow/policy"
@@ -550,7 +549,7 @@ func tooBig(what string, v any) string {
 // recordV reports whether this run packs its records (recordChange).
 func (r *interp) recordV() bool {
 	if r.packed == nil {
-		v := workflow.GetVersion(r.root, recordChange, workflow.DefaultVersion, 1) >= 1
+		v := changeVersion(r.root, recordChange, 1) >= 1
 		r.packed = &v
 	}
 	return *r.packed

@@ -27,7 +27,7 @@ func keyBaseOf(ctx workflow.Context, req Request) string {
 		}
 		return id
 	}
-	if workflow.GetVersion(ctx, runScopedKeysChange, workflow.DefaultVersion, 1) < 1 || info.FirstRunID == "" {
+	if changeVersion(ctx, runScopedKeysChange, 1) < 1 || info.FirstRunID == "" {
 		return id
 	}
 	return id + "@" + info.FirstRunID

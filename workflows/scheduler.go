@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -54,6 +53,8 @@ type schedState struct {
 	envSteps  map[string]any
 	envIn     []bool
 	envShared bool
+	// hot holds the hot paths' caches (hotpath.go).
+	hot hotState
 
 	// details rendering: by the loop of executeScheduled while it runs
 	// (driving), at once otherwise.
@@ -91,12 +92,19 @@ func (r *interp) newSched() *schedState {
 // a rollback was requested.
 func (r *interp) executeScheduled() {
 	st := r.sched
-	start := func(i int) {
+	st.hot.eager = tookBundle(r.root) // hotpath.go
+	defer r.startSignals()            // hotpath.go: rollbacks and hand-overs still take signals
+	var start func(i int)
+	start = func(i int) {
 		sr := r.steps[i]
 		st.live++
 		r.goCx(func(c cx) {
 			r.runStep(c, sr)
 			sr.finished = true
+			if st.hot.eager {
+				r.settleNow(sr, start) // hotpath.go
+				return
+			}
 			st.settled = append(st.settled, sr)
 		})
 	}
@@ -120,12 +128,15 @@ func (r *interp) executeScheduled() {
 		_ = workflow.Await(r.work, func() bool {
 			return len(st.settled) > 0 || (st.live == 0 && (r.stop != nil || st.ndone == len(r.steps))) ||
 				r.detailsDue() || r.cancelled() || (!r.pauseDecided && r.handOverSuggested()) ||
-				(r.pausing && r.stop == nil && r.quiet() && st.ndone < len(r.steps))
+				(r.pausing && r.stop == nil && r.quiet() && st.ndone < len(r.steps)) || r.signalWaiting()
 		})
+		if r.signalWaiting() {
+			r.startSignals() // hotpath.go
+		}
 		if !r.pauseDecided && r.handOverSuggested() {
 			// Runs that saw the suggestion before continue-as-new existed went on.
 			r.pauseDecided = true
-			r.pausing = workflow.GetVersion(r.root, continueAsNewChange, workflow.DefaultVersion, 1) >= 1
+			r.pausing = changeVersion(r.root, continueAsNewChange, 1) >= 1
 			if r.pausing {
 				r.decideHolds() // rollcan.go
 			}
@@ -174,25 +185,9 @@ func (r *interp) executeScheduled() {
 // envScheduled is env() under the scheduler: the same map contents, built
 // incrementally.
 func (r *interp) envScheduled() map[string]any {
-	st := r.sched
-	for i, sr := range r.steps {
-		in := sr.state == StepDone || sr.state == StepSkipped
-		if in == st.envIn[i] {
-			continue
-		}
-		if st.envShared {
-			st.envSteps = maps.Clone(st.envSteps)
-			st.envShared = false
-		}
-		st.envIn[i] = in
-		if !in {
-			delete(st.envSteps, sr.s.ID)
-			continue
-		}
-		st.envSteps[sr.s.ID] = stepEnvValue(sr)
-	}
-	st.envShared = true
-	return map[string]any{plan.RootSteps: st.envSteps, plan.RootMeta: r.meta}
+	steps := r.envSettled() // hotpath.go
+	r.sched.envShared = true
+	return map[string]any{plan.RootSteps: steps, plan.RootMeta: r.meta}
 }
 
 // stepEnvValue is what expressions see of a done or skipped step.

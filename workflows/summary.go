@@ -154,9 +154,16 @@ func shellQuote(s string) string {
 // mdText makes s safe inside Markdown inline text and table cells: one line,
 // no raw HTML, no table separators, no code-span breaks.
 func mdText(s string) string {
-	s = strings.NewReplacer("\r", " ", "\n", " ", "<", `\<`, ">", `\>`, "|", `\|`, "`", "'").Replace(s)
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(mdEscaper.Replace(s))
 }
+
+// mdEscaper and outputEscaper are built once: a Replacer builds its tables
+// on first use, and building one per call was most of the CPU a replay of a
+// long chain spent rendering the details.
+var (
+	mdEscaper     = strings.NewReplacer("\r", " ", "\n", " ", "<", `\<`, ">", `\>`, "|", `\|`, "`", "'")
+	outputEscaper = strings.NewReplacer("`", "'", "|", "/")
+)
 
 // quoteInstructions quotes a gate's Markdown instructions as one top-level
 // block quote. The Web UI's renderer does not let a list interrupt a
@@ -267,7 +274,7 @@ func (r *interp) detailsMarkdown() string {
 	if r.phase == PhaseDone && len(r.outputs) > 0 {
 		b.WriteString("**Outputs**\n\n| Output | Value |\n|---|---|\n")
 		for _, k := range sortedKeys(r.outputs) {
-			fmt.Fprintf(&b, "| %s | `%s` |\n", mdText(k), strings.NewReplacer("`", "'", "|", "/").Replace(oneLine(outputText(r.outputs[k]), 500)))
+			fmt.Fprintf(&b, "| %s | `%s` |\n", mdText(k), outputEscaper.Replace(oneLine(outputText(r.outputs[k]), 500)))
 		}
 		b.WriteString("\n")
 	}
@@ -349,28 +356,7 @@ func (r *interp) writeSteps(b *strings.Builder) {
 		}
 	}
 	fmt.Fprintf(b, "**Steps** (%d of %d done)\n\n| | Step | State | Detail |\n|---|---|---|---|\n", done, len(r.steps))
-	for _, sr := range r.steps {
-		st := StyleOf(sr.state)
-		state := sr.state
-		if sr.fanout && len(sr.items) > 0 {
-			n := 0
-			for _, it := range sr.items {
-				if it.state == StepDone {
-					n++
-				}
-			}
-			state += fmt.Sprintf(" (%d/%d)", n, len(sr.items))
-		}
-		var detail []string
-		if len(sr.awaiting) > 0 {
-			detail = append(detail, "waiting for "+strings.Join(sr.awaiting, ", "))
-		}
-		if sr.observed != "" && (sr.state == StepRunning || sr.state == StepFailed || sr.state == StepParked) {
-			detail = append(detail, "observed "+sr.observed)
-		}
-		if sr.lastErr != "" && (sr.state == StepFailed || sr.state == StepParked) {
-			detail = append(detail, oneLine(sr.lastErr, 200))
-		}
-		fmt.Fprintf(b, "| %s | %s (`%s`) | %s | %s |\n", st.Emoji, mdText(sr.s.Title), mdText(sr.s.ID), state, mdText(strings.Join(detail, "; ")))
+	for i := range r.steps {
+		b.WriteString(r.stepRowText(i)) // hotpath.go
 	}
 }

@@ -50,5 +50,8 @@ func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return mdText(strings.NewReplacer("|", "/", "`", "'", "\n", " ").Replace(s))
+	return mdText(cellEscaper.Replace(s))
 }
+
+// cellEscaper is built once (see mdEscaper).
+var cellEscaper = strings.NewReplacer("|", "/", "`", "'", "\n", " ")
