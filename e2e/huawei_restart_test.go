@@ -88,11 +88,11 @@ func compileRestartable(t *testing.T, doc string) *plan.Plan {
 func progress(t *testing.T, s *stack.Stack, run client.WorkflowRun) workflows.Progress {
 	t.Helper()
 	// A query waits for a workflow task; on a loaded machine one can time
-	// out while the worker catches up, so it is asked up to three times.
+	// out while the worker catches up, so it is asked up to five times.
 	var v converter.EncodedValue
 	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	for attempt := 0; attempt < 5; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		v, err = s.Client.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryProgress)
 		cancel()
 		if err == nil || !errors.Is(err, context.DeadlineExceeded) {

@@ -377,8 +377,19 @@ func TestForgedDecisionCorpus(t *testing.T) {
 
 	// M-of-N: alice's signed approval counts, the gate still waits; her
 	// second approval is refused; olga's (OIDC) opens it.
-	if err := update(id, "approve", approve("alice", w.keys["alice"].SignSSH(t, st("alice")))); err != nil {
-		t.Fatalf("alice's approval: %v", err)
+	// The three large signals push the history past Temporal's size
+	// suggestion: the request continues as new, carrying the waiting gate
+	// (topoflow-can-carries-holds). While the gate is handed over it answers
+	// "not waiting for a decision (state pending)", and a person retries, as
+	// here. (Known gap, issue 14: the decision should be held for the next run.)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		err := update(id, "approve", approve("alice", w.keys["alice"].SignSSH(t, st("alice"))))
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "is not waiting for a decision (state pending)") || time.Now().After(deadline) {
+			t.Fatalf("alice's approval: %v", err)
+		}
 	}
 	s := status(t, id)
 	if stepState(s, "gate") != workflows.StepWaiting {
