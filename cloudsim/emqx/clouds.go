@@ -145,24 +145,12 @@ func (p *platform) confirmTencent(w http.ResponseWriter, port *inventory.Port, r
 		refuse(w, http.StatusBadRequest, "VPC ID %q is not the deployment's VPC %s", req.VPCID, port.VPCID)
 		return
 	}
-	acct, key, err := p.keys(port.Account)
-	if err != nil {
-		refuse(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
-	host, err := p.host()
-	if err != nil {
-		refuse(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
 	dep, err := inventory.Get[*inventory.VPC](p.inv, port.VPCID)
 	if err != nil {
 		refuse(w, http.StatusInternalServerError, "deployment VPC %s: %v", port.VPCID, err)
 		return
 	}
-	cp := profile.NewClientProfile()
-	cp.HttpProfile.Endpoint, cp.HttpProfile.Scheme = host, "HTTP"
-	c, err := tcvpc.NewClient(common.NewCredential(key.KeyID, key.Secret), acct.Region, cp)
+	c, err := p.tencentClient(port)
 	if err != nil {
 		refuse(w, http.StatusInternalServerError, "%v", err)
 		return
@@ -201,19 +189,7 @@ func (p *platform) removeTencent(w http.ResponseWriter, ccn *inventory.Peering) 
 		refuse(w, http.StatusConflict, "the deployment's attachment to CCN %s is %s: it can be deleted only when running (runbook 003)", ccn.ID, att.Status)
 		return
 	}
-	acct, key, err := p.keys(port.Account)
-	if err != nil {
-		refuse(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
-	host, err := p.host()
-	if err != nil {
-		refuse(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
-	cp := profile.NewClientProfile()
-	cp.HttpProfile.Endpoint, cp.HttpProfile.Scheme = host, "HTTP"
-	c, err := tcvpc.NewClient(common.NewCredential(key.KeyID, key.Secret), acct.Region, cp)
+	c, err := p.tencentClient(port)
 	if err != nil {
 		refuse(w, http.StatusInternalServerError, "%v", err)
 		return
@@ -226,4 +202,20 @@ func (p *platform) removeTencent(w http.ResponseWriter, ccn *inventory.Peering) 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// tencentClient is the Tencent VPC API client of the deployment behind
+// port, with its account's keys, on the twin itself.
+func (p *platform) tencentClient(port *inventory.Port) (*tcvpc.Client, error) {
+	acct, key, err := p.keys(port.Account)
+	if err != nil {
+		return nil, err
+	}
+	host, err := p.host()
+	if err != nil {
+		return nil, err
+	}
+	cp := profile.NewClientProfile()
+	cp.HttpProfile.Endpoint, cp.HttpProfile.Scheme = host, "HTTP"
+	return tcvpc.NewClient(common.NewCredential(key.KeyID, key.Secret), acct.Region, cp)
 }
