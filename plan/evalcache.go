@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -147,15 +148,21 @@ func evalRaw(code string, env map[string]any) (any, error) {
 }
 
 // Memo evaluates the expressions of one fan-out step for each of its items,
-// computing once what does not depend on the item: an expression's leading
-// `let` declarations whose values use none of the varying names (the item
-// and the index) are evaluated on the first item and reused for the others.
+// computing once what does not depend on the item:
+//   - an expression that reads none of the varying names (the item and the
+//     index) is evaluated on the first item, and its value reused;
+//   - an expression's leading `let` declarations whose values read none of
+//     them are evaluated on the first item and reused for the others.
+//
 // A plan's per-item inputs often start with such a declaration (a lookup
 // table built from an earlier fan-out's outputs, e.g. port ID → service ID),
 // so this turns an evaluation quadratic in the number of items into a linear
-// one. The results are exactly Eval's: the hoisted values are the values the
-// declarations would have for every item, since they read nothing that
-// varies, and the rest of the expression sees them under the same names.
+// one. The results are exactly Eval's: the reused values are the values the
+// expressions and declarations would have for every item, since they read
+// nothing that varies, and the rest of an expression sees them under the
+// same names. Each expression's compiled program is kept with the types it
+// was compiled for (see program), so an item costs a run of the compiled
+// program, not a compilation-cache lookup.
 //
 // A Memo is valid for one base environment (the outputs of the steps done
 // before the fan-out started); create a new one when that changes.
@@ -168,11 +175,127 @@ type Memo struct {
 // hoisted is the split of one expression: the invariant declarations'
 // names and values, and the code of the rest. plain means no split (nothing
 // to hoist, or a declaration failed: Eval reports the error as usual).
+// invariant means the whole expression reads nothing varying: value is its
+// result (before normalize, which copies it for each item).
 type hoisted struct {
-	plain  bool
-	names  []string
-	values []any
-	rest   string
+	plain     bool
+	invariant bool
+	value     any
+	names     []string
+	values    []any
+	rest      string
+	// run is what an item evaluates: rest (or the code, when plain) with
+	// its compiled program.
+	run compiled
+}
+
+// compiled is one code's program for the variable types it was compiled
+// with. ids are the identifiers the code reads; all means it reads $env
+// (the whole environment), so it is evaluated against env itself.
+type compiled struct {
+	code string
+	ids  []string
+	all  bool
+	fast fastChain // fastpath.go; nil: the VM runs it
+	last atomic.Pointer[typedProgram]
+}
+
+// typedProgram is a program and the type of each of its identifiers in the
+// environment it was compiled for (nil type: absent; nilType: present, nil).
+type typedProgram struct {
+	prog  *vm.Program
+	types []reflect.Type
+}
+
+// nilType marks a variable that is present with a nil value.
+var nilType = reflect.TypeOf(struct{ nilValue bool }{})
+
+func (c *compiled) init(code string) error {
+	c.code = code
+	ids, err := identifiers(code)
+	if err != nil {
+		c.all = true
+		return err
+	}
+	if tree, err := parser.Parse(code); err == nil {
+		c.fast = compileChain(tree.Node)
+	}
+	c.ids = ids
+	for _, id := range ids {
+		if id == "$env" {
+			c.all = true
+		}
+	}
+	return nil
+}
+
+// typeOf is v's entry in a typedProgram's types.
+func typeOf(v any, ok bool) reflect.Type {
+	switch {
+	case !ok:
+		return nil
+	case v == nil:
+		return nilType
+	}
+	return reflect.TypeOf(v)
+}
+
+// program returns c's program for env, compiling (through the process cache)
+// only when the variables' types differ from the last compilation's.
+func (c *compiled) program(env map[string]any) (*vm.Program, error) {
+	if c.all {
+		// $env's type is the whole environment's: no shortcut.
+		return program(c.code, env)
+	}
+	if last := c.last.Load(); last != nil {
+		same := true
+		for i, id := range c.ids {
+			v, ok := env[id]
+			if typeOf(v, ok) != last.types[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return last.prog, nil
+		}
+	}
+	prog, err := program(c.code, env)
+	if err != nil {
+		return nil, err
+	}
+	tp := &typedProgram{prog: prog, types: make([]reflect.Type, len(c.ids))}
+	for i, id := range c.ids {
+		v, ok := env[id]
+		tp.types[i] = typeOf(v, ok)
+	}
+	c.last.Store(tp)
+	return prog, nil
+}
+
+// vms are reusable expression VMs (a VM keeps its stack between runs).
+var vms = sync.Pool{New: func() any { return &vm.VM{} }}
+
+// eval runs c against env, unnormalized.
+func (c *compiled) eval(env map[string]any) (any, error) {
+	// Compiled even when the fast path answers: a program expr refuses for
+	// these types is refused here too.
+	prog, err := c.program(env)
+	if err != nil {
+		return nil, err
+	}
+	if c.fast != nil {
+		if out, ok := c.fast(env); ok {
+			return out, nil
+		}
+	}
+	v := vms.Get().(*vm.VM)
+	out, err := v.Run(prog, env)
+	vms.Put(v)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate expression %q: %v", c.code, err)
+	}
+	return out, nil
 }
 
 // NewMemo returns a Memo for expressions whose varying names (the fan-out's
@@ -199,17 +322,37 @@ func (m *Memo) Eval(code string, env map[string]any) (any, error) {
 		m.exprs[code] = h
 		m.mu.Unlock()
 	}
-	if h.plain {
-		return Eval(code, env)
+	switch {
+	case h.invariant:
+		return normalize(h.value)
+	case h.plain:
+		out, err := h.run.eval(env)
+		if err != nil {
+			// Report the error in Eval's own words.
+			return Eval(code, env)
+		}
+		return normalize(out)
 	}
-	inner := make(map[string]any, len(env)+len(h.names))
-	for k, v := range env {
-		inner[k] = v
+	var inner map[string]any
+	if h.run.all {
+		inner = make(map[string]any, len(env)+len(h.names))
+		for k, v := range env {
+			inner[k] = v
+		}
+	} else {
+		// The rest reads only its identifiers: the program compiled for
+		// them is the one the whole environment gives (see program).
+		inner = make(map[string]any, len(h.run.ids))
+		for _, id := range h.run.ids {
+			if v, ok := env[id]; ok {
+				inner[id] = v
+			}
+		}
 	}
 	for i, n := range h.names {
 		inner[n] = h.values[i]
 	}
-	out, err := evalRaw(h.rest, inner)
+	out, err := h.run.eval(inner)
 	if err != nil {
 		// Report the error as the whole expression would.
 		return Eval(code, env)
@@ -217,12 +360,26 @@ func (m *Memo) Eval(code string, env map[string]any) (any, error) {
 	return normalize(out)
 }
 
-// split hoists the leading invariant let declarations of code, evaluating
-// them against env.
+// split hoists what of code does not vary: the whole expression, or its
+// leading invariant let declarations, evaluating them against env.
 func (m *Memo) split(code string, env map[string]any) *hoisted {
+	plain := func() *hoisted {
+		h := &hoisted{plain: true}
+		// A syntax error leaves no identifiers: the program is asked of
+		// the process cache, which lets expr report it.
+		_ = h.run.init(code)
+		return h
+	}
 	tree, err := parser.Parse(code)
 	if err != nil {
-		return &hoisted{plain: true}
+		return plain()
+	}
+	if !m.uses(tree.Node) {
+		v, err := evalRaw(code, env)
+		if err != nil {
+			return plain()
+		}
+		return &hoisted{invariant: true, value: v}
 	}
 	h := &hoisted{}
 	inner := env
@@ -234,11 +391,11 @@ func (m *Memo) split(code string, env map[string]any) *hoisted {
 		}
 		if _, taken := inner[decl.Name]; taken {
 			// expr refuses to redeclare a variable: let Eval say so.
-			return &hoisted{plain: true}
+			return plain()
 		}
-		v, err := evalRaw(decl.Value.String(), inner)
+		v, err := hoist(decl.Value, inner)
 		if err != nil {
-			return &hoisted{plain: true}
+			return plain()
 		}
 		if len(h.names) == 0 {
 			inner = make(map[string]any, len(env)+4)
@@ -252,21 +409,38 @@ func (m *Memo) split(code string, env map[string]any) *hoisted {
 		node = decl.Expr
 	}
 	if len(h.names) == 0 {
-		return &hoisted{plain: true}
+		return plain()
 	}
 	h.rest = node.String()
-	if _, err := parser.Parse(h.rest); err != nil {
-		return &hoisted{plain: true}
+	if err := h.run.init(h.rest); err != nil {
+		return plain()
 	}
 	return h
 }
 
-// uses reports whether n reads a varying name.
+// hoist evaluates an invariant declaration's value: a lookup table through
+// its fast path (fastpath.go) once expr has compiled it, anything else (or
+// a table the fast path declines) by the VM.
+func hoist(n ast.Node, env map[string]any) (any, error) {
+	code := n.String()
+	if t := compilePairs(n); t != nil {
+		if _, err := program(code, env); err != nil {
+			return nil, err
+		}
+		if v, ok := t.eval(env); ok {
+			return v, nil
+		}
+	}
+	return evalRaw(code, env)
+}
+
+// uses reports whether n reads a varying name (or the whole environment,
+// $env, which holds them).
 func (m *Memo) uses(n ast.Node) bool {
 	set := map[string]bool{}
 	ast.Walk(&n, identVisitor(set))
 	for id := range set {
-		if m.varying[id] {
+		if m.varying[id] || id == "$env" {
 			return true
 		}
 	}

@@ -85,3 +85,84 @@ func TestProgramCacheFollowsTypes(t *testing.T) {
 		t.Errorf("undefined variable: %v, %v", v, err)
 	}
 }
+
+// TestMemoFastPathsEqualEval: the fast paths (fastpath.go) for member and
+// index chains and for fromPairs(map(...)) lookup tables give exactly what
+// the VM gives, and where they decline (values that are not JSON maps, keys
+// of other kinds, optional chaining, $env, shadowed builtins, missing names)
+// the VM's result or error is the one returned.
+func TestMemoFastPathsEqualEval(t *testing.T) {
+	items := []any{
+		map[string]any{"portId": "p1", "n": 1, "sub": map[string]any{"k": "p2"}},
+		map[string]any{"portId": "p2", "n": 2},
+		map[string]any{"n": 3},                   // no portId: a nil key
+		map[string]any{"portId": 7, "n": 4},      // an int key
+		map[string]any{"portId": []any{1}},       // an unhashable key
+		map[any]any{"portId": "p1"},              // a map[any]any item
+		"just a string",                          // not a map
+		nil,                                      // nothing
+		map[string]any{"portId": "p9", "n": 2.5}, // not in the tables
+	}
+	rows := []any{
+		map[string]any{"portId": "p2", "serviceId": "s2"},
+		map[string]any{"portId": "p1", "serviceId": "s1"},
+		map[string]any{"portId": 7, "serviceId": "s7"},
+		map[string]any{"serviceId": "s-nil"},                    // a nil key
+		map[string]any{"portId": "p1", "serviceId": "s1-again"}, // a duplicate: the last wins
+	}
+	base := map[string]any{
+		"steps": map[string]any{
+			"svc":   rows,
+			"names": []any{map[string]any{"serviceId": "s1", "name": "one"}, map[string]any{"serviceId": "s2", "name": "two"}},
+			"odd":   []any{map[string]any{"portId": "p1"}, "not a map"},
+			"bad":   []any{map[string]any{"portId": []any{1}, "serviceId": "s"}},
+			"one":   map[string]any{"x": 5},
+		},
+		"table": map[any]any{"p1": "t1", 7: "t7", nil: "tnil"},
+		"meta":  map[string]any{"workflowId": "w"},
+	}
+	shadow := map[string]any{"fromPairs": "shadowed"}
+	tests := []string{
+		`item.portId`,
+		`item["portId"]`,
+		`item.sub.k`,
+		`item.missing`,
+		`item.portId.deeper`,
+		`item?.portId`,
+		`$env.item`,
+		`table[item.portId]`,
+		`steps.one.x`,
+		`steps["one"]["x"]`,
+		`steps.one[item.portId]`,
+		`nothere.portId`,
+		`let svc = fromPairs(map(steps.svc, [#.portId, #.serviceId])); svc[item.portId]`,
+		`let svc = fromPairs(map(steps.svc, [#.portId, #.serviceId])); let names = fromPairs(map(steps.names, [#.serviceId, #.name])); names[svc[item.portId]]`,
+		`let svc = fromPairs(map(steps.odd, [#.portId, #.serviceId])); svc[item.portId]`,
+		`let svc = fromPairs(map(steps.bad, [#.portId, #.serviceId])); svc[item.portId]`,
+		`let svc = fromPairs(map(steps.one, [#.portId, #.serviceId])); svc[item.portId]`,
+		`let svc = fromPairs(map(steps.svc, [#.portId, #.serviceId])); svc`,
+		`let svc = fromPairs(map(steps.svc, [#.portId, #.serviceId])); svc[item]`,
+		`let svc = fromPairs(map(steps.svc, [#?.portId, #.serviceId])); svc[item.portId]`,
+	}
+	for _, extra := range []map[string]any{nil, shadow} {
+		for _, code := range tests {
+			t.Run(fmt.Sprintf("%s/shadowed=%v", code, extra != nil), func(t *testing.T) {
+				m := plan.NewMemo("item", plan.RootIndex)
+				for i, it := range items {
+					env := map[string]any{"item": it, plan.RootIndex: i}
+					for k, v := range base {
+						env[k] = v
+					}
+					for k, v := range extra {
+						env[k] = v
+					}
+					want, werr := plan.Eval(code, env)
+					got, gerr := m.Eval(code, env)
+					if fmt.Sprint(werr) != fmt.Sprint(gerr) || !reflect.DeepEqual(want, got) {
+						t.Errorf("item %d (%#v): memo gave %#v, %v; Eval gave %#v, %v", i, it, got, gerr, want, werr)
+					}
+				}
+			})
+		}
+	}
+}
