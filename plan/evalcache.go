@@ -136,15 +136,31 @@ func compile(code string, env map[string]any) (*vm.Program, error) {
 
 // evalRaw evaluates code against env without normalizing the result.
 func evalRaw(code string, env map[string]any) (any, error) {
-	prog, err := program(code, env)
-	if err != nil {
-		return nil, err
+	return compiledOf(code).eval(env)
+}
+
+// codes holds each expression's compiled form (its identifiers, fast path
+// and last program), so that evaluating it again costs a type check of its
+// identifiers and a run, not a cache key built under a lock.
+var codes struct {
+	m sync.Map // code -> *compiled
+	n atomic.Int64
+}
+
+// compiledOf returns code's compiled form, made once per process (the map
+// starts again empty past maxCachedPrograms entries).
+func compiledOf(code string) *compiled {
+	if c, ok := codes.m.Load(code); ok {
+		return c.(*compiled)
 	}
-	out, err := expr.Run(prog, env)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate expression %q: %v", code, err)
+	c := &compiled{}
+	_ = c.init(code) // a syntax error is expr's to report, on each evaluation
+	if codes.n.Add(1) > maxCachedPrograms {
+		codes.m.Clear()
+		codes.n.Store(0)
 	}
-	return out, nil
+	got, _ := codes.m.LoadOrStore(code, c)
+	return got.(*compiled)
 }
 
 // Memo evaluates the expressions of one fan-out step for each of its items,
@@ -170,6 +186,7 @@ type Memo struct {
 	varying map[string]bool
 	mu      sync.Mutex
 	exprs   map[string]*hoisted
+	keys    []string // the inputs' names, sorted, of the last ResolveAll
 }
 
 // hoisted is the split of one expression: the invariant declarations'
@@ -240,17 +257,18 @@ func typeOf(v any, ok bool) reflect.Type {
 	return reflect.TypeOf(v)
 }
 
-// program returns c's program for env, compiling (through the process cache)
-// only when the variables' types differ from the last compilation's.
-func (c *compiled) program(env map[string]any) (*vm.Program, error) {
+// program returns c's program for the scope's variable types, compiling
+// (through the process cache) only when they differ from the last
+// compilation's.
+func (c *compiled) program(sc scope) (*vm.Program, error) {
 	if c.all {
 		// $env's type is the whole environment's: no shortcut.
-		return program(c.code, env)
+		return program(c.code, sc.flat())
 	}
 	if last := c.last.Load(); last != nil {
 		same := true
 		for i, id := range c.ids {
-			v, ok := env[id]
+			v, ok := sc.get(id)
 			if typeOf(v, ok) != last.types[i] {
 				same = false
 				break
@@ -260,13 +278,13 @@ func (c *compiled) program(env map[string]any) (*vm.Program, error) {
 			return last.prog, nil
 		}
 	}
-	prog, err := program(c.code, env)
+	prog, err := program(c.code, sc.flat())
 	if err != nil {
 		return nil, err
 	}
 	tp := &typedProgram{prog: prog, types: make([]reflect.Type, len(c.ids))}
 	for i, id := range c.ids {
-		v, ok := env[id]
+		v, ok := sc.get(id)
 		tp.types[i] = typeOf(v, ok)
 	}
 	c.last.Store(tp)
@@ -278,19 +296,24 @@ var vms = sync.Pool{New: func() any { return &vm.VM{} }}
 
 // eval runs c against env, unnormalized.
 func (c *compiled) eval(env map[string]any) (any, error) {
+	return c.evalScope(scope{env: env})
+}
+
+// evalScope runs c against a scope, unnormalized.
+func (c *compiled) evalScope(sc scope) (any, error) {
 	// Compiled even when the fast path answers: a program expr refuses for
 	// these types is refused here too.
-	prog, err := c.program(env)
+	prog, err := c.program(sc)
 	if err != nil {
 		return nil, err
 	}
 	if c.fast != nil {
-		if out, ok := c.fast(env); ok {
+		if out, ok := c.fast(sc); ok {
 			return out, nil
 		}
 	}
 	v := vms.Get().(*vm.VM)
-	out, err := v.Run(prog, env)
+	out, err := v.Run(prog, sc.flat())
 	vms.Put(v)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate expression %q: %v", c.code, err)
@@ -333,26 +356,7 @@ func (m *Memo) Eval(code string, env map[string]any) (any, error) {
 		}
 		return normalize(out)
 	}
-	var inner map[string]any
-	if h.run.all {
-		inner = make(map[string]any, len(env)+len(h.names))
-		for k, v := range env {
-			inner[k] = v
-		}
-	} else {
-		// The rest reads only its identifiers: the program compiled for
-		// them is the one the whole environment gives (see program).
-		inner = make(map[string]any, len(h.run.ids))
-		for _, id := range h.run.ids {
-			if v, ok := env[id]; ok {
-				inner[id] = v
-			}
-		}
-	}
-	for i, n := range h.names {
-		inner[n] = h.values[i]
-	}
-	out, err := h.run.eval(inner)
+	out, err := h.run.evalScope(scope{env: env, names: h.names, values: h.values})
 	if err != nil {
 		// Report the error as the whole expression would.
 		return Eval(code, env)
@@ -458,11 +462,7 @@ func (m *Memo) Resolve(v Value, env map[string]any) (any, error) {
 // ResolveAll evaluates a map of values like [ResolveAll], through the memo.
 func (m *Memo) ResolveAll(in map[string]Value, env map[string]any) (map[string]any, error) {
 	out := make(map[string]any, len(in))
-	keys := make([]string, 0, len(in))
-	for k := range in {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := m.sortedKeys(in)
 	for _, k := range keys {
 		r, err := m.Resolve(in[k], env)
 		if err != nil {
@@ -471,4 +471,37 @@ func (m *Memo) ResolveAll(in map[string]Value, env map[string]any) (map[string]a
 		out[k] = r
 	}
 	return out, nil
+}
+
+// sortedKeys returns in's keys, sorted: every item of a step resolves the
+// same inputs, so the last call's keys serve when they are in's.
+func (m *Memo) sortedKeys(in map[string]Value) []string {
+	if m != nil {
+		m.mu.Lock()
+		keys := m.keys
+		m.mu.Unlock()
+		if len(keys) == len(in) {
+			same := true
+			for _, k := range keys {
+				if _, ok := in[k]; !ok {
+					same = false
+					break
+				}
+			}
+			if same {
+				return keys
+			}
+		}
+	}
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if m != nil {
+		m.mu.Lock()
+		m.keys = keys
+		m.mu.Unlock()
+	}
+	return keys
 }

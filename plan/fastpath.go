@@ -21,7 +21,7 @@ import (
 // not hold.
 
 // fastChain evaluates a member/index fastChain against env; ok false: declined.
-type fastChain func(env map[string]any) (v any, ok bool)
+type fastChain func(sc scope) (v any, ok bool)
 
 // compileChain returns the fast evaluation of n, or nil when n is not a
 // member/index fastChain over identifiers and string literals.
@@ -32,9 +32,8 @@ func compileChain(n ast.Node) fastChain {
 		if name == "$env" || name == "" {
 			return nil
 		}
-		return func(env map[string]any) (any, bool) {
-			v, ok := env[name]
-			return v, ok
+		return func(sc scope) (any, bool) {
+			return sc.get(name)
 		}
 	case *ast.MemberNode:
 		if t.Optional || t.Method {
@@ -46,8 +45,8 @@ func compileChain(n ast.Node) fastChain {
 		}
 		if s, ok := t.Property.(*ast.StringNode); ok {
 			key := s.Value
-			return func(env map[string]any) (any, bool) {
-				b, ok := base(env)
+			return func(sc scope) (any, bool) {
+				b, ok := base(sc)
 				if !ok {
 					return nil, false
 				}
@@ -58,12 +57,12 @@ func compileChain(n ast.Node) fastChain {
 		if prop == nil {
 			return nil
 		}
-		return func(env map[string]any) (any, bool) {
-			b, ok := base(env)
+		return func(sc scope) (any, bool) {
+			b, ok := base(sc)
 			if !ok {
 				return nil, false
 			}
-			k, ok := prop(env)
+			k, ok := prop(sc)
 			if !ok {
 				return nil, false
 			}
@@ -165,7 +164,7 @@ func (p *pairsTable) eval(env map[string]any) (any, bool) {
 	if _, shadowed := env["map"]; shadowed {
 		return nil, false
 	}
-	l, ok := p.list(env)
+	l, ok := p.list(scope{env: env})
 	if !ok {
 		return nil, false
 	}
@@ -186,4 +185,38 @@ func (p *pairsTable) eval(env map[string]any) (any, bool) {
 		out[k] = m[p.value]
 	}
 	return out, true
+}
+
+// scope is an environment with a fan-out's hoisted names laid over it
+// (Memo), read without building the map the VM needs.
+type scope struct {
+	env    map[string]any
+	names  []string
+	values []any
+}
+
+// get looks a name up: the hoisted names first, then the environment.
+func (sc scope) get(name string) (any, bool) {
+	for i, n := range sc.names {
+		if n == name {
+			return sc.values[i], true
+		}
+	}
+	v, ok := sc.env[name]
+	return v, ok
+}
+
+// flat is the scope as one map, for the VM.
+func (sc scope) flat() map[string]any {
+	if len(sc.names) == 0 {
+		return sc.env
+	}
+	m := make(map[string]any, len(sc.env)+len(sc.names))
+	for k, v := range sc.env {
+		m[k] = v
+	}
+	for i, n := range sc.names {
+		m[n] = sc.values[i]
+	}
+	return m
 }
