@@ -291,13 +291,7 @@ func (b *builder) emqxHuawei(s *spec.SaaSPeering) error {
 		map[string]string{"userId": `^[0-9a-f]{32}$`}, catalog.HuaweiVPCGetPeering, readIn, guard); err != nil {
 		return err
 	}
-	b.add(plan.Step{
-		ID: "wait-peering-active", Title: "Wait until EMQX Platform has accepted the peering (ACTIVE)",
-		Action: catalog.HuaweiVPCGetPeering, Account: o.Account,
-		Inputs:    map[string]plan.Value{"peeringId": peering},
-		Wait:      saasWait(s, catalog.HuaweiVPCGetPeering, func(w *plan.Wait) { w.Timeout = plan.D(defaultWaitTimeout) }),
-		DependsOn: []string{"check-console", "create-peering"},
-	})
+	b.waitPeeringActive(s, "ACTIVE", catalog.HuaweiVPCGetPeering, peering, true)
 	b.add(plan.Step{
 		ID: "route-to-deployment", Title: fmt.Sprintf("Route %s from our VPC through the peering", d.CIDR),
 		Action: catalog.HuaweiVPCAddRoute, Account: o.Account,
@@ -306,19 +300,11 @@ func (b *builder) emqxHuawei(s *spec.SaaSPeering) error {
 		},
 		DependsOn: []string{"wait-peering-active", "create-peering"}, Timeout: timeout,
 	})
-	b.add(plan.Step{
-		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %s from the deployment %s in security group %s", ports(o.Ports), d.CIDR, o.SecurityGroupID),
-		Action: catalog.HuaweiVPCAddSecurityGroupRule, Account: o.Account,
-		ForEach: &plan.ForEach{Items: literal(o.Ports), As: "port", Key: "string(port)"},
-		Inputs: map[string]plan.Value{
-			"securityGroupId": plan.Lit(o.SecurityGroupID), "direction": plan.Lit("ingress"), "protocol": plan.Lit("tcp"),
-			"port": plan.Expr("port"), "cidr": plan.Lit(d.CIDR), "description": plan.Lit(b.saasDescription(s)),
-		},
-		DependsOn: []string{"wait-peering-active"}, Timeout: timeout,
-	})
-	b.mqttVerify(s, "route-to-deployment", "open-security-group")
-	b.connectorVerify(s, "route-to-deployment", "open-security-group")
-	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
+	b.openSecurityGroup(s, catalog.HuaweiVPCAddSecurityGroupRule, map[string]plan.Value{
+		"securityGroupId": plan.Lit(o.SecurityGroupID), "direction": plan.Lit("ingress"), "protocol": plan.Lit("tcp"),
+		"port": plan.Expr("port"), "cidr": plan.Lit(d.CIDR), "description": plan.Lit(b.saasDescription(s)),
+	}, "wait-peering-active")
+	b.saasFinish(s, "route-to-deployment", map[string]plan.Value{"peeringId": peering})
 	return nil
 }
 
@@ -367,13 +353,7 @@ func (b *builder) emqxAWS(s *spec.SaaSPeering) error {
 		nil, catalog.AWSEC2DescribeVpcPeering, map[string]plan.Value{"peeringId": plan.Expr("input.expected.peeringId")}, guard); err != nil {
 		return err
 	}
-	b.add(plan.Step{
-		ID: "wait-peering-active", Title: "Wait until EMQX Platform has accepted the peering (active)",
-		Action: catalog.AWSEC2DescribeVpcPeering, Account: o.Account,
-		Inputs:    map[string]plan.Value{"peeringId": peering},
-		Wait:      saasWait(s, catalog.AWSEC2DescribeVpcPeering, nil),
-		DependsOn: []string{"check-console", "create-peering"},
-	})
+	b.waitPeeringActive(s, "active", catalog.AWSEC2DescribeVpcPeering, peering, false)
 	b.add(plan.Step{
 		ID: "route-to-deployment", Title: fmt.Sprintf("Route %s from our route tables through the peering", d.CIDR),
 		Action: catalog.AWSEC2CreateRoute, Account: o.Account,
@@ -383,19 +363,11 @@ func (b *builder) emqxAWS(s *spec.SaaSPeering) error {
 		},
 		DependsOn: []string{"wait-peering-active", "create-peering"}, Timeout: timeout,
 	})
-	b.add(plan.Step{
-		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %s from the deployment %s in security group %s", ports(o.Ports), d.CIDR, o.SecurityGroupID),
-		Action: catalog.AWSEC2AuthorizeIngress, Account: o.Account,
-		ForEach: &plan.ForEach{Items: literal(o.Ports), As: "port", Key: "string(port)"},
-		Inputs: map[string]plan.Value{
-			"groupId": plan.Lit(o.SecurityGroupID), "protocol": plan.Lit("tcp"), "port": plan.Expr("port"),
-			"cidr": plan.Lit(d.CIDR), "description": plan.Lit(b.saasDescription(s)),
-		},
-		DependsOn: []string{"wait-peering-active"}, Timeout: timeout,
-	})
-	b.mqttVerify(s, "route-to-deployment", "open-security-group")
-	b.connectorVerify(s, "route-to-deployment", "open-security-group")
-	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
+	b.openSecurityGroup(s, catalog.AWSEC2AuthorizeIngress, map[string]plan.Value{
+		"groupId": plan.Lit(o.SecurityGroupID), "protocol": plan.Lit("tcp"), "port": plan.Expr("port"),
+		"cidr": plan.Lit(d.CIDR), "description": plan.Lit(b.saasDescription(s)),
+	}, "wait-peering-active")
+	b.saasFinish(s, "route-to-deployment", map[string]plan.Value{"peeringId": peering})
 	return nil
 }
 
@@ -453,13 +425,7 @@ func (b *builder) emqxAlibaba(s *spec.SaaSPeering) error {
 	if err := b.checkConsole(s, map[string]plan.Value{"vpcId": plan.Lit(o.VPCID)}, nil, "", nil, plan.Wait{}); err != nil {
 		return err
 	}
-	b.add(plan.Step{
-		ID: "wait-peering-active", Title: "Wait until EMQX Platform has accepted the peering (Activated)",
-		Action: catalog.AlibabaVpcPeerGetPeering, Account: o.Account,
-		Inputs:    map[string]plan.Value{"peeringId": peering},
-		Wait:      saasWait(s, catalog.AlibabaVpcPeerGetPeering, func(w *plan.Wait) { w.Timeout = plan.D(defaultWaitTimeout) }),
-		DependsOn: []string{"check-console", "create-peering"},
-	})
+	b.waitPeeringActive(s, "Activated", catalog.AlibabaVpcPeerGetPeering, peering, true)
 	b.add(plan.Step{
 		ID: "route-to-deployment", Title: fmt.Sprintf("Add the custom route entry %s → the peering to our route tables", d.CIDR),
 		Action: catalog.AlibabaVpcCreateRouteEntry, Account: o.Account,
@@ -469,19 +435,11 @@ func (b *builder) emqxAlibaba(s *spec.SaaSPeering) error {
 		},
 		DependsOn: []string{"wait-peering-active", "create-peering"}, Timeout: timeout,
 	})
-	b.add(plan.Step{
-		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %s from the deployment %s in security group %s", ports(o.Ports), d.CIDR, o.SecurityGroupID),
-		Action: catalog.AlibabaEcsAuthorizeSecurityGroup, Account: o.Account,
-		ForEach: &plan.ForEach{Items: literal(o.Ports), As: "port", Key: "string(port)"},
-		Inputs: map[string]plan.Value{
-			"securityGroupId": plan.Lit(o.SecurityGroupID), "sourceCidr": plan.Lit(d.CIDR), "protocol": plan.Lit("TCP"),
-			"portRange": plan.Expr(`string(port) + "/" + string(port)`),
-		},
-		DependsOn: []string{"wait-peering-active"}, Timeout: timeout,
-	})
-	b.mqttVerify(s, "route-to-deployment", "open-security-group")
-	b.connectorVerify(s, "route-to-deployment", "open-security-group")
-	b.p.Outputs = map[string]plan.Value{"peeringId": peering}
+	b.openSecurityGroup(s, catalog.AlibabaEcsAuthorizeSecurityGroup, map[string]plan.Value{
+		"securityGroupId": plan.Lit(o.SecurityGroupID), "sourceCidr": plan.Lit(d.CIDR), "protocol": plan.Lit("TCP"),
+		"portRange": plan.Expr(`string(port) + "/" + string(port)`),
+	}, "wait-peering-active")
+	b.saasFinish(s, "route-to-deployment", map[string]plan.Value{"peeringId": peering})
 	return nil
 }
 
@@ -555,20 +513,52 @@ func (b *builder) emqxTencent(s *spec.SaaSPeering) error {
 		}),
 		DependsOn: []string{"accept-emqx", "create-ccn"},
 	})
+	b.openSecurityGroup(s, catalog.TencentVpcCreateSGPolicy, map[string]plan.Value{
+		"securityGroupId": plan.Lit(o.SecurityGroupID), "sourceCidr": plan.Lit(d.CIDR), "protocol": plan.Lit("TCP"),
+		"port": plan.Expr("string(port)"),
+	}, "wait-attachment-active")
+	b.saasFinish(s, "wait-attachment-active", map[string]plan.Value{"ccnId": ccn})
+	return nil
+}
+
+// waitPeeringActive adds the wait until EMQX Platform has accepted our
+// peering (state: the cloud's name of active), after the console check;
+// ownTimeout gives the wait the default timeout instead of the spec's.
+func (b *builder) waitPeeringActive(s *spec.SaaSPeering, state, action string, peering plan.Value, ownTimeout bool) {
+	var adjust func(w *plan.Wait)
+	if ownTimeout {
+		adjust = func(w *plan.Wait) { w.Timeout = plan.D(defaultWaitTimeout) }
+	}
+	b.add(plan.Step{
+		ID: "wait-peering-active", Title: "Wait until EMQX Platform has accepted the peering (" + state + ")",
+		Action: action, Account: s.Ours.Account,
+		Inputs:    map[string]plan.Value{"peeringId": peering},
+		Wait:      saasWait(s, action, adjust),
+		DependsOn: []string{"check-console", "create-peering"},
+	})
+}
+
+// openSecurityGroup adds the step that admits the deployment's CIDR on each
+// of our ports in our security group, once after is done: action with the
+// cloud's inputs (the item is port).
+func (b *builder) openSecurityGroup(s *spec.SaaSPeering, action string, inputs map[string]plan.Value, after string) {
+	o, d := &s.Ours, &s.Provided
 	b.add(plan.Step{
 		ID: "open-security-group", Title: fmt.Sprintf("Allow TCP %s from the deployment %s in security group %s", ports(o.Ports), d.CIDR, o.SecurityGroupID),
-		Action: catalog.TencentVpcCreateSGPolicy, Account: o.Account,
-		ForEach: &plan.ForEach{Items: literal(o.Ports), As: "port", Key: "string(port)"},
-		Inputs: map[string]plan.Value{
-			"securityGroupId": plan.Lit(o.SecurityGroupID), "sourceCidr": plan.Lit(d.CIDR), "protocol": plan.Lit("TCP"),
-			"port": plan.Expr("string(port)"),
-		},
-		DependsOn: []string{"wait-attachment-active"}, Timeout: timeout,
+		Action: action, Account: o.Account,
+		ForEach:   &plan.ForEach{Items: literal(o.Ports), As: "port", Key: "string(port)"},
+		Inputs:    inputs,
+		DependsOn: []string{after}, Timeout: saasTimeout(s),
 	})
-	b.mqttVerify(s, "wait-attachment-active", "open-security-group")
-	b.connectorVerify(s, "wait-attachment-active", "open-security-group")
-	b.p.Outputs = map[string]plan.Value{"ccnId": ccn}
-	return nil
+}
+
+// saasFinish adds both verifications, once the route (routed: the step that
+// makes the deployment reachable) and the security group are in place, and
+// sets the plan's outputs.
+func (b *builder) saasFinish(s *spec.SaaSPeering, routed string, outputs map[string]plan.Value) {
+	b.mqttVerify(s, routed, "open-security-group")
+	b.connectorVerify(s, routed, "open-security-group")
+	b.p.Outputs = outputs
 }
 
 // withInput returns a copy of in with k set to v.
