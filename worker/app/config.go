@@ -196,12 +196,18 @@ func Settings() []Setting {
 // (getenv), then the command-line flags in args: a flag wins over its
 // environment variable, which wins over the default. Usage goes to out.
 func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
-	var cfg Config
-	settings := Settings()
-	fs := flag.NewFlagSet("topoflow-worker", flag.ContinueOnError)
+	return parseSettings("topoflow-worker", "Usage: topoflow-worker [flags]\n\nRuns a Topoflow worker: the interpreter workflow and every cloud action.\nEach flag can also be set by the environment variable shown.\n\n",
+		Settings(), Config{}, args, getenv, out)
+}
+
+// parseSettings sets cfg from the settings' defaults, then the environment,
+// then the flags in args (the command name, and header: the usage's first
+// lines), and validates it.
+func parseSettings(name, header string, settings []Setting, cfg Config, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: topoflow-worker [flags]\n\nRuns a Topoflow worker: the interpreter workflow and every cloud action.\nEach flag can also be set by the environment variable shown.\n\n")
+		fmt.Fprint(out, header)
 		for _, s := range settings {
 			def := s.Default
 			if def != "" {

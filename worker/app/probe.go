@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -91,47 +90,10 @@ func ParseProbeConfig(args []string, getenv func(string) string, out io.Writer) 
 		settings = append(settings, s)
 	}
 	settings = append(settings, ProbeSettings()...)
-	fs := flag.NewFlagSet("topoflow-worker probe", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: topoflow-worker probe --task-queue Q --network N [--socks5 URL|cloudsim] [flags]\n\n"+
-			"Runs a probe: only kafka.verify and mqtt.verify, on its own task queue, dialing from the network the probe sits in.\n"+
-			"Start it inside the client network and name it in the client account's probes in the account registry.\n\n")
-		for _, s := range settings {
-			def := s.Default
-			if def != "" {
-				def = fmt.Sprintf(" (default %q)", def)
-			}
-			fmt.Fprintf(out, "  --%s  [$%s]\n        %s%s\n", s.Flag, s.Env, s.Usage, def)
-		}
-	}
-	var errs []error
-	for _, s := range settings {
-		v := s.Default
-		if e := getenv(s.Env); e != "" {
-			v = e
-		}
-		if v != "" || s.Flag == "endpoint" {
-			if err := s.set(&cfg, v); err != nil {
-				errs = append(errs, fmt.Errorf("$%s: %w", s.Env, err))
-			}
-		}
-		if s.Bool {
-			fs.BoolFunc(s.Flag, s.Usage, func(v string) error { return s.set(&cfg, v) })
-		} else {
-			fs.Func(s.Flag, s.Usage, func(v string) error { return s.set(&cfg, v) })
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return Config{}, err
-	}
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
-	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	return cfg, cfg.Validate()
+	return parseSettings("topoflow-worker probe", "Usage: topoflow-worker probe --task-queue Q --network N [--socks5 URL|cloudsim] [flags]\n\n"+
+		"Runs a probe: only kafka.verify and mqtt.verify, on its own task queue, dialing from the network the probe sits in.\n"+
+		"Start it inside the client network and name it in the client account's probes in the account registry.\n\n",
+		settings, cfg, args, getenv, out)
 }
 
 // validateProbe checks probe mode's settings.
