@@ -145,6 +145,9 @@ type carryState struct {
 	// rollback could not hand over (too big) and goes on in this run.
 	holds, rollCAN *bool
 	noRollPause    bool
+	// trusted: the trust snapshot and the plan's verdict were carried
+	// (handover.go).
+	trusted bool
 }
 
 // decideHolds asks carryHoldsChange once a hand-over is decided, only for
@@ -228,6 +231,10 @@ func (r *interp) gateStart(c cx, sr *stepRun) (time.Time, []gateApproval, *gateD
 		return workflow.Now(c.work), nil, nil
 	}
 	delete(r.carried.gates, sr.s.ID)
+	if r.holdsDecisions() {
+		// Seeded at restore, with what was decided since (handover.go).
+		return g.Since, sr.approvals, sr.decision
+	}
 	var as []gateApproval
 	for _, a := range g.Approvals {
 		as = append(as, gateApproval{p: a.Principal, policy: a.Policy})
@@ -291,6 +298,7 @@ func (r *interp) drained() bool {
 // carryInto adds the carried gates, lock keys, claims and rollback to rs.
 func (r *interp) carryInto(rs *Resume, rollback bool) {
 	rs.Claims, rs.Started = r.claims, r.firstStarted()
+	r.carryTrust(rs) // handover.go
 	if r.carriesHolds() && !rollback {
 		for _, id := range sortedKeys(r.carried.gates) {
 			rs.Gates = append(rs.Gates, r.gateNow(r.carried.gates[id]))
@@ -353,6 +361,10 @@ func (r *interp) restoreCarry(rs *Resume) {
 		r.carried.parked[p.Step] = p
 	}
 	r.carried.locks = rs.Locks
+	if rs.HoldV >= handOverHoldV {
+		r.seedGates(rs.Gates) // handover.go
+		r.restoreTrust()
+	}
 	rb := rs.Rollback
 	if rb == nil {
 		return

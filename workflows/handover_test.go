@@ -1,0 +1,134 @@
+package workflows
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/topoflow/topoflow/plan"
+	"github.com/topoflow/topoflow/trust"
+)
+
+// TestDecisionsDuringHandOver: a decision that reaches the next run while
+// the gate or parked step it is for is still pending there (handed over,
+// not waiting again yet) is taken, applied once with its audit, and acted
+// on when the step waits again (handover.go); before, it was refused with
+// "not waiting for a decision (state pending)". The Update is sent before
+// the next run's first task, so that it reaches the run with the step still
+// pending. (A Signal reaches the step once it waits: in runs with the
+// bundle the signal loop starts when the steps' loop sees a signal; the
+// case checks that it is not lost.)
+func TestDecisionsDuringHandOver(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		signal bool
+		park   bool
+	}{{"update", false, false}, {"signal", true, false}, {"retry-of-a-parked-step", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder()
+			var p plan.Plan
+			if tc.park {
+				rec.fail = func(c plan.Call, n int) error {
+					if strings.HasSuffix(c.IdempotencyKey, "/b") && n == 1 {
+						return nonRetryable("b fails once")
+					}
+					return nil
+				}
+				p = mkPlan(plan.FailPark, create("a"), create("b", "a"), create("c", "b"))
+			} else {
+				g := approval("gate", []string{"alice", "bob"}, 72*time.Hour, "a")
+				g.Gate.Required = 2
+				b := create("b", "gate")
+				b.Inputs["by"] = plan.Expr("steps.gate.approvedBy")
+				p = mkPlan(plan.FailRollback, create("a"), g, b)
+			}
+			var first, second updateCB
+			env, reqs, err := chainRuns(t, rec, request(p), "", 0, func(env *testsuite.TestWorkflowEnvironment, n int, _ Request) {
+				switch n {
+				case 0:
+					if !tc.park {
+						env.RegisterDelayedCallback(func() {
+							env.UpdateWorkflow(UpdateApprove, "u1", &first, Decision{Step: "gate", Identity: "alice", Comment: "one"})
+						}, time.Hour)
+					}
+					env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, 2*time.Hour)
+				case 1:
+					env.RegisterDelayedCallback(func() {
+						switch {
+						case tc.park:
+							env.UpdateWorkflow(UpdateRetry, "retry", &second, OperatorAction{Step: "b", Identity: "ops", Reason: "fixed"})
+						case tc.signal:
+							env.SignalWorkflow(UpdateApprove, Decision{Step: "gate", Identity: "bob", Comment: "two"})
+							second.accepted = true
+						default:
+							env.UpdateWorkflow(UpdateApprove, "u2", &second, Decision{Step: "gate", Identity: "bob", Comment: "two"})
+						}
+					}, 0)
+				}
+			})
+			if len(reqs) != 2 || reqs[1].Resume.HoldV != handOverHoldV {
+				t.Fatalf("%d runs (want 2), hand-over version %d", len(reqs), reqs[len(reqs)-1].Resume.HoldV)
+			}
+			if err != nil {
+				t.Fatalf("request: %v (decision %+v: %v)", err, second, second.err)
+			}
+			if !second.accepted || second.err != nil {
+				t.Fatalf("the decision in the next run: %+v", second)
+			}
+			// Applied once, with its audit, in the run it reached.
+			action, who := UpdateApprove, "bob"
+			if tc.park {
+				action, who = UpdateRetry, "ops"
+			}
+			n := 0
+			for _, e := range queryProgress(t, env).Audit {
+				if e.Action == action && e.Identity == who {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d audit entries of %s's %s, want 1", n, who, action)
+			}
+			var seq []string
+			for _, c := range rec.calls {
+				seq = append(seq, c.IdempotencyKey[strings.LastIndex(c.IdempotencyKey, "/")+1:])
+				if strings.HasSuffix(c.IdempotencyKey, "/b") && !tc.park && c.Inputs["by"] != "alice, bob" {
+					t.Errorf("b ran approved by %v, want alice, bob", c.Inputs["by"])
+				}
+			}
+			want := "a,b"
+			if tc.park {
+				want = "a,b,b,c"
+			}
+			if strings.Join(seq, ",") != want {
+				t.Errorf("calls %v, want %s", seq, want)
+			}
+		})
+	}
+}
+
+// TestResumedRunKeepsTheTrustVerdict: a run handed over carries the
+// worker's trust and the plan's verdict; the next run does not load the
+// trust and check the plan again (before handOverHoldV it did, and a check
+// failing there, here a worker gone strict, failed the request with steps
+// done and nothing rolled back).
+func TestResumedRunKeepsTheTrustVerdict(t *testing.T) {
+	rec := newRecorder()
+	p := mkPlan(plan.FailRollback, create("a"), create("b", "a"), create("c", "b"), create("d", "c"))
+	_, reqs, err := chainRuns(t, rec, request(p), "fake.create", 2, func(env *testsuite.TestWorkflowEnvironment, n int, _ Request) {
+		if n == 1 {
+			rec.trust = func() trust.Snapshot { return trust.Snapshot{Configured: true, Mode: trust.ModeStrict} }
+		}
+	})
+	if err != nil {
+		t.Fatalf("request after %d runs: %v", len(reqs), err)
+	}
+	if len(reqs) < 2 || reqs[1].Resume.Trust == nil || reqs[1].Resume.Trust.Plan.Mode != trust.ModeDev {
+		t.Fatalf("%d runs; the second carried trust %+v, want the first run's dev-mode verdict", len(reqs), reqs[len(reqs)-1].Resume.Trust)
+	}
+	if rec.trustLoads != 1 || rec.count("fake.create") != 4 {
+		t.Errorf("trust loaded %d times, %d creates; want once (by the first run) and 4", rec.trustLoads, rec.count("fake.create"))
+	}
+}
