@@ -132,3 +132,38 @@ func TestResumedRunKeepsTheTrustVerdict(t *testing.T) {
 		t.Errorf("trust loaded %d times, %d creates; want once (by the first run) and 4", rec.trustLoads, rec.count("fake.create"))
 	}
 }
+
+// TestHandOverHoldHistories checks the recorded histories of
+// handOverHoldV (TestDecisionsRacingTheHandOverOnTheServer -record): the
+// first run hands over with the version, the trust and the waiting gate;
+// the last run takes an approval before its gate waits again (the Update is
+// accepted before the gate's deadline timer starts), loads no trust before
+// that (the carried verdict; it refreshes when the gate opens) and
+// completes.
+func TestHandOverHoldHistories(t *testing.T) {
+	first, last := loadHistory(t, "can-hold-1"), loadHistory(t, "can-hold-last")
+	rs := continuedWith(t, first).Resume
+	if rs.HoldV != handOverHoldV || rs.Trust == nil || len(rs.Gates) != 1 || rs.Gates[0].Step != "gate" {
+		t.Fatalf("can-hold-1 continued with version %d, trust %v, gates %+v; want %d, the trust and the gate", rs.HoldV, rs.Trust != nil, rs.Gates, handOverHoldV)
+	}
+	accepted, timer, trustBefore := 0, 0, false
+	for i, e := range last.Events {
+		switch {
+		case e.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil && accepted == 0:
+			accepted = i + 1
+		case e.GetTimerStartedEventAttributes() != nil && timer == 0:
+			timer = i + 1
+		case e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == TrustActivity && timer == 0:
+			trustBefore = true
+		}
+	}
+	if accepted == 0 || timer == 0 || accepted > timer {
+		t.Errorf("can-hold-last accepts its first Update at event %d and starts the gate's timer at %d; want the Update first", accepted, timer)
+	}
+	if trustBefore {
+		t.Errorf("can-hold-last loads the trust before its gate waits")
+	}
+	if e := last.Events[len(last.Events)-1]; e.GetWorkflowExecutionCompletedEventAttributes() == nil {
+		t.Errorf("can-hold-last ends with %v, want completed", e.GetEventType())
+	}
+}
