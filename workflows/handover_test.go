@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/topoflow/topoflow/plan"
@@ -165,5 +167,71 @@ func TestHandOverHoldHistories(t *testing.T) {
 	}
 	if e := last.Events[len(last.Events)-1]; e.GetWorkflowExecutionCompletedEventAttributes() == nil {
 		t.Errorf("can-hold-last ends with %v, want completed", e.GetEventType())
+	}
+}
+
+// TestStopWhileAGateIsPausedForTheHandOver: an operator's rollback or abort
+// that arrives after a gate paused for a hand-over, while the run is not
+// quiet yet, is honoured as asked: the forward part stops, what was done
+// is undone (the rollback continues as new, carrying the stop: who asked,
+// why, and whether it was an abort), and the request ends rolled back or
+// aborted accordingly; nothing is left behind.
+func TestStopWhileAGateIsPausedForTheHandOver(t *testing.T) {
+	for _, name := range []string{UpdateRollback, UpdateAbort} {
+		t.Run(name, func(t *testing.T) {
+			rec := newRecorder()
+			rec.delayFor = func(c plan.Call) time.Duration {
+				if c.Action == "fake.patch" && strings.HasSuffix(c.IdempotencyKey, "/b1") {
+					return 300 * time.Millisecond
+				}
+				return 0
+			}
+			p := mkPlan(plan.FailRollback, brokers(4), fanout(2), approval("gate", []string{"alice"}, time.Hour, "list"), create("z", "gate", "endpoint"))
+			var stop updateCB
+			var at Progress
+			env, reqs, err := chainRuns(t, rec, request(p), "", 0, func(env *testsuite.TestWorkflowEnvironment, n int, _ Request) {
+				if n != 0 {
+					return
+				}
+				done := 0
+				env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
+					if info.ActivityType.Name == "fake.patch" {
+						if done++; done == 1 {
+							env.SetContinueAsNewSuggested(true)
+							env.RegisterDelayedCallback(func() {
+								at = queryProgress(t, env)
+								env.UpdateWorkflow(name, "stop", &stop, OperatorAction{Identity: "ops", Reason: "changed my mind"})
+							}, 0)
+						}
+					}
+				})
+			})
+			if !stop.accepted || stop.err != nil {
+				t.Fatalf("%s: %+v (%v)", name, stop, stop.err)
+			}
+			if stepState(at, "gate") != StepWaiting || stepState(at, "endpoint") != StepRunning {
+				t.Fatalf("the stop came with gate %s and endpoint %s, want the gate paused (waiting) and an item still running",
+					stepState(at, "gate"), stepState(at, "endpoint"))
+			}
+			for _, rq := range reqs[1:] {
+				if rq.Resume.Rollback == nil {
+					t.Fatalf("a run started without the stop carried: %+v", rq.Resume)
+				}
+				if rb := rq.Resume.Rollback; rb.By != "ops" || rb.Abort != (name == UpdateAbort) || !strings.Contains(rb.Reason, "changed my mind") {
+					t.Errorf("carried stop %+v, want ops's %s", rb, name)
+				}
+			}
+			if appErrType(err) != ErrRolledBack {
+				t.Fatalf("%d runs ending %v, want rolled back", len(reqs), err)
+			}
+			prog := queryProgress(t, env)
+			if st := stepState(prog, "z"); st != StepPending {
+				t.Errorf("z %s, want pending (never started)", st)
+			}
+			if left, bad := inventory(rec); len(left) != 0 || len(bad) != 0 {
+				t.Errorf("left %v, undone twice %v", left, bad)
+			}
+			t.Logf("%d runs, phase %s", len(reqs), prog.Phase)
+		})
 	}
 }
