@@ -327,6 +327,9 @@ func (r *interp) setup() error {
 	if err := r.registerHandlers(); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(r.root, QueryItems, r.itemsPage); err != nil { // itemspage.go
+		return fmt.Errorf("set %s query: %w", QueryItems, err)
+	}
 	if err := r.registerAttach(); err != nil { // apply.go
 		return fmt.Errorf("set %s update handler: %w", UpdateAttach, err)
 	}
