@@ -64,6 +64,10 @@ type Resume struct {
 	// again).
 	HoldV int          `json:"holdV,omitempty"`
 	Trust *ResumeTrust `json:"trust,omitempty"`
+	// Updates are the IDs of the last Updates applied by earlier runs (at
+	// most maxCarriedUpdates), so that one the server delivers again to the
+	// next run is answered, not applied twice (handover.go).
+	Updates []string `json:"updates,omitempty"`
 }
 
 // ResumeStep is one step's state (the expanded form).

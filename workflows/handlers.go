@@ -21,14 +21,22 @@ func (r *interp) registerHandlers() error {
 	for _, name := range []string{UpdateApprove, UpdateReject, UpdateComplete} {
 		err := workflow.SetUpdateHandlerWithOptions(r.root, name,
 			func(ctx workflow.Context, raw json.RawMessage) error {
+				r.updateInTask() // handover.go
+				if r.appliedBefore(ctx) {
+					return nil
+				}
 				d, v, err := r.checkDecision(name, raw, false)
 				if err != nil {
 					return err
 				}
 				r.applyDecision(name, d, v)
+				r.noteApplied(ctx)
 				return nil
 			},
 			workflow.UpdateHandlerOptions{Description: updateDescriptions[name], Validator: func(ctx workflow.Context, raw json.RawMessage) error {
+				if r.appliedBefore(ctx) {
+					return nil
+				}
 				_, _, err := r.checkDecision(name, raw, true)
 				return err
 			}})
@@ -39,14 +47,22 @@ func (r *interp) registerHandlers() error {
 	for _, name := range []string{UpdateRetry, UpdateSkip, UpdateRollback, UpdateAbort} {
 		err := workflow.SetUpdateHandlerWithOptions(r.root, name,
 			func(ctx workflow.Context, raw json.RawMessage) error {
+				r.updateInTask() // handover.go
+				if r.appliedBefore(ctx) {
+					return nil
+				}
 				a, v, err := r.checkOp(name, raw, false)
 				if err != nil {
 					return err
 				}
 				r.applyOp(name, a, v)
+				r.noteApplied(ctx)
 				return nil
 			},
 			workflow.UpdateHandlerOptions{Description: updateDescriptions[name], Validator: func(ctx workflow.Context, raw json.RawMessage) error {
+				if r.appliedBefore(ctx) {
+					return nil
+				}
 				_, _, err := r.checkOp(name, raw, true)
 				return err
 			}})

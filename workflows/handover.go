@@ -125,22 +125,115 @@ func (r *interp) signedRun(runID string) string {
 	return r.runID
 }
 
-// carryTrust writes the hand-over's version and the trust into rs.
+// maxCarriedUpdates bounds the Update IDs a hand-over carries.
+const maxCarriedUpdates = 200
+
+// appliedBefore reports whether the Update of ctx was applied by an earlier
+// run of the chain: Temporal deduplicates Updates by ID within a run only
+// (docs.temporal.io/handling-messages, "Message IDs and handling
+// Continue-As-New"), and an Update whose result was lost in a hand-over can
+// reach the next run again (server docs/architecture/workflow-update.md,
+// the note under "Aborting an Update"). It is answered as it was: done.
+func (r *interp) appliedBefore(ctx workflow.Context) bool {
+	if !r.holdsDecisions() || len(r.carried.applied) == 0 {
+		return false
+	}
+	info := workflow.GetCurrentUpdateInfo(ctx)
+	return info != nil && r.carried.applied[info.ID]
+}
+
+// noteApplied remembers the Update of ctx for the next run.
+func (r *interp) noteApplied(ctx workflow.Context) {
+	if info := workflow.GetCurrentUpdateInfo(ctx); info != nil && info.ID != "" {
+		r.carried.updates = append(r.carried.updates, info.ID)
+		if n := len(r.carried.updates); n > maxCarriedUpdates {
+			r.carried.updates = r.carried.updates[n-maxCarriedUpdates:]
+		}
+	}
+}
+
+// carryTrust writes the hand-over's version, the trust and the applied
+// Updates into rs.
 func (r *interp) carryTrust(rs *Resume) {
 	rs.HoldV = handOverHoldV
+	rs.Updates = append([]string(nil), r.carried.updates...)
 	if r.trustV >= 1 && r.snap != nil {
 		rs.Trust = &ResumeTrust{Snapshot: *r.snap, At: r.trustAt, Plan: r.planTrust}
 	}
 }
 
-// restoreTrust takes the carried trust (restore, before any handler can
-// run: a decision in the run's first task is authenticated with it).
+// restoreTrust takes the carried trust and applied Updates (restore,
+// before any handler can run: a decision in the run's first task is
+// authenticated with it).
 func (r *interp) restoreTrust() {
 	rs := r.req.Resume
+	if rs != nil && len(rs.Updates) > 0 {
+		r.carried.updates = append([]string(nil), rs.Updates...)
+		r.carried.applied = map[string]bool{}
+		for _, id := range rs.Updates {
+			r.carried.applied[id] = true
+		}
+	}
 	if rs == nil || rs.Trust == nil || r.trustV < 1 {
 		return
 	}
 	s := rs.Trust.Snapshot
 	r.snap, r.trustAt, r.planTrust = &s, rs.Trust.At, rs.Trust.Plan
 	r.carried.trusted = true
+}
+
+// canAfterUpdateChange: a run no longer continues as new in the workflow
+// task in which an Update handler ran. The server refuses a task's
+// completion that closes the run when a Signal arrived while the task ran
+// (UnhandledCommand), and an Update the failed task had delivered fails for
+// its caller with "unexpected workflow task failure" (non-retryable; server
+// docs/architecture/workflow-update.md, "Aborting an Update", (4)); seen on
+// the dev server by TestDecisionsRacingTheHandOverOnTheServer. The run
+// first lets that task complete (a one-millisecond timer: the accepted
+// Update is then in history), checks again that it may hand over, and
+// hands over in a later task, in which an Update not yet seen is aborted
+// with a retryable error and retried on the next run.
+const canAfterUpdateChange = "topoflow-can-after-update"
+
+// updateInTask notes that an Update handler runs in the current task.
+func (r *interp) updateInTask() {
+	r.carried.updateLen = workflow.GetInfo(r.root).GetCurrentHistoryLength()
+}
+
+// updateThisTask reports whether an Update handler ran in the current task
+// (and the run takes canAfterUpdateChange, asked only then).
+func (r *interp) updateThisTask() bool {
+	if r.carried.updateLen == 0 || r.carried.updateLen != workflow.GetInfo(r.root).GetCurrentHistoryLength() {
+		return false
+	}
+	if r.carried.afterUpdate == nil {
+		v := workflow.GetVersion(r.root, canAfterUpdateChange, workflow.DefaultVersion, 1) >= 1
+		r.carried.afterUpdate = &v
+	}
+	return *r.carried.afterUpdate
+}
+
+// handOverAfterUpdates defers a forward hand-over decided in a task in
+// which an Update handler ran to a later task; a rollback asked meanwhile
+// overtakes it (the caller rolls back).
+func (r *interp) handOverAfterUpdates() {
+	for r.updateThisTask() {
+		_ = workflow.Sleep(r.work, time.Millisecond)
+		_ = workflow.Await(r.work, func() bool { return r.stop != nil || r.cancelled() || r.quiet() })
+		if r.cancelled() {
+			r.requestStop(false, "", "workflow cancelled")
+		}
+		if r.stop != nil {
+			r.handOver = false
+			return
+		}
+	}
+}
+
+// rollbackAfterUpdates is handOverAfterUpdates for a rollback's hand-over.
+func (r *interp) rollbackAfterUpdates() {
+	for r.updateThisTask() {
+		_ = workflow.Sleep(r.work, time.Millisecond)
+		_ = workflow.Await(r.work, r.drained)
+	}
 }

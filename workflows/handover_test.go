@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +234,87 @@ func TestStopWhileAGateIsPausedForTheHandOver(t *testing.T) {
 			}
 			t.Logf("%d runs, phase %s", len(reqs), prog.Phase)
 		})
+	}
+}
+
+// TestUpdateDeliveredAgainAfterTheHandOver: an Update the last run applied
+// that reaches the next run again under the same ID (the server can deliver
+// it to both runs when its result is lost in the hand-over) is answered as
+// done and not applied twice; before, alice's approval came back "already
+// approved".
+func TestUpdateDeliveredAgainAfterTheHandOver(t *testing.T) {
+	rec := newRecorder()
+	g := approval("gate", []string{"alice", "bob"}, 72*time.Hour, "a")
+	g.Gate.Required = 2
+	p := mkPlan(plan.FailRollback, create("a"), g, create("b", "gate"))
+	var first, again, bob updateCB
+	env, reqs, err := chainRuns(t, rec, request(p), "", 0, func(env *testsuite.TestWorkflowEnvironment, n int, _ Request) {
+		switch n {
+		case 0:
+			env.RegisterDelayedCallback(func() {
+				env.UpdateWorkflow(UpdateApprove, "alice-1", &first, Decision{Step: "gate", Identity: "alice", Comment: "one"})
+			}, time.Hour)
+			env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, 2*time.Hour)
+		case 1:
+			env.RegisterDelayedCallback(func() {
+				env.UpdateWorkflow(UpdateApprove, "alice-1", &again, Decision{Step: "gate", Identity: "alice", Comment: "one"})
+			}, time.Hour)
+			env.RegisterDelayedCallback(func() {
+				env.UpdateWorkflow(UpdateApprove, "bob-1", &bob, Decision{Step: "gate", Identity: "bob", Comment: "two"})
+			}, 2*time.Hour)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 2 || !slices.Contains(reqs[1].Resume.Updates, "alice-1") {
+		t.Fatalf("%d runs, carried updates %v; want 2 and alice-1 carried", len(reqs), reqs[len(reqs)-1].Resume.Updates)
+	}
+	for name, u := range map[string]updateCB{"first": first, "again": again, "bob": bob} {
+		if !u.accepted || u.err != nil {
+			t.Errorf("%s: %+v (%v)", name, u, u.err)
+		}
+	}
+	n := 0
+	for _, e := range queryProgress(t, env).Audit {
+		if e.Action == UpdateApprove && e.Identity == "alice" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("alice's approval audited %d times, want once", n)
+	}
+}
+
+// TestCANAfterUpdateHistory checks the recorded run that deferred its
+// hand-over past an Update's task (canAfterUpdateChange): it has the
+// marker, a timer after it, and no Update in the task that continues as
+// new.
+func TestCANAfterUpdateHistory(t *testing.T) {
+	h := loadHistory(t, "can-after-update")
+	if n := markers(h, canAfterUpdateChange); n != 1 {
+		t.Fatalf("%d %s markers, want 1", n, canAfterUpdateChange)
+	}
+	marker, timer, lastTask := 0, 0, 0
+	for i, e := range h.Events {
+		switch {
+		case e.GetMarkerRecordedEventAttributes() != nil && marker == 0 && strings.Contains(e.String(), canAfterUpdateChange):
+			marker = i
+		case e.GetTimerStartedEventAttributes() != nil && marker > 0 && timer == 0:
+			timer = i
+		case e.GetWorkflowTaskStartedEventAttributes() != nil:
+			lastTask = i
+		}
+	}
+	if timer == 0 {
+		t.Errorf("no timer after the marker (event %d)", marker+1)
+	}
+	for _, e := range h.Events[lastTask:] {
+		if e.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil {
+			t.Errorf("the task that continues as new accepts an Update")
+		}
+	}
+	if h.Events[len(h.Events)-1].GetWorkflowExecutionContinuedAsNewEventAttributes() == nil {
+		t.Errorf("the run ends with %v, want continued as new", h.Events[len(h.Events)-1].GetEventType())
 	}
 }

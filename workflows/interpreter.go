@@ -235,6 +235,9 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 		r.execute()
 	}
 	if r.handOver {
+		r.handOverAfterUpdates() // handover.go
+	}
+	if r.handOver {
 		err := r.continueAsNew() // continue.go
 		var big *errTooBig
 		if !errors.As(err, &big) {

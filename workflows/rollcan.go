@@ -146,8 +146,16 @@ type carryState struct {
 	holds, rollCAN *bool
 	noRollPause    bool
 	// trusted: the trust snapshot and the plan's verdict were carried
-	// (handover.go).
+	// (handover.go); updates are the IDs of the Updates applied in this
+	// chain (the last maxCarriedUpdates, oldest first), applied the same as
+	// a set.
 	trusted bool
+	updates []string
+	applied map[string]bool
+	// updateLen is the history length of the workflow task in which an
+	// Update handler last ran; afterUpdate caches canAfterUpdateChange.
+	updateLen   int
+	afterUpdate *bool
 }
 
 // decideHolds asks carryHoldsChange once a hand-over is decided, only for
@@ -426,6 +434,7 @@ func (r *interp) rollbackMayPause() bool {
 // goes on in this run).
 func (r *interp) continueRollback() error {
 	_ = workflow.Await(r.root, r.drained)
+	r.rollbackAfterUpdates() // handover.go
 	// The failed units ride at the start of the saga stack.
 	left := r.done
 	r.done = append(append([]completion(nil), r.carried.failed...), left...)
