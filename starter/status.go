@@ -52,6 +52,11 @@ draws the plan's flowchart with each step coloured by its state.`,
 			st := statusName(info.GetStatus())
 			link := uiLink(uiBase(uiURL), id)
 			if globals.Output == "json" {
+				if source == sourceWorker {
+					if err := fillPagedItems(ctx, c, id, &p); err != nil { // items.go
+						return err
+					}
+				}
 				return emitJSON(cmd.OutOrStdout(), struct {
 					WorkflowID string `json:"workflowId"`
 					RunID      string `json:"runId"`

@@ -209,6 +209,9 @@ type StepProgress struct {
 	Outputs   map[string]any `json:"outputs,omitempty"`
 	StartedAt time.Time      `json:"startedAt,omitempty"`
 	EndedAt   time.Time      `json:"endedAt,omitempty"`
+	// ItemsPaged: the fan-out has more than MaxProgressItems items, whose
+	// outputs are not here but in the QueryItems query, a page at a time.
+	ItemsPaged bool `json:"itemsPaged,omitempty"`
 }
 
 // AuditEntry records a human decision, or one that was refused.

@@ -243,7 +243,7 @@ func (r *interp) authenticate(identity string, sig *trust.Signature, want trust.
 		}
 		return trust.Principal{Name: identity, Method: trust.MethodUnverified, Detail: "signature not checked: no trust file"}, nil
 	}
-	want.Version, want.WorkflowID, want.RunID, want.PlanSHA256, want.Identity = trust.StatementVersion, r.wfID, r.runID, r.sha, identity
+	want.Version, want.WorkflowID, want.RunID, want.PlanSHA256, want.Identity = trust.StatementVersion, r.wfID, r.signedRun(sig.Statement.RunID), r.sha, identity
 	if err := sig.Statement.Match(want); err != nil {
 		return trust.Principal{}, err
 	}

@@ -57,6 +57,17 @@ type Resume struct {
 	Rollback *ResumeRollback `json:"rollback,omitempty"`
 	Claims   []Claim         `json:"claims,omitempty"`
 	Started  int64           `json:"started,omitempty"`
+	// HoldV is the hand-over's version (handover.go; 0 for hand-overs
+	// before it): at 1 the next run takes decisions for the gates and
+	// parked steps carried to it before they wait again, and Trust carries
+	// the trust snapshot and the plan's verdict (not loaded and checked
+	// again).
+	HoldV int          `json:"holdV,omitempty"`
+	Trust *ResumeTrust `json:"trust,omitempty"`
+	// Updates are the IDs of the last Updates applied by earlier runs (at
+	// most maxCarriedUpdates), so that one the server delivers again to the
+	// next run is answered, not applied twice (handover.go).
+	Updates []string `json:"updates,omitempty"`
 }
 
 // ResumeStep is one step's state (the expanded form).

@@ -376,6 +376,9 @@ func Grant(ctx workflow.Context, g GrantRecord) (Progress, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress(), nil }); err != nil {
 		return Progress{}, fmt.Errorf("set progress query: %w", err)
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryItems, r.itemsPage); err != nil { // itemspage.go
+		return Progress{}, fmt.Errorf("set %s query: %w", QueryItems, err)
+	}
 	if err := r.registerGrantHandlers(); err != nil {
 		return Progress{}, err
 	}

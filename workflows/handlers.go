@@ -21,14 +21,22 @@ func (r *interp) registerHandlers() error {
 	for _, name := range []string{UpdateApprove, UpdateReject, UpdateComplete} {
 		err := workflow.SetUpdateHandlerWithOptions(r.root, name,
 			func(ctx workflow.Context, raw json.RawMessage) error {
+				r.updateInTask() // handover.go
+				if r.appliedBefore(ctx) {
+					return nil
+				}
 				d, v, err := r.checkDecision(name, raw, false)
 				if err != nil {
 					return err
 				}
 				r.applyDecision(name, d, v)
+				r.noteApplied(ctx)
 				return nil
 			},
 			workflow.UpdateHandlerOptions{Description: updateDescriptions[name], Validator: func(ctx workflow.Context, raw json.RawMessage) error {
+				if r.appliedBefore(ctx) {
+					return nil
+				}
 				_, _, err := r.checkDecision(name, raw, true)
 				return err
 			}})
@@ -39,14 +47,22 @@ func (r *interp) registerHandlers() error {
 	for _, name := range []string{UpdateRetry, UpdateSkip, UpdateRollback, UpdateAbort} {
 		err := workflow.SetUpdateHandlerWithOptions(r.root, name,
 			func(ctx workflow.Context, raw json.RawMessage) error {
+				r.updateInTask() // handover.go
+				if r.appliedBefore(ctx) {
+					return nil
+				}
 				a, v, err := r.checkOp(name, raw, false)
 				if err != nil {
 					return err
 				}
 				r.applyOp(name, a, v)
+				r.noteApplied(ctx)
 				return nil
 			},
 			workflow.UpdateHandlerOptions{Description: updateDescriptions[name], Validator: func(ctx workflow.Context, raw json.RawMessage) error {
+				if r.appliedBefore(ctx) {
+					return nil
+				}
 				_, _, err := r.checkOp(name, raw, true)
 				return err
 			}})
@@ -165,7 +181,7 @@ func (r *interp) checkDecision(name string, raw json.RawMessage, validator bool)
 	if sr.s.Action != want {
 		return d, verdict{}, fmt.Errorf("step %q is a %s step; %s applies to %s steps", d.Step, sr.s.Action, name, want)
 	}
-	if sr.state != StepWaiting || sr.decision != nil {
+	if (sr.state != StepWaiting && !r.gateHandedOver(sr)) || sr.decision != nil { // handover.go
 		return d, verdict{}, fmt.Errorf("step %q is not waiting for a decision (state %s)", d.Step, sr.state)
 	}
 	digest := ""
@@ -370,7 +386,7 @@ func (r *interp) validateOp(name string, a OperatorAction) error {
 		if sr == nil {
 			return fmt.Errorf("%s needs the parked step", name)
 		}
-		if sr.state != StepParked || sr.op != nil {
+		if (sr.state != StepParked && !r.parkHandedOver(sr)) || sr.op != nil { // handover.go
 			return fmt.Errorf("step %q is not parked (state %s)", a.Step, sr.state)
 		}
 		if name == UpdateSkip && a.Reason == "" {
@@ -409,7 +425,7 @@ func (r *interp) validateOp(name string, a OperatorAction) error {
 		if r.stop != nil {
 			return fmt.Errorf("the request is already rolling back")
 		}
-		if sr != nil && sr.state != StepParked {
+		if sr != nil && sr.state != StepParked && !r.parkHandedOver(sr) {
 			return fmt.Errorf("step %q is not parked (state %s); omit the step to roll back the whole request", a.Step, sr.state)
 		}
 	default:
@@ -429,7 +445,9 @@ func (r *interp) applyOp(name string, a OperatorAction, v verdict) {
 	r.addAudit(r.auditEntry(name, a.Step, comment, v), false)
 	switch name {
 	case UpdateRetry, UpdateSkip:
-		r.byID[a.Step].op = &opDecision{kind: name, a: a}
+		if op := (&opDecision{kind: name, a: a}); !r.holdOp(r.byID[a.Step], op) { // handover.go
+			r.byID[a.Step].op = op
+		}
 		r.refresh("")
 	case UpdateRollback, UpdateAbort:
 		reason := name + " requested"

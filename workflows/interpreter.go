@@ -235,6 +235,9 @@ func Interpreter(ctx workflow.Context, req Request) (Result, error) {
 		r.execute()
 	}
 	if r.handOver {
+		r.handOverAfterUpdates() // handover.go
+	}
+	if r.handOver {
 		err := r.continueAsNew() // continue.go
 		var big *errTooBig
 		if !errors.As(err, &big) {
@@ -327,6 +330,9 @@ func (r *interp) setup() error {
 	if err := r.registerHandlers(); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(r.root, QueryItems, r.itemsPage); err != nil { // itemspage.go
+		return fmt.Errorf("set %s query: %w", QueryItems, err)
+	}
 	if err := r.registerAttach(); err != nil { // apply.go
 		return fmt.Errorf("set %s update handler: %w", UpdateAttach, err)
 	}
@@ -336,14 +342,17 @@ func (r *interp) setup() error {
 	if r.trustV >= 1 && r.carried.rolling {
 		// A carried rollback: the plan was checked in the first run, and a
 		// trust file that cannot be read for a while must not stop it.
-		workflow.Go(r.root, r.trustUntilLoaded) // rollcan.go
+		workflow.Go(r.root, r.trustUntilLoaded) // rollcan.go (the trust may be carried: handover.go)
 	} else if r.trustV >= 1 {
-		// The worker's trust is loaded and the plan checked before any step runs.
-		if err := r.loadTrust(r.work); err != nil {
-			return temporal.NewNonRetryableApplicationError("load the worker's trust configuration: "+errText(err), ErrUntrustedPlan, nil)
-		}
-		if err := r.checkPlan(); err != nil {
-			return err
+		// The worker's trust is loaded and the plan checked before any step
+		// runs (by the first run: a resumed run carries both, handover.go).
+		if !r.carried.trusted {
+			if err := r.loadTrust(r.work); err != nil {
+				return temporal.NewNonRetryableApplicationError("load the worker's trust configuration: "+errText(err), ErrUntrustedPlan, nil)
+			}
+			if err := r.checkPlan(); err != nil {
+				return err
+			}
 		}
 		if !tookBundle(r.root) {
 			workflow.Go(r.root, r.trustLoop)

@@ -145,6 +145,17 @@ type carryState struct {
 	// rollback could not hand over (too big) and goes on in this run.
 	holds, rollCAN *bool
 	noRollPause    bool
+	// trusted: the trust snapshot and the plan's verdict were carried
+	// (handover.go); updates are the IDs of the Updates applied in this
+	// chain (the last maxCarriedUpdates, oldest first), applied the same as
+	// a set.
+	trusted bool
+	updates []string
+	applied map[string]bool
+	// updateLen is the history length of the workflow task in which an
+	// Update handler last ran; afterUpdate caches canAfterUpdateChange.
+	updateLen   int
+	afterUpdate *bool
 }
 
 // decideHolds asks carryHoldsChange once a hand-over is decided, only for
@@ -228,6 +239,10 @@ func (r *interp) gateStart(c cx, sr *stepRun) (time.Time, []gateApproval, *gateD
 		return workflow.Now(c.work), nil, nil
 	}
 	delete(r.carried.gates, sr.s.ID)
+	if r.holdsDecisions() {
+		// Seeded at restore, with what was decided since (handover.go).
+		return g.Since, sr.approvals, sr.decision
+	}
 	var as []gateApproval
 	for _, a := range g.Approvals {
 		as = append(as, gateApproval{p: a.Principal, policy: a.Policy})
@@ -291,6 +306,7 @@ func (r *interp) drained() bool {
 // carryInto adds the carried gates, lock keys, claims and rollback to rs.
 func (r *interp) carryInto(rs *Resume, rollback bool) {
 	rs.Claims, rs.Started = r.claims, r.firstStarted()
+	r.carryTrust(rs) // handover.go
 	if r.carriesHolds() && !rollback {
 		for _, id := range sortedKeys(r.carried.gates) {
 			rs.Gates = append(rs.Gates, r.gateNow(r.carried.gates[id]))
@@ -353,6 +369,10 @@ func (r *interp) restoreCarry(rs *Resume) {
 		r.carried.parked[p.Step] = p
 	}
 	r.carried.locks = rs.Locks
+	if rs.HoldV >= handOverHoldV {
+		r.seedGates(rs.Gates) // handover.go
+		r.restoreTrust()
+	}
 	rb := rs.Rollback
 	if rb == nil {
 		return
@@ -414,6 +434,7 @@ func (r *interp) rollbackMayPause() bool {
 // goes on in this run).
 func (r *interp) continueRollback() error {
 	_ = workflow.Await(r.root, r.drained)
+	r.rollbackAfterUpdates() // handover.go
 	// The failed units ride at the start of the saga stack.
 	left := r.done
 	r.done = append(append([]completion(nil), r.carried.failed...), left...)

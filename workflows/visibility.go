@@ -127,11 +127,11 @@ func (r *interp) progress() Progress {
 					errs = append(errs, it.key+": "+it.lastErr)
 				}
 			}
-			if sp.ItemsDone > 0 {
-				sp.Outputs = map[string]any{"items": outs}
+			if sp.ItemsPaged = len(sr.items) > MaxProgressItems; sp.ItemsDone > 0 && !sp.ItemsPaged {
+				sp.Outputs = map[string]any{"items": outs} // else a page at a time (itemspage.go)
 			}
 			if sp.LastError == "" && len(errs) > 0 {
-				sp.LastError = strings.Join(errs, "; ")
+				sp.LastError = joinItemErrors(errs)
 			}
 		} else if sr.outputs != nil {
 			sp.Outputs = copyMap(sr.outputs)
