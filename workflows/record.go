@@ -20,8 +20,10 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/topoflow/topoflow/plan"
@@ -401,18 +403,36 @@ func (r *interp) packUnits(forGrant bool, drift []GrantUnit) (Units, error) {
 	if err != nil {
 		return Units{}, fmt.Errorf("encode the record: %w", err)
 	}
-	var buf bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&buf, zlib.BestCompression)
+	z, err := compress(raw)
 	if err != nil {
 		return Units{}, err
 	}
+	return Units{Steps: len(pu.Steps), Items: items, Z: z}, nil
+}
+
+// zlibWriters keeps zlib writers between records: a writer's tables are
+// about 1 MB to allocate and clear, most of the cost of packing a small
+// record (issue 14: a Done request packs once, a replay again). A reset
+// writer gives the same bytes as a new one.
+var zlibWriters = sync.Pool{New: func() any {
+	zw, _ := zlib.NewWriterLevel(nil, zlib.BestCompression)
+	return zw
+}}
+
+// compress is raw zlib-compressed at BestCompression.
+func compress(raw []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zlibWriters.Get().(*zlib.Writer)
+	zw.Reset(&buf)
 	if _, err := zw.Write(raw); err != nil {
-		return Units{}, fmt.Errorf("compress the record: %w", err)
+		return nil, fmt.Errorf("compress the record: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return Units{}, fmt.Errorf("compress the record: %w", err)
+		return nil, fmt.Errorf("compress the record: %w", err)
 	}
-	return Units{Steps: len(pu.Steps), Items: items, Z: buf.Bytes()}, nil
+	zw.Reset(nil)
+	zlibWriters.Put(zw)
+	return buf.Bytes(), nil
 }
 
 // unpack decodes packed units.
@@ -536,14 +556,24 @@ func payloadSize(v any) (int, error) {
 
 // tooBig says why a payload cannot be handed over ("" when it fits).
 func tooBig(what string, v any) string {
-	n, err := payloadSize(v)
+	_, msg := encodeFitting(what, v)
+	return msg
+}
+
+// encodeFitting encodes v as one payload and says, as tooBig, why it
+// cannot be handed over ("" and the payload when it fits): a caller that
+// hands v over can pass the payload on as a converter.RawValue instead of
+// having the SDK encode v again (the same default converter, so the same
+// bytes).
+func encodeFitting(what string, v any) (*commonpb.Payload, string) {
+	p, err := converter.GetDefaultDataConverter().ToPayload(v)
 	if err != nil {
-		return fmt.Sprintf("%s cannot be encoded: %v", what, err)
+		return nil, fmt.Sprintf("%s cannot be encoded: %v", what, err)
 	}
-	if n > carryLimit {
-		return fmt.Sprintf("%s is %d bytes, over Temporal's %d-byte payload limit (the server would terminate the request and leak what it created)", what, n, PayloadLimit)
+	if n := p.Size(); n > carryLimit {
+		return nil, fmt.Sprintf("%s is %d bytes, over Temporal's %d-byte payload limit (the server would terminate the request and leak what it created)", what, n, PayloadLimit)
 	}
-	return ""
+	return p, ""
 }
 
 // recordV reports whether this run packs its records (recordChange).
