@@ -276,3 +276,22 @@ func (r *interp) startSignals() {
 		workflow.Go(r.root, r.signalLoop)
 	}
 }
+
+// trustCall runs TrustActivity: in runs that took changeBundle2 as a local
+// activity of the same options (the trust is the worker's own file and
+// JWKS: worker/app registers TrustActivity with the workflows, RegisterTrust),
+// which records one marker in the workflow task that asks instead of an
+// activity's three events and the workflow task after them (a request
+// loads it once, then at each gate and park; go.temporal.io/sdk
+// workflow.ExecuteLocalActivity). A context without the bundle's answer (a
+// handler's) runs the activity, as runs before the bundle do.
+func trustCall(ctx workflow.Context) workflow.Future {
+	if bundleLevel(ctx) < 2 {
+		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, trustActivityOptions), TrustActivity)
+	}
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: trustActivityOptions.StartToCloseTimeout,
+		RetryPolicy:         trustActivityOptions.RetryPolicy,
+		Summary:             trustActivityOptions.Summary,
+	}), TrustActivity)
+}

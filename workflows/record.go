@@ -403,26 +403,45 @@ func (r *interp) packUnits(forGrant bool, drift []GrantUnit) (Units, error) {
 	if err != nil {
 		return Units{}, fmt.Errorf("encode the record: %w", err)
 	}
-	z, err := compress(raw)
+	z, err := compress(raw, r.packLevel(len(raw)))
 	if err != nil {
 		return Units{}, err
 	}
 	return Units{Steps: len(pu.Steps), Items: items, Z: z}, nil
 }
 
-// zlibWriters keeps zlib writers between records: a writer's tables are
-// about 1 MB to allocate and clear, most of the cost of packing a small
-// record (issue 14: a Done request packs once, a replay again). A reset
-// writer gives the same bytes as a new one.
-var zlibWriters = sync.Pool{New: func() any {
-	zw, _ := zlib.NewWriterLevel(nil, zlib.BestCompression)
-	return zw
-}}
+// zlibWriters keeps zlib writers between records, by level: a writer's
+// tables are about 1 MB to allocate and clear at BestCompression, most of
+// the cost of packing a small record (issue 14: a Done request packs once,
+// a replay again). A reset writer gives the same bytes as a new one.
+var zlibWriters = map[int]*sync.Pool{
+	zlib.BestCompression: {New: func() any { zw, _ := zlib.NewWriterLevel(nil, zlib.BestCompression); return zw }},
+	zlib.BestSpeed:       {New: func() any { zw, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed); return zw }},
+}
 
-// compress is raw zlib-compressed at BestCompression.
-func compress(raw []byte) ([]byte, error) {
+// smallRecord is the most raw JSON a run that took changeBundle2 packs at
+// zlib.BestSpeed (bigger records, and every record of older runs, at
+// BestCompression): the level changes only the size, and so whether a
+// record fits Temporal's payload limit; 256 KiB compressed any way is far
+// below it. Never change it or the levels: a replay must measure the same.
+const smallRecord = 256 << 10
+
+// packLevel is the zlib level of a record of n raw bytes.
+func (r *interp) packLevel(n int) int {
+	if n <= smallRecord && bundleLevel(r.root) >= 2 {
+		return zlib.BestSpeed
+	}
+	return zlib.BestCompression
+}
+
+// compress is raw zlib-compressed at level (BestCompression or BestSpeed).
+func compress(raw []byte, level int) ([]byte, error) {
+	pool := zlibWriters[level]
+	if pool == nil {
+		return nil, fmt.Errorf("compress the record: no zlib writers of level %d", level)
+	}
 	var buf bytes.Buffer
-	zw := zlibWriters.Get().(*zlib.Writer)
+	zw := pool.Get().(*zlib.Writer)
 	zw.Reset(&buf)
 	if _, err := zw.Write(raw); err != nil {
 		return nil, fmt.Errorf("compress the record: %w", err)
@@ -431,7 +450,7 @@ func compress(raw []byte) ([]byte, error) {
 		return nil, fmt.Errorf("compress the record: %w", err)
 	}
 	zw.Reset(nil)
-	zlibWriters.Put(zw)
+	pool.Put(zw)
 	return buf.Bytes(), nil
 }
 
