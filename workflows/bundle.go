@@ -55,8 +55,8 @@ var bundled = map[string]workflow.Version{
 //   - the trust is loaded as a local activity (trustCall, hotpath.go): one
 //     marker in the workflow task that asks instead of an activity's three
 //     events and the workflow task after them;
-//   - small records are packed at a faster zlib level (packLevel,
-//     record.go).
+//   - records of up to 64 KiB raw are stored without compression
+//     (packLevel, record.go).
 //
 // withBundle asks it before changeBundle: a new run records only it; a run
 // that recorded changeBundle replays it as DefaultVersion (no marker) and

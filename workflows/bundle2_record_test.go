@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
 )
 
 // recordAs prefixes the names of the histories the recording tests write
@@ -74,7 +75,8 @@ func scheduled(h *historypb.History, name string) int {
 // trust as a local activity, never as an activity; the shapes took the
 // paths the folded changes guard at version 1 (a clean rollback completes,
 // a rollback and a gate hand over, a failed compensation is retried, a
-// change and a drift repair run, a shared change is asked about). The runs
+// change and a drift repair run, a shared change is asked about); a small
+// record is stored without compression and unpacks. The runs
 // recorded before it (bundle-*) have no changeBundle2 marker.
 func TestBundle2Histories(t *testing.T) {
 	for _, name := range bundle2Histories {
@@ -122,6 +124,29 @@ func TestBundle2Histories(t *testing.T) {
 	}
 	if scheduled(loadHistory(t, "bundle2-same-change-kept"), SharedHoldersActivity) == 0 {
 		t.Errorf("bundle2-same-change-kept never asked %s", SharedHoldersActivity)
+	}
+	// The diamond's record is small: stored (packLevel), and it unpacks.
+	stored := false
+	for _, e := range loadHistory(t, "bundle2-bundle-diamond").Events {
+		a := e.GetStartChildWorkflowExecutionInitiatedEventAttributes()
+		if a == nil || a.GetWorkflowType().GetName() != GrantWorkflowType {
+			continue
+		}
+		var g GrantRecord
+		if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &g); err != nil {
+			t.Fatal(err)
+		}
+		if g.Units == nil || len(g.Units.Z) < 7 || g.Units.Z[0] != 0x78 || g.Units.Z[1] != 0x01 || g.Units.Z[2] != 1 {
+			t.Fatalf("bundle2-bundle-diamond: the grant's record is not one stored block")
+		}
+		pu, err := g.Units.unpack()
+		if err != nil || len(pu.Steps) != 5 {
+			t.Fatalf("bundle2-bundle-diamond: the stored record unpacks to %d steps (%v), want 5", len(pu.Steps), err)
+		}
+		stored = true
+	}
+	if !stored {
+		t.Error("bundle2-bundle-diamond started no grant")
 	}
 	for _, name := range []string{"bundle-diamond", "bundle-grant", "bundle-rollback", "comp-retry", "can-rollback-1", "day2-change-grant", "same-change-kept"} {
 		for _, id := range versionMarkers(loadHistory(t, name)) {

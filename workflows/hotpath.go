@@ -32,6 +32,8 @@ type hotState struct {
 	needs []*stepNeeds
 	// rows are the details' table rows, by step index.
 	rows []stepRow
+	// signals are the channels of signalNames (signalWaiting).
+	signals []workflow.ReceiveChannel
 }
 
 // stepNeeds is what a step's expressions (when, forEach items and key,
@@ -259,6 +261,21 @@ func (r *interp) declareSignals() {
 // signalWaiting reports a signal waiting for a signalLoop not started.
 func (r *interp) signalWaiting() bool {
 	if !r.signalsLazy || r.signalsOn {
+		return false
+	}
+	if r.sched != nil {
+		// Asked at every dispatcher pass: the channels are looked up once.
+		h := &r.sched.hot
+		if h.signals == nil {
+			for _, name := range signalNames {
+				h.signals = append(h.signals, signalChannel(r.root, name))
+			}
+		}
+		for _, ch := range h.signals {
+			if ch.Len() > 0 {
+				return true
+			}
+		}
 		return false
 	}
 	for _, name := range signalNames {

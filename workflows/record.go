@@ -16,6 +16,7 @@ import (
 	"compress/zlib"
 	"encoding/json"
 	"fmt"
+	"hash/adler32"
 	"io"
 	"reflect"
 	"sort"
@@ -410,48 +411,106 @@ func (r *interp) packUnits(forGrant bool, drift []GrantUnit) (Units, error) {
 	return Units{Steps: len(pu.Steps), Items: items, Z: z}, nil
 }
 
-// zlibWriters keeps zlib writers between records, by level: a writer's
-// tables are about 1 MB to allocate and clear at BestCompression, most of
-// the cost of packing a small record (issue 14: a Done request packs once,
-// a replay again). A reset writer gives the same bytes as a new one.
-var zlibWriters = map[int]*sync.Pool{
-	zlib.BestCompression: {New: func() any { zw, _ := zlib.NewWriterLevel(nil, zlib.BestCompression); return zw }},
-	zlib.BestSpeed:       {New: func() any { zw, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed); return zw }},
+// zlibBest keeps BestCompression zlib writers between records: a new
+// writer allocates and clears about 1 MB of tables, most of the cost of
+// packing a small record (issue 14: a Done request packs once, a replay
+// again); a reset writer gives the same bytes. Not a sync.Pool: a GC
+// empties those, and a worker collects every few workflow tasks.
+var zlibBest = writerCache{level: zlib.BestCompression, keep: 2}
+
+// writerCache is a few zlib writers of one level.
+type writerCache struct {
+	mu    sync.Mutex
+	level int
+	keep  int
+	free  []*zlib.Writer
 }
 
-// smallRecord is the most raw JSON a run that took changeBundle2 packs at
-// zlib.BestSpeed (bigger records, and every record of older runs, at
-// BestCompression): the level changes only the size, and so whether a
-// record fits Temporal's payload limit; 256 KiB compressed any way is far
-// below it. Never change it or the levels: a replay must measure the same.
-const smallRecord = 256 << 10
+func (c *writerCache) get(w io.Writer) *zlib.Writer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.free); n > 0 {
+		zw := c.free[n-1]
+		c.free = c.free[:n-1]
+		zw.Reset(w)
+		return zw
+	}
+	zw, _ := zlib.NewWriterLevel(w, c.level)
+	return zw
+}
+
+func (c *writerCache) put(zw *zlib.Writer) {
+	zw.Reset(nil)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.free) < c.keep {
+		c.free = append(c.free, zw)
+	}
+}
+
+// levelStored is the zlib "level" of a record stored without compression
+// (storeZlib).
+const levelStored = zlib.NoCompression
+
+// storedRecord is the most raw JSON a run that took changeBundle2 stores
+// without compression (bigger records, and every record of older runs, at
+// BestCompression): a 50-step request's record is about 13 KB, and the
+// compression cost more than the rest of its packing. The level changes
+// only the size, and so whether a record fits Temporal's payload limit;
+// 64 KiB is far below it. Never change it or the levels: a replay must
+// measure the same.
+const storedRecord = 64 << 10
 
 // packLevel is the zlib level of a record of n raw bytes.
 func (r *interp) packLevel(n int) int {
-	if n <= smallRecord && bundleLevel(r.root) >= 2 {
-		return zlib.BestSpeed
+	if n <= storedRecord && bundleLevel(r.root) >= 2 {
+		return levelStored
 	}
 	return zlib.BestCompression
 }
 
-// compress is raw zlib-compressed at level (BestCompression or BestSpeed).
+// compress is raw as a zlib stream: stored (levelStored) or compressed at
+// BestCompression.
 func compress(raw []byte, level int) ([]byte, error) {
-	pool := zlibWriters[level]
-	if pool == nil {
+	switch level {
+	case levelStored:
+		return storeZlib(raw), nil
+	case zlib.BestCompression:
+	default:
 		return nil, fmt.Errorf("compress the record: no zlib writers of level %d", level)
 	}
 	var buf bytes.Buffer
-	zw := pool.Get().(*zlib.Writer)
-	zw.Reset(&buf)
+	zw := zlibBest.get(&buf)
 	if _, err := zw.Write(raw); err != nil {
 		return nil, fmt.Errorf("compress the record: %w", err)
 	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("compress the record: %w", err)
 	}
-	zw.Reset(nil)
-	pool.Put(zw)
+	zlibBest.put(zw)
 	return buf.Bytes(), nil
+}
+
+// storeZlib is raw as a zlib stream of stored deflate blocks (RFC 1950
+// header and Adler-32 trailer around RFC 1951 section 3.2.4 blocks of at
+// most 65,535 bytes), without compress/flate's tables: what
+// zlib.NewReader reads like any other.
+func storeZlib(raw []byte) []byte {
+	const most = 0xffff
+	sum := adler32.Checksum(raw)
+	out := make([]byte, 0, 2+len(raw)+5*(len(raw)/most+1)+4)
+	out = append(out, 0x78, 0x01) // deflate, 32 KiB window; FCHECK makes 0x7801 a multiple of 31
+	for first := true; first || len(raw) > 0; first = false {
+		n := min(len(raw), most)
+		final := byte(0)
+		if n == len(raw) {
+			final = 1 // BFINAL, BTYPE 00 (stored)
+		}
+		out = append(out, final, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
+		out = append(out, raw[:n]...)
+		raw = raw[n:]
+	}
+	return append(out, byte(sum>>24), byte(sum>>16), byte(sum>>8), byte(sum))
 }
 
 // unpack decodes packed units.
