@@ -25,8 +25,9 @@ import (
 // hotState is the scheduler's caches (schedState.hot).
 type hotState struct {
 	// eager: a step that settles starts the steps it made ready itself
-	// (settleNow), in runs that took changeBundle.
-	eager bool
+	// (settleNow), in runs that took changeBundle; chain: and runs the
+	// first of them in its own coroutine, in runs that took changeBundle2.
+	eager, chain bool
 	// needs is, by step index, what the step's own expressions read of
 	// steps (nil until asked).
 	needs []*stepNeeds
@@ -200,11 +201,18 @@ func (r *interp) stepRowText(i int) string {
 // ready, in plan order. The loop then need not wake for it: a workflow task
 // of a chain takes two dispatcher passes instead of three, and every pass
 // resumes every coroutine of the workflow.
-func (r *interp) settleNow(sr *stepRun, start func(int)) {
+//
+// With chain (runs that took changeBundle2) the first of them is not
+// started but returned (its index, -1 if none): the caller runs it in the
+// same coroutine, started (st.live) already. A chain then creates no
+// coroutine per step; the first ready step's commands come before those
+// of the coroutines started here and of the ones later in the dispatcher's
+// list, which only runs that took changeBundle2 do.
+func (r *interp) settleNow(sr *stepRun, start func(int), chain bool) int {
 	st := r.sched
 	st.live--
 	if sr.state != StepDone && sr.state != StepSkipped {
-		return // failed or interrupted (a rollback is under way), or paused
+		return -1 // failed or interrupted (a rollback is under way), or paused
 	}
 	st.ndone++
 	var ready []int
@@ -215,12 +223,19 @@ func (r *interp) settleNow(sr *stepRun, start func(int)) {
 		}
 	}
 	if r.stop != nil || r.pausing {
-		return
+		return -1
 	}
 	slices.Sort(ready)
+	next := -1
 	for _, j := range ready {
+		if chain && next < 0 {
+			next = j
+			st.live++
+			continue
+		}
 		start(j)
 	}
+	return next
 }
 
 // loadTrustLazily starts a coroutine that loads the trust while it is
