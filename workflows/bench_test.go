@@ -390,3 +390,70 @@ func BenchmarkWaitingRequests(b *testing.B) {
 		b.ReportMetric(float64(events)/10, "events/request")
 	}
 }
+
+// BenchmarkReplayDumped replays, without a server, the histories
+// BenchmarkReplayChain dumped to $TOPOFLOW_BENCH_HISTORIES, as it does
+// (pairs in turn first): many pairs in little time, and a CPU profile of
+// replays only:
+//
+//	TOPOFLOW_BENCH_HISTORIES=/tmp/h go test ./workflows -run '^$' -bench 'ReplayChain/steps=50$' -benchtime 1x
+//	TOPOFLOW_BENCH_HISTORIES=/tmp/h go test ./workflows -run '^$' -bench ReplayDumped -benchtime 300x -count 3 [-cpuprofile cpu.out]
+func BenchmarkReplayDumped(b *testing.B) {
+	dir := os.Getenv("TOPOFLOW_BENCH_HISTORIES")
+	if dir == "" {
+		b.Skip("set TOPOFLOW_BENCH_HISTORIES to the histories BenchmarkReplayChain dumped")
+	}
+	load := func(path string) *historypb.History {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+		if err != nil {
+			b.Fatalf("%s: %v", path, err)
+		}
+		return h
+	}
+	for _, n := range []int{50, 1000} {
+		name := fmt.Sprintf("bench-chain-%d", n)
+		runs, _ := filepath.Glob(filepath.Join(dir, name+"-run*.json"))
+		if len(runs) == 0 {
+			continue
+		}
+		slices.Sort(runs)
+		var ht []*historypb.History
+		for _, f := range runs {
+			ht = append(ht, load(f))
+		}
+		hh := load(filepath.Join(dir, name+"-hand.json"))
+		id := WorkflowID(plan.Source{Kind: "Workflow", Name: name})
+		b.Run(fmt.Sprintf("steps=%d", n), func(b *testing.B) {
+			var tf, hw time.Duration
+			var ratios []float64
+			for i := 0; i < b.N; i++ {
+				var t1, h1 time.Duration
+				replayTF := func() {
+					for _, h := range ht {
+						t1 += replayOnce(b, h, id, originalRunID(h))
+					}
+				}
+				replayHW := func() { h1 = replayOnce(b, hh, "hand/"+name, originalRunID(hh)) }
+				if i%2 == 0 {
+					replayTF()
+					replayHW()
+				} else {
+					replayHW()
+					replayTF()
+				}
+				tf, hw = tf+t1, hw+h1
+				ratios = append(ratios, float64(t1)/float64(h1))
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(float64(tf)/float64(time.Millisecond)/float64(b.N), "topoflow-ms/op")
+			b.ReportMetric(float64(hw)/float64(time.Millisecond)/float64(b.N), "handwritten-ms/op")
+			b.ReportMetric(float64(tf)/float64(hw), "time-ratio")
+			b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
+		})
+	}
+}
