@@ -10,8 +10,6 @@ package plan
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -361,14 +359,9 @@ func (p *Plan) JSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Hash returns the hex sha256 of the plan's canonical JSON.
+// Hash returns the hex sha256 of the plan's canonical JSON (hash.go).
 func (p *Plan) Hash() (string, error) {
-	b, err := p.JSON()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return hashCanonical(p)
 }
 
 // Step returns the step with the given ID, or nil.

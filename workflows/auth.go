@@ -67,7 +67,7 @@ type verdict struct {
 // loadTrust fetches the trust snapshot through TrustActivity.
 func (r *interp) loadTrust(ctx workflow.Context) error {
 	var s trust.Snapshot
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, trustActivityOptions), TrustActivity).Get(ctx, &s)
+	err := trustCall(ctx).Get(ctx, &s) // hotpath.go
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ import (
 // and a hand-written Temporal workflow doing the same activities, fetches both
 // histories and replays them alternately, reporting both and their ratio:
 //
-//	go test ./workflows -run '^$' -bench . -benchtime 5x
+//	go test ./workflows -run '^$' -bench . -benchtime 12x -count 3
 //
 // (`make bench` runs them with every other benchmark.)
 
@@ -236,21 +237,47 @@ func BenchmarkReplayChain(b *testing.B) {
 			dumpHistory(b, h, fmt.Sprintf("%s-run%d", p.Source.Name, i+1))
 		}
 		dumpHistory(b, hh, p.Source.Name+"-hand")
+		// A short history replays several times per iteration (pairs), so
+		// that -benchtime 12x measures enough replays to be steady on a
+		// shared machine.
+		pairs := max(1, 500/n)
 		b.Run(fmt.Sprintf("steps=%d", n), func(b *testing.B) {
 			var tf, hw time.Duration
-			for i := 0; i < b.N; i++ {
-				for _, h := range ht {
-					tf += replayOnce(b, h, WorkflowID(p.Source), originalRunID(h))
+			var ratios []float64
+			for i := 0; i < b.N*pairs; i++ {
+				// Each pair replays both, in turn first (the one after pays
+				// for the garbage the one before left).
+				var t1, h1 time.Duration
+				replayTF := func() {
+					for _, h := range ht {
+						t1 += replayOnce(b, h, WorkflowID(p.Source), originalRunID(h))
+					}
 				}
-				hw += replayOnce(b, hh, "hand/"+p.Source.Name, originalRunID(hh))
+				replayHW := func() { h1 = replayOnce(b, hh, "hand/"+p.Source.Name, originalRunID(hh)) }
+				if i%2 == 0 {
+					replayTF()
+					replayHW()
+				} else {
+					replayHW()
+					replayTF()
+				}
+				tf, hw = tf+t1, hw+h1
+				ratios = append(ratios, float64(t1)/float64(h1))
 			}
-			b.ReportMetric(float64(tf.Milliseconds())/float64(b.N), "topoflow-ms/op")
-			b.ReportMetric(float64(hw.Milliseconds())/float64(b.N), "handwritten-ms/op")
+			slices.Sort(ratios)
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(b.N*pairs) }
+			b.ReportMetric(ms(tf), "topoflow-ms/op")
+			b.ReportMetric(ms(hw), "handwritten-ms/op")
+			// ms/op are per replay; time-ratio is the ratio of the totals,
+			// median-ratio the median of the pairs' ratios (each pair
+			// replayed back to back).
 			b.ReportMetric(float64(tf)/float64(hw), "time-ratio")
+			b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
 			b.ReportMetric(float64(events), "topoflow-events")
 			b.ReportMetric(float64(len(hh.Events)), "handwritten-events")
 			b.ReportMetric(float64(events)/float64(len(hh.Events)), "events-ratio")
 			b.ReportMetric(float64(len(ht)), "topoflow-runs")
+			b.ReportMetric(float64(pairs), "replays/op")
 		})
 	}
 }
@@ -361,5 +388,72 @@ func BenchmarkWaitingRequests(b *testing.B) {
 		b.ReportMetric(float64(maxRunning), "max-waits-running")
 		b.ReportMetric(waiting.Seconds(), "s-to-all-waiting")
 		b.ReportMetric(float64(events)/10, "events/request")
+	}
+}
+
+// BenchmarkReplayDumped replays, without a server, the histories
+// BenchmarkReplayChain dumped to $TOPOFLOW_BENCH_HISTORIES, as it does
+// (pairs in turn first): many pairs in little time, and a CPU profile of
+// replays only:
+//
+//	TOPOFLOW_BENCH_HISTORIES=/tmp/h go test ./workflows -run '^$' -bench 'ReplayChain/steps=50$' -benchtime 1x
+//	TOPOFLOW_BENCH_HISTORIES=/tmp/h go test ./workflows -run '^$' -bench ReplayDumped -benchtime 300x -count 3 [-cpuprofile cpu.out]
+func BenchmarkReplayDumped(b *testing.B) {
+	dir := os.Getenv("TOPOFLOW_BENCH_HISTORIES")
+	if dir == "" {
+		b.Skip("set TOPOFLOW_BENCH_HISTORIES to the histories BenchmarkReplayChain dumped")
+	}
+	load := func(path string) *historypb.History {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+		if err != nil {
+			b.Fatalf("%s: %v", path, err)
+		}
+		return h
+	}
+	for _, n := range []int{50, 1000} {
+		name := fmt.Sprintf("bench-chain-%d", n)
+		runs, _ := filepath.Glob(filepath.Join(dir, name+"-run*.json"))
+		if len(runs) == 0 {
+			continue
+		}
+		slices.Sort(runs)
+		var ht []*historypb.History
+		for _, f := range runs {
+			ht = append(ht, load(f))
+		}
+		hh := load(filepath.Join(dir, name+"-hand.json"))
+		id := WorkflowID(plan.Source{Kind: "Workflow", Name: name})
+		b.Run(fmt.Sprintf("steps=%d", n), func(b *testing.B) {
+			var tf, hw time.Duration
+			var ratios []float64
+			for i := 0; i < b.N; i++ {
+				var t1, h1 time.Duration
+				replayTF := func() {
+					for _, h := range ht {
+						t1 += replayOnce(b, h, id, originalRunID(h))
+					}
+				}
+				replayHW := func() { h1 = replayOnce(b, hh, "hand/"+name, originalRunID(hh)) }
+				if i%2 == 0 {
+					replayTF()
+					replayHW()
+				} else {
+					replayHW()
+					replayTF()
+				}
+				tf, hw = tf+t1, hw+h1
+				ratios = append(ratios, float64(t1)/float64(h1))
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(float64(tf)/float64(time.Millisecond)/float64(b.N), "topoflow-ms/op")
+			b.ReportMetric(float64(hw)/float64(time.Millisecond)/float64(b.N), "handwritten-ms/op")
+			b.ReportMetric(float64(tf)/float64(hw), "time-ratio")
+			b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
+		})
 	}
 }

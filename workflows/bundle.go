@@ -46,31 +46,99 @@ var bundled = map[string]workflow.Version{
 	probeRouteChange:    1,
 }
 
-// bundleKey is the workflow context key of the bundle's answer.
+// changeBundle2: requests and grants started since it record this one
+// marker instead of changeBundle's. It stands for every change of bundled
+// and the changes asked only on a rollback, a revoke or a grant's day two
+// (bundled2), which cost a request two events each when asked; and, with
+// no change ID of their own (a run that did not take it never does them):
+//
+//   - the trust is loaded as a local activity (trustCall, hotpath.go): one
+//     marker in the workflow task that asks instead of an activity's three
+//     events and the workflow task after them;
+//   - records of up to 64 KiB raw are stored without compression
+//     (packLevel, record.go).
+//
+// withBundle asks it before changeBundle: a new run records only it; a run
+// that recorded changeBundle replays it as DefaultVersion (no marker) and
+// takes changeBundle again.
+const changeBundle2 = "topoflow-bundle-2"
+
+// bundled2 is the version of each change a run that took changeBundle2
+// runs: those of bundled and the rollback and day-two changes. Never change
+// an entry (see bundled).
+var bundled2 = func() map[string]workflow.Version {
+	m := map[string]workflow.Version{
+		rolledBackChange:                1,
+		parallelUndoChange:              1,
+		compensationRetryChange:         1,
+		compensationRetryRollbackChange: 1,
+		rollbackCANChange:               1,
+		carryHoldsChange:                1,
+		grantChangeChange:               1,
+		driftRepairChange:               1,
+		sameChangeKeptChange:            1,
+	}
+	for id, v := range bundled {
+		m[id] = v
+	}
+	return m
+}()
+
+// bundleKey is the workflow context key of the bundle's answer: the bundle
+// a run took (0 none, 1 changeBundle, 2 changeBundle2).
 type bundleKey struct{}
 
-// withBundle asks changeBundle (call it first thing in a workflow function)
-// and returns ctx carrying the answer.
+// withBundle asks changeBundle2, then changeBundle if the run did not take
+// it (call it first thing in a workflow function), and returns ctx carrying
+// the answer.
 func withBundle(ctx workflow.Context) workflow.Context {
-	v := workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, 1)
-	return workflow.WithValue(ctx, bundleKey{}, v >= 1)
+	level := 0
+	if workflow.GetVersion(ctx, changeBundle2, workflow.DefaultVersion, 1) >= 1 {
+		level = 2
+	} else if workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, 1) >= 1 {
+		level = 1
+	}
+	return workflow.WithValue(ctx, bundleKey{}, level)
 }
 
-// tookBundle reports whether the run took changeBundle (false in a
-// context without its answer).
+// bundleLevel is the bundle the run took (0 in a context without the
+// answer: a handler's, or a workflow that does not ask it).
+func bundleLevel(ctx workflow.Context) int {
+	if ctx == nil {
+		return 0 // an interp built without a workflow (unit tests)
+	}
+	level, _ := ctx.Value(bundleKey{}).(int)
+	return level
+}
+
+// tookBundle reports whether the run took changeBundle or changeBundle2
+// (false in a context without their answer).
 func tookBundle(ctx workflow.Context) bool {
-	took, _ := ctx.Value(bundleKey{}).(bool)
-	return took
+	return bundleLevel(ctx) >= 1
+}
+
+// impliedVersion is the version of changeID the run's bundle stands for.
+func impliedVersion(ctx workflow.Context, changeID string) (workflow.Version, bool) {
+	var v workflow.Version
+	var ok bool
+	switch bundleLevel(ctx) {
+	case 2:
+		v, ok = bundled2[changeID]
+	case 1:
+		v, ok = bundled[changeID]
+	}
+	return v, ok
 }
 
 // changeVersion is workflow.GetVersion(ctx, changeID, DefaultVersion, max)
-// for the changes of changeBundle: in a run that took the bundle, a bundled
-// change is answered from bundled without a marker. A call site asking a
-// version above the bundle's asks the change on its own and gets the
-// bundle's version back while replaying a run that did not record it.
+// for the changes of the bundles: in a run that took a bundle, a change it
+// bundles is answered from bundled (bundled2) without a marker. A call
+// site asking a version above the bundle's asks the change on its own and
+// gets the bundle's version back while replaying a run that did not record
+// it.
 func changeVersion(ctx workflow.Context, changeID string, max workflow.Version) workflow.Version {
-	implied, ok := bundled[changeID]
-	if !ok || !tookBundle(ctx) {
+	implied, ok := impliedVersion(ctx, changeID)
+	if !ok {
 		return workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, max)
 	}
 	if max <= implied {

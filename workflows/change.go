@@ -414,7 +414,7 @@ const VerifyAction = "kafka.verify"
 // updates the record (success) or undoes what the change created (failure).
 func (r *interp) runChange(ctx workflow.Context, g *GrantRecord) {
 	ch := r.change
-	if workflow.GetVersion(ctx, grantChangeChange, workflow.DefaultVersion, 1) < 1 {
+	if changeVersion(ctx, grantChangeChange, 1) < 1 {
 		r.change = nil
 		return
 	}

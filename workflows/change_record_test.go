@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,7 +53,8 @@ func TestRecordChangeHistories(t *testing.T) {
 		var gone atomic.Bool
 		rec.mu.Lock()
 		rec.statuses = func(call plan.Call, n int) (string, error) {
-			if gone.Load() && call.Inputs["id"] == "fake.create-"+id(name)+"/a" {
+			// The key is run-scoped (runkeys.go): fake.create-<id>@<run>/a.
+			if cid, _ := call.Inputs["id"].(string); gone.Load() && strings.HasPrefix(cid, "fake.create-"+id(name)+"@") && strings.HasSuffix(cid, "/a") {
 				return "DELETED", nil
 			}
 			return "ACTIVE", nil

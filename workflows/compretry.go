@@ -43,7 +43,7 @@ func (r *interp) retryLeaks(ctx workflow.Context, failed []completion) {
 			}
 			if rollbackToo == 0 {
 				rollbackToo = -1
-				if workflow.GetVersion(ctx, compensationRetryRollbackChange, workflow.DefaultVersion, 1) >= 1 {
+				if changeVersion(ctx, compensationRetryRollbackChange, 1) >= 1 {
 					rollbackToo = 1
 				}
 			}
@@ -59,7 +59,7 @@ func (r *interp) retryLeaks(ctx workflow.Context, failed []completion) {
 	if len(order) == 0 {
 		return
 	}
-	if workflow.GetVersion(ctx, compensationRetryChange, workflow.DefaultVersion, 1) < 1 {
+	if changeVersion(ctx, compensationRetryChange, 1) < 1 {
 		return
 	}
 	for len(order) > 0 {

@@ -231,7 +231,7 @@ func writeHistory(t testing.TB, h *historypb.History, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("testdata", name+".json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join("testdata", *recordAs+name+".json"), append(b, '\n'), 0o644); err != nil { // bundle2_record_test.go
 		t.Fatal(err)
 	}
 }

@@ -154,7 +154,7 @@ func (r *interp) checkDrift(ctx workflow.Context, g *GrantRecord) {
 	r.refresh("")
 	// The spec allows repairing a drift without approval (change.go).
 	if drifted && r.p.Drift != nil && r.p.Drift.AutoRepair && r.change == nil && r.revoke == nil &&
-		workflow.GetVersion(ctx, driftRepairChange, workflow.DefaultVersion, 1) >= 1 {
+		changeVersion(ctx, driftRepairChange, 1) >= 1 {
 		r.change = &changeReq{kind: UpdateRepair, by: "topoflow (drift.autoRepair)", redo: r.repairSet(), auto: true}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -239,10 +240,11 @@ func (r *interp) grantTooBig() string {
 	if err != nil {
 		return "the record: " + err.Error()
 	}
-	if msg := tooBig("the record", g); msg != "" {
+	enc, msg := encodeFitting("the record", g)
+	if msg != "" {
 		return msg
 	}
-	r.checkedGrant = &g // handOff starts the grant with it: built and encoded once
+	r.checkedGrant, r.checkedGrantPayload = &g, enc // handOff starts the grant with it: built and encoded once
 	return ""
 }
 
@@ -274,7 +276,11 @@ func (r *interp) handOff() {
 		StaticSummary: "Granted: " + r.p.Summary,
 		StaticDetails: "What request " + r.wfID + " created; revoke it with `topoflow revoke " + r.wfID + "`.",
 	})
-	f := workflow.ExecuteChildWorkflow(ctx, GrantWorkflowType, g)
+	var arg any = g
+	if r.checkedGrant != nil && r.checkedGrantPayload != nil {
+		arg = converter.NewRawValue(r.checkedGrantPayload) // g, encoded by grantTooBig
+	}
+	f := workflow.ExecuteChildWorkflow(ctx, GrantWorkflowType, arg)
 	if err := f.GetChildWorkflowExecution().Get(r.work, nil); err != nil {
 		workflow.GetLogger(r.root).Error("grant workflow not started: the request cannot be revoked", "grant", id, "error", err)
 		r.grantErr = "grant workflow " + id + " not started: " + errText(err)

@@ -25,13 +25,16 @@ import (
 // hotState is the scheduler's caches (schedState.hot).
 type hotState struct {
 	// eager: a step that settles starts the steps it made ready itself
-	// (settleNow), in runs that took changeBundle.
-	eager bool
+	// (settleNow), in runs that took changeBundle; chain: and runs the
+	// first of them in its own coroutine, in runs that took changeBundle2.
+	eager, chain bool
 	// needs is, by step index, what the step's own expressions read of
 	// steps (nil until asked).
 	needs []*stepNeeds
 	// rows are the details' table rows, by step index.
 	rows []stepRow
+	// signals are the channels of signalNames (signalWaiting).
+	signals []workflow.ReceiveChannel
 }
 
 // stepNeeds is what a step's expressions (when, forEach items and key,
@@ -198,11 +201,18 @@ func (r *interp) stepRowText(i int) string {
 // ready, in plan order. The loop then need not wake for it: a workflow task
 // of a chain takes two dispatcher passes instead of three, and every pass
 // resumes every coroutine of the workflow.
-func (r *interp) settleNow(sr *stepRun, start func(int)) {
+//
+// With chain (runs that took changeBundle2) the first of them is not
+// started but returned (its index, -1 if none): the caller runs it in the
+// same coroutine, started (st.live) already. A chain then creates no
+// coroutine per step; the first ready step's commands come before those
+// of the coroutines started here and of the ones later in the dispatcher's
+// list, which only runs that took changeBundle2 do.
+func (r *interp) settleNow(sr *stepRun, start func(int), chain bool) int {
 	st := r.sched
 	st.live--
 	if sr.state != StepDone && sr.state != StepSkipped {
-		return // failed or interrupted (a rollback is under way), or paused
+		return -1 // failed or interrupted (a rollback is under way), or paused
 	}
 	st.ndone++
 	var ready []int
@@ -213,12 +223,19 @@ func (r *interp) settleNow(sr *stepRun, start func(int)) {
 		}
 	}
 	if r.stop != nil || r.pausing {
-		return
+		return -1
 	}
 	slices.Sort(ready)
+	next := -1
 	for _, j := range ready {
+		if chain && next < 0 {
+			next = j
+			st.live++
+			continue
+		}
 		start(j)
 	}
+	return next
 }
 
 // loadTrustLazily starts a coroutine that loads the trust while it is
@@ -261,6 +278,21 @@ func (r *interp) signalWaiting() bool {
 	if !r.signalsLazy || r.signalsOn {
 		return false
 	}
+	if r.sched != nil {
+		// Asked at every dispatcher pass: the channels are looked up once.
+		h := &r.sched.hot
+		if h.signals == nil {
+			for _, name := range signalNames {
+				h.signals = append(h.signals, signalChannel(r.root, name))
+			}
+		}
+		for _, ch := range h.signals {
+			if ch.Len() > 0 {
+				return true
+			}
+		}
+		return false
+	}
 	for _, name := range signalNames {
 		if signalChannel(r.root, name).Len() > 0 {
 			return true
@@ -275,4 +307,23 @@ func (r *interp) startSignals() {
 		r.signalsOn = true
 		workflow.Go(r.root, r.signalLoop)
 	}
+}
+
+// trustCall runs TrustActivity: in runs that took changeBundle2 as a local
+// activity of the same options (the trust is the worker's own file and
+// JWKS: worker/app registers TrustActivity with the workflows, RegisterTrust),
+// which records one marker in the workflow task that asks instead of an
+// activity's three events and the workflow task after them (a request
+// loads it once, then at each gate and park; go.temporal.io/sdk
+// workflow.ExecuteLocalActivity). A context without the bundle's answer (a
+// handler's) runs the activity, as runs before the bundle do.
+func trustCall(ctx workflow.Context) workflow.Future {
+	if bundleLevel(ctx) < 2 {
+		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, trustActivityOptions), TrustActivity)
+	}
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: trustActivityOptions.StartToCloseTimeout,
+		RetryPolicy:         trustActivityOptions.RetryPolicy,
+		Summary:             trustActivityOptions.Summary,
+	}), TrustActivity)
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -201,8 +202,10 @@ type interp struct {
 	// compensated are the steps a rollback has compensated units of.
 	parallelUndo *bool
 	compensated  map[*stepRun]bool
-	// checkedGrant is the grant record grantTooBig built and measured.
-	checkedGrant *GrantRecord
+	// checkedGrant is the grant record grantTooBig built and measured;
+	// checkedGrantPayload its encoding.
+	checkedGrant        *GrantRecord
+	checkedGrantPayload *commonpb.Payload
 	// carried is what continue-as-new carries beyond the units: gates, lock
 	// keys, a rollback under way (rollcan.go).
 	carried carryState

@@ -172,6 +172,7 @@ func TestLockSpanNoInterleave(t *testing.T) {
 			env.RegisterWorkflow(twoRequests)
 			if tc.oldVersion {
 				// A run started before the change: before the bundle too.
+				env.OnGetVersion(changeBundle2, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 				env.OnGetVersion(changeBundle, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 				env.OnGetVersion(lockSpanChange, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			}

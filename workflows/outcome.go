@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/workflow"
 )
 
 // A request rolled back on purpose (rejected, expired, a failed step under
@@ -33,7 +32,7 @@ func (r *interp) rolledBackResult(err error) (Result, bool) {
 	if !ok || ae.Type() != ErrRolledBack {
 		return Result{}, false
 	}
-	if workflow.GetVersion(r.root, rolledBackChange, workflow.DefaultVersion, 1) < 1 {
+	if changeVersion(r.root, rolledBackChange, 1) < 1 {
 		return Result{}, false
 	}
 	return Result{Outcome: OutcomeRolledBack, Message: ae.Message(), Summary: r.summary()}, true

@@ -16,12 +16,15 @@ import (
 	"compress/zlib"
 	"encoding/json"
 	"fmt"
+	"hash/adler32"
 	"io"
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/topoflow/topoflow/plan"
@@ -401,18 +404,113 @@ func (r *interp) packUnits(forGrant bool, drift []GrantUnit) (Units, error) {
 	if err != nil {
 		return Units{}, fmt.Errorf("encode the record: %w", err)
 	}
-	var buf bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&buf, zlib.BestCompression)
+	z, err := compress(raw, r.packLevel(len(raw)))
 	if err != nil {
 		return Units{}, err
 	}
+	return Units{Steps: len(pu.Steps), Items: items, Z: z}, nil
+}
+
+// zlibBest keeps BestCompression zlib writers between records: a new
+// writer allocates and clears about 1 MB of tables, most of the cost of
+// packing a small record (issue 14: a Done request packs once, a replay
+// again); a reset writer gives the same bytes. Not a sync.Pool: a GC
+// empties those, and a worker collects every few workflow tasks.
+var zlibBest = writerCache{level: zlib.BestCompression, keep: 2}
+
+// writerCache is a few zlib writers of one level.
+type writerCache struct {
+	mu    sync.Mutex
+	level int
+	keep  int
+	free  []*zlib.Writer
+}
+
+func (c *writerCache) get(w io.Writer) *zlib.Writer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.free); n > 0 {
+		zw := c.free[n-1]
+		c.free = c.free[:n-1]
+		zw.Reset(w)
+		return zw
+	}
+	zw, _ := zlib.NewWriterLevel(w, c.level)
+	return zw
+}
+
+func (c *writerCache) put(zw *zlib.Writer) {
+	zw.Reset(nil)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.free) < c.keep {
+		c.free = append(c.free, zw)
+	}
+}
+
+// levelStored is the zlib "level" of a record stored without compression
+// (storeZlib).
+const levelStored = zlib.NoCompression
+
+// storedRecord is the most raw JSON a run that took changeBundle2 stores
+// without compression (bigger records, and every record of older runs, at
+// BestCompression): a 50-step request's record is about 13 KB, and the
+// compression cost more than the rest of its packing. The level changes
+// only the size, and so whether a record fits Temporal's payload limit;
+// 64 KiB is far below it. Never change it or the levels: a replay must
+// measure the same.
+const storedRecord = 64 << 10
+
+// packLevel is the zlib level of a record of n raw bytes.
+func (r *interp) packLevel(n int) int {
+	if n <= storedRecord && bundleLevel(r.root) >= 2 {
+		return levelStored
+	}
+	return zlib.BestCompression
+}
+
+// compress is raw as a zlib stream: stored (levelStored) or compressed at
+// BestCompression.
+func compress(raw []byte, level int) ([]byte, error) {
+	switch level {
+	case levelStored:
+		return storeZlib(raw), nil
+	case zlib.BestCompression:
+	default:
+		return nil, fmt.Errorf("compress the record: no zlib writers of level %d", level)
+	}
+	var buf bytes.Buffer
+	zw := zlibBest.get(&buf)
 	if _, err := zw.Write(raw); err != nil {
-		return Units{}, fmt.Errorf("compress the record: %w", err)
+		return nil, fmt.Errorf("compress the record: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return Units{}, fmt.Errorf("compress the record: %w", err)
+		return nil, fmt.Errorf("compress the record: %w", err)
 	}
-	return Units{Steps: len(pu.Steps), Items: items, Z: buf.Bytes()}, nil
+	zlibBest.put(zw)
+	return buf.Bytes(), nil
+}
+
+// storeZlib is raw as a zlib stream of stored deflate blocks (RFC 1950
+// header and Adler-32 trailer around RFC 1951 section 3.2.4 blocks of at
+// most 65,535 bytes), without compress/flate's tables: what
+// zlib.NewReader reads like any other.
+func storeZlib(raw []byte) []byte {
+	const most = 0xffff
+	sum := adler32.Checksum(raw)
+	out := make([]byte, 0, 2+len(raw)+5*(len(raw)/most+1)+4)
+	out = append(out, 0x78, 0x01) // deflate, 32 KiB window; FCHECK makes 0x7801 a multiple of 31
+	for first := true; first || len(raw) > 0; first = false {
+		n := min(len(raw), most)
+		final := byte(0)
+		if n == len(raw) {
+			final = 1 // BFINAL, BTYPE 00 (stored)
+		}
+		out = append(out, final, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
+		out = append(out, raw[:n]...)
+		raw = raw[n:]
+	}
+	return append(out, byte(sum>>24), byte(sum>>16), byte(sum>>8), byte(sum))
 }
 
 // unpack decodes packed units.
@@ -536,14 +634,24 @@ func payloadSize(v any) (int, error) {
 
 // tooBig says why a payload cannot be handed over ("" when it fits).
 func tooBig(what string, v any) string {
-	n, err := payloadSize(v)
+	_, msg := encodeFitting(what, v)
+	return msg
+}
+
+// encodeFitting encodes v as one payload and says, as tooBig, why it
+// cannot be handed over ("" and the payload when it fits): a caller that
+// hands v over can pass the payload on as a converter.RawValue instead of
+// having the SDK encode v again (the same default converter, so the same
+// bytes).
+func encodeFitting(what string, v any) (*commonpb.Payload, string) {
+	p, err := converter.GetDefaultDataConverter().ToPayload(v)
 	if err != nil {
-		return fmt.Sprintf("%s cannot be encoded: %v", what, err)
+		return nil, fmt.Sprintf("%s cannot be encoded: %v", what, err)
 	}
-	if n > carryLimit {
-		return fmt.Sprintf("%s is %d bytes, over Temporal's %d-byte payload limit (the server would terminate the request and leak what it created)", what, n, PayloadLimit)
+	if n := p.Size(); n > carryLimit {
+		return nil, fmt.Sprintf("%s is %d bytes, over Temporal's %d-byte payload limit (the server would terminate the request and leak what it created)", what, n, PayloadLimit)
 	}
-	return ""
+	return p, ""
 }
 
 // recordV reports whether this run packs its records (recordChange).

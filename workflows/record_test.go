@@ -117,6 +117,7 @@ func saveHistory(t testing.TB, c client.Client, workflowID, name string) *histor
 		}
 		h.Events = append(h.Events, ev)
 	}
+	name = *recordAs + name // bundle2_record_test.go
 	if !strings.HasPrefix(name, *recordOnly) {
 		return h
 	}

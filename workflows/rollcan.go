@@ -166,7 +166,7 @@ func (r *interp) decideHolds() {
 	}
 	v := false
 	if r.span != nil || r.hasGate() || r.mayPark() {
-		v = workflow.GetVersion(r.root, carryHoldsChange, workflow.DefaultVersion, 1) >= 1
+		v = changeVersion(r.root, carryHoldsChange, 1) >= 1
 	}
 	r.carried.holds = &v
 }
@@ -423,7 +423,7 @@ func (r *interp) rollbackMayPause() bool {
 		return false
 	}
 	if r.carried.rollCAN == nil {
-		v := r.recordV() && workflow.GetVersion(r.root, rollbackCANChange, workflow.DefaultVersion, 1) >= 1
+		v := r.recordV() && changeVersion(r.root, rollbackCANChange, 1) >= 1
 		r.carried.rollCAN = &v
 	}
 	return *r.carried.rollCAN

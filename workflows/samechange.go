@@ -161,7 +161,7 @@ func (r *interp) keptForOthers(ctx workflow.Context, s *plan.Step) []string {
 	if len(claims) == 0 {
 		return nil
 	}
-	if workflow.GetVersion(ctx, sameChangeKeptChange, workflow.DefaultVersion, 1) < 1 {
+	if changeVersion(ctx, sameChangeKeptChange, 1) < 1 {
 		return nil
 	}
 	in := SharedHoldersInput{Claims: claims, Provider: r.p.Provider, Self: strings.TrimSuffix(r.wfID, grantSuffix)}

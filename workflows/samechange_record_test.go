@@ -38,7 +38,13 @@ func TestRecordSameChangeHistories(t *testing.T) {
 		defer rec.mu.Unlock()
 		return restores[id]
 	}
-	requestOf := func(key string) string { return key[:strings.Index(key, "/cfg/")] }
+	requestOf := func(key string) string {
+		k := key[:strings.Index(key, "/cfg/")]
+		if i := strings.Index(k, "@"); i >= 0 {
+			k = k[:i] // a run-scoped key (runkeys.go): <request>@<run>
+		}
+		return k
+	}
 	reg.Add("ambari.putConfig", func(_ context.Context, call plan.Call) (plan.Outputs, error) {
 		if call.Inputs["restoreTag"] != nil {
 			rec.mu.Lock()
@@ -83,8 +89,10 @@ func TestRecordSameChangeHistories(t *testing.T) {
 	if err := e.update(id(second), UpdateRollback, OperatorAction{Identity: "ops", Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := runB.Get(ctx, nil); appErrType(err) != ErrRolledBack {
-		t.Fatalf("%s: %v", second, err)
+	// A clean rollback completes rolled back (rolledBackChange, outcome.go).
+	var res Result
+	if err := runB.Get(ctx, &res); err != nil || res.Outcome != OutcomeRolledBack {
+		t.Fatalf("%s: %v, outcome %q; want rolled back", second, err, res.Outcome)
 	}
 	if n := restored(id(second)); n != 0 {
 		t.Fatalf("%s restored the shared change %d times while %s holds it", second, n, first)
@@ -97,8 +105,9 @@ func TestRecordSameChangeHistories(t *testing.T) {
 	if err := e.update(id(first), UpdateRollback, OperatorAction{Identity: "ops", Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := runA.Get(ctx, nil); appErrType(err) != ErrRolledBack {
-		t.Fatalf("%s: %v", first, err)
+	res = Result{}
+	if err := runA.Get(ctx, &res); err != nil || res.Outcome != OutcomeRolledBack {
+		t.Fatalf("%s: %v, outcome %q; want rolled back", first, err, res.Outcome)
 	}
 	if n := restored(id(first)); n != 1 {
 		t.Fatalf("%s (the last holder) restored %d times, want 1 (restores %v)", first, n, restores)

@@ -92,20 +92,28 @@ func (r *interp) newSched() *schedState {
 // a rollback was requested.
 func (r *interp) executeScheduled() {
 	st := r.sched
-	st.hot.eager = tookBundle(r.root) // hotpath.go
-	defer r.startSignals()            // hotpath.go: rollbacks and hand-overs still take signals
+	st.hot.eager = tookBundle(r.root)       // hotpath.go
+	st.hot.chain = bundleLevel(r.root) >= 2 // hotpath.go
+	defer r.startSignals()                  // hotpath.go: rollbacks and hand-overs still take signals
 	var start func(i int)
 	start = func(i int) {
 		sr := r.steps[i]
 		st.live++
 		r.goCx(func(c cx) {
-			r.runStep(c, sr)
-			sr.finished = true
-			if st.hot.eager {
-				r.settleNow(sr, start) // hotpath.go
-				return
+			for {
+				r.runStep(c, sr)
+				sr.finished = true
+				if !st.hot.eager {
+					st.settled = append(st.settled, sr)
+					return
+				}
+				next := r.settleNow(sr, start, st.hot.chain) // hotpath.go
+				if next < 0 {
+					return
+				}
+				sr = r.steps[next]
+				c.work, _ = workflow.NewDisconnectedContext(c.intr) // as goCx gives a new step
 			}
-			st.settled = append(st.settled, sr)
 		})
 	}
 	for i, sr := range r.steps {

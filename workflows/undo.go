@@ -33,7 +33,7 @@ var errUndoPaused = errors.New("revoke paused to continue as new")
 // then what is left to undo, oldest first.
 func (r *interp) undoAll(ctx workflow.Context, order []int, mayPause func() bool, settled func(c completion, err error)) (paused bool) {
 	if r.parallelUndo == nil {
-		v := workflow.GetVersion(ctx, parallelUndoChange, workflow.DefaultVersion, 1) >= 1
+		v := changeVersion(ctx, parallelUndoChange, 1) >= 1
 		r.parallelUndo = &v
 	}
 	if !*r.parallelUndo {
