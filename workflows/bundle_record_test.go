@@ -8,10 +8,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -33,16 +31,7 @@ func TestRecordBundle(t *testing.T) {
 	for _, a := range fakeActions {
 		reg.Add(a, rec.action(a))
 	}
-	w := worker.New(c, "topoflow-record", worker.Options{})
-	Register(w)
-	reg.RegisterWith(w)
-	core.RegisterWith(w, reg)
-	RegisterTrust(w, rec.loadTrust)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	e := &recEnv{t: t, c: c, rec: rec}
+	e := recordWorker(t, c, rec, reg)
 	ctx := context.Background()
 	id := func(name string) string { return WorkflowID(plan.Source{Kind: "Workflow", Name: name}) }
 

@@ -6,11 +6,8 @@ import (
 	"testing"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -62,16 +59,7 @@ func TestRecordCompensationRetryRollback(t *testing.T) {
 	for _, a := range fakeActions {
 		reg.Add(a, rec.action(a))
 	}
-	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.HeartbeatInterceptor(), LockSignalsInterceptor()}})
-	Register(w)
-	reg.RegisterWith(w)
-	core.RegisterWith(w, reg)
-	RegisterTrust(w, rec.loadTrust)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	e := &recEnv{t: t, c: c, rec: rec}
+	e := recordWorker(t, c, rec, reg, activities.HeartbeatInterceptor(), LockSignalsInterceptor())
 	const name = "comp-retry-rollback"
 	id := WorkflowID(plan.Source{Kind: "Workflow", Name: name})
 	var fixed atomic.Bool

@@ -7,10 +7,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 
-	"go.temporal.io/sdk/worker"
-
 	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -32,16 +29,7 @@ func TestRecordPackedRecord(t *testing.T) {
 	for _, a := range fakeActions {
 		reg.Add(a, rec.action(a))
 	}
-	w := worker.New(c, "topoflow-record", worker.Options{})
-	Register(w)
-	reg.RegisterWith(w)
-	core.RegisterWith(w, reg)
-	RegisterTrust(w, rec.loadTrust)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	e := &recEnv{t: t, c: c, rec: rec}
+	e := recordWorker(t, c, rec, reg)
 	ctx := context.Background()
 	p := named(mkPlan(plan.FailRollback, brokers(10), fanout(2), create("after", "endpoint")), "packed")
 	run := e.start(p)

@@ -131,6 +131,23 @@ func saveHistory(t testing.TB, c client.Client, workflowID, name string) *histor
 	return h
 }
 
+// recordWorker starts a worker on the record task queue with reg's actions,
+// the interpreter, the waits and rec's trust (the interceptors given), stopped
+// when the test ends, and returns the environment that records on it.
+func recordWorker(t *testing.T, c client.Client, rec *recorder, reg *activities.Registry, interceptors ...interceptor.WorkerInterceptor) *recEnv {
+	t.Helper()
+	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: interceptors})
+	Register(w)
+	reg.RegisterWith(w)
+	core.RegisterWith(w, reg)
+	RegisterTrust(w, rec.loadTrust)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return &recEnv{t: t, c: c, rec: rec}
+}
+
 type recEnv struct {
 	t   *testing.T
 	c   client.Client
@@ -212,16 +229,7 @@ func TestRecordHistories(t *testing.T) {
 	for _, a := range []string{"span.locked", "span.free", "span.undo", "span.fail"} {
 		reg.Add(a, sr.action(a))
 	}
-	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.HeartbeatInterceptor()}})
-	Register(w)
-	reg.RegisterWith(w)
-	core.RegisterWith(w, reg)
-	RegisterTrust(w, rec.loadTrust)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	e := &recEnv{t: t, c: c, rec: rec}
+	e := recordWorker(t, c, rec, reg, activities.HeartbeatInterceptor())
 	ctx := context.Background()
 	id := func(name string) string { return WorkflowID(plan.Source{Kind: "Workflow", Name: name}) }
 

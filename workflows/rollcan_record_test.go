@@ -9,11 +9,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/topoflow/topoflow/activities"
-	"github.com/topoflow/topoflow/activities/core"
 	"github.com/topoflow/topoflow/plan"
 )
 
@@ -54,16 +51,7 @@ func TestRecordRollbackContinueAsNew(t *testing.T) {
 	for _, a := range []string{"span.locked", "span.free", "span.undo", "span.fail"} {
 		reg.Add(a, sr.action(a))
 	}
-	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{LockSignalsInterceptor()}})
-	Register(w)
-	reg.RegisterWith(w)
-	core.RegisterWith(w, reg)
-	RegisterTrust(w, rec.loadTrust)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	e := &recEnv{t: t, c: c, rec: rec}
+	e := recordWorker(t, c, rec, reg, LockSignalsInterceptor())
 	ctx := context.Background()
 	firstRun := func(id string) string {
 		d, err := c.DescribeWorkflowExecution(ctx, id, "")
