@@ -203,6 +203,26 @@ func chainOf(name string, n int) plan.Plan {
 
 // replayOnce replays a copy of h (the replayer changes the history it is
 // given) and returns how long the replay took.
+// replayPair replays the interpreter's runs ht (workflow ID id) and the
+// hand-written history hh (hwID), each first in turn (pair i): the one
+// after pays for the garbage the one before left.
+func replayPair(b *testing.B, i int, ht []*historypb.History, id string, hh *historypb.History, hwID string) (tf, hw time.Duration) {
+	replayTF := func() {
+		for _, h := range ht {
+			tf += replayOnce(b, h, id, originalRunID(h))
+		}
+	}
+	replayHW := func() { hw = replayOnce(b, hh, hwID, originalRunID(hh)) }
+	if i%2 == 0 {
+		replayTF()
+		replayHW()
+	} else {
+		replayHW()
+		replayTF()
+	}
+	return tf, hw
+}
+
 func replayOnce(b *testing.B, h *historypb.History, id, runID string) time.Duration {
 	b.Helper()
 	h = proto.Clone(h).(*historypb.History)
@@ -247,20 +267,7 @@ func BenchmarkReplayChain(b *testing.B) {
 			for i := 0; i < b.N*pairs; i++ {
 				// Each pair replays both, in turn first (the one after pays
 				// for the garbage the one before left).
-				var t1, h1 time.Duration
-				replayTF := func() {
-					for _, h := range ht {
-						t1 += replayOnce(b, h, WorkflowID(p.Source), originalRunID(h))
-					}
-				}
-				replayHW := func() { h1 = replayOnce(b, hh, "hand/"+p.Source.Name, originalRunID(hh)) }
-				if i%2 == 0 {
-					replayTF()
-					replayHW()
-				} else {
-					replayHW()
-					replayTF()
-				}
+				t1, h1 := replayPair(b, i, ht, WorkflowID(p.Source), hh, "hand/"+p.Source.Name)
 				tf, hw = tf+t1, hw+h1
 				ratios = append(ratios, float64(t1)/float64(h1))
 			}
@@ -432,20 +439,7 @@ func BenchmarkReplayDumped(b *testing.B) {
 			var tf, hw time.Duration
 			var ratios []float64
 			for i := 0; i < b.N; i++ {
-				var t1, h1 time.Duration
-				replayTF := func() {
-					for _, h := range ht {
-						t1 += replayOnce(b, h, id, originalRunID(h))
-					}
-				}
-				replayHW := func() { h1 = replayOnce(b, hh, "hand/"+name, originalRunID(hh)) }
-				if i%2 == 0 {
-					replayTF()
-					replayHW()
-				} else {
-					replayHW()
-					replayTF()
-				}
+				t1, h1 := replayPair(b, i, ht, id, hh, "hand/"+name)
 				tf, hw = tf+t1, hw+h1
 				ratios = append(ratios, float64(t1)/float64(h1))
 			}
