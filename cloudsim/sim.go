@@ -130,6 +130,7 @@ func New(opts Options) (*Sim, error) {
 	s.Faults.SetSleep(s.sleepHeld)
 	s.Net = netmodel.New(s.Inventory)
 	s.SOCKS = netmodel.NewSOCKS(s.Net, "127.0.0.1")
+	s.SOCKS.Faults = s.Faults
 	s.Inventory.VisibilityDelay = func(kind inventory.Kind, _ inventory.Object) time.Duration {
 		return s.Faults.VisibilityDelay("visible." + string(kind))
 	}

@@ -774,7 +774,7 @@ func runChaos(t *testing.T, cfg chaosConfig) {
 		}
 		phase := time.Now()
 		var wg sync.WaitGroup
-		for _, chain := range chains(exs) {
+		for _, chain := range chains(exs, false) {
 			wg.Add(1)
 			go func(chain []*example) {
 				defer wg.Done()
@@ -877,7 +877,7 @@ func runChaos(t *testing.T, cfg chaosConfig) {
 	dups := len(f.duplicated)
 	stuck := f.outcomes["stuck"]
 	t.Logf("CHAOS requests %d (%d examples x %d waves, up to %d at once): %s; parked then rolled back %d",
-		total, len(exs), waves, len(chains(exs)), strings.Join(outFig, ", "), f.parked)
+		total, len(exs), waves, len(chains(exs, false)), strings.Join(outFig, ", "), f.parked)
 	t.Logf("CHAOS Done (verified) then revoked %d, Done with nothing to revoke %d, rolled back deliberately %d, other rollbacks %d",
 		f.outcomes["done, revoked"], f.outcomes["done, nothing to revoke"], f.outcomes["rolled back deliberately"],
 		f.outcomes["rolled back (parked)"]+f.outcomes["rolled back (no progress for 2m)"]+f.outcomes["rolled back unasked"])

@@ -141,7 +141,7 @@ func (d *devEnv) revokeHeldByEMQX(t *testing.T, ex *example, id string) {
 			t.Fatalf("%s: the grant ended %s before EMQX deleted its side:\n%s", ex.file, st.Phase, stepTable(st))
 		}
 		if st.Phase == workflows.PhaseWaitingApproval {
-			d.openGates(t, ex, gid, st, nil)
+			d.openGates(t, ex, gid, st, nil, nil)
 		}
 		// A compensation retrying a refusal shows in the Web UI's pending
 		// activities (temporal workflow describe), not in topoflow status.

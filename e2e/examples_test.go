@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/topoflow/topoflow/internal/worldshift"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +26,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/topoflow/topoflow/cloudsim/netmodel"
+	"github.com/topoflow/topoflow/internal/worldshift"
 	"github.com/topoflow/topoflow/workflows"
 )
 
@@ -87,7 +89,7 @@ func TestExamples(t *testing.T) {
 	// 1. Every example is applied and rolled back as late as the product
 	// allows; once all are, the twin's inventory must be the seed world.
 	phase := time.Now()
-	schedule(exs, func(ex *example) {
+	schedule(chains(exs, true), func(ex *example) {
 		t.Run("rollback/"+ex.file, func(t *testing.T) { d.runRolledBack(t, ex) })
 	})
 	if diff := inventoryDiff(seed, d.inventory(t)); diff != "" {
@@ -106,7 +108,7 @@ func TestExamples(t *testing.T) {
 	// the other, each revoked before the next. Once all are revoked, the
 	// twin's inventory must be the seed world again.
 	phase = time.Now()
-	schedule(exs, func(ex *example) {
+	schedule(chains(exs, false), func(ex *example) {
 		t.Run("done/"+ex.file, func(t *testing.T) { d.revoke(t, ex, d.runToDone(t, ex)) })
 	})
 	if diff := inventoryDiff(seed, d.inventory(t)); diff != "" {
@@ -130,8 +132,12 @@ var sharedKafkaActions = map[string]bool{
 // chains groups the examples: those running a sharedKafkaActions action on
 // the same Kafka cluster form one chain (in file order), and so do those
 // verifying from a client network that one of them associates a private
-// hosted zone with; every other example is a chain of its own.
-func chains(exs []*example) [][]*example {
+// hosted zone with; every other example is a chain of its own. With
+// heldVerify, so do those verifying from one network: runRolledBack holds
+// a network's CONNECTs until the example's rollback, and a verification
+// running meanwhile for another request from that network would be held
+// with it (its rollback waits for its running steps).
+func chains(exs []*example, heldVerify bool) [][]*example {
 	// Union-find over the examples: one chain per group.
 	parent := make([]int, len(exs))
 	for i := range parent {
@@ -167,6 +173,11 @@ func chains(exs []*example) [][]*example {
 		// request verifying from that network meets NXDOMAIN, as on Route 53.
 		if n := ex.clientNetwork(); zoned[n] {
 			join("dns "+n, i)
+		}
+		for _, n := range verifyNetworks(ex) {
+			if heldVerify {
+				join("verify "+n, i)
+			}
 		}
 	}
 	var out [][]*example
@@ -206,9 +217,9 @@ func (ex *example) createsZone() bool {
 
 // schedule runs fn for every example concurrently, except that the examples
 // of one chain run one after the other. It returns when every fn has.
-func schedule(exs []*example, fn func(*example)) {
+func schedule(chains [][]*example, fn func(*example)) {
 	var wg sync.WaitGroup
-	for _, chain := range chains(exs) {
+	for _, chain := range chains {
 		wg.Add(1)
 		go func(chain []*example) {
 			defer wg.Done()
@@ -414,7 +425,7 @@ func (d *devEnv) people(t *testing.T, awaiting []string) []string {
 // openGates approves or completes every waiting gate of a request as its
 // listed approvers (each person once, groups expanded, until the gate has
 // the approvals it requires), except the gates hold returns true for.
-func (d *devEnv) openGates(t *testing.T, ex *example, id string, st exStatus, hold func(step string) bool) {
+func (d *devEnv) openGates(t *testing.T, ex *example, id string, st exStatus, hold func(step string) bool, opening func(step string)) {
 	t.Helper()
 	for _, s := range st.Steps {
 		if s.State != "waiting" || len(s.Awaiting) == 0 || (hold != nil && hold(s.ID)) {
@@ -426,6 +437,9 @@ func (d *devEnv) openGates(t *testing.T, ex *example, id string, st exStatus, ho
 			var err error
 			switch s.Action {
 			case "approval":
+				if opening != nil {
+					opening(s.ID)
+				}
 				out, err = d.tryCLI(append([]string{"approve", id}, args...)...)
 			case "manual":
 				data := manualData[ex.file][s.ID]
@@ -435,6 +449,9 @@ func (d *devEnv) openGates(t *testing.T, ex *example, id string, st exStatus, ho
 				if data != nil {
 					b, _ := json.Marshal(data)
 					args = append(args, "--data-json", string(b))
+				}
+				if opening != nil {
+					opening(s.ID)
 				}
 				out, err = d.tryCLI(append([]string{"complete", id}, args...)...)
 			default:
@@ -468,7 +485,7 @@ func (d *devEnv) runToDone(t *testing.T, ex *example) string {
 			}
 			return id
 		case st.Phase == "WaitingApproval" || st.Phase == "WaitingManual":
-			d.openGates(t, ex, id, st, nil)
+			d.openGates(t, ex, id, st, nil, nil)
 		case st.Status != "Running" || st.Phase == "Parked" || st.Phase == "RolledBack" || st.Phase == "Failed":
 			t.Fatalf("%s: status %s phase %s:\n%s%s", ex.file, st.Status, st.Phase, stepTable(st), d.networkErrors(t))
 		}
@@ -530,43 +547,49 @@ func verifiedProblem(ex *example, st exStatus) string {
 // runRolledBack applies an example and rolls it back as late as the product
 // allows: a Done request cannot be rolled back (the workflow has ended), so
 // the rollback is sent when every step but the verification is done or
-// running. The provider APIs the last steps call are slowed by a latency
-// fault meanwhile, so the rollback reliably lands before the request ends.
+// running. The verification cannot end first: the twin holds every CONNECT
+// from the verify steps' client networks (a fault rule on
+// "net.connect.<network>", cloudsim/netmodel/socks.go) until the rollback is
+// sent. An EMQX example's console checks dial from that network and must see
+// the clouds' own verdict, so its hold starts as its console step is
+// completed, after them.
 func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
-	last := map[string]bool{} // providers of the steps before verify
-	for _, s := range ex.plan.Steps {
-		if p, _, ok := strings.Cut(s.Action, "."); ok && s.Action != "kafka.verify" && s.Action != "mqtt.verify" && s.Action != "emqx.probeConnector" {
-			last[p] = true
-		}
-	}
 	var releases []func()
-	for p := range last {
-		if p == "huawei" || p == "aws" || p == "azure" || p == "ambari" || p == "alibaba" || p == "tencent" {
-			releases = append(releases, d.slowDown(t, p))
+	hold := func() {
+		for _, n := range verifyNetworks(ex) {
+			releases = append(releases, d.sharedFault(t, map[string]any{"op": netmodel.ConnectFaultOp + n, "kind": "latency", "latency": "1h"}))
 		}
 	}
-	removeRules := func() {
+	release := func() {
 		for _, r := range releases {
 			r()
 		}
 		releases = nil
 	}
-	defer removeRules()
+	defer release()
+	held := false
+	holdOnce := func(step string) {
+		if !held && (!ex.isSaaS() || step == "console-confirm") {
+			held = true
+			hold()
+		}
+	}
+	if !ex.isSaaS() {
+		holdOnce("")
+	}
 
+	applied := time.Now()
 	id := d.apply(t, ex)
 	deadline := time.Now().Add(3 * time.Minute)
+	var sent time.Time
 	for {
 		st := d.status(t, id)
-		pending, running := 0, 0
+		pending := 0
 		for _, s := range st.Steps {
 			if s.Action == "kafka.verify" || s.Action == "mqtt.verify" || s.Action == "emqx.probeConnector" {
 				continue
 			}
-			switch s.State {
-			case "done", "skipped":
-			case "running", "waiting":
-				running++
-			default:
+			if s.State != "done" && s.State != "skipped" && s.State != "running" && s.State != "waiting" {
 				pending++
 			}
 		}
@@ -577,14 +600,15 @@ func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 			if out, err := d.tryCLI("rollback", id, "--reason", "examples e2e", "--as", exampleOperator); err != nil {
 				t.Fatalf("%s: rollback: %v\n%s\n%s", ex.file, err, out, stepTable(st))
 			}
-			removeRules()
+			sent = time.Now()
+			release()
 			if ex.isSaaS() {
 				d.emqxConsoleDelete(t, ex, st) // runbook 003 删除对等连接, in the EMQX console
 			}
 			break
 		}
 		if st.Phase == "WaitingApproval" || st.Phase == "WaitingManual" {
-			d.openGates(t, ex, id, st, nil)
+			d.openGates(t, ex, id, st, nil, holdOnce)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: never reached its last steps (phase %s):\n%s", ex.file, st.Phase, stepTable(st))
@@ -592,6 +616,8 @@ func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	d.waitEnded(t, ex, id, "RolledBack")
+	t.Logf("%s: rollback sent %s after the apply, rolled back %s later", ex.file,
+		sent.Sub(applied).Round(100*time.Millisecond), time.Since(sent).Round(100*time.Millisecond))
 }
 
 // waitEnded waits until a request's workflow ends in phase want.
@@ -649,34 +675,48 @@ func (d *devEnv) admin(t *testing.T, method, path string, body any, out any) {
 	}
 }
 
-// slowRules counts the users of one latency rule per provider (matching
-// latency rules add up, so concurrent rollbacks share one).
-var slowRules = struct {
+// sharedFaults counts the users of each fault rule by its op (matching
+// latency rules add up, and a rollback must not release another's hold:
+// concurrent rollbacks share one rule).
+var sharedFaults = struct {
 	sync.Mutex
 	id    map[string]string
 	users map[string]int
 }{id: map[string]string{}, users: map[string]int{}}
 
-// slowDown makes every call of a provider's APIs take 600ms longer until the
-// returned release is called (by every user).
-func (d *devEnv) slowDown(t *testing.T, provider string) (release func()) {
+// sharedFault adds a fault rule, or counts one more user of the rule with
+// the same op, until the returned release is called (by every user).
+func (d *devEnv) sharedFault(t *testing.T, rule map[string]any) (release func()) {
 	t.Helper()
-	slowRules.Lock()
-	defer slowRules.Unlock()
-	if slowRules.users[provider] == 0 {
-		slowRules.id[provider] = d.addFault(t, map[string]any{"op": provider + ".*", "kind": "latency", "latency": "600ms"})
+	op := rule["op"].(string)
+	sharedFaults.Lock()
+	defer sharedFaults.Unlock()
+	if sharedFaults.users[op] == 0 {
+		sharedFaults.id[op] = d.addFault(t, rule)
 	}
-	slowRules.users[provider]++
+	sharedFaults.users[op]++
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			slowRules.Lock()
-			defer slowRules.Unlock()
-			if slowRules.users[provider]--; slowRules.users[provider] == 0 {
-				d.deleteFault(t, slowRules.id[provider])
+			sharedFaults.Lock()
+			defer sharedFaults.Unlock()
+			if sharedFaults.users[op]--; sharedFaults.users[op] == 0 {
+				d.deleteFault(t, sharedFaults.id[op])
 			}
 		})
 	}
+}
+
+// verifyNetworks lists the client networks the example's verify steps dial
+// from.
+func verifyNetworks(ex *example) []string {
+	var out []string
+	for _, s := range ex.plan.Steps {
+		if v, ok := s.Inputs["clientNetwork"]; ok && isVerifyAction(s.Action) && v.Value != nil && !slices.Contains(out, fmt.Sprint(v.Value)) {
+			out = append(out, fmt.Sprint(v.Value))
+		}
+	}
+	return out
 }
 
 // networkErrors returns cloudsim's recent network reconcile errors, for failure messages.

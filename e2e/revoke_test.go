@@ -149,7 +149,7 @@ func (d *devEnv) revoke(t *testing.T, ex *example, id string) {
 			t.Logf("%s: revoked in %s", ex.file, time.Since(start).Round(time.Millisecond))
 			return
 		case st.Phase == workflows.PhaseWaitingApproval:
-			d.openGates(t, ex, gid, st, nil)
+			d.openGates(t, ex, gid, st, nil, nil)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not revoked after 3m (phase %s):\n%s", ex.file, st.Phase, stepTable(st))

@@ -8,7 +8,8 @@
 //	}
 //
 // Check sleeps for matching latency rules, blocks for timeout rules, and
-// returns a *Fault for error, throttle and timeout rules; each provider
+// returns a *Fault for error, throttle and timeout rules (removing a rule
+// releases the calls it is delaying or blocking); each provider
 // renders the fault in its own error shape (a Huawei error_code body, an AWS
 // XML/JSON error, an ARM error envelope). Throttle faults carry RetryAfter,
 // which providers send as the Retry-After header.
@@ -85,6 +86,10 @@ type Rule struct {
 	VisibleAfter plan.Duration `json:"visibleAfter,omitempty"`
 	// Hits counts the calls the rule hit.
 	Hits int `json:"hits"`
+
+	// released is closed when the rule is removed: the calls it delays or
+	// blocks go on at once.
+	released chan struct{}
 }
 
 // Fault is what a hit rule does to one call. It is an error.
@@ -163,6 +168,7 @@ func (in *Injector) Add(r Rule) (string, error) {
 	in.next++
 	r.ID = "f" + strconv.Itoa(in.next)
 	r.Hits = 0
+	r.released = make(chan struct{})
 	in.rules = append(in.rules, &r)
 	return r.ID, nil
 }
@@ -183,6 +189,7 @@ func (in *Injector) Remove(id string) bool {
 	for i, r := range in.rules {
 		if r.ID == id {
 			in.rules = append(in.rules[:i:i], in.rules[i+1:]...)
+			release(r)
 			return true
 		}
 	}
@@ -193,7 +200,17 @@ func (in *Injector) Remove(id string) bool {
 func (in *Injector) Reset() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	for _, r := range in.rules {
+		release(r)
+	}
 	in.rules = nil
+}
+
+// release lets the calls a removed rule delays or blocks go on.
+func release(r *Rule) {
+	if r.released != nil {
+		close(r.released)
+	}
 }
 
 // Rules returns copies of the rules.
@@ -246,7 +263,7 @@ func (in *Injector) Check(ctx context.Context, op string) (f *Fault) {
 	for _, r := range in.hit(op, Latency, Error, Throttle, Timeout) {
 		switch r.Kind {
 		case Latency:
-			if err := in.sleep(ctx, time.Duration(r.Latency)); err != nil {
+			if err := in.wait(ctx, time.Duration(r.Latency), r.released); err != nil {
 				return &Fault{Kind: Timeout, Op: op, Status: http.StatusGatewayTimeout, Code: "RequestTimeout", Message: "request cancelled during injected latency"}
 			}
 		case Timeout:
@@ -254,7 +271,7 @@ func (in *Injector) Check(ctx context.Context, op string) (f *Fault) {
 			if d <= 0 {
 				d = time.Minute
 			}
-			_ = in.sleep(ctx, d)
+			_ = in.wait(ctx, d, r.released)
 			return fault(op, r, http.StatusGatewayTimeout, "RequestTimeout", "the request timed out")
 		case Error:
 			return fault(op, r, http.StatusInternalServerError, "InternalError", "internal error")
@@ -266,6 +283,32 @@ func (in *Injector) Check(ctx context.Context, op string) (f *Fault) {
 			}
 			return f
 		}
+	}
+	return nil
+}
+
+// wait sleeps for d, until ctx is done (its error), or until the rule is
+// removed (released: nil, as if d had passed).
+func (in *Injector) wait(ctx context.Context, d time.Duration, released <-chan struct{}) error {
+	in.mu.Lock()
+	sleep := in.sleep
+	in.mu.Unlock()
+	if released == nil {
+		return sleep(ctx, d)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-released:
+			cancel()
+		case <-done:
+		}
+	}()
+	if err := sleep(wctx, d); err != nil && ctx.Err() != nil {
+		return err
 	}
 	return nil
 }
@@ -336,9 +379,13 @@ func (in *Injector) counter() int {
 func (in *Injector) Restore(st State) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	for _, r := range in.rules {
+		release(r)
+	}
 	in.rules = nil
 	for _, r := range st.Rules {
 		r := r
+		r.released = make(chan struct{})
 		in.rules = append(in.rules, &r)
 	}
 	in.next = st.Next

@@ -87,3 +87,57 @@ func TestRateTimesOutcomeVisibility(t *testing.T) {
 		t.Errorf("vpc delay %s", d)
 	}
 }
+
+// TestRemoveReleases checks that removing a rule (Remove, Reset, Restore)
+// lets the calls it delays go on at once and the calls it blocks fail at
+// once, while a cancelled call still reports its cancellation.
+func TestRemoveReleases(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		kind     Kind
+		remove   func(in *Injector, id string)
+		cancel   bool
+		wantKind Kind
+	}{
+		{"latency/Remove", Latency, func(in *Injector, id string) { in.Remove(id) }, false, ""},
+		{"latency/Reset", Latency, func(in *Injector, _ string) { in.Reset() }, false, ""},
+		{"latency/Restore", Latency, func(in *Injector, _ string) { in.Restore(State{}) }, false, ""},
+		{"latency/cancelled", Latency, func(*Injector, string) {}, true, Timeout},
+		{"timeout/Remove", Timeout, func(in *Injector, id string) { in.Remove(id) }, false, Timeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := New()
+			id := in.MustAdd(Rule{Op: "net.connect.vpc-1", Kind: tc.kind, Latency: plan.D(time.Hour)})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			got := make(chan *Fault, 1)
+			go func() { got <- in.Check(ctx, "net.connect.vpc-1") }()
+			for in.Rules()[0].Hits == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			if tc.cancel {
+				cancel()
+			} else {
+				tc.remove(in, id)
+			}
+			select {
+			case f := <-got:
+				var kind Kind
+				if f != nil {
+					kind = f.Kind
+				}
+				if kind != tc.wantKind {
+					t.Errorf("released call: fault %v, want kind %q", f, tc.wantKind)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call is still held after its rule was removed")
+			}
+			if tc.cancel {
+				return
+			}
+			if f := in.Check(context.Background(), "net.connect.vpc-1"); f != nil {
+				t.Errorf("a call after the removal: %v", f)
+			}
+		})
+	}
+}

@@ -26,6 +26,14 @@ package netmodel
 //	0x05 connection refused   nothing listens at the target (RST)
 //	0x06 TTL expired          the dial timed out (a silently dropped SYN): never shown as a reset
 //	0x01 general failure      anything else
+//
+// Fault rules (cloudsim/faults) on op "net.connect.<network ID>" act on the
+// CONNECTs of that network's listener before they are dialed: latency
+// delays them (a slow path; past DialTimeout the dial times out as a dropped
+// SYN would), timeout blocks them and answers TTL expired, error and
+// throttle answer connection refused. Removing the rule releases the
+// CONNECTs it holds. Tests use it to hold a probe's verification at a
+// point of their choosing, whatever the clouds' rules allow.
 
 import (
 	"context"
@@ -40,8 +48,19 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/topoflow/topoflow/cloudsim/faults"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
 )
+
+// ConnectFaultOp is the prefix of the fault op of a network's CONNECTs: the
+// op is ConnectFaultOp + the network's ID.
+const ConnectFaultOp = "net.connect."
+
+// FaultChecker is what SOCKS asks before dialing a CONNECT (a
+// *faults.Injector).
+type FaultChecker interface {
+	Check(ctx context.Context, op string) *faults.Fault
+}
 
 // SOCKS5 reply codes (RFC 1928 section 6).
 const (
@@ -66,6 +85,9 @@ type SOCKS struct {
 	// DialTimeout bounds one CONNECT's dial (default SOCKSDialTimeout): a
 	// dropped SYN is answered TTL expired when it passes.
 	DialTimeout time.Duration
+	// Faults, when set, is asked about every CONNECT (op ConnectFaultOp +
+	// network ID) before it is dialed.
+	Faults FaultChecker
 
 	mu        sync.Mutex
 	listeners map[string]*socksListener // by VPC ID
@@ -244,12 +266,24 @@ func (s *SOCKS) handle(l *socksListener, c net.Conn) {
 		}
 		ch <- early{buf[:n], err}
 	}()
-	up, err := s.net.DialFrom(l.vpcID)(ctx, "tcp", target)
+	var up net.Conn
+	if f := s.connectFault(ctx, l.vpcID); f != nil {
+		err = f
+	} else {
+		up, err = s.net.DialFrom(l.vpcID)(ctx, "tcp", target)
+	}
 	cancel()
 	_ = c.SetReadDeadline(time.Now()) // stop the reader
 	e := <-ch
 	if err != nil {
 		code := ReplyCode(err)
+		var f *faults.Fault
+		if errors.As(err, &f) {
+			code = SOCKSConnectionRefused
+			if f.Kind == faults.Timeout {
+				code = SOCKSTTLExpired
+			}
+		}
 		s.recordFailure(SOCKSFailure{At: time.Now().UTC(), Network: l.vpcID, Target: target, Reply: code, Error: err.Error()})
 		_ = writeReply(c, code, nil)
 		return
@@ -283,6 +317,15 @@ func (s *SOCKS) handle(l *socksListener, c net.Conn) {
 	go cp(c, up)
 	<-done
 	<-done
+}
+
+// connectFault asks the fault rules about a CONNECT from network vpcID (nil
+// when it goes on).
+func (s *SOCKS) connectFault(ctx context.Context, vpcID string) *faults.Fault {
+	if s.Faults == nil {
+		return nil
+	}
+	return s.Faults.Check(ctx, ConnectFaultOp+vpcID)
 }
 
 // ReplyCode is the SOCKS5 reply code of a dial error (see the table at the

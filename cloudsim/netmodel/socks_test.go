@@ -12,7 +12,9 @@ import (
 
 	"golang.org/x/net/proxy"
 
+	"github.com/topoflow/topoflow/cloudsim/faults"
 	"github.com/topoflow/topoflow/cloudsim/inventory"
+	"github.com/topoflow/topoflow/plan"
 )
 
 // echoOnce listens on addr and writes "hi" to every connection.
@@ -259,5 +261,73 @@ func TestSOCKSKeepsBytesSentBeforeTheReply(t *testing.T) {
 	}
 	if got[0] != 5 || got[1] != 0 || got[3] != SOCKSSucceeded || string(got[12:]) != "ping" {
 		t.Fatalf("got % x, want the method and CONNECT replies then the echoed ping", got)
+	}
+}
+
+// TestSOCKSConnectFaults checks the fault rules on a network's CONNECTs: a
+// held CONNECT goes on when its rule is removed, a timeout is answered TTL
+// expired, an error connection refused, and other networks are untouched.
+func TestSOCKSConnectFaults(t *testing.T) {
+	inv := inventory.New()
+	n := New(inv)
+	defer n.Close()
+	s := NewSOCKS(n, "127.0.0.1")
+	in := faults.New()
+	s.Faults = in
+	defer s.Close()
+	inventory.Create(inv, &inventory.VPC{Meta: inventory.Meta{ID: "a"}, AddressBlock: "127.253.3.0/24"})
+	inventory.Create(inv, &inventory.VPC{Meta: inventory.Meta{ID: "b"}, AddressBlock: "127.253.4.0/24"})
+	target := echoOnce(t, "127.253.3.9:0").Addr().String()
+	inB := echoOnce(t, "127.253.4.9:0").Addr().String()
+	addrs, err := s.Addrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		kind faults.Kind
+		want string
+	}{{faults.Timeout, "TTL expired"}, {faults.Error, "connection refused"}} {
+		id := in.MustAdd(faults.Rule{Op: ConnectFaultOp + "a", Kind: tc.kind, Latency: plan.D(10 * time.Millisecond)})
+		if c, err := socksDial(t, addrs["a"], target); err == nil || !strings.HasSuffix(err.Error(), tc.want) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("%s fault: error %v, want reply %q", tc.kind, err, tc.want)
+		}
+		in.Remove(id)
+	}
+
+	// A hold: the CONNECT waits until its rule is removed, then connects.
+	id := in.MustAdd(faults.Rule{Op: ConnectFaultOp + "a", Kind: faults.Latency, Latency: plan.D(time.Hour)})
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	got := make(chan result, 1)
+	go func() { c, err := socksDial(t, addrs["a"], target); got <- result{c, err} }()
+	for in.Rules()[0].Hits == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case r := <-got:
+		t.Fatalf("a held CONNECT returned before its rule was removed: %v", r.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	// Another network's CONNECTs are not held meanwhile.
+	if c, err := socksDial(t, addrs["b"], inB); err != nil {
+		t.Errorf("b while a is held: %v", err)
+	} else {
+		c.Close()
+	}
+	in.Remove(id)
+	r := <-got
+	if r.err != nil {
+		t.Fatalf("after the hold was removed: %v", r.err)
+	}
+	defer r.c.Close()
+	_ = r.c.SetDeadline(time.Now().Add(2 * time.Second))
+	if b, _ := io.ReadAll(r.c); string(b) != "hi" {
+		t.Errorf("relayed %q after the hold, want hi", b)
 	}
 }
