@@ -220,6 +220,7 @@ func (in *Injector) Rules() []Rule {
 	out := make([]Rule, len(in.rules))
 	for i, r := range in.rules {
 		out[i] = *r
+		out[i].released = nil // the live rule's, not the copy's
 	}
 	return out
 }
