@@ -203,16 +203,7 @@ func startRecording(t *testing.T) *recEnv {
 	for _, a := range fakeActions {
 		reg.Add(a, rec.action(a))
 	}
-	w := worker.New(c, "topoflow-record", worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.HeartbeatInterceptor()}})
-	Register(w)
-	reg.RegisterWith(w)
-	core.RegisterWith(w, reg)
-	RegisterTrust(w, rec.loadTrust)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	return &recEnv{t: t, c: c, rec: rec}
+	return recordWorker(t, c, rec, reg, activities.HeartbeatInterceptor())
 }
 
 func TestRecordHistories(t *testing.T) {
