@@ -174,8 +174,8 @@ func chains(exs []*example, heldVerify bool) [][]*example {
 		if n := ex.clientNetwork(); zoned[n] {
 			join("dns "+n, i)
 		}
-		for _, n := range verifyNetworks(ex) {
-			if heldVerify {
+		if heldVerify {
+			for _, n := range verifyNetworks(ex) {
 				join("verify "+n, i)
 			}
 		}
@@ -555,7 +555,12 @@ func verifiedProblem(ex *example, st exStatus) string {
 // completed, after them.
 func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 	var releases []func()
+	held := false
 	hold := func() {
+		if held {
+			return
+		}
+		held = true
 		for _, n := range verifyNetworks(ex) {
 			releases = append(releases, d.sharedFault(t, map[string]any{"op": netmodel.ConnectFaultOp + n, "kind": "latency", "latency": "1h"}))
 		}
@@ -567,15 +572,13 @@ func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 		releases = nil
 	}
 	defer release()
-	held := false
-	holdOnce := func(step string) {
-		if !held && (!ex.isSaaS() || step == "console-confirm") {
-			held = true
+	if !ex.isSaaS() {
+		hold()
+	}
+	opening := func(step string) { // as a gate is opened, after its checks
+		if step == "console-confirm" {
 			hold()
 		}
-	}
-	if !ex.isSaaS() {
-		holdOnce("")
 	}
 
 	applied := time.Now()
@@ -608,7 +611,7 @@ func (d *devEnv) runRolledBack(t *testing.T, ex *example) {
 			break
 		}
 		if st.Phase == "WaitingApproval" || st.Phase == "WaitingManual" {
-			d.openGates(t, ex, id, st, nil, holdOnce)
+			d.openGates(t, ex, id, st, nil, opening)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: never reached its last steps (phase %s):\n%s", ex.file, st.Phase, stepTable(st))
