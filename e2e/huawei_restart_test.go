@@ -119,6 +119,12 @@ func stepState(p workflows.Progress, id string) string {
 	return ""
 }
 
+// preconditionWait bounds the wait for a request to reach the point a case
+// kills its worker at: a few seconds alone, but once over a minute on a
+// 2-core CI machine running the examples e2e beside it (a rehearsal of
+// stop 25 timed out at one minute before the first cloud call).
+const preconditionWait = 3 * time.Minute
+
 // eventually polls cond every 50ms until it holds or the timeout expires.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -289,7 +295,7 @@ func TestHuaweiWorkerRestart(t *testing.T) {
 			}
 			run := startPlan(t, s, compileRestartable(t, crossAccountSpec(t, fmt.Sprintf("e2e-hw-restart-%d", i))))
 			if tc.afterGate != nil {
-				eventually(t, time.Minute, "the approval gate waits", func() bool {
+				eventually(t, preconditionWait, "the approval gate waits", func() bool {
 					return stepState(progress(t, s, run), "approve-connection") == workflows.StepWaiting
 				})
 				rule = s.Sim().Faults.MustAdd(*tc.afterGate)
@@ -297,7 +303,7 @@ func TestHuaweiWorkerRestart(t *testing.T) {
 			if !tc.beforeGate {
 				decide(t, s, run, workflows.UpdateApprove, "approve-connection")
 			}
-			eventually(t, time.Minute, "the kill point is reached", func() bool { return tc.ready(s, rule) })
+			eventually(t, preconditionWait, "the kill point is reached", func() bool { return tc.ready(s, rule) })
 			restartWorker(t, s)
 			if tc.beforeGate {
 				decide(t, s, run, workflows.UpdateApprove, "approve-connection")
